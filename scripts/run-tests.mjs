@@ -1,0 +1,47 @@
+#!/usr/bin/env node
+// Runs one layer of tests with node's own test runner (node:test + tsx).
+//   unit:        src/**/*.test.ts, test/unit/**/*.test.ts   (fake exec, no services)
+//   integration: test/integration/**/*.test.ts              (real glusterd on the host)
+//   e2e:         test/e2e/**/*.e2e.test.ts                  (the qemu VM lab)
+// Node 20's --test does not expand globs, so the files are listed here.
+import { readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { spawnSync } from "node:child_process";
+
+const root = new URL("..", import.meta.url).pathname;
+const layer = process.argv[2] ?? "unit";
+const extra = process.argv.slice(3);
+
+function walk(dir, out = []) {
+  let names;
+  try { names = readdirSync(dir); } catch { return out; }
+  for (const name of names) {
+    if (name === "node_modules" || name === "dist" || name.startsWith(".")) continue;
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) walk(p, out);
+    else out.push(relative(root, p));
+  }
+  return out;
+}
+
+const layers = {
+  unit: () => [...walk(join(root, "src")), ...walk(join(root, "test/unit"))].filter((f) => f.endsWith(".test.ts")),
+  integration: () => walk(join(root, "test/integration")).filter((f) => f.endsWith(".test.ts")),
+  e2e: () => walk(join(root, "test/e2e")).filter((f) => f.endsWith(".e2e.test.ts")),
+};
+if (!layers[layer]) {
+  console.error(`usage: run-tests.mjs unit|integration|e2e [file filter...]`);
+  process.exit(2);
+}
+let files = layers[layer]().sort();
+if (extra.length > 0) files = files.filter((f) => extra.some((e) => f.includes(e)));
+if (files.length === 0) {
+  console.error(`no ${layer} test files found`);
+  process.exit(1);
+}
+const concurrency = layer === "unit" ? [] : ["--test-concurrency=1"];
+const r = spawnSync(process.execPath, ["--import", "tsx", "--test", ...concurrency, ...files], {
+  cwd: root,
+  stdio: "inherit",
+});
+process.exit(r.status ?? 1);

@@ -1,0 +1,97 @@
+// A gRPC server on a unix socket (CSI) or TCP (blockd's peer API) with a
+// graceful stop: stop accepting, let running calls finish (bounded), then
+// remove the socket file.
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
+import { mkdir, rm, chmod, stat } from "node:fs/promises";
+import { dirname } from "node:path";
+import { grpcAddress, describeEndpoint, type Endpoint } from "./endpoint.js";
+import type { Logger } from "../util/log.js";
+
+export interface ListenOptions {
+  endpoint: Endpoint;
+  /** TCP only; unix sockets are protected by file mode */
+  credentials?: ServerCredentials;
+  /** unix only: file mode of the socket (CLI socket: 0o600, root only) */
+  socketMode?: number;
+}
+
+export class GrpcServer {
+  private readonly server = new Server({
+    "grpc.max_receive_message_length": 4 * 1024 * 1024,
+    "grpc.keepalive_permit_without_calls": 1,
+  });
+  private readonly sockets: string[] = [];
+  private stopping: Promise<void> | undefined;
+
+  constructor(private readonly log: Logger) {}
+
+  addService(definition: ServiceDefinition, impl: UntypedServiceImplementation): this {
+    this.server.addService(definition, impl);
+    return this;
+  }
+
+  async listen(opts: ListenOptions): Promise<string> {
+    const e = opts.endpoint;
+    if (e.kind === "unix") {
+      await mkdir(dirname(e.path), { recursive: true });
+      // a socket left by a killed predecessor would make bind fail with EADDRINUSE
+      const st = await stat(e.path).catch(() => undefined);
+      if (st?.isSocket()) await rm(e.path, { force: true });
+      else if (st) throw new Error(`${e.path} exists and is not a socket; refusing to replace it`);
+    }
+    const creds = e.kind === "tcp" ? (opts.credentials ?? ServerCredentials.createInsecure()) : ServerCredentials.createInsecure();
+    const port = await new Promise<number>((resolve, reject) =>
+      this.server.bindAsync(grpcAddress(e), creds, (err, p) => (err ? reject(err) : resolve(p))),
+    );
+    if (e.kind === "unix") {
+      this.sockets.push(e.path);
+      if (opts.socketMode !== undefined) await chmod(e.path, opts.socketMode);
+    }
+    const where = e.kind === "tcp" ? `tcp://${e.host}:${port}` : describeEndpoint(e);
+    this.log.info("listening", { endpoint: where });
+    return where;
+  }
+
+  /** Drain: refuse new calls, wait for running ones up to `graceMs`, then cancel the rest. Idempotent. */
+  stop(graceMs = 10_000): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info("shutting down", { graceMs });
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          this.log.warn("grace period over, cancelling running calls");
+          this.server.forceShutdown();
+          resolve();
+        }, graceMs);
+        this.server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+      for (const s of this.sockets) await rm(s, { force: true });
+      this.log.info("stopped");
+    })();
+    return this.stopping;
+  }
+}
+
+/** Stops the server on SIGTERM/SIGINT, then runs `after` (close other resources) and exits. */
+export function stopOnSignals(server: GrpcServer, log: Logger, after?: () => Promise<void>): void {
+  let once = false;
+  const handler = (sig: NodeJS.Signals): void => {
+    if (once) return;
+    once = true;
+    log.info("signal received", { signal: sig });
+    server
+      .stop()
+      .then(() => after?.())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          log.error("shutdown failed", { error: String(err) });
+          process.exit(1);
+        },
+      );
+  };
+  process.on("SIGTERM", handler);
+  process.on("SIGINT", handler);
+}

@@ -1,0 +1,145 @@
+// The one way this project runs an external program (targetcli, iscsiadm,
+// multipath, mkfs, gluster, ...): an argument array (never a shell), a
+// timeout that sends SIGTERM and then SIGKILL, a typed result, and a typed
+// error whose text never carries a secret.
+import { execa } from "execa";
+import { scrubText, knownSecrets } from "./redact.js";
+import type { Logger } from "./log.js";
+import { nullLogger } from "./log.js";
+
+export interface ExecOptions {
+  /** default 60 s; after it the child gets SIGTERM, then SIGKILL 2 s later */
+  timeoutMs?: number;
+  /** written to the child's stdin */
+  input?: string;
+  /** values to scrub from the logged argv and from any error text (CHAP passwords, keys) */
+  secrets?: readonly string[];
+  env?: Readonly<Record<string, string>>;
+  cwd?: string;
+  /** exit codes that count as success besides 0 (iscsiadm 15 "already logged in", 21 "no records") */
+  okExitCodes?: readonly number[];
+  logger?: Logger;
+}
+
+export interface ExecResult {
+  /** program name as called */
+  file: string;
+  /** argv with secrets replaced, safe to log */
+  redactedArgs: readonly string[];
+  stdout: string;
+  stderr: string;
+  exitCode: number;
+  durationMs: number;
+}
+
+export type Exec = (file: string, args: readonly string[], opts?: ExecOptions) => Promise<ExecResult>;
+
+const STDERR_TAIL = 2000;
+
+export class ExecError extends Error {
+  override readonly name = "ExecError";
+  constructor(
+    readonly file: string,
+    readonly redactedArgs: readonly string[],
+    /** undefined when the program never ran (ENOENT) or was killed */
+    readonly exitCode: number | undefined,
+    readonly signal: string | undefined,
+    readonly timedOut: boolean,
+    /** last part of stderr, secrets scrubbed */
+    readonly stderrTail: string,
+    /** stdout, secrets scrubbed (tools such as iscsiadm print errors there) */
+    readonly stdout: string,
+    readonly durationMs: number,
+    reason: string,
+  ) {
+    super(`${[file, ...redactedArgs].join(" ")}: ${reason}${stderrTail ? `: ${stderrTail.trim()}` : ""}`);
+  }
+  /** the program was not found on PATH */
+  get notFound(): boolean {
+    return this.exitCode === undefined && !this.timedOut && this.signal === undefined;
+  }
+}
+
+/** Observers see every finished call (metrics); they get no output, only timing and outcome. */
+export type ExecObserver = (file: string, durationMs: number, ok: boolean) => void;
+const observers = new Set<ExecObserver>();
+export function observeExec(o: ExecObserver): () => void {
+  observers.add(o);
+  return () => observers.delete(o);
+}
+
+function scrubAll(text: string, secrets: readonly string[]): string {
+  return knownSecrets.scrub(scrubText(text, secrets));
+}
+
+function spawnErrorCode(r: object): string | undefined {
+  const code = (r as { code?: unknown }).code;
+  return typeof code === "string" ? code : undefined;
+}
+
+export const exec: Exec = async (file, args, opts = {}) => {
+  const secrets = opts.secrets ?? [];
+  const redactedArgs = args.map((a) => scrubAll(a, secrets));
+  const log = opts.logger ?? nullLogger;
+  const started = performance.now();
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  // The child leads its own process group so that a timeout kills everything
+  // it started: a shell's grandchild holding stdout open would otherwise keep
+  // the call alive long after the child itself was killed.
+  const child = execa(file, [...args], {
+    reject: false,
+    shell: false,
+    detached: true,
+    ...(opts.input !== undefined ? { input: opts.input } : { stdin: "ignore" }),
+    ...(opts.env ? { env: { ...opts.env }, extendEnv: true } : {}),
+    ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    stripFinalNewline: false,
+    encoding: "utf8",
+  });
+  let timedOut = false;
+  const killGroup = (signal: NodeJS.Signals): void => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, signal);
+    } catch {
+      // already gone
+    }
+  };
+  let killTimer: NodeJS.Timeout | undefined;
+  const termTimer = setTimeout(() => {
+    timedOut = true;
+    killGroup("SIGTERM");
+    killTimer = setTimeout(() => killGroup("SIGKILL"), 2_000);
+  }, timeoutMs);
+  const r = await child;
+  clearTimeout(termTimer);
+  if (killTimer) clearTimeout(killTimer);
+  const durationMs = Math.round(performance.now() - started);
+  const stdout = typeof r.stdout === "string" ? r.stdout : "";
+  const stderr = typeof r.stderr === "string" ? r.stderr : "";
+  const exitCode = typeof r.exitCode === "number" ? r.exitCode : undefined;
+  const ok = exitCode !== undefined && !timedOut && (exitCode === 0 || (opts.okExitCodes ?? []).includes(exitCode));
+  for (const o of observers) o(file, durationMs, ok);
+  log.debug("exec", { cmd: [file, ...redactedArgs].join(" "), exitCode, durationMs, timedOut });
+  if (ok) return { file, redactedArgs, stdout, stderr, exitCode, durationMs };
+
+  const stderrTail = scrubAll(stderr.slice(-STDERR_TAIL), secrets);
+  const reason = timedOut
+    ? `timed out after ${timeoutMs} ms`
+    : exitCode !== undefined
+      ? `exit code ${exitCode}`
+      : r.signal
+        ? `killed by ${r.signal}`
+        : `could not run (${scrubAll(spawnErrorCode(r) ?? r.shortMessage ?? "spawn failed", secrets)})`;
+  throw new ExecError(
+    file,
+    redactedArgs,
+    exitCode,
+    r.signal ?? undefined,
+    timedOut,
+    stderrTail,
+    scrubAll(stdout.slice(-STDERR_TAIL), secrets),
+    durationMs,
+    reason,
+  );
+};
