@@ -1,7 +1,8 @@
 // The controller program: CSI Identity + Controller services for the
 // provisioner, attacher and resizer sidecars.
 import { connect } from "node:net";
-import { GrpcServer, stopOnSignals } from "../csi/server.js";
+import { GrpcServer } from "../csi/server.js";
+import { stopOnSignalsFn } from "../csi/signals.js";
 import { csiProto } from "../csi/proto.js";
 import { wrapService } from "../csi/rpc.js";
 import { identityServer, CONTROLLER_PLUGIN_CAPABILITIES, type Readiness } from "../csi/identity-server.js";
@@ -55,6 +56,6 @@ export async function startControllerPlugin(opts: ControllerPluginOptions): Prom
     ),
   );
   await server.listen({ endpoint: opts.endpoint });
-  stopOnSignals(server, log);
+  stopOnSignalsFn(() => server.stop(), log);
   return server;
 }

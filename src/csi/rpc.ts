@@ -43,6 +43,8 @@ export interface WrapOptions {
   /** methods logged at debug instead of info (Probe is called every few seconds) */
   quietMethods?: readonly string[];
   observer?: RpcObserver;
+  /** checks the caller (e.g. a shared key in the metadata); a returned message refuses the call as UNAUTHENTICATED */
+  authorize?: (metadata: Metadata, peer: string) => string | undefined;
 }
 
 function newRequestId(): string {
@@ -80,6 +82,13 @@ export function wrapUnary<Req, Res>(method: string, handler: UnaryHandler<Req, R
     outgoing.set(REQUEST_ID_HEADER, requestId);
     const abort = new AbortController();
     call.on("cancelled", () => abort.abort(new Error("cancelled by the caller")));
+    const refused = opts.authorize?.(call.metadata, call.getPeer());
+    if (refused !== undefined) {
+      log.warn("refused unauthenticated call", { peer: call.getPeer(), reason: refused });
+      opts.observer?.(method, status.UNAUTHENTICATED, 0);
+      callback({ code: status.UNAUTHENTICATED, details: refused, metadata: new Metadata() });
+      return;
+    }
     registerSecrets(call.request);
     const level = quiet.has(method) ? "debug" : "info";
     log[level]("request", { request: redactValue(call.request) });

@@ -74,24 +74,3 @@ export class GrpcServer {
   }
 }
 
-/** Stops the server on SIGTERM/SIGINT, then runs `after` (close other resources) and exits. */
-export function stopOnSignals(server: GrpcServer, log: Logger, after?: () => Promise<void>): void {
-  let once = false;
-  const handler = (sig: NodeJS.Signals): void => {
-    if (once) return;
-    once = true;
-    log.info("signal received", { signal: sig });
-    server
-      .stop()
-      .then(() => after?.())
-      .then(
-        () => process.exit(0),
-        (err: unknown) => {
-          log.error("shutdown failed", { error: String(err) });
-          process.exit(1);
-        },
-      );
-  };
-  process.on("SIGTERM", handler);
-  process.on("SIGINT", handler);
-}

@@ -23,6 +23,7 @@ import type { NodeStatus as _glusterblock_v1_NodeStatus, NodeStatus__Output as _
 import type { PeerBlockRef as _glusterblock_v1_PeerBlockRef, PeerBlockRef__Output as _glusterblock_v1_PeerBlockRef__Output } from './glusterblock/v1/PeerBlockRef.js';
 import type { PeerTargetResult as _glusterblock_v1_PeerTargetResult, PeerTargetResult__Output as _glusterblock_v1_PeerTargetResult__Output } from './glusterblock/v1/PeerTargetResult.js';
 import type { PingRequest as _glusterblock_v1_PingRequest, PingRequest__Output as _glusterblock_v1_PingRequest__Output } from './glusterblock/v1/PingRequest.js';
+import type { ReloadBlockResponse as _glusterblock_v1_ReloadBlockResponse, ReloadBlockResponse__Output as _glusterblock_v1_ReloadBlockResponse__Output } from './glusterblock/v1/ReloadBlockResponse.js';
 import type { ReplaceNodeRequest as _glusterblock_v1_ReplaceNodeRequest, ReplaceNodeRequest__Output as _glusterblock_v1_ReplaceNodeRequest__Output } from './glusterblock/v1/ReplaceNodeRequest.js';
 import type { ReplaceNodeResponse as _glusterblock_v1_ReplaceNodeResponse, ReplaceNodeResponse__Output as _glusterblock_v1_ReplaceNodeResponse__Output } from './glusterblock/v1/ReplaceNodeResponse.js';
 import type { ResizeBlockRequest as _glusterblock_v1_ResizeBlockRequest, ResizeBlockRequest__Output as _glusterblock_v1_ResizeBlockRequest__Output } from './glusterblock/v1/ResizeBlockRequest.js';
@@ -61,6 +62,7 @@ export interface ProtoGrpcType {
       PeerTargetResult: MessageTypeDefinition<_glusterblock_v1_PeerTargetResult, _glusterblock_v1_PeerTargetResult__Output>
       PingRequest: MessageTypeDefinition<_glusterblock_v1_PingRequest, _glusterblock_v1_PingRequest__Output>
       Prealloc: EnumTypeDefinition
+      ReloadBlockResponse: MessageTypeDefinition<_glusterblock_v1_ReloadBlockResponse, _glusterblock_v1_ReloadBlockResponse__Output>
       ReplaceNodeRequest: MessageTypeDefinition<_glusterblock_v1_ReplaceNodeRequest, _glusterblock_v1_ReplaceNodeRequest__Output>
       ReplaceNodeResponse: MessageTypeDefinition<_glusterblock_v1_ReplaceNodeResponse, _glusterblock_v1_ReplaceNodeResponse__Output>
       ResizeBlockRequest: MessageTypeDefinition<_glusterblock_v1_ResizeBlockRequest, _glusterblock_v1_ResizeBlockRequest__Output>

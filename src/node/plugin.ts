@@ -2,7 +2,8 @@
 // plugin socket.
 import { mkdir, access, constants } from "node:fs/promises";
 import { hostname } from "node:os";
-import { GrpcServer, stopOnSignals } from "../csi/server.js";
+import { GrpcServer } from "../csi/server.js";
+import { stopOnSignalsFn } from "../csi/signals.js";
 import { csiProto } from "../csi/proto.js";
 import { wrapService } from "../csi/rpc.js";
 import { identityServer, NODE_PLUGIN_CAPABILITIES, type Readiness } from "../csi/identity-server.js";
@@ -51,6 +52,6 @@ export async function startNodePlugin(opts: NodePluginOptions): Promise<GrpcServ
     ),
   );
   await server.listen({ endpoint: opts.endpoint });
-  stopOnSignals(server, log);
+  stopOnSignalsFn(() => server.stop(), log);
   return server;
 }

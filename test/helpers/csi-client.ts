@@ -1,19 +1,11 @@
 // gRPC clients built from csi-proto/*.proto, with promise-returning calls.
-import { credentials, type Client, type ServiceError, Metadata } from "@grpc/grpc-js";
+import { credentials, type Client } from "@grpc/grpc-js";
+import { unary } from "../../src/csi/unary-client.js";
 import { csiProto } from "../../src/csi/proto.js";
 
-export type Unary<Req, Res> = (req: Req) => Promise<Res>;
-
-/** Calls `method` on a generated grpc-js client and resolves with the response or rejects with the ServiceError. */
+/** Calls `method` and resolves with the response or rejects with the ServiceError. */
 export function call<Res>(client: Client, method: string, req: unknown, timeoutMs = 10_000): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const fn = (client as unknown as Record<string, (r: unknown, m: Metadata, o: { deadline: Date }, cb: (e: ServiceError | null, r: Res) => void) => void>)[method];
-    if (!fn) {
-      reject(new Error(`no method ${method}`));
-      return;
-    }
-    fn.call(client, req, new Metadata(), { deadline: new Date(Date.now() + timeoutMs) }, (err, res) => (err ? reject(err) : resolve(res)));
-  });
+  return unary<Res>(client, method, req, { timeoutMs });
 }
 
 export function csiClients(address: string) {

@@ -18,6 +18,7 @@ import type { ListBlocksResponse as _glusterblock_v1_ListBlocksResponse, ListBlo
 import type { ModifyAuthRequest as _glusterblock_v1_ModifyAuthRequest, ModifyAuthRequest__Output as _glusterblock_v1_ModifyAuthRequest__Output } from '../../glusterblock/v1/ModifyAuthRequest.js';
 import type { ModifyAuthResponse as _glusterblock_v1_ModifyAuthResponse, ModifyAuthResponse__Output as _glusterblock_v1_ModifyAuthResponse__Output } from '../../glusterblock/v1/ModifyAuthResponse.js';
 import type { NodeStatus as _glusterblock_v1_NodeStatus, NodeStatus__Output as _glusterblock_v1_NodeStatus__Output } from '../../glusterblock/v1/NodeStatus.js';
+import type { ReloadBlockResponse as _glusterblock_v1_ReloadBlockResponse, ReloadBlockResponse__Output as _glusterblock_v1_ReloadBlockResponse__Output } from '../../glusterblock/v1/ReloadBlockResponse.js';
 import type { ReplaceNodeRequest as _glusterblock_v1_ReplaceNodeRequest, ReplaceNodeRequest__Output as _glusterblock_v1_ReplaceNodeRequest__Output } from '../../glusterblock/v1/ReplaceNodeRequest.js';
 import type { ReplaceNodeResponse as _glusterblock_v1_ReplaceNodeResponse, ReplaceNodeResponse__Output as _glusterblock_v1_ReplaceNodeResponse__Output } from '../../glusterblock/v1/ReplaceNodeResponse.js';
 import type { ResizeBlockRequest as _glusterblock_v1_ResizeBlockRequest, ResizeBlockRequest__Output as _glusterblock_v1_ResizeBlockRequest__Output } from '../../glusterblock/v1/ResizeBlockRequest.js';
@@ -99,6 +100,15 @@ export interface BlockdClient extends grpc.Client {
   modifyAuth(argument: _glusterblock_v1_ModifyAuthRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_ModifyAuthResponse__Output>): grpc.ClientUnaryCall;
   modifyAuth(argument: _glusterblock_v1_ModifyAuthRequest, callback: grpc.requestCallback<_glusterblock_v1_ModifyAuthResponse__Output>): grpc.ClientUnaryCall;
   
+  ReloadBlock(argument: _glusterblock_v1_GetBlockRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_ReloadBlockResponse__Output>): grpc.ClientUnaryCall;
+  ReloadBlock(argument: _glusterblock_v1_GetBlockRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_ReloadBlockResponse__Output>): grpc.ClientUnaryCall;
+  ReloadBlock(argument: _glusterblock_v1_GetBlockRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_ReloadBlockResponse__Output>): grpc.ClientUnaryCall;
+  ReloadBlock(argument: _glusterblock_v1_GetBlockRequest, callback: grpc.requestCallback<_glusterblock_v1_ReloadBlockResponse__Output>): grpc.ClientUnaryCall;
+  reloadBlock(argument: _glusterblock_v1_GetBlockRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_ReloadBlockResponse__Output>): grpc.ClientUnaryCall;
+  reloadBlock(argument: _glusterblock_v1_GetBlockRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_ReloadBlockResponse__Output>): grpc.ClientUnaryCall;
+  reloadBlock(argument: _glusterblock_v1_GetBlockRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_ReloadBlockResponse__Output>): grpc.ClientUnaryCall;
+  reloadBlock(argument: _glusterblock_v1_GetBlockRequest, callback: grpc.requestCallback<_glusterblock_v1_ReloadBlockResponse__Output>): grpc.ClientUnaryCall;
+  
   ReplaceNode(argument: _glusterblock_v1_ReplaceNodeRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_ReplaceNodeResponse__Output>): grpc.ClientUnaryCall;
   ReplaceNode(argument: _glusterblock_v1_ReplaceNodeRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_ReplaceNodeResponse__Output>): grpc.ClientUnaryCall;
   ReplaceNode(argument: _glusterblock_v1_ReplaceNodeRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_ReplaceNodeResponse__Output>): grpc.ClientUnaryCall;
@@ -145,6 +155,8 @@ export interface BlockdHandlers extends grpc.UntypedServiceImplementation {
   
   ModifyAuth: grpc.handleUnaryCall<_glusterblock_v1_ModifyAuthRequest__Output, _glusterblock_v1_ModifyAuthResponse>;
   
+  ReloadBlock: grpc.handleUnaryCall<_glusterblock_v1_GetBlockRequest__Output, _glusterblock_v1_ReloadBlockResponse>;
+  
   ReplaceNode: grpc.handleUnaryCall<_glusterblock_v1_ReplaceNodeRequest__Output, _glusterblock_v1_ReplaceNodeResponse>;
   
   ResizeBlock: grpc.handleUnaryCall<_glusterblock_v1_ResizeBlockRequest__Output, _glusterblock_v1_ResizeBlockResponse>;
@@ -162,6 +174,7 @@ export interface BlockdDefinition extends grpc.ServiceDefinition {
   GetVolumeSpace: MethodDefinition<_glusterblock_v1_GetVolumeSpaceRequest, _glusterblock_v1_VolumeSpace, _glusterblock_v1_GetVolumeSpaceRequest__Output, _glusterblock_v1_VolumeSpace__Output>
   ListBlocks: MethodDefinition<_glusterblock_v1_ListBlocksRequest, _glusterblock_v1_ListBlocksResponse, _glusterblock_v1_ListBlocksRequest__Output, _glusterblock_v1_ListBlocksResponse__Output>
   ModifyAuth: MethodDefinition<_glusterblock_v1_ModifyAuthRequest, _glusterblock_v1_ModifyAuthResponse, _glusterblock_v1_ModifyAuthRequest__Output, _glusterblock_v1_ModifyAuthResponse__Output>
+  ReloadBlock: MethodDefinition<_glusterblock_v1_GetBlockRequest, _glusterblock_v1_ReloadBlockResponse, _glusterblock_v1_GetBlockRequest__Output, _glusterblock_v1_ReloadBlockResponse__Output>
   ReplaceNode: MethodDefinition<_glusterblock_v1_ReplaceNodeRequest, _glusterblock_v1_ReplaceNodeResponse, _glusterblock_v1_ReplaceNodeRequest__Output, _glusterblock_v1_ReplaceNodeResponse__Output>
   ResizeBlock: MethodDefinition<_glusterblock_v1_ResizeBlockRequest, _glusterblock_v1_ResizeBlockResponse, _glusterblock_v1_ResizeBlockRequest__Output, _glusterblock_v1_ResizeBlockResponse__Output>
   SetInitiatorAccess: MethodDefinition<_glusterblock_v1_SetInitiatorAccessRequest, _glusterblock_v1_SetInitiatorAccessResponse, _glusterblock_v1_SetInitiatorAccessRequest__Output, _glusterblock_v1_SetInitiatorAccessResponse__Output>

@@ -1,0 +1,71 @@
+// gluster-blockd: the storage-node daemon.
+import { runMain } from "./main-runner.js";
+import { parseFlags, usageText, UsageError, str, bool, int, strList, logLevel, type FlagSpecs } from "../util/flags.js";
+import { createLogger } from "../util/log.js";
+import { parseEndpoint, EndpointError, type Endpoint } from "../csi/endpoint.js";
+import { stopOnSignalsFn } from "../csi/signals.js";
+import { startBlockd } from "../glusterblock/blockd/daemon.js";
+import { isHostAddress } from "../glusterblock/names.js";
+
+export const BLOCKD_DEFAULTS = {
+  socket: "/run/gluster-blockd.socket",
+  port: 24010,
+  mountRoot: "/run/gluster-blockd/mnt",
+} as const;
+
+const FLAGS: FlagSpecs = {
+  host: { type: "string", help: "this node's IP address: its iSCSI portal and its name to the peers (required)" },
+  socket: { type: "string", help: "unix socket of the gluster-block CLI (mode 0600)", default: BLOCKD_DEFAULTS.socket },
+  listen: { type: "string", help: "TCP address of the peer and controller API", default: `0.0.0.0:${BLOCKD_DEFAULTS.port}` },
+  "peer-port": { type: "string", help: "TCP port of the other nodes' gluster-blockd", default: String(BLOCKD_DEFAULTS.port) },
+  "key-file": { type: "string", help: "file holding the shared key every TCP caller must present" },
+  "mount-root": { type: "string", help: "where hosting volumes are FUSE-mounted", default: BLOCKD_DEFAULTS.mountRoot },
+  "volfile-server": { type: "string", help: "glusterd serving volfiles to the mounts and to tcmu-runner", default: "localhost" },
+  "glusterd-socket": { type: "string", help: "glusterd's socket, when not the default" },
+  volumes: { type: "string", help: "comma-separated hosting volumes to reconcile at start (default: every started volume)", multiple: true },
+  "no-reconcile": { type: "boolean", help: "do not reconcile LIO to the journals at start" },
+  "configfs-root": { type: "string", help: "LIO's configfs (tests)" },
+  "log-level": { type: "string", help: "error|warn|info|debug", default: "info" },
+};
+
+const usage = (): string => usageText("gluster-blockd", "--host <ip> [flags]", FLAGS, "The gluster-block daemon of one storage node: block metadata on the hosting volumes, this node's LIO targets, and the HA peers.");
+
+function endpoint(flag: string, text: string): Endpoint {
+  try {
+    return parseEndpoint(text);
+  } catch (err) {
+    if (err instanceof EndpointError) throw new UsageError(`--${flag}: ${err.message}`);
+    throw err;
+  }
+}
+
+runMain(usage, async (argv) => {
+  const f = parseFlags(argv, FLAGS);
+  if (f.positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(f.positionals[0])}`);
+  const host = str(f, "host");
+  if (!host) throw new UsageError("--host is required");
+  if (!isHostAddress(host)) throw new UsageError(`--host must be an IP address, got ${JSON.stringify(host)}`);
+  const socket = endpoint("socket", str(f, "socket") ?? BLOCKD_DEFAULTS.socket);
+  if (socket.kind !== "unix") throw new UsageError("--socket must be a unix socket path");
+  const listen = endpoint("listen", str(f, "listen") ?? `0.0.0.0:${BLOCKD_DEFAULTS.port}`);
+  if (listen.kind !== "tcp") throw new UsageError("--listen must be host:port");
+  const log = createLogger({ service: "gluster-blockd", level: logLevel(f), node: host });
+  const keyFile = str(f, "key-file");
+  const glusterdSocket = str(f, "glusterd-socket");
+  const configfsRoot = str(f, "configfs-root");
+  const running = await startBlockd({
+    host,
+    socket,
+    listen,
+    peerPort: int(f, "peer-port", 1, 65535) ?? BLOCKD_DEFAULTS.port,
+    mountRoot: str(f, "mount-root") ?? BLOCKD_DEFAULTS.mountRoot,
+    volfileServer: str(f, "volfile-server") ?? "localhost",
+    ...(keyFile ? { keyFile } : {}),
+    ...(glusterdSocket ? { glusterdSocket } : {}),
+    ...(configfsRoot ? { configfsRoot } : {}),
+    volumes: strList(f, "volumes"),
+    reconcileAtStart: !bool(f, "no-reconcile"),
+    log,
+  });
+  stopOnSignalsFn(() => running.stop(), log);
+});

@@ -1,0 +1,75 @@
+// volume_context: what CreateVolume tells NodeStageVolume, and what
+// `kubectl describe pv` shows. Never a secret: CHAP comes through the
+// node-stage secret.
+import { invalidArgument } from "./errors.js";
+
+export const CTX = {
+  iqn: "iqn",
+  /** comma-separated "ip:3260" in HA order */
+  portals: "portals",
+  lun: "lun",
+  hostingVolume: "hostingVolume",
+  gbid: "gbid",
+  ha: "haCount",
+  /** the multipath WWID the node must accept, and only it */
+  wwid: "wwid",
+  fsType: "fsType",
+  /** "true" when CHAP is required */
+  auth: "auth",
+} as const;
+
+export interface VolumeContext {
+  iqn: string;
+  portals: string[];
+  lun: number;
+  hostingVolume: string;
+  gbid: string;
+  ha: number;
+  wwid: string;
+  fsType: string;
+  auth: boolean;
+}
+
+export function toVolumeContext(v: VolumeContext): Record<string, string> {
+  return {
+    [CTX.iqn]: v.iqn,
+    [CTX.portals]: v.portals.join(","),
+    [CTX.lun]: String(v.lun),
+    [CTX.hostingVolume]: v.hostingVolume,
+    [CTX.gbid]: v.gbid,
+    [CTX.ha]: String(v.ha),
+    [CTX.wwid]: v.wwid,
+    [CTX.fsType]: v.fsType,
+    [CTX.auth]: String(v.auth),
+  };
+}
+
+export function parseVolumeContext(ctx: Record<string, string>): VolumeContext {
+  const need = (k: string): string => {
+    const v = ctx[k];
+    if (v === undefined || v === "") throw invalidArgument(`volume_context.${k} is required`);
+    return v;
+  };
+  const portals = need(CTX.portals).split(",").map((p) => p.trim()).filter((p) => p !== "");
+  for (const p of portals) if (!/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):\d{1,5}$/.test(p)) throw invalidArgument(`volume_context.portals: ${JSON.stringify(p)} is not ip:port`);
+  const lun = Number(ctx[CTX.lun] ?? "0");
+  if (!Number.isInteger(lun) || lun < 0 || lun > 16383) throw invalidArgument(`volume_context.lun ${JSON.stringify(ctx[CTX.lun])} is not a LUN number`);
+  const iqn = need(CTX.iqn);
+  if (!/^iqn\.2016-12\.org\.gluster-block:[0-9a-f-]{36}$/.test(iqn)) throw invalidArgument(`volume_context.iqn ${JSON.stringify(iqn)} is not a gluster-block target`);
+  const wwid = need(CTX.wwid);
+  if (!/^36001405[0-9a-f]{25}$/.test(wwid)) throw invalidArgument(`volume_context.wwid ${JSON.stringify(wwid)} is not a LIO WWID`);
+  return {
+    iqn,
+    portals,
+    lun,
+    hostingVolume: need(CTX.hostingVolume),
+    gbid: need(CTX.gbid),
+    ha: Number(ctx[CTX.ha] ?? portals.length),
+    wwid,
+    fsType: ctx[CTX.fsType] ?? "",
+    auth: ctx[CTX.auth] === "true",
+  };
+}
+
+/** Stage secret keys (the names of the Secret the controller creates). */
+export const SECRET_KEYS = { username: "username", password: "password" } as const;

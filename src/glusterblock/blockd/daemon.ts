@@ -1,0 +1,118 @@
+// gluster-blockd: assembles the engine for this storage node and serves it on
+// a root-only unix socket (the CLI) and on TCP (peers and the CSI
+// controller, with the shared key). At start it reconciles this node's LIO
+// to the journals, so a rebooted node exports again with no manual reload.
+import { access } from "node:fs/promises";
+import { join } from "node:path";
+import { GrpcServer } from "../../csi/server.js";
+import { blockdProto } from "../../csi/proto.js";
+import { wrapService, type WrapOptions } from "../../csi/rpc.js";
+import type { Endpoint } from "../../csi/endpoint.js";
+import { exec } from "../../util/exec.js";
+import type { Logger } from "../../util/log.js";
+import { GlusterCli } from "../gluster/gluster-cli.js";
+import { VolumeMounts } from "../volume/mounts.js";
+import { ConfigfsLioTargets } from "../lio/configfs-lio-targets.js";
+import { ensureLioModules } from "../lio/modules.js";
+import { BlockEngine } from "../engine/block-engine.js";
+import { LocalNode } from "../engine/local-node.js";
+import { Auditor } from "../engine/audit.js";
+import { GrpcPeers } from "./grpc-peers.js";
+import { blockdService, peerService } from "./services.js";
+import { blockErrorToCsi } from "./error-map.js";
+import { readPeerKey, keyMatches, KEY_HEADER } from "./peer-auth.js";
+import { META_DIR } from "../volume/block-store.js";
+import { canonicalHost } from "../names.js";
+
+export interface BlockdConfig {
+  /** this node's address: its portal and its name to peers */
+  host: string;
+  socket: Endpoint;
+  listen: Endpoint;
+  peerPort: number;
+  mountRoot: string;
+  volfileServer: string;
+  glusterdSocket?: string;
+  keyFile?: string;
+  configfsRoot?: string;
+  /** volumes to reconcile at start; empty = every started volume */
+  volumes: string[];
+  reconcileAtStart: boolean;
+  log: Logger;
+}
+
+export interface RunningBlockd {
+  engine: BlockEngine;
+  local: LocalNode;
+  stop(): Promise<void>;
+  /** resolves when the start-up reconcile is done */
+  reconciled: Promise<void>;
+}
+
+export async function startBlockd(cfg: BlockdConfig): Promise<RunningBlockd> {
+  const log = cfg.log;
+  const host = canonicalHost(cfg.host);
+  const key = cfg.keyFile ? await readPeerKey(cfg.keyFile) : undefined;
+  const gluster = new GlusterCli({ exec, ...(cfg.glusterdSocket ? { glusterdSocket: cfg.glusterdSocket } : {}) });
+  const mounts = new VolumeMounts({ exec, root: cfg.mountRoot, volfileServer: cfg.volfileServer, log });
+  const lio = new ConfigfsLioTargets({
+    ...(cfg.configfsRoot ? { root: cfg.configfsRoot } : {}),
+    logger: log,
+    prepare: () => ensureLioModules({ exec, logger: log }),
+  });
+  const local = new LocalNode({ host, mounts, lio, exec, volfileServer: cfg.volfileServer, log });
+  const peers = new GrpcPeers({ local, port: cfg.peerPort, ...(key ? { key } : {}) });
+  const engine = new BlockEngine({ host, mounts, gluster, peers, exec, log });
+  const auditor = new Auditor(engine, local, lio, peers, log);
+  const proto = blockdProto().glusterblock.v1;
+
+  const base: WrapOptions = { log, mapError: blockErrorToCsi, quietMethods: ["Ping", "GetNodeStatus", "TargetStatus"] };
+  const tcpOpts: WrapOptions = {
+    ...base,
+    authorize: (md) => (key === undefined ? undefined : keyMatches(key, md.get(KEY_HEADER)[0]) ? undefined : "a valid blockd key is required"),
+  };
+
+  // the CLI: local, root only
+  const cliServer = new GrpcServer(log.child({ listener: "cli" }));
+  cliServer.addService(proto.Blockd.service, wrapService(proto.Blockd.service, blockdService(engine, auditor), base));
+  await cliServer.listen({ endpoint: cfg.socket, socketMode: 0o600 });
+
+  const tcpServer = new GrpcServer(log.child({ listener: "tcp" }));
+  tcpServer.addService(proto.Blockd.service, wrapService(proto.Blockd.service, blockdService(engine, auditor), tcpOpts));
+  tcpServer.addService(proto.BlockdPeer.service, wrapService(proto.BlockdPeer.service, peerService(local), tcpOpts));
+  await tcpServer.listen({ endpoint: cfg.listen });
+  if (!key) log.warn("no --key-file: the TCP API accepts any caller; configure a shared key in production");
+
+  const reconciled = cfg.reconcileAtStart ? reconcileAll(cfg, gluster, mounts, local, auditor, log) : Promise.resolve();
+
+  return {
+    engine,
+    local,
+    reconciled,
+    async stop() {
+      await Promise.all([cliServer.stop(), tcpServer.stop()]);
+      peers.close();
+    },
+  };
+}
+
+async function reconcileAll(cfg: BlockdConfig, gluster: GlusterCli, mounts: VolumeMounts, local: LocalNode, auditor: Auditor, log: Logger): Promise<void> {
+  const started = Date.now();
+  try {
+    const volumes = cfg.volumes.length > 0 ? cfg.volumes : (await gluster.volumes()).filter((v) => v.started).map((v) => v.name);
+    for (const volume of volumes) {
+      try {
+        const root = await mounts.ensure(volume);
+        if (!(await access(join(root, META_DIR)).then(() => true, () => false))) continue;
+        const r = await local.reconcileVolume(volume);
+        log.info("reconciled LIO to the journals", { volume, converged: r.converged.length, failed: r.failed, ms: Date.now() - started });
+        const findings = await auditor.audit(volume, false);
+        if (findings.length > 0) log.warn("audit at start found problems; run `gluster-block audit <volume>`", { volume, findings: findings.length });
+      } catch (err) {
+        log.error("reconcile of a volume failed", { volume, error: err instanceof Error ? err.message : String(err) });
+      }
+    }
+  } catch (err) {
+    log.error("reconcile at start failed", { error: err instanceof Error ? err.message : String(err) });
+  }
+}

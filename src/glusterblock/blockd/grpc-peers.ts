@@ -1,0 +1,60 @@
+// Peers reached over blockd's TCP API; this node itself is called in-process.
+import { credentials, type ChannelCredentials } from "@grpc/grpc-js";
+import { blockdProto } from "../../csi/proto.js";
+import { unary } from "../../csi/unary-client.js";
+import type { BlockdPeerClient } from "../../generated/glusterblock/v1/BlockdPeer.js";
+import type { PeerTargetResult__Output } from "../../generated/glusterblock/v1/PeerTargetResult.js";
+import type { NodeStatus__Output } from "../../generated/glusterblock/v1/NodeStatus.js";
+import type { Peers, PeerRef, TargetResult, NodeStatusInfo } from "../engine/peers.js";
+import type { LocalNode } from "../engine/local-node.js";
+import { withKey } from "./peer-auth.js";
+
+export interface GrpcPeersOptions {
+  local: LocalNode;
+  port: number;
+  key?: string;
+  channelCredentials?: ChannelCredentials;
+  /** per call (a converge of one target takes well under a second; allow for a slow node) */
+  timeoutMs?: number;
+}
+
+export class GrpcPeers implements Peers {
+  private readonly clients = new Map<string, BlockdPeerClient>();
+
+  constructor(private readonly opts: GrpcPeersOptions) {}
+
+  private client(host: string): BlockdPeerClient {
+    let c = this.clients.get(host);
+    if (!c) {
+      const addr = host.includes(":") ? `[${host}]:${this.opts.port}` : `${host}:${this.opts.port}`;
+      c = new (blockdProto().glusterblock.v1.BlockdPeer)(addr, this.opts.channelCredentials ?? credentials.createInsecure());
+      this.clients.set(host, c);
+    }
+    return c;
+  }
+
+  private async call(host: string, method: "ApplyTarget" | "RemoveTarget" | "TargetStatus", ref: PeerRef): Promise<TargetResult> {
+    const r = await unary<PeerTargetResult__Output>(this.client(host), method, ref, { timeoutMs: this.opts.timeoutMs ?? 120_000, metadata: withKey(this.opts.key) });
+    return { host: r.host || host, present: r.present, matches: r.matches, detail: r.detail };
+  }
+
+  apply(host: string, ref: PeerRef): Promise<TargetResult> {
+    return host === this.opts.local.host ? this.opts.local.apply(ref) : this.call(host, "ApplyTarget", ref);
+  }
+  remove(host: string, ref: PeerRef): Promise<TargetResult> {
+    return host === this.opts.local.host ? this.opts.local.remove(ref) : this.call(host, "RemoveTarget", ref);
+  }
+  status(host: string, ref: PeerRef): Promise<TargetResult> {
+    return host === this.opts.local.host ? this.opts.local.status(ref) : this.call(host, "TargetStatus", ref);
+  }
+  async ping(host: string, timeoutMs = 5_000): Promise<NodeStatusInfo> {
+    if (host === this.opts.local.host) return this.opts.local.nodeStatus();
+    const r = await unary<NodeStatus__Output>(this.client(host), "Ping", {}, { timeoutMs, metadata: withKey(this.opts.key) });
+    return { host: r.host, version: r.version, targets: r.targets, activePaths: r.active_paths, ready: r.ready };
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}

@@ -1,0 +1,139 @@
+// The blockd gRPC services over the engine: requests validated and mapped to
+// engine calls, results to protobuf. Errors are mapped by error-map.ts.
+import type { BlockdHandlers } from "../../generated/glusterblock/v1/Blockd.js";
+import type { BlockdPeerHandlers } from "../../generated/glusterblock/v1/BlockdPeer.js";
+import type { BlockInfo } from "../../generated/glusterblock/v1/BlockInfo.js";
+import type { AsyncHandlers } from "../../csi/rpc.js";
+import { invalidArgument } from "../../csi/errors.js";
+import type { BlockEngine } from "../engine/block-engine.js";
+import type { LocalNode } from "../engine/local-node.js";
+import { iqnFor, wwidFor } from "../names.js";
+import { exportedOn, isDeleteStarted } from "../journal/index.js";
+import type { Auditor } from "../engine/audit.js";
+
+const u64 = (v: string | number | { toString(): string } | undefined): bigint => {
+  try {
+    return BigInt(String(v ?? 0));
+  } catch {
+    throw invalidArgument(`not an unsigned integer: ${String(v)}`);
+  }
+};
+
+export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandlers<BlockdHandlers> {
+  return {
+    async CreateBlock(req) {
+      const r = await engine.create({
+        volume: req.volume,
+        block: req.block,
+        ha: req.ha === 0 ? 1 : req.ha,
+        hosts: req.hosts,
+        auth: req.auth,
+        prealloc: req.prealloc !== "PREALLOC_NO",
+        ...(req.storage ? { storage: req.storage } : { sizeBytes: u64(req.size_bytes) }),
+        ...(req.ring_buffer_mb ? { ringBufferMb: req.ring_buffer_mb } : {}),
+        ...(req.block_size ? { blockSize: req.block_size } : {}),
+        ...(req.io_timeout_s ? { ioTimeout: req.io_timeout_s } : {}),
+        aclMode: req.acl_mode === "ACL_MODE_EXPLICIT" ? "EXPLICIT" : "GENERATED",
+        owner: req.owner,
+      });
+      return {
+        iqn: r.iqn,
+        portals: r.portals,
+        username: r.username ?? "",
+        password: r.password ?? "",
+        gbid: r.gbid,
+        size_bytes: r.sizeBytes.toString(),
+        already_existed: r.alreadyExisted,
+        wwid: r.wwid,
+      };
+    },
+    async DeleteBlock(req) {
+      const r = await engine.delete({ volume: req.volume, block: req.block, unlinkStorage: req.unlink_storage, force: req.force, missingOk: req.missing_ok });
+      return { successful_on: r.successfulOn, failed_on: r.failedOn, not_found: r.notFound };
+    },
+    async ModifyAuth(req) {
+      const r = await engine.modifyAuth({ volume: req.volume, block: req.block, enable: req.enable });
+      return { iqn: r.iqn, username: r.username ?? "", password: r.password ?? "", successful_on: r.successfulOn, failed_on: r.failedOn };
+    },
+    async ResizeBlock(req) {
+      const r = await engine.resize({ volume: req.volume, block: req.block, sizeBytes: u64(req.size_bytes), force: req.force });
+      return { iqn: r.iqn, size_bytes: r.sizeBytes.toString(), successful_on: r.successfulOn, failed_on: r.failedOn };
+    },
+    async GetBlock(req) {
+      const d = await engine.details(req.volume, req.block);
+      const info: BlockInfo = {
+        name: d.info.name,
+        volume: d.info.volume,
+        gbid: d.info.gbid,
+        size_bytes: d.info.sizeBytes.toString(),
+        ha: d.info.ha,
+        io_timeout_s: d.info.ioTimeout,
+        password: d.info.password,
+        exported_on: [...d.info.exportedOn],
+        failed_on: [...d.info.failedOn],
+        resize_failed_on: d.info.resizeFailedOn.map((r) => `${r.host}:${r.currentSizeBytes}`),
+        iqn: iqnFor(d.meta.gbid),
+        hosts: d.hosts,
+        portals: d.hosts.filter((h) => d.info.exportedOn.includes(h)).map((h) => (h.includes(":") ? `[${h}]:3260` : `${h}:3260`)),
+        acl_mode: d.aclMode === "EXPLICIT" ? "ACL_MODE_EXPLICIT" : "ACL_MODE_GENERATED",
+        initiators: d.initiators,
+        prio_path: d.meta.prioPath,
+        owner: d.owner,
+        wwid: wwidFor(d.meta.gbid),
+        auth: d.meta.password !== "",
+        state: isDeleteStarted(d.meta)
+          ? "deleting"
+          : d.meta.entryCreate !== "SUCCESS"
+            ? "creating"
+            : exportedOn(d.meta).length < d.meta.ha
+              ? "degraded"
+              : "ready",
+      };
+      return info;
+    },
+    async ListBlocks(req) {
+      const blocks = await engine.list(req.volume);
+      return { blocks, infos: [] };
+    },
+    async SetInitiatorAccess(req) {
+      const r = await engine.setInitiatorAccess({ volume: req.volume, block: req.block, initiator: req.initiator_iqn, allow: req.allow });
+      return { successful_on: r.successfulOn, failed_on: r.failedOn };
+    },
+    async GetVolumeSpace(req) {
+      const s = await engine.space(req.volume);
+      const avail = s.freeBytes > s.reserveBytes ? s.freeBytes - s.reserveBytes : 0n;
+      return { volume: req.volume, total_bytes: s.totalBytes.toString(), free_bytes: s.freeBytes.toString(), reserve_bytes: s.reserveBytes.toString(), available_bytes: avail.toString() };
+    },
+    async Audit(req) {
+      const findings = await auditor.audit(req.volume, req.fix);
+      return { findings: findings.map((f) => ({ kind: f.kind, host: f.host, block: f.block, detail: f.detail, fixed: f.fixed })) };
+    },
+    async ReloadBlock(req) {
+      const r = await engine.reload({ volume: req.volume, block: req.block });
+      return { successful_on: r.successfulOn, failed_on: r.failedOn };
+    },
+    async GetNodeStatus() {
+      const s = await auditor.local.nodeStatus();
+      return { host: s.host, version: s.version, targets: s.targets, active_paths: s.activePaths, volumes: [], ready: s.ready };
+    },
+  };
+}
+
+export function peerService(local: LocalNode): AsyncHandlers<BlockdPeerHandlers> {
+  const result = (r: { host: string; present: boolean; matches: boolean; detail: string }) => r;
+  return {
+    async ApplyTarget(ref) {
+      return result(await local.apply(ref));
+    },
+    async RemoveTarget(ref) {
+      return result(await local.remove(ref));
+    },
+    async TargetStatus(ref) {
+      return result(await local.status(ref));
+    },
+    async Ping() {
+      const s = await local.nodeStatus();
+      return { host: s.host, version: s.version, targets: s.targets, active_paths: s.activePaths, volumes: [], ready: s.ready };
+    },
+  };
+}

@@ -1,0 +1,170 @@
+// The gluster-block CLI: parse the original's syntax, ask the local
+// gluster-blockd over its unix socket, print what the original printed.
+import { credentials, status, type ServiceError } from "@grpc/grpc-js";
+import { blockdProto } from "../../csi/proto.js";
+import { unary } from "../../csi/unary-client.js";
+import type { BlockdClient } from "../../generated/glusterblock/v1/Blockd.js";
+import type { CreateBlockResponse__Output } from "../../generated/glusterblock/v1/CreateBlockResponse.js";
+import type { BlockInfo__Output } from "../../generated/glusterblock/v1/BlockInfo.js";
+import type { ListBlocksResponse__Output } from "../../generated/glusterblock/v1/ListBlocksResponse.js";
+import type { DeleteBlockResponse__Output } from "../../generated/glusterblock/v1/DeleteBlockResponse.js";
+import type { ModifyAuthResponse__Output } from "../../generated/glusterblock/v1/ModifyAuthResponse.js";
+import type { ResizeBlockResponse__Output } from "../../generated/glusterblock/v1/ResizeBlockResponse.js";
+import type { ReloadBlockResponse__Output } from "../../generated/glusterblock/v1/ReloadBlockResponse.js";
+import type { AuditReport__Output } from "../../generated/glusterblock/v1/AuditReport.js";
+import { parseArgs, CliUsageError } from "./args.js";
+import {
+  renderAudit,
+  renderCreate,
+  renderDelete,
+  renderError,
+  renderHelp,
+  renderInfo,
+  renderList,
+  renderModifyAuth,
+  renderModifySize,
+  renderUsageError,
+  renderVersion,
+  type Operation,
+} from "./output.js";
+import type { AuditState, CliCommand, CliOutput, JsonStyle } from "../types.js";
+import { grpcCodeToErrCode } from "../blockd/error-map.js";
+import { knownSecrets } from "../../util/redact.js";
+
+export const DEFAULT_CLI_TIMEOUT_SEC = 300;
+
+const opOf = (c: CliCommand): Operation => (c.kind === "modify-auth" ? "modify" : c.kind === "modify-size" ? "modify-size" : (c.kind as Operation));
+
+const AUDIT_STATE: Record<string, AuditState> = {
+  "lio-without-metadata": "orphan-target",
+  "metadata-without-target": "target-drift",
+  "file-without-metadata": "orphan-storage",
+  "metadata-without-file": "storage-missing",
+  "create-incomplete": "create-incomplete",
+  "delete-incomplete": "delete-incomplete",
+  "journal-corrupt": "journal-corrupt",
+};
+
+function isServiceError(e: unknown): e is ServiceError {
+  return e instanceof Error && typeof (e as { code?: unknown }).code === "number" && "details" in e;
+}
+
+export async function runCli(argv: readonly string[], socketPath: string): Promise<CliOutput> {
+  let parsed;
+  try {
+    parsed = parseArgs(argv);
+  } catch (err) {
+    if (err instanceof CliUsageError) return renderUsageError(err);
+    throw err;
+  }
+  const { command, json } = parsed;
+  if (command.kind === "help") return renderHelp();
+  if (command.kind === "version") return renderVersion();
+  const client = new (blockdProto().glusterblock.v1.Blockd)(`unix:${socketPath}`, credentials.createInsecure());
+  try {
+    return await dispatch(client, command, json, (parsed.timeoutSec ?? DEFAULT_CLI_TIMEOUT_SEC) * 1000);
+  } catch (err) {
+    if (!isServiceError(err)) throw err;
+    const msg =
+      err.code === status.UNAVAILABLE && /connect|No connection established|ENOENT|ECONNREFUSED/i.test(err.details)
+        ? `failed to connect to gluster-blockd at ${socketPath}: is it running?`
+        : err.code === status.DEADLINE_EXCEEDED
+          ? `gluster-blockd did not answer within ${parsed.timeoutSec ?? DEFAULT_CLI_TIMEOUT_SEC} seconds; the operation may still complete (see info)`
+          : err.details;
+    return renderError(opOf(command), { errCode: grpcCodeToErrCode(err.code), errMsg: msg }, json);
+  } finally {
+    client.close();
+  }
+}
+
+async function dispatch(client: BlockdClient, c: CliCommand, json: JsonStyle | undefined, timeoutMs: number): Promise<CliOutput> {
+  const call = <R>(method: string, req: unknown): Promise<R> => unary<R>(client, method, req, { timeoutMs });
+  switch (c.kind) {
+    case "create": {
+      const r = await call<CreateBlockResponse__Output>("CreateBlock", {
+        volume: c.volume,
+        block: c.block,
+        ha: c.ha,
+        hosts: c.hosts,
+        auth: c.auth,
+        prealloc: c.prealloc ? "PREALLOC_FULL" : "PREALLOC_NO",
+        size_bytes: (c.sizeBytes ?? 0n).toString(),
+        ring_buffer_mb: c.ringBufferMb ?? 0,
+        block_size: c.blockSize ?? 0,
+        io_timeout_s: c.ioTimeout ?? 0,
+        storage: c.storage ?? "",
+        acl_mode: "ACL_MODE_GENERATED",
+      });
+      knownSecrets.add(r.password);
+      return renderCreate({ iqn: r.iqn, portals: r.portals, ...(r.password ? { username: r.username, password: r.password } : {}) }, json);
+    }
+    case "list": {
+      const r = await call<ListBlocksResponse__Output>("ListBlocks", { volume: c.volume });
+      return renderList({ blocks: r.blocks }, json);
+    }
+    case "info": {
+      const r = await call<BlockInfo__Output>("GetBlock", { volume: c.volume, block: c.block });
+      return renderInfo(
+        {
+          name: r.name,
+          volume: r.volume,
+          gbid: r.gbid,
+          sizeBytes: BigInt(r.size_bytes),
+          ha: r.ha,
+          ioTimeout: r.io_timeout_s,
+          password: r.password,
+          exportedOn: r.exported_on,
+          failedOn: r.failed_on,
+          resizeFailedOn: r.resize_failed_on.map((x) => {
+            const i = x.lastIndexOf(":");
+            return { host: x.slice(0, i), currentSizeBytes: BigInt(x.slice(i + 1)) };
+          }),
+        },
+        json,
+      );
+    }
+    case "delete": {
+      const r = await call<DeleteBlockResponse__Output>("DeleteBlock", { volume: c.volume, block: c.block, unlink_storage: c.unlinkStorage, force: c.force });
+      return renderDelete({ successfulOn: r.successful_on, failedOn: r.failed_on }, json);
+    }
+    case "modify-auth": {
+      const r = await call<ModifyAuthResponse__Output>("ModifyAuth", { volume: c.volume, block: c.block, enable: c.auth });
+      knownSecrets.add(r.password);
+      return renderModifyAuth(
+        { iqn: r.iqn, auth: c.auth, ...(c.auth ? { username: r.username, password: r.password } : {}), successfulOn: r.successful_on, failedOn: r.failed_on },
+        json,
+      );
+    }
+    case "modify-size": {
+      const r = await call<ResizeBlockResponse__Output>("ResizeBlock", { volume: c.volume, block: c.block, size_bytes: c.sizeBytes.toString(), force: c.force });
+      return renderModifySize({ iqn: r.iqn, sizeBytes: BigInt(r.size_bytes), successfulOn: r.successful_on, failedOn: r.failed_on, skippedOn: [] }, json);
+    }
+    case "reload": {
+      const r = await call<ReloadBlockResponse__Output>("ReloadBlock", { volume: c.volume, block: c.block });
+      return renderDelete({ successfulOn: r.successful_on, failedOn: r.failed_on }, json);
+    }
+    case "audit": {
+      const r = await call<AuditReport__Output>("Audit", { volume: c.volume, fix: c.fix });
+      return renderAudit(
+        {
+          volume: c.volume,
+          fix: c.fix,
+          findings: r.findings.map((f) => ({
+            name: f.block,
+            state: AUDIT_STATE[f.kind] ?? "target-drift",
+            detail: `${f.host ? `${f.host}: ` : ""}${f.detail}`,
+            ...(c.fix ? { action: f.fixed ? "fixed" : "none" } : {}),
+          })),
+        },
+        json,
+      );
+    }
+    case "help":
+      return renderHelp();
+    case "version":
+      return renderVersion();
+    case "replace":
+    case "genconfig":
+      return renderError(opOf(c), { errCode: 255, errMsg: `${c.kind} is not supported by this gluster-block yet; the daemon reconciles targets from the journals at start (use reload for one block)` }, json);
+  }
+}

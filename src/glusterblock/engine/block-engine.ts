@@ -1,0 +1,460 @@
+// The gluster-block engine on one storage node: the operations the CLI and
+// the CSI controller ask for, coordinated from here across the HA hosts.
+// Every step is written to the block's journal before the next one starts,
+// so a retry after a crash at any point reads where it stopped and goes on.
+import { randomUUID } from "node:crypto";
+import type { Logger } from "../../util/log.js";
+import type { Exec } from "../../util/exec.js";
+import { knownSecrets } from "../../util/redact.js";
+import type { GlusterCli } from "../gluster/gluster-cli.js";
+import type { VolumeMounts } from "../volume/mounts.js";
+import { BlockStore, DEFAULT_RESERVE_BYTES } from "../volume/block-store.js";
+import { acquireLease, LockBusyError, type HeldLock } from "../volume/lease-lock.js";
+import {
+  createIntentLines,
+  createDoneLines,
+  passwordLine,
+  entryDeleteLine,
+  hostLine,
+  keyLine,
+  exportedOn,
+  deleteTargets,
+  isDeleteStarted,
+  type BlockMeta,
+  type HostStatus,
+} from "../journal/index.js";
+import { gbidFor, iqnFor, wwidFor, validateBlockName, validateVolumeName, validateHostAddress, canonicalHost } from "../names.js";
+import { checkDeviceSize, formatSize } from "../size.js";
+import {
+  BlockBusyError,
+  BlockExistsError,
+  BlockNotFoundError,
+  HostUnreachableError,
+  InvalidRequestError,
+  NoSpaceError,
+  PartialFailureError,
+  PreconditionError,
+  VolumeNotStartedError,
+} from "../errors.js";
+import { readExtensions, extLine, haHosts } from "./extensions.js";
+import type { Peers, PeerRef, TargetResult } from "./peers.js";
+import type { CreateRequest, CreateOutcome, HostsOutcome } from "./requests.js";
+import type { InfoResult } from "../types.js";
+import { toInfoResult } from "../journal/index.js";
+
+export interface BlockEngineOptions {
+  /** this node's address, as used in portals and by peers */
+  host: string;
+  mounts: VolumeMounts;
+  gluster: GlusterCli;
+  peers: Peers;
+  exec: Exec;
+  log: Logger;
+  /** kept free on a volume beyond a new block's size */
+  reserveBytes?: bigint;
+  /** how long an operation waits for another one on the same block */
+  lockWaitMs?: number;
+  iscsiPort?: number;
+}
+
+export interface BlockDetails {
+  meta: BlockMeta;
+  info: InfoResult;
+  hosts: string[];
+  aclMode: "GENERATED" | "EXPLICIT";
+  initiators: string[];
+  owner: string;
+}
+
+export class BlockEngine {
+  readonly host: string;
+  private readonly log: Logger;
+  private readonly port: number;
+
+  constructor(private readonly opts: BlockEngineOptions) {
+    this.host = canonicalHost(opts.host);
+    this.log = opts.log;
+    this.port = opts.iscsiPort ?? 3260;
+  }
+
+  /** The volume's store, checking that the volume exists and is started, and mounting it. */
+  async store(volume: string): Promise<BlockStore> {
+    validateVolumeName(volume);
+    const info = await this.opts.gluster.volumeInfo(volume);
+    if (!info.started) throw new VolumeNotStartedError(volume);
+    const root = await this.opts.mounts.ensure(volume);
+    const store = new BlockStore(volume, root, this.opts.exec);
+    await store.ensureLayout();
+    return store;
+  }
+
+  private async lock(store: BlockStore, block: string): Promise<HeldLock> {
+    try {
+      return await acquireLease(block, { dir: store.lockDir, owner: `${this.host} ${process.pid}`, waitMs: this.opts.lockWaitMs ?? 30_000 });
+    } catch (err) {
+      if (err instanceof LockBusyError) throw new BlockBusyError(store.volume, block, err.holder);
+      throw err;
+    }
+  }
+
+  private async withBlock<T>(volume: string, block: string, fn: (store: BlockStore) => Promise<T>): Promise<T> {
+    validateBlockName(block);
+    const store = await this.store(volume);
+    const held = await this.lock(store, block);
+    try {
+      return await fn(store);
+    } finally {
+      await held.release();
+    }
+  }
+
+  private portal(host: string): string {
+    return host.includes(":") ? `[${host}]:${this.port}` : `${host}:${this.port}`;
+  }
+
+  // --- create ---------------------------------------------------------------
+
+  async create(req: CreateRequest): Promise<CreateOutcome> {
+    const hosts = this.validateCreate(req);
+    // reachability and pool membership first: nothing is written before we know the hosts can serve
+    const chosen = hosts.slice(0, req.ha);
+    await this.checkInPool(chosen);
+    const statuses = await Promise.allSettled(chosen.map((h) => this.opts.peers.ping(h, 5_000)));
+    const down = chosen.filter((_h, i) => statuses[i]?.status === "rejected");
+    if (down.length > 0) throw new HostUnreachableError(down, "gluster-blockd does not answer there");
+
+    return this.withBlock(req.volume, req.block, async (store) => {
+      let meta = await store.readMeta(req.block);
+      if (meta && isDeleteStarted(meta)) {
+        // a delete was cut short: finish it, then create anew
+        await this.deleteLocked(store, meta, { unlinkStorage: true, force: false });
+        meta = undefined;
+      }
+      if (meta) {
+        this.checkSameBlock(meta, req, chosen);
+        if (meta.entryCreate !== "SUCCESS") meta = await this.finishBlockEntry(store, req, meta.gbid);
+      } else {
+        const loads = statuses.map((s, i) => ({ host: chosen[i] ?? "", paths: s.status === "fulfilled" ? s.value.activePaths : Number.MAX_SAFE_INTEGER }));
+        const prioPath = loads.reduce((a, b) => (b.paths < a.paths ? b : a)).host;
+        meta = await this.writeNewBlock(store, req, chosen, prioPath);
+      }
+      const alreadyExisted = exportedOn(meta).length >= meta.ha && meta.entryCreate === "SUCCESS";
+      const { failedOn } = await this.configureHosts(store, meta, "create");
+      if (failedOn.length > 0) {
+        const after = (await store.readMeta(req.block)) ?? meta;
+        await this.deleteLocked(store, after, { unlinkStorage: req.storage === undefined, force: true }).catch((err: unknown) =>
+          this.log.error("rollback of a failed create failed", { block: req.block, error: String(err) }),
+        );
+        throw new PartialFailureError(`failed to configure block ${req.volume}/${req.block} on ${failedOn.join(", ")}; the create was rolled back`, failedOn, []);
+      }
+      const final = (await store.readMeta(req.block)) ?? meta;
+      return this.createOutcome(final, alreadyExisted);
+    });
+  }
+
+  private validateCreate(req: CreateRequest): string[] {
+    validateVolumeName(req.volume);
+    validateBlockName(req.block);
+    const hosts = req.hosts.map((h) => {
+      validateHostAddress(h);
+      return canonicalHost(h);
+    });
+    if (hosts.length === 0) throw new InvalidRequestError("at least one host is required");
+    if (new Set(hosts).size !== hosts.length) throw new InvalidRequestError(`duplicate host in ${req.hosts.join(",")}`);
+    if (!Number.isInteger(req.ha) || req.ha < 1) throw new InvalidRequestError(`ha must be at least 1, got ${req.ha}`);
+    if (req.ha > hosts.length) throw new InvalidRequestError(`ha count ${req.ha} is greater than the number of hosts given (${hosts.length})`);
+    if (req.storage === undefined) {
+      if (req.sizeBytes === undefined) throw new InvalidRequestError("a size is required");
+      checkDeviceSize(req.sizeBytes, req.blockSize || 512);
+    }
+    if (req.ringBufferMb !== undefined && (req.ringBufferMb < 1 || req.ringBufferMb > 1024)) throw new InvalidRequestError(`ring-buffer must be 1..1024 MB, got ${req.ringBufferMb}`);
+    if (req.blockSize !== undefined && (req.blockSize < 512 || req.blockSize % 512 !== 0)) throw new InvalidRequestError(`block-size must be a multiple of 512, got ${req.blockSize}`);
+    if (req.ioTimeout !== undefined && (req.ioTimeout < 1 || req.ioTimeout > 3600)) throw new InvalidRequestError(`io-timeout must be 1..3600 s, got ${req.ioTimeout}`);
+    return hosts;
+  }
+
+  private async checkInPool(hosts: string[]): Promise<void> {
+    const pool = await this.opts.gluster.poolList();
+    const known = new Set<string>([this.host]);
+    for (const p of pool) for (const n of p.hostnames) if (n !== "localhost") known.add(canonicalHost(n));
+    const missing = hosts.filter((h) => !known.has(h));
+    if (missing.length > 0) throw new PreconditionError(`host${missing.length > 1 ? "s" : ""} ${missing.join(", ")} not in the trusted storage pool of this node`);
+  }
+
+  /** A retried create must ask for the same block; anything else is a name conflict. */
+  private checkSameBlock(meta: BlockMeta, req: CreateRequest, chosen: string[]): void {
+    const ext = readExtensions(meta);
+    const diffs: string[] = [];
+    if (req.sizeBytes !== undefined && meta.sizeBytes !== 0n && meta.sizeBytes !== req.sizeBytes) diffs.push(`size ${formatSize(meta.sizeBytes)} != ${formatSize(req.sizeBytes)}`);
+    if (meta.ha !== req.ha) diffs.push(`ha ${meta.ha} != ${req.ha}`);
+    if ((meta.password !== "") !== req.auth) diffs.push(`auth ${meta.password !== "" ? "enabled" : "disabled"}`);
+    const hosts = haHosts(meta, ext);
+    if (ext.hosts && hosts.join(" ") !== chosen.join(" ")) diffs.push(`hosts ${hosts.join(",")}`);
+    if (ext.aclMode !== req.aclMode) diffs.push(`acl mode ${ext.aclMode}`);
+    if (diffs.length > 0) throw new BlockExistsError(meta.volume, meta.name, `with other parameters (${diffs.join("; ")})`);
+  }
+
+  private async writeNewBlock(store: BlockStore, req: CreateRequest, hosts: string[], prioPath: string): Promise<BlockMeta> {
+    const gbid = gbidFor(req.volume, req.block);
+    const prealloc = req.storage === undefined && req.prealloc;
+    if (req.storage === undefined) {
+      const need = (req.sizeBytes ?? 0n) + (this.opts.reserveBytes ?? DEFAULT_RESERVE_BYTES);
+      const space = await store.space();
+      if (space.freeBytes < need) {
+        throw new NoSpaceError(`not enough space on volume ${req.volume}: ${formatSize(space.freeBytes)} free, ${formatSize(need)} needed`);
+      }
+    }
+    await store.append(
+      req.block,
+      createIntentLines({ volume: req.volume, gbid, ha: req.ha, prioPath }) +
+        extLine("HOSTS", hosts.join(" ")) +
+        extLine("ACLMODE", req.aclMode) +
+        extLine("PREALLOC", prealloc ? "FULL" : "NO") +
+        (req.owner ? extLine("OWNER", req.owner) : ""),
+    );
+    return this.finishBlockEntry(store, req, gbid);
+  }
+
+  /**
+   * The backing file and the journal's second append. Idempotent, so a create
+   * cut short anywhere before ENTRYCREATE: SUCCESS is finished by its retry.
+   */
+  private async finishBlockEntry(store: BlockStore, req: CreateRequest, gbid: string): Promise<BlockMeta> {
+    let size = req.sizeBytes ?? 0n;
+    if (req.storage !== undefined) size = await store.adoptBackingFile(gbid, req.storage);
+    else await store.createBackingFile(gbid, size, req.prealloc);
+    const password = req.auth ? randomUUID() : "";
+    knownSecrets.add(password);
+    await store.append(
+      req.block,
+      createDoneLines({ sizeBytes: size, ringBufferMb: req.ringBufferMb ?? 0, blockSize: req.blockSize ?? 0, ioTimeout: req.ioTimeout ?? 0 }) +
+        (req.auth ? passwordLine(password) : ""),
+    );
+    const meta = await store.readMeta(req.block);
+    if (!meta) throw new Error(`journal of ${req.volume}/${req.block} vanished during create`);
+    return meta;
+  }
+
+  private createOutcome(meta: BlockMeta, alreadyExisted: boolean): CreateOutcome {
+    const hosts = exportedOn(meta);
+    const ext = readExtensions(meta);
+    const ordered = haHosts(meta, ext).filter((h) => hosts.includes(h));
+    if (meta.password) knownSecrets.add(meta.password);
+    return {
+      iqn: iqnFor(meta.gbid),
+      gbid: meta.gbid,
+      wwid: wwidFor(meta.gbid),
+      portals: ordered.map((h) => this.portal(h)),
+      ...(meta.password ? { username: meta.gbid, password: meta.password } : {}),
+      sizeBytes: meta.sizeBytes,
+      alreadyExisted,
+    };
+  }
+
+  /**
+   * Makes every HA host's target match the journal, journaling each host's
+   * progress with the status pair the operation uses. Hosts already done for
+   * this operation are converged again (cheap, and it heals drift).
+   */
+  private async configureHosts(
+    store: BlockStore,
+    meta: BlockMeta,
+    op: "create" | "auth-on" | "auth-off" | "resize" | "access",
+    onlyHosts?: string[],
+  ): Promise<HostsOutcome> {
+    const ext = readExtensions(meta);
+    const hosts = onlyHosts ?? (op === "create" ? haHosts(meta, ext) : exportedOn(meta));
+    const ref: PeerRef = { volume: meta.volume, block: meta.name, gbid: meta.gbid };
+    const [start, ok, fail]: [HostStatus | undefined, HostStatus[], HostStatus | undefined] =
+      op === "create"
+        ? ["CONFIGINPROGRESS", meta.password ? ["CONFIGSUCCESS", "AUTHENFORCED"] : ["CONFIGSUCCESS"], "CONFIGFAIL"]
+        : op === "auth-on"
+          ? ["AUTHENFORCEING", ["AUTHENFORCED"], "AUTHENFORCEFAIL"]
+          : op === "auth-off"
+            ? ["AUTHCLEARENFORCEING", ["AUTHCLEARENFORCED"], "AUTHCLEARENFORCEFAIL"]
+            : op === "resize"
+              ? ["RSINPROGRESS", ["RSSUCCESS"], "RSFAIL"]
+              : [undefined, [], undefined];
+    const size = op === "resize" ? meta.sizeBytes : undefined;
+    const current = new Map(meta.hosts.map((h) => [h.host, h.status]));
+    // create: hosts already CONFIGSUCCESS are only re-applied, not journaled again
+    const fresh = op === "create" ? hosts.filter((h) => current.get(h) !== "CONFIGSUCCESS" && !current.get(h)?.startsWith("AUTH") && !current.get(h)?.startsWith("RS")) : hosts;
+    if (start) await store.append(meta.name, fresh.map((h) => hostLine(h, start, size)).join(""));
+    const results = await Promise.all(
+      hosts.map(async (h): Promise<[string, TargetResult | Error]> => {
+        try {
+          return [h, await this.opts.peers.apply(h, ref)];
+        } catch (err) {
+          return [h, err instanceof Error ? err : new Error(String(err))];
+        }
+      }),
+    );
+    const successfulOn: string[] = [];
+    const failedOn: string[] = [];
+    let lines = "";
+    for (const [h, r] of results) {
+      const good = !(r instanceof Error) && r.present && r.matches;
+      if (good) successfulOn.push(h);
+      else {
+        failedOn.push(h);
+        this.log.warn("target configuration failed", { host: h, block: meta.name, op, error: r instanceof Error ? r.message : r.detail });
+      }
+      if (!fresh.includes(h) && good) continue;
+      if (good) lines += ok.map((s) => hostLine(h, s, size)).join("");
+      else if (fail) lines += hostLine(h, fail, size);
+    }
+    await store.append(meta.name, lines);
+    return { successfulOn, failedOn };
+  }
+
+  // --- delete ---------------------------------------------------------------
+
+  async delete(req: { volume: string; block: string; unlinkStorage: boolean; force: boolean; missingOk: boolean }): Promise<HostsOutcome & { notFound: boolean }> {
+    return this.withBlock(req.volume, req.block, async (store) => {
+      const meta = await store.readMeta(req.block);
+      if (!meta) {
+        if (req.missingOk) return { successfulOn: [], failedOn: [], notFound: true };
+        throw new BlockNotFoundError(req.volume, req.block);
+      }
+      return { ...(await this.deleteLocked(store, meta, req)), notFound: false };
+    });
+  }
+
+  private async deleteLocked(store: BlockStore, meta: BlockMeta, req: { unlinkStorage: boolean; force: boolean }): Promise<HostsOutcome> {
+    const ext = readExtensions(meta);
+    // every host that may hold LIO objects: those the journal says, and the HA list (a create cut short)
+    const targets = [...new Set([...deleteTargets(meta), ...haHosts(meta, ext).filter((h) => meta.hosts.some((s) => s.host === h))])];
+    const ref: PeerRef = { volume: meta.volume, block: meta.name, gbid: meta.gbid };
+    await store.append(meta.name, targets.map((h) => hostLine(h, "CLEANUPINPROGRESS")).join(""));
+    const results = await Promise.all(
+      targets.map(async (h) => {
+        try {
+          await this.opts.peers.remove(h, ref);
+          return [h, true] as const;
+        } catch (err) {
+          this.log.warn("target removal failed", { host: h, block: meta.name, error: err instanceof Error ? err.message : String(err) });
+          return [h, false] as const;
+        }
+      }),
+    );
+    const successfulOn = results.filter(([, ok]) => ok).map(([h]) => h);
+    const failedOn = results.filter(([, ok]) => !ok).map(([h]) => h);
+    await store.append(meta.name, results.map(([h, ok]) => hostLine(h, ok ? "CLEANUPSUCCESS" : "CLEANUPFAIL")).join(""));
+    if (failedOn.length > 0 && !req.force) {
+      throw new PartialFailureError(`failed to delete block ${meta.volume}/${meta.name} on ${failedOn.join(", ")}; retry, or delete with force`, failedOn, successfulOn);
+    }
+    await store.append(meta.name, entryDeleteLine("INPROGRESS"));
+    if (req.unlinkStorage) await store.unlinkBackingFile(meta.gbid);
+    await store.append(meta.name, entryDeleteLine("SUCCESS"));
+    await store.removeMeta(meta.name);
+    return { successfulOn, failedOn };
+  }
+
+  // --- modify ---------------------------------------------------------------
+
+  async modifyAuth(req: { volume: string; block: string; enable: boolean }): Promise<HostsOutcome & { iqn: string; username?: string; password?: string }> {
+    return this.withBlock(req.volume, req.block, async (store) => {
+      const meta = await this.existing(store, req.block);
+      const password = req.enable ? randomUUID() : "";
+      knownSecrets.add(password);
+      await store.append(req.block, passwordLine(password));
+      const after = await this.existing(store, req.block);
+      const r = await this.configureHosts(store, after, req.enable ? "auth-on" : "auth-off");
+      if (r.failedOn.length > 0) throw new PartialFailureError(`auth ${req.enable ? "enable" : "disable"} failed on ${r.failedOn.join(", ")}; retry to converge`, r.failedOn, r.successfulOn);
+      return { ...r, iqn: iqnFor(meta.gbid), ...(req.enable ? { username: meta.gbid, password } : {}) };
+    });
+  }
+
+  async resize(req: { volume: string; block: string; sizeBytes: bigint; force: boolean }): Promise<HostsOutcome & { iqn: string; sizeBytes: bigint }> {
+    return this.withBlock(req.volume, req.block, async (store) => {
+      const meta = await this.existing(store, req.block);
+      const bs = meta.blockSize || 512;
+      const size = req.sizeBytes;
+      checkDeviceSize(size, bs);
+      if (size < meta.sizeBytes && !req.force) {
+        throw new InvalidRequestError(`shrinking block ${req.volume}/${req.block} from ${formatSize(meta.sizeBytes)} to ${formatSize(size)} can lose data; use force`);
+      }
+      const pending = meta.hosts.some((h) => h.status === "RSINPROGRESS" || h.status === "RSFAIL");
+      if (size === meta.sizeBytes && !pending) return { successfulOn: exportedOn(meta), failedOn: [], iqn: iqnFor(meta.gbid), sizeBytes: size };
+      if (size > meta.sizeBytes) {
+        const space = await store.space();
+        const need = size - meta.sizeBytes + (this.opts.reserveBytes ?? DEFAULT_RESERVE_BYTES);
+        if (space.freeBytes < need) throw new NoSpaceError(`not enough space on volume ${req.volume} to grow ${req.block} to ${formatSize(size)}`);
+      }
+      const ext = readExtensions(meta);
+      await store.resizeBackingFile(meta.gbid, size, ext.prealloc ?? false);
+      if (size !== meta.sizeBytes) await store.append(req.block, keyLine("SIZE", size));
+      const after = await this.existing(store, req.block);
+      const r = await this.configureHosts(store, after, "resize");
+      if (r.failedOn.length > 0) throw new PartialFailureError(`resize failed on ${r.failedOn.join(", ")}; retry to converge`, r.failedOn, r.successfulOn);
+      return { ...r, iqn: iqnFor(meta.gbid), sizeBytes: size };
+    });
+  }
+
+  /** ControllerPublish/Unpublish: allow or revoke one initiator on every HA target. */
+  async setInitiatorAccess(req: { volume: string; block: string; initiator: string; allow: boolean }): Promise<HostsOutcome> {
+    if (!/^(iqn\.\d{4}-\d{2}\.[^\s:]+(:[^\s]+)?|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32})$/.test(req.initiator)) {
+      throw new InvalidRequestError(`${JSON.stringify(req.initiator)} is not an iSCSI initiator name (iqn., eui. or naa.)`);
+    }
+    return this.withBlock(req.volume, req.block, async (store) => {
+      const meta = await this.existing(store, req.block);
+      const ext = readExtensions(meta);
+      if (ext.aclMode !== "EXPLICIT") {
+        // generated ACLs admit any initiator that knows the CHAP secret: there is nothing to add or revoke
+        return { successfulOn: exportedOn(meta), failedOn: [] };
+      }
+      const set = new Set(ext.initiators);
+      const changed = req.allow ? !set.has(req.initiator) : set.has(req.initiator);
+      if (req.allow) set.add(req.initiator);
+      else set.delete(req.initiator);
+      if (changed) await store.append(req.block, extLine("INITIATORS", [...set].join(" ")));
+      const after = await this.existing(store, req.block);
+      const r = await this.configureHosts(store, after, "access");
+      if (r.failedOn.length > 0) throw new PartialFailureError(`initiator access change failed on ${r.failedOn.join(", ")}; retry to converge`, r.failedOn, r.successfulOn);
+      return r;
+    });
+  }
+
+  /** The original's `reload`: converge every HA host's target to the journal. */
+  async reload(req: { volume: string; block: string }): Promise<HostsOutcome> {
+    return this.withBlock(req.volume, req.block, async (store) => this.configureHosts(store, await this.existing(store, req.block), "access"));
+  }
+
+  private async existing(store: BlockStore, block: string): Promise<BlockMeta> {
+    const meta = await store.readMeta(block);
+    if (!meta || isDeleteStarted(meta) || meta.entryCreate !== "SUCCESS") throw new BlockNotFoundError(store.volume, block);
+    return meta;
+  }
+
+  // --- queries --------------------------------------------------------------
+
+  async list(volume: string): Promise<string[]> {
+    return (await this.store(volume)).listNames();
+  }
+
+  async details(volume: string, block: string): Promise<BlockDetails> {
+    validateBlockName(block);
+    const store = await this.store(volume);
+    const meta = await store.readMeta(block);
+    if (!meta || meta.entryCreate === undefined) throw new BlockNotFoundError(volume, block);
+    const ext = readExtensions(meta);
+    if (meta.password) knownSecrets.add(meta.password);
+    return { meta, info: toInfoResult(meta), hosts: haHosts(meta, ext), aclMode: ext.aclMode, initiators: ext.initiators, owner: ext.owner };
+  }
+
+  async space(volume: string): Promise<{ totalBytes: bigint; freeBytes: bigint; reserveBytes: bigint }> {
+    const s = await (await this.store(volume)).space();
+    return { ...s, reserveBytes: this.opts.reserveBytes ?? DEFAULT_RESERVE_BYTES };
+  }
+
+  /** What each HA host's LIO holds for the block right now. */
+  async targetStatus(volume: string, block: string): Promise<TargetResult[]> {
+    const d = await this.details(volume, block);
+    const ref: PeerRef = { volume, block, gbid: d.meta.gbid };
+    return Promise.all(
+      d.hosts.map((h) =>
+        this.opts.peers.status(h, ref).catch((err: unknown) => ({ host: h, present: false, matches: false, detail: `unreachable: ${err instanceof Error ? err.message : String(err)}` })),
+      ),
+    );
+  }
+}

@@ -1,0 +1,53 @@
+// Journal keys of our own, beside the original's. The original's parser does
+// not know them and our parser keeps unknown upper-case keys, last value wins
+// as for every key:
+//   HOSTS       HA hosts in TPG order ("10.0.0.1 10.0.0.2 10.0.0.3"): the
+//               journal's host lines are in thread order, not TPG order
+//   ACLMODE     EXPLICIT for CSI blocks (per-initiator ACLs), else generated
+//   INITIATORS  initiator IQNs allowed in, for ACLMODE EXPLICIT
+//   PREALLOC    FULL or NO, so a resize allocates as the create did
+//   OWNER       free text for humans and audits (the PV name)
+import { formatEntry } from "../journal/index.js";
+import type { BlockMeta } from "../journal/index.js";
+
+export type ExtKey = "HOSTS" | "ACLMODE" | "INITIATORS" | "PREALLOC" | "OWNER";
+
+export interface BlockExtensions {
+  /** undefined for blocks made by the original */
+  hosts?: string[];
+  aclMode: "GENERATED" | "EXPLICIT";
+  initiators: string[];
+  /** undefined for blocks made by the original (it preallocated by default) */
+  prealloc?: boolean;
+  owner: string;
+}
+
+function lastValue(meta: BlockMeta, key: ExtKey): string | undefined {
+  let v: string | undefined;
+  for (const u of meta.unknownKeys) if (u.key === key) v = u.value;
+  return v;
+}
+
+const words = (v: string | undefined): string[] => (v ?? "").split(" ").filter((w) => w !== "");
+
+export function readExtensions(meta: BlockMeta): BlockExtensions {
+  const hosts = lastValue(meta, "HOSTS");
+  const prealloc = lastValue(meta, "PREALLOC");
+  return {
+    ...(hosts !== undefined ? { hosts: words(hosts) } : {}),
+    aclMode: lastValue(meta, "ACLMODE") === "EXPLICIT" ? "EXPLICIT" : "GENERATED",
+    initiators: words(lastValue(meta, "INITIATORS")),
+    ...(prealloc !== undefined ? { prealloc: prealloc === "FULL" } : {}),
+    owner: lastValue(meta, "OWNER") ?? "",
+  };
+}
+
+export function extLine(key: ExtKey, value: string): string {
+  return formatEntry({ kind: "unknown", key, value });
+}
+
+/** HA hosts in TPG order: our HOSTS line, else (original blocks) the journal's first-seen order of configured hosts. */
+export function haHosts(meta: BlockMeta, ext: BlockExtensions): string[] {
+  if (ext.hosts && ext.hosts.length > 0) return ext.hosts;
+  return meta.hosts.filter((h) => !h.status.startsWith("CLEANUP")).map((h) => h.host);
+}

@@ -1,0 +1,111 @@
+// What this node does when a coordinator (itself or a peer) asks: converge,
+// remove or inspect its own LIO objects for one block, reading the block's
+// journal from the volume (the single source of truth).
+import type { VolumeMounts } from "../volume/mounts.js";
+import { BlockStore } from "../volume/block-store.js";
+import type { LioTargets } from "../lio/types.js";
+import { ALUA_AO_GROUP, GLUSTER_BLOCK_IQN_PREFIX } from "../lio/types.js";
+import { isDeleteStarted, exportedOn, type BlockMeta } from "../journal/index.js";
+import { iqnFor } from "../names.js";
+import { BlockNotFoundError, PreconditionError } from "../errors.js";
+import { targetSpecFor } from "./target-spec.js";
+import { targetDifferences } from "./target-match.js";
+import { haHosts, readExtensions } from "./extensions.js";
+import type { PeerRef, TargetResult, NodeStatusInfo } from "./peers.js";
+import type { Exec } from "../../util/exec.js";
+import type { Logger } from "../../util/log.js";
+import { VERSION } from "../../version.js";
+
+export interface LocalNodeOptions {
+  host: string;
+  mounts: VolumeMounts;
+  lio: LioTargets;
+  exec: Exec;
+  volfileServer: string;
+  log: Logger;
+}
+
+export class LocalNode {
+  constructor(private readonly opts: LocalNodeOptions) {}
+
+  get host(): string {
+    return this.opts.host;
+  }
+
+  private async meta(ref: PeerRef): Promise<BlockMeta> {
+    const root = await this.opts.mounts.ensure(ref.volume);
+    const meta = await new BlockStore(ref.volume, root, this.opts.exec).readMeta(ref.block);
+    if (!meta) throw new BlockNotFoundError(ref.volume, ref.block);
+    if (meta.gbid !== ref.gbid) throw new PreconditionError(`block ${ref.volume}/${ref.block} has GBID ${meta.gbid}, not ${ref.gbid}`);
+    return meta;
+  }
+
+  async apply(ref: PeerRef): Promise<TargetResult> {
+    const meta = await this.meta(ref);
+    if (isDeleteStarted(meta)) throw new PreconditionError(`block ${ref.volume}/${ref.block} is being deleted`);
+    const hosts = haHosts(meta, readExtensions(meta));
+    if (!hosts.includes(this.host)) throw new PreconditionError(`this node (${this.host}) is not an HA host of ${ref.volume}/${ref.block}`);
+    const spec = targetSpecFor(meta, this.host, this.opts.volfileServer);
+    const report = await this.opts.lio.apply(spec);
+    this.opts.log.info("target converged", { volume: ref.volume, block: ref.block, writes: report.writes, created: report.created, resized: report.resized, ms: report.durationMs });
+    return { host: this.host, present: true, matches: true, detail: report.writes === 0 ? "unchanged" : `${report.writes} changes` };
+  }
+
+  async remove(ref: PeerRef): Promise<TargetResult> {
+    await this.opts.lio.remove({ name: ref.block, iqn: iqnFor(ref.gbid) });
+    return { host: this.host, present: false, matches: true, detail: "removed" };
+  }
+
+  async status(ref: PeerRef): Promise<TargetResult> {
+    const meta = await this.meta(ref);
+    const spec = targetSpecFor(meta, this.host, this.opts.volfileServer);
+    const state = await this.opts.lio.get(spec.iqn);
+    const diffs = targetDifferences(spec, state);
+    return { host: this.host, present: state?.backstore !== undefined || state?.target !== undefined, matches: diffs.length === 0, detail: diffs.join("; ") || "ok" };
+  }
+
+  async nodeStatus(): Promise<NodeStatusInfo> {
+    const blocks = await this.opts.lio.list();
+    let targets = 0;
+    let activePaths = 0;
+    for (const b of blocks) {
+      if (!b.target?.iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX)) continue;
+      targets++;
+      const own = b.target.tpgs.find((t) => t.enabled);
+      if (own?.luns.some((l) => l.aluaGroup === ALUA_AO_GROUP)) activePaths++;
+    }
+    return { host: this.host, version: VERSION, targets, activePaths, ready: true };
+  }
+
+  /**
+   * Exports again what the journals of `volume` say this node exports: after
+   * a reboot or a wiped LIO config, with no manual reload. Returns the blocks
+   * converged and those that failed.
+   */
+  async reconcileVolume(volume: string): Promise<{ converged: string[]; failed: string[] }> {
+    const root = await this.opts.mounts.ensure(volume);
+    const store = new BlockStore(volume, root, this.opts.exec);
+    const converged: string[] = [];
+    const failed: string[] = [];
+    for (const name of await store.listNames()) {
+      let meta: BlockMeta | undefined;
+      try {
+        meta = await store.readMeta(name);
+      } catch (err) {
+        this.opts.log.warn("journal unreadable, skipped", { volume, block: name, error: err instanceof Error ? err.message : String(err) });
+        failed.push(name);
+        continue;
+      }
+      if (!meta || isDeleteStarted(meta) || meta.entryCreate !== "SUCCESS") continue;
+      if (!exportedOn(meta).includes(this.host)) continue;
+      try {
+        await this.apply({ volume, block: name, gbid: meta.gbid });
+        converged.push(name);
+      } catch (err) {
+        this.opts.log.error("reconcile failed", { volume, block: name, error: err instanceof Error ? err.message : String(err) });
+        failed.push(name);
+      }
+    }
+    return { converged, failed };
+  }
+}

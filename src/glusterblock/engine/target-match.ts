@@ -1,0 +1,34 @@
+// Does what LIO holds on this node match what the journal asks for? The
+// differences are named, for ControllerGetVolume's condition and the audit.
+import type { BlockTargetSpec, LioBlockState } from "../lio/types.js";
+
+export function targetDifferences(spec: BlockTargetSpec, state: LioBlockState | undefined): string[] {
+  if (!state?.backstore && !state?.target) return ["no LIO objects"];
+  const d: string[] = [];
+  const bs = state.backstore;
+  if (!bs) d.push("backstore missing");
+  else {
+    if (!bs.enabled) d.push("backstore not enabled");
+    if (bs.cfgstring !== spec.cfgstring) d.push(`backstore config ${bs.cfgstring}`);
+    if (bs.sizeBytes !== spec.sizeBytes) d.push(`size ${bs.sizeBytes} instead of ${spec.sizeBytes}`);
+    if (bs.wwn !== spec.gbid) d.push(`wwn ${bs.wwn}`);
+  }
+  const t = state.target;
+  if (!t) return [...d, "target missing"];
+  const own = spec.hosts.indexOf(spec.localHost) + 1;
+  const tpg = t.tpgs.find((x) => x.tag === own);
+  if (!tpg) return [...d, `tpg${own} missing`];
+  if (!tpg.enabled) d.push(`tpg${own} not enabled`);
+  if (!tpg.luns.some((l) => l.index === 0 && l.backstore === spec.name)) d.push("lun0 missing");
+  const portal = `${spec.localHost.includes(":") ? `[${spec.localHost}]` : spec.localHost}:${spec.port ?? 3260}`;
+  if (!tpg.portals.includes(portal)) d.push(`portal ${portal} missing`);
+  if (tpg.authentication !== (spec.auth !== undefined)) d.push(`authentication ${tpg.authentication ? "on" : "off"}`);
+  if (tpg.generateNodeAcls !== spec.generateNodeAcls) d.push(`generate_node_acls ${tpg.generateNodeAcls ? 1 : 0}`);
+  if (!spec.generateNodeAcls) {
+    const have = new Set(tpg.acls.map((a) => a.initiator));
+    for (const a of spec.acls) if (!have.has(a)) d.push(`acl ${a} missing`);
+    for (const a of have) if (!spec.acls.includes(a)) d.push(`extra acl ${a}`);
+  }
+  for (const other of t.tpgs) if (other.tag !== own && other.enabled) d.push(`tpg${other.tag} enabled on the wrong node`);
+  return d;
+}

@@ -1,0 +1,89 @@
+// Domain errors of the gluster-block engine. Each carries the errno-like code
+// the CLI exits with (the original's: 2 no such volume/block, 17 exists, 28 no
+// space, 255 anything else); the RPC layer maps them to gRPC codes once
+// (blockd/error-map.ts).
+
+export abstract class BlockError extends Error {
+  abstract readonly errCode: number;
+}
+
+export class VolumeNotFoundError extends BlockError {
+  override readonly name = "VolumeNotFoundError";
+  readonly errCode = 2;
+  constructor(readonly volume: string, detail?: string) {
+    super(`volume ${volume} doesn't exist${detail ? ` (${detail})` : ""}`);
+  }
+}
+
+export class VolumeNotStartedError extends BlockError {
+  override readonly name = "VolumeNotStartedError";
+  readonly errCode = 255;
+  constructor(readonly volume: string) {
+    super(`volume ${volume} is not started`);
+  }
+}
+
+export class BlockNotFoundError extends BlockError {
+  override readonly name = "BlockNotFoundError";
+  readonly errCode = 2;
+  constructor(readonly volume: string, readonly block: string) {
+    super(`block ${volume}/${block} doesn't exist`);
+  }
+}
+
+export class BlockExistsError extends BlockError {
+  override readonly name = "BlockExistsError";
+  readonly errCode = 17;
+  constructor(readonly volume: string, readonly block: string, detail?: string) {
+    super(`block ${volume}/${block} already exists${detail ? `: ${detail}` : ""}`);
+  }
+}
+
+export class NoSpaceError extends BlockError {
+  override readonly name = "NoSpaceError";
+  readonly errCode = 28;
+  constructor(message: string) {
+    super(message);
+  }
+}
+
+export class InvalidRequestError extends BlockError {
+  override readonly name = "InvalidRequestError";
+  readonly errCode = 255;
+}
+
+/** A precondition of the cluster, not of the request: host not in pool, and such. */
+export class PreconditionError extends BlockError {
+  override readonly name = "PreconditionError";
+  readonly errCode = 255;
+}
+
+export class HostUnreachableError extends BlockError {
+  override readonly name = "HostUnreachableError";
+  readonly errCode = 255;
+  constructor(readonly hosts: readonly string[], detail: string) {
+    super(`host${hosts.length > 1 ? "s" : ""} ${hosts.join(", ")} unreachable: ${detail}`);
+  }
+}
+
+/** Another operation holds the block; retry later. */
+export class BlockBusyError extends BlockError {
+  override readonly name = "BlockBusyError";
+  readonly errCode = 255;
+  constructor(readonly volume: string, readonly block: string, holder?: string) {
+    super(`block ${volume}/${block} is busy with another operation${holder ? ` (held by ${holder})` : ""}; retry later`);
+  }
+}
+
+/** Some hosts failed; what succeeded is named so a retry can converge. */
+export class PartialFailureError extends BlockError {
+  override readonly name = "PartialFailureError";
+  readonly errCode = 255;
+  constructor(
+    message: string,
+    readonly failedOn: readonly string[],
+    readonly successfulOn: readonly string[],
+  ) {
+    super(message);
+  }
+}

@@ -1,0 +1,127 @@
+// Views of a parsed journal that the original derives for info, delete,
+// modify and create. Each follows the original's status tables
+// (blockhostIsValid, glusterBlockDeleteFillArgs, blockInfoGetCurrentSizeOfNode).
+import type { InfoResult } from "../types.js";
+import type { BlockMeta, EntryPhase, HostState, HostStatus } from "./model.js";
+
+/** Statuses of a host that holds a working target (the original's blockhostIsValid). */
+const EXPORTED: ReadonlySet<HostStatus> = new Set<HostStatus>([
+  "CONFIGSUCCESS",
+  "CLEANUPINPROGRESS",
+  "AUTHENFORCEING",
+  "AUTHENFORCED",
+  "AUTHENFORCEFAIL",
+  "AUTHCLEARENFORCEING",
+  "AUTHCLEARENFORCED",
+  "AUTHCLEARENFORCEFAIL",
+  "RPINPROGRESS",
+  "RPSUCCESS",
+  "RPFAIL",
+  "RSINPROGRESS",
+  "RSSUCCESS",
+  "RSFAIL",
+]);
+
+export function isExportedStatus(status: HostStatus): boolean {
+  return EXPORTED.has(status);
+}
+
+/** EXPORTED ON: hosts whose latest status means the target is configured, in first-seen order. */
+export function exportedOn(meta: BlockMeta): string[] {
+  return meta.hosts.filter((h) => EXPORTED.has(h.status)).map((h) => h.host);
+}
+
+/** ENCOUNTERED FAILURES ON: hosts whose configuration or clean-up failed last. */
+export function failedOn(meta: BlockMeta): string[] {
+  return meta.hosts.filter((h) => h.status === "CONFIGFAIL" || h.status === "CLEANUPFAIL").map((h) => h.host);
+}
+
+/**
+ * The size a host's target has: the size of its latest RSSUCCESS, or the
+ * block's first SIZE if it never finished a resize.
+ */
+export function currentSizeOn(meta: BlockMeta, host: HostState): bigint {
+  for (let i = host.history.length - 1; i >= 0; i--) {
+    const step = host.history[i];
+    if (step?.status === "RSSUCCESS" && step.resizeBytes !== undefined) return step.resizeBytes;
+  }
+  return meta.initialSizeBytes;
+}
+
+/** RESIZE FAILED ON: hosts whose latest resize failed or never finished, with the size they still have. */
+export function resizeFailedOn(meta: BlockMeta): { host: string; currentSizeBytes: bigint }[] {
+  return meta.hosts
+    .filter((h) => h.status === "RSFAIL" || h.status === "RSINPROGRESS")
+    .map((h) => ({ host: h.host, currentSizeBytes: currentSizeOn(meta, h) }));
+}
+
+/**
+ * Hosts a delete must clean: all but those never configured (CONFIGINPROGRESS,
+ * where the original's create did not get to run) and those already cleaned.
+ */
+export function deleteTargets(meta: BlockMeta): string[] {
+  return meta.hosts.filter((h) => h.status !== "CONFIGINPROGRESS" && h.status !== "CLEANUPSUCCESS").map((h) => h.host);
+}
+
+export type LifecyclePhase = "none" | EntryPhase;
+
+/** Where the create stands: "none" if not even ENTRYCREATE was written. */
+export function createPhase(meta: BlockMeta): LifecyclePhase {
+  return meta.entryCreate ?? "none";
+}
+
+/** Where the delete stands: "none" if no delete got as far as removing the backing file. */
+export function deletePhase(meta: BlockMeta): LifecyclePhase {
+  return meta.entryDelete ?? "none";
+}
+
+export function isCreateInProgress(meta: BlockMeta): boolean {
+  return meta.entryCreate === "INPROGRESS" || meta.entryCreate === undefined;
+}
+
+/**
+ * A create is complete when the backing file is made (ENTRYCREATE: SUCCESS)
+ * and at least HA hosts hold the target, which is the original's audit rule.
+ */
+export function isCreateComplete(meta: BlockMeta): boolean {
+  return meta.entryCreate === "SUCCESS" && exportedOn(meta).length >= meta.ha && !isDeleteStarted(meta);
+}
+
+export function isDeleteStarted(meta: BlockMeta): boolean {
+  return meta.entryDelete !== undefined || meta.hosts.some((h) => h.status.startsWith("CLEANUP"));
+}
+
+/** Auth is on when the latest PASSWORD is not empty. */
+export function isAuthEnforced(meta: BlockMeta): boolean {
+  return meta.password !== "";
+}
+
+/** Hosts whose target does not (or may not) match the PASSWORD line: an auth change was cut short or failed there. */
+export function authPendingOn(meta: BlockMeta): string[] {
+  const on = isAuthEnforced(meta);
+  return meta.hosts
+    .filter((h) => EXPORTED.has(h.status))
+    .filter((h) => {
+      // the latest auth step of the host decides; no auth step = as configured at create
+      const lastAuth = [...h.history].reverse().find((s) => s.status.startsWith("AUTH"));
+      if (lastAuth === undefined) return false;
+      return on ? lastAuth.status !== "AUTHENFORCED" : lastAuth.status !== "AUTHCLEARENFORCED";
+    })
+    .map((h) => h.host);
+}
+
+/** What `info` shows for a block, from its journal alone. */
+export function toInfoResult(meta: BlockMeta): InfoResult {
+  return {
+    name: meta.name,
+    volume: meta.volume,
+    gbid: meta.gbid,
+    sizeBytes: meta.sizeBytes,
+    ha: meta.ha,
+    ioTimeout: meta.ioTimeout,
+    password: meta.password,
+    exportedOn: exportedOn(meta),
+    failedOn: failedOn(meta),
+    resizeFailedOn: resizeFailedOn(meta),
+  };
+}

@@ -1,0 +1,161 @@
+// LioTargets written straight into the kernel's configfs, as rtslib-fb does,
+// so the cost of a create or delete does not grow with the number of objects
+// LIO holds (every targetcli run loads the whole tree).
+import type { ConfigFs } from "./configfs.js";
+import { nodeConfigFs } from "./configfs.js";
+import { CfsSession } from "./cfs-session.js";
+import { LioPaths } from "./paths.js";
+import type { ApplyReport, BlockTargetSpec, LioBlockState, LioTargets, TargetState } from "./types.js";
+import { GLUSTER_BLOCK_IQN_PREFIX } from "./types.js";
+import { createBackstore, findBackstore, judgeBackstore, listUserBackstores, readBackstore, removeBackstoreAt, sweepEmptyUserHbas, tuneBackstore } from "./backstore.js";
+import type { BackstoreLocation } from "./backstore.js";
+import { ensureAluaGroups, removeAluaGroups } from "./alua.js";
+import { convergeTarget, readTarget, removeTarget } from "./iscsi-target.js";
+import { validateSpec } from "./validate-spec.js";
+import type { Logger } from "../../util/log.js";
+import { nullLogger } from "../../util/log.js";
+
+export interface ConfigfsLioOptions {
+  /** default /sys/kernel/config/target */
+  root?: string;
+  fs?: ConfigFs;
+  logger?: Logger;
+  /** run before the first operation (module loading); default none */
+  prepare?: () => Promise<void>;
+}
+
+export class ConfigfsLioTargets implements LioTargets {
+  private readonly paths: LioPaths;
+  private readonly fs: ConfigFs;
+  private readonly log: Logger;
+  private readonly prepare: () => Promise<void>;
+  /** one mutation at a time in this process: HBA indexes and shared targets must not race */
+  private tail: Promise<unknown> = Promise.resolve();
+
+  constructor(opts: ConfigfsLioOptions = {}) {
+    this.paths = new LioPaths(opts.root ?? "/sys/kernel/config/target");
+    this.fs = opts.fs ?? nodeConfigFs;
+    this.log = opts.logger ?? nullLogger;
+    this.prepare = opts.prepare ?? (() => Promise.resolve());
+  }
+
+  async apply(spec: BlockTargetSpec): Promise<ApplyReport> {
+    validateSpec(spec);
+    return this.serial(() => this.applyNow(spec));
+  }
+
+  remove(ref: { name: string; iqn: string }): Promise<void> {
+    return this.serial(async () => {
+      await this.prepare();
+      const s = new CfsSession(this.fs, this.log);
+      const started = performance.now();
+      await removeTarget(s, this.paths, ref.iqn);
+      const loc = await findBackstore(s, this.paths, ref.name);
+      if (loc) await removeBackstoreAt(s, this.paths, loc);
+      await sweepEmptyUserHbas(s, this.paths);
+      this.log.info("lio remove", { name: ref.name, iqn: ref.iqn, writes: s.writes, ms: Math.round(performance.now() - started) });
+    });
+  }
+
+  async list(): Promise<LioBlockState[]> {
+    await this.prepare();
+    const s = new CfsSession(this.fs, this.log);
+    const byPath = new Map<string, LioBlockState>();
+    const out: LioBlockState[] = [];
+    for (const loc of await listUserBackstores(s, this.paths)) {
+      const bs = await readBackstore(s, loc);
+      if (bs.handler !== "glfs") continue;
+      const st: LioBlockState = { name: bs.name, gbid: bs.wwn, backstore: bs };
+      byPath.set(loc.path, st);
+      out.push(st);
+    }
+    for (const iqn of await s.readdir(this.paths.iscsi)) {
+      if (!iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX)) continue;
+      const target = await readTarget(s, this.paths, iqn);
+      if (!target) continue;
+      const gbid = iqn.slice(GLUSTER_BLOCK_IQN_PREFIX.length);
+      const linked = this.linkedPath(target);
+      const st = linked === undefined ? undefined : byPath.get(linked);
+      if (st && st.target === undefined) {
+        st.target = target;
+        st.gbid = gbid;
+      } else {
+        out.push({ gbid, target });
+      }
+    }
+    return out;
+  }
+
+  async get(iqn: string): Promise<LioBlockState | undefined> {
+    await this.prepare();
+    const s = new CfsSession(this.fs, this.log);
+    const target = await readTarget(s, this.paths, iqn);
+    const gbid = iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX) ? iqn.slice(GLUSTER_BLOCK_IQN_PREFIX.length) : undefined;
+    let loc: BackstoreLocation | undefined;
+    const linked = target ? this.linkedPath(target) : undefined;
+    if (linked !== undefined && (await s.kind(linked)) === "dir") {
+      const parts = linked.split("/");
+      loc = { hba: parts[parts.length - 2] ?? "", path: linked };
+    } else if (gbid !== undefined) {
+      // no target (or no LUN): find the backstore by its WWN
+      for (const l of await listUserBackstores(s, this.paths)) {
+        if ((await readBackstore(s, l)).wwn === gbid) {
+          loc = l;
+          break;
+        }
+      }
+    }
+    if (!target && !loc) return undefined;
+    const backstore = loc ? await readBackstore(s, loc) : undefined;
+    return {
+      ...(backstore ? { name: backstore.name, backstore } : {}),
+      ...(gbid !== undefined ? { gbid } : {}),
+      ...(target ? { target } : {}),
+    };
+  }
+
+  private linkedPath(target: TargetState): string | undefined {
+    for (const tpg of target.tpgs) {
+      for (const lun of tpg.luns) {
+        if (lun.backstore !== undefined && lun.backstoreHba !== undefined) return this.paths.storageObject(lun.backstoreHba, lun.backstore);
+      }
+    }
+    return undefined;
+  }
+
+  private async applyNow(spec: BlockTargetSpec): Promise<ApplyReport> {
+    await this.prepare();
+    const started = performance.now();
+    const s = new CfsSession(this.fs, this.log, spec.auth ? [spec.auth.password] : []);
+    let created = false;
+    let verdict = await judgeBackstore(s, this.paths, spec);
+    if (verdict.kind === "rebuild") {
+      this.log.warn("lio backstore rebuilt", { name: spec.name, reason: verdict.reason });
+      await removeTarget(s, this.paths, spec.iqn);
+      await removeBackstoreAt(s, this.paths, verdict.loc);
+      verdict = { kind: "absent" };
+    }
+    let loc: BackstoreLocation;
+    if (verdict.kind === "ok") {
+      loc = verdict.loc;
+    } else {
+      loc = await createBackstore(s, this.paths, spec, verdict.kind === "incomplete" ? verdict.loc : undefined);
+      created = true;
+    }
+    const { resized } = await tuneBackstore(s, loc, spec);
+    if (spec.aoHost !== undefined) await ensureAluaGroups(s, loc.path);
+    await convergeTarget(s, this.paths, spec, loc.path);
+    if (spec.aoHost === undefined) await removeAluaGroups(s, loc.path);
+    const durationMs = Math.round(performance.now() - started);
+    if (s.writes > 0) {
+      this.log.info("lio apply", { name: spec.name, iqn: spec.iqn, created, resized: resized && !created, writes: s.writes, ms: durationMs });
+    }
+    return { created, resized: resized && !created, writes: s.writes, changes: s.changes, durationMs };
+  }
+
+  private serial<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.tail.then(fn, fn);
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+}

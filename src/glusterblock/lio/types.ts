@@ -1,0 +1,136 @@
+// The contract between the block engine and whatever writes LIO. The engine
+// states what one block's target must look like on this node; the writer
+// converges LIO to it and can read back what LIO holds.
+
+export interface ChapCredentials {
+  userid: string;
+  /** never logged, never returned by list/get */
+  password: string;
+}
+
+export interface BlockTargetSpec {
+  /** backstore name (the block's name), node-global in LIO */
+  name: string;
+  gbid: string;
+  /** tcmu-runner glfs config without the handler prefix: `<vol>@<server>/block-store/<gbid>[;tcmur_cmd_time_out=N]` */
+  cfgstring: string;
+  sizeBytes: number;
+  /** `iqn.2016-12.org.gluster-block:<gbid>` */
+  iqn: string;
+  /** HA hosts in journal order: TPG i+1 serves hosts[i] */
+  hosts: readonly string[];
+  /** this node; the only TPG enabled is its own */
+  localHost: string;
+  /** PRIOPATH: its TPG's LUN joins the active/optimized ALUA group; unset = no ALUA groups (as the original) */
+  aoHost?: string;
+  /** CHAP; unset = no authentication */
+  auth?: ChapCredentials;
+  /** true: any initiator (the original's CLI blocks); false: only `acls` */
+  generateNodeAcls: boolean;
+  /** initiator IQNs allowed in (per-initiator ACL with mapped LUN 0) */
+  acls: readonly string[];
+  ringBufferMb?: number;
+  hwBlockSize?: number;
+  /** backstore cmd_time_out in seconds, default 130 */
+  cmdTimeOutSec?: number;
+  /** iSCSI port, default 3260 */
+  port?: number;
+}
+
+export interface ApplyReport {
+  /** the backstore was made (or rebuilt) in this call */
+  created: boolean;
+  /** the size changed on a live backstore (tcmu-runner was told) */
+  resized: boolean;
+  /** count of configfs mutations (mkdir, rmdir, write, symlink, unlink) */
+  writes: number;
+  /** one line per mutation, secrets replaced */
+  changes: string[];
+  durationMs: number;
+}
+
+export interface AluaGroupState {
+  name: string;
+  id: number;
+  /** 0 active/optimized, 1 active/non-optimized, ... */
+  accessState: number;
+  /** 0 none, 1 implicit, 2 explicit, 3 both */
+  accessType: number;
+}
+
+export interface BackstoreState {
+  name: string;
+  /** HBA directory, e.g. `user_3` */
+  hba: string;
+  enabled: boolean;
+  /** handler from dev_config, e.g. `glfs` */
+  handler: string;
+  /** dev_config without the handler prefix */
+  cfgstring: string;
+  sizeBytes: number;
+  wwn: string;
+  cmdTimeOutSec: number;
+  maxDataAreaMb?: number;
+  hwBlockSize?: number;
+  aluaGroups: AluaGroupState[];
+}
+
+export interface AclState {
+  initiator: string;
+  mappedLuns: number[];
+  chapUserid?: string;
+  hasChapPassword: boolean;
+}
+
+export interface LunState {
+  index: number;
+  /** backstore name the LUN links to, undefined for a broken LUN */
+  backstore?: string;
+  /** HBA directory of that backstore, e.g. `user_3` */
+  backstoreHba?: string;
+  aluaGroup?: string;
+}
+
+export interface TpgState {
+  tag: number;
+  enabled: boolean;
+  /** `ip:port` */
+  portals: string[];
+  luns: LunState[];
+  authentication: boolean;
+  generateNodeAcls: boolean;
+  demoModeWriteProtect: boolean;
+  tpgEnabledSendtargets: boolean;
+  chapUserid?: string;
+  hasChapPassword: boolean;
+  acls: AclState[];
+}
+
+export interface TargetState {
+  iqn: string;
+  tpgs: TpgState[];
+}
+
+/** One gluster-block block as LIO holds it; either half may be missing (an orphan). */
+export interface LioBlockState {
+  /** backstore name, or undefined when only the target exists and links nothing */
+  name?: string;
+  /** from the target IQN, else from the backstore WWN */
+  gbid?: string;
+  backstore?: BackstoreState;
+  target?: TargetState;
+}
+
+export interface LioTargets {
+  apply(spec: BlockTargetSpec): Promise<ApplyReport>;
+  remove(ref: { name: string; iqn: string }): Promise<void>;
+  list(): Promise<LioBlockState[]>;
+  get(iqn: string): Promise<LioBlockState | undefined>;
+}
+
+export const GLUSTER_BLOCK_IQN_PREFIX = "iqn.2016-12.org.gluster-block:";
+export const DEFAULT_CMD_TIME_OUT_SEC = 130;
+export const DEFAULT_ISCSI_PORT = 3260;
+export const ALUA_AO_GROUP = "glfs_tg_pt_gp_ao";
+export const ALUA_ANO_GROUP = "glfs_tg_pt_gp_ano";
+export const ALUA_DEFAULT_GROUP = "default_tg_pt_gp";

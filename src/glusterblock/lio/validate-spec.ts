@@ -1,0 +1,39 @@
+// Reject specs LIO would half-accept: a bad value found after some objects
+// exist would leave debris, so everything is checked before the first write.
+import type { BlockTargetSpec } from "./types.js";
+import { GLUSTER_BLOCK_IQN_PREFIX } from "./types.js";
+import { LioInvalidSpecError } from "./errors.js";
+
+const NAME_RE = /^[A-Za-z0-9_-]{1,255}$/;
+const INITIATOR_RE = /^(iqn\.\d{4}-\d{2}\.[^\s/]+|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32})$/;
+
+export function validateSpec(spec: BlockTargetSpec): void {
+  const bad = (why: string): never => {
+    throw new LioInvalidSpecError(`block ${spec.name}: ${why}`);
+  };
+  if (!NAME_RE.test(spec.name)) bad("name must be 1-255 of [A-Za-z0-9_-]");
+  if (!/^[0-9a-fA-F-]{8,64}$/.test(spec.gbid)) bad("gbid is not a uuid");
+  if (spec.iqn !== `${GLUSTER_BLOCK_IQN_PREFIX}${spec.gbid}`) bad(`iqn must be ${GLUSTER_BLOCK_IQN_PREFIX}<gbid>`);
+  // the kernel's control parser splits on ',' and rtslib refuses ':'
+  if (spec.cfgstring === "" || /[:,\s]/.test(spec.cfgstring) || !spec.cfgstring.includes(spec.gbid))
+    bad("cfgstring must name the block's file and hold no ':', ',' or blanks");
+  if (!Number.isSafeInteger(spec.sizeBytes) || spec.sizeBytes <= 0) bad("size must be a positive integer of bytes");
+  if (spec.hosts.length === 0) bad("no HA hosts");
+  if (new Set(spec.hosts).size !== spec.hosts.length) bad("HA hosts repeat");
+  for (const h of spec.hosts) if (!/^[0-9A-Fa-f.:[\]]+$/.test(h)) bad(`host ${h} is not an IP address`);
+  if (!spec.hosts.includes(spec.localHost)) bad(`local host ${spec.localHost} is not one of the HA hosts`);
+  if (spec.aoHost !== undefined && !spec.hosts.includes(spec.aoHost)) bad(`PRIOPATH ${spec.aoHost} is not one of the HA hosts`);
+  if (spec.auth) {
+    if (spec.auth.userid === "" || spec.auth.password === "") bad("CHAP userid and password must be set");
+    if (/[\s]/.test(spec.auth.userid) || /[\s]/.test(spec.auth.password) || spec.auth.password === "NULL" || spec.auth.userid === "NULL")
+      bad("CHAP values must not be blank or NULL");
+    if (spec.auth.userid.length > 255 || spec.auth.password.length > 255) bad("CHAP values are limited to 255 characters");
+  }
+  for (const a of spec.acls) if (!INITIATOR_RE.test(a)) bad(`initiator ${a} is not an iqn/eui/naa name`);
+  if (spec.ringBufferMb !== undefined && (!Number.isInteger(spec.ringBufferMb) || spec.ringBufferMb < 1 || spec.ringBufferMb > 1024))
+    bad("ring buffer must be 1-1024 MB");
+  if (spec.hwBlockSize !== undefined && (!Number.isInteger(spec.hwBlockSize) || spec.hwBlockSize < 512 || spec.hwBlockSize % 512 !== 0))
+    bad("block size must be a multiple of 512");
+  if (spec.cmdTimeOutSec !== undefined && (!Number.isInteger(spec.cmdTimeOutSec) || spec.cmdTimeOutSec < 0)) bad("cmd_time_out must be >= 0");
+  if (spec.port !== undefined && (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535)) bad("bad port");
+}

@@ -1,0 +1,171 @@
+// One hosting volume as gluster-block lays it out: backing files in
+// /block-store/<gbid>, append-only journals in /block-meta/<name>. All access
+// is through the FUSE mount.
+import { open, readFile, readdir, mkdir, unlink, stat, truncate, statfs, link } from "node:fs/promises";
+import { join } from "node:path";
+import { parseJournal, type BlockMeta } from "../journal/index.js";
+import type { Exec } from "../../util/exec.js";
+import { ExecError } from "../../util/exec.js";
+import { isValidBlockName } from "./names-guard.js";
+
+export const META_DIR = "block-meta";
+export const STORE_DIR = "block-store";
+/** lock files, beside the journals (a dot name no block can have) */
+export const LOCK_DIR = join(META_DIR, ".locks");
+/** kept free on the volume for metadata appends (the original: 10 MiB) */
+export const DEFAULT_RESERVE_BYTES = 10n * 1024n * 1024n;
+
+export interface VolumeSpaceInfo {
+  totalBytes: bigint;
+  freeBytes: bigint;
+}
+
+export class BlockStore {
+  constructor(
+    readonly volume: string,
+    readonly root: string,
+    private readonly exec: Exec,
+  ) {}
+
+  metaPath(name: string): string {
+    return join(this.root, META_DIR, name);
+  }
+  storePath(gbid: string): string {
+    return join(this.root, STORE_DIR, gbid);
+  }
+  get lockDir(): string {
+    return join(this.root, LOCK_DIR);
+  }
+
+  async ensureLayout(): Promise<void> {
+    await mkdir(join(this.root, META_DIR), { recursive: true });
+    await mkdir(join(this.root, STORE_DIR), { recursive: true });
+  }
+
+  /** Block names in directory order (the original does not sort), skipping its meta.lock and prio.info and our lock dir. */
+  async listNames(): Promise<string[]> {
+    const names = await readdir(join(this.root, META_DIR)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return [];
+      throw err;
+    });
+    return names.filter((n) => n !== "meta.lock" && n !== "prio.info" && isValidBlockName(n));
+  }
+
+  async readRaw(name: string): Promise<string | undefined> {
+    return readFile(this.metaPath(name), "utf8").catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+  }
+
+  /** The parsed journal, or undefined when the block has none. Throws JournalError for a journal that cannot be trusted. */
+  async readMeta(name: string): Promise<BlockMeta | undefined> {
+    const text = await this.readRaw(name);
+    return text === undefined ? undefined : parseJournal(name, text);
+  }
+
+  /** Appends journal lines and waits until they are on disk (the original opened with O_APPEND|O_SYNC). */
+  async append(name: string, lines: string): Promise<void> {
+    if (lines === "") return;
+    const fh = await open(this.metaPath(name), "a", 0o600);
+    try {
+      await fh.write(lines);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async removeMeta(name: string): Promise<void> {
+    await unlink(this.metaPath(name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
+  }
+
+  async backingFileSize(gbid: string): Promise<bigint | undefined> {
+    const st = await stat(this.storePath(gbid), { bigint: true }).catch(() => undefined);
+    return st?.size;
+  }
+
+  async listBackingFiles(): Promise<string[]> {
+    return readdir(join(this.root, STORE_DIR)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return [];
+      throw err;
+    });
+  }
+
+  /**
+   * Creates (or, on a retry, completes) the backing file: sparse at `size`, or
+   * allocated on every brick when `prealloc`. Idempotent.
+   */
+  async createBackingFile(gbid: string, sizeBytes: bigint, prealloc: boolean): Promise<void> {
+    const path = this.storePath(gbid);
+    const fh = await open(path, "a", 0o600);
+    await fh.close();
+    await truncate(path, Number(sizeBytes));
+    if (prealloc) await this.allocate(path, 0n, sizeBytes);
+  }
+
+  /** Adopts an existing file of the volume (the original's `storage`): a hard link, so it must have no other name. */
+  async adoptBackingFile(gbid: string, relativePath: string): Promise<bigint> {
+    const src = join(this.root, relativePath);
+    const st = await stat(src, { bigint: true });
+    if (!st.isFile()) throw new Error(`${relativePath} is not a regular file`);
+    const dst = this.storePath(gbid);
+    if (!(await stat(dst).then(() => true, () => false))) {
+      if (st.nlink !== 1n) throw new Error(`${relativePath} has ${st.nlink} links; a file in use elsewhere cannot be adopted`);
+      await link(src, dst);
+    }
+    return st.size;
+  }
+
+  async resizeBackingFile(gbid: string, sizeBytes: bigint, prealloc: boolean): Promise<void> {
+    const path = this.storePath(gbid);
+    const before = (await stat(path, { bigint: true })).size;
+    await truncate(path, Number(sizeBytes));
+    if (prealloc && sizeBytes > before) await this.allocate(path, before, sizeBytes - before);
+  }
+
+  async unlinkBackingFile(gbid: string): Promise<void> {
+    await unlink(this.storePath(gbid)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
+  }
+
+  async space(): Promise<VolumeSpaceInfo> {
+    const s = await statfs(this.root, { bigint: true });
+    return { totalBytes: s.blocks * s.bsize, freeBytes: s.bavail * s.bsize };
+  }
+
+  /** fallocate(1) through FUSE reserves the range on every brick; where the volume cannot, write zeros. */
+  private async allocate(path: string, offset: bigint, length: bigint): Promise<void> {
+    if (length <= 0n) return;
+    try {
+      await this.exec("fallocate", ["-o", String(offset), "-l", String(length), path], { timeoutMs: 30 * 60_000 });
+    } catch (err) {
+      if (!(err instanceof ExecError && /not supported/i.test(err.stderrTail))) throw err;
+      await zeroFill(path, offset, length);
+    }
+  }
+}
+
+async function zeroFill(path: string, offset: bigint, length: bigint): Promise<void> {
+  const chunk = Buffer.alloc(4 * 1024 * 1024);
+  const fh = await open(path, "r+");
+  try {
+    let done = 0n;
+    while (done < length) {
+      const n = Number(length - done < BigInt(chunk.length) ? length - done : BigInt(chunk.length));
+      await fh.write(chunk, 0, n, Number(offset + done));
+      done += BigInt(n);
+    }
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Journal lines of one block, read from `root` directly: for tests and the audit. */
+export async function readJournalFile(root: string, name: string): Promise<string> {
+  return readFile(join(root, META_DIR, name), "utf8");
+}

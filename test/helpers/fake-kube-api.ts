@@ -1,0 +1,168 @@
+// A stand-in for the Kubernetes API server: plain HTTP, the few endpoints the
+// controller uses (Secrets create/get/replace/list/delete, Pods list, Events
+// create, StorageClasses and CSINodes list), objects kept in memory, every
+// request recorded. `kubeconfig()` writes a kubeconfig that points
+// @kubernetes/client-node at it.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: unknown;
+}
+
+type Obj = Record<string, unknown> & { metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string } };
+
+function matches(labels: Record<string, string> | undefined, selector: string | null): boolean {
+  if (!selector) return true;
+  return selector.split(",").every((term) => {
+    const [k = "", v = ""] = term.split("=");
+    return (labels ?? {})[k.trim()] === v.trim();
+  });
+}
+
+const status = (code: number, reason: string, message: string) => ({ kind: "Status", apiVersion: "v1", status: "Failure", code, reason, message });
+
+export class FakeKubeApi {
+  readonly requests: RecordedRequest[] = [];
+  /** namespace/name -> Secret */
+  readonly secrets = new Map<string, Obj>();
+  readonly events: Obj[] = [];
+  pods: object[] = [];
+  storageClasses: Obj[] = [];
+  csiNodes: Obj[] = [];
+  /** "METHOD path-regex" -> HTTP status to answer once */
+  readonly failNext = new Map<string, number>();
+  private server: Server | undefined;
+  private rv = 1;
+  port = 0;
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => {
+      let text = "";
+      req.on("data", (c: Buffer) => (text += c.toString("utf8")));
+      req.on("end", () => this.handle(req, res, text));
+    });
+    await new Promise<void>((resolve) => this.server?.listen(0, "127.0.0.1", resolve));
+    const a = this.server.address();
+    this.port = typeof a === "object" && a ? a.port : 0;
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+
+  async kubeconfig(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), "gbcsi-kube-"));
+    const path = join(dir, "kubeconfig");
+    await writeFile(
+      path,
+      [
+        "apiVersion: v1",
+        "kind: Config",
+        "clusters:",
+        "- name: fake",
+        "  cluster:",
+        `    server: http://127.0.0.1:${this.port}`,
+        "    insecure-skip-tls-verify: true",
+        "users:",
+        "- name: controller",
+        "  user:",
+        "    token: fake-token",
+        "contexts:",
+        "- name: fake",
+        "  context:",
+        "    cluster: fake",
+        "    user: controller",
+        "current-context: fake",
+        "",
+      ].join("\n"),
+    );
+    return path;
+  }
+
+  requestsTo(method: string, pathPart: string): RecordedRequest[] {
+    return this.requests.filter((r) => r.method === method && r.path.includes(pathPart));
+  }
+
+  private send(res: ServerResponse, code: number, body: unknown): void {
+    res.writeHead(code, { "content-type": "application/json" });
+    res.end(JSON.stringify(body));
+  }
+
+  private handle(req: IncomingMessage, res: ServerResponse, text: string): void {
+    const url = new URL(req.url ?? "/", "http://fake");
+    const method = req.method ?? "GET";
+    let body: unknown;
+    try {
+      body = text ? JSON.parse(text) : undefined;
+    } catch {
+      body = text;
+    }
+    this.requests.push({ method, path: url.pathname, query: url.searchParams, body });
+    for (const [key, code] of this.failNext) {
+      const [m = "", re = ""] = key.split(" ");
+      if (m === method && new RegExp(re).test(url.pathname)) {
+        this.failNext.delete(key);
+        this.send(res, code, status(code, code === 409 ? "AlreadyExists" : "InternalError", `injected ${code}`));
+        return;
+      }
+    }
+    const p = url.pathname.split("/").filter((s) => s !== "");
+    // /api/v1/namespaces/{ns}/{kind}[/{name}]
+    if (p[0] === "api" && p[1] === "v1" && p[2] === "namespaces" && p[3]) {
+      const ns = p[3];
+      const kind = p[4];
+      const name = p[5];
+      if (kind === "secrets") return this.secretsRoute(res, method, ns, name, body as Obj, url.searchParams);
+      if (kind === "pods" && method === "GET" && !name) {
+        const items = (this.pods as Obj[]).filter((x) => x.metadata?.namespace === ns && matches(x.metadata?.labels, url.searchParams.get("labelSelector")));
+        return this.send(res, 200, { kind: "PodList", apiVersion: "v1", metadata: {}, items });
+      }
+      if (kind === "events" && method === "POST") {
+        this.events.push(body as Obj);
+        return this.send(res, 201, body);
+      }
+    }
+    if (url.pathname === "/apis/storage.k8s.io/v1/storageclasses" && method === "GET") {
+      return this.send(res, 200, { kind: "StorageClassList", apiVersion: "storage.k8s.io/v1", metadata: {}, items: this.storageClasses });
+    }
+    if (url.pathname === "/apis/storage.k8s.io/v1/csinodes" && method === "GET") {
+      return this.send(res, 200, { kind: "CSINodeList", apiVersion: "storage.k8s.io/v1", metadata: {}, items: this.csiNodes });
+    }
+    this.send(res, 404, status(404, "NotFound", `fake API has no ${method} ${url.pathname}`));
+  }
+
+  private secretsRoute(res: ServerResponse, method: string, ns: string, name: string | undefined, body: Obj, q: URLSearchParams): void {
+    if (!name && method === "POST") {
+      const n = body.metadata?.name ?? "";
+      if (this.secrets.has(`${ns}/${n}`)) return this.send(res, 409, status(409, "AlreadyExists", `secrets "${n}" already exists`));
+      const obj = { ...body, metadata: { ...body.metadata, namespace: ns, resourceVersion: String(this.rv++) } };
+      this.secrets.set(`${ns}/${n}`, obj);
+      return this.send(res, 201, obj);
+    }
+    if (!name && method === "GET") {
+      const items = [...this.secrets.values()].filter((s) => s.metadata?.namespace === ns && matches(s.metadata?.labels, q.get("labelSelector")));
+      return this.send(res, 200, { kind: "SecretList", apiVersion: "v1", metadata: {}, items });
+    }
+    const key = `${ns}/${name ?? ""}`;
+    const cur = this.secrets.get(key);
+    if (!cur) return this.send(res, 404, status(404, "NotFound", `secrets "${name ?? ""}" not found`));
+    if (method === "GET") return this.send(res, 200, cur);
+    if (method === "PUT") {
+      const obj = { ...body, metadata: { ...body.metadata, namespace: ns, resourceVersion: String(this.rv++) } };
+      this.secrets.set(key, obj);
+      return this.send(res, 200, obj);
+    }
+    if (method === "DELETE") {
+      this.secrets.delete(key);
+      return this.send(res, 200, { kind: "Status", apiVersion: "v1", status: "Success" });
+    }
+    this.send(res, 405, status(405, "MethodNotAllowed", method));
+  }
+}
