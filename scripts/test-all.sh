@@ -10,16 +10,8 @@ export DEBIAN_FRONTEND=noninteractive
 t0=$(date +%s)
 phase() { printf '\n=== %s (t+%ss)\n' "$1" "$(( $(date +%s) - t0 ))"; }
 
-phase "host packages"
-need=()
-for p in protobuf-compiler; do dpkg -s "$p" >/dev/null 2>&1 || need+=("$p"); done
-if [ ${#need[@]} -gt 0 ]; then
-  apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends "${need[@]}" >/dev/null
-fi
-if [ -x test/e2e/lab/install-host-deps.sh ] || [ -f test/e2e/lab/install-host-deps.sh ]; then
-  bash test/e2e/lab/install-host-deps.sh
-fi
+phase "host packages (qemu, debootstrap, glusterfs, protoc, ...)"
+bash test/e2e/lab/install-host-deps.sh
 
 phase "npm ci"
 npm ci --no-audit --no-fund
@@ -31,13 +23,13 @@ npm run lint
 phase "unit tests"
 npm test
 
-if [ -d test/integration ]; then
-  phase "integration tests (real glusterd)"
-  npm run test:integration
-fi
+phase "integration tests (real glusterd in network namespaces)"
+npm run test:integration
 
-if [ "${SKIP_E2E:-0}" != 1 ] && [ -d test/e2e ]; then
-  phase "e2e tests (VM lab)"
+if [ "${SKIP_E2E:-0}" != 1 ]; then
+  phase "e2e tests (VM lab: build or reuse the image, boot 3 VMs, run, power off)"
+  # the last e2e file powers the lab off; this catches a run that dies before it
+  trap 'npm run --silent lab -- down >/dev/null 2>&1 || true' EXIT
   npm run test:e2e
 fi
 phase "all tests passed"

@@ -6,13 +6,15 @@ import { parseEndpoint, EndpointError } from "../csi/endpoint.js";
 import { DEFAULT_DRIVER_NAME, validateDriverName } from "../csi/identity-server.js";
 import { startNodePlugin, NODE_DEFAULTS } from "../node/plugin.js";
 import { startControllerPlugin } from "../controller/plugin.js";
+import { CONTROLLER_FLAGS } from "../controller/config.js";
 
 const FLAGS: FlagSpecs = {
   endpoint: { type: "string", help: "CSI endpoint (unix:///csi/csi.sock)", default: "unix:///csi/csi.sock" },
   "driver-name": { type: "string", help: "CSI driver name", default: DEFAULT_DRIVER_NAME },
   "node-id": { type: "string", help: "node mode: this node's name (Kubernetes node name); default: hostname" },
   "state-dir": { type: "string", help: "node mode: where node records are kept (outside the kubelet staging dirs)", default: NODE_DEFAULTS.stateDir },
-  "blockd-endpoints": { type: "string", help: "controller mode: comma-separated blockd addresses host:port used when Kubernetes discovery is off", multiple: true },
+  // controller mode: blockd endpoints and key, Kubernetes API, StorageClass defaults (src/controller/config.ts)
+  ...CONTROLLER_FLAGS,
   "log-level": { type: "string", help: "error|warn|info|debug", default: "info" },
 };
 

@@ -1,15 +1,18 @@
 // The controller program: CSI Identity + Controller services for the
-// provisioner, attacher and resizer sidecars.
-import { connect } from "node:net";
+// provisioner, attacher and resizer sidecars, over gluster-blockd.
 import { GrpcServer } from "../csi/server.js";
 import { stopOnSignalsFn } from "../csi/signals.js";
 import { csiProto } from "../csi/proto.js";
 import { wrapService } from "../csi/rpc.js";
 import { identityServer, CONTROLLER_PLUGIN_CAPABILITIES, type Readiness } from "../csi/identity-server.js";
-import { strList, UsageError, type ParsedFlags } from "../util/flags.js";
-import { parseEndpoint } from "../csi/endpoint.js";
+import type { ParsedFlags } from "../util/flags.js";
 import type { Endpoint } from "../csi/endpoint.js";
 import type { Logger } from "../util/log.js";
+import { buildController, controllerConfig, type ControllerConfig } from "./config.js";
+import { controllerService } from "./controller-service.js";
+import { controllerErrorMap } from "./errors.js";
+import type { BlockdClient } from "./blockd-client.js";
+import type { KubeApi } from "./kube-api.js";
 
 export interface ControllerPluginOptions {
   endpoint: Endpoint;
@@ -18,44 +21,49 @@ export interface ControllerPluginOptions {
   flags: ParsedFlags;
 }
 
-function tcpReachable(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host: host.replace(/^\[|\]$/g, ""), port });
-    const done = (ok: boolean): void => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(timeoutMs, () => done(false));
-    s.once("connect", () => done(true));
-    s.once("error", () => done(false));
-  });
+/** Ready when at least one gluster-blockd connects. */
+export async function controllerReadiness(blockd: BlockdClient): Promise<Readiness> {
+  try {
+    await blockd.pick();
+    return { ready: true };
+  } catch (err) {
+    return { ready: false, reason: err instanceof Error ? err.message : String(err) };
+  }
 }
 
-/** Ready when at least one gluster-blockd answers on its port. */
-export async function controllerReadiness(blockd: Endpoint[]): Promise<Readiness> {
-  if (blockd.length === 0) return { ready: false, reason: "no gluster-blockd endpoint is configured" };
-  for (const e of blockd) if (e.kind === "tcp" && (await tcpReachable(e.host, e.port, 2_000))) return { ready: true };
-  return { ready: false, reason: `no gluster-blockd reachable at ${blockd.map((e) => (e.kind === "tcp" ? `${e.host}:${e.port}` : e.path)).join(", ")}` };
+export interface RunningController {
+  server: GrpcServer;
+  address: string;
+  stop(): Promise<void>;
 }
 
-export async function startControllerPlugin(opts: ControllerPluginOptions): Promise<GrpcServer> {
-  const blockd = strList(opts.flags, "blockd-endpoints").map((t) => {
-    const e = parseEndpoint(t.includes("://") || t.startsWith("/") ? t : `tcp://${t}`);
-    if (e.kind !== "tcp") throw new UsageError(`--blockd-endpoints: ${t} is not host:port`);
-    return e;
-  });
-  const log = opts.log;
+/** Serves Identity + Controller on `endpoint`; for the program and for tests. */
+export async function serveController(cfg: ControllerConfig, endpoint: Endpoint, log: Logger, overrides: { kube?: KubeApi } = {}): Promise<RunningController> {
+  const built = await buildController(cfg, log, overrides);
   const csi = csiProto().csi.v1;
   const server = new GrpcServer(log);
   server.addService(
     csi.Identity.service,
     wrapService(
       csi.Identity.service,
-      identityServer({ driverName: opts.driverName, capabilities: CONTROLLER_PLUGIN_CAPABILITIES, probe: () => controllerReadiness(blockd) }),
+      identityServer({ driverName: cfg.driverName, capabilities: CONTROLLER_PLUGIN_CAPABILITIES, probe: () => controllerReadiness(built.deps.blockd) }),
       { log, quietMethods: ["Probe"] },
     ),
   );
-  await server.listen({ endpoint: opts.endpoint });
-  stopOnSignalsFn(() => server.stop(), log);
-  return server;
+  server.addService(csi.Controller.service, wrapService(csi.Controller.service, controllerService(built.deps), { log, mapError: controllerErrorMap }));
+  const address = await server.listen({ endpoint });
+  return {
+    server,
+    address,
+    async stop() {
+      await server.stop();
+      built.close();
+    },
+  };
+}
+
+export async function startControllerPlugin(opts: ControllerPluginOptions): Promise<GrpcServer> {
+  const running = await serveController(controllerConfig(opts.flags, opts.driverName), opts.endpoint, opts.log);
+  stopOnSignalsFn(() => running.stop(), opts.log);
+  return running.server;
 }

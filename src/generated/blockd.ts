@@ -30,6 +30,7 @@ import type { ResizeBlockRequest as _glusterblock_v1_ResizeBlockRequest, ResizeB
 import type { ResizeBlockResponse as _glusterblock_v1_ResizeBlockResponse, ResizeBlockResponse__Output as _glusterblock_v1_ResizeBlockResponse__Output } from './glusterblock/v1/ResizeBlockResponse.js';
 import type { SetInitiatorAccessRequest as _glusterblock_v1_SetInitiatorAccessRequest, SetInitiatorAccessRequest__Output as _glusterblock_v1_SetInitiatorAccessRequest__Output } from './glusterblock/v1/SetInitiatorAccessRequest.js';
 import type { SetInitiatorAccessResponse as _glusterblock_v1_SetInitiatorAccessResponse, SetInitiatorAccessResponse__Output as _glusterblock_v1_SetInitiatorAccessResponse__Output } from './glusterblock/v1/SetInitiatorAccessResponse.js';
+import type { TargetStatusReport as _glusterblock_v1_TargetStatusReport, TargetStatusReport__Output as _glusterblock_v1_TargetStatusReport__Output } from './glusterblock/v1/TargetStatusReport.js';
 import type { VolumeSpace as _glusterblock_v1_VolumeSpace, VolumeSpace__Output as _glusterblock_v1_VolumeSpace__Output } from './glusterblock/v1/VolumeSpace.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -69,6 +70,7 @@ export interface ProtoGrpcType {
       ResizeBlockResponse: MessageTypeDefinition<_glusterblock_v1_ResizeBlockResponse, _glusterblock_v1_ResizeBlockResponse__Output>
       SetInitiatorAccessRequest: MessageTypeDefinition<_glusterblock_v1_SetInitiatorAccessRequest, _glusterblock_v1_SetInitiatorAccessRequest__Output>
       SetInitiatorAccessResponse: MessageTypeDefinition<_glusterblock_v1_SetInitiatorAccessResponse, _glusterblock_v1_SetInitiatorAccessResponse__Output>
+      TargetStatusReport: MessageTypeDefinition<_glusterblock_v1_TargetStatusReport, _glusterblock_v1_TargetStatusReport__Output>
       VolumeSpace: MessageTypeDefinition<_glusterblock_v1_VolumeSpace, _glusterblock_v1_VolumeSpace__Output>
     }
   }

@@ -71,6 +71,8 @@ export class FakeBlockd {
   readonly gates = new Map<string, Promise<void>>();
   /** what Audit reports */
   auditFindings: AuditFinding[] = [];
+  /** host -> what GetTargetStatus reports for it (default: present and matching) */
+  readonly targetStatus = new Map<string, { host: string; present: boolean; matches: boolean; detail: string }>();
   private passwordSeq = 0;
 
   constructor(readonly key?: string) {}
@@ -300,6 +302,12 @@ export class FakeBlockd {
         await Promise.resolve();
         this.vol(req.volume);
         return { findings: this.auditFindings };
+      },
+      GetTargetStatus: async (req) => {
+        record("GetTargetStatus", req);
+        await Promise.resolve();
+        const b = this.existing(req.volume, req.block);
+        return { hosts: b.hosts.map((h) => this.targetStatus.get(h) ?? { host: h, present: true, matches: true, detail: "ok" }) };
       },
       GetNodeStatus: async (req) => {
         record("GetNodeStatus", req);

@@ -112,6 +112,9 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
       const r = await engine.reload({ volume: req.volume, block: req.block });
       return { successful_on: r.successfulOn, failed_on: r.failedOn };
     },
+    async GetTargetStatus(req) {
+      return { hosts: await engine.targetStatus(req.volume, req.block) };
+    },
     async GetNodeStatus() {
       const s = await auditor.local.nodeStatus();
       return { host: s.host, version: s.version, targets: s.targets, active_paths: s.activePaths, volumes: [], ready: s.ready };

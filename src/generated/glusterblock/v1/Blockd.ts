@@ -25,6 +25,7 @@ import type { ResizeBlockRequest as _glusterblock_v1_ResizeBlockRequest, ResizeB
 import type { ResizeBlockResponse as _glusterblock_v1_ResizeBlockResponse, ResizeBlockResponse__Output as _glusterblock_v1_ResizeBlockResponse__Output } from '../../glusterblock/v1/ResizeBlockResponse.js';
 import type { SetInitiatorAccessRequest as _glusterblock_v1_SetInitiatorAccessRequest, SetInitiatorAccessRequest__Output as _glusterblock_v1_SetInitiatorAccessRequest__Output } from '../../glusterblock/v1/SetInitiatorAccessRequest.js';
 import type { SetInitiatorAccessResponse as _glusterblock_v1_SetInitiatorAccessResponse, SetInitiatorAccessResponse__Output as _glusterblock_v1_SetInitiatorAccessResponse__Output } from '../../glusterblock/v1/SetInitiatorAccessResponse.js';
+import type { TargetStatusReport as _glusterblock_v1_TargetStatusReport, TargetStatusReport__Output as _glusterblock_v1_TargetStatusReport__Output } from '../../glusterblock/v1/TargetStatusReport.js';
 import type { VolumeSpace as _glusterblock_v1_VolumeSpace, VolumeSpace__Output as _glusterblock_v1_VolumeSpace__Output } from '../../glusterblock/v1/VolumeSpace.js';
 
 export interface BlockdClient extends grpc.Client {
@@ -72,6 +73,15 @@ export interface BlockdClient extends grpc.Client {
   getNodeStatus(argument: _glusterblock_v1_GetNodeStatusRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
   getNodeStatus(argument: _glusterblock_v1_GetNodeStatusRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
   getNodeStatus(argument: _glusterblock_v1_GetNodeStatusRequest, callback: grpc.requestCallback<_glusterblock_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
+  
+  GetTargetStatus(argument: _glusterblock_v1_GetBlockRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReport__Output>): grpc.ClientUnaryCall;
+  GetTargetStatus(argument: _glusterblock_v1_GetBlockRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReport__Output>): grpc.ClientUnaryCall;
+  GetTargetStatus(argument: _glusterblock_v1_GetBlockRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReport__Output>): grpc.ClientUnaryCall;
+  GetTargetStatus(argument: _glusterblock_v1_GetBlockRequest, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReport__Output>): grpc.ClientUnaryCall;
+  getTargetStatus(argument: _glusterblock_v1_GetBlockRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReport__Output>): grpc.ClientUnaryCall;
+  getTargetStatus(argument: _glusterblock_v1_GetBlockRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReport__Output>): grpc.ClientUnaryCall;
+  getTargetStatus(argument: _glusterblock_v1_GetBlockRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReport__Output>): grpc.ClientUnaryCall;
+  getTargetStatus(argument: _glusterblock_v1_GetBlockRequest, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReport__Output>): grpc.ClientUnaryCall;
   
   GetVolumeSpace(argument: _glusterblock_v1_GetVolumeSpaceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_VolumeSpace__Output>): grpc.ClientUnaryCall;
   GetVolumeSpace(argument: _glusterblock_v1_GetVolumeSpaceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_VolumeSpace__Output>): grpc.ClientUnaryCall;
@@ -149,6 +159,8 @@ export interface BlockdHandlers extends grpc.UntypedServiceImplementation {
   
   GetNodeStatus: grpc.handleUnaryCall<_glusterblock_v1_GetNodeStatusRequest__Output, _glusterblock_v1_NodeStatus>;
   
+  GetTargetStatus: grpc.handleUnaryCall<_glusterblock_v1_GetBlockRequest__Output, _glusterblock_v1_TargetStatusReport>;
+  
   GetVolumeSpace: grpc.handleUnaryCall<_glusterblock_v1_GetVolumeSpaceRequest__Output, _glusterblock_v1_VolumeSpace>;
   
   ListBlocks: grpc.handleUnaryCall<_glusterblock_v1_ListBlocksRequest__Output, _glusterblock_v1_ListBlocksResponse>;
@@ -171,6 +183,7 @@ export interface BlockdDefinition extends grpc.ServiceDefinition {
   DeleteBlock: MethodDefinition<_glusterblock_v1_DeleteBlockRequest, _glusterblock_v1_DeleteBlockResponse, _glusterblock_v1_DeleteBlockRequest__Output, _glusterblock_v1_DeleteBlockResponse__Output>
   GetBlock: MethodDefinition<_glusterblock_v1_GetBlockRequest, _glusterblock_v1_BlockInfo, _glusterblock_v1_GetBlockRequest__Output, _glusterblock_v1_BlockInfo__Output>
   GetNodeStatus: MethodDefinition<_glusterblock_v1_GetNodeStatusRequest, _glusterblock_v1_NodeStatus, _glusterblock_v1_GetNodeStatusRequest__Output, _glusterblock_v1_NodeStatus__Output>
+  GetTargetStatus: MethodDefinition<_glusterblock_v1_GetBlockRequest, _glusterblock_v1_TargetStatusReport, _glusterblock_v1_GetBlockRequest__Output, _glusterblock_v1_TargetStatusReport__Output>
   GetVolumeSpace: MethodDefinition<_glusterblock_v1_GetVolumeSpaceRequest, _glusterblock_v1_VolumeSpace, _glusterblock_v1_GetVolumeSpaceRequest__Output, _glusterblock_v1_VolumeSpace__Output>
   ListBlocks: MethodDefinition<_glusterblock_v1_ListBlocksRequest, _glusterblock_v1_ListBlocksResponse, _glusterblock_v1_ListBlocksRequest__Output, _glusterblock_v1_ListBlocksResponse__Output>
   ModifyAuth: MethodDefinition<_glusterblock_v1_ModifyAuthRequest, _glusterblock_v1_ModifyAuthResponse, _glusterblock_v1_ModifyAuthRequest__Output, _glusterblock_v1_ModifyAuthResponse__Output>

@@ -1,0 +1,182 @@
+// The controller's side of blockd's TCP API: one channel per endpoint, the
+// shared key and the request id on every call, a deadline on every call, and
+// every failure mapped to a CsiError (errors.ts). Calls that may go to any
+// node pick the first endpoint whose channel connects, so one node down costs
+// a connect timeout, not a failed operation.
+import { connectivityState, credentials, Metadata, type ChannelCredentials } from "@grpc/grpc-js";
+import { blockdProto } from "../csi/proto.js";
+import { unary } from "../csi/unary-client.js";
+import { unavailable } from "../csi/errors.js";
+import { REQUEST_ID_HEADER } from "../csi/rpc.js";
+import { withKey } from "../glusterblock/blockd/peer-auth.js";
+import type { BlockdClient as GrpcBlockdClient } from "../generated/glusterblock/v1/Blockd.js";
+import type { CreateBlockRequest } from "../generated/glusterblock/v1/CreateBlockRequest.js";
+import type { CreateBlockResponse__Output } from "../generated/glusterblock/v1/CreateBlockResponse.js";
+import type { DeleteBlockRequest } from "../generated/glusterblock/v1/DeleteBlockRequest.js";
+import type { DeleteBlockResponse__Output } from "../generated/glusterblock/v1/DeleteBlockResponse.js";
+import type { ResizeBlockRequest } from "../generated/glusterblock/v1/ResizeBlockRequest.js";
+import type { ResizeBlockResponse__Output } from "../generated/glusterblock/v1/ResizeBlockResponse.js";
+import type { GetBlockRequest } from "../generated/glusterblock/v1/GetBlockRequest.js";
+import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.js";
+import type { ListBlocksRequest } from "../generated/glusterblock/v1/ListBlocksRequest.js";
+import type { ListBlocksResponse__Output } from "../generated/glusterblock/v1/ListBlocksResponse.js";
+import type { SetInitiatorAccessRequest } from "../generated/glusterblock/v1/SetInitiatorAccessRequest.js";
+import type { SetInitiatorAccessResponse__Output } from "../generated/glusterblock/v1/SetInitiatorAccessResponse.js";
+import type { GetVolumeSpaceRequest } from "../generated/glusterblock/v1/GetVolumeSpaceRequest.js";
+import type { VolumeSpace__Output } from "../generated/glusterblock/v1/VolumeSpace.js";
+import type { AuditRequest } from "../generated/glusterblock/v1/AuditRequest.js";
+import type { AuditReport__Output } from "../generated/glusterblock/v1/AuditReport.js";
+import type { NodeStatus__Output } from "../generated/glusterblock/v1/NodeStatus.js";
+import type { TargetStatusReport__Output } from "../generated/glusterblock/v1/TargetStatusReport.js";
+import type { BlockdDiscovery } from "./discovery.js";
+import { blockdError } from "./errors.js";
+import type { Logger } from "../util/log.js";
+
+/** Request and response of each blockd method the controller uses. */
+export interface BlockdMethods {
+  CreateBlock: [CreateBlockRequest, CreateBlockResponse__Output];
+  DeleteBlock: [DeleteBlockRequest, DeleteBlockResponse__Output];
+  ResizeBlock: [ResizeBlockRequest, ResizeBlockResponse__Output];
+  GetBlock: [GetBlockRequest, BlockInfo__Output];
+  ListBlocks: [ListBlocksRequest, ListBlocksResponse__Output];
+  SetInitiatorAccess: [SetInitiatorAccessRequest, SetInitiatorAccessResponse__Output];
+  GetVolumeSpace: [GetVolumeSpaceRequest, VolumeSpace__Output];
+  Audit: [AuditRequest, AuditReport__Output];
+  GetNodeStatus: [Record<string, never>, NodeStatus__Output];
+  GetTargetStatus: [GetBlockRequest, TargetStatusReport__Output];
+}
+export type BlockdMethod = keyof BlockdMethods;
+
+/** Methods that change nothing get the short deadline. */
+const READ_ONLY: ReadonlySet<BlockdMethod> = new Set<BlockdMethod>(["GetBlock", "ListBlocks", "GetVolumeSpace", "GetNodeStatus", "Audit", "GetTargetStatus"]);
+
+export interface BlockdClientOptions {
+  discovery: BlockdDiscovery;
+  /** the shared key blockd's TCP API requires */
+  key?: string;
+  log: Logger;
+  channelCredentials?: ChannelCredentials;
+  /** deadline of calls that change state: create with full prealloc is slow (default 300 s) */
+  mutateTimeoutMs?: number;
+  /** deadline of queries (default 30 s) */
+  queryTimeoutMs?: number;
+  /** how long to wait for a channel to connect before trying the next endpoint (default 3 s) */
+  connectTimeoutMs?: number;
+}
+
+export interface NodeLoad {
+  endpoint: string;
+  /** the node's own address, as in portals and HA host lists */
+  host: string;
+  activePaths: number;
+  targets: number;
+  ready: boolean;
+  volumes: string[];
+}
+
+export class BlockdClient {
+  private readonly clients = new Map<string, GrpcBlockdClient>();
+  private preferred: string | undefined;
+
+  constructor(private readonly opts: BlockdClientOptions) {}
+
+  get discovery(): BlockdDiscovery {
+    return this.opts.discovery;
+  }
+
+  private client(endpoint: string): GrpcBlockdClient {
+    let c = this.clients.get(endpoint);
+    if (!c) {
+      // a restarted blockd must be found again inside one connect timeout, not after grpc's default backoff of up to 2 minutes
+      c = new (blockdProto().glusterblock.v1.Blockd)(endpoint, this.opts.channelCredentials ?? credentials.createInsecure(), {
+        "grpc.initial_reconnect_backoff_ms": 250,
+        "grpc.max_reconnect_backoff_ms": 2_000,
+      });
+      this.clients.set(endpoint, c);
+    }
+    return c;
+  }
+
+  private metadata(requestId?: string): Metadata {
+    const md = new Metadata();
+    if (requestId) md.set(REQUEST_ID_HEADER, requestId);
+    return withKey(this.opts.key, md);
+  }
+
+  /** Calls `method` on one endpoint; failures come back as CsiErrors. */
+  async call<M extends BlockdMethod>(endpoint: string, method: M, req: BlockdMethods[M][0], requestId?: string, timeoutMs?: number): Promise<BlockdMethods[M][1]> {
+    const deadline = timeoutMs ?? (READ_ONLY.has(method) ? (this.opts.queryTimeoutMs ?? 30_000) : (this.opts.mutateTimeoutMs ?? 300_000));
+    if (!(await this.connects(endpoint))) throw unavailable(`gluster-blockd ${endpoint} does not connect`);
+    try {
+      return await unary<BlockdMethods[M][1]>(this.client(endpoint), method, req, { timeoutMs: deadline, metadata: this.metadata(requestId) });
+    } catch (err) {
+      throw blockdError(err, `${endpoint} ${method}`);
+    }
+  }
+
+  /**
+   * Whether the endpoint's channel is or becomes READY within the connect
+   * timeout. A first attempt that fails answers false at once (a refused
+   * connection costs nothing); a channel already failing waits for its next
+   * attempt, which the short reconnect backoff keeps inside the timeout.
+   */
+  private connects(endpoint: string): Promise<boolean> {
+    const ch = this.client(endpoint).getChannel();
+    const deadline = Date.now() + (this.opts.connectTimeoutMs ?? 3_000);
+    return new Promise((resolve) => {
+      let attempted = false;
+      const step = (): void => {
+        const s = ch.getConnectivityState(true);
+        if (s === connectivityState.READY) return resolve(true);
+        if (s === connectivityState.SHUTDOWN) return resolve(false);
+        if (s === connectivityState.CONNECTING) attempted = true;
+        if (s === connectivityState.TRANSIENT_FAILURE && attempted) return resolve(false);
+        ch.watchConnectivityState(s, deadline, (err) => (err ? resolve(false) : step()));
+      };
+      step();
+    });
+  }
+
+  /** The first endpoint that connects, trying `prefer` first, then the last one that worked; all are tried at once. */
+  async pick(prefer: readonly string[] = []): Promise<string> {
+    const all = await this.opts.discovery.endpoints();
+    if (all.length === 0) throw unavailable(`no gluster-blockd endpoint is known (${this.opts.discovery.describe()})`);
+    const order = [...new Set([...prefer.filter((e) => all.includes(e)), ...(this.preferred && all.includes(this.preferred) ? [this.preferred] : []), ...all])];
+    const attempts = order.map((e) => this.connects(e));
+    for (const [i, e] of order.entries()) {
+      if (await attempts[i]) {
+        this.preferred = e;
+        return e;
+      }
+      this.opts.log.warn("gluster-blockd endpoint does not connect; trying the next", { endpoint: e });
+    }
+    throw unavailable(`no gluster-blockd reachable (${this.opts.discovery.describe()}: ${order.join(", ")})`);
+  }
+
+  /** Calls `method` on any reachable endpoint (`prefer` first). */
+  async any<M extends BlockdMethod>(method: M, req: BlockdMethods[M][0], requestId?: string, prefer: readonly string[] = []): Promise<BlockdMethods[M][1]> {
+    return this.call(await this.pick(prefer), method, req, requestId);
+  }
+
+  /** GetNodeStatus of every known endpoint, in parallel; unreachable ones are left out. */
+  async nodes(requestId?: string, timeoutMs = 5_000): Promise<NodeLoad[]> {
+    const all = await this.opts.discovery.endpoints();
+    const results = await Promise.allSettled(all.map((e) => this.call(e, "GetNodeStatus", {}, requestId, timeoutMs)));
+    const out: NodeLoad[] = [];
+    results.forEach((r, i) => {
+      const endpoint = all[i] ?? "";
+      if (r.status === "rejected") {
+        this.opts.log.warn("gluster-blockd node does not answer", { endpoint, error: r.reason instanceof Error ? r.reason.message : String(r.reason) });
+        return;
+      }
+      const s = r.value;
+      out.push({ endpoint, host: s.host, activePaths: s.active_paths, targets: s.targets, ready: s.ready, volumes: s.volumes });
+    });
+    return out;
+  }
+
+  close(): void {
+    for (const c of this.clients.values()) c.close();
+    this.clients.clear();
+  }
+}

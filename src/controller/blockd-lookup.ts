@@ -1,0 +1,34 @@
+// Small blockd queries shared by the handlers.
+import { status } from "@grpc/grpc-js";
+import { CsiError, invalidArgument, notFound } from "../csi/errors.js";
+import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
+import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.js";
+import type { BlockdClient } from "./blockd-client.js";
+
+export const isCode = (err: unknown, code: status): boolean => err instanceof CsiError && err.code === code;
+
+/** The block, or undefined when blockd says there is no such block or hosting volume. */
+export async function findBlock(blockd: BlockdClient, ref: VolumeRef, requestId?: string): Promise<BlockInfo__Output | undefined> {
+  try {
+    return await blockd.any("GetBlock", { volume: ref.hostingVolume, block: ref.block }, requestId);
+  } catch (err) {
+    if (isCode(err, status.NOT_FOUND)) return undefined;
+    throw err;
+  }
+}
+
+/** A volume ID for calls on an existing volume: empty is INVALID_ARGUMENT; not one of ours cannot exist, so NOT_FOUND. */
+export function existingRef(volumeId: string): VolumeRef {
+  if (volumeId === "") throw invalidArgument("volume_id is required");
+  try {
+    return parseVolumeId(volumeId);
+  } catch (err) {
+    throw notFound(`volume ${JSON.stringify(volumeId.slice(0, 140))} does not exist: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+export async function requireBlock(blockd: BlockdClient, volumeId: string, ref: VolumeRef, requestId?: string): Promise<BlockInfo__Output> {
+  const info = await findBlock(blockd, ref, requestId);
+  if (!info || info.state === "deleting") throw notFound(`volume ${volumeId} does not exist`);
+  return info;
+}

@@ -1,0 +1,52 @@
+// Volume capabilities the controller accepts: single-node access modes only
+// (a filesystem on a LUN is single-node; tcmu fences gateways, not
+// initiators), Filesystem (xfs, ext4) or Block.
+import type { VolumeCapability__Output } from "../generated/csi/v1/VolumeCapability.js";
+import { invalidArgument } from "../csi/errors.js";
+
+export const SUPPORTED_ACCESS_MODES: readonly string[] = ["SINGLE_NODE_WRITER", "SINGLE_NODE_SINGLE_WRITER", "SINGLE_NODE_READER_ONLY"];
+export const SUPPORTED_FS_TYPES: readonly string[] = ["xfs", "ext4"];
+
+export interface CapabilitySummary {
+  block: boolean;
+  mount: boolean;
+  /** the fs_type the mount capabilities name ("" when none does) */
+  fsType: string;
+}
+
+/** Why a capability is unsupported, or undefined when it is supported. */
+export function capabilityProblem(cap: VolumeCapability__Output): string | undefined {
+  const mode = String(cap.access_mode?.mode ?? "UNKNOWN");
+  if (!SUPPORTED_ACCESS_MODES.includes(mode)) return `access mode ${mode} is not supported (supported: ${SUPPORTED_ACCESS_MODES.join(", ")})`;
+  if (cap.block) return undefined;
+  if (cap.mount) {
+    const fs = cap.mount.fs_type;
+    if (fs !== "" && !SUPPORTED_FS_TYPES.includes(fs)) return `fs_type ${JSON.stringify(fs)} is not supported (supported: ${SUPPORTED_FS_TYPES.join(", ")})`;
+    return undefined;
+  }
+  return "access_type is required: block or mount";
+}
+
+/** Checks every capability (INVALID_ARGUMENT naming the first bad one) and summarises them. */
+export function checkCapabilities(caps: readonly VolumeCapability__Output[] | undefined, field = "volume_capabilities"): CapabilitySummary {
+  if (!caps || caps.length === 0) throw invalidArgument(`${field} is required`);
+  const fsTypes = new Set<string>();
+  let block = false;
+  let mount = false;
+  caps.forEach((cap, i) => {
+    const p = capabilityProblem(cap);
+    if (p) throw invalidArgument(`${field}[${i}]: ${p}`);
+    if (cap.block) block = true;
+    if (cap.mount) {
+      mount = true;
+      if (cap.mount.fs_type !== "") fsTypes.add(cap.mount.fs_type);
+    }
+  });
+  if (fsTypes.size > 1) throw invalidArgument(`${field}: conflicting fs_type values ${[...fsTypes].join(", ")}`);
+  return { block, mount, fsType: [...fsTypes][0] ?? "" };
+}
+
+export function checkCapability(cap: VolumeCapability__Output | null | undefined, field = "volume_capability"): CapabilitySummary {
+  if (!cap) throw invalidArgument(`${field} is required`);
+  return checkCapabilities([cap], field);
+}

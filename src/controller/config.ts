@@ -1,0 +1,147 @@
+// Controller flags to a configuration, and the configuration to a running
+// set of dependencies (blockd client, Kubernetes API, Secrets, Events).
+import { int, str, strList, UsageError, type FlagSpecs, type ParsedFlags } from "../util/flags.js";
+import { parseEndpoint } from "../csi/endpoint.js";
+import { parseSize } from "../glusterblock/size.js";
+import { validateVolumeName } from "../glusterblock/names.js";
+import { readPeerKey } from "../glusterblock/blockd/peer-auth.js";
+import type { Logger } from "../util/log.js";
+import { BUILTIN_DEFAULTS, MAX_HA_COUNT, type ParameterDefaults } from "./params.js";
+import { SUPPORTED_FS_TYPES } from "./capabilities.js";
+import { DEFAULT_VOLUME_BYTES, MiB } from "./capacity.js";
+import { DEFAULT_BLOCKD_PORT, DEFAULT_BLOCKD_SELECTOR, endpointOf, KubeDiscovery, StaticDiscovery, type BlockdDiscovery } from "./discovery.js";
+import { ClientNodeKubeApi, driverNamespace, loadKubeConfig, type KubeApi, type KubeMode } from "./kube-api.js";
+import { BlockdClient } from "./blockd-client.js";
+import { ChapSecrets } from "./chap-secrets.js";
+import { PvcEvents } from "./pvc-events.js";
+import { VolumeLocks } from "./volume-locks.js";
+import { HostingVolumes } from "./hosting-volumes.js";
+import { NodeIdBook } from "./node-ids.js";
+import type { ControllerDeps } from "./deps.js";
+
+/** The controller's flags (gluster-block-csi adds them to its own). */
+export const CONTROLLER_FLAGS: FlagSpecs = {
+  "blockd-endpoints": { type: "string", help: "controller: comma-separated gluster-blockd addresses host:port; when set, Kubernetes discovery is off", multiple: true },
+  "blockd-key-file": { type: "string", help: "controller: file with blockd's shared TCP key (sent as x-blockd-key)" },
+  "blockd-port": { type: "string", help: "controller: blockd TCP port of discovered pods", default: String(DEFAULT_BLOCKD_PORT) },
+  "blockd-selector": { type: "string", help: "controller: label selector of the blockd DaemonSet's pods, in --namespace", default: DEFAULT_BLOCKD_SELECTOR },
+  "blockd-timeout": { type: "string", help: "controller: seconds a changing blockd call may take (create with full prealloc is slow)", default: "300" },
+  namespace: { type: "string", help: "controller: the driver's namespace (CHAP Secrets, blockd pods); default $POD_NAMESPACE or the pod's service account namespace" },
+  kubeconfig: { type: "string", help: "controller: kubeconfig file for the Kubernetes API (default: in-cluster when running in a pod)" },
+  "kube-api": { type: "string", help: "controller: auto|off; off = no Secrets (auth volumes refused), no Events, static endpoints only", default: "auto" },
+  "hosting-volumes": { type: "string", help: "controller: hosting volumes ListVolumes/GetCapacity look at besides those StorageClasses name", multiple: true },
+  "default-ha-count": { type: "string", help: "controller: haCount when a StorageClass names none", default: String(BUILTIN_DEFAULTS.haCount) },
+  "default-auth": { type: "string", help: "controller: auth (CHAP) when a StorageClass names none: true|false", default: String(BUILTIN_DEFAULTS.auth) },
+  "default-prealloc": { type: "string", help: "controller: prealloc when a StorageClass names none: true|false (false = thin files)", default: String(BUILTIN_DEFAULTS.prealloc) },
+  "default-fstype": { type: "string", help: "controller: filesystem when neither the StorageClass nor the capability names one", default: BUILTIN_DEFAULTS.fsType },
+  "default-size": { type: "string", help: "controller: size of a CreateVolume without a capacity range", default: "1GiB" },
+};
+
+export interface ControllerConfig {
+  driverName: string;
+  staticEndpoints: string[];
+  keyFile?: string;
+  blockdPort: number;
+  blockdSelector: string;
+  blockdTimeoutMs: number;
+  namespace: string;
+  kubeconfig?: string;
+  kubeMode: KubeMode;
+  hostingVolumes: string[];
+  defaults: ParameterDefaults;
+  defaultSizeBytes: bigint;
+}
+
+function boolFlag(f: ParsedFlags, name: string, dflt: boolean): boolean {
+  const v = str(f, name);
+  if (v === undefined) return dflt;
+  if (v === "true" || v === "false") return v === "true";
+  throw new UsageError(`--${name} must be true or false, got ${JSON.stringify(v)}`);
+}
+
+export function controllerConfig(f: ParsedFlags, driverName: string, env: NodeJS.ProcessEnv = process.env): ControllerConfig {
+  const staticEndpoints = strList(f, "blockd-endpoints").map((t) => {
+    const e = parseEndpoint(t.includes("://") ? t : `tcp://${t}`);
+    if (e.kind !== "tcp") throw new UsageError(`--blockd-endpoints: ${t} is not host:port`);
+    return endpointOf(e.host.replace(/^\[|\]$/g, ""), e.port);
+  });
+  const kubeMode = str(f, "kube-api") ?? "auto";
+  if (kubeMode !== "auto" && kubeMode !== "off") throw new UsageError(`--kube-api must be auto or off, got ${JSON.stringify(kubeMode)}`);
+  const fsType = str(f, "default-fstype") ?? BUILTIN_DEFAULTS.fsType;
+  if (!SUPPORTED_FS_TYPES.includes(fsType)) throw new UsageError(`--default-fstype must be one of ${SUPPORTED_FS_TYPES.join(", ")}`);
+  let defaultSizeBytes = DEFAULT_VOLUME_BYTES;
+  const sizeText = str(f, "default-size");
+  if (sizeText !== undefined) {
+    try {
+      defaultSizeBytes = parseSize(sizeText);
+    } catch (err) {
+      throw new UsageError(`--default-size: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    if (defaultSizeBytes < MiB) throw new UsageError("--default-size must be at least 1MiB");
+  }
+  const hostingVolumes = strList(f, "hosting-volumes");
+  for (const v of hostingVolumes) {
+    try {
+      validateVolumeName(v);
+    } catch (err) {
+      throw new UsageError(`--hosting-volumes: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const kubeconfig = str(f, "kubeconfig");
+  const keyFile = str(f, "blockd-key-file");
+  return {
+    driverName,
+    staticEndpoints,
+    ...(keyFile ? { keyFile } : {}),
+    blockdPort: int(f, "blockd-port", 1, 65535) ?? DEFAULT_BLOCKD_PORT,
+    blockdSelector: str(f, "blockd-selector") ?? DEFAULT_BLOCKD_SELECTOR,
+    blockdTimeoutMs: (int(f, "blockd-timeout", 1, 86_400) ?? 300) * 1000,
+    namespace: driverNamespace(str(f, "namespace"), env),
+    ...(kubeconfig ? { kubeconfig } : {}),
+    kubeMode,
+    hostingVolumes,
+    defaults: {
+      haCount: int(f, "default-ha-count", 1, MAX_HA_COUNT) ?? BUILTIN_DEFAULTS.haCount,
+      auth: boolFlag(f, "default-auth", BUILTIN_DEFAULTS.auth),
+      prealloc: boolFlag(f, "default-prealloc", BUILTIN_DEFAULTS.prealloc),
+      fsType,
+    },
+    defaultSizeBytes,
+  };
+}
+
+export interface BuiltController {
+  deps: ControllerDeps;
+  kube?: KubeApi;
+  close(): void;
+}
+
+/** Builds the dependencies; `kube` overrides the configured API (tests). */
+export async function buildController(cfg: ControllerConfig, log: Logger, overrides: { kube?: KubeApi } = {}): Promise<BuiltController> {
+  const kc = overrides.kube ? undefined : loadKubeConfig({ ...(cfg.kubeconfig ? { kubeconfig: cfg.kubeconfig } : {}), mode: cfg.kubeMode });
+  const kube: KubeApi | undefined = overrides.kube ?? (kc ? new ClientNodeKubeApi(kc) : undefined);
+  let discovery: BlockdDiscovery;
+  if (cfg.staticEndpoints.length > 0) discovery = new StaticDiscovery(cfg.staticEndpoints);
+  else if (kube) discovery = new KubeDiscovery(kube, cfg.namespace, cfg.blockdSelector, cfg.blockdPort);
+  else throw new UsageError("controller: no way to find gluster-blockd: give --blockd-endpoints, or run with a Kubernetes API (in a pod or --kubeconfig)");
+  const key = cfg.keyFile ? await readPeerKey(cfg.keyFile) : undefined;
+  if (!key) log.warn("no --blockd-key-file: calls to gluster-blockd carry no key; blockd refuses them when it requires one");
+  if (!kube) log.warn("no Kubernetes API: CHAP (auth) volumes are refused, no Events are recorded", { discovery: discovery.describe() });
+  const blockd = new BlockdClient({ discovery, ...(key ? { key } : {}), log, mutateTimeoutMs: cfg.blockdTimeoutMs });
+  log.info("controller configured", { discovery: discovery.describe(), namespace: cfg.namespace, kubeApi: kube !== undefined, defaults: cfg.defaults, defaultSizeBytes: cfg.defaultSizeBytes.toString() });
+  return {
+    kube,
+    deps: {
+      blockd,
+      secrets: new ChapSecrets(kube, cfg.namespace, cfg.driverName, log),
+      events: new PvcEvents(kube, `${cfg.driverName}/controller`, log),
+      locks: new VolumeLocks(),
+      hostingVolumes: new HostingVolumes({ configured: cfg.hostingVolumes, ...(kube ? { kube } : {}), driverName: cfg.driverName, blockd, log }),
+      nodeIds: new NodeIdBook(kube, cfg.driverName, log),
+      defaults: cfg.defaults,
+      defaultSizeBytes: cfg.defaultSizeBytes,
+      log,
+    },
+    close: () => blockd.close(),
+  };
+}

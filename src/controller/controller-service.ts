@@ -1,0 +1,259 @@
+// The CSI Controller service over gluster-blockd. Each handler validates its
+// request before any call, takes the volume's lock (ABORTED when another
+// operation holds it), and lets errors.ts map whatever blockd or Kubernetes
+// answered.
+import { status } from "@grpc/grpc-js";
+import type { ControllerHandlers } from "../generated/csi/v1/Controller.js";
+import type { ControllerServiceCapability } from "../generated/csi/v1/ControllerServiceCapability.js";
+import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.js";
+import type { AuditFinding__Output } from "../generated/glusterblock/v1/AuditFinding.js";
+import type { AsyncHandlers } from "../csi/rpc.js";
+import { failedPrecondition, invalidArgument } from "../csi/errors.js";
+import { formatVolumeId, parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
+import { parseNodeId } from "../csi/node-id.js";
+import { toVolumeContext, CTX } from "../csi/volume-context.js";
+import { gbidFor } from "../glusterblock/names.js";
+import { capabilityProblem, checkCapabilities, checkCapability } from "./capabilities.js";
+import { expandSize, MiB } from "./capacity.js";
+import { pageOf } from "./paging.js";
+import { P, parseParameters } from "./params.js";
+import { volumeCondition } from "./volume-condition.js";
+import { parseOwner } from "./owner.js";
+import { createVolume, eventTarget } from "./create-volume.js";
+import { existingRef, findBlock, isCode, requireBlock } from "./blockd-lookup.js";
+import type { ControllerDeps } from "./deps.js";
+
+export const CONTROLLER_CAPABILITIES: ControllerServiceCapability[] = (
+  ["CREATE_DELETE_VOLUME", "PUBLISH_UNPUBLISH_VOLUME", "LIST_VOLUMES", "GET_CAPACITY", "EXPAND_VOLUME", "GET_VOLUME", "VOLUME_CONDITION"] as const
+).map((type) => ({ rpc: { type } }));
+
+/** DeleteVolume's reading of an ID: undefined for one that cannot name a volume of ours (so it does not exist). */
+function deleteRef(volumeId: string): VolumeRef | undefined {
+  if (volumeId === "") throw invalidArgument("volume_id is required");
+  // an ID of another format version may name a live volume: never answer "gone" for it
+  if (/^v\d+\//.test(volumeId) && !volumeId.startsWith("v1/")) throw invalidArgument(`volume_id ${JSON.stringify(volumeId.slice(0, 140))} has a format version this controller does not know`);
+  try {
+    return parseVolumeId(volumeId);
+  } catch {
+    return undefined;
+  }
+}
+
+function contextOf(info: BlockInfo__Output, ref: VolumeRef): Record<string, string> {
+  return toVolumeContext({
+    iqn: info.iqn,
+    portals: info.portals,
+    lun: 0,
+    hostingVolume: ref.hostingVolume,
+    gbid: info.gbid,
+    ha: info.ha,
+    wwid: info.wwid,
+    fsType: "",
+    auth: info.auth,
+  });
+}
+
+export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHandlers> {
+  /** the last condition reported per volume, so an Event marks a change, not every poll */
+  const lastAbnormal = new Map<string, boolean>();
+
+  const noteCondition = async (volumeId: string, info: BlockInfo__Output, abnormal: boolean, message: string): Promise<void> => {
+    const before = lastAbnormal.get(volumeId);
+    lastAbnormal.set(volumeId, abnormal);
+    if (before === abnormal || (before === undefined && !abnormal)) return;
+    const owner = parseOwner(info.owner);
+    const target = owner ? eventTarget(owner) : undefined;
+    await d.events.emit(target, abnormal ? "Warning" : "Normal", abnormal ? "DegradedHA" : "HARestored", `gluster-block volume ${volumeId}: ${message}`);
+  };
+
+  return {
+    CreateVolume: (req, ctx) => createVolume(d, req, ctx),
+
+    async DeleteVolume(req, ctx) {
+      const ref = deleteRef(req.volume_id);
+      if (!ref) {
+        ctx.log.info("volume_id is not of this driver's form; no such volume, nothing to delete", { volumeId: req.volume_id });
+        return {};
+      }
+      return d.locks.with([req.volume_id], async () => {
+        try {
+          const r = await d.blockd.any("DeleteBlock", { volume: ref.hostingVolume, block: ref.block, unlink_storage: true, force: false, missing_ok: true }, ctx.requestId);
+          ctx.log.info(r.not_found ? "volume was already gone" : "volume deleted", { volumeId: req.volume_id, on: r.successful_on });
+        } catch (err) {
+          // the hosting volume itself is gone: so is the block
+          if (!isCode(err, status.NOT_FOUND)) throw err;
+          ctx.log.info("hosting volume not found; the volume is gone", { volumeId: req.volume_id });
+        }
+        const deleted = await d.secrets.deleteFor(gbidFor(ref.hostingVolume, ref.block));
+        if (deleted.length > 0) ctx.log.info("CHAP secrets deleted", { secrets: deleted });
+        return {};
+      });
+    },
+
+    async ControllerPublishVolume(req, ctx) {
+      const ref = existingRef(req.volume_id);
+      const node = parseNodeId(req.node_id);
+      checkCapability(req.volume_capability);
+      return d.locks.with([req.volume_id], async () => {
+        const info = await requireBlock(d.blockd, req.volume_id, ref, ctx.requestId);
+        const others = info.initiators.filter((i) => i !== node.initiatorIqn);
+        if (info.acl_mode === "ACL_MODE_EXPLICIT" && others.length > 0) {
+          throw failedPrecondition(`volume ${req.volume_id} is published to initiator ${others.join(", ")}; it is single-node: unpublish it there first`);
+        }
+        await d.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: node.initiatorIqn, allow: true }, ctx.requestId);
+        d.nodeIds.remember(req.node_id);
+        return { publish_context: {} };
+      });
+    },
+
+    async ControllerUnpublishVolume(req, ctx) {
+      if (req.volume_id === "") throw invalidArgument("volume_id is required");
+      const node = req.node_id === "" ? undefined : parseNodeId(req.node_id);
+      let ref: VolumeRef;
+      try {
+        ref = parseVolumeId(req.volume_id);
+      } catch {
+        return {}; // cannot name a volume of ours: nothing is published
+      }
+      return d.locks.with([req.volume_id], async () => {
+        const info = await findBlock(d.blockd, ref, ctx.requestId);
+        if (!info) return {}; // CSI: a volume that is gone is unpublished
+        // no node ID: unpublish from every node
+        const iqns = node ? [node.initiatorIqn] : info.initiators;
+        for (const iqn of iqns) {
+          try {
+            await d.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: iqn, allow: false }, ctx.requestId);
+          } catch (err) {
+            if (!isCode(err, status.NOT_FOUND)) throw err;
+          }
+        }
+        return {};
+      });
+    },
+
+    async ValidateVolumeCapabilities(req, ctx) {
+      const ref = existingRef(req.volume_id);
+      if (req.volume_capabilities.length === 0) throw invalidArgument("volume_capabilities is required");
+      await requireBlock(d.blockd, req.volume_id, ref, ctx.requestId);
+      const unconfirmed = (message: string) => ({ confirmed: null, message });
+      for (const cap of req.volume_capabilities) {
+        const p = capabilityProblem(cap);
+        if (p) return unconfirmed(p);
+      }
+      let fs = "";
+      try {
+        fs = checkCapabilities(req.volume_capabilities).fsType;
+      } catch (err) {
+        return unconfirmed(err instanceof Error ? err.message : String(err));
+      }
+      const made = req.volume_context?.[CTX.fsType] ?? "";
+      if (fs && made && fs !== made) return unconfirmed(`the volume was made for ${made}, not ${fs}`);
+      if (Object.keys(req.parameters ?? {}).length > 0) {
+        try {
+          parseParameters(req.parameters, d.defaults);
+        } catch (err) {
+          return unconfirmed(err instanceof Error ? err.message : String(err));
+        }
+      }
+      return {
+        confirmed: { volume_context: req.volume_context, volume_capabilities: req.volume_capabilities, parameters: req.parameters, mutable_parameters: req.mutable_parameters },
+        message: "",
+      };
+    },
+
+    async ListVolumes(req, ctx) {
+      const ids: string[] = [];
+      for (const volume of await d.hostingVolumes.list(ctx.requestId)) {
+        try {
+          const l = await d.blockd.any("ListBlocks", { volume, details: false }, ctx.requestId);
+          for (const block of l.blocks) ids.push(formatVolumeId({ hostingVolume: volume, block }));
+        } catch (err) {
+          if (!isCode(err, status.NOT_FOUND) && !isCode(err, status.FAILED_PRECONDITION)) throw err;
+          ctx.log.warn("hosting volume not listable; skipped", { volume, error: err instanceof Error ? err.message : String(err) });
+        }
+      }
+      ids.sort();
+      const page = pageOf(ids, req.starting_token, req.max_entries);
+      const entries = [];
+      for (const id of page.ids) {
+        const ref = parseVolumeId(id);
+        const info = await findBlock(d.blockd, ref, ctx.requestId);
+        if (!info) continue; // deleted since the listing
+        entries.push({
+          volume: { volume_id: id, capacity_bytes: info.size_bytes, volume_context: contextOf(info, ref) },
+          status: { published_node_ids: [], volume_condition: volumeCondition(info) },
+        });
+      }
+      return { entries, next_token: page.nextToken };
+    },
+
+    async GetCapacity(req, ctx) {
+      for (const cap of req.volume_capabilities) if (capabilityProblem(cap)) return { available_capacity: "0" };
+      const params = req.parameters ?? {};
+      const named = params[P.hostingVolume];
+      // validate the rest even when no hosting volume is named
+      parseParameters(named ? params : { ...params, [P.hostingVolume]: "placeholder" }, d.defaults);
+      const volumes = named ? [named] : await d.hostingVolumes.list(ctx.requestId);
+      let total = 0n;
+      let largest = 0n;
+      for (const volume of volumes) {
+        try {
+          const s = await d.blockd.any("GetVolumeSpace", { volume }, ctx.requestId);
+          const avail = BigInt(s.available_bytes);
+          total += avail;
+          if (avail > largest) largest = avail;
+        } catch (err) {
+          if (!isCode(err, status.NOT_FOUND) && !isCode(err, status.FAILED_PRECONDITION)) throw err;
+          ctx.log.warn("hosting volume has no capacity to offer", { volume, error: err instanceof Error ? err.message : String(err) });
+        }
+      }
+      return {
+        available_capacity: total.toString(),
+        maximum_volume_size: { value: ((largest / MiB) * MiB).toString() },
+        minimum_volume_size: { value: MiB.toString() },
+      };
+    },
+
+    ControllerGetCapabilities: () => Promise.resolve({ capabilities: CONTROLLER_CAPABILITIES }),
+
+    async ControllerExpandVolume(req, ctx) {
+      const ref = existingRef(req.volume_id);
+      const size = expandSize(req.capacity_range);
+      const blockMode = req.volume_capability ? checkCapability(req.volume_capability).block && !req.volume_capability.mount : false;
+      const nodeExpansion = !blockMode;
+      return d.locks.with([req.volume_id], async () => {
+        const info = await requireBlock(d.blockd, req.volume_id, ref, ctx.requestId);
+        const current = BigInt(info.size_bytes);
+        if (size < current || (size === current && info.resize_failed_on.length === 0)) {
+          return { capacity_bytes: current.toString(), node_expansion_required: nodeExpansion };
+        }
+        const r = await d.blockd.any("ResizeBlock", { volume: ref.hostingVolume, block: ref.block, size_bytes: size.toString(), force: false }, ctx.requestId);
+        ctx.log.info("volume expanded", { volumeId: req.volume_id, from: current.toString(), to: r.size_bytes });
+        return { capacity_bytes: r.size_bytes, node_expansion_required: nodeExpansion };
+      });
+    },
+
+    async ControllerGetVolume(req, ctx) {
+      const ref = existingRef(req.volume_id);
+      const info = await requireBlock(d.blockd, req.volume_id, ref, ctx.requestId);
+      // LIO's own view on every HA host, against the journal (read only, this block only)
+      let findings: AuditFinding__Output[] = [];
+      let auditError: string | undefined;
+      try {
+        const report = await d.blockd.any("GetTargetStatus", { volume: ref.hostingVolume, block: ref.block }, ctx.requestId);
+        findings = report.hosts
+          .filter((h) => !h.matches)
+          .map((h) => ({ kind: h.present ? "target-differs" : "target-missing", host: h.host, block: ref.block, detail: h.detail, fixed: false }));
+      } catch (err) {
+        auditError = err instanceof Error ? err.message : String(err);
+        ctx.log.warn("audit for the volume condition failed", { volumeId: req.volume_id, error: auditError });
+      }
+      const condition = volumeCondition(info, findings, auditError);
+      await noteCondition(req.volume_id, info, condition.abnormal ?? false, condition.message ?? "");
+      return {
+        volume: { volume_id: req.volume_id, capacity_bytes: info.size_bytes, volume_context: contextOf(info, ref) },
+        status: { published_node_ids: await d.nodeIds.resolve(info.initiators), volume_condition: condition },
+      };
+    },
+  };
+}

@@ -1,0 +1,173 @@
+// CreateVolume: validate everything first (nothing is created for a bad
+// request), then find or make the block. A retry with the same name finds
+// the block it (or a crashed predecessor) made and converges it with the same
+// size and hosts, so the answer is the same volume; a different size or HA
+// set for the same name is ALREADY_EXISTS.
+import { status } from "@grpc/grpc-js";
+import type { CreateVolumeRequest__Output } from "../generated/csi/v1/CreateVolumeRequest.js";
+import type { CreateVolumeResponse } from "../generated/csi/v1/CreateVolumeResponse.js";
+import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.js";
+import type { RpcContext } from "../csi/rpc.js";
+import { toCsiError } from "../csi/rpc.js";
+import { alreadyExists, failedPrecondition, internal, invalidArgument, unavailable } from "../csi/errors.js";
+import { formatVolumeId, MAX_VOLUME_ID_BYTES } from "../csi/volume-id.js";
+import { toVolumeContext } from "../csi/volume-context.js";
+import { checkCapabilities } from "./capabilities.js";
+import { createSize, sizeFits } from "./capacity.js";
+import { blockNameFor } from "./block-name.js";
+import { P, parseParameters, type VolumeParameters } from "./params.js";
+import { rankNodes } from "./placement.js";
+import { formatOwner } from "./owner.js";
+import { findBlock } from "./blockd-lookup.js";
+import { pvcUidFromPvName, type EventTarget } from "./pvc-events.js";
+import { controllerErrorMap } from "./errors.js";
+import type { ControllerDeps } from "./deps.js";
+import type { NodeLoad } from "./blockd-client.js";
+
+export function eventTarget(p: { pvc?: { name: string; namespace: string }; pvName?: string }): EventTarget | undefined {
+  if (!p.pvc) return undefined;
+  const uid = pvcUidFromPvName(p.pvName);
+  return { ...p.pvc, ...(uid ? { uid } : {}) };
+}
+
+interface Validated {
+  name: string;
+  params: VolumeParameters;
+  fsType: string;
+  mount: boolean;
+  sizeBytes: bigint;
+  block: string;
+  volumeId: string;
+}
+
+/** Every check that needs no I/O. Throws INVALID_ARGUMENT, OUT_OF_RANGE or FAILED_PRECONDITION. */
+export function validateCreate(d: Pick<ControllerDeps, "defaults" | "defaultSizeBytes" | "secrets">, req: CreateVolumeRequest__Output): Validated {
+  const name = req.name;
+  if (!name) throw invalidArgument("name is required");
+  const params = parseParameters(req.parameters ?? {}, d.defaults);
+  const caps = checkCapabilities(req.volume_capabilities);
+  if (req.volume_content_source) throw invalidArgument("volume_content_source: snapshots and clones are not supported");
+  if (caps.fsType && params.fsType && caps.fsType !== params.fsType) {
+    throw invalidArgument(`parameter ${P.fsType}: ${params.fsType} conflicts with the volume capability's fs_type ${caps.fsType}`);
+  }
+  const fsType = caps.fsType || params.fsType || d.defaults.fsType;
+  const sizeBytes = createSize(req.capacity_range, d.defaultSizeBytes);
+  const block = blockNameFor(name);
+  const volumeId = formatVolumeId({ hostingVolume: params.hostingVolume, block });
+  if (Buffer.byteLength(volumeId) > MAX_VOLUME_ID_BYTES) {
+    throw invalidArgument(`parameter ${P.hostingVolume}: ${params.hostingVolume} is too long for a volume ID (${volumeId.length} > ${MAX_VOLUME_ID_BYTES} bytes)`);
+  }
+  if (params.auth && !d.secrets.enabled) {
+    throw failedPrecondition(`parameter ${P.auth} is true, but CHAP credentials are kept in Kubernetes Secrets and no Kubernetes API is configured; set ${P.auth}: "false" or give the controller API access`);
+  }
+  return { name, params, fsType, mount: caps.mount, sizeBytes, block, volumeId };
+}
+
+/** Why an existing block is not the volume this request asks for ("" when it is). */
+function mismatch(info: BlockInfo__Output, v: Validated, req: CreateVolumeRequest__Output): string {
+  const diffs: string[] = [];
+  if (!sizeFits(BigInt(info.size_bytes), req.capacity_range)) diffs.push(`size ${info.size_bytes} bytes is outside the requested range`);
+  if (info.ha !== v.params.haCount) diffs.push(`haCount ${info.ha}`);
+  if (info.auth !== v.params.auth) diffs.push(`auth ${String(info.auth)}`);
+  if (info.acl_mode !== "ACL_MODE_EXPLICIT") diffs.push("it was not made through CSI (it admits any initiator)");
+  const wantHosts = v.params.hosts?.slice(0, v.params.haCount);
+  if (wantHosts && info.hosts.length > 0 && info.hosts.join(",") !== wantHosts.join(",")) diffs.push(`hosts ${info.hosts.join(",")}`);
+  return diffs.join("; ");
+}
+
+async function chooseHosts(d: ControllerDeps, ha: number, nodes: readonly NodeLoad[]): Promise<string[]> {
+  const ranked = rankNodes(nodes);
+  if (ranked.length < ha) {
+    const known = await d.blockd.discovery.endpoints();
+    throw unavailable(`haCount ${ha} needs ${ha} live gluster-blockd nodes; ${ranked.length} of ${known.length} known answer and are ready (${d.blockd.discovery.describe()})`);
+  }
+  return ranked.slice(0, ha).map((n) => n.host);
+}
+
+export async function createVolume(d: ControllerDeps, req: CreateVolumeRequest__Output, ctx: RpcContext): Promise<CreateVolumeResponse> {
+  const v = validateCreate(d, req);
+  d.hostingVolumes.note(v.params.hostingVolume);
+  const release = d.locks.lock(`name:${v.name}`, v.volumeId);
+  try {
+    return await createLocked(d, req, v, ctx);
+  } catch (err) {
+    const e = toCsiError(err, controllerErrorMap);
+    if (e.code !== status.ABORTED) await d.events.emit(eventTarget(v.params), "Warning", "CreateBlockFailed", `gluster-block volume ${v.volumeId}: ${e.message}`);
+    throw e;
+  } finally {
+    release();
+  }
+}
+
+async function createLocked(d: ControllerDeps, req: CreateVolumeRequest__Output, v: Validated, ctx: RpcContext): Promise<CreateVolumeResponse> {
+  const { params } = v;
+  const ref = { hostingVolume: params.hostingVolume, block: v.block };
+  const existing = await findBlock(d.blockd, ref, ctx.requestId);
+  let sizeBytes = v.sizeBytes;
+  let hosts: string[] | undefined = params.hosts?.slice(0, params.haCount);
+  const nodes = await d.blockd.nodes(ctx.requestId);
+  if (existing && existing.state !== "deleting") {
+    const diff = mismatch(existing, v, req);
+    if (diff) throw alreadyExists(`volume ${v.name} exists (${v.volumeId}) with other parameters: ${diff}`);
+    // the same block: converge it with its own size and hosts (the engine refuses any other)
+    sizeBytes = BigInt(existing.size_bytes);
+    if (existing.hosts.length > 0) hosts = existing.hosts;
+    ctx.log.info("volume exists; converging it", { volumeId: v.volumeId, state: existing.state });
+  }
+  hosts ??= await chooseHosts(d, params.haCount, nodes);
+  const endpointOfHost = new Map(nodes.map((n) => [n.host, n.endpoint]));
+  const prefer = hosts.map((h) => endpointOfHost.get(h)).filter((e): e is string => e !== undefined);
+  const coordinator = await d.blockd.pick(prefer);
+  const r = await d.blockd.call(
+    coordinator,
+    "CreateBlock",
+    {
+      volume: params.hostingVolume,
+      block: v.block,
+      ha: params.haCount,
+      hosts,
+      auth: params.auth,
+      prealloc: params.prealloc ? "PREALLOC_FULL" : "PREALLOC_NO",
+      size_bytes: sizeBytes.toString(),
+      ring_buffer_mb: params.ringBufferMb ?? 0,
+      block_size: params.blockSize ?? 0,
+      io_timeout_s: params.ioTimeoutS ?? 0,
+      acl_mode: "ACL_MODE_EXPLICIT",
+      owner: formatOwner({ csiName: v.name, ...(params.pvName ? { pvName: params.pvName } : {}), ...(params.pvc ? { pvc: params.pvc } : {}) }),
+    },
+    ctx.requestId,
+  );
+  if (params.auth) {
+    if (!r.username || !r.password) throw internal(`gluster-blockd made ${v.volumeId} with auth but returned no CHAP credentials`);
+    await d.secrets.ensure({
+      csiName: v.name,
+      volumeId: v.volumeId,
+      gbid: r.gbid,
+      username: r.username,
+      password: r.password,
+      ...(params.pvName ? { pvName: params.pvName } : {}),
+      ...(params.pvc ? { pvc: params.pvc } : {}),
+    });
+  }
+  if (r.portals.length < params.haCount) {
+    await d.events.emit(eventTarget(params), "Warning", "DegradedHA", `gluster-block volume ${v.volumeId} is exported on ${r.portals.length} of ${params.haCount} hosts`);
+  }
+  ctx.log.info(r.already_existed ? "volume already existed" : "volume created", { volumeId: v.volumeId, sizeBytes: r.size_bytes, hosts, coordinator });
+  return {
+    volume: {
+      volume_id: v.volumeId,
+      capacity_bytes: r.size_bytes,
+      volume_context: toVolumeContext({
+        iqn: r.iqn,
+        portals: r.portals,
+        lun: 0,
+        hostingVolume: params.hostingVolume,
+        gbid: r.gbid,
+        ha: params.haCount,
+        wwid: r.wwid,
+        fsType: v.mount ? v.fsType : "",
+        auth: params.auth,
+      }),
+    },
+  };
+}

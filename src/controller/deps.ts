@@ -1,0 +1,22 @@
+// What the controller service is built from.
+import type { BlockdClient } from "./blockd-client.js";
+import type { ChapSecrets } from "./chap-secrets.js";
+import type { PvcEvents } from "./pvc-events.js";
+import type { VolumeLocks } from "./volume-locks.js";
+import type { ParameterDefaults } from "./params.js";
+import type { HostingVolumes } from "./hosting-volumes.js";
+import type { NodeIdBook } from "./node-ids.js";
+import type { Logger } from "../util/log.js";
+
+export interface ControllerDeps {
+  blockd: BlockdClient;
+  secrets: ChapSecrets;
+  events: PvcEvents;
+  locks: VolumeLocks;
+  hostingVolumes: HostingVolumes;
+  nodeIds: NodeIdBook;
+  defaults: ParameterDefaults;
+  /** CreateVolume without a capacity range */
+  defaultSizeBytes: bigint;
+  log: Logger;
+}

@@ -1,0 +1,72 @@
+// Every error from outside (gluster-blockd's gRPC statuses, the Kubernetes
+// API's HTTP statuses, network failures) becomes a CsiError here, in one
+// place. A grpc ServiceError or a Kubernetes ApiException must never reach
+// the CSI wire as is: grpc-js would send its `code` (an HTTP status for the
+// latter) as the gRPC status.
+import { status } from "@grpc/grpc-js";
+import { CsiError, fromGrpcError } from "../csi/errors.js";
+import { knownSecrets } from "../util/redact.js";
+
+/** A Kubernetes API call failed; `httpStatus` is 0 for a network error. */
+export class KubeApiError extends Error {
+  override readonly name = "KubeApiError";
+  constructor(
+    readonly operation: string,
+    readonly httpStatus: number,
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** gRPC codes blockd answers with, to the code the controller answers with. */
+const BLOCKD_TO_CSI: ReadonlyMap<number, number> = new Map([
+  [status.NOT_FOUND, status.NOT_FOUND],
+  [status.ALREADY_EXISTS, status.ALREADY_EXISTS],
+  [status.RESOURCE_EXHAUSTED, status.RESOURCE_EXHAUSTED],
+  [status.ABORTED, status.ABORTED],
+  [status.UNAVAILABLE, status.UNAVAILABLE],
+  [status.DEADLINE_EXCEEDED, status.DEADLINE_EXCEEDED],
+  [status.INVALID_ARGUMENT, status.INVALID_ARGUMENT],
+  [status.FAILED_PRECONDITION, status.FAILED_PRECONDITION],
+  [status.OUT_OF_RANGE, status.OUT_OF_RANGE],
+  [status.CANCELLED, status.ABORTED],
+]);
+
+/** A failed blockd call as the controller reports it. */
+export function blockdError(err: unknown, where: string): CsiError {
+  const g = fromGrpcError(err);
+  if (!g) return new CsiError(status.INTERNAL, `gluster-blockd ${where}: ${knownSecrets.scrub(err instanceof Error ? err.message : String(err))}`, { cause: err });
+  const msg = knownSecrets.scrub(g.message);
+  if (g.code === status.UNAUTHENTICATED) {
+    return new CsiError(status.INTERNAL, `gluster-blockd ${where} refused the controller's key (${msg}); check --blockd-key-file against the storage nodes' key`, { cause: err });
+  }
+  const code = BLOCKD_TO_CSI.get(g.code) ?? status.INTERNAL;
+  return new CsiError(code, `gluster-blockd ${where}: ${msg}`, { cause: err });
+}
+
+/** HTTP status of a Kubernetes API failure to a CSI code: transient ones are retried by the sidecars. */
+export function kubeErrorToCsi(err: KubeApiError): CsiError {
+  const s = err.httpStatus;
+  const code =
+    s === 0 || s === 429 || s >= 500
+      ? status.UNAVAILABLE
+      : s === 404
+        ? status.NOT_FOUND
+        : s === 409
+          ? status.ALREADY_EXISTS
+          : s === 401 || s === 403
+            ? status.PERMISSION_DENIED
+            : status.INTERNAL;
+  return new CsiError(code, `Kubernetes API: ${err.message}`, { cause: err });
+}
+
+/** For the RPC wrapper: whatever escaped a handler unmapped. */
+export function controllerErrorMap(err: unknown): CsiError | undefined {
+  if (err instanceof CsiError) return err;
+  if (err instanceof KubeApiError) return kubeErrorToCsi(err);
+  const g = fromGrpcError(err);
+  if (g) return blockdError(err, "call");
+  return undefined;
+}

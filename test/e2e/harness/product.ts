@@ -1,0 +1,54 @@
+// The product in the lab: dist/ built on the host and shared into the VMs at
+// /lab/repo, run with the host's Node at /lab/node.
+import { spawnSync } from "node:child_process";
+import { REPO_ROOT } from "../lab/config.js";
+import type { Lab, LabNode, RunResult } from "./lab.js";
+
+export const NODE = "/lab/node/bin/node";
+export const DIST = "/lab/repo/dist/cmd";
+export const BLOCKD_KEY_FILE = "/etc/gluster-blockd/key";
+/** the lab's shared key for blockd's TCP API (a test secret; the grep tests look for it) */
+export const BLOCKD_KEY = "lab-blockd-shared-key-0f3c9a7e5d21";
+
+let built = false;
+/** npm run build, once per test process */
+export function buildProduct(): void {
+  if (built) return;
+  const r = spawnSync("npm", ["run", "build"], { cwd: REPO_ROOT, encoding: "utf8" });
+  if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`);
+  built = true;
+}
+
+/** (Re)starts gluster-blockd on a node as a transient systemd unit; waits for its socket. */
+export async function startBlockd(n: LabNode, extraArgs: string[] = []): Promise<void> {
+  await stopBlockd(n);
+  await n.must(`set -e; mkdir -p /etc/gluster-blockd; umask 077; printf '%s\\n' '${BLOCKD_KEY}' > ${BLOCKD_KEY_FILE}
+    rm -f /run/gluster-blockd.socket
+    systemd-run --unit=gluster-blockd --collect --property=KillMode=mixed \
+      ${NODE} ${DIST}/gluster-blockd.js --host ${n.address} --key-file ${BLOCKD_KEY_FILE} --volumes block-test --log-level debug ${extraArgs.join(" ")}
+    for k in $(seq 300); do [ -S /run/gluster-blockd.socket ] && exit 0; sleep 0.2; done
+    journalctl -u gluster-blockd --no-pager | tail -30; exit 1`);
+}
+
+export async function stopBlockd(n: LabNode): Promise<void> {
+  await n.run(`systemctl stop gluster-blockd 2>/dev/null; systemctl reset-failed gluster-blockd 2>/dev/null
+    for m in $(findmnt -rn -o TARGET | grep '^/run/gluster-blockd/' | sort -r); do umount -l "$m"; done; true`);
+}
+
+export async function startBlockdEverywhere(lab: Lab): Promise<void> {
+  await Promise.all(lab.nodes.map((n) => startBlockd(n)));
+}
+
+export async function stopBlockdEverywhere(lab: Lab): Promise<void> {
+  await Promise.all(lab.nodes.map((n) => stopBlockd(n)));
+}
+
+/** gluster-block on a node; argv passed unchanged. */
+export function cli(n: LabNode, args: string[], timeoutMs = 600_000): Promise<RunResult> {
+  return n.run([NODE, `${DIST}/gluster-block.js`, ...args], { timeoutMs });
+}
+
+/** The blockd journal of a node (for failure diagnosis and secret greps). */
+export async function blockdLog(n: LabNode): Promise<string> {
+  return (await n.run("journalctl -u gluster-blockd --no-pager -o cat")).stdout;
+}

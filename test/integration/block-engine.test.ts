@@ -1,0 +1,315 @@
+// The gluster-block engine against real glusterd: journals and backing files
+// on a real replica-3 volume, three storage nodes whose LIO is the configfs
+// imitation. Compatibility with the original's journal format, idempotent
+// retries, crash resume, rollback, and bad input that changes nothing.
+import { test, before, after, describe } from "node:test";
+import assert from "node:assert/strict";
+import { readFile, stat, writeFile, readdir, mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { startEngineCluster, type EngineCluster } from "./harness/engine-cluster.js";
+import type { BlockEngine } from "../../src/glusterblock/engine/block-engine.js";
+import type { CreateRequest } from "../../src/glusterblock/engine/requests.js";
+import { BlockExistsError, BlockNotFoundError, HostUnreachableError, InvalidRequestError, PartialFailureError, PreconditionError, VolumeNotFoundError } from "../../src/glusterblock/errors.js";
+import { InvalidNameError, gbidFor, iqnFor } from "../../src/glusterblock/names.js";
+import { SizeError } from "../../src/glusterblock/size.js";
+import { parseJournal } from "../../src/glusterblock/journal/index.js";
+
+let c: EngineCluster;
+let e: BlockEngine;
+let root: string;
+const MiB = 1024n * 1024n;
+
+const req = (block: string, over: Partial<CreateRequest> = {}): CreateRequest => ({
+  volume: c.volume,
+  block,
+  ha: 3,
+  hosts: c.hosts,
+  auth: false,
+  prealloc: false,
+  sizeBytes: 64n * MiB,
+  aclMode: "GENERATED",
+  owner: "",
+  ...over,
+});
+
+/** What the volume and every node's LIO hold: to prove that a failed call changed nothing. */
+async function snapshot(): Promise<string> {
+  const meta = (await readdir(join(root, "block-meta"))).filter((n) => !n.startsWith(".")).sort();
+  const journals = await Promise.all(meta.map(async (n) => `${n}:${await readFile(join(root, "block-meta", n), "utf8")}`));
+  const store = (await readdir(join(root, "block-store"))).sort();
+  const lio = await Promise.all([...c.nodes.values()].map(async (n) => JSON.stringify(await n.lio.list())));
+  return JSON.stringify({ journals, store, lio });
+}
+
+before(async () => {
+  c = await startEngineCluster();
+  e = c.engine(1);
+  root = await c.mounts.ensure(c.volume);
+});
+
+after(async () => {
+  await c?.down();
+});
+
+describe("create, info, modify, delete on a real volume", () => {
+  test("create ha 3 with auth writes the original's journal, the file and a target on every node", async () => {
+    const r = await e.create(req("sample-block", { auth: true }));
+    const gbid = gbidFor(c.volume, "sample-block");
+    assert.equal(r.gbid, gbid);
+    assert.equal(r.iqn, iqnFor(gbid));
+    assert.deepEqual(r.portals, c.hosts.map((h) => `${h}:3260`));
+    assert.equal(r.username, gbid);
+    assert.match(r.password ?? "", /^[0-9a-f-]{36}$/);
+    assert.equal(r.alreadyExisted, false);
+
+    const text = await readFile(join(root, "block-meta", "sample-block"), "utf8");
+    const lines = text.trimEnd().split("\n");
+    // the original's order: intent, sizes, ENTRYCREATE SUCCESS, PASSWORD, then per-host lines
+    assert.deepEqual(lines.slice(0, 4), [`VOLUME: ${c.volume}`, `GBID: ${gbid}`, "HA: 3", "ENTRYCREATE: INPROGRESS"]);
+    assert.match(lines[4] ?? "", /^PRIOPATH: 10\.214\.0\.[123]$/);
+    assert.ok(lines.includes("SIZE: 67108864") && lines.includes("ENTRYCREATE: SUCCESS") && lines.includes(`PASSWORD: ${r.password}`));
+    for (const h of c.hosts) {
+      assert.ok(lines.includes(`${h}: CONFIGINPROGRESS`) && lines.includes(`${h}: CONFIGSUCCESS`) && lines.includes(`${h}: AUTHENFORCED`), h);
+    }
+    const meta = parseJournal("sample-block", text);
+    assert.equal(meta.password, r.password);
+
+    assert.equal((await stat(join(root, "block-store", gbid))).size, 64 * 1024 * 1024);
+    for (const [host, n] of c.nodes) {
+      const s = await n.lio.get(r.iqn);
+      assert.ok(s?.backstore?.enabled, `backstore on ${host}`);
+      assert.equal(s.backstore.cfgstring, `${c.volume}@localhost/block-store/${gbid};tcmur_cmd_time_out=43`);
+      assert.equal(s.target?.tpgs.length, 3);
+      const enabled = s.target.tpgs.filter((t) => t.enabled);
+      assert.equal(enabled.length, 1, "only the node's own TPG is enabled");
+      assert.deepEqual(enabled[0]?.portals, [`${host}:3260`]);
+      assert.equal(enabled[0]?.authentication, true);
+      assert.equal(enabled[0]?.generateNodeAcls, true);
+    }
+  });
+
+  test("a retried create with the same parameters returns the same block and changes nothing", async () => {
+    const before = await snapshot();
+    const r = await e.create(req("sample-block", { auth: true }));
+    assert.equal(r.alreadyExisted, true);
+    assert.equal(r.gbid, gbidFor(c.volume, "sample-block"));
+    // a retry may append nothing but re-convergence; the journal's state is the same
+    const after = await snapshot();
+    const storeOf = (s: string): string[] => (JSON.parse(s) as { store: string[] }).store;
+    assert.equal(storeOf(after).length, storeOf(before).length);
+  });
+
+  test("the same name with another size is ALREADY_EXISTS", async () => {
+    await assert.rejects(e.create(req("sample-block", { auth: true, sizeBytes: 128n * MiB })), BlockExistsError);
+  });
+
+  test("a create coordinated from another node finds the block made by node 1", async () => {
+    const r = await c.engine(2).create(req("sample-block", { auth: true }));
+    assert.equal(r.alreadyExisted, true);
+  });
+
+  test("list and details", async () => {
+    assert.ok((await e.list(c.volume)).includes("sample-block"));
+    const d = await e.details(c.volume, "sample-block");
+    assert.deepEqual([...d.info.exportedOn].sort(), [...c.hosts].sort());
+    assert.deepEqual(d.hosts, c.hosts);
+    assert.equal(d.info.ha, 3);
+  });
+
+  test("modify auth disable, then enable with a new password", async () => {
+    const off = await e.modifyAuth({ volume: c.volume, block: "sample-block", enable: false });
+    assert.equal(off.failedOn.length, 0);
+    for (const n of c.nodes.values()) assert.equal((await n.lio.get(off.iqn))?.target?.tpgs.find((t) => t.enabled)?.authentication, false);
+    const old = (await e.details(c.volume, "sample-block")).meta.password;
+    assert.equal(old, "");
+    const on = await e.modifyAuth({ volume: c.volume, block: "sample-block", enable: true });
+    assert.match(on.password ?? "", /^[0-9a-f-]{36}$/);
+    for (const n of c.nodes.values()) assert.equal((await n.lio.get(on.iqn))?.target?.tpgs.find((t) => t.enabled)?.authentication, true);
+    const text = await readFile(join(root, "block-meta", "sample-block"), "utf8");
+    assert.match(text, /AUTHCLEARENFORCEING\n[\s\S]*AUTHCLEARENFORCED\n[\s\S]*AUTHENFORCEING\n[\s\S]*AUTHENFORCED\n/);
+  });
+
+  test("modify size grows the file and every backstore; shrinking needs force", async () => {
+    const r = await e.resize({ volume: c.volume, block: "sample-block", sizeBytes: 128n * MiB, force: false });
+    assert.equal(r.failedOn.length, 0);
+    const gbid = gbidFor(c.volume, "sample-block");
+    assert.equal((await stat(join(root, "block-store", gbid))).size, 128 * 1024 * 1024);
+    for (const n of c.nodes.values()) assert.equal((await n.lio.get(r.iqn))?.backstore?.sizeBytes, 128 * 1024 * 1024);
+    assert.match(await readFile(join(root, "block-meta", "sample-block"), "utf8"), /RSSUCCESS-134217728/);
+    await assert.rejects(e.resize({ volume: c.volume, block: "sample-block", sizeBytes: 64n * MiB, force: false }), InvalidRequestError);
+  });
+
+  test("delete removes every target, the file and the journal; a second delete is NOT_FOUND, or OK when missing is allowed", async () => {
+    const gbid = gbidFor(c.volume, "sample-block");
+    const r = await e.delete({ volume: c.volume, block: "sample-block", unlinkStorage: true, force: false, missingOk: false });
+    assert.deepEqual([...r.successfulOn].sort(), [...c.hosts].sort());
+    await assert.rejects(stat(join(root, "block-store", gbid)), /ENOENT/);
+    await assert.rejects(stat(join(root, "block-meta", "sample-block")), /ENOENT/);
+    for (const n of c.nodes.values()) assert.deepEqual(await n.lio.list(), []);
+    await assert.rejects(e.delete({ volume: c.volume, block: "sample-block", unlinkStorage: true, force: false, missingOk: false }), BlockNotFoundError);
+    assert.equal((await e.delete({ volume: c.volume, block: "sample-block", unlinkStorage: true, force: false, missingOk: true })).notFound, true);
+  });
+});
+
+describe("failures converge", () => {
+  test("an unreachable host is refused before anything is written", async () => {
+    const before = await snapshot();
+    const n3 = c.nodes.get(c.hosts[2] ?? "");
+    assert.ok(n3);
+    n3.down = true;
+    try {
+      await assert.rejects(e.create(req("blk-down")), HostUnreachableError);
+    } finally {
+      n3.down = false;
+    }
+    assert.equal(await snapshot(), before);
+  });
+
+  test("a node whose LIO fails mid-create makes the create roll back completely", async () => {
+    const before = await snapshot();
+    const n2 = c.nodes.get(c.hosts[1] ?? "");
+    assert.ok(n2);
+    n2.configfs.crashAt = n2.configfs.ops.length + 5;
+    n2.recoverAfterCrash = true;
+    try {
+      await assert.rejects(e.create(req("blk-crash", { ha: 3 })), PartialFailureError);
+    } finally {
+      n2.configfs.crashAt = undefined;
+      n2.recoverAfterCrash = false;
+    }
+    assert.equal(await snapshot(), before, "nothing left: no journal, no file, no LIO object on any node");
+    // and the same create now succeeds
+    const r = await e.create(req("blk-crash"));
+    assert.equal(r.portals.length, 3);
+    await e.delete({ volume: c.volume, block: "blk-crash", unlinkStorage: true, force: false, missingOk: false });
+  });
+
+  test("a create cut short after the journal's first lines is finished by the retry", async () => {
+    const gbid = gbidFor(c.volume, "blk-resume");
+    // what a coordinator that died right after its first append leaves behind
+    await writeFile(join(root, "block-meta", "blk-resume"), `VOLUME: ${c.volume}\nGBID: ${gbid}\nHA: 3\nENTRYCREATE: INPROGRESS\nPRIOPATH: ${c.hosts[0]}\nHOSTS: ${c.hosts.join(" ")}\nACLMODE: GENERATED\nPREALLOC: NO\n`);
+    const r = await e.create(req("blk-resume"));
+    assert.equal(r.gbid, gbid);
+    assert.equal(r.portals.length, 3);
+    const d = await e.details(c.volume, "blk-resume");
+    assert.equal(d.meta.entryCreate, "SUCCESS");
+    await e.delete({ volume: c.volume, block: "blk-resume", unlinkStorage: true, force: false, missingOk: false });
+  });
+
+  test("concurrent creates of one block: both succeed, one block exists", async () => {
+    const [a, b] = await Promise.all([e.create(req("blk-race")), c.engine(2).create(req("blk-race"))]);
+    assert.equal(a.gbid, b.gbid);
+    assert.equal([a.alreadyExisted, b.alreadyExisted].filter(Boolean).length, 1);
+    await e.delete({ volume: c.volume, block: "blk-race", unlinkStorage: true, force: false, missingOk: false });
+  });
+
+  test("per-initiator ACLs for explicit blocks", async () => {
+    await e.create(req("blk-acl", { aclMode: "EXPLICIT", auth: true }));
+    const iqn = "iqn.2004-10.com.ubuntu:01:worker1";
+    await e.setInitiatorAccess({ volume: c.volume, block: "blk-acl", initiator: iqn, allow: true });
+    for (const n of c.nodes.values()) {
+      const t = (await n.lio.get(iqnFor(gbidFor(c.volume, "blk-acl"))))?.target?.tpgs.find((x) => x.enabled);
+      assert.equal(t?.generateNodeAcls, false);
+      assert.deepEqual(t?.acls.map((a) => a.initiator), [iqn]);
+    }
+    await e.setInitiatorAccess({ volume: c.volume, block: "blk-acl", initiator: iqn, allow: false });
+    for (const n of c.nodes.values()) {
+      const t = (await n.lio.get(iqnFor(gbidFor(c.volume, "blk-acl"))))?.target?.tpgs.find((x) => x.enabled);
+      assert.deepEqual(t?.acls, []);
+    }
+    await assert.rejects(e.setInitiatorAccess({ volume: c.volume, block: "blk-acl", initiator: "not an iqn; rm -rf /", allow: true }), InvalidRequestError);
+    await e.delete({ volume: c.volume, block: "blk-acl", unlinkStorage: true, force: false, missingOk: false });
+  });
+});
+
+describe("bad input is refused with a clear error and changes nothing", () => {
+  const cases: [string, () => Partial<CreateRequest>, new (...a: never[]) => Error][] = [
+    ["ha greater than hosts", () => ({ ha: 4 }), InvalidRequestError],
+    ["zero size", () => ({ sizeBytes: 0n }), SizeError],
+    ["unaligned size", () => ({ sizeBytes: 1000n }), SizeError],
+    ["bad block name", () => ({ block: "bad/name" }), InvalidNameError],
+    ["name too long", () => ({ block: "x".repeat(300) }), InvalidNameError],
+    ["host name instead of an IP", () => ({ hosts: ["storage-1", ...c.hosts.slice(1)] }), InvalidNameError],
+    ["duplicate hosts", () => ({ hosts: [c.hosts[0] ?? "", c.hosts[0] ?? "", c.hosts[1] ?? ""] }), InvalidRequestError],
+    ["host not in the pool", () => ({ hosts: ["10.214.0.99", ...c.hosts.slice(1)] }), PreconditionError],
+    ["ring buffer out of range", () => ({ ringBufferMb: 2048 }), InvalidRequestError],
+    ["unknown volume", () => ({ volume: "no-such-volume" }), VolumeNotFoundError],
+  ];
+  for (const [name, over, type] of cases) {
+    test(name, async () => {
+      const before = await snapshot();
+      await assert.rejects(e.create(req("bad-input", over())), type);
+      assert.equal(await snapshot(), before);
+    });
+  }
+
+  test("a journal the original would not write is refused, not misread", async () => {
+    await mkdir(join(root, "block-meta"), { recursive: true });
+    await writeFile(join(root, "block-meta", "corrupt"), "VOLUME: block-test\nthis is not a journal line\n");
+    await assert.rejects(e.details(c.volume, "corrupt"));
+    await writeFile(join(root, "block-meta", "corrupt"), "");
+    const { unlink } = await import("node:fs/promises");
+    await unlink(join(root, "block-meta", "corrupt"));
+  });
+});
+
+describe("the gluster-block CLI through a blockd socket", () => {
+  test("create, info, list, modify, delete print the original's output", async () => {
+    const { GrpcServer } = await import("../../src/csi/server.js");
+    const { blockdProto } = await import("../../src/csi/proto.js");
+    const { wrapService } = await import("../../src/csi/rpc.js");
+    const { blockdService } = await import("../../src/glusterblock/blockd/services.js");
+    const { blockErrorToCsi } = await import("../../src/glusterblock/blockd/error-map.js");
+    const { Auditor } = await import("../../src/glusterblock/engine/audit.js");
+    const { runCli } = await import("../../src/glusterblock/cli/main.js");
+    const { nullLogger } = await import("../../src/util/log.js");
+    const { mkdtemp, stat: st } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const n1 = c.nodes.get(c.hosts[0] ?? "");
+    assert.ok(n1);
+    const sock = join(await mkdtemp(join(tmpdir(), "gb-cli-")), "blockd.sock");
+    const server = new GrpcServer(nullLogger);
+    const svc = blockdProto().glusterblock.v1.Blockd.service;
+    server.addService(svc, wrapService(svc, blockdService(e, new Auditor(e, n1.local, n1.lio, c.peers, nullLogger)), { log: nullLogger, mapError: blockErrorToCsi }));
+    await server.listen({ endpoint: { kind: "unix", path: sock }, socketMode: 0o600 });
+    try {
+      assert.equal((await st(sock)).mode & 0o777, 0o600, "the CLI socket is root only");
+      const hosts = c.hosts.join(",");
+      const gbid = gbidFor(c.volume, "cli-blk");
+      const created = await runCli(["create", `${c.volume}/cli-blk`, "ha", "3", hosts, "64MiB"], sock);
+      assert.equal(created.exitCode, 0, created.stderr);
+      assert.equal(created.stdout, `IQN: ${iqnFor(gbid)}\nPORTAL(S):  ${c.hosts.map((h) => `${h}:3260`).join(" ")}\nRESULT: SUCCESS\n`);
+
+      const again = await runCli(["create", `${c.volume}/cli-blk`, "ha", "3", hosts, "128MiB", "--json-plain"], sock);
+      assert.equal(again.exitCode, 17);
+      assert.equal((JSON.parse(again.stderr) as { errCode: number }).errCode, 17);
+
+      const info = await runCli(["info", `${c.volume}/cli-blk`, "--json-pretty"], sock);
+      assert.equal(info.exitCode, 0, info.stderr);
+      const o = JSON.parse(info.stdout) as Record<string, unknown>;
+      assert.equal(o.SIZE, "64.0 MiB");
+      assert.equal(o.HA, 3);
+      assert.equal(o.PASSWORD, "");
+
+      assert.ok((await runCli(["list", c.volume], sock)).stdout.split("\n").includes("cli-blk"));
+      const missing = await runCli(["info", `${c.volume}/nosuch`, "--json-pretty"], sock);
+      assert.equal(missing.exitCode, 2);
+      assert.equal(missing.stderr, `{\n  "RESULT":"FAIL",\n  "errCode":2,\n  "errMsg":"block ${c.volume}\\/nosuch doesn't exist"\n}\n`);
+
+      const auth = await runCli(["modify", `${c.volume}/cli-blk`, "auth", "enable"], sock);
+      assert.equal(auth.exitCode, 0, auth.stderr);
+      assert.match(auth.stdout, new RegExp(`^IQN: ${iqnFor(gbid)}\nUSERNAME: ${gbid}\nPASSWORD: [0-9a-f-]{36}\nSUCCESSFUL ON:  .+\nRESULT: SUCCESS\n$`));
+
+      const size = await runCli(["modify", `${c.volume}/cli-blk`, "size", "128MiB"], sock);
+      assert.equal(size.exitCode, 0, size.stderr);
+      assert.match(size.stdout, /^SIZE: 128\.0 MiB$/m);
+
+      const del = await runCli(["delete", `${c.volume}/cli-blk`, "--json"], sock);
+      assert.equal(del.exitCode, 0, del.stderr);
+      assert.deepEqual((JSON.parse(del.stdout) as { "SUCCESSFUL ON": string[] })["SUCCESSFUL ON"].sort(), [...c.hosts].sort());
+      assert.equal((await runCli(["list", c.volume], sock)).stdout, "*Nil*\n", "the original prints *Nil* for an empty volume");
+    } finally {
+      await server.stop(1000);
+    }
+  });
+});
