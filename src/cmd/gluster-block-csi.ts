@@ -7,6 +7,7 @@ import { DEFAULT_DRIVER_NAME, validateDriverName } from "../csi/identity-server.
 import { startNodePlugin, NODE_DEFAULTS } from "../node/plugin.js";
 import { startControllerPlugin } from "../controller/plugin.js";
 import { CONTROLLER_FLAGS } from "../controller/config.js";
+import { startProgramMetrics, MetricsAddressError } from "../util/metrics.js";
 
 const FLAGS: FlagSpecs = {
   endpoint: { type: "string", help: "CSI endpoint (unix:///csi/csi.sock)", default: "unix:///csi/csi.sock" },
@@ -15,6 +16,7 @@ const FLAGS: FlagSpecs = {
   "state-dir": { type: "string", help: "node mode: where node records are kept (outside the kubelet staging dirs)", default: NODE_DEFAULTS.stateDir },
   // controller mode: blockd endpoints and key, Kubernetes API, StorageClass defaults (src/controller/config.ts)
   ...CONTROLLER_FLAGS,
+  "metrics-address": { type: "string", help: "[host]:port of the Prometheus /metrics endpoint (e.g. :9822); default off" },
   "log-level": { type: "string", help: "error|warn|info|debug", default: "info" },
 };
 
@@ -42,9 +44,12 @@ runMain(usage, async (argv) => {
     throw err;
   }
   const log = createLogger({ service: `gluster-block-csi-${mode}`, level: logLevel(f) });
+  const metrics = await startProgramMetrics(str(f, "metrics-address"), `gluster-block-csi-${mode}`, log).catch((err: unknown) => {
+    throw err instanceof MetricsAddressError ? new UsageError(`--metrics-address: ${err.message}`) : err;
+  });
   if (mode === "node") {
     await startNodePlugin({ endpoint, driverName, log, nodeId: str(f, "node-id"), stateDir: str(f, "state-dir") ?? NODE_DEFAULTS.stateDir });
   } else {
-    await startControllerPlugin({ endpoint, driverName, log, flags: f });
+    await startControllerPlugin({ endpoint, driverName, log, flags: f, ...(metrics ? { observer: metrics.metrics.rpcObserver } : {}) });
   }
 });

@@ -6,6 +6,7 @@ import { parseEndpoint, EndpointError, type Endpoint } from "../csi/endpoint.js"
 import { stopOnSignalsFn } from "../csi/signals.js";
 import { startBlockd } from "../glusterblock/blockd/daemon.js";
 import { isHostAddress } from "../glusterblock/names.js";
+import { startProgramMetrics, MetricsAddressError } from "../util/metrics.js";
 
 export const BLOCKD_DEFAULTS = {
   socket: "/run/gluster-blockd.socket",
@@ -25,6 +26,7 @@ const FLAGS: FlagSpecs = {
   volumes: { type: "string", help: "comma-separated hosting volumes to reconcile at start (default: every started volume)", multiple: true },
   "no-reconcile": { type: "boolean", help: "do not reconcile LIO to the journals at start" },
   "configfs-root": { type: "string", help: "LIO's configfs (tests)" },
+  "metrics-address": { type: "string", help: "[host]:port of the Prometheus /metrics endpoint (e.g. :9823); default off" },
   "log-level": { type: "string", help: "error|warn|info|debug", default: "info" },
 };
 
@@ -50,6 +52,9 @@ runMain(usage, async (argv) => {
   const listen = endpoint("listen", str(f, "listen") ?? `0.0.0.0:${BLOCKD_DEFAULTS.port}`);
   if (listen.kind !== "tcp") throw new UsageError("--listen must be host:port");
   const log = createLogger({ service: "gluster-blockd", level: logLevel(f), node: host });
+  const metrics = await startProgramMetrics(str(f, "metrics-address"), "gluster-blockd", log).catch((err: unknown) => {
+    throw err instanceof MetricsAddressError ? new UsageError(`--metrics-address: ${err.message}`) : err;
+  });
   const keyFile = str(f, "key-file");
   const glusterdSocket = str(f, "glusterd-socket");
   const configfsRoot = str(f, "configfs-root");
@@ -65,6 +70,7 @@ runMain(usage, async (argv) => {
     ...(configfsRoot ? { configfsRoot } : {}),
     volumes: strList(f, "volumes"),
     reconcileAtStart: !bool(f, "no-reconcile"),
+    ...(metrics ? { observer: metrics.metrics.rpcObserver } : {}),
     log,
   });
   stopOnSignalsFn(() => running.stop(), log);

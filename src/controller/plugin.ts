@@ -3,7 +3,7 @@
 import { GrpcServer } from "../csi/server.js";
 import { stopOnSignalsFn } from "../csi/signals.js";
 import { csiProto } from "../csi/proto.js";
-import { wrapService } from "../csi/rpc.js";
+import { wrapService, type RpcObserver } from "../csi/rpc.js";
 import { identityServer, CONTROLLER_PLUGIN_CAPABILITIES, type Readiness } from "../csi/identity-server.js";
 import type { ParsedFlags } from "../util/flags.js";
 import type { Endpoint } from "../csi/endpoint.js";
@@ -19,6 +19,8 @@ export interface ControllerPluginOptions {
   driverName: string;
   log: Logger;
   flags: ParsedFlags;
+  /** metrics: sees every RPC */
+  observer?: RpcObserver;
 }
 
 /** Ready when at least one gluster-blockd connects. */
@@ -38,7 +40,8 @@ export interface RunningController {
 }
 
 /** Serves Identity + Controller on `endpoint`; for the program and for tests. */
-export async function serveController(cfg: ControllerConfig, endpoint: Endpoint, log: Logger, overrides: { kube?: KubeApi } = {}): Promise<RunningController> {
+export async function serveController(cfg: ControllerConfig, endpoint: Endpoint, log: Logger, overrides: { kube?: KubeApi; observer?: RpcObserver } = {}): Promise<RunningController> {
+  const observe = overrides.observer ? { observer: overrides.observer } : {};
   const built = await buildController(cfg, log, overrides);
   const csi = csiProto().csi.v1;
   const server = new GrpcServer(log);
@@ -47,10 +50,10 @@ export async function serveController(cfg: ControllerConfig, endpoint: Endpoint,
     wrapService(
       csi.Identity.service,
       identityServer({ driverName: cfg.driverName, capabilities: CONTROLLER_PLUGIN_CAPABILITIES, probe: () => controllerReadiness(built.deps.blockd) }),
-      { log, quietMethods: ["Probe"] },
+      { log, quietMethods: ["Probe"], ...observe },
     ),
   );
-  server.addService(csi.Controller.service, wrapService(csi.Controller.service, controllerService(built.deps), { log, mapError: controllerErrorMap }));
+  server.addService(csi.Controller.service, wrapService(csi.Controller.service, controllerService(built.deps), { log, mapError: controllerErrorMap, ...observe }));
   const address = await server.listen({ endpoint });
   return {
     server,
@@ -63,7 +66,7 @@ export async function serveController(cfg: ControllerConfig, endpoint: Endpoint,
 }
 
 export async function startControllerPlugin(opts: ControllerPluginOptions): Promise<GrpcServer> {
-  const running = await serveController(controllerConfig(opts.flags, opts.driverName), opts.endpoint, opts.log);
+  const running = await serveController(controllerConfig(opts.flags, opts.driverName), opts.endpoint, opts.log, opts.observer ? { observer: opts.observer } : {});
   stopOnSignalsFn(() => running.stop(), opts.log);
   return running.server;
 }

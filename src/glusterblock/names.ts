@@ -99,6 +99,16 @@ export function validateHostAddress(host: string): void {
   );
 }
 
+/** A name validateBlockName accepts (e.g. a /block-meta entry that can be a block). */
+export function isValidBlockName(name: string): boolean {
+  try {
+    validateBlockName(name);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function isHostAddress(host: string): boolean {
   try {
     validateHostAddress(host);

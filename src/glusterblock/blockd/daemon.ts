@@ -6,7 +6,7 @@ import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { GrpcServer } from "../../csi/server.js";
 import { blockdProto } from "../../csi/proto.js";
-import { wrapService, type WrapOptions } from "../../csi/rpc.js";
+import { wrapService, type RpcObserver, type WrapOptions } from "../../csi/rpc.js";
 import type { Endpoint } from "../../csi/endpoint.js";
 import { exec } from "../../util/exec.js";
 import type { Logger } from "../../util/log.js";
@@ -38,6 +38,8 @@ export interface BlockdConfig {
   /** volumes to reconcile at start; empty = every started volume */
   volumes: string[];
   reconcileAtStart: boolean;
+  /** metrics: sees every RPC of both listeners */
+  observer?: RpcObserver;
   log: Logger;
 }
 
@@ -66,7 +68,7 @@ export async function startBlockd(cfg: BlockdConfig): Promise<RunningBlockd> {
   const auditor = new Auditor(engine, local, lio, peers, log);
   const proto = blockdProto().glusterblock.v1;
 
-  const base: WrapOptions = { log, mapError: blockErrorToCsi, quietMethods: ["Ping", "GetNodeStatus", "TargetStatus"] };
+  const base: WrapOptions = { log, mapError: blockErrorToCsi, quietMethods: ["Ping", "GetNodeStatus", "TargetStatus"], ...(cfg.observer ? { observer: cfg.observer } : {}) };
   const tcpOpts: WrapOptions = {
     ...base,
     authorize: (md) => (key === undefined ? undefined : keyMatches(key, md.get(KEY_HEADER)[0]) ? undefined : "a valid blockd key is required"),

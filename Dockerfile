@@ -1,0 +1,68 @@
+# syntax=docker/dockerfile:1
+# One image, three programs: gluster-block-csi (controller | node),
+# gluster-blockd (storage nodes) and the gluster-block CLI.
+#
+#   docker build -t gluster-block-csi:0.1.0 .
+#
+# Host tools: the image carries its own iscsiadm, multipath, mkfs and mount
+# (Debian 12 packages). They act on the host's kernel state through the
+# DaemonSet's host mounts (/dev, /sys, /etc/iscsi, /var/lib/iscsi,
+# /etc/multipath) and talk to the HOST's iscsid and multipathd through their
+# abstract unix sockets, which the node pod reaches with hostNetwork. The
+# host must run iscsid and multipathd (open-iscsi and multipath-tools); keep
+# the host's open-iscsi at 2.1.x, the version spoken here. tcmu-runner (with
+# the glfs handler) and glusterd run on the storage hosts, not in this image.
+
+# ---- build: compile TypeScript
+FROM node:20-bookworm AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY csi-proto ./csi-proto
+COPY src ./src
+RUN npm run build
+
+# ---- prod-deps: production dependencies only
+FROM node:20-bookworm AS prod-deps
+WORKDIR /src
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+# ---- runtime
+FROM debian:12-slim AS runtime
+ARG DEBIAN_FRONTEND=noninteractive
+# node mode: open-iscsi, multipath-tools, xfsprogs, e2fsprogs, util-linux (mount, findmnt, blkid, blockdev, flock)
+# blockd: glusterfs-client (mount.glusterfs, FUSE), glusterfs-cli (gluster), kmod (modprobe)
+# tini: PID 1 that reaps daemonized grandchildren (the FUSE glusterfs client)
+# initiatorname.iscsi is removed: the initiator name is the host's (the node pod mounts /etc/iscsi)
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      ca-certificates tini libstdc++6 \
+      open-iscsi multipath-tools xfsprogs e2fsprogs util-linux mount \
+      glusterfs-client glusterfs-cli kmod \
+ && rm -rf /var/lib/apt/lists/* \
+ && rm -f /etc/iscsi/initiatorname.iscsi
+COPY --from=build /usr/local/bin/node /usr/local/bin/node
+WORKDIR /app
+COPY --from=prod-deps /src/node_modules ./node_modules
+COPY --from=build /src/dist ./dist
+COPY package.json ./
+COPY csi-proto ./csi-proto
+COPY bin ./bin
+RUN chmod 0755 bin/*.js \
+ && ln -s /app/bin/gluster-block-csi.js /usr/local/bin/gluster-block-csi \
+ && ln -s /app/bin/gluster-blockd.js /usr/local/bin/gluster-blockd \
+ && ln -s /app/bin/gluster-block.js /usr/local/bin/gluster-block \
+ && groupadd --system --gid 10001 gbcsi \
+ && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin gbcsi \
+ && node /app/dist/cmd/gluster-block-csi.js --help >/dev/null
+ENV NODE_ENV=production
+# non-root by default (the controller); the node plugin and gluster-blockd set runAsUser: 0
+USER 10001:10001
+# for `docker run`: healthy while the process answers on its metrics port (start it with --metrics-address=:9822)
+HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.GBCSI_HEALTH_PORT||'9822')+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# tini reaps the children of exec (iscsiadm, mount, mkfs) and forwards SIGTERM
+ENTRYPOINT ["/usr/bin/tini", "--"]
+CMD ["gluster-block-csi", "--help"]

@@ -1,0 +1,167 @@
+// Prometheus metrics for the three programs: one registry per program, RPC
+// counts and latency by method and code (fed by WrapOptions.observer), the
+// latency of every external program (fed by observeExec), and gauges the
+// engine and the node plugin set. Served on /metrics over plain HTTP; the
+// address is a flag and off unless given, since the node plugin and blockd
+// run on the host network where every port is the host's.
+import { createServer, type Server } from "node:http";
+import { status } from "@grpc/grpc-js";
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { observeExec } from "./exec.js";
+import type { RpcObserver } from "../csi/rpc.js";
+import type { Logger } from "./log.js";
+
+export class MetricsAddressError extends Error {
+  override readonly name = "MetricsAddressError";
+}
+
+// seconds: CSI calls range from a millisecond (Probe) to minutes (a create with prealloc)
+const RPC_BUCKETS = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
+const EXEC_BUCKETS = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** the name of a gRPC status code ("OK", "NOT_FOUND"), or its number when unknown */
+export function codeName(code: number): string {
+  const name = (status as unknown as Record<number, string | undefined>)[code];
+  return typeof name === "string" ? name : String(code);
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+  private readonly rpcCalls: Counter<"method" | "code">;
+  private readonly rpcSeconds: Histogram<"method" | "code">;
+  private readonly execCalls: Counter<"program" | "result">;
+  private readonly execSeconds: Histogram<"program" | "result">;
+  private readonly volumes: Gauge<"state">;
+  private readonly haPaths: Gauge<"volume">;
+  private unobserveExec: (() => void) | undefined;
+
+  constructor(component: string, opts: { defaultMetrics?: boolean } = {}) {
+    // "component", not "program": exec metrics already label by the program run
+    this.registry.setDefaultLabels({ component });
+    const registers = [this.registry];
+    this.rpcCalls = new Counter({ name: "gluster_block_rpc_calls_total", help: "gRPC calls served, by method and status code", labelNames: ["method", "code"], registers });
+    this.rpcSeconds = new Histogram({ name: "gluster_block_rpc_duration_seconds", help: "gRPC call latency, by method and status code", labelNames: ["method", "code"], buckets: RPC_BUCKETS, registers });
+    this.execCalls = new Counter({ name: "gluster_block_exec_calls_total", help: "external program runs (targetcli, iscsiadm, multipath, gluster, mkfs, ...), by program and result", labelNames: ["program", "result"], registers });
+    this.execSeconds = new Histogram({ name: "gluster_block_exec_duration_seconds", help: "external program run time, by program and result", labelNames: ["program", "result"], buckets: EXEC_BUCKETS, registers });
+    this.volumes = new Gauge({ name: "gluster_block_volumes", help: "block volumes by state, as last counted by the engine or the node plugin", labelNames: ["state"], registers });
+    this.haPaths = new Gauge({ name: "gluster_block_ha_paths_up", help: "iSCSI paths up per volume (the node plugin: multipath paths active; blockd: HA targets exported)", labelNames: ["volume"], registers });
+    if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** pass as WrapOptions.observer */
+  readonly rpcObserver: RpcObserver = (method, code, durationMs) => {
+    const labels = { method, code: codeName(code) };
+    this.rpcCalls.inc(labels);
+    this.rpcSeconds.observe(labels, durationMs / 1000);
+  };
+
+  /** starts counting every exec() of this process; idempotent */
+  watchExec(): void {
+    this.unobserveExec ??= observeExec((file, durationMs, ok) => {
+      // the program's base name: a label per path would split /usr/sbin/iscsiadm from iscsiadm
+      const labels = { program: file.slice(file.lastIndexOf("/") + 1), result: ok ? "ok" : "error" };
+      this.execCalls.inc(labels);
+      this.execSeconds.observe(labels, durationMs / 1000);
+    });
+  }
+
+  /** replaces the whole volumes-by-state picture (states not named drop to absent) */
+  setVolumesByState(counts: Readonly<Record<string, number>>): void {
+    this.volumes.reset();
+    for (const [state, n] of Object.entries(counts)) this.volumes.set({ state }, n);
+  }
+
+  setHaPathsUp(volume: string, up: number): void {
+    this.haPaths.set({ volume }, up);
+  }
+
+  /** a volume gone from this node: its series goes too, so dashboards do not show stale paths */
+  forgetVolume(volume: string): void {
+    this.haPaths.remove({ volume });
+  }
+
+  close(): void {
+    this.unobserveExec?.();
+    this.unobserveExec = undefined;
+  }
+}
+
+export interface MetricsAddress {
+  host: string;
+  port: number;
+}
+
+/** ":9822", "0.0.0.0:9822", "127.0.0.1:0", "[::1]:9822" */
+export function parseMetricsAddress(text: string): MetricsAddress {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !Number.isInteger(port) || port > 65535) throw new MetricsAddressError(`metrics address ${JSON.stringify(text)} is not [host]:port`);
+  const host = m[1] ?? m[2] ?? "";
+  return { host: host === "" ? "0.0.0.0" : host, port };
+}
+
+export interface MetricsServer {
+  /** host:port actually bound (port 0 resolved) */
+  readonly address: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Serves /metrics (Prometheus text) and /healthz (200 while the process runs). */
+export async function startMetricsServer(metrics: Metrics, address: MetricsAddress, log: Logger): Promise<MetricsServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0];
+    if (req.method !== "GET" && req.method !== "HEAD") {
+      res.writeHead(405, { allow: "GET, HEAD" }).end();
+      return;
+    }
+    if (path === "/healthz") {
+      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
+      return;
+    }
+    if (path !== "/metrics") {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found: try /metrics\n");
+      return;
+    }
+    metrics.registry.metrics().then(
+      (body) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(body),
+      (err: unknown) => {
+        log.warn("metrics collection failed", { error: err instanceof Error ? err.message : String(err) });
+        res.writeHead(500, { "content-type": "text/plain" }).end("metrics collection failed\n");
+      },
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(address.port, address.host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const bound = server.address();
+  const port = bound !== null && typeof bound === "object" ? bound.port : address.port;
+  const shown = `${address.host.includes(":") ? `[${address.host}]` : address.host}:${port}`;
+  log.info("metrics endpoint listening", { address: shown, path: "/metrics" });
+  return {
+    address: shown,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/**
+ * The programs' one call: no address, no metrics (undefined); else a registry
+ * that already counts exec() runs, served on `address`.
+ */
+export async function startProgramMetrics(address: string | undefined, component: string, log: Logger): Promise<{ metrics: Metrics; server: MetricsServer } | undefined> {
+  if (address === undefined || address === "") return undefined;
+  const parsed = parseMetricsAddress(address);
+  const metrics = new Metrics(component);
+  metrics.watchExec();
+  const server = await startMetricsServer(metrics, parsed, log);
+  return { metrics, server };
+}

@@ -1,0 +1,134 @@
+// The Dockerfile as far as a machine without a Docker engine can check it:
+// parsed into stages; base images pinned by tag; every COPY source exists in
+// the repository (and is not excluded by .dockerignore); the runtime's
+// entry points exist in dist/ after `npm run build` (tsconfig.build.json
+// compiles src/cmd/*.ts there); production dependencies only in the
+// runtime; the commands the chart runs exist in the image.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "../helpers/spawn-program.js";
+import { renderChart } from "../helpers/helm.js";
+
+interface Instruction { op: string; args: string; line: number }
+interface Stage { from: string; name?: string; instructions: Instruction[] }
+
+function parseDockerfile(text: string): Stage[] {
+  const joined: Instruction[] = [];
+  let buf = "";
+  let start = 0;
+  text.split("\n").forEach((raw, i) => {
+    const line = raw.trim();
+    if (buf === "" && (line === "" || line.startsWith("#"))) return;
+    if (buf !== "" && line.startsWith("#")) return; // comment inside a continuation
+    if (buf === "") start = i + 1;
+    buf += (buf ? " " : "") + line.replace(/\\$/, "").trim();
+    if (!line.endsWith("\\")) {
+      const m = /^(\w+)\s+(.*)$/s.exec(buf);
+      if (m) joined.push({ op: (m[1] ?? "").toUpperCase(), args: m[2] ?? "", line: start });
+      buf = "";
+    }
+  });
+  const stages: Stage[] = [];
+  for (const ins of joined) {
+    if (ins.op === "FROM") {
+      const m = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(ins.args);
+      assert.ok(m, `line ${ins.line}: bad FROM`);
+      stages.push({ from: m[1] ?? "", ...(m[2] ? { name: m[2] } : {}), instructions: [] });
+    } else if (stages.length > 0) stages.at(-1)?.instructions.push(ins);
+    else assert.ok(ins.op === "ARG", `line ${ins.line}: ${ins.op} before FROM`);
+  }
+  return stages;
+}
+
+const stages = parseDockerfile(readFileSync(join(ROOT, "Dockerfile"), "utf8"));
+const stage = (name: string): Stage => {
+  const s = stages.find((x) => x.name === name);
+  assert.ok(s, `no stage ${name}`);
+  return s;
+};
+const runs = (s: Stage): string => s.instructions.filter((i) => i.op === "RUN").map((i) => i.args).join("\n");
+
+test("multi-stage: build and prod-deps on node:20-bookworm, runtime on debian:12-slim, all pinned by tag", () => {
+  assert.deepEqual(stages.map((s) => s.name), ["build", "prod-deps", "runtime"]);
+  assert.equal(stage("build").from, "node:20-bookworm");
+  assert.equal(stage("prod-deps").from, "node:20-bookworm");
+  assert.equal(stage("runtime").from, "debian:12-slim");
+  for (const s of stages) assert.match(s.from, /^[\w./-]+:[\w.-]+$/, `${s.from} must name a tag, not latest`);
+  for (const s of stages) assert.doesNotMatch(s.from, /:latest$/);
+});
+
+test("build runs npm ci + npm run build; prod-deps installs production dependencies only", () => {
+  assert.match(runs(stage("build")), /npm ci\b/);
+  assert.match(runs(stage("build")), /npm run build/);
+  assert.match(runs(stage("prod-deps")), /npm ci\b.*--omit=dev/);
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { scripts: Record<string, string> };
+  assert.ok(pkg.scripts.build, "package.json has a build script");
+  // the runtime takes node_modules from prod-deps, never from build (which has the dev dependencies)
+  const copies = stage("runtime").instructions.filter((i) => i.op === "COPY" && i.args.includes("node_modules"));
+  assert.ok(copies.length > 0 && copies.every((c) => c.args.startsWith("--from=prod-deps")), copies.map((c) => c.args).join("; "));
+});
+
+test("every COPY source from the build context exists and is not excluded by .dockerignore", () => {
+  const ignore = readFileSync(join(ROOT, ".dockerignore"), "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  assert.equal(ignore[0], "*", ".dockerignore starts from nothing and lists what goes in");
+  const included = new Set(ignore.filter((l) => l.startsWith("!")).map((l) => l.slice(1).replace(/\/$/, "")));
+  let n = 0;
+  for (const s of stages) {
+    for (const ins of s.instructions.filter((i) => i.op === "COPY" && !i.args.startsWith("--from="))) {
+      const parts = ins.args.split(/\s+/);
+      for (const src of parts.slice(0, -1)) {
+        n++;
+        assert.ok(existsSync(join(ROOT, src)), `line ${ins.line}: COPY ${src}: not in the repository`);
+        assert.ok(included.has(src.replace(/\/$/, "")), `line ${ins.line}: COPY ${src} is excluded by .dockerignore`);
+      }
+    }
+  }
+  assert.ok(n >= 6);
+  // the stages copied from exist
+  for (const s of stages) for (const ins of s.instructions.filter((i) => i.args.startsWith("--from="))) {
+    const from = /^--from=(\S+)/.exec(ins.args)?.[1] ?? "";
+    assert.ok(stages.some((x) => x.name === from), `line ${ins.line}: no stage ${from}`);
+  }
+});
+
+test("the runtime's entry points exist after npm run build", () => {
+  const build = JSON.parse(readFileSync(join(ROOT, "tsconfig.build.json"), "utf8")) as { compilerOptions: { rootDir: string; outDir: string } };
+  assert.equal(build.compilerOptions.rootDir, "src");
+  assert.equal(build.compilerOptions.outDir, "dist");
+  const runtime = runs(stage("runtime"));
+  for (const program of ["gluster-block-csi", "gluster-blockd", "gluster-block"]) {
+    // the symlink /usr/local/bin/<program> -> /app/bin/<program>.js, which imports ../dist/cmd/<program>.js
+    assert.match(runtime, new RegExp(`ln -s /app/bin/${program}\\.js /usr/local/bin/${program}(\\s|$)`));
+    const bin = readFileSync(join(ROOT, "bin", `${program}.js`), "utf8");
+    assert.match(bin, new RegExp(`import "\\.\\./dist/cmd/${program}\\.js"`));
+    assert.ok(existsSync(join(ROOT, "src/cmd", `${program}.ts`)), `src/cmd/${program}.ts compiles to dist/cmd/${program}.js`);
+    if (existsSync(join(ROOT, "dist/cmd"))) assert.ok(existsSync(join(ROOT, "dist/cmd", `${program}.js`)), `dist/cmd/${program}.js (run npm run build)`);
+  }
+  // csi-proto/ sits beside dist/ as src/csi/proto.ts expects (../../csi-proto from dist/csi)
+  assert.match(readFileSync(join(ROOT, "src/csi/proto.ts"), "utf8"), /new URL\("\.\.\/\.\.\/csi-proto\/"/);
+  const copied = stage("runtime").instructions.filter((i) => i.op === "COPY").map((i) => i.args);
+  assert.ok(copied.includes("csi-proto ./csi-proto") && copied.includes("--from=build /src/dist ./dist"));
+  assert.ok(readdirSync(join(ROOT, "csi-proto")).includes("csi.proto"));
+});
+
+test("the runtime has the tools each mode runs, and the commands the chart starts", () => {
+  const runtime = runs(stage("runtime"));
+  for (const pkg of ["open-iscsi", "multipath-tools", "xfsprogs", "e2fsprogs", "util-linux", "glusterfs-client", "glusterfs-cli", "kmod", "tini"]) assert.match(runtime, new RegExp(`\\b${pkg}\\b`), pkg);
+  const objs = renderChart();
+  const commands = objs.flatMap((o) => ((o.spec as { template?: { spec: { containers: { image: string; command?: string[] }[] } } } | undefined)?.template?.spec.containers ?? []).filter((c) => c.image.startsWith("gluster-block-csi:")).map((c) => c.command ?? []));
+  assert.equal(commands.length, 3);
+  for (const cmd of commands) {
+    assert.equal(cmd[0], "/usr/bin/tini");
+    assert.match(runtime, new RegExp(`/usr/local/bin/${cmd[2] ?? "?"}(\\s|$)`));
+  }
+});
+
+test("non-root by default, with a healthcheck and an init", () => {
+  const ins = stage("runtime").instructions;
+  const user = ins.filter((i) => i.op === "USER").at(-1);
+  assert.ok(user && !/^(0|root)\b/.test(user.args), "the image runs as a non-root user unless the pod says otherwise");
+  assert.ok(ins.some((i) => i.op === "HEALTHCHECK" && i.args.includes("/healthz")));
+  assert.match(ins.find((i) => i.op === "ENTRYPOINT")?.args ?? "", /tini/);
+});

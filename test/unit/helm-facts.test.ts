@@ -1,0 +1,163 @@
+// What breaks CSI drivers in the field, read from the rendered chart: the
+// socket path kubelet and node-driver-registrar agree on, Bidirectional
+// propagation on the kubelet dir, a privileged node plugin, the CHAP secret
+// templating, blockd on the host network at its port, and RBAC covering the
+// Kubernetes calls the controller's code makes.
+import { test, describe } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { renderChart, findObject, type K8sObject } from "../helpers/helm.js";
+import { ROOT } from "../helpers/spawn-program.js";
+import { NODE_DEFAULTS } from "../../src/node/plugin.js";
+import { DEFAULT_BLOCKD_PORT } from "../../src/controller/discovery.js";
+import { CHAP_SECRET_PREFIX } from "../../src/controller/chap-secrets.js";
+import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
+
+interface Mount { name: string; mountPath: string; mountPropagation?: string; readOnly?: boolean }
+interface Container { name: string; args?: string[]; command?: string[]; securityContext?: { privileged?: boolean; runAsNonRoot?: boolean }; volumeMounts?: Mount[]; ports?: { name?: string; containerPort: number }[] }
+interface PodSpec { containers: Container[]; volumes: { name: string; hostPath?: { path: string }; secret?: { secretName: string } }[]; hostNetwork?: boolean; securityContext?: { runAsNonRoot?: boolean; runAsUser?: number }; serviceAccountName?: string }
+interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
+
+const pod = (o: K8sObject): PodSpec => (o.spec as { template: { spec: PodSpec } }).template.spec;
+const container = (p: PodSpec, name: string): Container => {
+  const c = p.containers.find((x) => x.name === name);
+  assert.ok(c, `no container ${name}`);
+  return c;
+};
+const arg = (c: Container, flag: string): string | undefined => c.args?.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
+const hostPathOf = (p: PodSpec, m: Mount): string | undefined => p.volumes.find((v) => v.name === m.name)?.hostPath?.path;
+const mountAt = (c: Container, path: string): Mount | undefined => c.volumeMounts?.find((m) => m.mountPath === path);
+
+for (const [label, opts, kubelet, driver] of [
+  ["defaults", {}, "/var/lib/kubelet", DEFAULT_DRIVER_NAME],
+  ["every option", { values: [join(ROOT, "test/fixtures/helm/all-options.yaml")] }, "/var/lib/k0s/kubelet", "block2.csi.example.org"],
+] as const) {
+  describe(`rendered with ${label}`, () => {
+    const objs = renderChart(opts);
+    const node = pod(findObject(objs, "DaemonSet", "-node"));
+    const plugin = container(node, "gluster-block-csi");
+    const registrar = container(node, "node-driver-registrar");
+
+    test("node-driver-registrar tells the kubelet the host path of the very socket the plugin serves", () => {
+      const endpoint = arg(plugin, "--endpoint");
+      assert.equal(endpoint, "unix:///csi/csi.sock");
+      const sockInPlugin = endpoint.replace("unix://", "");
+      // the registrar's --csi-address is the same file, through the same volume
+      assert.equal(arg(registrar, "--csi-address"), sockInPlugin);
+      const pluginMount = plugin.volumeMounts?.find((m) => sockInPlugin.startsWith(`${m.mountPath}/`));
+      const registrarMount = registrar.volumeMounts?.find((m) => sockInPlugin.startsWith(`${m.mountPath}/`));
+      assert.ok(pluginMount && registrarMount);
+      assert.equal(pluginMount.name, registrarMount.name);
+      assert.equal(pluginMount.mountPath, registrarMount.mountPath);
+      // that volume is the kubelet's plugin dir for this driver on the host
+      const hostDir = hostPathOf(node, pluginMount);
+      assert.equal(hostDir, `${kubelet}/plugins/${driver}`);
+      assert.equal(arg(registrar, "--kubelet-registration-path"), `${hostDir}${sockInPlugin.slice(pluginMount.mountPath.length)}`);
+      // and the registrar writes its registration socket where the kubelet looks
+      const reg = mountAt(registrar, "/registration");
+      assert.ok(reg);
+      assert.equal(hostPathOf(node, reg), `${kubelet}/plugins_registry`);
+      assert.equal(arg(plugin, "--driver-name"), driver);
+    });
+
+    test("the kubelet dir is mounted at its host path with Bidirectional propagation, in a privileged container", () => {
+      const m = mountAt(plugin, kubelet);
+      assert.ok(m, `no mount at ${kubelet}`);
+      assert.equal(m.mountPropagation, "Bidirectional");
+      assert.equal(hostPathOf(node, m), kubelet);
+      assert.equal(plugin.securityContext?.privileged, true, "Bidirectional propagation needs a privileged container");
+      assert.equal(node.hostNetwork, true, "iscsiadm/multipath reach the host's iscsid/multipathd by abstract sockets");
+    });
+
+    test("the node plugin sees the host's devices, sysfs, udev, iSCSI database and its own state dir", () => {
+      const stateDir = arg(plugin, "--state-dir") ?? NODE_DEFAULTS.stateDir;
+      for (const path of ["/dev", "/sys", "/run/udev", "/etc/iscsi", "/var/lib/iscsi", "/etc/multipath", "/lib/modules", "/run/lock", stateDir]) {
+        const m = mountAt(plugin, path);
+        assert.ok(m, `no mount at ${path}`);
+        assert.equal(hostPathOf(node, m), path, `${path} must be the host's`);
+        assert.ok(!stateDir.startsWith(`${kubelet}/`), "the state dir must be outside the kubelet's dirs");
+      }
+    });
+
+    test("the StorageClass templates the CHAP Secret the controller makes, in the release namespace", () => {
+      const all = renderChart({ ...opts, set: ["storageClass.create=true", "storageClass.hostingVolume=hv", "storageClass.auth=true"], namespace: "storage-ns" });
+      const sc = findObject(all, "StorageClass", "");
+      const params = sc.parameters as Record<string, string>;
+      assert.equal(params["csi.storage.k8s.io/node-stage-secret-name"], `${CHAP_SECRET_PREFIX}\${pv.name}`);
+      assert.equal(params["csi.storage.k8s.io/node-stage-secret-namespace"], "storage-ns");
+      assert.equal(sc.provisioner, driver);
+      const ctrl = container(pod(findObject(all, "Deployment", "-controller")), "gluster-block-csi");
+      assert.equal(arg(ctrl, "--namespace"), "storage-ns", "the controller writes its Secrets where the StorageClass points");
+      const prov = container(pod(findObject(all, "Deployment", "-controller")), "csi-provisioner");
+      assert.ok(prov.args?.includes("--extra-create-metadata"), "the controller names Secrets and Events from the PV/PVC metadata");
+      const noAuth = findObject(renderChart({ ...opts, set: ["storageClass.create=true", "storageClass.hostingVolume=hv", "storageClass.auth=false"] }), "StorageClass", "");
+      assert.equal((noAuth.parameters as Record<string, string>)["csi.storage.k8s.io/node-stage-secret-name"], undefined);
+    });
+
+    test("gluster-blockd runs on the host network, privileged, at the port the controller dials, with the shared key", () => {
+      const ds = pod(findObject(objs, "DaemonSet", "-blockd"));
+      assert.equal(ds.hostNetwork, true);
+      const blockd = container(ds, "gluster-blockd");
+      assert.equal(blockd.securityContext?.privileged, true);
+      const port = Number(arg(blockd, "--listen")?.split(":").pop());
+      assert.ok(blockd.ports?.some((p) => p.name === "blockd" && p.containerPort === port));
+      const ctrlPod = pod(findObject(objs, "Deployment", "-controller"));
+      const ctrl = container(ctrlPod, "gluster-block-csi");
+      const endpoints = arg(ctrl, "--blockd-endpoints");
+      if (endpoints === undefined) {
+        assert.equal(Number(arg(ctrl, "--blockd-port") ?? DEFAULT_BLOCKD_PORT), port);
+        assert.match(arg(ctrl, "--blockd-selector") ?? "", /app\.kubernetes\.io\/name=gluster-blockd/);
+      } else assert.ok(endpoints.split(",").every((e) => e.endsWith(`:${port}`)));
+      for (const m of ["/sys/kernel/config", "/dev", "/lib/modules"]) assert.ok(mountAt(blockd, m), `blockd needs ${m}`);
+      // the same Secret on both ends
+      const keyVolume = (p: PodSpec, c: Container, flag: string): string | undefined => {
+        const file = arg(c, flag) ?? "";
+        const m = c.volumeMounts?.find((x) => file.startsWith(`${x.mountPath}/`));
+        return p.volumes.find((v) => v.name === m?.name)?.secret?.secretName;
+      };
+      const secret = keyVolume(ds, blockd, "--key-file");
+      assert.ok(secret);
+      assert.equal(keyVolume(ctrlPod, ctrl, "--blockd-key-file"), secret);
+      assert.ok(objs.some((o) => o.kind === "Secret" && o.metadata.name === secret));
+    });
+
+    test("the controller runs as non-root", () => {
+      const p = pod(findObject(objs, "Deployment", "-controller"));
+      assert.equal(p.securityContext?.runAsNonRoot, true);
+      assert.notEqual(p.securityContext?.runAsUser, 0);
+    });
+
+    test("RBAC covers every Kubernetes call in the controller's code, and the node plugin has none", () => {
+      const sa = pod(findObject(objs, "Deployment", "-controller")).serviceAccountName;
+      const bound = (kind: "Role" | "ClusterRole"): Rule[] =>
+        objs
+          .filter((o) => o.kind === `${kind}Binding` && (o.subjects as { name: string }[]).some((s) => s.name === sa))
+          .flatMap((b) => objs.filter((r) => r.kind === kind && r.metadata.name === (b.roleRef as { name: string }).name))
+          .flatMap((r) => r.rules as Rule[]);
+      const allows = (rules: Rule[], group: string, resource: string, verb: string): boolean =>
+        rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+      // the calls as written in src/controller/kube-api.ts: this.core.createNamespacedSecret(...), this.storage.listCSINode()
+      const src = readFileSync(join(ROOT, "src/controller/kube-api.ts"), "utf8");
+      const calls = [...src.matchAll(/this\.(core|storage)\.(create|read|replace|list|delete|patch)(Namespaced)?([A-Z]\w*?)(?:ForAllNamespaces)?\(/g)];
+      assert.ok(calls.length >= 8, `found only ${calls.length} API calls in kube-api.ts`);
+      const VERB: Record<string, string> = { create: "create", read: "get", replace: "update", list: "list", delete: "delete", patch: "patch" };
+      const RESOURCE: Record<string, string> = { Secret: "secrets", Pod: "pods", Event: "events", StorageClass: "storageclasses", CSINode: "csinodes", PersistentVolume: "persistentvolumes", PersistentVolumeClaim: "persistentvolumeclaims" };
+      for (const [, api, op, namespaced, kind] of calls) {
+        const resource = RESOURCE[kind ?? ""];
+        assert.ok(resource, `no RBAC mapping for ${kind}: add it here and to the chart`);
+        const group = api === "storage" ? "storage.k8s.io" : "";
+        const verb = VERB[op ?? ""] ?? "";
+        // Secrets and Pods live in the driver's namespace (a Role); Events go to claims anywhere (ClusterRole)
+        const ok = namespaced && resource !== "events" ? allows(bound("Role"), group, resource, verb) || allows(bound("ClusterRole"), group, resource, verb) : allows(bound("ClusterRole"), group, resource, verb);
+        assert.ok(ok, `the controller calls ${op} ${resource} but RBAC does not grant it`);
+      }
+      // least privilege: Secrets only in the namespace, never cluster-wide
+      assert.ok(!bound("ClusterRole").some((r) => r.resources.includes("secrets")), "no cluster-wide Secret access");
+      assert.ok(allows(bound("Role"), "coordination.k8s.io", "leases", "update"), "sidecar leader election needs leases");
+      assert.ok(allows(bound("ClusterRole"), "storage.k8s.io", "volumeattachments", "patch"), "the attacher patches VolumeAttachments");
+      const nodeSa = pod(findObject(objs, "DaemonSet", "-node")).serviceAccountName;
+      assert.ok(!objs.some((o) => o.kind.endsWith("Binding") && (o.subjects as { name: string }[]).some((s) => s.name === nodeSa)), "the node plugin needs no RBAC");
+    });
+  });
+}
