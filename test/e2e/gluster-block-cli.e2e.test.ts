@@ -198,3 +198,61 @@ test("delete leaves no LIO object, file or journal on any node", { timeout: 600_
   const list = await cli(n1, ["list", "block-test"]);
   assert.equal(list.stdout.trim(), "*Nil*");
 });
+
+/** What LIO on every node and the hosting volume hold: to prove a refused command changed nothing. */
+async function stackSnapshot(): Promise<string> {
+  const lio = await Promise.all(
+    lab.nodes.map(async (n) => (await n.must("ls /sys/kernel/config/target/iscsi 2>/dev/null; ls -d /sys/kernel/config/target/core/user_*/* 2>/dev/null; true")).stdout),
+  );
+  const vol = (await n1.must(`m=/run/gluster-blockd/mnt/block-test; ls "$m/block-store" "$m/block-meta"; cat "$m"/block-meta/* 2>/dev/null | md5sum`)).stdout;
+  return JSON.stringify({ lio, vol });
+}
+
+test("bad input gets a clear error and the original's exit code, and changes nothing", { timeout: 900_000 }, async () => {
+  const hosts = lab.addresses.join(",");
+  const ok = await cli(n1, ["create", "block-test/keep", "ha", "3", "prealloc", "no", hosts, "64MiB"]);
+  assert.equal(ok.code, 0, ok.stderr);
+  const before = await stackSnapshot();
+  const cases: [string[], number, RegExp][] = [
+    [["create", "block-test/keep", "ha", "3", "prealloc", "no", hosts, "128MiB"], 17, /already exists/],
+    [["create", "block-test/x1", "ha", "4", hosts, "64MiB"], 255, /ha/i],
+    [["create", "block-test/x2", "ha", "1", (lab.addresses[0] ?? "").replace(/\.\d+$/, ".99"), "64MiB"], 255, /not in the trusted storage pool/],
+    [["create", "block-test/x3", "ha", "1", "storage-1", "64MiB"], 255, /not an IP address/],
+    [["create", "block-test/bad.name", "ha", "1", hosts, "64MiB"], 255, /only letters, digits/],
+    [["create", "block-test/x4", "ha", "1", hosts, "1.5GiB"], 255, /fraction/],
+    [["create", "block-test/x5", "ha", "1", hosts, "2GB"], 255, /unknown size unit/],
+    [["create", "no-such-vol/x6", "ha", "1", hosts, "64MiB"], 2, /doesn't exist/],
+    [["create", "block-test/x7", "ha", "1", hosts, "64TiB"], 28, /space/],
+    [["info", "block-test/nosuch"], 2, /doesn't exist/],
+    [["delete", "block-test/nosuch"], 2, /doesn't exist/],
+    [["modify", "block-test/keep", "size", "32MiB"], 255, /force/],
+    [["modify", "block-test/keep", "auth", "maybe"], 255, /enable|disable/],
+  ];
+  for (const [args, code, msg] of cases) {
+    const r = await cli(n1, [...args, "--json-plain"]);
+    assert.equal(r.code, code, `${args.join(" ")}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+    const err = JSON.parse(r.stderr) as { RESULT: string; errCode: number; errMsg: string };
+    assert.equal(err.RESULT, "FAIL");
+    assert.equal(err.errCode, code);
+    assert.match(err.errMsg, msg, args.join(" "));
+  }
+  assert.equal(await stackSnapshot(), before, "LIO, journals and files unchanged");
+  assert.equal((await cli(n1, ["delete", "block-test/keep"])).code, 0);
+});
+
+test("replace moves a target to another node; the initiator's portals follow", { timeout: 900_000 }, async () => {
+  const [a1, a2, a3] = lab.addresses as [string, string, string];
+  const r = await cli(n1, ["create", "block-test/moving", "ha", "2", "prealloc", "no", `${a1},${a2}`, "64MiB"]);
+  assert.equal(r.code, 0, r.stderr);
+  const moved = await step("gluster-block replace", () => cli(n1, ["replace", "block-test/moving", a2, a3]));
+  assert.equal(moved.code, 0, moved.stderr + moved.stdout);
+  assert.match(moved.stdout, new RegExp(`^CREATE SUCCESS: ${a3.replace(/\./g, "\\.")}$`, "m"));
+  assert.match(moved.stdout, new RegExp(`^DELETE SUCCESS: ${a2.replace(/\./g, "\\.")}$`, "m"));
+  const iqn = iqnFor(gbidFor("block-test", "moving"));
+  assert.equal((await lab.node(2).run(`test -e /sys/kernel/config/target/iscsi/${iqn}`)).code, 1, "nothing left on the old node");
+  assert.equal((await lab.node(3).must(`cat /sys/kernel/config/target/iscsi/${iqn}/tpgt_2/enable`)).stdout.trim(), "1");
+  assert.equal((await n1.must(`ls /sys/kernel/config/target/iscsi/${iqn}/tpgt_2/np`)).stdout.trim(), `${a3}:3260`);
+  const info = await cli(n1, ["info", "block-test/moving", "--json"]);
+  assert.deepEqual(((JSON.parse(info.stdout) as Record<string, string[]>)["EXPORTED ON"] ?? []).sort(), [a1, a3].sort());
+  assert.equal((await cli(n1, ["delete", "block-test/moving"])).code, 0);
+});

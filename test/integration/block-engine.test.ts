@@ -313,3 +313,43 @@ describe("the gluster-block CLI through a blockd socket", () => {
     }
   });
 });
+
+describe("replace", () => {
+  test("the target moves from the old node to the new one; the other node's portal follows; a retry is skipped", async () => {
+    const [h1, h2, h3] = c.hosts as [string, string, string];
+    const r0 = await e.create(req("blk-move", { ha: 2, hosts: [h1, h2], auth: true }));
+    const iqn = r0.iqn;
+    const r = await e.replace({ volume: c.volume, block: "blk-move", oldNode: h2, newNode: h3, force: false });
+    assert.deepEqual(r, { outcome: "done", created: true, deleted: true, portalSuccessOn: [h1], portalFailedOn: [], force: false });
+    const lio = (h: string) => c.nodes.get(h)?.lio.get(iqn);
+    assert.equal(await lio(h2), undefined, "nothing left on the old node");
+    const t3 = (await lio(h3))?.target?.tpgs;
+    assert.deepEqual(t3?.find((t) => t.enabled)?.portals, [`${h3}:3260`], "the new node serves its own TPG");
+    assert.equal(t3?.find((t) => t.enabled)?.authentication, true);
+    const t1 = (await lio(h1))?.target?.tpgs;
+    assert.deepEqual(t1?.map((t) => t.portals[0]), [`${h1}:3260`, `${h3}:3260`], "the other node's TPG 2 now names the new node");
+    const d = await e.details(c.volume, "blk-move");
+    assert.deepEqual([...d.info.exportedOn].sort(), [h1, h3].sort());
+    assert.deepEqual(d.hosts, [h1, h3]);
+    assert.equal((await e.replace({ volume: c.volume, block: "blk-move", oldNode: h2, newNode: h3, force: false })).outcome, "skipped");
+    assert.equal((await e.replace({ volume: c.volume, block: "blk-move", oldNode: h1, newNode: h3, force: false })).outcome, "new-node-in-use");
+    await e.delete({ volume: c.volume, block: "blk-move", unlinkStorage: true, force: false, missingOk: false });
+    for (const n of c.nodes.values()) assert.deepEqual(await n.lio.list(), []);
+  });
+
+  test("an unreachable new node changes nothing", async () => {
+    const [h1, h2, h3] = c.hosts as [string, string, string];
+    await e.create(req("blk-move2", { ha: 2, hosts: [h1, h2] }));
+    const before = await snapshot();
+    const n3 = c.nodes.get(h3);
+    assert.ok(n3);
+    n3.down = true;
+    try {
+      await assert.rejects(e.replace({ volume: c.volume, block: "blk-move2", oldNode: h2, newNode: h3, force: false }), HostUnreachableError);
+    } finally {
+      n3.down = false;
+    }
+    assert.equal(await snapshot(), before);
+    await e.delete({ volume: c.volume, block: "blk-move2", unlinkStorage: true, force: false, missingOk: false });
+  });
+});

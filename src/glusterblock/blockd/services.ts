@@ -59,6 +59,12 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
       const r = await engine.resize({ volume: req.volume, block: req.block, sizeBytes: u64(req.size_bytes), force: req.force });
       return { iqn: r.iqn, size_bytes: r.sizeBytes.toString(), successful_on: r.successfulOn, failed_on: r.failedOn };
     },
+    async ReplaceNode(req) {
+      const r = await engine.replace({ volume: req.volume, block: req.block, oldNode: req.old_node, newNode: req.new_node, force: req.force });
+      return r.outcome === "done"
+        ? { name: req.block, outcome: r.outcome, created: r.created, deleted: r.deleted, portal_success_on: r.portalSuccessOn, portal_failed_on: r.portalFailedOn }
+        : { name: req.block, outcome: r.outcome, created: false, deleted: false, portal_success_on: [], portal_failed_on: [] };
+    },
     async GetBlock(req) {
       const d = await engine.details(req.volume, req.block);
       const info: BlockInfo = {

@@ -12,6 +12,7 @@ import type { ModifyAuthResponse__Output } from "../../generated/glusterblock/v1
 import type { ResizeBlockResponse__Output } from "../../generated/glusterblock/v1/ResizeBlockResponse.js";
 import type { ReloadBlockResponse__Output } from "../../generated/glusterblock/v1/ReloadBlockResponse.js";
 import type { AuditReport__Output } from "../../generated/glusterblock/v1/AuditReport.js";
+import type { ReplaceNodeResponse__Output } from "../../generated/glusterblock/v1/ReplaceNodeResponse.js";
 import { parseArgs, CliUsageError } from "./args.js";
 import {
   renderAudit,
@@ -23,6 +24,7 @@ import {
   renderList,
   renderModifyAuth,
   renderModifySize,
+  renderReplace,
   renderUsageError,
   renderVersion,
   type Operation,
@@ -163,8 +165,22 @@ async function dispatch(client: BlockdClient, c: CliCommand, json: JsonStyle | u
       return renderHelp();
     case "version":
       return renderVersion();
-    case "replace":
+    case "replace": {
+      const r = await call<ReplaceNodeResponse__Output>("ReplaceNode", { volume: c.volume, block: c.block, old_node: c.oldNode, new_node: c.newNode, force: c.force });
+      if (r.outcome === "skipped" || r.outcome === "new-node-in-use") return renderReplace({ name: r.name, outcome: r.outcome }, json);
+      return renderReplace(
+        {
+          name: r.name,
+          outcome: "done",
+          create: { state: r.created ? "SUCCESS" : "FAILED", host: c.newNode },
+          delete: r.created ? { state: r.deleted ? "SUCCESS" : "FAILED", host: c.oldNode } : { state: "SKIPPED", host: c.oldNode },
+          force: c.force,
+          portal: r.created ? { failedOn: r.portal_failed_on, successOn: r.portal_success_on } : { skippedOn: [] },
+        },
+        json,
+      );
+    }
     case "genconfig":
-      return renderError(opOf(c), { errCode: 255, errMsg: `${c.kind} is not supported by this gluster-block yet; the daemon reconciles targets from the journals at start (use reload for one block)` }, json);
+      return renderError(opOf(c), { errCode: 255, errMsg: "genconfig is not needed: every gluster-blockd reconciles its targets from the journals at start (reload converges one block now)" }, json);
   }
 }

@@ -57,6 +57,10 @@ export interface BlockEngineOptions {
   iscsiPort?: number;
 }
 
+export type ReplaceOutcome =
+  | { outcome: "skipped" | "new-node-in-use" }
+  | { outcome: "done"; created: boolean; deleted: boolean; portalSuccessOn: string[]; portalFailedOn: string[]; force: boolean };
+
 export interface BlockDetails {
   meta: BlockMeta;
   info: InfoResult;
@@ -412,6 +416,71 @@ export class BlockEngine {
       const r = await this.configureHosts(store, after, "access");
       if (r.failedOn.length > 0) throw new PartialFailureError(`initiator access change failed on ${r.failedOn.join(", ")}; retry to converge`, r.failedOn, r.successfulOn);
       return r;
+    });
+  }
+
+  /**
+   * The original's `replace`: the block's target moves from oldNode to
+   * newNode. The journal's HA list changes first; then the new node converges
+   * (CONFIG*), the old node's objects are removed (CLEANUP*), and the other HA
+   * nodes converge their portal lists (RP*). A retry finishes what is left.
+   */
+  async replace(req: { volume: string; block: string; oldNode: string; newNode: string; force: boolean }): Promise<ReplaceOutcome> {
+    validateHostAddress(req.oldNode);
+    validateHostAddress(req.newNode);
+    const oldNode = canonicalHost(req.oldNode);
+    const newNode = canonicalHost(req.newNode);
+    if (oldNode === newNode) throw new InvalidRequestError("the old and the new node are the same");
+    return this.withBlock(req.volume, req.block, async (store) => {
+      const meta = await this.existing(store, req.block);
+      const hosts = haHosts(meta, readExtensions(meta));
+      const ref: PeerRef = { volume: meta.volume, block: meta.name, gbid: meta.gbid };
+      if (!hosts.includes(oldNode)) {
+        if (hosts.includes(newNode)) return { outcome: "skipped" };
+        throw new InvalidRequestError(`${oldNode} is not an HA host of block ${req.volume}/${req.block} (hosts: ${hosts.join(", ")})`);
+      }
+      if (hosts.includes(newNode)) return { outcome: "new-node-in-use" };
+      await this.checkInPool([newNode]);
+      await this.opts.peers.ping(newNode, 5_000).catch((err: unknown) => {
+        throw new HostUnreachableError([newNode], err instanceof Error ? err.message : String(err));
+      });
+      const newHosts = hosts.map((h) => (h === oldNode ? newNode : h));
+      const others = newHosts.filter((h) => h !== newNode && exportedOn(meta).includes(h));
+      await store.append(
+        req.block,
+        extLine("HOSTS", newHosts.join(" ")) +
+          (meta.prioPath === oldNode ? keyLine("PRIOPATH", newNode) : "") +
+          hostLine(newNode, "CONFIGINPROGRESS") +
+          others.map((h) => hostLine(h, "RPINPROGRESS")).join(""),
+      );
+      const attempt = async (fn: () => Promise<unknown>): Promise<boolean> =>
+        fn().then(
+          () => true,
+          (err: unknown) => {
+            this.log.warn("replace step failed", { block: req.block, error: err instanceof Error ? err.message : String(err) });
+            return false;
+          },
+        );
+      const created = await attempt(() => this.opts.peers.apply(newNode, ref));
+      if (!created) {
+        // back to the old HA list: the new node never served
+        await store.append(req.block, hostLine(newNode, "CONFIGFAIL") + extLine("HOSTS", hosts.join(" ")) + (meta.prioPath === oldNode ? keyLine("PRIOPATH", oldNode) : ""));
+        await attempt(() => this.opts.peers.remove(newNode, ref));
+        return { outcome: "done", created: false, deleted: false, portalSuccessOn: [], portalFailedOn: [], force: req.force };
+      }
+      await store.append(req.block, hostLine(newNode, "CONFIGSUCCESS") + (meta.password ? hostLine(newNode, "AUTHENFORCED") : "") + hostLine(oldNode, "CLEANUPINPROGRESS"));
+      const deleted = await attempt(() => this.opts.peers.remove(oldNode, ref));
+      await store.append(req.block, hostLine(oldNode, deleted ? "CLEANUPSUCCESS" : "CLEANUPFAIL"));
+      const portal = await Promise.all(others.map(async (h) => [h, await attempt(() => this.opts.peers.apply(h, ref))] as const));
+      await store.append(req.block, portal.map(([h, ok]) => hostLine(h, ok ? "RPSUCCESS" : "RPFAIL")).join(""));
+      return {
+        outcome: "done",
+        created,
+        deleted,
+        portalSuccessOn: portal.filter(([, ok]) => ok).map(([h]) => h),
+        portalFailedOn: portal.filter(([, ok]) => !ok).map(([h]) => h),
+        force: req.force,
+      };
     });
   }
 

@@ -256,8 +256,11 @@ describe("derived views", () => {
       hostLine("10.0.0.3", "CLEANUPSUCCESS");
     const m = parseJournal("b", text);
     assert.deepEqual(authPendingOn(m), ["10.0.0.2"]);
-    assert.ok(isDeleteStarted(m));
+    // one host cleaned while two still serve: a replace's old node, not a delete
+    assert.ok(!isDeleteStarted(m));
     assert.deepEqual(deleteTargets(m), ["10.0.0.1", "10.0.0.2"]);
+    const all = parseJournal("b", text + hostLine("10.0.0.1", "CLEANUPINPROGRESS") + hostLine("10.0.0.2", "CLEANUPFAIL"));
+    assert.ok(isDeleteStarted(all), "every host cleaning or cleaned: a delete");
     const m2 = parseJournal("b", text + "ENTRYDELETE: INPROGRESS\n");
     assert.equal(deletePhase(m2), "INPROGRESS");
   });

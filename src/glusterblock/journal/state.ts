@@ -88,7 +88,11 @@ export function isCreateComplete(meta: BlockMeta): boolean {
 }
 
 export function isDeleteStarted(meta: BlockMeta): boolean {
-  return meta.entryDelete !== undefined || meta.hosts.some((h) => h.status.startsWith("CLEANUP"));
+  if (meta.entryDelete !== undefined) return true;
+  // a delete cleans every host; a replace cleans only the old one while the others keep serving
+  const cleaning = meta.hosts.some((h) => h.status.startsWith("CLEANUP"));
+  const serving = meta.hosts.some((h) => EXPORTED.has(h.status) && !h.status.startsWith("CLEANUP"));
+  return cleaning && !serving;
 }
 
 /** Auth is on when the latest PASSWORD is not empty. */

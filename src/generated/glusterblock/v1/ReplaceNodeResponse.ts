@@ -4,16 +4,18 @@
 
 export interface ReplaceNodeResponse {
   'name'?: (string);
-  'create_success'?: (string);
-  'delete_success'?: (string);
-  'replace_portal_success_on'?: (string)[];
-  'replace_portal_failed_on'?: (string)[];
+  'outcome'?: (string);
+  'created'?: (boolean);
+  'deleted'?: (boolean);
+  'portal_success_on'?: (string)[];
+  'portal_failed_on'?: (string)[];
 }
 
 export interface ReplaceNodeResponse__Output {
   'name': (string);
-  'create_success': (string);
-  'delete_success': (string);
-  'replace_portal_success_on': (string)[];
-  'replace_portal_failed_on': (string)[];
+  'outcome': (string);
+  'created': (boolean);
+  'deleted': (boolean);
+  'portal_success_on': (string)[];
+  'portal_failed_on': (string)[];
 }
