@@ -19,15 +19,19 @@ export function buildProduct(): void {
   built = true;
 }
 
-/** (Re)starts gluster-blockd on a node as a transient systemd unit; waits for its socket. */
+/**
+ * (Re)starts gluster-blockd on a node as a transient systemd unit; waits for
+ * its socket. Node loads its modules over 9p in an emulated CPU: about 50 s
+ * on a quiet 2-core host, minutes when other VMs compete for the cores.
+ */
 export async function startBlockd(n: LabNode, extraArgs: string[] = []): Promise<void> {
   await stopBlockd(n);
   await n.must(`set -e; mkdir -p /etc/gluster-blockd; umask 077; printf '%s\\n' '${BLOCKD_KEY}' > ${BLOCKD_KEY_FILE}
     rm -f /run/gluster-blockd.socket
     systemd-run --unit=gluster-blockd --collect --property=KillMode=mixed \
       ${NODE} ${DIST}/gluster-blockd.js --host ${n.address} --key-file ${BLOCKD_KEY_FILE} --volumes block-test --log-level debug ${extraArgs.join(" ")}
-    for k in $(seq 300); do [ -S /run/gluster-blockd.socket ] && exit 0; sleep 0.2; done
-    journalctl -u gluster-blockd --no-pager | tail -30; exit 1`);
+    for k in $(seq 1500); do [ -S /run/gluster-blockd.socket ] && exit 0; sleep 0.2; done
+    journalctl -u gluster-blockd --no-pager | tail -30; exit 1`, { timeoutMs: 420_000 });
 }
 
 export async function stopBlockd(n: LabNode): Promise<void> {
