@@ -1,5 +1,5 @@
 // The node plugin program: CSI Identity + Node services on the kubelet's
-// plugin socket.
+// plugin socket, plus the periodic healer and garbage collector.
 import { mkdir, access, constants } from "node:fs/promises";
 import { hostname } from "node:os";
 import { GrpcServer } from "../csi/server.js";
@@ -8,15 +8,39 @@ import { csiProto } from "../csi/proto.js";
 import { wrapService } from "../csi/rpc.js";
 import { identityServer, NODE_PLUGIN_CAPABILITIES, type Readiness } from "../csi/identity-server.js";
 import { missingPrograms } from "../util/which.js";
+import { exec } from "../util/exec.js";
 import type { Endpoint } from "../csi/endpoint.js";
 import type { Logger } from "../util/log.js";
+import { defaultHostPaths, recordsDir } from "./host-paths.js";
+import { makeNodeDeps } from "./node-deps.js";
+import { nodeServer } from "./node-server.js";
+import { mapNodeError } from "./errors.js";
+import { nodeConfigFromEnv } from "./node-config.js";
+import { Healer } from "./healer.js";
+import { GarbageCollector } from "./gc.js";
+import { Periodic } from "./periodic.js";
 
 export const NODE_DEFAULTS = {
   stateDir: "/var/lib/gluster-block-csi",
 } as const;
 
 /** Host programs the node plugin drives; without any of them it cannot stage a volume. */
-export const NODE_PROGRAMS = ["iscsiadm", "multipath", "multipathd", "blkid", "mkfs.xfs", "mkfs.ext4", "mount", "umount", "findmnt", "xfs_growfs", "resize2fs", "blockdev"] as const;
+export const NODE_PROGRAMS = [
+  "iscsiadm",
+  "multipath",
+  "multipathd",
+  "blkid",
+  "mkfs.xfs",
+  "mkfs.ext4",
+  "e2fsck",
+  "mount",
+  "umount",
+  "findmnt",
+  "xfs_growfs",
+  "resize2fs",
+  "blockdev",
+  "flock",
+] as const;
 
 export interface NodePluginOptions {
   endpoint: Endpoint;
@@ -39,9 +63,14 @@ export async function nodeReadiness(stateDir: string): Promise<Readiness> {
 }
 
 export async function startNodePlugin(opts: NodePluginOptions): Promise<GrpcServer> {
-  const log = opts.log.child({ nodeId: opts.nodeId ?? hostname() });
+  const nodeName = opts.nodeId ?? hostname();
+  const log = opts.log.child({ nodeId: nodeName });
+  const config = nodeConfigFromEnv();
+  const paths = defaultHostPaths(opts.stateDir);
+  await mkdir(recordsDir(paths), { recursive: true, mode: 0o700 });
+  const deps = makeNodeDeps(exec, paths, log, { budgetMs: config.callBudgetMs });
   const csi = csiProto().csi.v1;
-  const wrap = { log, quietMethods: ["Probe"] };
+  const wrap = { log, quietMethods: ["Probe", "NodeGetCapabilities", "NodeGetVolumeStats"], mapError: mapNodeError };
   const server = new GrpcServer(log);
   server.addService(
     csi.Identity.service,
@@ -51,7 +80,25 @@ export async function startNodePlugin(opts: NodePluginOptions): Promise<GrpcServ
       wrap,
     ),
   );
+  server.addService(csi.Node.service, wrapService(csi.Node.service, nodeServer(deps, { nodeName, maxVolumesPerNode: config.maxVolumes, topology: config.topology }), wrap));
   await server.listen({ endpoint: opts.endpoint });
-  stopOnSignalsFn(() => server.stop(), log);
+
+  const background: Periodic[] = [];
+  if (config.healIntervalMs > 0) {
+    const healer = new Healer(deps);
+    const hlog = log.child({ task: "heal" });
+    background.push(new Periodic("heal", config.healIntervalMs, () => healer.runOnce(hlog), hlog, false));
+  }
+  if (config.gcMode !== "off") {
+    const gc = new GarbageCollector(deps, { mode: config.gcMode, graceMs: config.gcGraceMs });
+    const glog = log.child({ task: "gc" });
+    log.info("garbage collector", { mode: config.gcMode, graceSeconds: config.gcGraceMs / 1000, intervalSeconds: config.gcIntervalMs / 1000 });
+    // at start too: it only reports (or, in fix mode, starts the grace clock)
+    background.push(new Periodic("gc", config.gcIntervalMs, () => gc.runOnce(glog), glog, true));
+  }
+  stopOnSignalsFn(async () => {
+    for (const b of background) b.stop();
+    await server.stop();
+  }, log);
   return server;
 }

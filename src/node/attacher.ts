@@ -1,0 +1,251 @@
+// The iSCSI + multipath half of staging and unstaging one gluster-block
+// target: log in on every portal, scan our LUN on our sessions only, wait
+// (polling sysfs) for the paths and for the one dm map whose WWID is the
+// expected one; and the reverse, which works from what the host shows, with
+// the target gone, and after a crash at any step.
+import { setTimeout as delay } from "node:timers/promises";
+import { join } from "node:path";
+import type { Exec } from "../util/exec.js";
+import type { Logger } from "../util/log.js";
+import { pollFor, type Budget } from "./budget.js";
+import { BudgetExceededError, InUseError, NoPathError, WwidMismatchError } from "./errors.js";
+import type { Chap, Iscsiadm } from "./iscsi.js";
+import type { Multipath } from "./multipath.js";
+import { boundDeviceNode, type Mounter } from "./mount.js";
+import type { DmMap, IscsiSession, ScsiDisk, Sysfs } from "./sysfs.js";
+
+export interface TargetSpec {
+  iqn: string;
+  portals: readonly string[];
+  lun: number;
+  wwid: string;
+}
+
+export interface AttacherOptions {
+  exec: Exec;
+  sysfs: Sysfs;
+  iscsi: Iscsiadm;
+  multipath: Multipath;
+  mounter: Mounter;
+  devDir: string;
+  log: Logger;
+  /** how long to wait for every portal's path before going on with the ones there (ms) */
+  allPathsWaitMs?: number;
+  pollMs?: number;
+}
+
+export interface Attached {
+  map: DmMap;
+  /** "/dev/dm-3" */
+  devicePath: string;
+  paths: ScsiDisk[];
+  missingPortals: string[];
+}
+
+const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+export function disksAtLun(sessions: readonly IscsiSession[], lun: number): ScsiDisk[] {
+  return sessions.flatMap((s) => s.disks.filter((d) => d.lun === lun));
+}
+
+export class Attacher {
+  private readonly pollMs: number;
+  constructor(private readonly o: AttacherOptions) {
+    this.pollMs = o.pollMs ?? 200;
+  }
+
+  devicePath(map: DmMap): string {
+    return join(this.o.devDir, map.name);
+  }
+
+  /** Logs in on every portal that has no session yet; returns the portals that failed, with why. */
+  async loginAll(t: TargetSpec, chap: Chap | undefined, budget: Budget, writeRecords: boolean): Promise<Map<string, unknown>> {
+    const sessions = await this.o.sysfs.sessionsOf(t.iqn);
+    const todo = t.portals.filter((p) => !sessions.some((s) => s.portal === p));
+    const failed = new Map<string, unknown>();
+    // records one at a time (the database lock serializes them anyway), logins in parallel:
+    // a dead portal costs its login timeout once, not once per portal
+    const ready: string[] = [];
+    for (const p of todo) {
+      try {
+        if (writeRecords || !(await this.o.iscsi.hasRecord(t.iqn, p))) await this.o.iscsi.ensureRecord(t.iqn, p, chap);
+        ready.push(p);
+      } catch (err) {
+        failed.set(p, err);
+      }
+    }
+    await Promise.all(
+      ready.map(async (p) => {
+        try {
+          await this.o.iscsi.login(t.iqn, p, budget.cap(15_000));
+        } catch (err) {
+          failed.set(p, err);
+        }
+      }),
+    );
+    for (const [p, err] of failed) this.o.log.warn("iSCSI login failed", { iqn: t.iqn, portal: p, error: errText(err) });
+    return failed;
+  }
+
+  /** Scans our LUN on the sessions of our target that do not show it yet. */
+  async scan(t: TargetSpec): Promise<void> {
+    for (const s of await this.o.sysfs.sessionsOf(t.iqn)) {
+      if (s.state !== "LOGGED_IN" || s.disks.some((d) => d.lun === t.lun)) continue;
+      await this.o.sysfs.scanLun(s.host, t.lun).catch((err: unknown) => this.o.log.warn("LUN scan failed", { session: s.name, error: errText(err) }));
+    }
+  }
+
+  /** Throws WwidMismatchError if a disk of our target at our LUN has another identity. */
+  private checkIdentity(t: TargetSpec, disks: readonly ScsiDisk[]): void {
+    for (const d of disks) if (d.wwid !== "" && d.wwid !== t.wwid) throw new WwidMismatchError(t.wwid, d.wwid, d.name);
+  }
+
+  async attach(t: TargetSpec, chap: Chap | undefined, budget: Budget): Promise<Attached> {
+    await this.o.multipath.checkConfig();
+    await this.o.multipath.allowWwid(t.wwid);
+    const failed = await this.loginAll(t, chap, budget, true);
+    const logged = (await this.o.sysfs.sessionsOf(t.iqn)).filter((s) => s.state === "LOGGED_IN");
+    if (logged.length === 0) {
+      const first = [...failed.values()][0];
+      if (first instanceof Error && first.name === "AuthFailedError") throw first;
+      throw new NoPathError(`no iSCSI session to ${t.iqn} on any of ${t.portals.join(", ")}: ${[...failed.entries()].map(([p, e]) => `${p}: ${errText(e)}`).join("; ")}`);
+    }
+    await this.scan(t);
+
+    // every logged-in session's path, or what is there once the wait is over
+    const wanted = logged.length;
+    const allWait = this.o.allPathsWaitMs ?? 8_000;
+    let paths = await pollFor(
+      async () => {
+        const disks = disksAtLun(await this.o.sysfs.sessionsOf(t.iqn), t.lun);
+        this.checkIdentity(t, disks);
+        const good = disks.filter((d) => d.wwid === t.wwid);
+        return good.length >= wanted ? good : undefined;
+      },
+      { budget, limitMs: allWait, intervalMs: this.pollMs },
+    );
+    if (!paths) {
+      await this.scan(t);
+      paths = disksAtLun(await this.o.sysfs.sessionsOf(t.iqn), t.lun);
+      this.checkIdentity(t, paths);
+      paths = paths.filter((d) => d.wwid === t.wwid);
+    }
+    if (paths.length === 0) {
+      budget.check(`waiting for a path of ${t.iqn}`);
+      throw new NoPathError(`logged in to ${t.iqn}, but LUN ${t.lun} did not appear on any session`);
+    }
+
+    // the map: multipathd builds it from the uevents; nudge it if it has not after a while
+    let nudged = false;
+    const started = performance.now();
+    const map = await pollFor(
+      async () => {
+        const m = await this.o.multipath.map(t.wwid);
+        if (m && m.slaves.length > 0) return m;
+        if (!nudged && performance.now() - started > 2_000) {
+          nudged = true;
+          await this.o.multipath.addPaths(paths.map((d) => d.name));
+        }
+        return undefined;
+      },
+      { budget, intervalMs: this.pollMs },
+    );
+    if (!map) throw new BudgetExceededError(`waiting for the multipath map ${t.wwid} (paths ${paths.map((d) => d.name).join(", ")}; is the WWID blacklisted?)`, budget.totalMs);
+    // every slave must be one of the paths we identified
+    for (const s of map.slaves) {
+      const d = await this.o.sysfs.disk(s);
+      if (!d || d.wwid !== t.wwid) throw new WwidMismatchError(t.wwid, d?.wwid ?? "unknown", s);
+    }
+    const missingPortals = t.portals.filter((p) => !logged.some((s) => s.portal === p));
+    return { map, devicePath: this.devicePath(map), paths, missingPortals };
+  }
+
+  /** Maps built over any of these disks (ours by WWID, or one multipathd made from a wrong LUN). */
+  private async mapsOver(t: TargetSpec, disks: readonly string[]): Promise<DmMap[]> {
+    const maps = await this.o.sysfs.dmMaps();
+    return maps.filter((m) => m.uuid === `mpath-${t.wwid}` || (m.uuid.startsWith("mpath-") && m.slaves.some((s) => disks.includes(s))));
+  }
+
+  /** Refuses to go on while any of these maps or disks is mounted or held (never tear down under a mount). */
+  async assertUnused(maps: readonly DmMap[], disks: readonly string[]): Promise<void> {
+    const mounts = await this.o.mounter.all();
+    const devNos = new Map<string, string>();
+    for (const m of maps) devNos.set(m.devNo, m.name);
+    for (const d of disks) devNos.set(await this.o.sysfs.devNo(d), d);
+    for (const m of mounts) {
+      const byNo = devNos.get(m.devNo);
+      const node = boundDeviceNode(m.source);
+      const byNode = node !== undefined && (maps.some((x) => x.name === node) || disks.includes(node));
+      if (byNo !== undefined || byNode) throw new InUseError(`${byNo ?? node} is still mounted at ${m.target}`);
+    }
+    for (const m of maps) {
+      const holders = await this.o.sysfs.holders(m.name);
+      if (holders.length > 0) throw new InUseError(`${m.name} (${m.dmName}) is held by ${holders.join(", ")}`);
+    }
+  }
+
+  /**
+   * Undoes attach from what the host shows: flush and remove the map, delete
+   * each path, log out of every portal (unless `keepSessions`), delete the
+   * node records and forget the WWID. Idempotent; a gone target only makes it
+   * take longer.
+   */
+  async detach(t: TargetSpec, budget: Budget, opts: { keepSessions?: boolean } = {}): Promise<void> {
+    const sessions = await this.o.sysfs.sessionsOf(t.iqn);
+    const disks = sessions.flatMap((s) => s.disks.map((d) => d.name));
+    const maps = await this.mapsOver(t, disks);
+    const allDisks = [...new Set([...disks, ...maps.flatMap((m) => m.slaves)])];
+    await this.assertUnused(maps, allDisks);
+    for (const m of maps) {
+      await this.o.exec("blockdev", ["--flushbufs", this.devicePath(m)], { timeoutMs: budget.cap(5_000), logger: this.o.log }).catch((err: unknown) =>
+        this.o.log.warn("flushbufs failed", { device: m.name, error: errText(err) }),
+      );
+      const wwid = m.uuid.replace(/^mpath-/, "");
+      await this.o.multipath.disableQueueing(wwid);
+      if (!(await this.o.multipath.flush(wwid, budget))) {
+        budget.check(`removing multipath map ${m.dmName}`);
+        throw new InUseError(`multipath map ${m.dmName} (${m.name}) could not be removed; retry`);
+      }
+    }
+    // the paths: only now that no map holds them
+    for (const d of allDisks) {
+      if (!(await this.o.sysfs.exists(d))) continue;
+      if ((await this.o.sysfs.holders(d)).length > 0) throw new InUseError(`path ${d} is still held by ${(await this.o.sysfs.holders(d)).join(", ")}`);
+      await this.o.exec("blockdev", ["--flushbufs", join(this.o.devDir, d)], { timeoutMs: budget.cap(5_000), logger: this.o.log }).catch(() => undefined);
+      await this.o.sysfs.deleteDisk(d).catch((err: unknown) => this.o.log.warn("deleting path failed", { disk: d, error: errText(err) }));
+    }
+    await pollFor(async () => ((await Promise.all(allDisks.map((d) => this.o.sysfs.exists(d)))).some(Boolean) ? undefined : true), {
+      budget,
+      limitMs: 5_000,
+      intervalMs: this.pollMs,
+    });
+    if (!opts.keepSessions) {
+      const portals = new Set([...sessions.map((s) => s.portal).filter((p) => p !== ""), ...(await this.o.iscsi.recordPortals(t.iqn))]);
+      for (const p of portals) {
+        budget.check(`logging out of ${t.iqn}`);
+        await this.o.iscsi.logout(t.iqn, p, budget.cap(15_000));
+      }
+      // a session whose connection lost its address: log out by target
+      if ((await this.o.sysfs.sessionsOf(t.iqn)).length > 0) {
+        await this.o.exec("iscsiadm", ["-m", "node", "-T", t.iqn, "--logout"], { timeoutMs: budget.cap(15_000), logger: this.o.log, okExitCodes: [21] });
+      }
+      await this.o.iscsi.deleteRecords(t.iqn);
+    }
+    await this.o.multipath.forgetWwid(t.wwid).catch((err: unknown) => this.o.log.warn("multipath -w failed", { wwid: t.wwid, error: errText(err) }));
+    // a last look: slaves vanish briefly during logout, so check maps again
+    if (await this.o.multipath.map(t.wwid)) {
+      await delay(this.pollMs);
+      if (await this.o.multipath.map(t.wwid)) await this.o.multipath.flush(t.wwid, budget);
+    }
+  }
+
+  /** Rescans our paths' capacity (after the target grew) and resizes the map. */
+  async rescanAndResize(t: TargetSpec): Promise<DmMap | undefined> {
+    for (const d of disksAtLun(await this.o.sysfs.sessionsOf(t.iqn), t.lun)) {
+      await this.o.sysfs.rescanDisk(d.name).catch((err: unknown) => this.o.log.warn("rescan failed", { disk: d.name, error: errText(err) }));
+    }
+    const map = await this.o.multipath.map(t.wwid);
+    if (map) await this.o.multipath.resize(t.wwid);
+    return this.o.multipath.map(t.wwid);
+  }
+}

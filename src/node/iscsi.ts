@@ -1,0 +1,140 @@
+// open-iscsi through iscsiadm: node records for one target and portal only
+// (never a discovery that would add other targets), CHAP passed as secrets so
+// no log line or error shows it, login/logout with the exit codes that mean
+// "already done". Writes to iscsiadm's database are serialized host-wide:
+// in this process by a mutex, across processes by flock(1) on a lock file.
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
+import type { Exec, ExecOptions, ExecResult } from "../util/exec.js";
+import { ExecError } from "../util/exec.js";
+import type { Logger } from "../util/log.js";
+import { Mutex } from "./locks.js";
+import { AuthFailedError } from "./errors.js";
+
+/** iscsiadm exit codes (open-iscsi include/iscsi_err.h) */
+export const ISCSI_ERR = { SESS_EXISTS: 15, NO_OBJS_FOUND: 21, LOGIN_AUTH_FAILED: 24, DB: 6 } as const;
+
+export interface Chap {
+  username: string;
+  password: string;
+}
+
+/** Settings written into each of our node records, before any login. */
+export const RECORD_SETTINGS: readonly (readonly [string, string])[] = [
+  // no login at boot, no hanging boot on a gone target (in-tree plugin)
+  ["node.startup", "manual"],
+  // only the LUN we scan appears, not every LUN of the target (k8s#90982)
+  ["node.session.scan", "manual"],
+  // multipath takes over quickly when a portal dies
+  ["node.session.timeo.replacement_timeout", "15"],
+  ["node.conn[0].timeo.login_timeout", "10"],
+  ["node.session.initial_login_retry_max", "2"],
+];
+
+export interface IscsiadmOptions {
+  exec: Exec;
+  iscsiDir: string;
+  /** flock(1) lock file shared by every process that writes the iscsiadm database */
+  dbLockFile: string;
+  log: Logger;
+}
+
+/** "10.0.0.1:3260" -> the record directory's prefix "10.0.0.1,3260," */
+function recordPrefix(portal: string): string {
+  const m = /^\[?([^\]]+)\]?:(\d+)$/.exec(portal);
+  return m ? `${m[1]},${m[2]},` : `${portal},`;
+}
+
+export class Iscsiadm {
+  private readonly db = new Mutex();
+  constructor(private readonly o: IscsiadmOptions) {}
+
+  private run(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    return this.o.exec("iscsiadm", args, { timeoutMs: 15_000, logger: this.o.log, ...opts });
+  }
+
+  /** A database write: one at a time on this host. A "database failure" (concurrent writer outside our lock) is retried once. */
+  private dbWrite(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+    const once = (): Promise<ExecResult> =>
+      this.o.exec("flock", ["-w", "30", this.o.dbLockFile, "iscsiadm", ...args], { timeoutMs: 40_000, logger: this.o.log, ...opts });
+    return this.db.run(async () => {
+      try {
+        return await once();
+      } catch (err) {
+        if (err instanceof ExecError && err.exitCode === ISCSI_ERR.DB) return once();
+        throw err;
+      }
+    });
+  }
+
+  /** Portals ("ip:port") that have a node record of `iqn` in the database. */
+  async recordPortals(iqn: string): Promise<string[]> {
+    let names: string[];
+    try {
+      names = await readdir(join(this.o.iscsiDir, "nodes", iqn));
+    } catch {
+      return [];
+    }
+    const out: string[] = [];
+    for (const n of names) {
+      const m = /^(.+),(\d+),(-?\d+)$/.exec(n);
+      if (m) out.push(m[1]?.includes(":") ? `[${m[1]}]:${m[2]}` : `${m[1]}:${m[2]}`);
+    }
+    return out;
+  }
+
+  /** Targets with node records (directory names under nodes/). */
+  async recordTargets(): Promise<string[]> {
+    try {
+      return await readdir(join(this.o.iscsiDir, "nodes"));
+    } catch {
+      return [];
+    }
+  }
+
+  async hasRecord(iqn: string, portal: string): Promise<boolean> {
+    try {
+      const prefix = recordPrefix(portal);
+      return (await readdir(join(this.o.iscsiDir, "nodes", iqn))).some((n) => n.startsWith(prefix));
+    } catch {
+      return false;
+    }
+  }
+
+  /** Creates (or refreshes) the node record of one target portal, with our settings and the CHAP credentials. */
+  async ensureRecord(iqn: string, portal: string, chap: Chap | undefined): Promise<void> {
+    const base = ["-m", "node", "-T", iqn, "-p", portal];
+    if (!(await this.hasRecord(iqn, portal))) await this.dbWrite([...base, "-o", "new"]);
+    const update = (name: string, value: string, secrets?: string[]): Promise<ExecResult> =>
+      this.dbWrite([...base, "-o", "update", "-n", name, "-v", value], secrets ? { secrets } : {});
+    for (const [k, v] of RECORD_SETTINGS) await update(k, v);
+    if (chap) {
+      await update("node.session.auth.authmethod", "CHAP");
+      await update("node.session.auth.username", chap.username, [chap.password]);
+      await update("node.session.auth.password", chap.password, [chap.password]);
+    } else {
+      await update("node.session.auth.authmethod", "None");
+    }
+  }
+
+  async login(iqn: string, portal: string, timeoutMs: number): Promise<void> {
+    try {
+      await this.run(["-m", "node", "-T", iqn, "-p", portal, "--login"], { okExitCodes: [ISCSI_ERR.SESS_EXISTS], timeoutMs });
+    } catch (err) {
+      if (err instanceof ExecError && err.exitCode === ISCSI_ERR.LOGIN_AUTH_FAILED) {
+        throw new AuthFailedError(`iSCSI login to ${iqn} at ${portal} was refused: CHAP authentication failed`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  async logout(iqn: string, portal: string, timeoutMs = 15_000): Promise<void> {
+    await this.run(["-m", "node", "-T", iqn, "-p", portal, "--logout"], { okExitCodes: [ISCSI_ERR.NO_OBJS_FOUND], timeoutMs });
+  }
+
+  /** Deletes the target's node records (all portals, or one). */
+  async deleteRecords(iqn: string, portal?: string): Promise<void> {
+    const args = ["-m", "node", "-T", iqn, ...(portal ? ["-p", portal] : []), "-o", "delete"];
+    await this.dbWrite(args, { okExitCodes: [ISCSI_ERR.NO_OBJS_FOUND] });
+  }
+}

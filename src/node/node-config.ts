@@ -1,0 +1,55 @@
+// Node plugin settings that the command line does not carry, from the
+// environment (a DaemonSet sets them in its pod spec):
+//   GBCSI_GC_MODE              dry-run (default) | fix | off
+//   GBCSI_GC_GRACE_SECONDS     orphan age before the collector acts (default 600)
+//   GBCSI_GC_INTERVAL_SECONDS  collector period (default 600; it also runs at start)
+//   GBCSI_HEAL_INTERVAL_SECONDS  healing period (default 60; 0 = off)
+//   GBCSI_MAX_VOLUMES          NodeGetInfo max_volumes_per_node (default 128)
+//   GBCSI_TOPOLOGY             accessible topology, "key=value,key2=value2" (default none)
+//   GBCSI_CALL_BUDGET_SECONDS  time one RPC may spend before it returns and leaves the rest to the retry (default 20)
+import type { GcMode } from "./gc.js";
+import { parseTopology } from "./node-info.js";
+
+export interface NodeConfig {
+  gcMode: GcMode | "off";
+  gcGraceMs: number;
+  gcIntervalMs: number;
+  healIntervalMs: number;
+  maxVolumes: number;
+  topology: Record<string, string>;
+  callBudgetMs: number;
+}
+
+export class NodeConfigError extends Error {
+  override readonly name = "NodeConfigError";
+}
+
+function seconds(env: NodeJS.ProcessEnv, key: string, def: number): number {
+  const v = env[key];
+  if (v === undefined || v === "") return def * 1000;
+  const n = Number(v);
+  if (!Number.isFinite(n) || n < 0) throw new NodeConfigError(`${key}=${JSON.stringify(v)} is not a number of seconds`);
+  return n * 1000;
+}
+
+export function nodeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NodeConfig {
+  const mode = env.GBCSI_GC_MODE ?? "dry-run";
+  if (mode !== "dry-run" && mode !== "fix" && mode !== "off") throw new NodeConfigError(`GBCSI_GC_MODE=${JSON.stringify(mode)}: expected dry-run, fix or off`);
+  const maxVolumes = Number(env.GBCSI_MAX_VOLUMES ?? "128");
+  if (!Number.isInteger(maxVolumes) || maxVolumes < 0) throw new NodeConfigError(`GBCSI_MAX_VOLUMES=${JSON.stringify(env.GBCSI_MAX_VOLUMES)} is not a count`);
+  let topology: Record<string, string>;
+  try {
+    topology = parseTopology(env.GBCSI_TOPOLOGY);
+  } catch (err) {
+    throw new NodeConfigError(`GBCSI_TOPOLOGY: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  return {
+    gcMode: mode,
+    gcGraceMs: seconds(env, "GBCSI_GC_GRACE_SECONDS", 600),
+    gcIntervalMs: seconds(env, "GBCSI_GC_INTERVAL_SECONDS", 600),
+    healIntervalMs: seconds(env, "GBCSI_HEAL_INTERVAL_SECONDS", 60),
+    maxVolumes,
+    topology,
+    callBudgetMs: seconds(env, "GBCSI_CALL_BUDGET_SECONDS", 20),
+  };
+}

@@ -1,0 +1,72 @@
+// The node plugin's parts, wired once from an exec function and the host
+// paths: production passes the real exec and "/"-rooted paths, unit tests a
+// fake exec and temp directories.
+import type { Exec } from "../util/exec.js";
+import type { Logger } from "../util/log.js";
+import { Attacher } from "./attacher.js";
+import { DEFAULT_BUDGET_MS } from "./budget.js";
+import { Filesystems } from "./filesystem.js";
+import { iscsiDbLockFile, recordsDir, type HostPaths } from "./host-paths.js";
+import { Iscsiadm } from "./iscsi.js";
+import { KeyedLocks, DEFAULT_LOCK_WAIT_MS } from "./locks.js";
+import { Mounter } from "./mount.js";
+import { Multipath } from "./multipath.js";
+import { RecordStore } from "./node-record.js";
+import { Sysfs, type SysfsWriter } from "./sysfs.js";
+
+export interface NodeDeps {
+  exec: Exec;
+  log: Logger;
+  paths: HostPaths;
+  sysfs: Sysfs;
+  iscsi: Iscsiadm;
+  multipath: Multipath;
+  mounter: Mounter;
+  fs: Filesystems;
+  attacher: Attacher;
+  records: RecordStore;
+  locks: KeyedLocks;
+  /** per-RPC time budget (ms) */
+  budgetMs: number;
+}
+
+export interface DepsOptions {
+  budgetMs?: number;
+  lockWaitMs?: number;
+  /** attach: how long to wait for every portal's path (ms) */
+  allPathsWaitMs?: number;
+  pollMs?: number;
+  sysfsWriter?: SysfsWriter;
+}
+
+export function makeNodeDeps(exec: Exec, paths: HostPaths, log: Logger, o: DepsOptions = {}): NodeDeps {
+  const sysfs = new Sysfs(paths.sysfs, o.sysfsWriter);
+  const iscsi = new Iscsiadm({ exec, iscsiDir: paths.iscsiDir, dbLockFile: iscsiDbLockFile(paths), log });
+  const multipath = new Multipath({ exec, sysfs, log });
+  const mounter = new Mounter(exec, log);
+  const attacher = new Attacher({
+    exec,
+    sysfs,
+    iscsi,
+    multipath,
+    mounter,
+    devDir: paths.dev,
+    log,
+    ...(o.allPathsWaitMs !== undefined ? { allPathsWaitMs: o.allPathsWaitMs } : {}),
+    ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
+  });
+  return {
+    exec,
+    log,
+    paths,
+    sysfs,
+    iscsi,
+    multipath,
+    mounter,
+    fs: new Filesystems(exec, log),
+    attacher,
+    records: new RecordStore(recordsDir(paths)),
+    locks: new KeyedLocks(o.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS),
+    budgetMs: o.budgetMs ?? DEFAULT_BUDGET_MS,
+  };
+}

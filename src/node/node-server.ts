@@ -1,0 +1,107 @@
+// The CSI Node service: validation first (INVALID_ARGUMENT naming the field,
+// nothing run), then the per-volume lock (a waiter over 60 s gets ABORTED),
+// then the work, which lives in stager/publisher/volume-health.
+import type { NodeHandlers } from "../generated/csi/v1/Node.js";
+import type { NodeServiceCapability } from "../generated/csi/v1/NodeServiceCapability.js";
+import type { AsyncHandlers } from "../csi/rpc.js";
+import { formatNodeId } from "../csi/node-id.js";
+import { failedPrecondition, internal, invalidArgument } from "../csi/errors.js";
+import type { NodeDeps } from "./node-deps.js";
+import { Stager } from "./stager.js";
+import { Publisher } from "./publisher.js";
+import { VolumeHealth } from "./volume-health.js";
+import { readInitiatorName } from "./node-info.js";
+import { initiatorNameFile } from "./host-paths.js";
+import { requireCapability, requireChap, requireContext, requirePath, requireVolumeId } from "./validate.js";
+
+export interface NodeServerOptions {
+  nodeName: string;
+  maxVolumesPerNode: number;
+  topology: Record<string, string>;
+}
+
+export const NODE_CAPABILITIES: NodeServiceCapability[] = (["STAGE_UNSTAGE_VOLUME", "EXPAND_VOLUME", "GET_VOLUME_STATS", "VOLUME_CONDITION"] as const).map(
+  (type) => ({ rpc: { type } }),
+);
+
+export function nodeServer(d: NodeDeps, o: NodeServerOptions): AsyncHandlers<NodeHandlers> {
+  const stager = new Stager(d);
+  const publisher = new Publisher(d);
+  const health = new VolumeHealth(d);
+  const locked = <T>(volumeId: string, fn: () => Promise<T>): Promise<T> => d.locks.with(volumeId, fn);
+
+  return {
+    async NodeGetInfo() {
+      let iqn: string;
+      try {
+        iqn = await readInitiatorName(initiatorNameFile(d.paths));
+      } catch (err) {
+        throw internal(err instanceof Error ? err.message : String(err), err);
+      }
+      return {
+        node_id: formatNodeId({ nodeName: o.nodeName, initiatorIqn: iqn }),
+        max_volumes_per_node: o.maxVolumesPerNode,
+        accessible_topology: Object.keys(o.topology).length > 0 ? { segments: o.topology } : null,
+      };
+    },
+
+    NodeGetCapabilities: () => Promise.resolve({ capabilities: NODE_CAPABILITIES }),
+
+    async NodeStageVolume(req, ctx) {
+      requireVolumeId(req.volume_id);
+      const stagingPath = requirePath("staging_target_path", req.staging_target_path);
+      const vctx = requireContext(req.volume_context);
+      const cap = requireCapability(req.volume_capability, vctx.fsType);
+      const chap = requireChap(vctx, req.secrets);
+      await locked(req.volume_id, () =>
+        stager.stage(
+          { volumeId: req.volume_id, stagingPath, cap, chap, target: { iqn: vctx.iqn, portals: vctx.portals, lun: vctx.lun, wwid: vctx.wwid } },
+          ctx.log,
+        ),
+      );
+      return {};
+    },
+
+    async NodeUnstageVolume(req, ctx) {
+      const ref = requireVolumeId(req.volume_id);
+      const stagingPath = requirePath("staging_target_path", req.staging_target_path);
+      await locked(req.volume_id, () => stager.unstage(ref, req.volume_id, stagingPath, ctx.log));
+      return {};
+    },
+
+    async NodePublishVolume(req, ctx) {
+      requireVolumeId(req.volume_id);
+      const stagingPath = requirePath("staging_target_path", req.staging_target_path);
+      const targetPath = requirePath("target_path", req.target_path);
+      const cap = requireCapability(req.volume_capability, req.volume_context?.fsType ?? "");
+      await locked(req.volume_id, () => publisher.publish({ volumeId: req.volume_id, stagingPath, targetPath, cap, readOnly: req.readonly }, ctx.log));
+      return {};
+    },
+
+    async NodeUnpublishVolume(req, ctx) {
+      requireVolumeId(req.volume_id);
+      const targetPath = requirePath("target_path", req.target_path);
+      await locked(req.volume_id, () => publisher.unpublish(req.volume_id, targetPath, ctx.log));
+      return {};
+    },
+
+    async NodeGetVolumeStats(req) {
+      requireVolumeId(req.volume_id);
+      const volumePath = requirePath("volume_path", req.volume_path);
+      if (req.staging_target_path) requirePath("staging_target_path", req.staging_target_path);
+      return health.stats(req.volume_id, volumePath);
+    },
+
+    async NodeExpandVolume(req) {
+      requireVolumeId(req.volume_id);
+      const volumePath = requirePath("volume_path", req.volume_path);
+      if (req.staging_target_path) requirePath("staging_target_path", req.staging_target_path);
+      if (req.volume_capability) requireCapability(req.volume_capability);
+      const required = Number(req.capacity_range?.required_bytes ?? 0);
+      if (!Number.isFinite(required) || required < 0) throw invalidArgument("capacity_range.required_bytes is negative");
+      const size = await locked(req.volume_id, () => health.expand(req.volume_id, volumePath));
+      if (required > 0 && size < required) throw failedPrecondition(`volume ${req.volume_id} is ${size} bytes after the rescan, less than the ${required} asked for; has the controller grown it?`);
+      return { capacity_bytes: size };
+    },
+  };
+}

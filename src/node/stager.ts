@@ -1,0 +1,158 @@
+// NodeStageVolume and NodeUnstageVolume: the record first, then the host,
+// then the record again after each phase; unstage works from the record and
+// from what the host shows, so a restart, a failed stage or a wiped staging
+// directory changes nothing.
+import { mkdir } from "node:fs/promises";
+import type { Logger } from "../util/log.js";
+import { gbidFor, iqnFor, wwidFor } from "../glusterblock/names.js";
+import type { VolumeRef } from "../csi/volume-id.js";
+import { Budget } from "./budget.js";
+import { ConflictError, FsTypeMismatchError, NotBlankError, WwidMismatchError } from "./errors.js";
+import type { Chap } from "./iscsi.js";
+import type { NodeDeps } from "./node-deps.js";
+import type { NodeRecord } from "./node-record.js";
+import type { TargetSpec } from "./attacher.js";
+import type { Capability } from "./validate.js";
+import type { DmMap } from "./sysfs.js";
+
+export interface StageParams {
+  volumeId: string;
+  stagingPath: string;
+  cap: Capability;
+  target: TargetSpec;
+  chap: Chap | undefined;
+}
+
+export const targetOf = (r: NodeRecord): TargetSpec => ({ iqn: r.iqn, portals: r.portals, lun: r.lun, wwid: r.wwid });
+
+export class Stager {
+  constructor(private readonly d: NodeDeps) {}
+
+  /** An existing stage that is whole and matches: nothing to do. */
+  private async alreadyStaged(rec: NodeRecord, p: StageParams): Promise<boolean> {
+    if (rec.phase !== "staged" || rec.stagingPath !== p.stagingPath) return false;
+    const map = await this.d.multipath.map(rec.wwid);
+    if (!map || map.slaves.length === 0) return false;
+    if (rec.accessType === "block") return true;
+    return (await this.d.mounter.at(p.stagingPath)).some((m) => m.devNo === map.devNo);
+  }
+
+  async stage(p: StageParams, log: Logger): Promise<void> {
+    const budget = new Budget(this.d.budgetMs);
+    const existing = await this.d.records.get(p.volumeId);
+    if (existing && existing.phase !== "detaching") {
+      if (existing.accessType !== p.cap.accessType || (p.cap.accessType === "mount" && existing.fsType !== p.cap.fsType)) {
+        throw new ConflictError(`volume ${p.volumeId} is already staged here as ${existing.accessType}${existing.accessType === "mount" ? ` (${existing.fsType})` : ""}`);
+      }
+      if (existing.iqn !== p.target.iqn || existing.wwid !== p.target.wwid) throw new ConflictError(`volume ${p.volumeId} is already staged here from target ${existing.iqn}`);
+      if (existing.phase === "staged" && existing.stagingPath !== p.stagingPath) {
+        throw new ConflictError(`volume ${p.volumeId} is already staged here at ${existing.stagingPath}`);
+      }
+      if (await this.alreadyStaged(existing, p)) {
+        log.info("already staged", { volumeId: p.volumeId });
+        return;
+      }
+    }
+    let rec = await this.d.records.put({
+      version: 1,
+      volumeId: p.volumeId,
+      iqn: p.target.iqn,
+      portals: [...p.target.portals],
+      lun: p.target.lun,
+      wwid: p.target.wwid,
+      accessType: p.cap.accessType,
+      fsType: p.cap.accessType === "mount" ? p.cap.fsType : "",
+      mountFlags: p.cap.readOnlyMode && !p.cap.mountFlags.includes("ro") ? [...p.cap.mountFlags, "ro"] : p.cap.mountFlags,
+      stagingPath: p.stagingPath,
+      phase: "attaching",
+      device: existing?.device ?? "",
+      publishedPaths: existing?.publishedPaths ?? [],
+      updatedAt: "",
+    });
+
+    let attached;
+    try {
+      attached = await this.d.attacher.attach(p.target, p.chap, budget);
+    } catch (err) {
+      if (err instanceof WwidMismatchError) {
+        // a final error: kubelet will not call unstage, so nothing of this stage may stay
+        log.error("WWID mismatch: rolling back the login", { expected: err.expected, found: err.found, device: err.device });
+        try {
+          await this.d.attacher.detach(p.target, new Budget(this.d.budgetMs));
+          await this.d.records.delete(p.volumeId);
+        } catch (cleanupErr) {
+          log.error("rollback after WWID mismatch failed; unstage or the garbage collector will finish it", { error: cleanupErr instanceof Error ? cleanupErr.message : String(cleanupErr) });
+        }
+      }
+      throw err;
+    }
+    if (attached.missingPortals.length > 0) log.warn("staged without every portal; healing will retry them", { missing: attached.missingPortals });
+    rec = await this.d.records.put({ ...rec, phase: "attached", device: attached.map.name });
+
+    if (p.cap.accessType === "mount") await this.mountFilesystem(p, attached.map, attached.devicePath, budget, log);
+    await this.d.records.put({ ...rec, phase: "staged" });
+  }
+
+  private async mountFilesystem(p: StageParams, map: DmMap, device: string, budget: Budget, log: Logger): Promise<void> {
+    const here = await this.d.mounter.at(p.stagingPath);
+    if (here.some((m) => m.devNo === map.devNo)) return;
+    if (here.length > 0) {
+      // something else is mounted where our volume goes (a stale mount of an earlier device): never stack on it
+      log.warn("staging path holds another mount; unmounting it", { stagingPath: p.stagingPath, source: here.map((m) => m.source) });
+      await this.d.mounter.unmountAll(p.stagingPath);
+    }
+    await mkdir(p.stagingPath, { recursive: true });
+    const fsType = p.cap.fsType;
+    const probe = await this.d.fs.probe(device);
+    if (probe.type === "") {
+      if (probe.ptType !== "") throw new NotBlankError(`${device} holds a ${probe.ptType} partition table; refusing to format it`);
+      if (p.cap.readOnlyMode) throw new NotBlankError(`${device} holds no filesystem and the volume is read-only; nothing to mount`);
+      if (!(await this.d.fs.headIsZero(device))) {
+        throw new NotBlankError(`blkid finds no filesystem on ${device}, but its first MiBs are not zeros (or cannot be read); refusing to format it`);
+      }
+      budget.check("formatting");
+      log.info("formatting a blank device", { device, fsType });
+      await this.d.fs.format(device, fsType);
+      const again = await this.d.fs.probe(device);
+      if (again.type !== fsType) throw new FsTypeMismatchError(`mkfs.${fsType} finished but blkid sees ${JSON.stringify(again.type)} on ${device}`);
+    } else if (probe.type !== fsType) {
+      throw new FsTypeMismatchError(`${device} holds a ${probe.type} filesystem, not ${fsType}; it is not reformatted`);
+    } else if (!p.cap.readOnlyMode) {
+      await this.d.fs.check(device, fsType);
+    }
+    budget.check("mounting");
+    const options = [...p.cap.mountFlags, ...(p.cap.readOnlyMode && !p.cap.mountFlags.includes("ro") ? ["ro"] : [])];
+    await this.d.mounter.mount(device, p.stagingPath, fsType, options);
+  }
+
+  /** Target of a volume with no record: from the staging mount's map, else from the volume ID (our GBIDs are deterministic). */
+  private async inferTarget(ref: VolumeRef, stagingPath: string): Promise<TargetSpec> {
+    const here = await this.d.mounter.at(stagingPath);
+    if (here.length > 0) {
+      const maps = await this.d.sysfs.dmMaps();
+      const m = maps.find((x) => here.some((h) => h.devNo === x.devNo) && x.uuid.startsWith("mpath-"));
+      if (m) {
+        const wwid = m.uuid.slice("mpath-".length);
+        const sessions = await this.d.sysfs.sessions();
+        const s = sessions.find((x) => x.disks.some((dk) => m.slaves.includes(dk.name)));
+        if (s) return { iqn: s.targetName, portals: [], lun: s.disks.find((dk) => m.slaves.includes(dk.name))?.lun ?? 0, wwid };
+      }
+    }
+    const gbid = gbidFor(ref.hostingVolume, ref.block);
+    return { iqn: iqnFor(gbid), portals: [], lun: 0, wwid: wwidFor(gbid) };
+  }
+
+  async unstage(ref: VolumeRef, volumeId: string, stagingPath: string, log: Logger): Promise<void> {
+    const budget = new Budget(this.d.budgetMs);
+    let rec = await this.d.records.get(volumeId);
+    const target = rec ? targetOf(rec) : await this.inferTarget(ref, stagingPath);
+    if (!rec) log.info("no node record; cleaning up from what the host shows", { iqn: target.iqn, wwid: target.wwid });
+    if (rec) rec = await this.d.records.put({ ...rec, phase: "detaching" });
+    await this.d.mounter.unmountAll(stagingPath);
+    if (rec && rec.stagingPath !== stagingPath) await this.d.mounter.unmountAll(rec.stagingPath);
+    // static PVs may share a target; the sessions stay while another record uses them
+    const others = (await this.d.records.list()).filter((r) => r.volumeId !== volumeId && r.iqn === target.iqn);
+    await this.d.attacher.detach(target, budget, { keepSessions: others.length > 0 });
+    await this.d.records.delete(volumeId);
+  }
+}

@@ -1,0 +1,71 @@
+// Request validation, before anything runs on the host: every failure is
+// INVALID_ARGUMENT naming the field.
+import { isAbsolute } from "node:path";
+import { invalidArgument } from "../csi/errors.js";
+import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
+import { parseVolumeContext, SECRET_KEYS, type VolumeContext } from "../csi/volume-context.js";
+import { iqnFor, wwidFor, isGbid } from "../glusterblock/names.js";
+import type { VolumeCapability__Output } from "../generated/csi/v1/VolumeCapability.js";
+import { DEFAULT_FS, isSupportedFs, SUPPORTED_FS, type FsType } from "./filesystem.js";
+import type { Chap } from "./iscsi.js";
+
+export interface Capability {
+  accessType: "mount" | "block";
+  fsType: FsType;
+  mountFlags: string[];
+  /** the access mode only allows reading */
+  readOnlyMode: boolean;
+}
+
+const SINGLE_NODE = new Set(["SINGLE_NODE_WRITER", "SINGLE_NODE_SINGLE_WRITER", "SINGLE_NODE_MULTI_WRITER"]);
+const READ_ONLY = new Set(["SINGLE_NODE_READER_ONLY", "MULTI_NODE_READER_ONLY"]);
+/** mount options that would send discards through tcmu (see filesystem.ts) */
+const FORBIDDEN_FLAGS = new Set(["discard"]);
+
+export function requireVolumeId(id: string | undefined): VolumeRef {
+  return parseVolumeId(id ?? "");
+}
+
+export function requirePath(field: string, p: string | undefined): string {
+  if (p === undefined || p === "") throw invalidArgument(`${field} is required`);
+  if (!isAbsolute(p)) throw invalidArgument(`${field} ${JSON.stringify(p)} is not an absolute path`);
+  if (p.split("/").includes("..")) throw invalidArgument(`${field} ${JSON.stringify(p)} contains ".."`);
+  return p;
+}
+
+export function requireCapability(cap: VolumeCapability__Output | null | undefined, contextFsType = ""): Capability {
+  if (!cap) throw invalidArgument("volume_capability is required");
+  const mode = String(cap.access_mode?.mode ?? "UNKNOWN");
+  if (!SINGLE_NODE.has(mode) && !READ_ONLY.has(mode)) {
+    throw invalidArgument(`volume_capability.access_mode ${mode} is not supported: a gluster-block volume is attached to one node at a time (or read-only on several)`);
+  }
+  if (cap.block) return { accessType: "block", fsType: DEFAULT_FS, mountFlags: [], readOnlyMode: READ_ONLY.has(mode) };
+  if (!cap.mount) throw invalidArgument("volume_capability.access_type must be block or mount");
+  const fs = cap.mount.fs_type || contextFsType || DEFAULT_FS;
+  if (!isSupportedFs(fs)) throw invalidArgument(`volume_capability.mount.fs_type ${JSON.stringify(fs)} is not supported (${SUPPORTED_FS.join(", ")})`);
+  const flags = (cap.mount.mount_flags ?? []).flatMap((f) => f.split(",")).map((f) => f.trim()).filter((f) => f !== "");
+  for (const f of flags) {
+    if (FORBIDDEN_FLAGS.has(f)) throw invalidArgument(`volume_capability.mount.mount_flags: ${f} is not allowed (discards through tcmu-runner's glfs handler time out)`);
+  }
+  return { accessType: "mount", fsType: fs, mountFlags: flags, readOnlyMode: READ_ONLY.has(mode) };
+}
+
+/** The context of a stage request, with its identities checked against each other (IQN and WWID both derive from the GBID). */
+export function requireContext(ctx: Record<string, string> | undefined): VolumeContext {
+  const c = parseVolumeContext(ctx ?? {});
+  if (!isGbid(c.gbid)) throw invalidArgument(`volume_context.gbid ${JSON.stringify(c.gbid)} is not a GBID`);
+  if (c.iqn !== iqnFor(c.gbid)) throw invalidArgument(`volume_context.iqn ${c.iqn} is not the target of GBID ${c.gbid}`);
+  if (c.wwid !== wwidFor(c.gbid)) throw invalidArgument(`volume_context.wwid ${c.wwid} is not the WWID of GBID ${c.gbid} (expected ${wwidFor(c.gbid)})`);
+  if (c.portals.length === 0) throw invalidArgument("volume_context.portals is empty");
+  return c;
+}
+
+export function requireChap(ctx: VolumeContext, secrets: Record<string, string> | undefined): Chap | undefined {
+  const username = secrets?.[SECRET_KEYS.username] ?? "";
+  const password = secrets?.[SECRET_KEYS.password] ?? "";
+  if (!ctx.auth && username === "" && password === "") return undefined;
+  if (username === "") throw invalidArgument(`secrets.${SECRET_KEYS.username} is required (the volume uses CHAP)`);
+  if (password === "") throw invalidArgument(`secrets.${SECRET_KEYS.password} is required (the volume uses CHAP)`);
+  if (/[\0\n]/.test(username) || /[\0\n]/.test(password)) throw invalidArgument("secrets: CHAP credentials must not contain newlines");
+  return { username, password };
+}
