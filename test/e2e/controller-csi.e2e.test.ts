@@ -8,8 +8,6 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ensureLab, type Lab, type LabNode } from "./harness/lab.js";
-import { labNodes } from "./lab/cluster.js";
-import { runningVms } from "./lab/vm.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY } from "./harness/product.js";
 import { FakeKubeApi } from "../helpers/fake-kube-api.js";
 import { startController, codeOf, mountCap, GiB, MiB, type ControllerUnderTest } from "../helpers/controller-under-test.js";
@@ -68,11 +66,6 @@ async function logout(n: LabNode): Promise<void> {
 }
 
 before(async () => {
-  // the lab is shared: this test uses a lab that is up and never boots, rebuilds or replaces one
-  const vms = runningVms();
-  if (labNodes() !== 3 || ![1, 2, 3].every((i) => vms.includes(i))) {
-    throw new Error(`the 3-VM lab is not up (nodes file: ${String(labNodes())}, running VMs: ${vms.join(",") || "none"}); bring it up with \`npm run lab -- up\` first`);
-  }
   buildProduct();
   lab = await ensureLab({ nodes: 3 });
   await lab.resetState();
