@@ -26,8 +26,9 @@ export function buildProduct(): void {
  */
 export async function startBlockd(n: LabNode, extraArgs: string[] = []): Promise<void> {
   await stopBlockd(n);
-  await n.must(`set -e; mkdir -p /etc/gluster-blockd; umask 077; printf '%s\\n' '${BLOCKD_KEY}' > ${BLOCKD_KEY_FILE}
-    rm -f /run/gluster-blockd.socket
+  // the key goes over stdin: a command line shows up in failure messages
+  await n.must(`set -e; mkdir -p /etc/gluster-blockd; umask 077; cat > ${BLOCKD_KEY_FILE}`, { input: `${BLOCKD_KEY}\n` });
+  await n.must(`set -e; rm -f /run/gluster-blockd.socket
     systemd-run --unit=gluster-blockd --collect --property=KillMode=mixed \
       ${NODE} ${DIST}/gluster-blockd.js --host ${n.address} --key-file ${BLOCKD_KEY_FILE} --volumes block-test --log-level debug ${extraArgs.join(" ")}
     for k in $(seq 1500); do [ -S /run/gluster-blockd.socket ] && exit 0; sleep 0.2; done
