@@ -13,6 +13,7 @@ import { BlockExistsError, BlockNotFoundError, HostUnreachableError, InvalidRequ
 import { InvalidNameError, gbidFor, iqnFor } from "../../src/glusterblock/names.js";
 import { SizeError } from "../../src/glusterblock/size.js";
 import { parseJournal } from "../../src/glusterblock/journal/index.js";
+import { exec } from "../../src/util/exec.js";
 
 let c: EngineCluster;
 let e: BlockEngine;
@@ -351,5 +352,27 @@ describe("replace", () => {
     }
     assert.equal(await snapshot(), before);
     await e.delete({ volume: c.volume, block: "blk-move2", unlinkStorage: true, force: false, missingOk: false });
+  });
+});
+
+describe("hosting volume mounts", () => {
+  test("a mount whose FUSE client died (a restarted blockd's) is mounted again, not handed out dead", async () => {
+    const dir = c.mounts.dirOf(c.volume);
+    const ps = await exec("pgrep", ["-f", `glusterfs.*--volfile-id=/?${c.volume} ${dir}$`], { okExitCodes: [1] });
+    const pids = ps.stdout.split("\n").filter(Boolean);
+    assert.equal(pids.length, 1, `one FUSE client serves ${dir}: ${ps.stdout}`);
+    await exec("kill", ["-9", pids[0] ?? ""]);
+    let dead: unknown;
+    for (let i = 0; i < 50 && !dead; i++) {
+      dead = await stat(dir).then(() => undefined, (err: unknown) => err);
+      if (!dead) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.match(String(dead), /ENOTCONN|ECONNABORTED/, "the mount is dead once its client is killed");
+    assert.equal(await c.mounts.isMounted(c.volume), true, "the dead mount is still in mountinfo");
+    const again = await c.mounts.ensure(c.volume);
+    assert.equal(again, dir);
+    await writeFile(join(dir, ".remount-probe"), "alive");
+    assert.equal(await readFile(join(dir, ".remount-probe"), "utf8"), "alive");
+    await exec("rm", ["-f", join(dir, ".remount-probe")]);
   });
 });

@@ -114,6 +114,8 @@ async function reconcileAll(cfg: BlockdConfig, gluster: GlusterCli, mounts: Volu
         log.error("reconcile of a volume failed", { volume, error: err instanceof Error ? err.message : String(err) });
       }
     }
+    // count the targets once now, so that no peer's Ping waits for the configfs walk
+    await local.nodeStatus();
   } catch (err) {
     log.error("reconcile at start failed", { error: err instanceof Error ? err.message : String(err) });
   }

@@ -4,13 +4,13 @@
 import type { VolumeMounts } from "../volume/mounts.js";
 import { BlockStore } from "../volume/block-store.js";
 import type { LioTargets } from "../lio/types.js";
-import { ALUA_AO_GROUP, GLUSTER_BLOCK_IQN_PREFIX } from "../lio/types.js";
 import { isDeleteStarted, exportedOn, type BlockMeta } from "../journal/index.js";
 import { iqnFor } from "../names.js";
 import { BlockNotFoundError, PreconditionError } from "../errors.js";
 import { targetSpecFor } from "./target-spec.js";
 import { targetDifferences } from "./target-match.js";
 import { haHosts, readExtensions } from "./extensions.js";
+import { TargetCounts } from "./target-counts.js";
 import type { PeerRef, TargetResult, NodeStatusInfo } from "./peers.js";
 import type { Exec } from "../../util/exec.js";
 import type { Logger } from "../../util/log.js";
@@ -26,7 +26,14 @@ export interface LocalNodeOptions {
 }
 
 export class LocalNode {
-  constructor(private readonly opts: LocalNodeOptions) {}
+  private readonly counts: TargetCounts;
+
+  constructor(private readonly opts: LocalNodeOptions) {
+    this.counts = new TargetCounts({
+      list: () => opts.lio.list(),
+      onRefreshError: (err) => opts.log.warn("recounting LIO targets failed", { error: err instanceof Error ? err.message : String(err) }),
+    });
+  }
 
   get host(): string {
     return this.opts.host;
@@ -47,12 +54,15 @@ export class LocalNode {
     if (!hosts.includes(this.host)) throw new PreconditionError(`this node (${this.host}) is not an HA host of ${ref.volume}/${ref.block}`);
     const spec = targetSpecFor(meta, this.host, this.opts.volfileServer);
     const report = await this.opts.lio.apply(spec);
+    this.counts.applied(spec.iqn, spec.aoHost === this.host);
     this.opts.log.info("target converged", { volume: ref.volume, block: ref.block, writes: report.writes, created: report.created, resized: report.resized, ms: report.durationMs });
     return { host: this.host, present: true, matches: true, detail: report.writes === 0 ? "unchanged" : `${report.writes} changes` };
   }
 
   async remove(ref: PeerRef): Promise<TargetResult> {
-    await this.opts.lio.remove({ name: ref.block, iqn: iqnFor(ref.gbid) });
+    const iqn = iqnFor(ref.gbid);
+    await this.opts.lio.remove({ name: ref.block, iqn });
+    this.counts.removed(iqn);
     return { host: this.host, present: false, matches: true, detail: "removed" };
   }
 
@@ -64,16 +74,9 @@ export class LocalNode {
     return { host: this.host, present: state?.backstore !== undefined || state?.target !== undefined, matches: diffs.length === 0, detail: diffs.join("; ") || "ok" };
   }
 
+  /** Liveness plus the target counts placement balances on; never walks configfs once they are loaded. */
   async nodeStatus(): Promise<NodeStatusInfo> {
-    const blocks = await this.opts.lio.list();
-    let targets = 0;
-    let activePaths = 0;
-    for (const b of blocks) {
-      if (!b.target?.iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX)) continue;
-      targets++;
-      const own = b.target.tpgs.find((t) => t.enabled);
-      if (own?.luns.some((l) => l.aluaGroup === ALUA_AO_GROUP)) activePaths++;
-    }
+    const { targets, activePaths } = await this.counts.snapshot();
     return { host: this.host, version: VERSION, targets, activePaths, ready: true };
   }
 

@@ -1,7 +1,10 @@
 // FUSE mounts of hosting volumes, one per volume under a private root, made
 // on first use and reused. Mount state is read from /proc/self/mountinfo, so a
-// restarted blockd adopts the mounts its predecessor left.
-import { mkdir, readFile } from "node:fs/promises";
+// restarted blockd adopts the mounts its predecessor left, unless the FUSE
+// client behind one died with it (a stopped unit or container takes its
+// glusterfs process along): such a mount answers ENOTCONN, and is lazily
+// unmounted and mounted again.
+import { mkdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { Exec } from "../../util/exec.js";
 import type { Logger } from "../../util/log.js";
@@ -30,6 +33,18 @@ export function glusterMountPoints(mountinfo: string): Set<string> {
     if (mp) out.add(mp.replace(/\\([0-7]{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8))));
   }
   return out;
+}
+
+/** The error code a stat of a mount point gives when its FUSE server is gone, undefined when it answers. */
+async function deadMountError(dir: string): Promise<string | undefined> {
+  try {
+    await stat(dir);
+    return undefined;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOTCONN" || code === "ECONNABORTED" || code === "EIO") return code;
+    throw err;
+  }
 }
 
 export class VolumeMounts {
@@ -61,7 +76,12 @@ export class VolumeMounts {
 
   private async mount(volume: string): Promise<string> {
     const dir = this.dirOf(volume);
-    if (await this.isMounted(volume)) return dir;
+    if (await this.isMounted(volume)) {
+      const dead = await deadMountError(dir);
+      if (!dead) return dir;
+      this.log.warn("hosting volume mount is dead (its FUSE client is gone); mounting it again", { volume, dir, error: dead });
+      await this.opts.exec("umount", ["-l", dir], { timeoutMs: 30_000, logger: this.log });
+    }
     await mkdir(dir, { recursive: true });
     const started = Date.now();
     await this.opts.exec("mount", ["-t", "glusterfs", `${this.opts.volfileServer}:/${volume}`, dir], { timeoutMs: 60_000, logger: this.log });

@@ -1,0 +1,55 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { TargetCounts } from "./target-counts.js";
+import type { LioBlockState } from "../lio/types.js";
+
+function block(iqn: string, active: boolean): LioBlockState {
+  return {
+    name: iqn.slice(-4),
+    target: { iqn, tpgs: [{ tag: 1, enabled: true, luns: [{ index: 0, backstore: "x", ...(active ? { aluaGroup: "glfs_tg_pt_gp_ao" } : {}) }], portals: [], acls: [], auth: undefined, generateNodeAcls: true }] },
+  } as unknown as LioBlockState;
+}
+
+const GB = "iqn.2016-12.org.gluster-block:";
+
+test("the first snapshot walks LIO once; later ones follow apply/remove without walking", async () => {
+  let walks = 0;
+  const counts = new TargetCounts({ list: () => (walks++, Promise.resolve([block(`${GB}aaaa`, true), block(`${GB}bbbb`, false), block("iqn.2003-01.org.other:cccc", true)])) });
+  assert.deepEqual(await Promise.all([counts.snapshot(), counts.snapshot()]), [{ targets: 2, activePaths: 1 }, { targets: 2, activePaths: 1 }]);
+  assert.equal(walks, 1, "concurrent first snapshots share one walk");
+  counts.applied(`${GB}dddd`, true);
+  counts.removed(`${GB}bbbb`);
+  assert.deepEqual(await counts.snapshot(), { targets: 2, activePaths: 2 });
+  assert.equal(walks, 1);
+});
+
+test("a stale snapshot is answered at once and re-read in the background, keeping changes made meanwhile", async () => {
+  let now = 0;
+  let release: (() => void) | undefined;
+  let walks = 0;
+  const counts = new TargetCounts({
+    now: () => now,
+    maxAgeMs: 1000,
+    list: async () => {
+      walks++;
+      if (walks === 2) await new Promise<void>((r) => (release = r));
+      return [block(`${GB}aaaa`, false)];
+    },
+  });
+  assert.deepEqual(await counts.snapshot(), { targets: 1, activePaths: 0 });
+  now = 5000;
+  assert.deepEqual(await counts.snapshot(), { targets: 1, activePaths: 0 }, "stale: answered from the cache");
+  assert.equal(walks, 2);
+  counts.applied(`${GB}eeee`, true); // lands while the walk is in flight
+  release?.();
+  await new Promise((r) => setImmediate(r));
+  assert.deepEqual(await counts.snapshot(), { targets: 2, activePaths: 1 });
+});
+
+test("a failed first walk is reported to the caller and retried next time", async () => {
+  let fail = true;
+  const counts = new TargetCounts({ list: () => (fail ? Promise.reject(new Error("configfs busy")) : Promise.resolve([])) });
+  await assert.rejects(counts.snapshot(), /configfs busy/);
+  fail = false;
+  assert.deepEqual(await counts.snapshot(), { targets: 0, activePaths: 0 });
+});

@@ -1,0 +1,94 @@
+// How many gluster-block targets this node exports, and on how many it holds
+// the ALUA active/optimized path: what placement balances on. Counting means
+// walking all of configfs, whose cost grows with the block count, so the
+// counts are kept here: loaded once (single flight), updated by every apply
+// and remove on this node, and re-read in the background when older than
+// `maxAgeMs` (someone may have changed LIO by hand). A Ping never waits for a
+// walk once the first load is done.
+import type { LioBlockState } from "../lio/types.js";
+import { ALUA_AO_GROUP, GLUSTER_BLOCK_IQN_PREFIX } from "../lio/types.js";
+
+export interface TargetCountsSnapshot {
+  targets: number;
+  activePaths: number;
+}
+
+export interface TargetCountsOptions {
+  list: () => Promise<LioBlockState[]>;
+  maxAgeMs?: number;
+  now?: () => number;
+  onRefreshError?: (err: unknown) => void;
+}
+
+export class TargetCounts {
+  /** iqn → this node holds the active/optimized path */
+  private byIqn?: Map<string, boolean>;
+  private loadedAt = 0;
+  private loading?: Promise<void>;
+  /** apply/remove seen while a walk was in flight: replayed over its result */
+  private pending: [string, boolean | undefined][] = [];
+
+  constructor(private readonly opts: TargetCountsOptions) {}
+
+  async snapshot(): Promise<TargetCountsSnapshot> {
+    if (!this.byIqn) await this.load();
+    else if (this.now() - this.loadedAt > (this.opts.maxAgeMs ?? 60_000)) this.refreshInBackground();
+    const m = this.byIqn ?? new Map<string, boolean>();
+    let activePaths = 0;
+    for (const active of m.values()) if (active) activePaths++;
+    return { targets: m.size, activePaths };
+  }
+
+  /** a target now exists here; `activeHere` when this node's TPG is in the AO group */
+  applied(iqn: string, activeHere: boolean): void {
+    this.note(iqn, activeHere);
+  }
+
+  removed(iqn: string): void {
+    this.note(iqn, undefined);
+  }
+
+  private note(iqn: string, activeHere: boolean | undefined): void {
+    if (this.loading) this.pending.push([iqn, activeHere]);
+    if (!this.byIqn) return;
+    if (activeHere === undefined) this.byIqn.delete(iqn);
+    else this.byIqn.set(iqn, activeHere);
+  }
+
+  private now(): number {
+    return (this.opts.now ?? Date.now)();
+  }
+
+  private refreshInBackground(): void {
+    this.load().catch((err: unknown) => this.opts.onRefreshError?.(err));
+  }
+
+  private load(): Promise<void> {
+    this.loading ??= (async () => {
+      this.pending = [];
+      try {
+        const fresh = countTargets(await this.opts.list());
+        for (const [iqn, active] of this.pending) {
+          if (active === undefined) fresh.delete(iqn);
+          else fresh.set(iqn, active);
+        }
+        this.byIqn = fresh;
+        this.loadedAt = this.now();
+      } finally {
+        this.pending = [];
+        this.loading = undefined;
+      }
+    })();
+    return this.loading;
+  }
+}
+
+export function countTargets(blocks: readonly LioBlockState[]): Map<string, boolean> {
+  const out = new Map<string, boolean>();
+  for (const b of blocks) {
+    if (!b.target?.iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX)) continue;
+    const own = b.target.tpgs.find((t) => t.enabled);
+    out.set(b.target.iqn, own?.luns.some((l) => l.aluaGroup === ALUA_AO_GROUP) ?? false);
+  }
+  return out;
+}
