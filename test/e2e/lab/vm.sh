@@ -61,7 +61,8 @@ start() {
   img=$("$HERE/build-image.sh" --print-dir)
   [ -e "$img/READY" ] || die "no image at $img; run build-image.sh first"
   mkdir -p "$d"; echo "$img" > "$LAB_STATE/image-dir"
-  install -m 0600 "$img/ssh/id_ed25519" "$KEY"
+  # VMs start in parallel: each copies the key to its own temp file and renames it over (atomic)
+  install -m 0600 "$img/ssh/id_ed25519" "$KEY.n$1.tmp" && mv -f "$KEY.n$1.tmp" "$KEY"
   # fresh disks on every boot: a lab VM's state lives only as long as its qemu
   rm -f "$d/disk.qcow2" "$d/bricks.qcow2" "$d/ssh.ctl"
   qemu-img create -q -f qcow2 -F raw -b "$img/base.img" "$d/disk.qcow2"
