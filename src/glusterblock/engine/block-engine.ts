@@ -55,6 +55,13 @@ export interface BlockEngineOptions {
   /** how long an operation waits for another one on the same block */
   lockWaitMs?: number;
   iscsiPort?: number;
+  /**
+   * Tests only: called after each durable step of an operation (a journal
+   * append, a backing file change, one host's LIO apply or remove). A hook that
+   * throws stops the operation there, as a killed process would. Never set in
+   * production.
+   */
+  faults?: { afterStep(step: string): void | Promise<void> };
 }
 
 export type ReplaceOutcome =
@@ -110,6 +117,16 @@ export class BlockEngine {
     } finally {
       await held.release();
     }
+  }
+
+  private async step(name: string): Promise<void> {
+    if (this.opts.faults) await this.opts.faults.afterStep(name);
+  }
+
+  /** Appends journal lines; a step only when something was written. */
+  private async append(store: BlockStore, block: string, lines: string, step: string): Promise<void> {
+    await store.append(block, lines);
+    if (lines !== "") await this.step(step);
   }
 
   private portal(host: string): string {
@@ -208,13 +225,15 @@ export class BlockEngine {
         throw new NoSpaceError(`not enough space on volume ${req.volume}: ${formatSize(space.freeBytes)} free, ${formatSize(need)} needed`);
       }
     }
-    await store.append(
+    await this.append(
+      store,
       req.block,
       createIntentLines({ volume: req.volume, gbid, ha: req.ha, prioPath }) +
         extLine("HOSTS", hosts.join(" ")) +
         extLine("ACLMODE", req.aclMode) +
         extLine("PREALLOC", prealloc ? "FULL" : "NO") +
         (req.owner ? extLine("OWNER", req.owner) : ""),
+      "journal:create-intent",
     );
     return this.finishBlockEntry(store, req, gbid);
   }
@@ -227,12 +246,15 @@ export class BlockEngine {
     let size = req.sizeBytes ?? 0n;
     if (req.storage !== undefined) size = await store.adoptBackingFile(gbid, req.storage);
     else await store.createBackingFile(gbid, size, req.prealloc);
+    await this.step("file:created");
     const password = req.auth ? randomUUID() : "";
     knownSecrets.add(password);
-    await store.append(
+    await this.append(
+      store,
       req.block,
       createDoneLines({ sizeBytes: size, ringBufferMb: req.ringBufferMb ?? 0, blockSize: req.blockSize ?? 0, ioTimeout: req.ioTimeout ?? 0 }) +
         (req.auth ? passwordLine(password) : ""),
+      "journal:create-done",
     );
     const meta = await store.readMeta(req.block);
     if (!meta) throw new Error(`journal of ${req.volume}/${req.block} vanished during create`);
@@ -283,14 +305,17 @@ export class BlockEngine {
     const current = new Map(meta.hosts.map((h) => [h.host, h.status]));
     // create: hosts already CONFIGSUCCESS are only re-applied, not journaled again
     const fresh = op === "create" ? hosts.filter((h) => current.get(h) !== "CONFIGSUCCESS" && !current.get(h)?.startsWith("AUTH") && !current.get(h)?.startsWith("RS")) : hosts;
-    if (start) await store.append(meta.name, fresh.map((h) => hostLine(h, start, size)).join(""));
+    if (start) await this.append(store, meta.name, fresh.map((h) => hostLine(h, start, size)).join(""), `journal:${op}-begin`);
     const results = await Promise.all(
       hosts.map(async (h): Promise<[string, TargetResult | Error]> => {
+        let r: TargetResult | Error;
         try {
-          return [h, await this.opts.peers.apply(h, ref)];
+          r = await this.opts.peers.apply(h, ref);
         } catch (err) {
-          return [h, err instanceof Error ? err : new Error(String(err))];
+          r = err instanceof Error ? err : new Error(String(err));
         }
+        await this.step(`lio-apply:${h}`);
+        return [h, r];
       }),
     );
     const successfulOn: string[] = [];
@@ -307,7 +332,7 @@ export class BlockEngine {
       if (good) lines += ok.map((s) => hostLine(h, s, size)).join("");
       else if (fail) lines += hostLine(h, fail, size);
     }
-    await store.append(meta.name, lines);
+    await this.append(store, meta.name, lines, `journal:${op}-result`);
     return { successfulOn, failedOn };
   }
 
@@ -329,28 +354,34 @@ export class BlockEngine {
     // every host that may hold LIO objects: those the journal says, and the HA list (a create cut short)
     const targets = [...new Set([...deleteTargets(meta), ...haHosts(meta, ext).filter((h) => meta.hosts.some((s) => s.host === h))])];
     const ref: PeerRef = { volume: meta.volume, block: meta.name, gbid: meta.gbid };
-    await store.append(meta.name, targets.map((h) => hostLine(h, "CLEANUPINPROGRESS")).join(""));
+    await this.append(store, meta.name, targets.map((h) => hostLine(h, "CLEANUPINPROGRESS")).join(""), "journal:cleanup-begin");
     const results = await Promise.all(
       targets.map(async (h) => {
+        let ok = true;
         try {
           await this.opts.peers.remove(h, ref);
-          return [h, true] as const;
         } catch (err) {
           this.log.warn("target removal failed", { host: h, block: meta.name, error: err instanceof Error ? err.message : String(err) });
-          return [h, false] as const;
+          ok = false;
         }
+        await this.step(`lio-remove:${h}`);
+        return [h, ok] as const;
       }),
     );
     const successfulOn = results.filter(([, ok]) => ok).map(([h]) => h);
     const failedOn = results.filter(([, ok]) => !ok).map(([h]) => h);
-    await store.append(meta.name, results.map(([h, ok]) => hostLine(h, ok ? "CLEANUPSUCCESS" : "CLEANUPFAIL")).join(""));
+    await this.append(store, meta.name, results.map(([h, ok]) => hostLine(h, ok ? "CLEANUPSUCCESS" : "CLEANUPFAIL")).join(""), "journal:cleanup-result");
     if (failedOn.length > 0 && !req.force) {
       throw new PartialFailureError(`failed to delete block ${meta.volume}/${meta.name} on ${failedOn.join(", ")}; retry, or delete with force`, failedOn, successfulOn);
     }
-    await store.append(meta.name, entryDeleteLine("INPROGRESS"));
-    if (req.unlinkStorage) await store.unlinkBackingFile(meta.gbid);
-    await store.append(meta.name, entryDeleteLine("SUCCESS"));
+    await this.append(store, meta.name, entryDeleteLine("INPROGRESS"), "journal:delete-begin");
+    if (req.unlinkStorage) {
+      await store.unlinkBackingFile(meta.gbid);
+      await this.step("file:unlinked");
+    }
+    await this.append(store, meta.name, entryDeleteLine("SUCCESS"), "journal:delete-done");
     await store.removeMeta(meta.name);
+    await this.step("journal:removed");
     return { successfulOn, failedOn };
   }
 
@@ -361,7 +392,7 @@ export class BlockEngine {
       const meta = await this.existing(store, req.block);
       const password = req.enable ? randomUUID() : "";
       knownSecrets.add(password);
-      await store.append(req.block, passwordLine(password));
+      await this.append(store, req.block, passwordLine(password), "journal:password");
       const after = await this.existing(store, req.block);
       const r = await this.configureHosts(store, after, req.enable ? "auth-on" : "auth-off");
       if (r.failedOn.length > 0) throw new PartialFailureError(`auth ${req.enable ? "enable" : "disable"} failed on ${r.failedOn.join(", ")}; retry to converge`, r.failedOn, r.successfulOn);
@@ -387,7 +418,8 @@ export class BlockEngine {
       }
       const ext = readExtensions(meta);
       await store.resizeBackingFile(meta.gbid, size, ext.prealloc ?? false);
-      if (size !== meta.sizeBytes) await store.append(req.block, keyLine("SIZE", size));
+      await this.step("file:resized");
+      if (size !== meta.sizeBytes) await this.append(store, req.block, keyLine("SIZE", size), "journal:size");
       const after = await this.existing(store, req.block);
       const r = await this.configureHosts(store, after, "resize");
       if (r.failedOn.length > 0) throw new PartialFailureError(`resize failed on ${r.failedOn.join(", ")}; retry to converge`, r.failedOn, r.successfulOn);
@@ -411,7 +443,7 @@ export class BlockEngine {
       const changed = req.allow ? !set.has(req.initiator) : set.has(req.initiator);
       if (req.allow) set.add(req.initiator);
       else set.delete(req.initiator);
-      if (changed) await store.append(req.block, extLine("INITIATORS", [...set].join(" ")));
+      if (changed) await this.append(store, req.block, extLine("INITIATORS", [...set].join(" ")), "journal:initiators");
       const after = await this.existing(store, req.block);
       const r = await this.configureHosts(store, after, "access");
       if (r.failedOn.length > 0) throw new PartialFailureError(`initiator access change failed on ${r.failedOn.join(", ")}; retry to converge`, r.failedOn, r.successfulOn);
