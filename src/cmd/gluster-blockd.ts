@@ -5,6 +5,7 @@ import { createLogger } from "../util/log.js";
 import { parseEndpoint, EndpointError, type Endpoint } from "../csi/endpoint.js";
 import { stopOnSignalsFn } from "../csi/signals.js";
 import { startBlockd } from "../glusterblock/blockd/daemon.js";
+import { tlsFiles, BLOCKD_TLS_FLAGS } from "../glusterblock/blockd/tls.js";
 import { isHostAddress } from "../glusterblock/names.js";
 import { startProgramMetrics, MetricsAddressError } from "../util/metrics.js";
 
@@ -20,6 +21,9 @@ const FLAGS: FlagSpecs = {
   listen: { type: "string", help: "TCP address of the peer and controller API", default: `0.0.0.0:${BLOCKD_DEFAULTS.port}` },
   "peer-port": { type: "string", help: "TCP port of the other nodes' gluster-blockd", default: String(BLOCKD_DEFAULTS.port) },
   "key-file": { type: "string", help: "file holding the shared key every TCP caller must present" },
+  "tls-cert": { type: "string", help: "mutual TLS on the TCP API: this node's PEM certificate (SAN DNS:gluster-blockd; serverAuth and clientAuth), also presented to the peers" },
+  "tls-key": { type: "string", help: "mutual TLS: the certificate's PEM private key" },
+  "tls-ca": { type: "string", help: "mutual TLS: PEM CA bundle; every TCP caller (peers, the controller) must present a certificate it signs" },
   "mount-root": { type: "string", help: "where hosting volumes are FUSE-mounted", default: BLOCKD_DEFAULTS.mountRoot },
   "volfile-server": { type: "string", help: "glusterd serving volfiles to the mounts and to tcmu-runner", default: "localhost" },
   "glusterd-socket": { type: "string", help: "glusterd's socket, when not the default" },
@@ -51,6 +55,7 @@ runMain(usage, async (argv) => {
   if (socket.kind !== "unix") throw new UsageError("--socket must be a unix socket path");
   const listen = endpoint("listen", str(f, "listen") ?? `0.0.0.0:${BLOCKD_DEFAULTS.port}`);
   if (listen.kind !== "tcp") throw new UsageError("--listen must be host:port");
+  const tls = tlsFiles({ cert: str(f, "tls-cert"), key: str(f, "tls-key"), ca: str(f, "tls-ca") }, BLOCKD_TLS_FLAGS);
   const log = createLogger({ service: "gluster-blockd", level: logLevel(f), node: host });
   const metrics = await startProgramMetrics(str(f, "metrics-address"), "gluster-blockd", log).catch((err: unknown) => {
     throw err instanceof MetricsAddressError ? new UsageError(`--metrics-address: ${err.message}`) : err;
@@ -66,6 +71,7 @@ runMain(usage, async (argv) => {
     mountRoot: str(f, "mount-root") ?? BLOCKD_DEFAULTS.mountRoot,
     volfileServer: str(f, "volfile-server") ?? "localhost",
     ...(keyFile ? { keyFile } : {}),
+    ...(tls ? { tls } : {}),
     ...(glusterdSocket ? { glusterdSocket } : {}),
     ...(configfsRoot ? { configfsRoot } : {}),
     volumes: strList(f, "volumes"),

@@ -2,13 +2,16 @@
 // shared key and the request id on every call, a deadline on every call, and
 // every failure mapped to a CsiError (errors.ts). Calls that may go to any
 // node pick the first endpoint whose channel connects, so one node down costs
-// a connect timeout, not a failed operation.
-import { connectivityState, credentials, Metadata, type ChannelCredentials } from "@grpc/grpc-js";
+// a connect timeout, not a failed operation. With TLS, the controller's
+// certificate is the client certificate and every blockd is checked against
+// DNS:gluster-blockd, not the IP address dialled (glusterblock/blockd/tls.ts).
+import { connectivityState, Metadata } from "@grpc/grpc-js";
 import { blockdProto } from "../csi/proto.js";
 import { unary } from "../csi/unary-client.js";
 import { unavailable } from "../csi/errors.js";
 import { REQUEST_ID_HEADER } from "../csi/rpc.js";
 import { withKey } from "../glusterblock/blockd/peer-auth.js";
+import { blockdTransport, BLOCKD_TLS_NAME, type BlockdTls, type BlockdTransport } from "../glusterblock/blockd/tls.js";
 import type { BlockdClient as GrpcBlockdClient } from "../generated/glusterblock/v1/Blockd.js";
 import type { CreateBlockRequest } from "../generated/glusterblock/v1/CreateBlockRequest.js";
 import type { CreateBlockResponse__Output } from "../generated/glusterblock/v1/CreateBlockResponse.js";
@@ -55,7 +58,8 @@ export interface BlockdClientOptions {
   /** the shared key blockd's TCP API requires */
   key?: string;
   log: Logger;
-  channelCredentials?: ChannelCredentials;
+  /** mutual TLS; without it the channels are plain TCP */
+  tls?: BlockdTls;
   /** deadline of calls that change state: create with full prealloc is slow (default 300 s) */
   mutateTimeoutMs?: number;
   /** deadline of queries (default 30 s) */
@@ -77,8 +81,11 @@ export interface NodeLoad {
 export class BlockdClient {
   private readonly clients = new Map<string, GrpcBlockdClient>();
   private preferred: string | undefined;
+  private readonly transport: BlockdTransport;
 
-  constructor(private readonly opts: BlockdClientOptions) {}
+  constructor(private readonly opts: BlockdClientOptions) {
+    this.transport = blockdTransport(opts.tls);
+  }
 
   get discovery(): BlockdDiscovery {
     return this.opts.discovery;
@@ -88,7 +95,8 @@ export class BlockdClient {
     let c = this.clients.get(endpoint);
     if (!c) {
       // a restarted blockd must be found again inside one connect timeout, not after grpc's default backoff of up to 2 minutes
-      c = new (blockdProto().glusterblock.v1.Blockd)(endpoint, this.opts.channelCredentials ?? credentials.createInsecure(), {
+      c = new (blockdProto().glusterblock.v1.Blockd)(endpoint, this.transport.credentials, {
+        ...this.transport.options,
         "grpc.initial_reconnect_backoff_ms": 250,
         "grpc.max_reconnect_backoff_ms": 2_000,
       });
@@ -106,12 +114,19 @@ export class BlockdClient {
   /** Calls `method` on one endpoint; failures come back as CsiErrors. */
   async call<M extends BlockdMethod>(endpoint: string, method: M, req: BlockdMethods[M][0], requestId?: string, timeoutMs?: number): Promise<BlockdMethods[M][1]> {
     const deadline = timeoutMs ?? (READ_ONLY.has(method) ? (this.opts.queryTimeoutMs ?? 30_000) : (this.opts.mutateTimeoutMs ?? 300_000));
-    if (!(await this.connects(endpoint))) throw unavailable(`gluster-blockd ${endpoint} does not connect`);
+    if (!(await this.connects(endpoint))) throw unavailable(`gluster-blockd ${endpoint} does not connect${this.tlsHint()}`);
     try {
       return await unary<BlockdMethods[M][1]>(this.client(endpoint), method, req, { timeoutMs: deadline, metadata: this.metadata(requestId) });
     } catch (err) {
       throw blockdError(err, `${endpoint} ${method}`);
     }
+  }
+
+  /** A refused handshake looks like a node that is down; say what else to check. */
+  private tlsHint(): string {
+    return this.opts.tls
+      ? ` (if it is up: is its certificate signed by --blockd-tls-ca and named DNS:${BLOCKD_TLS_NAME}, and is ours signed by the CA it trusts and in date? its log says "refused a TLS client")`
+      : "";
   }
 
   /**
@@ -148,9 +163,9 @@ export class BlockdClient {
         this.preferred = e;
         return e;
       }
-      this.opts.log.warn("gluster-blockd endpoint does not connect; trying the next", { endpoint: e });
+      this.opts.log.warn("gluster-blockd endpoint does not connect; trying the next", { endpoint: e, ...(this.opts.tls ? { tls: true } : {}) });
     }
-    throw unavailable(`no gluster-blockd reachable (${this.opts.discovery.describe()}: ${order.join(", ")})`);
+    throw unavailable(`no gluster-blockd reachable (${this.opts.discovery.describe()}: ${order.join(", ")})${this.tlsHint()}`);
   }
 
   /** Calls `method` on any reachable endpoint (`prefer` first). */

@@ -5,6 +5,7 @@ import { parseEndpoint } from "../csi/endpoint.js";
 import { parseSize } from "../glusterblock/size.js";
 import { validateVolumeName } from "../glusterblock/names.js";
 import { readPeerKey } from "../glusterblock/blockd/peer-auth.js";
+import { loadBlockdTls, tlsFiles, type TlsFiles, type TlsFlagNames } from "../glusterblock/blockd/tls.js";
 import type { Logger } from "../util/log.js";
 import { BUILTIN_DEFAULTS, MAX_HA_COUNT, type ParameterDefaults } from "./params.js";
 import { SUPPORTED_FS_TYPES } from "./capabilities.js";
@@ -23,6 +24,9 @@ import type { ControllerDeps } from "./deps.js";
 export const CONTROLLER_FLAGS: FlagSpecs = {
   "blockd-endpoints": { type: "string", help: "controller: comma-separated gluster-blockd addresses host:port; when set, Kubernetes discovery is off", multiple: true },
   "blockd-key-file": { type: "string", help: "controller: file with blockd's shared TCP key (sent as x-blockd-key)" },
+  "blockd-tls-cert": { type: "string", help: "controller: mutual TLS to blockd: the controller's PEM client certificate (clientAuth), signed by blockd's CA" },
+  "blockd-tls-key": { type: "string", help: "controller: mutual TLS: the client certificate's PEM private key" },
+  "blockd-tls-ca": { type: "string", help: "controller: mutual TLS: PEM CA bundle that signs blockd's certificates (checked against DNS:gluster-blockd)" },
   "blockd-port": { type: "string", help: "controller: blockd TCP port of discovered pods", default: String(DEFAULT_BLOCKD_PORT) },
   "blockd-selector": { type: "string", help: "controller: label selector of the blockd DaemonSet's pods, in --namespace", default: DEFAULT_BLOCKD_SELECTOR },
   "blockd-timeout": { type: "string", help: "controller: seconds a changing blockd call may take (create with full prealloc is slow)", default: "300" },
@@ -37,10 +41,15 @@ export const CONTROLLER_FLAGS: FlagSpecs = {
   "default-size": { type: "string", help: "controller: size of a CreateVolume without a capacity range", default: "1GiB" },
 };
 
+/** The controller's names of blockd's three TLS flags. */
+export const CONTROLLER_TLS_FLAGS: TlsFlagNames = { cert: "blockd-tls-cert", key: "blockd-tls-key", ca: "blockd-tls-ca" };
+
 export interface ControllerConfig {
   driverName: string;
   staticEndpoints: string[];
   keyFile?: string;
+  /** mutual TLS to blockd */
+  tls?: TlsFiles;
   blockdPort: number;
   blockdSelector: string;
   blockdTimeoutMs: number;
@@ -89,10 +98,12 @@ export function controllerConfig(f: ParsedFlags, driverName: string, env: NodeJS
   }
   const kubeconfig = str(f, "kubeconfig");
   const keyFile = str(f, "blockd-key-file");
+  const tls = tlsFiles({ cert: str(f, "blockd-tls-cert"), key: str(f, "blockd-tls-key"), ca: str(f, "blockd-tls-ca") }, CONTROLLER_TLS_FLAGS);
   return {
     driverName,
     staticEndpoints,
     ...(keyFile ? { keyFile } : {}),
+    ...(tls ? { tls } : {}),
     blockdPort: int(f, "blockd-port", 1, 65535) ?? DEFAULT_BLOCKD_PORT,
     blockdSelector: str(f, "blockd-selector") ?? DEFAULT_BLOCKD_SELECTOR,
     blockdTimeoutMs: (int(f, "blockd-timeout", 1, 86_400) ?? 300) * 1000,
@@ -126,9 +137,11 @@ export async function buildController(cfg: ControllerConfig, log: Logger, overri
   else throw new UsageError("controller: no way to find gluster-blockd: give --blockd-endpoints, or run with a Kubernetes API (in a pod or --kubeconfig)");
   const key = cfg.keyFile ? await readPeerKey(cfg.keyFile) : undefined;
   if (!key) log.warn("no --blockd-key-file: calls to gluster-blockd carry no key; blockd refuses them when it requires one");
+  const tls = cfg.tls ? await loadBlockdTls(cfg.tls, { flags: CONTROLLER_TLS_FLAGS, serves: false, log }) : undefined;
+  if (!tls) log.warn("no --blockd-tls-cert/--blockd-tls-key/--blockd-tls-ca: calls to gluster-blockd are plain TCP; blockd refuses them when it requires TLS");
   if (!kube) log.warn("no Kubernetes API: CHAP (auth) volumes are refused, no Events are recorded", { discovery: discovery.describe() });
-  const blockd = new BlockdClient({ discovery, ...(key ? { key } : {}), log, mutateTimeoutMs: cfg.blockdTimeoutMs });
-  log.info("controller configured", { discovery: discovery.describe(), namespace: cfg.namespace, kubeApi: kube !== undefined, defaults: cfg.defaults, defaultSizeBytes: cfg.defaultSizeBytes.toString() });
+  const blockd = new BlockdClient({ discovery, ...(key ? { key } : {}), ...(tls ? { tls } : {}), log, mutateTimeoutMs: cfg.blockdTimeoutMs });
+  log.info("controller configured", { discovery: discovery.describe(), namespace: cfg.namespace, kubeApi: kube !== undefined, blockdTls: tls !== undefined, defaults: cfg.defaults, defaultSizeBytes: cfg.defaultSizeBytes.toString() });
   return {
     kube,
     deps: {

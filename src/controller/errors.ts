@@ -40,7 +40,8 @@ export function blockdError(err: unknown, where: string): CsiError {
   if (!g) return new CsiError(status.INTERNAL, `gluster-blockd ${where}: ${knownSecrets.scrub(err instanceof Error ? err.message : String(err))}`, { cause: err });
   const msg = knownSecrets.scrub(g.message);
   if (g.code === status.UNAUTHENTICATED) {
-    return new CsiError(status.INTERNAL, `gluster-blockd ${where} refused the controller's key (${msg}); check --blockd-key-file against the storage nodes' key`, { cause: err });
+    // blockd's TLS handshake refuses a bad certificate before any call, so this is nearly always the key
+    return new CsiError(status.INTERNAL, `gluster-blockd ${where} refused the controller (${msg}); check --blockd-key-file against the storage nodes' key, and --blockd-tls-* against their CA`, { cause: err });
   }
   const code = BLOCKD_TO_CSI.get(g.code) ?? status.INTERNAL;
   return new CsiError(code, `gluster-blockd ${where}: ${msg}`, { cause: err });

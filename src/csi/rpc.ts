@@ -29,6 +29,9 @@ export interface RpcContext {
   readonly signal: AbortSignal;
 }
 
+/** What the transport proved about the caller: with TLS, its verified certificate (grpc-js does not export the type). */
+export type AuthContext = ReturnType<ServerUnaryCall<unknown, unknown>["getAuthContext"]>;
+
 export type UnaryHandler<Req, Res> = (req: Req, ctx: RpcContext) => Promise<Res>;
 
 /** Sees every finished call; for metrics. */
@@ -43,8 +46,11 @@ export interface WrapOptions {
   /** methods logged at debug instead of info (Probe is called every few seconds) */
   quietMethods?: readonly string[];
   observer?: RpcObserver;
-  /** checks the caller (e.g. a shared key in the metadata); a returned message refuses the call as UNAUTHENTICATED */
-  authorize?: (metadata: Metadata, peer: string) => string | undefined;
+  /**
+   * checks the caller (a shared key in the metadata, the verified TLS client
+   * certificate in `auth`); a returned message refuses the call as UNAUTHENTICATED
+   */
+  authorize?: (metadata: Metadata, peer: string, auth: AuthContext) => string | undefined;
 }
 
 function newRequestId(): string {
@@ -82,7 +88,7 @@ export function wrapUnary<Req, Res>(method: string, handler: UnaryHandler<Req, R
     outgoing.set(REQUEST_ID_HEADER, requestId);
     const abort = new AbortController();
     call.on("cancelled", () => abort.abort(new Error("cancelled by the caller")));
-    const refused = opts.authorize?.(call.metadata, call.getPeer());
+    const refused = opts.authorize?.(call.metadata, call.getPeer(), call.getAuthContext());
     if (refused !== undefined) {
       log.warn("refused unauthenticated call", { peer: call.getPeer(), reason: refused });
       opts.observer?.(method, status.UNAUTHENTICATED, 0);

@@ -6,10 +6,11 @@ import { mkdir, rm, chmod, stat } from "node:fs/promises";
 import { dirname } from "node:path";
 import { grpcAddress, describeEndpoint, type Endpoint } from "./endpoint.js";
 import type { Logger } from "../util/log.js";
+import { logTlsRefusals } from "./tls-refusals.js";
 
 export interface ListenOptions {
   endpoint: Endpoint;
-  /** TCP only; unix sockets are protected by file mode */
+  /** TCP only; unix sockets are protected by file mode. With TLS, the handshakes it refuses are logged. */
   credentials?: ServerCredentials;
   /** unix only: file mode of the socket (CLI socket: 0o600, root only) */
   socketMode?: number;
@@ -43,6 +44,7 @@ export class GrpcServer {
     const port = await new Promise<number>((resolve, reject) =>
       this.server.bindAsync(grpcAddress(e), creds, (err, p) => (err ? reject(err) : resolve(p))),
     );
+    if (e.kind === "tcp" && opts.credentials) logTlsRefusals(this.server, this.log);
     if (e.kind === "unix") {
       this.sockets.push(e.path);
       if (opts.socketMode !== undefined) await chmod(e.path, opts.socketMode);

@@ -126,7 +126,8 @@ export function renderChart(opts: { values?: readonly string[]; set?: readonly s
   for (const s of opts.set ?? []) args.push("--set", s);
   const r = helm(args);
   if (r.code !== 0) throw new Error(`helm ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
-  const docs = parseAllDocuments(r.stdout);
+  // as the API server reads it: YAML 1.1 (sigs.k8s.io/yaml), where a Secret volume's `defaultMode: 0440` is octal
+  const docs = parseAllDocuments(r.stdout, { version: "1.1" });
   const out: K8sObject[] = [];
   for (const d of docs) {
     if (d.errors.length > 0) throw new Error(`rendered YAML does not parse: ${d.errors.map((e) => e.message).join("; ")}`);

@@ -2,12 +2,19 @@
 // socket path kubelet and node-driver-registrar agree on, Bidirectional
 // propagation on the kubelet dir, a privileged node plugin, the CHAP secret
 // templating, blockd on the host network at its port, and RBAC covering the
-// Kubernetes calls the controller's code makes.
+// Kubernetes calls the controller's code makes; blockd's TLS Secret mounted
+// in blockd and the controller with their flags at its files, and its
+// generated certificate accepted by the very start-up checks the programs run.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { renderChart, findObject, type K8sObject } from "../helpers/helm.js";
+import { captureLog } from "../helpers/capture-log.js";
+import { loadBlockdTls, BLOCKD_TLS_FLAGS } from "../../src/glusterblock/blockd/tls.js";
+import { CONTROLLER_TLS_FLAGS } from "../../src/controller/config.js";
 import { ROOT } from "../helpers/spawn-program.js";
 import { NODE_DEFAULTS } from "../../src/node/plugin.js";
 import { DEFAULT_BLOCKD_PORT } from "../../src/controller/discovery.js";
@@ -16,7 +23,7 @@ import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
 
 interface Mount { name: string; mountPath: string; mountPropagation?: string; readOnly?: boolean }
 interface Container { name: string; args?: string[]; command?: string[]; securityContext?: { privileged?: boolean; runAsNonRoot?: boolean }; volumeMounts?: Mount[]; ports?: { name?: string; containerPort: number }[] }
-interface PodSpec { containers: Container[]; volumes: { name: string; hostPath?: { path: string }; secret?: { secretName: string } }[]; hostNetwork?: boolean; securityContext?: { runAsNonRoot?: boolean; runAsUser?: number }; serviceAccountName?: string }
+interface PodSpec { containers: Container[]; volumes: { name: string; hostPath?: { path: string }; secret?: { secretName: string; defaultMode?: number } }[]; hostNetwork?: boolean; securityContext?: { runAsNonRoot?: boolean; runAsUser?: number }; serviceAccountName?: string }
 interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
 
 const pod = (o: K8sObject): PodSpec => (o.spec as { template: { spec: PodSpec } }).template.spec;
@@ -28,6 +35,32 @@ const container = (p: PodSpec, name: string): Container => {
 const arg = (c: Container, flag: string): string | undefined => c.args?.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
 const hostPathOf = (p: PodSpec, m: Mount): string | undefined => p.volumes.find((v) => v.name === m.name)?.hostPath?.path;
 const mountAt = (c: Container, path: string): Mount | undefined => c.volumeMounts?.find((m) => m.mountPath === path);
+
+/** The Secret and its key that a flag's file comes from: the mount holding the path, that mount's Secret volume, the file's name. */
+function secretFileOf(p: PodSpec, c: Container, flag: string): { secret: string; key: string; mount: Mount; defaultMode?: number } | undefined {
+  const file = arg(c, flag);
+  if (file === undefined) return undefined;
+  const m = c.volumeMounts?.find((x) => file.startsWith(`${x.mountPath}/`));
+  const v = p.volumes.find((x) => x.name === m?.name)?.secret;
+  if (!m || !v) return undefined;
+  return { secret: v.secretName, key: file.slice(m.mountPath.length + 1), mount: m, ...(v.defaultMode !== undefined ? { defaultMode: v.defaultMode } : {}) };
+}
+
+const TLS_FILES = { cert: "tls.crt", key: "tls.key", ca: "ca.crt" } as const;
+
+/** Each TLS flag of a container resolves to one key of one Secret volume, mounted read-only. */
+function tlsSecretOf(p: PodSpec, c: Container, flags: Record<keyof typeof TLS_FILES, string>): string {
+  const secrets = new Set<string>();
+  for (const [which, flag] of Object.entries(flags) as [keyof typeof TLS_FILES, string][]) {
+    const f = secretFileOf(p, c, `--${flag}`);
+    assert.ok(f, `${c.name}: --${flag} is not a file of a mounted Secret (${arg(c, `--${flag}`)})`);
+    assert.equal(f.key, TLS_FILES[which], `${c.name}: --${flag} names the Secret's ${TLS_FILES[which]}`);
+    assert.equal(f.mount.readOnly, true, `${c.name}: the TLS Secret is mounted read-only`);
+    secrets.add(f.secret);
+  }
+  assert.equal(secrets.size, 1, `${c.name}: the three TLS files come from one Secret`);
+  return [...secrets][0] ?? "";
+}
 
 for (const [label, opts, kubelet, driver] of [
   ["defaults", {}, "/var/lib/kubelet", DEFAULT_DRIVER_NAME],
@@ -122,6 +155,47 @@ for (const [label, opts, kubelet, driver] of [
       assert.ok(objs.some((o) => o.kind === "Secret" && o.metadata.name === secret));
     });
 
+    test("blockd and the controller mount the one TLS Secret, and their TLS flags name its files", () => {
+      const ds = pod(findObject(objs, "DaemonSet", "-blockd"));
+      const blockd = container(ds, "gluster-blockd");
+      const ctrlPod = pod(findObject(objs, "Deployment", "-controller"));
+      const ctrl = container(ctrlPod, "gluster-block-csi");
+      const secret = tlsSecretOf(ds, blockd, BLOCKD_TLS_FLAGS);
+      assert.equal(tlsSecretOf(ctrlPod, ctrl, CONTROLLER_TLS_FLAGS), secret, "blockd and the controller trust the same CA");
+      const tls = objs.find((o) => o.kind === "Secret" && o.metadata.name === secret);
+      assert.ok(tls, `the TLS Secret ${secret} is rendered`);
+      assert.equal(tls.type, "kubernetes.io/tls");
+      assert.deepEqual(Object.keys(tls.data as object).sort(), Object.values(TLS_FILES).sort());
+      assert.equal(tls.metadata.annotations?.["helm.sh/resource-policy"], "keep");
+      // the controller runs as non-root: its copy must be group-readable (fsGroup); blockd's is root's alone
+      assert.equal(secretFileOf(ctrlPod, ctrl, "--blockd-tls-key")?.defaultMode, 0o440);
+      assert.equal(secretFileOf(ds, blockd, "--tls-key")?.defaultMode, 0o400);
+      // a new CA or certificate restarts both, or they would keep the old one
+      for (const p of [findObject(objs, "DaemonSet", "-blockd"), findObject(objs, "Deployment", "-controller")]) {
+        const annotations = (p.spec as { template: { metadata: { annotations?: Record<string, string> } } }).template.metadata.annotations;
+        assert.match(annotations?.["checksum/blockd-tls"] ?? "", /^[0-9a-f]{64}$/);
+      }
+    });
+
+    test("the generated certificate passes the checks blockd and the controller make at start-up", async () => {
+      const secret = tlsSecretOf(pod(findObject(objs, "DaemonSet", "-blockd")), container(pod(findObject(objs, "DaemonSet", "-blockd")), "gluster-blockd"), BLOCKD_TLS_FLAGS);
+      const data = objs.find((o) => o.kind === "Secret" && o.metadata.name === secret)?.data as Record<string, string>;
+      const dir = await mkdtemp(join(tmpdir(), "gb-chart-tls-"));
+      try {
+        const files = { cert: join(dir, "tls.crt"), key: join(dir, "tls.key"), ca: join(dir, "ca.crt") };
+        for (const [k, file] of Object.entries(files)) await writeFile(file, Buffer.from(data[TLS_FILES[k as keyof typeof TLS_FILES]] ?? "", "base64"), { mode: 0o600 });
+        const log = captureLog("warn");
+        // serves: DNS:gluster-blockd, serverAuth and clientAuth, the key of the certificate
+        const served = await loadBlockdTls(files, { flags: BLOCKD_TLS_FLAGS, serves: true, log: log.log });
+        await loadBlockdTls(files, { flags: CONTROLLER_TLS_FLAGS, serves: false, log: log.log });
+        assert.equal(log.lines.length, 0, `no warning (in date, signed by the CA): ${log.text()}`);
+        const days = label === "defaults" ? 3650 : 365;
+        assert.ok(Math.abs(served.validTo.getTime() - Date.now() - days * 86_400_000) < 2 * 86_400_000, `valid for blockd.tls.validityDays (${days})`);
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+    });
+
     test("the controller runs as non-root", () => {
       const p = pod(findObject(objs, "Deployment", "-controller"));
       assert.equal(p.securityContext?.runAsNonRoot, true);
@@ -161,3 +235,24 @@ for (const [label, opts, kubelet, driver] of [
     });
   });
 }
+
+describe("blockd TLS settings", () => {
+  test("an existing Secret is mounted in the controller, and none is generated", () => {
+    const objs = renderChart({ values: [join(ROOT, "test/fixtures/helm/existing-secret.yaml")] });
+    const ctrlPod = pod(findObject(objs, "Deployment", "-controller"));
+    assert.equal(tlsSecretOf(ctrlPod, container(ctrlPod, "gluster-block-csi"), CONTROLLER_TLS_FLAGS), "my-blockd-tls");
+    assert.ok(!objs.some((o) => o.kind === "Secret" && o.metadata.name.endsWith("-blockd-tls")));
+  });
+
+  test("blockd.tls.enabled=false: no TLS flags, volumes or Secret; the shared key stays", () => {
+    const objs = renderChart({ set: ["blockd.tls.enabled=false"] });
+    const ds = pod(findObject(objs, "DaemonSet", "-blockd"));
+    const ctrlPod = pod(findObject(objs, "Deployment", "-controller"));
+    for (const c of [container(ds, "gluster-blockd"), container(ctrlPod, "gluster-block-csi")]) {
+      assert.deepEqual(c.args?.filter((a) => a.includes("tls")), [], c.name);
+      assert.ok(c.args?.some((a) => /^--(blockd-)?key-file=/.test(a)), `${c.name} keeps the key`);
+    }
+    assert.ok(![...ds.volumes, ...ctrlPod.volumes].some((v) => v.name === "blockd-tls"));
+    assert.ok(!objs.some((o) => o.kind === "Secret" && o.metadata.name.endsWith("-blockd-tls")));
+  });
+});

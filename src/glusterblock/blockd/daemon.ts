@@ -1,7 +1,8 @@
 // gluster-blockd: assembles the engine for this storage node and serves it on
 // a root-only unix socket (the CLI) and on TCP (peers and the CSI
-// controller, with the shared key). At start it reconciles this node's LIO
-// to the journals, so a rebooted node exports again with no manual reload.
+// controller: mutual TLS and/or the shared key, tcp-api.ts). At start it
+// reconciles this node's LIO to the journals, so a rebooted node exports
+// again with no manual reload.
 import { access } from "node:fs/promises";
 import { join } from "node:path";
 import { GrpcServer } from "../../csi/server.js";
@@ -20,7 +21,9 @@ import { Auditor } from "../engine/audit.js";
 import { GrpcPeers } from "./grpc-peers.js";
 import { blockdService, peerService } from "./services.js";
 import { blockErrorToCsi } from "./error-map.js";
-import { readPeerKey, keyMatches, KEY_HEADER } from "./peer-auth.js";
+import { readPeerKey } from "./peer-auth.js";
+import { loadBlockdTls, BLOCKD_TLS_FLAGS, type TlsFiles } from "./tls.js";
+import { serveTcpApi } from "./tcp-api.js";
 import { META_DIR } from "../volume/block-store.js";
 import { canonicalHost } from "../names.js";
 
@@ -34,6 +37,8 @@ export interface BlockdConfig {
   volfileServer: string;
   glusterdSocket?: string;
   keyFile?: string;
+  /** mutual TLS on the TCP API and to the peers (tls.ts: the certificate scheme) */
+  tls?: TlsFiles;
   configfsRoot?: string;
   /** volumes to reconcile at start; empty = every started volume */
   volumes: string[];
@@ -55,6 +60,8 @@ export async function startBlockd(cfg: BlockdConfig): Promise<RunningBlockd> {
   const log = cfg.log;
   const host = canonicalHost(cfg.host);
   const key = cfg.keyFile ? await readPeerKey(cfg.keyFile) : undefined;
+  // the same certificate serves this node's API and calls the peers'
+  const tls = cfg.tls ? await loadBlockdTls(cfg.tls, { flags: BLOCKD_TLS_FLAGS, serves: true, log }) : undefined;
   const gluster = new GlusterCli({ exec, ...(cfg.glusterdSocket ? { glusterdSocket: cfg.glusterdSocket } : {}) });
   const mounts = new VolumeMounts({ exec, root: cfg.mountRoot, volfileServer: cfg.volfileServer, log });
   const lio = new ConfigfsLioTargets({
@@ -63,27 +70,28 @@ export async function startBlockd(cfg: BlockdConfig): Promise<RunningBlockd> {
     prepare: () => ensureLioModules({ exec, logger: log }),
   });
   const local = new LocalNode({ host, mounts, lio, exec, volfileServer: cfg.volfileServer, log });
-  const peers = new GrpcPeers({ local, port: cfg.peerPort, ...(key ? { key } : {}) });
+  const peers = new GrpcPeers({ local, port: cfg.peerPort, ...(key ? { key } : {}), ...(tls ? { tls } : {}) });
   const engine = new BlockEngine({ host, mounts, gluster, peers, exec, log });
   const auditor = new Auditor(engine, local, lio, peers, log);
   const proto = blockdProto().glusterblock.v1;
 
   const base: WrapOptions = { log, mapError: blockErrorToCsi, quietMethods: ["Ping", "GetNodeStatus", "TargetStatus"], ...(cfg.observer ? { observer: cfg.observer } : {}) };
-  const tcpOpts: WrapOptions = {
-    ...base,
-    authorize: (md) => (key === undefined ? undefined : keyMatches(key, md.get(KEY_HEADER)[0]) ? undefined : "a valid blockd key is required"),
-  };
 
   // the CLI: local, root only
   const cliServer = new GrpcServer(log.child({ listener: "cli" }));
   cliServer.addService(proto.Blockd.service, wrapService(proto.Blockd.service, blockdService(engine, auditor), base));
   await cliServer.listen({ endpoint: cfg.socket, socketMode: 0o600 });
 
-  const tcpServer = new GrpcServer(log.child({ listener: "tcp" }));
-  tcpServer.addService(proto.Blockd.service, wrapService(proto.Blockd.service, blockdService(engine, auditor), tcpOpts));
-  tcpServer.addService(proto.BlockdPeer.service, wrapService(proto.BlockdPeer.service, peerService(local), tcpOpts));
-  await tcpServer.listen({ endpoint: cfg.listen });
-  if (!key) log.warn("no --key-file: the TCP API accepts any caller; configure a shared key in production");
+  // the CSI controller and the peers: TLS and/or the key
+  const { server: tcpServer } = await serveTcpApi({
+    listen: cfg.listen,
+    ...(key ? { key } : {}),
+    ...(tls ? { tls } : {}),
+    blockd: blockdService(engine, auditor),
+    peer: peerService(local),
+    wrap: base,
+    log: log.child({ listener: "tcp" }),
+  });
 
   const reconciled = cfg.reconcileAtStart ? reconcileAll(cfg, gluster, mounts, local, auditor, log) : Promise.resolve();
 

@@ -1,5 +1,6 @@
 // Peers reached over blockd's TCP API; this node itself is called in-process.
-import { credentials, type ChannelCredentials } from "@grpc/grpc-js";
+// With TLS, this node's certificate is the client certificate, and each peer
+// is checked against DNS:gluster-blockd, not the IP address dialled (tls.ts).
 import { blockdProto } from "../../csi/proto.js";
 import { unary } from "../../csi/unary-client.js";
 import type { BlockdPeerClient } from "../../generated/glusterblock/v1/BlockdPeer.js";
@@ -8,26 +9,31 @@ import type { NodeStatus__Output } from "../../generated/glusterblock/v1/NodeSta
 import type { Peers, PeerRef, TargetResult, NodeStatusInfo } from "../engine/peers.js";
 import type { LocalNode } from "../engine/local-node.js";
 import { withKey } from "./peer-auth.js";
+import { blockdTransport, type BlockdTls, type BlockdTransport } from "./tls.js";
 
 export interface GrpcPeersOptions {
   local: LocalNode;
   port: number;
   key?: string;
-  channelCredentials?: ChannelCredentials;
+  /** mutual TLS; without it the channels are plain TCP */
+  tls?: BlockdTls;
   /** per call (a converge of one target takes well under a second; allow for a slow node) */
   timeoutMs?: number;
 }
 
 export class GrpcPeers implements Peers {
   private readonly clients = new Map<string, BlockdPeerClient>();
+  private readonly transport: BlockdTransport;
 
-  constructor(private readonly opts: GrpcPeersOptions) {}
+  constructor(private readonly opts: GrpcPeersOptions) {
+    this.transport = blockdTransport(opts.tls);
+  }
 
   private client(host: string): BlockdPeerClient {
     let c = this.clients.get(host);
     if (!c) {
       const addr = host.includes(":") ? `[${host}]:${this.opts.port}` : `${host}:${this.opts.port}`;
-      c = new (blockdProto().glusterblock.v1.BlockdPeer)(addr, this.opts.channelCredentials ?? credentials.createInsecure());
+      c = new (blockdProto().glusterblock.v1.BlockdPeer)(addr, this.transport.credentials, this.transport.options);
       this.clients.set(host, c);
     }
     return c;

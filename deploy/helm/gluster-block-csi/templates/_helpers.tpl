@@ -25,6 +25,13 @@
 {{- .Values.blockd.key.existingSecret | default (printf "%s-blockd-key" (include "gbcsi.fullname" . | trunc 52 | trimSuffix "-")) -}}
 {{- end -}}
 
+{{- define "gbcsi.blockdTlsSecret" -}}
+{{- .Values.blockd.tls.existingSecret | default (printf "%s-blockd-tls" (include "gbcsi.fullname" . | trunc 52 | trimSuffix "-")) -}}
+{{- end -}}
+
+{{/* where blockd and the controller mount the TLS Secret (keys tls.crt, tls.key, ca.crt) */}}
+{{- define "gbcsi.blockdTlsDir" -}}/etc/gluster-blockd-tls{{- end -}}
+
 {{- define "gbcsi.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
