@@ -20,6 +20,7 @@ import {
   exportedOn,
   deleteTargets,
   isDeleteStarted,
+  hostsBehindSize,
   type BlockMeta,
   type HostStatus,
 } from "../journal/index.js";
@@ -208,7 +209,8 @@ export class BlockEngine {
     const diffs: string[] = [];
     if (req.sizeBytes !== undefined && meta.sizeBytes !== 0n && meta.sizeBytes !== req.sizeBytes) diffs.push(`size ${formatSize(meta.sizeBytes)} != ${formatSize(req.sizeBytes)}`);
     if (meta.ha !== req.ha) diffs.push(`ha ${meta.ha} != ${req.ha}`);
-    if ((meta.password !== "") !== req.auth) diffs.push(`auth ${meta.password !== "" ? "enabled" : "disabled"}`);
+    // the password is written with ENTRYCREATE: SUCCESS; a create cut short before has none yet
+    if (meta.entryCreate === "SUCCESS" && (meta.password !== "") !== req.auth) diffs.push(`auth ${meta.password !== "" ? "enabled" : "disabled"}`);
     const hosts = haHosts(meta, ext);
     if (ext.hosts && hosts.join(" ") !== chosen.join(" ")) diffs.push(`hosts ${hosts.join(",")}`);
     if (ext.aclMode !== req.aclMode) diffs.push(`acl mode ${ext.aclMode}`);
@@ -409,7 +411,8 @@ export class BlockEngine {
       if (size < meta.sizeBytes && !req.force) {
         throw new InvalidRequestError(`shrinking block ${req.volume}/${req.block} from ${formatSize(meta.sizeBytes)} to ${formatSize(size)} can lose data; use force`);
       }
-      const pending = meta.hosts.some((h) => h.status === "RSINPROGRESS" || h.status === "RSFAIL");
+      // a resize cut short after its SIZE line: the hosts still have the old size
+      const pending = meta.hosts.some((h) => h.status === "RSINPROGRESS" || h.status === "RSFAIL") || hostsBehindSize(meta).length > 0;
       if (size === meta.sizeBytes && !pending) return { successfulOn: exportedOn(meta), failedOn: [], iqn: iqnFor(meta.gbid), sizeBytes: size };
       if (size > meta.sizeBytes) {
         const space = await store.space();

@@ -17,6 +17,7 @@ import {
   exportedOn,
   failedOn,
   formatEntries,
+  hostsBehindSize,
   hostLine,
   isAuthEnforced,
   isCreateComplete,
@@ -244,6 +245,17 @@ describe("derived views", () => {
     const info = toInfoResult(m);
     assert.equal(info.sizeBytes, 3n * GiB);
     assert.deepEqual(info.failedOn, ["10.0.0.3"]);
+  });
+  it("hosts behind the latest SIZE: a resize cut short after its SIZE line, or not confirmed everywhere", () => {
+    const created = head + createDoneLines({ sizeBytes: GiB }) + hostLine("10.0.0.1", "CONFIGSUCCESS") + hostLine("10.0.0.2", "CONFIGSUCCESS");
+    assert.deepEqual(hostsBehindSize(parseJournal("b", created)), []);
+    const grown = created + keyLine("SIZE", 2n * GiB);
+    assert.deepEqual(hostsBehindSize(parseJournal("b", grown)), ["10.0.0.1", "10.0.0.2"]);
+    const half = grown + hostLine("10.0.0.1", "RSINPROGRESS", 2n * GiB) + hostLine("10.0.0.1", "RSSUCCESS", 2n * GiB) + hostLine("10.0.0.2", "RSINPROGRESS", 2n * GiB);
+    assert.deepEqual(hostsBehindSize(parseJournal("b", half)), ["10.0.0.2"]);
+    // a host configured after the resize (a replace's new node) has the size it was configured with
+    const replaced = half + hostLine("10.0.0.2", "RSSUCCESS", 2n * GiB) + hostLine("10.0.0.3", "CONFIGINPROGRESS") + hostLine("10.0.0.3", "CONFIGSUCCESS");
+    assert.deepEqual(hostsBehindSize(parseJournal("b", replaced)), []);
   });
   it("delete in progress and auth changes cut short", () => {
     const text =

@@ -48,6 +48,22 @@ export function currentSizeOn(meta: BlockMeta, host: HostState): bigint {
   return meta.initialSizeBytes;
 }
 
+/**
+ * Exported hosts that have not confirmed the journal's latest SIZE: the size
+ * a host was last configured (CONFIGSUCCESS) or resized (RSSUCCESS) to is
+ * another. A resize cut short after its SIZE line leaves every host here.
+ */
+export function hostsBehindSize(meta: BlockMeta): string[] {
+  let size = 0n;
+  const confirmed = new Map<string, bigint>();
+  for (const e of meta.entries) {
+    if (e.kind === "key" && e.key === "SIZE") size = BigInt(e.value);
+    else if (e.kind === "host" && e.status === "CONFIGSUCCESS") confirmed.set(e.host, size);
+    else if (e.kind === "host" && e.status === "RSSUCCESS") confirmed.set(e.host, e.resizeBytes ?? size);
+  }
+  return exportedOn(meta).filter((h) => confirmed.get(h) !== meta.sizeBytes);
+}
+
 /** RESIZE FAILED ON: hosts whose latest resize failed or never finished, with the size they still have. */
 export function resizeFailedOn(meta: BlockMeta): { host: string; currentSizeBytes: bigint }[] {
   return meta.hosts

@@ -13,7 +13,7 @@ import { VolumeMounts } from "../../../src/glusterblock/volume/mounts.js";
 import { ConfigfsLioTargets } from "../../../src/glusterblock/lio/configfs-lio-targets.js";
 import { FakeConfigfs } from "../../../src/glusterblock/lio/fake-configfs.js";
 import { LocalNode } from "../../../src/glusterblock/engine/local-node.js";
-import { BlockEngine } from "../../../src/glusterblock/engine/block-engine.js";
+import { BlockEngine, type BlockEngineOptions } from "../../../src/glusterblock/engine/block-engine.js";
 import type { Peers, PeerRef, TargetResult, NodeStatusInfo } from "../../../src/glusterblock/engine/peers.js";
 
 export interface EngineNode {
@@ -62,8 +62,8 @@ export interface EngineCluster {
   nodes: Map<string, EngineNode>;
   peers: InProcessPeers;
   mounts: VolumeMounts;
-  /** an engine coordinating from node i (1-based) */
-  engine(i: number): BlockEngine;
+  /** an engine coordinating from node i (1-based); `over` replaces options (peers, faults, log) */
+  engine(i: number, over?: Partial<BlockEngineOptions>): BlockEngine;
   down(): Promise<void>;
 }
 
@@ -85,7 +85,7 @@ export async function startEngineCluster(volume = "block-test"): Promise<EngineC
     nodes,
     peers,
     mounts,
-    engine: (i) =>
+    engine: (i, over) =>
       new BlockEngine({
         host: hosts[i - 1] ?? "",
         mounts,
@@ -94,6 +94,7 @@ export async function startEngineCluster(volume = "block-test"): Promise<EngineC
         exec,
         log: nullLogger,
         lockWaitMs: 5_000,
+        ...over,
       }),
     async down() {
       await mounts.unmount(volume).catch(() => undefined);
