@@ -95,6 +95,32 @@ export class Attacher {
     }
   }
 
+  /**
+   * Keeps WRITE SAME away from our paths (see Sysfs.disableWriteSame: it
+   * kills tcmu-runner on every gateway in turn). Only disks whose WWID is ours.
+   */
+  async guardPaths(t: TargetSpec, disks?: readonly ScsiDisk[]): Promise<void> {
+    const ours = (disks ?? disksAtLun(await this.o.sysfs.sessionsOf(t.iqn), t.lun)).filter((d) => d.wwid === t.wwid);
+    for (const d of ours) {
+      if (await this.o.sysfs.disableWriteSame(d)) this.o.log.info("WRITE SAME disabled on path", { disk: d.name, hctl: d.hctl, wwid: t.wwid });
+    }
+  }
+
+  /** Scans our LUN where it is missing, waits a little for the new disks and guards them (the healer's step). */
+  async scanAndGuard(t: TargetSpec, waitMs = 5_000): Promise<void> {
+    await this.scan(t);
+    const started = performance.now();
+    for (;;) {
+      const sessions = (await this.o.sysfs.sessionsOf(t.iqn)).filter((s) => s.state === "LOGGED_IN");
+      const disks = disksAtLun(sessions, t.lun);
+      if (disks.length >= sessions.length || performance.now() - started > waitMs) {
+        await this.guardPaths(t, disks);
+        return;
+      }
+      await delay(this.pollMs);
+    }
+  }
+
   /** Throws WwidMismatchError if a disk of our target at our LUN has another identity. */
   private checkIdentity(t: TargetSpec, disks: readonly ScsiDisk[]): void {
     for (const d of disks) if (d.wwid !== "" && d.wwid !== t.wwid) throw new WwidMismatchError(t.wwid, d.wwid, d.name);
@@ -134,6 +160,7 @@ export class Attacher {
       budget.check(`waiting for a path of ${t.iqn}`);
       throw new NoPathError(`logged in to ${t.iqn}, but LUN ${t.lun} did not appear on any session`);
     }
+    await this.guardPaths(t, paths);
 
     // the map: multipathd builds it from the uevents; nudge it if it has not after a while
     let nudged = false;
@@ -244,6 +271,7 @@ export class Attacher {
     for (const d of disksAtLun(await this.o.sysfs.sessionsOf(t.iqn), t.lun)) {
       await this.o.sysfs.rescanDisk(d.name).catch((err: unknown) => this.o.log.warn("rescan failed", { disk: d.name, error: errText(err) }));
     }
+    await this.guardPaths(t);
     const map = await this.o.multipath.map(t.wwid);
     if (map) await this.o.multipath.resize(t.wwid);
     return this.o.multipath.map(t.wwid);

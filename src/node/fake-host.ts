@@ -187,6 +187,10 @@ export class FakeHost {
     await mkdir(join(lunDir, "block", name), { recursive: true });
     await writeFile(join(lunDir, "state"), "running\n");
     await writeFile(join(lunDir, "wwid"), `naa.${(wwid ?? t?.wwid ?? "").slice(1)}\n`);
+    // what sd sets up for a thin LIO LUN: WRITE SAME(16) with UNMAP, the command tcmu-runner 1.5.4 dies of
+    await mkdir(join(lunDir, "scsi_disk", hctl), { recursive: true });
+    await writeFile(join(lunDir, "scsi_disk", hctl, "max_write_same_blocks"), "8388607\n");
+    await writeFile(join(lunDir, "scsi_disk", hctl, "zeroing_mode"), "writesame_16_unmap\n");
     const blk = this.sys("block", name);
     await mkdir(join(blk, "holders"), { recursive: true });
     await symlink(lunDir, join(blk, "device"));

@@ -39,7 +39,7 @@ export class Healer {
           report.failed = [...failed.keys(), ...missing.filter((p) => !withRecord.includes(p))];
           report.relogged = withRecord.filter((p) => !failed.has(p));
         }
-        await this.d.attacher.scan(t);
+        await this.d.attacher.scanAndGuard(t);
         report.rescanned = true;
         log.info("healed volume paths", { ...report });
         out.push(report);

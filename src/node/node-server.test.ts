@@ -170,6 +170,35 @@ test("the CHAP password never appears in a logged argv, and never in the record"
   assert.equal((JSON.parse(rec) as { phase: string }).phase, "staged");
 });
 
+/** Each path of ours: [max_write_same_blocks, zeroing_mode]. */
+async function writeSameOfPaths(): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for (const sess of await deps.sysfs.sessionsOf(IQN)) {
+    for (const d of sess.disks) {
+      const dir = join(deps.sysfs.root, "block", d.name, "device", "scsi_disk", d.hctl);
+      out.push([(await readFile(join(dir, "max_write_same_blocks"), "utf8")).trim(), (await readFile(join(dir, "zeroing_mode"), "utf8")).trim()]);
+    }
+  }
+  return out;
+}
+
+test("every path gets WRITE SAME disabled before the device is used (tcmu-runner 1.5.4 dies of WRITE SAME with UNMAP)", async () => {
+  await stage({ volume_capability: mountCap("ext4") });
+  assert.deepEqual(await writeSameOfPaths(), PORTALS.map(() => ["0", "writesame"]));
+  const mkfsAt = host.calls.findIndex((c) => c.file === "mkfs.ext4");
+  assert.ok(mkfsAt >= 0);
+});
+
+test("a path the healer brings back is guarded too", async () => {
+  const down = new Set([PORTALS[2] ?? ""]);
+  host.addTarget({ iqn: IQN, portals: PORTALS, wwid: WWID, sizeBytes: 256 * MiB, chap: { username: GBID, password: PASSWORD }, down });
+  await stage();
+  assert.equal((await writeSameOfPaths()).length, 2);
+  down.clear();
+  await new Healer(deps).runOnce(nullLogger);
+  assert.deepEqual(await writeSameOfPaths(), PORTALS.map(() => ["0", "writesame"]));
+});
+
 test("stage twice = one login per portal, one format", async () => {
   await stage();
   await stage();

@@ -152,6 +152,30 @@ export class Sysfs {
     await this.write(this.p("block", name, "device", "rescan"), "1");
   }
 
+  /**
+   * Stops the kernel from sending WRITE SAME to one of our paths. tcmu-runner
+   * 1.5.4 (Debian 12's) dies of a divide error on WRITE SAME(16) with the
+   * UNMAP bit, which is how the kernel zeroes ranges on a thin-provisioned LUN
+   * (ext4's lazy inode-table init does it right after the first mount); the
+   * I/O then fails over to the next gateway, which dies the same way. With
+   * `max_write_same_blocks` 0 the disk's write-zeroes limit is 0: requests the
+   * multipath map still sends are refused as unsupported before they leave
+   * the host, and the kernel writes zero pages instead. `zeroing_mode` first,
+   * so that no UNMAP variant is used even for an instant; both survive a
+   * rescan (the kernel keeps `no_write_same`). Returns true when it changed
+   * anything; a disk without these attributes (gone, or not sd) is left alone.
+   */
+  async disableWriteSame(d: ScsiDisk): Promise<boolean> {
+    const dir = this.p("block", d.name, "device", "scsi_disk", d.hctl);
+    const blocks = await readText(join(dir, "max_write_same_blocks"));
+    if (blocks === undefined) return false;
+    const mode = await readText(join(dir, "zeroing_mode"));
+    if (blocks === "0" && (mode === undefined || mode === "writesame")) return false;
+    if (mode !== undefined && mode !== "writesame") await this.write(join(dir, "zeroing_mode"), "writesame");
+    await this.write(join(dir, "max_write_same_blocks"), "0");
+    return true;
+  }
+
   /** Removes a disk from the kernel (after its map is gone). */
   async deleteDisk(name: string): Promise<void> {
     await this.write(this.p("block", name, "device", "delete"), "1");
