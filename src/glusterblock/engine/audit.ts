@@ -1,13 +1,23 @@
 // The orphan audit, both ways: LIO objects with no journal, journals whose
 // targets are missing, backing files no journal names, journals whose file is
-// gone, and creates or deletes cut short. Dry run by default; with fix, each
-// repair or removal is one log line.
+// gone, creates or deletes cut short, and journals that cannot be read. Dry
+// run by default; with fix, each repair or removal is one log line.
+//
+// Nothing is removed on a guess. A block some operation holds (its lease) is
+// left alone; a journal that cannot be read keeps the file and LIO objects
+// that may be its block's (its data may be live); a missing file is checked
+// on the file itself, not only in a directory listing.
+import { mkdir, rename, stat } from "node:fs/promises";
+import { join } from "node:path";
 import type { BlockEngine } from "./block-engine.js";
 import type { LocalNode } from "./local-node.js";
-import type { LioTargets } from "../lio/types.js";
+import type { LioBlockState, LioTargets } from "../lio/types.js";
 import { GLUSTER_BLOCK_IQN_PREFIX } from "../lio/types.js";
 import { exportedOn, isDeleteStarted, type BlockMeta } from "../journal/index.js";
 import { acquireLease } from "../volume/lease-lock.js";
+import { META_DIR, type BlockStore } from "../volume/block-store.js";
+import { gbidFor } from "../names.js";
+import { haHosts, readExtensions } from "./extensions.js";
 import type { Peers } from "./peers.js";
 import type { Logger } from "../../util/log.js";
 
@@ -28,6 +38,38 @@ export interface Finding {
   fixed: boolean;
 }
 
+/** Where unreadable journals are moved by a fix, beside the journals (a dot name no block can have). */
+export const QUARANTINE_DIR = join(META_DIR, ".quarantine");
+
+const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/** No host ever had the target configured: the create stopped before the block served anywhere. */
+function neverServed(m: BlockMeta): boolean {
+  return !m.hosts.some((h) => h.history.some((s) => s.status === "CONFIGSUCCESS"));
+}
+
+/** One block's objects in this node's LIO (list() shows a target without its LUN apart from its backstore). */
+interface LioGroup {
+  name?: string;
+  gbid?: string;
+  iqn?: string;
+  cfgstring: string;
+}
+
+function groupLio(list: LioBlockState[]): LioGroup[] {
+  const groups = new Map<string, LioGroup>();
+  for (const b of list) {
+    const key = b.gbid || (b.name !== undefined ? `name:${b.name}` : (b.target?.iqn ?? "?"));
+    const g = groups.get(key) ?? { cfgstring: "" };
+    if (b.name !== undefined) g.name = b.name;
+    if (b.gbid) g.gbid = b.gbid;
+    if (b.target) g.iqn = b.target.iqn;
+    if (b.backstore?.cfgstring) g.cfgstring = b.backstore.cfgstring;
+    groups.set(key, g);
+  }
+  return [...groups.values()];
+}
+
 export class Auditor {
   constructor(
     private readonly engine: BlockEngine,
@@ -37,6 +79,17 @@ export class Auditor {
     private readonly log: Logger,
   ) {}
 
+  /** Runs fn holding the block's lease; undefined (fn not run) while an operation holds it. */
+  private async ifIdle<T>(store: BlockStore, block: string, fn: () => Promise<T>): Promise<{ value: T } | undefined> {
+    const held = await acquireLease(block, { dir: store.lockDir, owner: `audit ${this.engine.host}`, waitMs: 0 }).catch(() => undefined);
+    if (!held) return undefined;
+    try {
+      return { value: await fn() };
+    } finally {
+      await held.release();
+    }
+  }
+
   async audit(volume: string, fix: boolean): Promise<Finding[]> {
     const store = await this.engine.store(volume);
     const findings: Finding[] = [];
@@ -44,21 +97,60 @@ export class Auditor {
       findings.push({ ...f, fixed });
       this.log[fixed ? "warn" : "info"](fixed ? "audit fixed" : "audit finding", { volume, ...f });
     };
+    // the files before the journals: a create journals before it makes its
+    // file, so a file listed here that no journal listed after names has none
+    const files = new Set(await store.listBackingFiles());
     const metas = new Map<string, BlockMeta>();
+    const unreadable = new Map<string, { gbids: string[]; error: string }>();
     for (const name of await store.listNames()) {
       try {
         const m = await store.readMeta(name);
         if (m) metas.set(name, m);
       } catch (err) {
-        add({ kind: "journal-corrupt", host: "", block: name, detail: err instanceof Error ? err.message : String(err) });
+        // the GBIDs it may have: its own lines', and the one our creates derive from the name
+        const raw = (await store.readRaw(name).catch(() => undefined)) ?? "";
+        const gbids = new Set([gbidFor(volume, name), ...[...raw.matchAll(/^GBID: ([0-9a-f-]{36})$/gm)].map((x) => x[1] ?? "")]);
+        unreadable.set(name, { gbids: [...gbids], error: message(err) });
       }
     }
-    const files = new Set(await store.listBackingFiles());
-    const gbids = new Set([...metas.values()].map((m) => m.gbid));
+
+    // unreadable journals: moved aside only when no file of theirs exists
+    const keptNames = new Set<string>();
+    const keptGbids = new Set<string>();
+    for (const [name, u] of unreadable) {
+      const data = u.gbids.filter((g) => files.has(g));
+      const keep = (): void => {
+        keptNames.add(name);
+        for (const g of u.gbids) keptGbids.add(g);
+      };
+      const finding = { kind: "journal-corrupt" as const, host: "", block: name };
+      if (data.length > 0) {
+        keep();
+        add({ ...finding, detail: `${u.error}; its block's file /block-store/${data.join(", /block-store/")} and LIO objects are kept: repair the journal by hand` });
+        continue;
+      }
+      const moved = await this.ifIdle(store, name, async () => {
+        if (!fix) return undefined;
+        const dir = join(store.root, QUARANTINE_DIR);
+        await mkdir(dir, { recursive: true });
+        const to = join(dir, `${name}.${new Date().toISOString().replace(/[:.]/g, "")}`);
+        await rename(store.metaPath(name), to);
+        return to;
+      });
+      if (!moved) {
+        keep(); // being written right now (a create's first append): not ours to judge
+        continue;
+      }
+      if (moved.value === undefined) {
+        keep();
+        add({ ...finding, detail: `${u.error}; no backing file: fix moves the journal to ${QUARANTINE_DIR}` });
+      } else add({ ...finding, detail: `${u.error}; no backing file; moved to ${moved.value}` }, true);
+    }
 
     // backing files no journal names
+    const named = new Set([...[...metas.values()].map((m) => m.gbid), ...keptGbids]);
     for (const f of files) {
-      if (gbids.has(f)) continue;
+      if (named.has(f)) continue;
       const finding = { kind: "file-without-metadata" as const, host: "", block: f, detail: `/block-store/${f}` };
       if (fix) {
         await store.unlinkBackingFile(f);
@@ -67,23 +159,31 @@ export class Auditor {
     }
 
     for (const m of metas.values()) {
-      const unfinished = isDeleteStarted(m) ? "delete-incomplete" : m.entryCreate !== "SUCCESS" ? "create-incomplete" : undefined;
+      const unfinished: FindingKind | undefined = isDeleteStarted(m) ? "delete-incomplete" : m.entryCreate !== "SUCCESS" || neverServed(m) ? "create-incomplete" : undefined;
       if (unfinished) {
         // only if no operation holds the block right now
-        const held = await acquireLease(m.name, { dir: store.lockDir, owner: `audit ${this.engine.host}`, waitMs: 0 }).catch(() => undefined);
-        if (!held) continue;
-        await held.release();
-        const finding = { kind: unfinished, host: "", block: m.name, detail: `journal stops at ${unfinished === "create-incomplete" ? "ENTRYCREATE: INPROGRESS" : "a delete"}` } as const;
+        if (!(await this.ifIdle(store, m.name, () => Promise.resolve()))) continue;
+        const detail =
+          unfinished === "delete-incomplete" ? "a delete was cut short" : m.entryCreate !== "SUCCESS" ? "journal stops at ENTRYCREATE: INPROGRESS" : "the create stopped before any host served the block";
+        const finding = { kind: unfinished, host: "", block: m.name, detail };
         if (fix) {
           await this.engine.delete({ volume, block: m.name, unlinkStorage: true, force: true, missingOk: true });
           add(finding, true);
         } else add(finding);
         continue;
       }
-      if (!files.has(m.gbid)) add({ kind: "metadata-without-file", host: "", block: m.name, detail: `/block-store/${m.gbid} is missing: the block's data is gone; delete it` });
+      if (!files.has(m.gbid) && (await isGone(store.storePath(m.gbid)))) {
+        const finding = { kind: "metadata-without-file" as const, host: "", block: m.name, detail: `/block-store/${m.gbid} is missing: the block's data is gone` };
+        // its targets serve a LUN that cannot be read: the block is deleted, targets and journal
+        if (fix && (await this.ifIdle(store, m.name, () => Promise.resolve()))) {
+          await this.engine.delete({ volume, block: m.name, unlinkStorage: true, force: true, missingOk: true });
+          add(finding, true);
+        } else add(finding);
+        continue;
+      }
       const ref = { volume, block: m.name, gbid: m.gbid };
       for (const h of exportedOn(m)) {
-        const st = await this.peers.status(h, ref).catch((err: unknown) => ({ host: h, present: false, matches: false, detail: `unreachable: ${err instanceof Error ? err.message : String(err)}` }));
+        const st = await this.peers.status(h, ref).catch((err: unknown) => ({ host: h, present: false, matches: false, detail: `unreachable: ${message(err)}` }));
         if (st.matches) continue;
         const finding = { kind: "metadata-without-target" as const, host: h, block: m.name, detail: st.detail };
         if (fix && !st.detail.startsWith("unreachable")) {
@@ -97,19 +197,45 @@ export class Auditor {
     }
 
     // this node's LIO objects that no journal of the volume accounts for
-    const known = new Set([...metas.values()].map((m) => m.gbid));
-    for (const b of await this.lio.list()) {
-      const cfg = b.backstore?.cfgstring ?? "";
-      const ours = b.target?.iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX) || cfg.startsWith(`${volume}@`);
-      if (!ours || (b.gbid && known.has(b.gbid))) continue;
+    const byGbid = new Map([...metas.values()].map((m) => [m.gbid, m]));
+    const here = this.local.host;
+    for (const g of groupLio(await this.lio.list())) {
+      const ours = g.iqn?.startsWith(GLUSTER_BLOCK_IQN_PREFIX) || g.cfgstring.startsWith(`${volume}@`);
       // a target of another hosting volume is that volume's business
-      if (cfg && !cfg.startsWith(`${volume}@`)) continue;
-      const finding = { kind: "lio-without-metadata" as const, host: this.engine.host, block: b.name ?? b.gbid ?? "?", detail: b.target?.iqn ?? cfg };
-      if (fix && b.name && b.gbid) {
-        await this.lio.remove({ name: b.name, iqn: `${GLUSTER_BLOCK_IQN_PREFIX}${b.gbid}` });
-        add(finding, true);
-      } else add(finding);
+      if (!ours || (g.cfgstring && !g.cfgstring.startsWith(`${volume}@`))) continue;
+      if ((g.name !== undefined && keptNames.has(g.name)) || (g.gbid && keptGbids.has(g.gbid))) continue;
+      const owner = g.gbid ? byGbid.get(g.gbid) : undefined;
+      // a block's objects on a node that is not one of its hosts (a replace whose clean-up failed) are orphans too
+      if (owner && haHosts(owner, readExtensions(owner)).includes(here)) continue;
+      const block = g.name ?? owner?.name ?? g.gbid ?? "?";
+      const finding = { kind: "lio-without-metadata" as const, host: here, block, detail: owner ? `${g.iqn ?? g.cfgstring}: ${here} is not a host of block ${owner.name}` : (g.iqn ?? g.cfgstring) };
+      const name = g.name;
+      if (!fix || name === undefined) {
+        // a target with no backstore cannot be told apart from another volume's: reported only
+        add(finding);
+        continue;
+      }
+      const iqn = g.iqn ?? `${GLUSTER_BLOCK_IQN_PREFIX}${g.gbid || gbidFor(volume, name)}`;
+      const removed = await this.ifIdle(store, name, async () => {
+        // read again under the lease: a block created since the journals were listed is not an orphan
+        const now = await store.readMeta(name).catch(() => undefined);
+        if (now && (now.gbid !== g.gbid || haHosts(now, readExtensions(now)).includes(here))) return false;
+        await this.lio.remove({ name, iqn });
+        return true;
+      });
+      if (removed?.value) add(finding, true);
     }
     return findings;
+  }
+}
+
+/** True only when the file itself is not there (a listing can miss an entry; any other error is not an answer). */
+async function isGone(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return false;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ENOENT") return true;
+    throw err;
   }
 }
