@@ -44,6 +44,19 @@ interface FakeMap {
   slaves: string[];
 }
 
+/**
+ * Fault injection for crash and failure matrices: `before` is asked before
+ * each host action (a command, a sysfs write) and makes it fail with exit 1,
+ * not run, by returning true (or throws: a process that is gone); `after` is
+ * called once it ran (throwing there is a process killed right after it).
+ */
+export interface HostFaults {
+  before?(action: HostAction): boolean;
+  after?(action: HostAction): void;
+}
+
+export type HostAction = { kind: "exec"; file: string; args: readonly string[] } | { kind: "sysfs"; path: string; value: string };
+
 export const LIO_TCMU_CONFIG = `defaults {
 	user_friendly_names no
 	find_multipaths "greedy"
@@ -86,6 +99,7 @@ export class FakeHost {
   autoMap = true;
   /** programs (or "prog arg") that fail with exit 1 */
   readonly failing = new Set<string>();
+  faults: HostFaults | undefined;
   private readonly sessions: FakeSession[] = [];
   private readonly maps: FakeMap[] = [];
   private nextSid = 1;
@@ -249,6 +263,13 @@ export class FakeHost {
 
   /** The sysfs writer: the kernel's reaction to scan, delete and rescan. */
   readonly sysfsWriter = async (path: string, value: string): Promise<void> => {
+    const action: HostAction = { kind: "sysfs", path, value };
+    if (this.faults?.before?.(action)) throw Object.assign(new Error(`EIO: injected failure writing ${path}`), { code: "EIO" });
+    await this.writeSysfs(path, value);
+    this.faults?.after?.(action);
+  };
+
+  private async writeSysfs(path: string, value: string): Promise<void> {
     const scan = /class\/scsi_host\/host(\d+)\/scan$/.exec(path);
     if (scan) {
       const s = this.sessions.find((x) => x.host === Number(scan[1]));
@@ -271,7 +292,7 @@ export class FakeHost {
       return;
     }
     await writeFile(path, value);
-  };
+  }
 
   // ---- the tools -------------------------------------------------------
 
@@ -285,8 +306,10 @@ export class FakeHost {
     }
     const secrets = opts.secrets ?? [];
     this.calls.push({ file: prog, args, logged: scrubText([prog, ...args].join(" "), secrets), secrets });
-    if (this.failing.has(prog) || this.failing.has(`${prog} ${args[0] ?? ""}`)) throw fail(prog, args, 1, "injected failure");
+    const action: HostAction = { kind: "exec", file: prog, args };
+    if (this.failing.has(prog) || this.failing.has(`${prog} ${args[0] ?? ""}`) || this.faults?.before?.(action)) throw fail(prog, args, 1, "injected failure");
     const r = await this.run(prog, args);
+    this.faults?.after?.(action);
     if (r.exitCode !== 0 && !(opts.okExitCodes ?? []).includes(r.exitCode)) throw fail(prog, args, r.exitCode, r.stderr);
     return r;
   };
