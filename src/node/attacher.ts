@@ -8,7 +8,7 @@ import { join } from "node:path";
 import type { Exec } from "../util/exec.js";
 import type { Logger } from "../util/log.js";
 import { pollFor, type Budget } from "./budget.js";
-import { BudgetExceededError, InUseError, NoPathError, WwidMismatchError } from "./errors.js";
+import { BudgetExceededError, InUseError, NoPathError, NodeRecordError, WwidMismatchError } from "./errors.js";
 import type { Chap, Iscsiadm } from "./iscsi.js";
 import type { Multipath } from "./multipath.js";
 import { boundDeviceNode, type Mounter } from "./mount.js";
@@ -71,7 +71,7 @@ export class Attacher {
         if (writeRecords || !(await this.o.iscsi.hasRecord(t.iqn, p))) await this.o.iscsi.ensureRecord(t.iqn, p, chap);
         ready.push(p);
       } catch (err) {
-        failed.set(p, err);
+        failed.set(p, new NodeRecordError(`the iscsiadm node record of ${t.iqn} at ${p} could not be written: ${errText(err)}`, { cause: err }));
       }
     }
     await Promise.all(
@@ -130,6 +130,9 @@ export class Attacher {
     await this.o.multipath.checkConfig();
     await this.o.multipath.allowWwid(t.wwid);
     const failed = await this.loginAll(t, chap, budget, true);
+    // a portal that is down is left to the healer; one whose record failed only a retry with the secret can finish
+    const unrecorded = [...failed.values()].find((e) => e instanceof NodeRecordError);
+    if (unrecorded) throw unrecorded;
     const logged = (await this.o.sysfs.sessionsOf(t.iqn)).filter((s) => s.state === "LOGGED_IN");
     if (logged.length === 0) {
       const first = [...failed.values()][0];

@@ -67,6 +67,15 @@ export class UnknownVolumeError extends Error {
   override readonly name = "UnknownVolumeError";
 }
 
+/**
+ * A portal's iscsiadm node record could not be written. Unlike a portal that
+ * does not answer, the healer cannot finish this one later (it has no CHAP
+ * secret), so the stage fails and kubelet's retry, which has it, does.
+ */
+export class NodeRecordError extends Error {
+  override readonly name = "NodeRecordError";
+}
+
 /** iSCSI login refused the CHAP credentials (iscsiadm exit 24). */
 export class AuthFailedError extends Error {
   override readonly name = "AuthFailedError";
@@ -86,6 +95,7 @@ export function mapNodeError(err: unknown): CsiError | undefined {
   if (err instanceof ConflictError) return to(status.ALREADY_EXISTS);
   if (err instanceof UnknownVolumeError) return to(status.NOT_FOUND);
   if (err instanceof AuthFailedError) return to(status.PERMISSION_DENIED);
+  if (err instanceof NodeRecordError) return to(status.INTERNAL);
   // a host tool that failed or hung: retryable from the CO's point of view
   if (err instanceof ExecError) return new CsiError(err.timedOut ? status.DEADLINE_EXCEEDED : status.INTERNAL, err.message, { cause: err });
   return undefined;
