@@ -17,7 +17,7 @@ import type { CreateRequest } from "../../src/glusterblock/engine/requests.js";
 import type { Finding } from "../../src/glusterblock/engine/audit.js";
 import { QUARANTINE_DIR } from "../../src/glusterblock/engine/audit.js";
 import { gbidFor, iqnFor } from "../../src/glusterblock/names.js";
-import { META_DIR, STORE_DIR } from "../../src/glusterblock/volume/block-store.js";
+import { META_DIR, STORE_DIR, ORPHAN_DIR } from "../../src/glusterblock/volume/block-store.js";
 
 const MiB = 1024n * 1024n;
 let c: EngineCluster;
@@ -214,6 +214,7 @@ test("audit finds each kind of orphan, fixes each with one log line, then finds 
   );
   const files = (await readdir(join(root, STORE_DIR))).sort();
   assert.deepEqual(files, [...healthy].map((b) => gbidFor(c.volume, b)).sort(), "only the healthy blocks' files are left");
+  assert.deepEqual(await readdir(join(root, ORPHAN_DIR)), [stray], "the file no journal named is set aside, not deleted (it may be kept on purpose)");
   for (const b of healthy) {
     assert.deepEqual(await stateOf(b, b === "moved-away" ? h2 : undefined), before[b], `${b} is as it was`);
   }

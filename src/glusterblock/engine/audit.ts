@@ -15,7 +15,7 @@ import type { LioBlockState, LioTargets } from "../lio/types.js";
 import { GLUSTER_BLOCK_IQN_PREFIX } from "../lio/types.js";
 import { exportedOn, isDeleteStarted, type BlockMeta } from "../journal/index.js";
 import { acquireLease } from "../volume/lease-lock.js";
-import { META_DIR, type BlockStore } from "../volume/block-store.js";
+import { META_DIR, ORPHAN_DIR, type BlockStore } from "../volume/block-store.js";
 import { gbidFor } from "../names.js";
 import { haHosts, readExtensions } from "./extensions.js";
 import type { Peers } from "./peers.js";
@@ -151,10 +151,11 @@ export class Auditor {
     const named = new Set([...[...metas.values()].map((m) => m.gbid), ...keptGbids]);
     for (const f of files) {
       if (named.has(f)) continue;
-      const finding = { kind: "file-without-metadata" as const, host: "", block: f, detail: `/block-store/${f}` };
+      // set aside, never deleted: it may be data an admin kept (`delete ... unlink-storage no`)
+      const finding = { kind: "file-without-metadata" as const, host: "", block: f, detail: `/block-store/${f}; fix moves it to /${ORPHAN_DIR}/ (delete it there by hand)` };
       if (fix) {
-        await store.unlinkBackingFile(f);
-        add(finding, true);
+        const to = await store.setAsideBackingFile(f);
+        add({ ...finding, detail: `/block-store/${f} moved to ${to}` }, true);
       } else add(finding);
     }
 

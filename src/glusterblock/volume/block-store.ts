@@ -1,7 +1,7 @@
 // One hosting volume as gluster-block lays it out: backing files in
 // /block-store/<gbid>, append-only journals in /block-meta/<name>. All access
 // is through the FUSE mount.
-import { open, readFile, readdir, mkdir, unlink, stat, truncate, statfs, link } from "node:fs/promises";
+import { open, readFile, readdir, mkdir, unlink, stat, truncate, statfs, link, rename } from "node:fs/promises";
 import { join } from "node:path";
 import { parseJournal, type BlockMeta } from "../journal/index.js";
 import type { Exec } from "../../util/exec.js";
@@ -12,6 +12,8 @@ export const META_DIR = "block-meta";
 export const STORE_DIR = "block-store";
 /** lock files, beside the journals (a dot name no block can have) */
 export const LOCK_DIR = join(META_DIR, ".locks");
+/** where the audit sets aside backing files no journal names (never deleted: `delete ... unlink-storage no` keeps files on purpose) */
+export const ORPHAN_DIR = "block-orphaned";
 /** kept free on the volume for metadata appends (the original: 10 MiB) */
 export const DEFAULT_RESERVE_BYTES = 10n * 1024n * 1024n;
 
@@ -130,6 +132,13 @@ export class BlockStore {
     await unlink(this.storePath(gbid)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== "ENOENT") throw err;
     });
+  }
+
+  /** Moves a backing file out of /block-store into /block-orphaned (same volume: a rename); returns its new path on the volume. */
+  async setAsideBackingFile(gbid: string): Promise<string> {
+    await mkdir(join(this.root, ORPHAN_DIR), { recursive: true });
+    await rename(this.storePath(gbid), join(this.root, ORPHAN_DIR, gbid));
+    return `/${ORPHAN_DIR}/${gbid}`;
   }
 
   async space(): Promise<VolumeSpaceInfo> {
