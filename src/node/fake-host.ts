@@ -377,7 +377,8 @@ export class FakeHost {
     if (op === "update") {
       const r = portal ? recs?.get(portal) : undefined;
       if (!r) return { ...ok("iscsiadm", args), exitCode: 21, stderr: "iscsiadm: No records found" };
-      r.set(at("-n") ?? "", at("-v") ?? "");
+      // iscsiadm takes any number of -n NAME -v VALUE pairs in one update
+      for (let i = 0; i < args.length; i++) if (args[i] === "-n") r.set(args[i + 1] ?? "", args[i + 2] === "-v" ? (args[i + 3] ?? "") : "");
       return ok("iscsiadm", args);
     }
     if (op === "delete") {

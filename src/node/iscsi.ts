@@ -105,16 +105,11 @@ export class Iscsiadm {
   async ensureRecord(iqn: string, portal: string, chap: Chap | undefined): Promise<void> {
     const base = ["-m", "node", "-T", iqn, "-p", portal];
     if (!(await this.hasRecord(iqn, portal))) await this.dbWrite([...base, "-o", "new"]);
-    const update = (name: string, value: string, secrets?: string[]): Promise<ExecResult> =>
-      this.dbWrite([...base, "-o", "update", "-n", name, "-v", value], secrets ? { secrets } : {});
-    for (const [k, v] of RECORD_SETTINGS) await update(k, v);
-    if (chap) {
-      await update("node.session.auth.authmethod", "CHAP");
-      await update("node.session.auth.username", chap.username, [chap.password]);
-      await update("node.session.auth.password", chap.password, [chap.password]);
-    } else {
-      await update("node.session.auth.authmethod", "None");
-    }
+    // one update with every name/value pair: one process and one database write instead of eight
+    const settings: (readonly [string, string])[] = [...RECORD_SETTINGS];
+    if (chap) settings.push(["node.session.auth.authmethod", "CHAP"], ["node.session.auth.username", chap.username], ["node.session.auth.password", chap.password]);
+    else settings.push(["node.session.auth.authmethod", "None"]);
+    await this.dbWrite([...base, "-o", "update", ...settings.flatMap(([k, v]) => ["-n", k, "-v", v])], chap ? { secrets: [chap.password] } : {});
   }
 
   async login(iqn: string, portal: string, timeoutMs: number): Promise<void> {
