@@ -74,6 +74,7 @@ devices {
 		product "TCMU device"
 		path_grouping_policy "failover"
 		path_checker "directio"
+		detect_checker "no"
 		no_path_retry 12
 	}
 }

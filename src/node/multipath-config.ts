@@ -3,7 +3,9 @@
 // failover-style grouping, never multibus (tcmu's glfs lock fences a gateway
 // on writes through another, so round-robin across gateways ping-pongs the
 // lock); a real I/O path checker, not tur (tcmu answers TUR GOOD even with
-// its backend gone); a finite no_path_retry (queueing forever hangs pods in D
+// its backend gone), and detect_checker off: it defaults to yes, and then
+// multipathd picks tur for every ALUA device, tcmu's included, whatever
+// path_checker says (seen in the lab: "tur" on all paths); a finite no_path_retry (queueing forever hangs pods in D
 // state). These are checked, not written: the host's multipath.conf belongs
 // to the admin (see docs; the lab image carries a suitable one).
 
@@ -95,17 +97,20 @@ function matches(pattern: string | undefined, value: string): boolean {
 export interface EffectiveSettings {
   pathGroupingPolicy: string;
   pathChecker: string;
+  /** "yes" (multipath-tools' default): ALUA devices get tur, path_checker notwithstanding */
+  detectChecker: string;
   noPathRetry: string;
   findMultipaths: string;
 }
 
 /** What multipathd applies to a LIO-ORG "TCMU device" path: defaults, then matching device entries in order, then overrides. */
 export function effectiveTcmuSettings(conf: ConfSection): EffectiveSettings {
-  const keys = { pathGroupingPolicy: "path_grouping_policy", pathChecker: "path_checker", noPathRetry: "no_path_retry" } as const;
+  const keys = { pathGroupingPolicy: "path_grouping_policy", pathChecker: "path_checker", detectChecker: "detect_checker", noPathRetry: "no_path_retry" } as const;
   const defaults = conf.children.find((c) => c.name === "defaults");
   const eff: EffectiveSettings = {
     pathGroupingPolicy: defaults?.values.get(keys.pathGroupingPolicy) ?? "failover",
     pathChecker: defaults?.values.get(keys.pathChecker) ?? "tur",
+    detectChecker: defaults?.values.get(keys.detectChecker) ?? "yes",
     noPathRetry: defaults?.values.get(keys.noPathRetry) ?? "fail",
     findMultipaths: defaults?.values.get("find_multipaths") ?? "strict",
   };
@@ -132,6 +137,9 @@ export function tcmuSettingProblems(eff: EffectiveSettings): string[] {
   }
   if (eff.pathChecker === "tur") {
     problems.push("path_checker is tur: tcmu-runner answers TEST UNIT READY with GOOD even when its backend is gone; use directio");
+  }
+  if (eff.pathChecker !== "tur" && eff.detectChecker !== "no") {
+    problems.push(`detect_checker is ${eff.detectChecker}: multipathd then uses tur for ALUA devices such as tcmu's, whatever path_checker says; set detect_checker no beside path_checker directio`);
   }
   if (eff.noPathRetry === "queue") {
     problems.push("no_path_retry is queue: I/O would queue forever with every gateway gone; use a finite number of retries");

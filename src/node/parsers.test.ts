@@ -41,6 +41,7 @@ devices {
 		path_grouping_policy "failover"
 		path_selector "round-robin 0"
 		path_checker "directio"
+		detect_checker "no"
 		no_path_retry 12
 	}
 }
@@ -50,7 +51,7 @@ overrides {
 
 test("effective multipath settings for LIO-ORG TCMU: later device entries win, defaults fill in", () => {
   const eff = effectiveTcmuSettings(parseMultipathConfig(SHOW_CONFIG));
-  assert.deepEqual(eff, { pathGroupingPolicy: "failover", pathChecker: "directio", noPathRetry: "12", findMultipaths: "greedy" });
+  assert.deepEqual(eff, { pathGroupingPolicy: "failover", pathChecker: "directio", detectChecker: "no", noPathRetry: "12", findMultipaths: "greedy" });
   assert.deepEqual(tcmuSettingProblems(eff), []);
 });
 
@@ -61,6 +62,14 @@ test("multibus, tur and queue are each refused", () => {
   const problems = tcmuSettingProblems(effectiveTcmuSettings(parseMultipathConfig(bad)));
   assert.equal(problems.length, 3);
   assert.match(problems.join(" "), /multibus.*tur.*queue/s);
+});
+
+test("directio with detect_checker left at its default (yes) is refused: multipathd would use tur on tcmu's ALUA paths", () => {
+  const eff = effectiveTcmuSettings(parseMultipathConfig(SHOW_CONFIG.replace('\t\tdetect_checker "no"\n', "")));
+  assert.equal(eff.detectChecker, "yes");
+  const problems = tcmuSettingProblems(eff);
+  assert.equal(problems.length, 1);
+  assert.match(problems[0] ?? "", /detect_checker/);
 });
 
 test("no device entry: the defaults decide (tur is refused)", () => {
