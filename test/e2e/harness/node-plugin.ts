@@ -42,9 +42,12 @@ export async function stopNodePlugin(n: LabNode): Promise<void> {
   await n.run(`systemctl stop ${NODE_UNIT} 2>/dev/null; systemctl reset-failed ${NODE_UNIT} 2>/dev/null; true`);
 }
 
-/** The plugin's log since its unit started (JSON lines). */
-export async function nodePluginLog(n: LabNode): Promise<string> {
-  return (await n.run(`journalctl -u ${NODE_UNIT} --no-pager -o cat`)).stdout;
+/** A shell command printing the plugin's log since its unit last started (JSON lines). */
+export const CURRENT_PLUGIN_LOG = `journalctl --no-pager -o cat _SYSTEMD_INVOCATION_ID=$(systemctl show -p InvocationID --value ${NODE_UNIT})`;
+
+/** The plugin's log since its unit last started; `everyRun` for all of the unit's runs in the journal (secret greps). */
+export async function nodePluginLog(n: LabNode, everyRun = false): Promise<string> {
+  return (await n.run(everyRun ? `journalctl -u ${NODE_UNIT} --no-pager -o cat` : CURRENT_PLUGIN_LOG)).stdout;
 }
 
 /** Makes the calls in one client process on the VM; one result per call (fewer if a stopOnError call failed). */
