@@ -42,6 +42,7 @@ import type { Peers, PeerRef, TargetResult } from "./peers.js";
 import type { CreateRequest, CreateOutcome, HostsOutcome } from "./requests.js";
 import type { InfoResult } from "../types.js";
 import { toInfoResult } from "../journal/index.js";
+import { resolvePeerNames } from "../gluster/peer-addresses.js";
 
 export interface BlockEngineOptions {
   /** this node's address, as used in portals and by peers */
@@ -198,8 +199,14 @@ export class BlockEngine {
   private async checkInPool(hosts: string[]): Promise<void> {
     const pool = await this.opts.gluster.poolList();
     const known = new Set<string>([this.host]);
-    for (const p of pool) for (const n of p.hostnames) if (n !== "localhost") known.add(canonicalHost(n));
-    const missing = hosts.filter((h) => !known.has(h));
+    const names = pool.flatMap((p) => p.hostnames).filter((n) => n !== "localhost");
+    for (const n of names) known.add(canonicalHost(n));
+    let missing = hosts.filter((h) => !known.has(h));
+    if (missing.length > 0) {
+      // a peer known here by its hostname (the node that probed the pool is): compare its addresses
+      for (const a of await resolvePeerNames(names)) known.add(canonicalHost(a));
+      missing = hosts.filter((h) => !known.has(h));
+    }
     if (missing.length > 0) throw new PreconditionError(`host${missing.length > 1 ? "s" : ""} ${missing.join(", ")} not in the trusted storage pool of this node`);
   }
 
