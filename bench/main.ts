@@ -6,11 +6,21 @@
 //   floor: the same LIO objects made by ONE batched targetcli process per
 //   node (what the original's best case costs), at the same volume counts.
 //
-// --quick (CI): 1 repetition, 1 -> 4 existing volumes; asserts nothing about time.
-// full (by hand): 3 repetitions, 1 -> 50 existing volumes.
+//   through CSI (the controller on the host): CreateVolume/DeleteVolume ha 1
+//   and ha 3, ControllerPublish/Unpublish, N CreateVolume calls at once
+//   against the same N one after another;
+//   gluster-blockd's resident memory with few and many volumes, and its
+//   start-up reconcile of every block after the node's LIO was wiped.
+//
+// --quick (CI): 1 repetition, 1 -> 3 existing volumes, 3 parallel creates;
+// asserts nothing about time. Full (by hand): 3 repetitions, 1 -> 50
+// existing (--many N), 20 parallel creates (--parallel N).
 import { ensureLab, type Lab, type LabNode } from "../test/e2e/harness/lab.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "../test/e2e/harness/product.js";
 import { gbidFor, iqnFor } from "../src/glusterblock/names.js";
+import { median, timed } from "./timing.js";
+import { benchCsi, type CsiBench } from "./csi.js";
+import { blockdRssMb, clockOf, execsSince, reconcileAfterWipe, type ReconcileFigures } from "./blockd-stats.js";
 
 interface Args {
   quick: boolean;
@@ -18,6 +28,7 @@ interface Args {
   reps: number;
   few: number;
   many: number;
+  parallel: number;
 }
 
 function parse(argv: string[]): Args {
@@ -28,20 +39,8 @@ function parse(argv: string[]): Args {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} takes a positive whole number`);
     return v;
   };
-  for (const a of argv) if (a.startsWith("--") && !["--quick", "--json", "--reps", "--many"].includes(a)) throw new Error(`unknown flag ${a}`);
-  return { quick, json: argv.includes("--json"), reps: num("--reps", quick ? 1 : 3), few: 1, many: num("--many", quick ? 4 : 50) };
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
-};
-
-async function timed(fn: () => Promise<void>): Promise<number> {
-  const t = performance.now();
-  await fn();
-  return (performance.now() - t) / 1000;
+  for (const a of argv) if (a.startsWith("--") && !["--quick", "--json", "--reps", "--many", "--parallel"].includes(a)) throw new Error(`unknown flag ${a}`);
+  return { quick, json: argv.includes("--json"), reps: num("--reps", quick ? 1 : 3), few: 1, many: num("--many", quick ? 3 : 50), parallel: num("--parallel", quick ? 3 : 20) };
 }
 
 async function must(n: LabNode, args: string[]): Promise<void> {
@@ -91,6 +90,8 @@ interface Row {
   existing: number;
   ours: number[];
   floor: number[];
+  /** external programs blockd started per node in the first repetition */
+  execs?: number[];
 }
 
 async function main(): Promise<void> {
@@ -105,6 +106,9 @@ async function main(): Promise<void> {
   const n1 = lab.node(1);
   const hosts = lab.addresses.join(",");
   const rows: Row[] = [];
+  const rss: { existing: number; mb: number }[] = [];
+  let csi: CsiBench | undefined;
+  let reconcile: ReconcileFigures | undefined;
   let existing = 0;
   const fill = async (target: number): Promise<void> => {
     while (existing < target) {
@@ -122,8 +126,15 @@ async function main(): Promise<void> {
         const d: Row = { what: `delete ha ${ha}`, existing: count, ours: [], floor: [] };
         for (let r = 0; r < a.reps; r++) {
           const name = `bench-${ha}-${count}-${r}`;
+          const t0 = await Promise.all(lab.nodes.map(clockOf));
           c.ours.push(await timed(() => must(n1, ["create", `${lab.volume}/${name}`, "ha", String(ha), "prealloc", "no", hosts, "64MiB"])));
+          const t1 = await Promise.all(lab.nodes.map(clockOf));
           d.ours.push(await timed(() => must(n1, ["delete", `${lab.volume}/${name}`])));
+          if (r === 0) {
+            const t2 = await Promise.all(lab.nodes.map(clockOf));
+            c.execs = await Promise.all(lab.nodes.map(async (n, i) => (await execsSince(n, t0[i] ?? "")) - (await execsSince(n, t1[i] ?? ""))));
+            d.execs = await Promise.all(lab.nodes.map(async (n, i) => (await execsSince(n, t1[i] ?? "")) - (await execsSince(n, t2[i] ?? ""))));
+          }
           const f = await floor(lab, `floor-${ha}-${r}`, ha);
           c.floor.push(f.create);
           d.floor.push(f.remove);
@@ -131,7 +142,11 @@ async function main(): Promise<void> {
         rows.push(c, d);
         log(`${c.what} with ${count} existing: ours ${median(c.ours).toFixed(2)} s, floor ${median(c.floor).toFixed(2)} s; delete ours ${median(d.ours).toFixed(2)} s, floor ${median(d.floor).toFixed(2)} s`);
       }
+      rss.push({ existing: count, mb: await blockdRssMb(n1) });
+      if (count === a.few) csi = await benchCsi(lab, { reps: a.reps, parallel: a.parallel, log });
     }
+    reconcile = await reconcileAfterWipe(n1);
+    log(`reconcile after wiping n1's LIO: ${reconcile.converged} blocks in ${reconcile.reconcileS.toFixed(1)} s`);
   } finally {
     for (let i = 0; i < existing; i++) await cli(n1, ["delete", `${lab.volume}/fill${i}`]).catch(() => undefined);
     await stopBlockdEverywhere(lab);
@@ -149,13 +164,30 @@ async function main(): Promise<void> {
       floor_median_s: +fl.toFixed(2),
       ratio_to_floor: +(ours / fl).toFixed(2),
       flatness_vs_few: few ? +(ours / median(few.ours)).toFixed(2) : 1,
+      blockd_execs_per_node: r.execs ?? [],
     };
   });
-  if (a.json) console.log(JSON.stringify({ reps: a.reps, few: a.few, many: a.many, rows: table }, null, 2));
+  const floorOf = (what: string): number => median(rows.find((r) => r.what === what && r.existing === a.few)?.floor ?? []);
+  const csiRows = csi
+    ? [
+        ...([1, 3] as const).flatMap((ha) => [
+          { what: `CSI CreateVolume ha ${ha}`, ours: csi.create[ha], floor: floorOf(`create ha ${ha}`) },
+          { what: `CSI DeleteVolume ha ${ha}`, ours: csi.remove[ha], floor: floorOf(`delete ha ${ha}`) },
+        ]),
+        { what: "CSI ControllerPublish (ACL on 3 nodes)", ours: csi.publish, floor: NaN },
+        { what: "CSI ControllerUnpublish", ours: csi.unpublish, floor: NaN },
+      ].map((r) => ({ what: r.what, existing: a.few, ours_median_s: +median(r.ours).toFixed(2), ours_min_s: +Math.min(...r.ours).toFixed(2), ours_max_s: +Math.max(...r.ours).toFixed(2), floor_median_s: +r.floor.toFixed(2), ratio_to_floor: +(median(r.ours) / r.floor).toFixed(2) }))
+    : [];
+  const parallel = csi ? { ...csi.parallel, ratio: +(csi.parallel.wallS / csi.parallel.sequentialS).toFixed(2) } : undefined;
+  if (a.json) console.log(JSON.stringify({ reps: a.reps, few: a.few, many: a.many, rows: table, csi: csiRows, parallel, blockdRssMb: rss, reconcile }, null, 2));
   else {
-    console.log("\n| operation | existing | ours median (min-max) s | floor (1 targetcli/node) s | ours/floor | ours vs few existing |");
-    console.log("|---|---|---|---|---|---|");
-    for (const t of table) console.log(`| ${t.what} | ${t.existing} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${t.floor_median_s} | ${t.ratio_to_floor} | ${t.flatness_vs_few} |`);
+    console.log("\n| operation | existing | ours median (min-max) s | floor (1 targetcli/node) s | ours/floor | ours vs few existing | programs blockd ran on n1,n2,n3 |");
+    console.log("|---|---|---|---|---|---|---|");
+    for (const t of table) console.log(`| ${t.what} | ${t.existing} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${t.floor_median_s} | ${t.ratio_to_floor} | ${t.flatness_vs_few} | ${t.blockd_execs_per_node.join(",")} |`);
+    for (const t of csiRows) console.log(`| ${t.what} | ${t.existing} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${Number.isNaN(t.floor_median_s) ? "-" : t.floor_median_s} | ${Number.isNaN(t.ratio_to_floor) ? "-" : t.ratio_to_floor} | | |`);
+    if (parallel) console.log(`\n${parallel.count} CreateVolume at once: ${parallel.wallS.toFixed(1)} s, one after another ${parallel.sequentialS.toFixed(1)} s (ratio ${parallel.ratio}), ${parallel.failures} failed`);
+    console.log(`gluster-blockd RSS: ${rss.map((r) => `${r.mb.toFixed(0)} MB at ${r.existing} volumes`).join(", ")}`);
+    if (reconcile) console.log(`reconcile after n1's LIO was wiped: ${reconcile.converged} blocks exported again in ${reconcile.reconcileS.toFixed(1)} s (restart to done ${reconcile.restartToReadyS.toFixed(1)} s); ${reconcile.lunsAfter} LUNs in configfs`);
   }
 }
 

@@ -30,6 +30,14 @@ if [ "${SKIP_E2E:-0}" != 1 ]; then
   phase "e2e tests (VM lab: build or reuse the image, boot 3 VMs, run, power off)"
   # the last e2e file powers the lab off; this catches a run that dies before it
   trap 'npm run --silent lab -- down >/dev/null 2>&1 || true' EXIT
-  npm run test:e2e
+  # E2E_QUICK=1: the node plugin's e2e runs 3 stage/unstage loops instead of
+  # 20 and leaves its two HA cases to the full run (time on a 2-core machine)
+  E2E_QUICK=1 LAB_KEEP=1 npm run test:e2e
+
+  phase "benchmark smoke run on the same lab (npm run bench -- --quick; prints the table, asserts nothing about time)"
+  npm run bench -- --quick
+
+  phase "lab teardown (nothing left running)"
+  npm run test:e2e -- zz-teardown
 fi
 phase "all tests passed"

@@ -1,0 +1,50 @@
+// What gluster-blockd costs on a storage node: its resident memory, and how
+// long its start-up reconcile takes to export every block again after the
+// node's LIO configuration was wiped (a reboot, as far as LIO is concerned).
+import type { LabNode } from "../test/e2e/harness/lab.js";
+import { startBlockd } from "../test/e2e/harness/product.js";
+import { timed } from "./timing.js";
+
+export async function blockdRssMb(n: LabNode): Promise<number> {
+  const r = await n.must(`pid=$(systemctl show -p MainPID --value gluster-blockd); awk '/^VmRSS:/ {print $2}' /proc/$pid/status`);
+  return Number(r.stdout.trim()) / 1024;
+}
+
+export interface ReconcileFigures {
+  /** blocks exported again */
+  converged: number;
+  /** the reconcile itself, from blockd's log line */
+  reconcileS: number;
+  /** restart of the unit until the reconcile's log line, node start-up over 9p included */
+  restartToReadyS: number;
+  /** LUNs in configfs afterwards */
+  lunsAfter: number;
+}
+
+export async function reconcileAfterWipe(n: LabNode): Promise<ReconcileFigures> {
+  await n.must("systemctl stop gluster-blockd; targetctl clear", { timeoutMs: 600_000 });
+  const since = (await n.must("date '+%Y-%m-%d %H:%M:%S'")).stdout.trim();
+  let line = "";
+  const restartToReadyS = await timed(async () => {
+    await startBlockd(n);
+    const r = await n.must(
+      `for k in $(seq 3000); do l=$(journalctl -u gluster-blockd --since '${since}' -o cat | grep -m1 'reconciled LIO to the journals'); [ -n "$l" ] && { echo "$l"; exit 0; }; sleep 0.2; done; exit 1`,
+      { timeoutMs: 900_000 },
+    );
+    line = r.stdout.trim();
+  });
+  const fields = JSON.parse(line) as { converged?: number; ms?: number };
+  const luns = await n.must("ls -d /sys/kernel/config/target/iscsi/*/tpgt_*/lun/lun_0 2>/dev/null | wc -l");
+  return { converged: fields.converged ?? 0, reconcileS: (fields.ms ?? 0) / 1000, restartToReadyS, lunsAfter: Number(luns.stdout.trim()) };
+}
+
+/** The node's clock, as journalctl's `--since @<epoch>` takes it. */
+export async function clockOf(n: LabNode): Promise<string> {
+  return `@${(await n.must("date +%s.%N")).stdout.trim()}`;
+}
+
+/** External programs gluster-blockd started on the node since `since` (its exec wrapper logs each at debug level). */
+export async function execsSince(n: LabNode, since: string): Promise<number> {
+  const r = await n.must(`journalctl -u gluster-blockd --since '${since}' -o cat | grep -c '"message":"exec"' || true`);
+  return Number(r.stdout.trim());
+}
