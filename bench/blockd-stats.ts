@@ -38,13 +38,3 @@ export async function reconcileAfterWipe(n: LabNode): Promise<ReconcileFigures> 
   return { converged: fields.converged ?? 0, reconcileS: (fields.ms ?? 0) / 1000, restartToReadyS, lunsAfter: Number(luns.stdout.trim()) };
 }
 
-/** The node's clock, as journalctl's `--since @<epoch>` takes it. */
-export async function clockOf(n: LabNode): Promise<string> {
-  return `@${(await n.must("date +%s.%N")).stdout.trim()}`;
-}
-
-/** External programs gluster-blockd started on the node since `since` (its exec wrapper logs each at debug level). */
-export async function execsSince(n: LabNode, since: string): Promise<number> {
-  const r = await n.must(`journalctl -u gluster-blockd --since '${since}' -o cat | grep -c '"message":"exec"' || true`);
-  return Number(r.stdout.trim());
-}

@@ -20,7 +20,7 @@ import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "
 import { gbidFor, iqnFor } from "../src/glusterblock/names.js";
 import { median, timed } from "./timing.js";
 import { benchCsi, type CsiBench } from "./csi.js";
-import { blockdRssMb, clockOf, execsSince, reconcileAfterWipe, type ReconcileFigures } from "./blockd-stats.js";
+import { blockdRssMb, reconcileAfterWipe, type ReconcileFigures } from "./blockd-stats.js";
 
 interface Args {
   quick: boolean;
@@ -90,8 +90,6 @@ interface Row {
   existing: number;
   ours: number[];
   floor: number[];
-  /** external programs blockd started per node in the first repetition */
-  execs?: number[];
 }
 
 async function main(): Promise<void> {
@@ -129,15 +127,8 @@ async function main(): Promise<void> {
         const d: Row = { what: `delete ha ${ha}`, existing: count, ours: [], floor: [] };
         for (let r = 0; r < a.reps; r++) {
           const name = `bench-${ha}-${count}-${r}`;
-          const t0 = await Promise.all(lab.nodes.map(clockOf));
           c.ours.push(await timed(() => must(n1, ["create", `${lab.volume}/${name}`, "ha", String(ha), "prealloc", "no", hosts, "64MiB"])));
-          const t1 = await Promise.all(lab.nodes.map(clockOf));
           d.ours.push(await timed(() => must(n1, ["delete", `${lab.volume}/${name}`])));
-          if (r === 0) {
-            const t2 = await Promise.all(lab.nodes.map(clockOf));
-            c.execs = await Promise.all(lab.nodes.map(async (n, i) => (await execsSince(n, t0[i] ?? "")) - (await execsSince(n, t1[i] ?? ""))));
-            d.execs = await Promise.all(lab.nodes.map(async (n, i) => (await execsSince(n, t1[i] ?? "")) - (await execsSince(n, t2[i] ?? ""))));
-          }
           const f = await floor(lab, `floor-${ha}-${r}`, ha);
           c.floor.push(f.create);
           d.floor.push(f.remove);
@@ -167,7 +158,6 @@ async function main(): Promise<void> {
       floor_median_s: +fl.toFixed(2),
       ratio_to_floor: +(ours / fl).toFixed(2),
       flatness_vs_few: few ? +(ours / median(few.ours)).toFixed(2) : 1,
-      blockd_execs_per_node: r.execs ?? [],
     };
   });
   const floorOf = (what: string): number => median(rows.find((r) => r.what === what && r.existing === a.few)?.floor ?? []);
@@ -184,10 +174,10 @@ async function main(): Promise<void> {
   const parallel = csi ? { ...csi.parallel, ratio: +(csi.parallel.wallS / csi.parallel.sequentialS).toFixed(2) } : undefined;
   if (a.json) console.log(JSON.stringify({ reps: a.reps, few: a.few, many: a.many, rows: table, csi: csiRows, parallel, blockdRssMb: rss, reconcile }, null, 2));
   else {
-    console.log("\n| operation | existing | ours median (min-max) s | floor (1 targetcli/node) s | ours/floor | ours vs few existing | programs blockd ran on n1,n2,n3 |");
-    console.log("|---|---|---|---|---|---|---|");
-    for (const t of table) console.log(`| ${t.what} | ${t.existing} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${t.floor_median_s} | ${t.ratio_to_floor} | ${t.flatness_vs_few} | ${t.blockd_execs_per_node.join(",")} |`);
-    for (const t of csiRows) console.log(`| ${t.what} | ${t.existing} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${Number.isNaN(t.floor_median_s) ? "-" : t.floor_median_s} | ${Number.isNaN(t.ratio_to_floor) ? "-" : t.ratio_to_floor} | | |`);
+    console.log("\n| operation | existing | ours median (min-max) s | floor (1 targetcli/node) s | ours/floor | ours vs few existing |");
+    console.log("|---|---|---|---|---|---|");
+    for (const t of table) console.log(`| ${t.what} | ${t.existing} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${t.floor_median_s} | ${t.ratio_to_floor} | ${t.flatness_vs_few} |`);
+    for (const t of csiRows) console.log(`| ${t.what} | ${t.existing} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${Number.isNaN(t.floor_median_s) ? "-" : t.floor_median_s} | ${Number.isNaN(t.ratio_to_floor) ? "-" : t.ratio_to_floor} | |`);
     if (parallel) console.log(`\n${parallel.count} CreateVolume at once: ${parallel.wallS.toFixed(1)} s, one after another ${parallel.sequentialS.toFixed(1)} s (ratio ${parallel.ratio}), ${parallel.failures} failed`);
     console.log(`gluster-blockd RSS: ${rss.map((r) => `${r.mb.toFixed(0)} MB at ${r.existing} volumes`).join(", ")}`);
     if (reconcile) console.log(`reconcile after n1's LIO was wiped: ${reconcile.converged} blocks exported again in ${reconcile.reconcileS.toFixed(1)} s (restart to done ${reconcile.restartToReadyS.toFixed(1)} s); ${reconcile.lunsAfter} LUNs in configfs`);
