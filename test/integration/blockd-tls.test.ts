@@ -25,7 +25,7 @@ import type { AsyncHandlers } from "../../src/csi/rpc.js";
 import type { BlockdHandlers } from "../../src/generated/glusterblock/v1/Blockd.js";
 import type { BlockdPeerHandlers } from "../../src/generated/glusterblock/v1/BlockdPeer.js";
 import { captureLog, type CapturedLog } from "../helpers/capture-log.js";
-import { makeTestPki, type TestPki, type CertFiles } from "./harness/tls-pki.js";
+import { makeTestPki, type TestPki, type CertFiles } from "../helpers/tls-pki.js";
 
 const KEY = "tls-test-shared-key-0123456789";
 const LOOPBACK = { kind: "tcp", host: "127.0.0.1", port: 0 } as const;

@@ -6,7 +6,7 @@
 // without the name. EC P-256 keys: fast to make.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { exec } from "../../../src/util/exec.js";
+import { exec } from "../../src/util/exec.js";
 
 export interface CertFiles {
   cert: string;
