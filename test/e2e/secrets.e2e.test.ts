@@ -1,0 +1,188 @@
+// No secret in any log (issue 9), on the real stack with mutual TLS on:
+// gluster-blockd on the three lab VMs serving its TCP API with certificates
+// from a throwaway CA, the CSI controller on the host holding the client
+// certificate, the node plugin on n1. One volume goes the whole way with CHAP
+// (CreateVolume, ControllerPublish, NodeStage, NodePublish, write and read,
+// and back down to DeleteVolume), then every log line of every component
+// (each VM's whole journal: blockd, node plugin, iscsid, tcmu-runner, kernel;
+// tcmu-runner's own log file; the controller's log; every CSI error) is
+// searched for the CHAP password, the TLS private keys and the shared key.
+// A controller without the client certificate is refused first, and nothing
+// happens: the flow below really ran over TLS.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtemp, readFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { ensureLab, type Lab, type LabNode } from "./harness/lab.js";
+import { buildProduct, startBlockd, stopBlockdEverywhere, cli, BLOCKD_KEY } from "./harness/product.js";
+import { csiCalls, startNodePlugin, stopNodePlugin, traces, NOTHING, type Call, type CallResult } from "./harness/node-plugin.js";
+import { FakeKubeApi } from "../helpers/fake-kube-api.js";
+import { startController, codeOf, mountCap, MiB, type ControllerUnderTest } from "../helpers/controller-under-test.js";
+import { makeTestPki, type TestPki } from "../helpers/tls-pki.js";
+import { gbidFor, iqnFor, wwidFor } from "../../src/glusterblock/names.js";
+import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
+import type { ControllerPublishVolumeResponse__Output } from "../../src/generated/csi/v1/ControllerPublishVolumeResponse.js";
+
+const VOL = "block-test";
+const NS = "gluster-block-csi";
+const PV = "pvc-5ec7e7a1-0b1d-4c3e-8f2a-9d8c7b6a5e4f";
+const GBID = gbidFor(VOL, PV);
+const IQN = iqnFor(GBID);
+const WWID = wwidFor(GBID);
+const TLS_DIR = "/etc/gluster-blockd/tls";
+const STAGING = `/var/lib/kubelet/plugins/kubernetes.io/csi/block.csi.gluster.org/${PV}/globalmount`;
+const TARGET = `/var/lib/kubelet/pods/pod-secrets/volumes/kubernetes.io~csi/${PV}/mount`;
+
+let lab: Lab;
+let n1: LabNode;
+let pki: TestPki;
+let kube: FakeKubeApi;
+let ctl: ControllerUnderTest | undefined;
+let plain: ControllerUnderTest | undefined;
+let password = "";
+let volumeId = "";
+/** error texts of every failed call, for the grep */
+const errors: string[] = [];
+
+async function installServerCert(n: LabNode): Promise<void> {
+  const files: [string, string][] = [
+    [pki.ca, "ca.crt"],
+    [pki.blockd.cert, "blockd.crt"],
+    [pki.blockd.key, "blockd.key"],
+  ];
+  await n.must(`mkdir -p ${TLS_DIR} && chmod 0700 ${TLS_DIR}`);
+  // over stdin: a command line shows up in failure messages
+  for (const [src, name] of files) await n.must(`umask 077; cat > ${TLS_DIR}/${name}`, { input: await readFile(src, "utf8") });
+}
+
+before(async () => {
+  buildProduct();
+  lab = await ensureLab({ nodes: 3 });
+  await lab.resetState();
+  n1 = lab.node(1);
+  pki = await makeTestPki(await mkdtemp(join(tmpdir(), "gbcsi-e2e-pki-")));
+  await Promise.all(
+    lab.nodes.map(async (n) => {
+      await installServerCert(n);
+      await startBlockd(n, ["--tls-cert", `${TLS_DIR}/blockd.crt`, "--tls-key", `${TLS_DIR}/blockd.key`, "--tls-ca", `${TLS_DIR}/ca.crt`]);
+    }),
+  );
+  kube = await new FakeKubeApi().start();
+  const common = { endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, kubeconfig: await kube.kubeconfig(), namespace: NS };
+  ctl = await startController({ ...common, flags: ["--blockd-tls-cert", pki.controller.cert, "--blockd-tls-key", pki.controller.key, "--blockd-tls-ca", pki.ca] });
+  plain = await startController(common);
+  await startNodePlugin(n1);
+});
+
+after(async () => {
+  if (!lab) return;
+  await csiCalls(n1, [
+    { method: "NodeUnpublishVolume", request: { volume_id: `v1/${VOL}/${PV}`, target_path: TARGET } },
+    { method: "NodeUnstageVolume", request: { volume_id: `v1/${VOL}/${PV}`, staging_target_path: STAGING } },
+  ]).catch(() => undefined);
+  if (volumeId) await ctl?.call("DeleteVolume", { volume_id: volumeId }, 600_000).catch(() => undefined);
+  await stopNodePlugin(n1);
+  await ctl?.stop();
+  await plain?.stop();
+  await kube?.stop();
+  await stopBlockdEverywhere(lab);
+  await Promise.all(lab.nodes.map((n) => n.run(`rm -rf ${TLS_DIR}`)));
+});
+
+const createReq = () => ({
+  name: PV,
+  capacity_range: { required_bytes: String(512 * MiB) }, // xfsprogs 6 refuses filesystems under 300 MB
+  volume_capabilities: [mountCap("xfs")],
+  parameters: { hostingVolume: VOL, haCount: "3", "csi.storage.k8s.io/pv/name": PV, "csi.storage.k8s.io/pvc/name": "db", "csi.storage.k8s.io/pvc/namespace": "e2e" },
+});
+
+function allOk(rs: CallResult[], n: number): void {
+  for (const r of rs) if (!r.ok) errors.push(`${r.method}: ${r.details}`);
+  for (const r of rs) assert.ok(r.ok, `${r.method} failed: ${r.code} ${r.details}`);
+  assert.equal(rs.length, n, "every call ran");
+}
+
+test("a controller without the client certificate is refused, and nothing is made", { timeout: 600_000 }, async () => {
+  const r = await codeOf(plain!.call("CreateVolume", { ...createReq(), name: "pvc-no-cert" }, 120_000));
+  errors.push(r.details);
+  assert.equal(r.code, 14, `UNAVAILABLE expected, got ${r.code}: ${r.details}`);
+  const list = await cli(n1, ["list", VOL]);
+  assert.equal(list.stdout.trim(), "*Nil*", "nothing was created");
+  assert.equal(kube.secrets.size, 0, "no Secret was written");
+});
+
+test("the whole way with CHAP over mutual TLS: create, publish, stage, write, read, and back down; nothing left", { timeout: 1_800_000 }, async () => {
+  const created = await ctl!.call<CreateVolumeResponse__Output>("CreateVolume", createReq(), 600_000);
+  volumeId = created.volume?.volume_id ?? "";
+  assert.equal(volumeId, `v1/${VOL}/${PV}`);
+  const secret = kube.secrets.get(`${NS}/gluster-block-chap-${PV}`);
+  assert.ok(secret, "the CHAP Secret exists");
+  const data = secret.data as Record<string, string>;
+  const chap = { username: Buffer.from(data.username ?? "", "base64").toString(), password: Buffer.from(data.password ?? "", "base64").toString() };
+  password = chap.password;
+  assert.ok(password.length >= 12, "a real CHAP password");
+
+  const info = await csiCalls(n1, [{ method: "NodeGetInfo", request: {} }]);
+  allOk(info, 1);
+  const nodeId = info[0]?.response?.node_id;
+  assert.ok(typeof nodeId === "string", "NodeGetInfo answers a node_id");
+  assert.match(nodeId, /^n1\/iqn\./);
+  const pub = await ctl!.call<ControllerPublishVolumeResponse__Output>("ControllerPublishVolume", { volume_id: volumeId, node_id: nodeId, volume_capability: mountCap("xfs") }, 300_000);
+
+  const context = created.volume?.volume_context ?? {};
+  const cap = mountCap("xfs");
+  const up: Call[] = [
+    { method: "NodeStageVolume", request: { volume_id: volumeId, staging_target_path: STAGING, volume_capability: cap, secrets: chap, volume_context: context, publish_context: pub.publish_context }, stopOnError: true, retries: 5 },
+    { method: "NodePublishVolume", request: { volume_id: volumeId, staging_target_path: STAGING, target_path: TARGET, volume_capability: cap, readonly: false, volume_context: context, publish_context: pub.publish_context }, stopOnError: true },
+  ];
+  allOk(await csiCalls(n1, up), 2);
+  const t = await traces(n1, IQN, WWID);
+  assert.deepEqual([t.sessions, t.maps, t.mounts], [3, 1, 2], "3 sessions (CHAP logins), 1 map, staging + target mounts");
+  await n1.must(`set -e; head -c 8M /dev/urandom > /tmp/secrets-e2e.bin
+    cp /tmp/secrets-e2e.bin ${TARGET}/data.bin; sync
+    echo 3 > /proc/sys/vm/drop_caches; cmp /tmp/secrets-e2e.bin ${TARGET}/data.bin; rm -f /tmp/secrets-e2e.bin`);
+
+  allOk(
+    await csiCalls(n1, [
+      { method: "NodeUnpublishVolume", request: { volume_id: volumeId, target_path: TARGET }, stopOnError: true },
+      { method: "NodeUnstageVolume", request: { volume_id: volumeId, staging_target_path: STAGING }, stopOnError: true, retries: 5 },
+    ]),
+    2,
+  );
+  assert.deepEqual(await traces(n1, IQN, WWID), NOTHING, "nothing left on n1");
+  await ctl!.call("ControllerUnpublishVolume", { volume_id: volumeId, node_id: nodeId }, 300_000);
+  await ctl!.call("DeleteVolume", { volume_id: volumeId }, 600_000);
+  volumeId = "";
+  assert.equal((await cli(n1, ["list", VOL])).stdout.trim(), "*Nil*");
+  assert.equal(kube.secrets.size, 0, "the CHAP Secret is deleted");
+});
+
+/** The base64 lines of a PEM private key: any of them in a log is a leak. */
+async function keyMaterial(file: string): Promise<string[]> {
+  const lines = (await readFile(file, "utf8")).split("\n").filter((l) => l !== "" && !l.startsWith("-----"));
+  assert.ok(lines.length > 0, `${file} is a PEM key`);
+  return [...lines.filter((l) => l.length >= 16), lines.join("")];
+}
+
+test("no CHAP password, TLS private key or shared key in any log line or error of any component", { timeout: 600_000 }, async () => {
+  assert.ok(password, "the flow above ran");
+  const needles: [string, string][] = [
+    ["the CHAP password", password],
+    ["the shared key", BLOCKD_KEY],
+    ...(await keyMaterial(pki.blockd.key)).map((l): [string, string] => ["blockd's TLS key", l]),
+    ...(await keyMaterial(pki.controller.key)).map((l): [string, string] => ["the controller's TLS key", l]),
+  ];
+  const logs: [string, string][] = [["the controller's log", ctl!.log.text() + plain!.log.text()], ["CSI errors", errors.join("\n")]];
+  for (const n of lab.nodes) {
+    logs.push([`${n.name}'s journal`, (await n.must("journalctl --no-pager -o cat; dmesg")).stdout]);
+    logs.push([`${n.name}'s tcmu-runner.log`, (await n.run("cat /var/log/tcmu-runner.log 2>/dev/null")).stdout]);
+  }
+  // the logs searched are the ones that recorded the flow
+  const all = logs.map(([, text]) => text).join("\n");
+  assert.ok(ctl!.log.text().includes(PV), "the controller logged the volume");
+  for (const n of lab.nodes) assert.ok(logs.find(([what]) => what === `${n.name}'s journal`)?.[1].includes(PV), `${n.name}'s journal recorded the block`);
+  assert.ok(all.includes("NodeStageVolume"), "the node plugin logged the stage");
+  for (const [what, text] of logs) for (const [name, needle] of needles) assert.ok(!text.includes(needle), `${name} appears in ${what}`);
+  console.log(`searched ${logs.length} logs, ${all.split("\n").length} lines, for ${needles.length} secrets: none found`);
+});
