@@ -12,15 +12,22 @@
 //   gluster-blockd's resident memory with few and many volumes, and its
 //   start-up reconcile of every block after the node's LIO was wiped.
 //
-// --quick (CI): 1 repetition, 1 -> 3 existing volumes, 3 parallel creates;
-// asserts nothing about time. Full (by hand): 3 repetitions, 1 -> 50
-// existing (--many N), 20 parallel creates (--parallel N).
+//   the node plugin on n1 (node.ts): NodeStage (xfs, 3 paths, CHAP) and
+//   NodeUnstage; floor: the same by hand with iscsiadm, multipath, mkfs.xfs
+//   and mount (node-floor.ts). `--only node` runs just this part.
+//
+// --quick (CI): 1 repetition, 1 -> 3 existing volumes, 3 parallel creates,
+// 1 node loop after the one that formats; asserts nothing about time. Full
+// (by hand): 3 repetitions, 1 -> 50 existing (--many N), 20 parallel creates
+// (--parallel N), 10 node loops (--node-loops N). The existing volumes are
+// made --fill-wave N (5) at a time.
 import { ensureLab, type Lab, type LabNode } from "../test/e2e/harness/lab.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "../test/e2e/harness/product.js";
 import { gbidFor, iqnFor } from "../src/glusterblock/names.js";
 import { median, timed } from "./timing.js";
 import { benchCsi, type CsiBench } from "./csi.js";
 import { blockdRssMb, reconcileAfterWipe, type ReconcileFigures } from "./blockd-stats.js";
+import { benchNode, type NodeBench } from "./node.js";
 
 interface Args {
   quick: boolean;
@@ -29,6 +36,10 @@ interface Args {
   few: number;
   many: number;
   parallel: number;
+  nodeLoops: number;
+  fillWave: number;
+  /** "node": only the node plugin's part */
+  only: "node" | undefined;
 }
 
 function parse(argv: string[]): Args {
@@ -39,8 +50,21 @@ function parse(argv: string[]): Args {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} takes a positive whole number`);
     return v;
   };
-  for (const a of argv) if (a.startsWith("--") && !["--quick", "--json", "--reps", "--many", "--parallel"].includes(a)) throw new Error(`unknown flag ${a}`);
-  return { quick, json: argv.includes("--json"), reps: num("--reps", quick ? 1 : 3), few: 1, many: num("--many", quick ? 3 : 50), parallel: num("--parallel", quick ? 3 : 20) };
+  const flags = ["--quick", "--json", "--reps", "--many", "--parallel", "--node-loops", "--fill-wave", "--only"];
+  for (const a of argv) if (a.startsWith("--") && !flags.includes(a)) throw new Error(`unknown flag ${a}`);
+  const onlyAt = argv.indexOf("--only");
+  if (onlyAt >= 0 && argv[onlyAt + 1] !== "node") throw new Error("--only takes: node");
+  return {
+    quick,
+    json: argv.includes("--json"),
+    reps: num("--reps", quick ? 1 : 3),
+    few: 1,
+    many: num("--many", quick ? 3 : 50),
+    parallel: num("--parallel", quick ? 3 : 20),
+    nodeLoops: num("--node-loops", quick ? 1 : 10),
+    fillWave: num("--fill-wave", 5),
+    only: onlyAt >= 0 ? "node" : undefined,
+  };
 }
 
 async function must(n: LabNode, args: string[]): Promise<void> {
@@ -92,28 +116,66 @@ interface Row {
   floor: number[];
 }
 
-async function main(): Promise<void> {
-  const a = parse(process.argv.slice(2));
-  const log = (s: string): void => {
-    if (!a.json) console.log(s);
-  };
-  buildProduct();
-  const lab = await ensureLab({ nodes: 3 });
-  await lab.resetState();
-  await startBlockdEverywhere(lab);
+interface ControlPlane {
+  rows: Row[];
+  rss: { existing: number; mb: number }[];
+  csi: CsiBench | undefined;
+  reconcile: ReconcileFigures | undefined;
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
+const reasonOf = (r: PromiseSettledResult<unknown>[]): Error | undefined => {
+  const failed = r.find((x): x is PromiseRejectedResult => x.status === "rejected");
+  if (!failed) return undefined;
+  return failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
+};
+
+/** Existing volumes fill0, fill1, ... made (and deleted) `wave` at a time; a failed create is retried once. */
+function filler(lab: Lab, wave: number, log: (s: string) => void) {
   const n1 = lab.node(1);
   const hosts = lab.addresses.join(",");
-  const rows: Row[] = [];
-  const rss: { existing: number; mb: number }[] = [];
-  let csi: CsiBench | undefined;
-  let reconcile: ReconcileFigures | undefined;
+  const name = (i: number): string => `${lab.volume}/fill${i}`;
   let existing = 0;
-  const fill = async (target: number): Promise<void> => {
-    while (existing < target) {
-      await must(n1, ["create", `${lab.volume}/fill${existing}`, "ha", "3", "prealloc", "no", hosts, "16MiB"]);
-      existing++;
-    }
+  let tried = 0;
+  const createOne = async (i: number): Promise<void> => {
+    const args = ["create", name(i), "ha", "3", "prealloc", "no", hosts, "16MiB"];
+    const first = await cli(n1, args);
+    if (first.code === 0) return;
+    log(`create fill${i} failed (${first.code}), retrying once: ${(first.stderr || first.stdout).trim()}`);
+    await cli(n1, ["delete", name(i), "force"]);
+    const again = await cli(n1, args);
+    if (again.code !== 0) throw new Error(`gluster-block create fill${i} failed twice: ${(first.stderr || first.stdout).trim()} / then: ${(again.stderr || again.stdout).trim()}`);
   };
+  return {
+    get existing(): number {
+      return existing;
+    },
+    async fill(target: number): Promise<void> {
+      const t0 = performance.now();
+      while (existing < target) {
+        const batch = range(existing, Math.min(existing + wave, target));
+        tried = Math.max(tried, existing + batch.length);
+        const err = reasonOf(await Promise.allSettled(batch.map(createOne)));
+        if (err) throw err;
+        existing += batch.length;
+      }
+      log(`${existing} existing volumes (filled ${wave} at a time in ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
+    },
+    async removeAll(): Promise<void> {
+      for (const batch of Array.from({ length: Math.ceil(tried / wave) }, (_, k) => range(k * wave, Math.min((k + 1) * wave, tried)))) {
+        await Promise.allSettled(batch.map((i) => cli(n1, ["delete", name(i)])));
+      }
+      existing = tried = 0;
+    },
+  };
+}
+
+/** The gluster-block CLI against its targetcli floor at few and many existing volumes, the CSI controller, blockd's memory and reconcile. */
+async function controlPlane(lab: Lab, a: Args, log: (s: string) => void): Promise<ControlPlane> {
+  const n1 = lab.node(1);
+  const hosts = lab.addresses.join(",");
+  const out: ControlPlane = { rows: [], rss: [], csi: undefined, reconcile: undefined };
+  const fills = filler(lab, a.fillWave, log);
   try {
     // one after another: three at once on a one-vCPU VM measure each other
     const startups: number[] = [];
@@ -121,7 +183,7 @@ async function main(): Promise<void> {
     const startup = median(startups);
     log(`CLI process start-up in the VM: ${startup.toFixed(2)} s (included in every CLI figure)`);
     for (const count of [a.few, a.many]) {
-      await fill(count);
+      await fills.fill(count);
       for (const ha of [1, 3]) {
         const c: Row = { what: `create ha ${ha}`, existing: count, ours: [], floor: [] };
         const d: Row = { what: `delete ha ${ha}`, existing: count, ours: [], floor: [] };
@@ -133,18 +195,57 @@ async function main(): Promise<void> {
           c.floor.push(f.create);
           d.floor.push(f.remove);
         }
-        rows.push(c, d);
+        out.rows.push(c, d);
         log(`${c.what} with ${count} existing: ours ${median(c.ours).toFixed(2)} s, floor ${median(c.floor).toFixed(2)} s; delete ours ${median(d.ours).toFixed(2)} s, floor ${median(d.floor).toFixed(2)} s`);
       }
-      rss.push({ existing: count, mb: await blockdRssMb(n1) });
-      if (count === a.few) csi = await benchCsi(lab, { reps: a.reps, parallel: a.parallel, log });
+      out.rss.push({ existing: count, mb: await blockdRssMb(n1) });
+      if (count === a.few) out.csi = await benchCsi(lab, { reps: a.reps, parallel: a.parallel, log });
     }
-    reconcile = await reconcileAfterWipe(n1);
-    log(`reconcile after wiping n1's LIO: ${reconcile.converged} blocks in ${reconcile.reconcileS.toFixed(1)} s`);
+    out.reconcile = await reconcileAfterWipe(n1);
+    log(`reconcile after wiping n1's LIO: ${out.reconcile.converged} blocks in ${out.reconcile.reconcileS.toFixed(1)} s`);
   } finally {
-    for (let i = 0; i < existing; i++) await cli(n1, ["delete", `${lab.volume}/fill${i}`]).catch(() => undefined);
-    await stopBlockdEverywhere(lab);
+    await fills.removeAll();
   }
+  return out;
+}
+
+const r2 = (x: number): number => +x.toFixed(2);
+
+/** Rows of the node part: loop 0 (the one that formats) apart, the other loops' median, min and max. */
+function nodeRows(n: NodeBench) {
+  const row = (what: string, ours: number[], fl: number[]) => ({
+    what,
+    loops: ours.length,
+    ours_median_s: r2(median(ours)),
+    ours_min_s: r2(Math.min(...ours)),
+    ours_max_s: r2(Math.max(...ours)),
+    floor_median_s: r2(median(fl)),
+    floor_min_s: r2(Math.min(...fl)),
+    floor_max_s: r2(Math.max(...fl)),
+    ratio_to_floor: r2(median(ours) / median(fl)),
+  });
+  return [
+    row("NodeStage, first (mkfs.xfs)", n.ours.stage.slice(0, 1), n.floor.stage.slice(0, 1)),
+    row("NodeStage (xfs, 3 paths, CHAP)", n.ours.stage.slice(1), n.floor.stage.slice(1)),
+    row("NodeUnstage", n.ours.unstage.slice(1), n.floor.unstage.slice(1)),
+  ];
+}
+
+function printControlPlane(a: Args, p: ControlPlane): void {
+  const { rss, reconcile } = p;
+  const table = controlPlaneTable(a, p);
+  console.log("\n| operation | existing | ours median (min-max) s | floor (1 targetcli/node) s | ours/floor | ours vs few existing |");
+  console.log("|---|---|---|---|---|---|");
+  for (const t of table.rows) console.log(`| ${t.what} | ${t.existing} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${t.floor_median_s} | ${t.ratio_to_floor} | ${t.flatness_vs_few} |`);
+  for (const t of table.csi) console.log(`| ${t.what} | ${t.existing} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${Number.isNaN(t.floor_median_s) ? "-" : t.floor_median_s} | ${Number.isNaN(t.ratio_to_floor) ? "-" : t.ratio_to_floor} | |`);
+  const parallel = table.parallel;
+  if (parallel) console.log(`\n${parallel.count} CreateVolume at once: ${parallel.wallS.toFixed(1)} s, one after another ${parallel.sequentialS.toFixed(1)} s (ratio ${parallel.ratio}), ${parallel.failures} failed`);
+  console.log(`gluster-blockd RSS: ${rss.map((r) => `${r.mb.toFixed(0)} MB at ${r.existing} volumes`).join(", ")}`);
+  if (reconcile) console.log(`reconcile after n1's LIO was wiped: ${reconcile.converged} blocks exported again in ${reconcile.reconcileS.toFixed(1)} s (restart to done ${reconcile.restartToReadyS.toFixed(1)} s); ${reconcile.lunsAfter} LUNs in configfs`);
+}
+
+function controlPlaneTable(a: Args, p: ControlPlane) {
+  const { rows, csi } = p;
   const table = rows.map((r) => {
     const ours = median(r.ours);
     const fl = median(r.floor);
@@ -152,12 +253,12 @@ async function main(): Promise<void> {
     return {
       what: r.what,
       existing: r.existing,
-      ours_median_s: +ours.toFixed(2),
-      ours_min_s: +Math.min(...r.ours).toFixed(2),
-      ours_max_s: +Math.max(...r.ours).toFixed(2),
-      floor_median_s: +fl.toFixed(2),
-      ratio_to_floor: +(ours / fl).toFixed(2),
-      flatness_vs_few: few ? +(ours / median(few.ours)).toFixed(2) : 1,
+      ours_median_s: r2(ours),
+      ours_min_s: r2(Math.min(...r.ours)),
+      ours_max_s: r2(Math.max(...r.ours)),
+      floor_median_s: r2(fl),
+      ratio_to_floor: r2(ours / fl),
+      flatness_vs_few: few ? r2(ours / median(few.ours)) : 1,
     };
   });
   const floorOf = (what: string): number => median(rows.find((r) => r.what === what && r.existing === a.few)?.floor ?? []);
@@ -169,19 +270,41 @@ async function main(): Promise<void> {
         ]),
         { what: "CSI ControllerPublish (ACL on 3 nodes)", ours: csi.publish, floor: NaN },
         { what: "CSI ControllerUnpublish", ours: csi.unpublish, floor: NaN },
-      ].map((r) => ({ what: r.what, existing: a.few, ours_median_s: +median(r.ours).toFixed(2), ours_min_s: +Math.min(...r.ours).toFixed(2), ours_max_s: +Math.max(...r.ours).toFixed(2), floor_median_s: +r.floor.toFixed(2), ratio_to_floor: +(median(r.ours) / r.floor).toFixed(2) }))
+      ].map((r) => ({ what: r.what, existing: a.few, ours_median_s: r2(median(r.ours)), ours_min_s: r2(Math.min(...r.ours)), ours_max_s: r2(Math.max(...r.ours)), floor_median_s: r2(r.floor), ratio_to_floor: r2(median(r.ours) / r.floor) }))
     : [];
-  const parallel = csi ? { ...csi.parallel, ratio: +(csi.parallel.wallS / csi.parallel.sequentialS).toFixed(2) } : undefined;
-  if (a.json) console.log(JSON.stringify({ reps: a.reps, few: a.few, many: a.many, rows: table, csi: csiRows, parallel, blockdRssMb: rss, reconcile }, null, 2));
-  else {
-    console.log("\n| operation | existing | ours median (min-max) s | floor (1 targetcli/node) s | ours/floor | ours vs few existing |");
-    console.log("|---|---|---|---|---|---|");
-    for (const t of table) console.log(`| ${t.what} | ${t.existing} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${t.floor_median_s} | ${t.ratio_to_floor} | ${t.flatness_vs_few} |`);
-    for (const t of csiRows) console.log(`| ${t.what} | ${t.existing} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${Number.isNaN(t.floor_median_s) ? "-" : t.floor_median_s} | ${Number.isNaN(t.ratio_to_floor) ? "-" : t.ratio_to_floor} | |`);
-    if (parallel) console.log(`\n${parallel.count} CreateVolume at once: ${parallel.wallS.toFixed(1)} s, one after another ${parallel.sequentialS.toFixed(1)} s (ratio ${parallel.ratio}), ${parallel.failures} failed`);
-    console.log(`gluster-blockd RSS: ${rss.map((r) => `${r.mb.toFixed(0)} MB at ${r.existing} volumes`).join(", ")}`);
-    if (reconcile) console.log(`reconcile after n1's LIO was wiped: ${reconcile.converged} blocks exported again in ${reconcile.reconcileS.toFixed(1)} s (restart to done ${reconcile.restartToReadyS.toFixed(1)} s); ${reconcile.lunsAfter} LUNs in configfs`);
+  const parallel = csi ? { ...csi.parallel, ratio: r2(csi.parallel.wallS / csi.parallel.sequentialS) } : undefined;
+  return { rows: table, csi: csiRows, parallel };
+}
+
+async function main(): Promise<void> {
+  const a = parse(process.argv.slice(2));
+  const log = (s: string): void => {
+    if (!a.json) console.log(s);
+  };
+  buildProduct();
+  const lab = await ensureLab({ nodes: 3 });
+  await lab.resetState();
+  await startBlockdEverywhere(lab);
+  let plane: ControlPlane | undefined;
+  let node: NodeBench;
+  try {
+    if (a.only !== "node") plane = await controlPlane(lab, a, log);
+    node = await benchNode(lab, { loops: a.nodeLoops, log });
+  } finally {
+    await stopBlockdEverywhere(lab);
   }
+  const nodeTable = nodeRows(node);
+  if (a.json) {
+    const t = plane ? controlPlaneTable(a, plane) : undefined;
+    const cp = plane && t ? { rows: t.rows, csi: t.csi, parallel: t.parallel, blockdRssMb: plane.rss, reconcile: plane.reconcile } : {};
+    console.log(JSON.stringify({ reps: a.reps, few: a.few, many: a.many, ...cp, node: { loops: a.nodeLoops, firstStageAttempts: node.firstStageAttempts, rows: nodeTable, perLoopS: node } }, null, 2));
+    return;
+  }
+  if (plane) printControlPlane(a, plane);
+  console.log(`\nnode plugin on n1, ${a.nodeLoops} loop(s) after the one that formats (first NodeStage took ${node.firstStageAttempts} call(s))`);
+  console.log("| operation | loops | ours median (min-max) s | floor: iscsiadm, multipath, mkfs.xfs, mount by hand, median (min-max) s | ours/floor |");
+  console.log("|---|---|---|---|---|");
+  for (const t of nodeTable) console.log(`| ${t.what} | ${t.loops} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${t.floor_median_s} (${t.floor_min_s}-${t.floor_max_s}) | ${t.ratio_to_floor} |`);
 }
 
 main().catch((err: unknown) => {
