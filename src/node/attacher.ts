@@ -238,13 +238,21 @@ export class Attacher {
         throw new InUseError(`multipath map ${m.dmName} (${m.name}) could not be removed; retry`);
       }
     }
-    // the paths: only now that no map holds them
+    // the paths: only now that no map holds them; none may be held before any goes
+    const present: string[] = [];
     for (const d of allDisks) {
       if (!(await this.o.sysfs.exists(d))) continue;
-      if ((await this.o.sysfs.holders(d)).length > 0) throw new InUseError(`path ${d} is still held by ${(await this.o.sysfs.holders(d)).join(", ")}`);
-      await this.o.exec("blockdev", ["--flushbufs", join(this.o.devDir, d)], { timeoutMs: budget.cap(5_000), logger: this.o.log }).catch(() => undefined);
-      await this.o.sysfs.deleteDisk(d).catch((err: unknown) => this.o.log.warn("deleting path failed", { disk: d, error: errText(err) }));
+      const holders = await this.o.sysfs.holders(d);
+      if (holders.length > 0) throw new InUseError(`path ${d} is still held by ${holders.join(", ")}`);
+      present.push(d);
     }
+    // each path's removal waits on its own target (a SYNCHRONIZE CACHE): side by side
+    await Promise.all(
+      present.map(async (d) => {
+        await this.o.exec("blockdev", ["--flushbufs", join(this.o.devDir, d)], { timeoutMs: budget.cap(5_000), logger: this.o.log }).catch(() => undefined);
+        await this.o.sysfs.deleteDisk(d).catch((err: unknown) => this.o.log.warn("deleting path failed", { disk: d, error: errText(err) }));
+      }),
+    );
     await pollFor(async () => ((await Promise.all(allDisks.map((d) => this.o.sysfs.exists(d)))).some(Boolean) ? undefined : true), {
       budget,
       limitMs: 5_000,
@@ -252,10 +260,11 @@ export class Attacher {
     });
     if (!opts.keepSessions) {
       const portals = new Set([...sessions.map((s) => s.portal).filter((p) => p !== ""), ...(await this.o.iscsi.recordPortals(t.iqn))]);
-      for (const p of portals) {
-        budget.check(`logging out of ${t.iqn}`);
-        await this.o.iscsi.logout(t.iqn, p, budget.cap(15_000));
-      }
+      budget.check(`logging out of ${t.iqn}`);
+      // one session per portal, each its own connection: logged out side by side, as they were logged in
+      const outs = await Promise.allSettled([...portals].map((p) => this.o.iscsi.logout(t.iqn, p, budget.cap(15_000))));
+      const failed = outs.find((o): o is PromiseRejectedResult => o.status === "rejected");
+      if (failed) throw failed.reason;
       // a session whose connection lost its address: log out by target
       if ((await this.o.sysfs.sessionsOf(t.iqn)).length > 0) {
         await this.o.exec("iscsiadm", ["-m", "node", "-T", t.iqn, "--logout"], { timeoutMs: budget.cap(15_000), logger: this.o.log, okExitCodes: [21] });
