@@ -8,6 +8,7 @@ import { startBlockd } from "../glusterblock/blockd/daemon.js";
 import { tlsFiles, BLOCKD_TLS_FLAGS } from "../glusterblock/blockd/tls.js";
 import { isHostAddress } from "../glusterblock/names.js";
 import { startProgramMetrics, MetricsAddressError } from "../util/metrics.js";
+import { testCrashHook } from "../glusterblock/blockd/test-crash-hook.js";
 
 export const BLOCKD_DEFAULTS = {
   socket: "/run/gluster-blockd.socket",
@@ -63,6 +64,7 @@ runMain(usage, async (argv) => {
   const keyFile = str(f, "key-file");
   const glusterdSocket = str(f, "glusterd-socket");
   const configfsRoot = str(f, "configfs-root");
+  const faults = testCrashHook(process.env, { log });
   const running = await startBlockd({
     host,
     socket,
@@ -77,6 +79,7 @@ runMain(usage, async (argv) => {
     volumes: strList(f, "volumes"),
     reconcileAtStart: !bool(f, "no-reconcile"),
     ...(metrics ? { observer: metrics.metrics.rpcObserver } : {}),
+    ...(faults ? { faults } : {}),
     log,
   });
   stopOnSignalsFn(() => running.stop(), log);

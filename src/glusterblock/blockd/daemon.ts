@@ -15,7 +15,7 @@ import { GlusterCli } from "../gluster/gluster-cli.js";
 import { VolumeMounts } from "../volume/mounts.js";
 import { ConfigfsLioTargets } from "../lio/configfs-lio-targets.js";
 import { ensureLioModules } from "../lio/modules.js";
-import { BlockEngine } from "../engine/block-engine.js";
+import { BlockEngine, type BlockEngineOptions } from "../engine/block-engine.js";
 import { LocalNode } from "../engine/local-node.js";
 import { Auditor } from "../engine/audit.js";
 import { GrpcPeers } from "./grpc-peers.js";
@@ -45,6 +45,8 @@ export interface BlockdConfig {
   reconcileAtStart: boolean;
   /** metrics: sees every RPC of both listeners */
   observer?: RpcObserver;
+  /** tests only: the engine's step hook (test-crash-hook.ts) */
+  faults?: BlockEngineOptions["faults"];
   log: Logger;
 }
 
@@ -71,7 +73,7 @@ export async function startBlockd(cfg: BlockdConfig): Promise<RunningBlockd> {
   });
   const local = new LocalNode({ host, mounts, lio, exec, volfileServer: cfg.volfileServer, log });
   const peers = new GrpcPeers({ local, port: cfg.peerPort, ...(key ? { key } : {}), ...(tls ? { tls } : {}) });
-  const engine = new BlockEngine({ host, mounts, gluster, peers, exec, log });
+  const engine = new BlockEngine({ host, mounts, gluster, peers, exec, log, ...(cfg.faults ? { faults: cfg.faults } : {}) });
   const auditor = new Auditor(engine, local, lio, peers, log);
   const proto = blockdProto().glusterblock.v1;
 
