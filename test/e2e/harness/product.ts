@@ -23,13 +23,16 @@ export function buildProduct(): void {
  * (Re)starts gluster-blockd on a node as a transient systemd unit; waits for
  * its socket. Node loads its modules over 9p in an emulated CPU: about 50 s
  * on a quiet 2-core host, minutes when other VMs compete for the cores.
+ * `env` is set in the daemon's environment (test hooks: test-crash-hook.ts).
  */
-export async function startBlockd(n: LabNode, extraArgs: string[] = []): Promise<void> {
+export async function startBlockd(n: LabNode, extraArgs: string[] = [], env: Readonly<Record<string, string>> = {}): Promise<void> {
+  for (const k of Object.keys(env)) if (!/^[A-Z_][A-Z0-9_]*$/.test(k) || /[\s'"\\$`]/.test(env[k] ?? "")) throw new Error(`startBlockd: env ${k} is not a plain NAME=value`);
+  const setenv = Object.entries(env).map(([k, v]) => `--setenv=${k}=${v} `).join("");
   await stopBlockd(n);
   // the key goes over stdin: a command line shows up in failure messages
   await n.must(`set -e; mkdir -p /etc/gluster-blockd; umask 077; cat > ${BLOCKD_KEY_FILE}`, { input: `${BLOCKD_KEY}\n` });
   await n.must(`set -e; rm -f /run/gluster-blockd.socket
-    systemd-run --unit=gluster-blockd --collect --property=KillMode=mixed \
+    systemd-run --unit=gluster-blockd --collect --property=KillMode=mixed ${setenv}\
       ${NODE} ${DIST}/gluster-blockd.js --host ${n.address} --key-file ${BLOCKD_KEY_FILE} --volumes block-test --log-level debug ${extraArgs.join(" ")}
     for k in $(seq 1500); do [ -S /run/gluster-blockd.socket ] && exit 0; sleep 0.2; done
     journalctl -u gluster-blockd --no-pager | tail -30; exit 1`, { timeoutMs: 420_000 });
