@@ -1,5 +1,6 @@
-// npm run bench [-- --quick] [--json]: control-plane latency on the VM lab,
-// each figure beside a floor measured in the same run on the same VMs.
+// npm run bench [-- --quick] [--json] [--only node]: control-plane and node
+// latency on the VM lab, each figure beside a floor measured in the same run
+// on the same VMs.
 //
 //   create/delete, ha 1 and ha 3, through the gluster-block CLI, with few and
 //   with many existing volumes (the flatness ratio);
@@ -28,6 +29,7 @@ import { median, timed } from "./timing.js";
 import { benchCsi, type CsiBench } from "./csi.js";
 import { blockdRssMb, reconcileAfterWipe, type ReconcileFigures } from "./blockd-stats.js";
 import { benchNode, type NodeBench } from "./node.js";
+import { filler } from "./fill.js";
 
 interface Args {
   quick: boolean;
@@ -121,53 +123,6 @@ interface ControlPlane {
   rss: { existing: number; mb: number }[];
   csi: CsiBench | undefined;
   reconcile: ReconcileFigures | undefined;
-}
-
-const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
-const reasonOf = (r: PromiseSettledResult<unknown>[]): Error | undefined => {
-  const failed = r.find((x): x is PromiseRejectedResult => x.status === "rejected");
-  if (!failed) return undefined;
-  return failed.reason instanceof Error ? failed.reason : new Error(String(failed.reason));
-};
-
-/** Existing volumes fill0, fill1, ... made (and deleted) `wave` at a time; a failed create is retried once. */
-function filler(lab: Lab, wave: number, log: (s: string) => void) {
-  const n1 = lab.node(1);
-  const hosts = lab.addresses.join(",");
-  const name = (i: number): string => `${lab.volume}/fill${i}`;
-  let existing = 0;
-  let tried = 0;
-  const createOne = async (i: number): Promise<void> => {
-    const args = ["create", name(i), "ha", "3", "prealloc", "no", hosts, "16MiB"];
-    const first = await cli(n1, args);
-    if (first.code === 0) return;
-    log(`create fill${i} failed (${first.code}), retrying once: ${(first.stderr || first.stdout).trim()}`);
-    await cli(n1, ["delete", name(i), "force"]);
-    const again = await cli(n1, args);
-    if (again.code !== 0) throw new Error(`gluster-block create fill${i} failed twice: ${(first.stderr || first.stdout).trim()} / then: ${(again.stderr || again.stdout).trim()}`);
-  };
-  return {
-    get existing(): number {
-      return existing;
-    },
-    async fill(target: number): Promise<void> {
-      const t0 = performance.now();
-      while (existing < target) {
-        const batch = range(existing, Math.min(existing + wave, target));
-        tried = Math.max(tried, existing + batch.length);
-        const err = reasonOf(await Promise.allSettled(batch.map(createOne)));
-        if (err) throw err;
-        existing += batch.length;
-      }
-      log(`${existing} existing volumes (filled ${wave} at a time in ${((performance.now() - t0) / 1000).toFixed(0)} s)`);
-    },
-    async removeAll(): Promise<void> {
-      for (const batch of Array.from({ length: Math.ceil(tried / wave) }, (_, k) => range(k * wave, Math.min((k + 1) * wave, tried)))) {
-        await Promise.allSettled(batch.map((i) => cli(n1, ["delete", name(i)])));
-      }
-      existing = tried = 0;
-    },
-  };
 }
 
 /** The gluster-block CLI against its targetcli floor at few and many existing volumes, the CSI controller, blockd's memory and reconcile. */
