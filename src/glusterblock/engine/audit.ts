@@ -14,7 +14,7 @@ import type { LocalNode } from "./local-node.js";
 import type { LioBlockState, LioTargets } from "../lio/types.js";
 import { GLUSTER_BLOCK_IQN_PREFIX } from "../lio/types.js";
 import { exportedOn, isDeleteStarted, type BlockMeta } from "../journal/index.js";
-import { acquireLease } from "../volume/lease-lock.js";
+import { acquireLease, ownerGone, processOwner } from "../volume/lease-lock.js";
 import { META_DIR, ORPHAN_DIR, type BlockStore } from "../volume/block-store.js";
 import { gbidFor } from "../names.js";
 import { haHosts, readExtensions } from "./extensions.js";
@@ -81,7 +81,7 @@ export class Auditor {
 
   /** Runs fn holding the block's lease; undefined (fn not run) while an operation holds it. */
   private async ifIdle<T>(store: BlockStore, block: string, fn: () => Promise<T>): Promise<{ value: T } | undefined> {
-    const held = await acquireLease(block, { dir: store.lockDir, owner: `audit ${this.engine.host}`, waitMs: 0 }).catch(() => undefined);
+    const held = await acquireLease(block, { dir: store.lockDir, owner: `${processOwner(this.engine.host)} audit`, waitMs: 0, holderGone: ownerGone(this.engine.host) }).catch(() => undefined);
     if (!held) return undefined;
     try {
       return { value: await fn() };

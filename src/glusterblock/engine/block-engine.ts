@@ -9,7 +9,7 @@ import { knownSecrets } from "../../util/redact.js";
 import type { GlusterCli } from "../gluster/gluster-cli.js";
 import type { VolumeMounts } from "../volume/mounts.js";
 import { BlockStore, DEFAULT_RESERVE_BYTES } from "../volume/block-store.js";
-import { acquireLease, LockBusyError, type HeldLock } from "../volume/lease-lock.js";
+import { acquireLease, LockBusyError, ownerGone, processOwner, type HeldLock } from "../volume/lease-lock.js";
 import {
   createIntentLines,
   createDoneLines,
@@ -103,7 +103,7 @@ export class BlockEngine {
 
   private async lock(store: BlockStore, block: string): Promise<HeldLock> {
     try {
-      return await acquireLease(block, { dir: store.lockDir, owner: `${this.host} ${process.pid}`, waitMs: this.opts.lockWaitMs ?? 30_000 });
+      return await acquireLease(block, { dir: store.lockDir, owner: processOwner(this.host), waitMs: this.opts.lockWaitMs ?? 30_000, holderGone: ownerGone(this.host) });
     } catch (err) {
       if (err instanceof LockBusyError) throw new BlockBusyError(store.volume, block, err.holder);
       throw err;

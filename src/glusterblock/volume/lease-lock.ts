@@ -3,7 +3,8 @@
 // block). A lock is a file created with O_EXCL, which Gluster makes atomic
 // across clients. The holder refreshes its mtime; a lock older than the lease
 // belongs to a dead holder and is broken by renaming it away, which only one
-// contender can do.
+// contender can do. A holder the caller knows to be dead (this node's own
+// killed predecessor, see ownerGone) is broken the same way without waiting.
 import { open, readFile, rename, stat, unlink, utimes, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { randomBytes } from "node:crypto";
@@ -18,6 +19,8 @@ export interface LeaseLockOptions {
   leaseMs?: number;
   /** how long acquire waits for a busy lock (default 30 s) */
   waitMs?: number;
+  /** true when the holder (a lock file's content) is known to be dead: broken at once, not after the lease */
+  holderGone?: (holder: string) => boolean;
 }
 
 export class LockBusyError extends Error {
@@ -52,13 +55,14 @@ export async function acquireLease(key: string, opts: LeaseLockOptions): Promise
       if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
     }
     const st = await stat(path).catch(() => undefined);
-    if (st && Date.now() - st.mtimeMs > leaseMs) {
+    const content = (await readFile(path, "utf8").catch(() => "")).trim();
+    if (st && (Date.now() - st.mtimeMs > leaseMs || (content !== "" && opts.holderGone?.(content) === true))) {
       // abandoned: move it aside (atomic, one winner), then try again at once
       const aside = `${path}.stale-${randomBytes(4).toString("hex")}`;
       if (await rename(path, aside).then(() => true, () => false)) await unlink(aside).catch(() => undefined);
       continue;
     }
-    holder = (await readFile(path, "utf8").catch(() => "")).trim() || "unknown";
+    holder = content || "unknown";
     if (Date.now() >= deadline) throw new LockBusyError(key, holder);
     await sleep(Math.min(1000, 100 * 2 ** Math.min(attempt, 3)));
   }
@@ -75,4 +79,32 @@ export async function acquireLease(key: string, opts: LeaseLockOptions): Promise
       if (content === token) await unlink(path).catch(() => undefined);
     },
   };
+}
+
+/** The owner string of this process on `host`, as ownerGone reads it back. */
+export const processOwner = (host: string, pid = process.pid): string => `${host} ${pid}`;
+
+/**
+ * A holder written by processOwner(host) of an earlier process on this same
+ * node that is no longer running: one gluster-blockd runs per node, so its
+ * killed predecessor's lock need not wait out the lease after a restart. A
+ * reused pid only makes it wait (conservative); other nodes' holders always wait.
+ */
+export function ownerGone(host: string, alive: (pid: number) => boolean = pidAlive): (holder: string) => boolean {
+  return (holder) => {
+    const [h, pid] = holder.split(" ");
+    if (h !== host || !pid || !/^[1-9]\d*$/.test(pid)) return false;
+    const n = Number(pid);
+    return n !== process.pid && !alive(n);
+  };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists, someone else's
+    return (err as NodeJS.ErrnoException).code !== "ESRCH";
+  }
 }
