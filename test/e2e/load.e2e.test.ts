@@ -266,6 +266,24 @@ async function auditEverywhere(): Promise<void> {
   }
 }
 
+/** A log's warn and error lines, counted by level, message, method and code. */
+function warnings(lines: readonly string[]): string {
+  const kinds = new Map<string, number>();
+  for (const l of lines) {
+    if (!/"level":"(warn|error)"/.test(l)) continue;
+    let k = l.slice(0, 120);
+    try {
+      const o = JSON.parse(l) as Record<string, unknown>;
+      k = [o.level, JSON.stringify(o.message), o.method, o.code].filter((x) => typeof x === "string" && x !== "").join(" ");
+    } catch {
+      // not JSON: its start
+    }
+    kinds.set(k, (kinds.get(k) ?? 0) + 1);
+  }
+  if (kinds.size === 0) return "no warn/error";
+  return `warn/error: ${[...kinds].map(([k, v]) => `${k} x${v}`).join("; ")}`;
+}
+
 let creates: PhaseStats | undefined;
 let deletes: PhaseStats | undefined;
 
@@ -308,8 +326,7 @@ after(async () => {
       if (leaked > 0) problems.push(`${leaked} CHAP password(s) appear in ${n.name}'s blockd log`);
       // this run's lines (JSON, ISO timestamps sort as text)
       const mine = log.split("\n").filter((l) => (/"timestamp":"([^"]+)"/.exec(l)?.[1] ?? "") >= blockdSince);
-      const bad = mine.filter((l) => /"level":"(warn|error)"/.test(l));
-      say(`${n.name} blockd log since ${blockdSince}: ${mine.length} lines, ${bad.length} warn/error${bad.length ? `:\n  ${bad.slice(0, 5).map((l) => l.slice(0, 400)).join("\n  ")}` : ""}`, true);
+      say(`${n.name} blockd log since ${blockdSince}: ${mine.length} lines, ${warnings(mine)}`, true);
     }
     const ctlLog = ctl?.log.text() ?? "";
     const leaked = [...passwords].filter((p) => ctlLog.includes(p)).length;
