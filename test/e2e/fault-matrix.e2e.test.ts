@@ -195,7 +195,7 @@ async function volumeFiles(pv: string): Promise<{ journal?: string; file: string
   return { ...(j ? { journal: Buffer.from(j, "base64").toString("utf8") } : {}), file: s.get("file")?.[0] ?? "?", locks: s.get("locks") ?? [] };
 }
 
-/** One node's LIO objects of the block (TPGs, portals, ACLs, LUNs, backstore and its size) and every CHAP password set on them. */
+/** One node's LIO objects of the block (TPGs by portal, ACLs, LUNs, backstore and its size) and every CHAP password set on them. */
 async function lioOf(n: LabNode, pv: string): Promise<{ objects: string[]; passwords: string[] }> {
   const iqn = iqnFor(gbidFor(HV, pv));
   const r = await n.must(
@@ -205,8 +205,9 @@ async function lioOf(n: LabNode, pv: string): Promise<{ objects: string[]; passw
        echo target
        for tp in $t/tpgt_*; do
          [ -d $tp ] || continue
-         echo "$(basename $tp) enable=$(cat $tp/enable) authentication=$(cat $tp/attrib/authentication) generate_node_acls=$(cat $tp/attrib/generate_node_acls)"
-         for x in $tp/np/* $tp/acls/* $tp/lun/*; do [ -e "$x" ] && echo "$(basename $tp) $(basename $(dirname $x)) $(basename $x)"; done
+         id="tpg[$(ls $tp/np | tr '\\n' ' ' | sed 's/ $//')]"
+         echo "$id enable=$(cat $tp/enable) authentication=$(cat $tp/attrib/authentication) generate_node_acls=$(cat $tp/attrib/generate_node_acls)"
+         for x in $tp/acls/* $tp/lun/*; do [ -e "$x" ] && echo "$id $(basename $(dirname $x)) $(basename $x)"; done
        done
      fi
      for d in core/user_*/${pv}; do [ -d "$d" ] && echo "backstore$(grep -o ' Size: [0-9]*' $d/info)"; done
@@ -214,7 +215,8 @@ async function lioOf(n: LabNode, pv: string): Promise<{ objects: string[]; passw
     { timeoutMs: 300_000 },
   );
   const s = sections(r.stdout);
-  return { objects: s.get("objects") ?? [], passwords: s.get("passwords") ?? [] };
+  // TPGs by their portal, not their number: the number follows the HA host order, which placement chooses
+  return { objects: [...(s.get("objects") ?? [])].sort(), passwords: s.get("passwords") ?? [] };
 }
 
 /** `gluster-block audit` (dry run) on every node at once: the output of each that reports anything. */
