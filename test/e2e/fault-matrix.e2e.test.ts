@@ -15,10 +15,11 @@
 // The steps are not listed here: each operation runs once uninterrupted, and
 // the steps blockd logs ("engine step", debug) are the matrix's columns.
 //
-// A dead daemon's lease (volume/lease-lock.ts) is broken only once it is
-// 120 s old, so a retry waits that long; cells run in batches to overlap the
-// waits: each cell of a batch has its own volume and is stopped (and its
-// daemon restarted) in turn, then the batch's cells are retried in turn,
+// A killed daemon's lease (volume/lease-lock.ts) is broken at once only by
+// its restarted successor on the same node; any other node waits until it is
+// 120 s old, so a retry may wait that long. Cells run in batches to overlap
+// those waits: each cell of a batch has its own volume and is stopped (and
+// its daemon restarted) in turn, then the batch's cells are retried in turn,
 // then the audit runs and the volumes are deleted.
 //
 // Size: E2E_FAULTS=full: every step of every operation; E2E_QUICK=1 (CI) or
