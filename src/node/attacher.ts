@@ -166,22 +166,28 @@ export class Attacher {
     await this.guardPaths(t, paths);
 
     // the map: multipathd builds it from the uevents, but queues them behind
-    // its checker loop (2-3 s measured in the lab); if the map is not there
-    // at the first look, hand it the paths (an `add path` of a path it holds is a no-op)
-    let nudged = false;
-    const map = await pollFor(
+    // its checker loop (2-3 s measured in the lab); while the map is not
+    // there, hand it one more path at each look (an `add path` of a path it
+    // holds is a no-op; the first one usually makes the map; ~0.3-0.8 s each
+    // in the lab)
+    let handed = 0;
+    let map = await pollFor(
       async () => {
         const m = await this.o.multipath.map(t.wwid);
         if (m && m.slaves.length > 0) return m;
-        if (!nudged) {
-          nudged = true;
-          await this.o.multipath.addPaths(paths.map((d) => d.name));
-        }
+        const next = paths[handed++];
+        if (next) await this.o.multipath.addPaths([next.name]);
         return undefined;
       },
       { budget, intervalMs: this.pollMs },
     );
     if (!map) throw new BudgetExceededError(`waiting for the multipath map ${t.wwid} (paths ${paths.map((d) => d.name).join(", ")}; is the WWID blacklisted?)`, budget.totalMs);
+    // a map made by hand: multipathd may have passed over the other paths' uevents (a WWID not yet allowed)
+    const left = handed > 0 ? paths.filter((d) => !map?.slaves.includes(d.name)) : [];
+    if (left.length > 0) {
+      await this.o.multipath.addPaths(left.map((d) => d.name));
+      map = (await this.o.multipath.map(t.wwid)) ?? map;
+    }
     // every slave must be one of the paths we identified
     for (const s of map.slaves) {
       const d = await this.o.sysfs.disk(s);
