@@ -224,11 +224,11 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       return d.locks.with([req.volume_id], async () => {
         const info = await requireBlock(d.blockd, req.volume_id, ref, ctx.requestId);
         const current = BigInt(info.size_bytes);
-        if (size < current || (size === current && info.resize_failed_on.length === 0)) {
-          return { capacity_bytes: current.toString(), node_expansion_required: nodeExpansion };
-        }
+        if (size < current) return { capacity_bytes: current.toString(), node_expansion_required: nodeExpansion };
+        // the same size too: a resize cut short after its SIZE line left hosts
+        // at the old size that only blockd sees (it answers at once when none is)
         const r = await d.blockd.any("ResizeBlock", { volume: ref.hostingVolume, block: ref.block, size_bytes: size.toString(), force: false }, ctx.requestId);
-        ctx.log.info("volume expanded", { volumeId: req.volume_id, from: current.toString(), to: r.size_bytes });
+        ctx.log.info(size === current ? "volume size confirmed on every host" : "volume expanded", { volumeId: req.volume_id, from: current.toString(), to: r.size_bytes });
         return { capacity_bytes: r.size_bytes, node_expansion_required: nodeExpansion };
       });
     },

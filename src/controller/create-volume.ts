@@ -63,12 +63,19 @@ export function validateCreate(d: Pick<ControllerDeps, "defaults" | "defaultSize
   return { name, params, fsType, mount: caps.mount, sizeBytes, block, volumeId };
 }
 
+/**
+ * A create cut short before its entry was complete ("creating") has its HA,
+ * hosts and ACL mode in the journal, but not yet its SIZE or PASSWORD: the
+ * retry brings them, and the engine checks the rest against the intent.
+ */
+const sizeRecorded = (info: BlockInfo__Output): boolean => info.state !== "creating";
+
 /** Why an existing block is not the volume this request asks for ("" when it is). */
 function mismatch(info: BlockInfo__Output, v: Validated, req: CreateVolumeRequest__Output): string {
   const diffs: string[] = [];
-  if (!sizeFits(BigInt(info.size_bytes), req.capacity_range)) diffs.push(`size ${info.size_bytes} bytes is outside the requested range`);
+  if (sizeRecorded(info) && !sizeFits(BigInt(info.size_bytes), req.capacity_range)) diffs.push(`size ${info.size_bytes} bytes is outside the requested range`);
   if (info.ha !== v.params.haCount) diffs.push(`haCount ${info.ha}`);
-  if (info.auth !== v.params.auth) diffs.push(`auth ${String(info.auth)}`);
+  if (sizeRecorded(info) && info.auth !== v.params.auth) diffs.push(`auth ${String(info.auth)}`);
   if (info.acl_mode !== "ACL_MODE_EXPLICIT") diffs.push("it was not made through CSI (it admits any initiator)");
   const wantHosts = v.params.hosts?.slice(0, v.params.haCount);
   if (wantHosts && info.hosts.length > 0 && info.hosts.join(",") !== wantHosts.join(",")) diffs.push(`hosts ${info.hosts.join(",")}`);
@@ -110,7 +117,7 @@ async function createLocked(d: ControllerDeps, req: CreateVolumeRequest__Output,
     const diff = mismatch(existing, v, req);
     if (diff) throw alreadyExists(`volume ${v.name} exists (${v.volumeId}) with other parameters: ${diff}`);
     // the same block: converge it with its own size and hosts (the engine refuses any other)
-    sizeBytes = BigInt(existing.size_bytes);
+    if (sizeRecorded(existing)) sizeBytes = BigInt(existing.size_bytes);
     if (existing.hosts.length > 0) hosts = existing.hosts;
     ctx.log.info("volume exists; converging it", { volumeId: v.volumeId, state: existing.state });
   }

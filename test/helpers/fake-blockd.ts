@@ -203,6 +203,12 @@ export class FakeBlockd {
         if (req.hosts.length < ha) throw fail(status.INVALID_ARGUMENT, `ha count ${ha} is greater than the number of hosts given (${req.hosts.length})`);
         const hosts = req.hosts.slice(0, ha);
         const old = v.blocks.get(req.block);
+        if (old?.state === "creating") {
+          // as the engine: a create cut short before its SIZE and PASSWORD lines takes them from the retry
+          old.sizeBytes = size;
+          old.auth = req.auth;
+          old.password = req.auth ? `fake-chap-password-${++this.passwordSeq}-0123456789` : "";
+        }
         if (old) {
           const diffs: string[] = [];
           if (old.sizeBytes !== size) diffs.push("size");

@@ -117,6 +117,19 @@ describe("CreateVolume", () => {
     assert.deepEqual(blockd.callsOf("CreateBlock")[1]?.request.hosts, first);
   });
 
+  test("a create cut short before blockd recorded its size and password is finished by the retry", async () => {
+    const a = await create();
+    const b = blockd.block(HV, PVC);
+    assert.ok(b);
+    // what a blockd killed after its create-intent journal line leaves: no SIZE, no PASSWORD yet
+    Object.assign(b, { state: "creating", sizeBytes: 0n, auth: false, password: "" });
+    const again = await create();
+    assert.equal(again.volume?.volume_id, a.volume?.volume_id);
+    assert.equal(again.volume?.capacity_bytes, a.volume?.capacity_bytes);
+    assert.equal(blockd.callsOf("CreateBlock").at(-1)?.request.size_bytes, a.volume?.capacity_bytes, "the retry asks for the requested size");
+    assert.deepEqual([b.state, b.auth], ["ready", true]);
+  });
+
   test("the same name with a different size is ALREADY_EXISTS and changes nothing", async () => {
     await create();
     const before = blockd.mutations().length;
@@ -389,7 +402,7 @@ describe("ControllerPublishVolume / Unpublish", () => {
 });
 
 describe("ControllerExpandVolume", () => {
-  test("grows to the rounded size; Filesystem needs node expansion, Block does not; smaller is a no-op", async () => {
+  test("grows to the rounded size; Filesystem needs node expansion, Block does not; smaller is a no-op; the same size is passed on", async () => {
     const id = (await create()).volume?.volume_id ?? "";
     const fs = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(2 * GiB - 5) }, volume_capability: mountCap("xfs") });
     assert.deepEqual([fs.capacity_bytes, fs.node_expansion_required], [String(2 * GiB), true]);
@@ -400,6 +413,10 @@ describe("ControllerExpandVolume", () => {
     const same = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(GiB) } });
     assert.equal(same.capacity_bytes, String(3 * GiB));
     assert.equal(blockd.callsOf("ResizeBlock").length, resizes, "no shrink, no call");
+    // the same size again reaches blockd: a resize cut short after its SIZE line is finished there
+    const again = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(3 * GiB) }, volume_capability: blockCap() });
+    assert.deepEqual([again.capacity_bytes, again.node_expansion_required], [String(3 * GiB), false]);
+    assert.equal(blockd.callsOf("ResizeBlock").length, resizes + 1, "the retry of a resize is passed on");
   });
 
   test("errors: no range, unknown volume, no space", async () => {
