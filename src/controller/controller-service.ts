@@ -22,6 +22,10 @@ import { parseOwner } from "./owner.js";
 import { createVolume, eventTarget } from "./create-volume.js";
 import { existingRef, findBlock, isCode, requireBlock } from "./blockd-lookup.js";
 import type { ControllerDeps } from "./deps.js";
+import { mapLimit } from "../util/map-limit.js";
+
+/** GetBlock calls one ListVolumes page makes at once */
+const LIST_CONCURRENCY = 8;
 
 export const CONTROLLER_CAPABILITIES: ControllerServiceCapability[] = (
   ["CREATE_DELETE_VOLUME", "PUBLISH_UNPUBLISH_VOLUME", "LIST_VOLUMES", "GET_CAPACITY", "EXPAND_VOLUME", "GET_VOLUME", "VOLUME_CONDITION"] as const
@@ -174,17 +178,17 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       }
       ids.sort();
       const page = pageOf(ids, req.starting_token, req.max_entries);
-      const entries = [];
-      for (const id of page.ids) {
+      // one journal read per entry on blockd: side by side (one after another took ~1 s per volume in the lab)
+      const found = await mapLimit(page.ids, LIST_CONCURRENCY, async (id) => {
         const ref = parseVolumeId(id);
         const info = await findBlock(d.blockd, ref, ctx.requestId);
-        if (!info) continue; // deleted since the listing
-        entries.push({
+        if (!info) return undefined; // deleted since the listing
+        return {
           volume: { volume_id: id, capacity_bytes: info.size_bytes, volume_context: contextOf(info, ref) },
           status: { published_node_ids: [], volume_condition: volumeCondition(info) },
-        });
-      }
-      return { entries, next_token: page.nextToken };
+        };
+      });
+      return { entries: found.filter((e) => e !== undefined), next_token: page.nextToken };
     },
 
     async GetCapacity(req, ctx) {
