@@ -108,7 +108,8 @@ export function wrapUnary<Req, Res>(method: string, handler: UnaryHandler<Req, R
       const code = err ? err.code : status.OK;
       opts.observer?.(method, code, durationMs);
       if (err) {
-        const lvl = err.code === status.INTERNAL || err.code === status.UNKNOWN ? "error" : "warn";
+        // NOT_FOUND answers a lookup (CreateVolume asks GetBlock first, every time): not a warning
+        const lvl = err.code === status.INTERNAL || err.code === status.UNKNOWN ? "error" : err.code === status.NOT_FOUND ? "info" : "warn";
         log[lvl]("failed", { code: err.codeName, error: err.message, durationMs, cause: causeText(err.cause) });
         callback({ code: err.code, details: knownSecrets.scrub(err.message), metadata: new Metadata() });
         return;
