@@ -39,6 +39,7 @@ import { readExtensions } from "../../src/glusterblock/engine/extensions.js";
 import { TEST_HOOKS_ENV, CRASH_FILE_ENV } from "../../src/glusterblock/blockd/test-crash-hook.js";
 import type { ListVolumesResponse__Output } from "../../src/generated/csi/v1/ListVolumesResponse.js";
 import type { ControllerGetVolumeResponse__Output } from "../../src/generated/csi/v1/ControllerGetVolumeResponse.js";
+import { firstDifference } from "../helpers/first-difference.js";
 
 type OpName = "CreateVolume" | "DeleteVolume" | "ControllerExpandVolume" | "ControllerPublishVolume" | "ControllerUnpublishVolume";
 type Mode = "quick" | "medium" | "full";
@@ -320,17 +321,6 @@ async function endState(pv: string): Promise<Record<string, unknown>> {
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-function firstDifference(a: unknown, b: unknown, path = ""): string {
-  if (JSON.stringify(a) === JSON.stringify(b)) return "";
-  if (a && b && typeof a === "object" && typeof b === "object") {
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-      const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
-      if (d) return d;
-    }
-  }
-  const show = (v: unknown): string => (JSON.stringify(v) ?? "undefined").slice(0, 240);
-  return `${path || "."}: ${show(a)} instead of ${show(b)}`;
-}
 
 // --- blockd's step log and the crash hook ----------------------------------------
 

@@ -213,14 +213,20 @@ async function lioOf(n: LabNode): Promise<{ targets: string[]; luns: number; ena
      echo '#backstores'; for d in core/user_*/*/; do [ -d "$d" ] && basename "$d"; done; true`,
     { timeoutMs: 300_000 },
   );
+  const sections = sectionsOf(r.stdout);
+  const num = (k: string): number => Number(sections.get(k)?.[0] ?? NaN);
+  return { targets: sorted(sections.get("targets") ?? []), luns: num("luns"), enabledTpgs: num("enabled"), backstores: sorted(sections.get("backstores") ?? []) };
+}
+
+/** A shell listing in "#name" sections, one item per line after each. */
+function sectionsOf(stdout: string): Map<string, string[]> {
   const sections = new Map<string, string[]>();
   let cur = "";
-  for (const line of r.stdout.split("\n").map((l) => l.trim())) {
+  for (const line of stdout.split("\n").map((l) => l.trim())) {
     if (line.startsWith("#")) sections.set((cur = line.slice(1)), []);
     else if (line !== "") sections.get(cur)?.push(line);
   }
-  const num = (k: string): number => Number(sections.get(k)?.[0] ?? NaN);
-  return { targets: sorted(sections.get("targets") ?? []), luns: num("luns"), enabledTpgs: num("enabled"), backstores: sorted(sections.get("backstores") ?? []) };
+  return sections;
 }
 
 /** The hosting volume's block files and journals, through n1's blockd FUSE mount. */
@@ -233,12 +239,7 @@ async function volumeFiles(): Promise<{ store: string[]; meta: string[]; orphane
      echo '#orphaned'; ls -A $m/block-orphaned 2>/dev/null; true`,
     { timeoutMs: 300_000 },
   );
-  const sections = new Map<string, string[]>();
-  let cur = "";
-  for (const line of r.stdout.split("\n").map((l) => l.trim())) {
-    if (line.startsWith("#")) sections.set((cur = line.slice(1)), []);
-    else if (line !== "") sections.get(cur)?.push(line);
-  }
+  const sections = sectionsOf(r.stdout);
   // meta.lock and prio.info are the original's bookkeeping, not blocks
   const meta = (sections.get("meta") ?? []).filter((x) => x !== "meta.lock" && x !== "prio.info");
   return { store: sorted(sections.get("store") ?? []), meta: sorted(meta), orphaned: sorted(sections.get("orphaned") ?? []) };

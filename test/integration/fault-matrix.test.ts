@@ -14,6 +14,7 @@ import { auditEveryNode, blockState, wipeVolume } from "./harness/volume-state.j
 import { ProcessPeers, SimulatedCrash, stopAfter } from "./harness/process-peers.js";
 import type { BlockEngine } from "../../src/glusterblock/engine/block-engine.js";
 import type { CreateRequest } from "../../src/glusterblock/engine/requests.js";
+import { firstDifference } from "../helpers/first-difference.js";
 
 const MiB = 1024n * 1024n;
 const BLOCK = "fm-blk";
@@ -68,17 +69,6 @@ interface Cell {
   why: string;
 }
 
-function firstDifference(a: unknown, b: unknown, path = ""): string {
-  if (JSON.stringify(a) === JSON.stringify(b)) return "";
-  if (a && b && typeof a === "object" && typeof b === "object") {
-    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) {
-      const d = firstDifference((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k], `${path}.${k}`);
-      if (d) return d;
-    }
-  }
-  const show = (v: unknown): string => (JSON.stringify(v) ?? "undefined").slice(0, 160);
-  return `${path || "."}: ${show(a)} instead of ${show(b)}`;
-}
 
 async function runMatrix(op: Operation): Promise<Cell[]> {
   // the uninterrupted run: its steps and its end state
