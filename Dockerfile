@@ -13,7 +13,7 @@
 # the host's open-iscsi at 2.1.x, the version spoken here. tcmu-runner (with
 # the glfs handler) and glusterd run on the storage hosts, not in this image.
 
-# ---- build: compile TypeScript
+# ---- build: compile TypeScript, then bundle each program into one file (dist/bundle/)
 FROM node:20-bookworm AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -21,6 +21,7 @@ RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY csi-proto ./csi-proto
 COPY src ./src
+COPY scripts/bundle.mjs ./scripts/
 RUN npm run build
 
 # ---- prod-deps: production dependencies only
@@ -56,7 +57,7 @@ RUN chmod 0755 bin/*.js \
  && ln -s /app/bin/gluster-block.js /usr/local/bin/gluster-block \
  && groupadd --system --gid 10001 gbcsi \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin gbcsi \
- && node /app/dist/cmd/gluster-block-csi.js --help >/dev/null
+ && node /app/bin/gluster-block-csi.js --help >/dev/null
 ENV NODE_ENV=production
 # non-root by default (the controller); the node plugin and gluster-blockd set runAsUser: 0
 USER 10001:10001

@@ -80,7 +80,7 @@ async function demo(flags: DemoFlags, log: StepLog, scrubber: Scrubber): Promise
   for (const p of problems) log.say(`PROBLEM: ${p}`);
   if (flags.keep && ok) {
     log.say("Kept for exploring (gluster-blockd and the node plugin still run), e.g.:");
-    log.say("  npm run lab -- ssh 1 /lab/node/bin/node /lab/repo/dist/cmd/gluster-block.js list block-test");
+    log.say("  npm run lab -- ssh 1 /lab/node/bin/node /lab/repo/dist/bundle/gluster-block.js list block-test");
     log.say("  npm run lab -- ssh 1 'multipath -ll; findmnt /mnt/sample-block; iscsiadm -m session'");
     log.say("Remove it all with: npm run demo -- --cleanup");
   }

@@ -2,7 +2,8 @@
 // types were made with (scripts/gen-proto-types.mjs), so both agree.
 import { loadSync, type Options } from "@grpc/proto-loader";
 import { loadPackageDefinition } from "@grpc/grpc-js";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { PACKAGE_DIR } from "../package-dir.js";
 import type { ProtoGrpcType as CsiProto } from "../generated/csi.js";
 import type { ProtoGrpcType as BlockdProto } from "../generated/blockd.js";
 
@@ -14,8 +15,8 @@ export const LOADER_OPTIONS: Options = {
   oneofs: true,
 };
 
-/** csi-proto/ beside src/ (in the repo) or dist/ (installed package) */
-export const PROTO_DIR = fileURLToPath(new URL("../../csi-proto/", import.meta.url));
+/** csi-proto/ at the package root (the repo, or the installed package) */
+export const PROTO_DIR = join(PACKAGE_DIR, "csi-proto");
 
 let csi: CsiProto | undefined;
 let blockd: BlockdProto | undefined;

@@ -99,17 +99,18 @@ test("the runtime's entry points exist after npm run build", () => {
   assert.equal(build.compilerOptions.outDir, "dist");
   const runtime = runs(stage("runtime"));
   for (const program of ["gluster-block-csi", "gluster-blockd", "gluster-block"]) {
-    // the symlink /usr/local/bin/<program> -> /app/bin/<program>.js, which imports ../dist/cmd/<program>.js
+    // the symlink /usr/local/bin/<program> -> /app/bin/<program>.js, which imports ../dist/bundle/<program>.js
     assert.match(runtime, new RegExp(`ln -s /app/bin/${program}\\.js /usr/local/bin/${program}(\\s|$)`));
     const bin = readFileSync(join(ROOT, "bin", `${program}.js`), "utf8");
-    assert.match(bin, new RegExp(`import "\\.\\./dist/cmd/${program}\\.js"`));
-    assert.ok(existsSync(join(ROOT, "src/cmd", `${program}.ts`)), `src/cmd/${program}.ts compiles to dist/cmd/${program}.js`);
-    if (existsSync(join(ROOT, "dist/cmd"))) assert.ok(existsSync(join(ROOT, "dist/cmd", `${program}.js`)), `dist/cmd/${program}.js (run npm run build)`);
+    assert.match(bin, new RegExp(`import "\\.\\./dist/bundle/${program}\\.js"`));
+    assert.ok(existsSync(join(ROOT, "src/cmd", `${program}.ts`)), `src/cmd/${program}.ts compiles to dist/cmd/${program}.js, bundled into dist/bundle/`);
+    if (existsSync(join(ROOT, "dist/bundle"))) assert.ok(existsSync(join(ROOT, "dist/bundle", `${program}.js`)), `dist/bundle/${program}.js (run npm run build)`);
   }
-  // csi-proto/ sits beside dist/ as src/csi/proto.ts expects (../../csi-proto from dist/csi)
-  assert.match(readFileSync(join(ROOT, "src/csi/proto.ts"), "utf8"), /new URL\("\.\.\/\.\.\/csi-proto\/"/);
+  assert.match(readFileSync(join(ROOT, "package.json"), "utf8"), /"build": "tsc -p tsconfig.build.json && node scripts\/bundle.mjs"/);
+  // csi-proto/ and package.json at the package root, where src/package-dir.ts looks from any depth
+  assert.match(readFileSync(join(ROOT, "src/csi/proto.ts"), "utf8"), /join\(PACKAGE_DIR, "csi-proto"\)/);
   const copied = stage("runtime").instructions.filter((i) => i.op === "COPY").map((i) => i.args);
-  assert.ok(copied.includes("csi-proto ./csi-proto") && copied.includes("--from=build /src/dist ./dist"));
+  assert.ok(copied.includes("csi-proto ./csi-proto") && copied.includes("package.json ./") && copied.includes("--from=build /src/dist ./dist"));
   assert.ok(readdirSync(join(ROOT, "csi-proto")).includes("csi.proto"));
 });
 

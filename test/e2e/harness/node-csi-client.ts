@@ -1,4 +1,4 @@
-// Runs inside a lab VM (/lab/node/bin/node --import tsx): reads a JSON array
+// Runs inside a lab VM (bundled by product.ts's buildProduct): reads a JSON array
 // of CSI Node calls on stdin, makes them in order on the plugin's unix
 // socket, prints one JSON result per call on stdout. One process for many
 // calls, because every process start is slow under qemu TCG.

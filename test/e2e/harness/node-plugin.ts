@@ -2,7 +2,7 @@
 // worker VM, make CSI calls through node-csi-client.ts, and count what an
 // iSCSI volume leaves on a node (sessions, paths, maps, mounts, records).
 import type { LabNode } from "./lab.js";
-import { DIST, NODE } from "./product.js";
+import { DIST, NODE, NODE_CSI_CLIENT } from "./product.js";
 
 export const NODE_SOCKET = "/run/gbcsi-node.sock";
 export const NODE_STATE_DIR = "/var/lib/gluster-block-csi";
@@ -50,9 +50,9 @@ export async function nodePluginLog(n: LabNode, everyRun = false): Promise<strin
   return (await n.run(everyRun ? `journalctl -u ${NODE_UNIT} --no-pager -o cat` : CURRENT_PLUGIN_LOG)).stdout;
 }
 
-/** Makes the calls in one client process on the VM; one result per call (fewer if a stopOnError call failed). */
+/** Makes the calls in one client process on the VM (built by buildProduct); one result per call (fewer if a stopOnError call failed). */
 export async function csiCalls(n: LabNode, calls: Call[], timeoutMs = 900_000): Promise<CallResult[]> {
-  const r = await n.run(`cd /lab/repo && ${NODE} --import tsx test/e2e/harness/node-csi-client.ts ${NODE_SOCKET}`, { input: JSON.stringify(calls), timeoutMs });
+  const r = await n.run(`${NODE} ${NODE_CSI_CLIENT} ${NODE_SOCKET}`, { input: JSON.stringify(calls), timeoutMs });
   if (r.code !== 0) throw new Error(`csi client failed (${r.code}): ${r.stderr}\n${r.stdout}`);
   return r.stdout
     .split("\n")

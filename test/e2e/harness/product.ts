@@ -1,21 +1,37 @@
 // The product in the lab: dist/ built on the host and shared into the VMs at
 // /lab/repo, run with the host's Node at /lab/node.
 import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { buildSync } from "esbuild";
 import { REPO_ROOT } from "../lab/config.js";
 import type { Lab, LabNode, RunResult } from "./lab.js";
 
 export const NODE = "/lab/node/bin/node";
-export const DIST = "/lab/repo/dist/cmd";
+/** the single-file programs (scripts/bundle.mjs): one file over 9p, not hundreds of modules */
+export const DIST = "/lab/repo/dist/bundle";
 export const BLOCKD_KEY_FILE = "/etc/gluster-blockd/key";
 /** the lab's shared key for blockd's TCP API (a test secret; the grep tests look for it) */
 export const BLOCKD_KEY = "lab-blockd-shared-key-0f3c9a7e5d21";
 
+/** the node plugin's CSI client for the VMs (node-csi-client.ts), bundled into one file like the programs */
+export const NODE_CSI_CLIENT = "/lab/repo/dist/e2e/node-csi-client.js";
+
 let built = false;
-/** npm run build, once per test process */
+/** npm run build and the bundled CSI client, once per test process */
 export function buildProduct(): void {
   if (built) return;
   const r = spawnSync("npm", ["run", "build"], { cwd: REPO_ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`);
+  buildSync({
+    entryPoints: [join(REPO_ROOT, "test/e2e/harness/node-csi-client.ts")],
+    outfile: join(REPO_ROOT, "dist/e2e/node-csi-client.js"),
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "esm",
+    logLevel: "warning",
+    banner: { js: "import { createRequire as __gbcsiCreateRequire } from 'node:module'; const require = __gbcsiCreateRequire(import.meta.url);" },
+  });
   built = true;
 }
 
