@@ -3,6 +3,9 @@
 // multipath(d), findmnt, mount, blkid and mkfs the way the real tools do
 // (recorded output shapes), changing the tree as the kernel would: a login
 // makes a session, a LUN scan makes a disk, an allowed WWID makes a map.
+// mkfs writes to the LUN, and a mkfs killed midway leaves what the real ones
+// leave (format-intent.ts): mkfs.xfs an in-progress superblock with its UUID
+// that will not mount, mke2fs no signature but written blocks.
 import { mkdir, mkdtemp, rm, symlink, truncate, writeFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
@@ -53,6 +56,21 @@ interface FakeMap {
 export interface HostFaults {
   before?(action: HostAction): boolean;
   after?(action: HostAction): void;
+  /**
+   * Asked as a command starts: a kill returned here is the process (and the
+   * plugin with it) killed midway; it is called once the command left what
+   * it writes so far (only mkfs writes anything midway), and never settles.
+   */
+  midway?(action: HostAction): (() => Promise<never>) | undefined;
+}
+
+/** What mkfs left on a LUN. */
+export interface LunFs {
+  /** what blkid reports, "" when no signature (mke2fs writes its superblock last) */
+  type: string;
+  uuid: string;
+  /** mkfs finished; an unfinished filesystem does not mount */
+  complete: boolean;
 }
 
 export type HostAction = { kind: "exec"; file: string; args: readonly string[] } | { kind: "sysfs"; path: string; value: string };
@@ -92,7 +110,10 @@ export class FakeHost {
   readonly blkid = new Map<string, { TYPE?: string; PTTYPE?: string }>();
   readonly allowedWwids = new Set<string>();
   /** what mkfs wrote, by LUN identity (survives a map's removal) */
-  readonly fsByWwid = new Map<string, string>();
+  readonly fsByWwid = new Map<string, LunFs>();
+  /** mkfs runs on a LUN after a filesystem of it had been mounted: data lost */
+  formatsOverMounted = 0;
+  private readonly mountedWwids = new Set<string>();
   /** iscsiadm node records: iqn -> portal -> settings */
   readonly nodeRecords = new Map<string, Map<string, Map<string, string>>>();
   multipathConfig = LIO_TCMU_CONFIG;
@@ -233,9 +254,10 @@ export class FakeHost {
     if (!m) {
       m = { dm: `dm-${this.nextDm++}`, wwid, slaves: [] };
       this.maps.push(m);
-      // a device node that reads as zeros
+      // a device node that reads as zeros, unless mkfs wrote to the LUN
       await writeFile(join(this.paths.dev, m.dm), "");
       await truncate(join(this.paths.dev, m.dm), 8 * 1024 * 1024);
+      if (this.fsByWwid.has(wwid)) await this.writeHead(m.dm);
     }
     if (!m.slaves.includes(disk)) m.slaves.push(disk);
     await this.writeMap(m);
@@ -254,6 +276,11 @@ export class FakeHost {
     const t = [...this.targets.values()].find((x) => x.wwid === m.wwid);
     await writeFile(join(dir, "size"), `${Math.floor((t?.sizeBytes ?? 0) / 512)}\n`);
     for (const s of m.slaves) await writeFile(join(dir, "slaves", s), "");
+  }
+
+  /** Non-zero blocks in the first MiBs, as any mkfs leaves them. */
+  private async writeHead(dm: string): Promise<void> {
+    await writeFile(join(this.paths.dev, dm), Buffer.from("inode tables and bitmaps"), { flag: "r+" }).catch(() => undefined);
   }
 
   private async removeMap(m: FakeMap): Promise<void> {
@@ -309,6 +336,11 @@ export class FakeHost {
     this.calls.push({ file: prog, args, logged: scrubText([prog, ...args].join(" "), secrets), secrets });
     const action: HostAction = { kind: "exec", file: prog, args };
     if (this.failing.has(prog) || this.failing.has(`${prog} ${args[0] ?? ""}`) || this.faults?.before?.(action)) throw fail(prog, args, 1, "injected failure");
+    const kill = this.faults?.midway?.(action);
+    if (kill) {
+      if (prog.startsWith("mkfs.")) await this.mkfs(prog, args, false);
+      return kill();
+    }
     const r = await this.run(prog, args);
     this.faults?.after?.(action);
     if (r.exitCode !== 0 && !(opts.okExitCodes ?? []).includes(r.exitCode)) throw fail(prog, args, r.exitCode, r.stderr);
@@ -338,16 +370,13 @@ export class FakeHost {
         const dev = args[args.length - 1] ?? "";
         const wwid = this.maps.find((m) => m.dm === basename(dev))?.wwid;
         const onDisk = wwid ? this.fsByWwid.get(wwid) : undefined;
-        const b = this.blkid.get(dev) ?? (onDisk ? { TYPE: onDisk } : undefined);
+        const b = this.blkid.get(dev) ?? (onDisk && onDisk.type !== "" ? { UUID: onDisk.uuid, TYPE: onDisk.type } : undefined);
         if (!b) return ok(prog, args, "", 2);
         return ok(prog, args, `DEVNAME=${dev}\n${Object.entries(b).map(([k, v]) => `${k}=${v}`).join("\n")}\n`);
       }
       case "mkfs.xfs":
-      case "mkfs.ext4": {
-        const wwid = this.maps.find((m) => m.dm === basename(args[args.length - 1] ?? ""))?.wwid;
-        if (wwid) this.fsByWwid.set(wwid, prog.slice(5));
-        return ok(prog, args);
-      }
+      case "mkfs.ext4":
+        return this.mkfs(prog, args, true);
       case "e2fsck":
       case "xfs_growfs":
       case "resize2fs":
@@ -356,6 +385,29 @@ export class FakeHost {
       default:
         return { ...ok(prog, args), exitCode: 127, stderr: `${prog}: not faked` };
     }
+  }
+
+  /** mkfs.xfs [-f] -m uuid=U DEV, mkfs.ext4 -F ... -U U DEV; `finish` false: killed midway. */
+  private async mkfs(prog: string, args: string[], finish: boolean): Promise<ExecResult> {
+    const dev = args[args.length - 1] ?? "";
+    const m = this.maps.find((x) => x.dm === basename(dev));
+    if (!m) return { ...ok(prog, args), exitCode: 1, stderr: `${dev}: No such file or directory` };
+    const type = prog.slice("mkfs.".length);
+    const at = (flag: string): string | undefined => {
+      const i = args.indexOf(flag);
+      return i >= 0 ? args[i + 1] : undefined;
+    };
+    const uuid = type === "xfs" ? (at("-m") ?? "").replace(/^uuid=/, "") : (at("-U") ?? "");
+    const before = this.fsByWwid.get(m.wwid);
+    if (type === "xfs" && before && before.type !== "" && !args.includes("-f")) {
+      return { ...ok(prog, args), exitCode: 1, stderr: `mkfs.xfs: ${dev} appears to contain an existing filesystem (${before.type}).\nmkfs.xfs: Use the -f option to force overwrite.` };
+    }
+    if (this.mountedWwids.has(m.wwid)) this.formatsOverMounted++;
+    await this.writeHead(m.dm);
+    if (finish) this.fsByWwid.set(m.wwid, { type, uuid: uuid || "00000000-0000-0000-0000-000000000000", complete: true });
+    // cut short: mkfs.xfs has written its superblock (in progress) early, mke2fs not yet
+    else this.fsByWwid.set(m.wwid, type === "xfs" ? { type, uuid, complete: false } : { type: "", uuid: "", complete: false });
+    return ok(prog, args);
   }
 
   private async iscsiadm(args: string[]): Promise<ExecResult> {
@@ -500,6 +552,14 @@ export class FakeHost {
     const src = args[args.length - 2] ?? "";
     const target = args[args.length - 1] ?? "";
     const dm = basename(src);
+    const wwid = this.maps.find((m) => m.dm === dm)?.wwid;
+    const onDisk = wwid ? this.fsByWwid.get(wwid) : undefined;
+    if (wwid && !this.blkid.has(src)) {
+      if (!onDisk || onDisk.type !== fstype || !onDisk.complete) {
+        return { ...ok("mount", args), exitCode: 32, stderr: `mount: ${target}: wrong fs type, bad option, bad superblock on ${src}, missing codepage or helper program, or other error.` };
+      }
+      this.mountedWwids.add(wwid);
+    }
     this.mounts.push({ target, source: src, fstype, options: options.includes("ro") ? ["ro", ...options] : ["rw", ...options], devNo: `253:${dm.slice(3)}` });
     return ok("mount", args);
   }

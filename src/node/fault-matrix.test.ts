@@ -2,9 +2,11 @@
 // and NodeUnstageVolume with each host action in turn (a command, a sysfs
 // write, a node record write) either failing, or followed by the plugin being
 // killed; then the RPC is retried as kubelet retries it (on the same plugin,
-// or on a restarted one). A stage must end mounted, with one session per
-// portal and one map; an unstage (also after a stage that never finished)
-// must leave nothing at all. A stage that succeeds on fewer portals is not
+// or on a restarted one); mkfs is also killed midway, leaving a half-made
+// filesystem. A stage must end mounted, with one session per portal and one
+// map, formatted only by its own format intent and never over a mounted
+// filesystem; an unstage (also after a stage that never finished) must leave
+// nothing at all. A stage that succeeds on fewer portals is not
 // retried by kubelet; the plugin's periodic healer runs before the check.
 import { test } from "node:test";
 import assert from "node:assert/strict";
@@ -12,6 +14,7 @@ import { readFile } from "node:fs/promises";
 import { basename, join } from "node:path";
 import { Metadata } from "@grpc/grpc-js";
 import { FakeHost, type HostAction } from "./fake-host.js";
+import type { FsType } from "./filesystem.js";
 import { makeNodeDeps, type NodeDeps } from "./node-deps.js";
 import { nodeServer } from "./node-server.js";
 import { RecordStore, type NodeRecord } from "./node-record.js";
@@ -34,6 +37,9 @@ const MiB = 1024 * 1024;
 
 const ctx: RpcContext = { requestId: "t", method: "test", log: nullLogger, peer: "unix:test", outgoing: new Metadata(), signal: new AbortController().signal };
 
+/** fail: the action fails; kill: the plugin dies right after it; midway: the plugin dies while it runs (mkfs). */
+type Mode = "fail" | "kill" | "midway";
+
 /**
  * Which action goes wrong, and how; counts every action of the plugin on the
  * host. A killed plugin does nothing more: its next action never returns.
@@ -49,7 +55,7 @@ class Faults {
   private onStop: () => void = () => undefined;
   constructor(
     private readonly at: number | undefined,
-    private readonly mode: "fail" | "kill",
+    private readonly mode: Mode,
   ) {
     this.stopped = new Promise((resolve) => (this.onStop = resolve));
   }
@@ -62,6 +68,14 @@ class Faults {
   }
   after(): void {
     if (this.index - 1 === this.at && this.mode === "kill") this.killed = true;
+  }
+  /** the action that just started is where the plugin dies midway */
+  midway(): (() => Promise<never>) | undefined {
+    if (this.index - 1 !== this.at || this.mode !== "midway") return undefined;
+    return () => {
+      this.killed = true;
+      return this.hang();
+    };
   }
   /** what a killed process's next action does: nothing, ever */
   hang(): Promise<never> {
@@ -104,7 +118,7 @@ class FaultyRecords extends RecordStore {
     });
   }
   override put(record: NodeRecord): Promise<NodeRecord> {
-    return this.around(`record ${record.phase}`, () => super.put(record));
+    return this.around(`record ${record.phase}${record.formatIntent ? " +format intent" : ""}`, () => super.put(record));
   }
   override delete(volumeId: string): Promise<void> {
     return this.around("record delete", () => super.delete(volumeId));
@@ -132,22 +146,34 @@ async function newHost(): Promise<FakeHost> {
 }
 
 const stagingPath = (host: FakeHost): string => host.kubelet("plugins/kubernetes.io/csi/block.csi.gluster.org/fm/globalmount");
-const stage = (p: Plugin, host: FakeHost): Promise<unknown> =>
+const stageAs = (fsType: FsType) => (p: Plugin, host: FakeHost): Promise<unknown> =>
   p.srv.NodeStageVolume!(
     {
       volume_id: VOLUME_ID,
       publish_context: {},
       staging_target_path: stagingPath(host),
-      volume_capability: { mount: { fs_type: "xfs", mount_flags: [], volume_mount_group: "" }, access_mode: { mode: "SINGLE_NODE_WRITER" }, access_type: "mount" },
+      volume_capability: { mount: { fs_type: fsType, mount_flags: [], volume_mount_group: "" }, access_mode: { mode: "SINGLE_NODE_WRITER" }, access_type: "mount" },
       secrets: { username: GBID, password: PASSWORD },
-      volume_context: toVolumeContext({ iqn: IQN, portals: PORTALS, lun: 0, hostingVolume: VOL, gbid: GBID, ha: 3, wwid: WWID, fsType: "xfs", auth: true }),
+      volume_context: toVolumeContext({ iqn: IQN, portals: PORTALS, lun: 0, hostingVolume: VOL, gbid: GBID, ha: 3, wwid: WWID, fsType, auth: true }),
     },
     ctx,
   );
+const stage = stageAs("xfs");
 const unstage = (p: Plugin, host: FakeHost): Promise<unknown> => p.srv.NodeUnstageVolume!({ volume_id: VOLUME_ID, staging_target_path: stagingPath(host) }, ctx);
 
+/**
+ * A second mkfs is our own format finished again: allowed only when the
+ * first attempt was cut short between recording its format intent and
+ * clearing it (a mkfs cut short, or its success not recorded).
+ */
+function formatsAllowed(faults: Faults, at: number | undefined): number {
+  const from = faults.actions.findIndex((a) => a.endsWith("+format intent"));
+  const to = faults.actions.findIndex((a, i) => i > from && a.startsWith("record "));
+  return at !== undefined && from >= 0 && at >= from && (to < 0 || at <= to) ? 2 : 1;
+}
+
 /** What is wrong with a staged volume ([] when it is staged as it must be). */
-async function stagedProblems(host: FakeHost, p: Plugin, faults: Faults): Promise<string[]> {
+async function stagedProblems(host: FakeHost, p: Plugin, faults: Faults, fsType: FsType = "xfs", formatsAllowedHere = 1): Promise<string[]> {
   const out: string[] = [];
   const portals = (await p.deps.sysfs.sessionsOf(IQN)).map((s) => s.portal).sort();
   if (JSON.stringify(portals) !== JSON.stringify(PORTALS)) out.push(`sessions on ${portals.join(",") || "no portal"}`);
@@ -163,14 +189,20 @@ async function stagedProblems(host: FakeHost, p: Plugin, faults: Faults): Promis
     }
   }
   const mounts = host.mounts.filter((m) => m.target === stagingPath(host));
-  if (mounts.length !== 1 || mounts[0]?.devNo !== map?.devNo || mounts[0]?.fstype !== "xfs") out.push(`staging mounts: ${JSON.stringify(mounts.map((m) => [m.source, m.fstype, m.devNo]))}`);
+  if (mounts.length !== 1 || mounts[0]?.devNo !== map?.devNo || mounts[0]?.fstype !== fsType) out.push(`staging mounts: ${JSON.stringify(mounts.map((m) => [m.source, m.fstype, m.devNo]))}`);
   if (host.mounts.length !== mounts.length) out.push("other mounts");
-  if (host.fsByWwid.get(WWID) !== "xfs") out.push("no xfs on the LUN");
-  // never formatted twice: every mkfs call ran, but one that was made to fail
+  const onLun = host.fsByWwid.get(WWID);
+  if (onLun?.type !== fsType || !onLun.complete) out.push(`no whole ${fsType} on the LUN: ${JSON.stringify(onLun)}`);
+  if (host.formatsOverMounted > 0) out.push(`formatted over a mounted filesystem ${host.formatsOverMounted} times`);
+  // every mkfs call ran, but one that was made to fail
   const formats = host.calls.filter((c) => c.file.startsWith("mkfs")).length - (faults.injected?.startsWith("mkfs") ? 1 : 0);
-  if (formats > 1) out.push(`formatted ${formats} times`);
+  if (formats > formatsAllowedHere) out.push(`formatted ${formats} times`);
+  // every format gave the filesystem one UUID: the one of the format intent
+  const uuids = new Set(host.calls.filter((c) => c.file.startsWith("mkfs")).map((c) => c.args[c.args.indexOf(c.file === "mkfs.xfs" ? "-m" : "-U") + 1]?.replace(/^uuid=/, "")));
+  if (uuids.size !== 1 || !uuids.has(onLun?.uuid)) out.push(`mkfs UUIDs ${[...uuids].join(", ")}, on the LUN ${onLun?.uuid ?? "none"}`);
   const rec = await p.deps.records.get(VOLUME_ID);
   if (rec?.phase !== "staged" || rec.device !== map?.name) out.push(`record ${rec?.phase ?? "missing"} ${rec?.device ?? ""}`);
+  if (rec?.formatIntent) out.push("format intent left in the record");
   for (const portal of PORTALS) {
     const r = host.nodeRecords.get(IQN)?.get(portal);
     if (r?.get("node.startup") !== "manual" || r.get("node.session.auth.password") !== PASSWORD) out.push(`node record of ${portal} incomplete`);
@@ -197,11 +229,16 @@ interface Row {
   setup(p: Plugin, host: FakeHost): Promise<unknown>;
   first(p: Plugin, host: FakeHost): Promise<unknown>;
   retry(p: Plugin, host: FakeHost): Promise<unknown>;
-  problems(host: FakeHost, p: Plugin, faults: Faults): Promise<string[]>;
+  problems(host: FakeHost, p: Plugin, faults: Faults, at: number | undefined): Promise<string[]>;
 }
 
+const stagedAs =
+  (fsType: FsType) =>
+  (host: FakeHost, p: Plugin, faults: Faults, at: number | undefined): Promise<string[]> =>
+    stagedProblems(host, p, faults, fsType, formatsAllowed(faults, at));
+
 const rows: Row[] = [
-  { name: "NodeStageVolume", setup: () => Promise.resolve(), first: stage, retry: stage, problems: stagedProblems },
+  { name: "NodeStageVolume", setup: () => Promise.resolve(), first: stage, retry: stage, problems: stagedAs("xfs") },
   { name: "NodeUnstageVolume", setup: stage, first: unstage, retry: unstage, problems: (h) => leftovers(h) },
   // the pod went away while staging failed: kubelet unstages instead of retrying
   { name: "NodeStageVolume, then NodeUnstageVolume", setup: () => Promise.resolve(), first: stage, retry: unstage, problems: (h) => leftovers(h) },
@@ -213,16 +250,18 @@ interface Cell {
   action: string;
   fail: string;
   kill: string;
+  midway: string;
 }
 
 const errText = (e: unknown): string => (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
 
-async function runCell(row: Row, at: number | undefined, mode: "fail" | "kill"): Promise<{ actions: string[]; problems: string[] }> {
+async function runCell(row: Row, at: number | undefined, mode: Mode, prepare?: (host: FakeHost) => void): Promise<{ actions: string[]; problems: string[] }> {
   const host = await newHost();
   try {
     // the host counts (and fails) the actions of the first attempt only
     let counting: Faults | undefined;
-    host.faults = { before: (a) => counting?.before(label(a)) ?? false, after: () => counting?.after() };
+    host.faults = { before: (a) => counting?.before(label(a)) ?? false, after: () => counting?.after(), midway: () => counting?.midway() };
+    prepare?.(host);
     const setupPlugin = plugin(host, undefined, () => undefined);
     await row.setup(setupPlugin, host);
     const f = new Faults(at, mode);
@@ -242,7 +281,7 @@ async function runCell(row: Row, at: number | undefined, mode: "fail" | "kill"):
       return { actions: f.actions, problems: [] };
     }
     // a killed plugin is restarted: nothing of its memory survives (locks, caches)
-    if (mode === "kill") p = plugin(host, undefined, () => undefined);
+    if (mode !== "fail") p = plugin(host, undefined, () => undefined);
     const retry = await row.retry(p, host).then(
       () => undefined,
       (e: unknown) => e,
@@ -250,13 +289,15 @@ async function runCell(row: Row, at: number | undefined, mode: "fail" | "kill"):
     if (retry !== undefined) return { actions: f.actions, problems: [`retry failed: ${errText(retry)}`] };
     // a stage that succeeded on fewer portals is not retried by kubelet: the plugin's periodic healer completes it
     await new Healer(p.deps).runOnce(nullLogger);
-    return { actions: f.actions, problems: await row.problems(host, p, f) };
+    return { actions: f.actions, problems: await row.problems(host, p, f, at) };
   } finally {
     await host.cleanup();
   }
 }
 
-test("node fault matrix: stage and unstage converge after any host action fails, or the plugin dies after it", { timeout: 10 * 60_000 }, async () => {
+const show = (r: { problems: string[] }): string => (r.problems.length === 0 ? "yes" : `NO: ${r.problems.join("; ")}`);
+
+test("node fault matrix: stage and unstage converge after any host action fails, or the plugin dies after it (or during mkfs)", { timeout: 10 * 60_000 }, async () => {
   const cells: Cell[] = [];
   for (const row of rows) {
     const { actions } = await runCell(row, undefined, "fail");
@@ -264,17 +305,21 @@ test("node fault matrix: stage and unstage converge after any host action fails,
     for (const [i, action] of actions.entries()) {
       const fail = await runCell(row, i, "fail");
       const kill = await runCell(row, i, "kill");
-      const show = (r: { problems: string[] }): string => (r.problems.length === 0 ? "yes" : `NO: ${r.problems.join("; ")}`);
-      cells.push({ row: row.name, index: i + 1, action, fail: show(fail), kill: show(kill) });
+      const midway = action.startsWith("mkfs") ? show(await runCell(row, i, "midway")) : "-";
+      cells.push({ row: row.name, index: i + 1, action, fail: show(fail), kill: show(kill), midway });
     }
   }
+  assert.ok(
+    cells.some((c) => c.midway !== "-"),
+    "mkfs is one of the stage's actions",
+  );
   const w1 = Math.max(...cells.map((c) => c.row.length));
   const w2 = Math.max(...cells.map((c) => `${c.index} ${c.action}`.length));
-  const out = [`${"rpc".padEnd(w1)}  ${"host action k".padEnd(w2)}  k fails, retried  plugin killed after k, retried`];
-  for (const c of cells) out.push(`${c.row.padEnd(w1)}  ${`${c.index} ${c.action}`.padEnd(w2)}  ${c.fail.padEnd(16)}  ${c.kill}`);
+  const out = [`${"rpc".padEnd(w1)}  ${"host action k".padEnd(w2)}  k fails, retried  plugin killed after k, retried  killed during k`];
+  for (const c of cells) out.push(`${c.row.padEnd(w1)}  ${`${c.index} ${c.action}`.padEnd(w2)}  ${c.fail.padEnd(16)}  ${c.kill.padEnd(30)}  ${c.midway}`);
   console.log(`\nnode fault matrix (converged after the retry?)\n${out.join("\n")}\n`);
   assert.deepEqual(
-    cells.flatMap((c) => [c.fail, c.kill].filter((x) => x !== "yes").map((x) => `${c.row} / ${c.action}: ${x}`)),
+    cells.flatMap((c) => [c.fail, c.kill, c.midway].filter((x) => x !== "yes" && x !== "-").map((x) => `${c.row} / ${c.action}: ${x}`)),
     [],
   );
 });
@@ -295,6 +340,125 @@ test("a portal whose node record cannot be written fails the stage, and the retr
     await assert.rejects(stage(p, host), (e: Error) => e.name === "NodeRecordError" && e.message.includes(PORTALS[1] ?? ""));
     await stage(p, host);
     assert.deepEqual(await stagedProblems(host, p, new Faults(undefined, "fail")), []);
+  } finally {
+    await host.cleanup();
+  }
+});
+
+/** A stage whose mkfs is killed midway (the plugin with it); returns once the plugin stopped. */
+async function stageKilledDuringMkfs(host: FakeHost, fsType: FsType): Promise<void> {
+  const f = new Faults(undefined, "midway");
+  const p = plugin(host, f, () => undefined);
+  host.faults = {
+    midway: (a) => {
+      if (a.kind !== "exec" || !a.file.startsWith("mkfs")) return undefined;
+      return () => {
+        f.killed = true;
+        return f.hang();
+      };
+    },
+  };
+  const first = await Promise.race([stageAs(fsType)(p, host).then(() => "returned", (e: unknown) => errText(e)), f.stopped.then(() => "killed")]);
+  host.faults = undefined;
+  assert.equal(first, "killed", "the plugin died in mkfs");
+}
+
+const mkfsCalls = (host: FakeHost) => host.calls.filter((c) => c.file.startsWith("mkfs"));
+const intentOf = async (host: FakeHost) => (await new RecordStore(join(host.paths.stateDir, "volumes")).get(VOLUME_ID))?.formatIntent;
+const headWritten = async (host: FakeHost): Promise<boolean> => (await readFile(host.devPath(host.mapOf(WWID) ?? "none"))).some((b) => b !== 0);
+
+for (const fsType of ["xfs", "ext4"] as const) {
+  test(`mkfs.${fsType} killed midway, twice: the retries format again with the format intent's UUID, and mount only the finished filesystem`, async () => {
+    const host = await newHost();
+    try {
+      await stageKilledDuringMkfs(host, fsType);
+      const intent = await intentOf(host);
+      assert.ok(intent, "the format intent is in the record while mkfs runs");
+      // what the real tools leave when killed: mkfs.xfs its superblock (in progress) with our UUID, mke2fs no signature but written blocks
+      const half = host.fsByWwid.get(WWID);
+      assert.deepEqual(half, fsType === "xfs" ? { type: "xfs", uuid: intent.uuid, complete: false } : { type: "", uuid: "", complete: false });
+      assert.ok(await headWritten(host), "the head of the device is no longer zero");
+
+      await stageKilledDuringMkfs(host, fsType);
+      assert.deepEqual(await intentOf(host), intent, "the retry keeps the intent and its UUID");
+      const again = mkfsCalls(host)[1];
+      assert.ok(again?.args.includes(fsType === "xfs" ? "-f" : "-F"), `the retry's mkfs is forced: ${again?.args.join(" ")}`);
+
+      const p = plugin(host, undefined, () => undefined);
+      await stageAs(fsType)(p, host);
+      assert.deepEqual(await stagedProblems(host, p, new Faults(undefined, "fail"), fsType, 3), []);
+      assert.equal(host.fsByWwid.get(WWID)?.uuid, intent.uuid);
+      assert.equal(mkfsCalls(host).length, 3);
+      // staged: a later stage (after unstage) finds a finished filesystem without an intent and never formats it
+      await unstage(p, host);
+      await stageAs(fsType)(p, host);
+      assert.equal(mkfsCalls(host).length, 3, "no format once the filesystem was made");
+      assert.equal(host.formatsOverMounted, 0);
+      await unstage(p, host);
+      assert.deepEqual(await leftovers(host), []);
+    } finally {
+      await host.cleanup();
+    }
+  });
+}
+
+test("mkfs killed midway, then unstaged: the record and its format intent go with the rest", async () => {
+  const host = await newHost();
+  try {
+    await stageKilledDuringMkfs(host, "ext4");
+    const p = plugin(host, undefined, () => undefined);
+    await unstage(p, host);
+    assert.deepEqual(await leftovers(host), []);
+    assert.equal(await intentOf(host), undefined);
+  } finally {
+    await host.cleanup();
+  }
+});
+
+test("with a format intent recorded, a device that is not our unfinished format is never formatted", async () => {
+  const FOREIGN = "0b7e6a3c-59a4-4d1e-9a0f-3f5c2e1d4b6a";
+  const cases: { what: string; fs: FsType; put(host: FakeHost): void; expect: string }[] = [
+    // someone else's half-made xfs: not ours to finish; the kernel refuses to mount it
+    { what: "an unfinished xfs with another UUID", fs: "xfs", put: (h) => h.fsByWwid.set(WWID, { type: "xfs", uuid: FOREIGN, complete: false }), expect: "ExecError" },
+    { what: "an ext4 with another UUID, xfs asked", fs: "xfs", put: (h) => h.fsByWwid.set(WWID, { type: "ext4", uuid: FOREIGN, complete: true }), expect: "FsTypeMismatchError" },
+    { what: "a partition table", fs: "xfs", put: (h) => h.blkid.set(h.devPath(h.mapOf(WWID) ?? ""), { PTTYPE: "gpt" }), expect: "NotBlankError" },
+    { what: "an ext4 signature without a UUID, ext4 asked", fs: "ext4", put: (h) => h.fsByWwid.set(WWID, { type: "ext4", uuid: "", complete: false }), expect: "ExecError" },
+  ];
+  for (const c of cases) {
+    const host = await newHost();
+    try {
+      await stageKilledDuringMkfs(host, c.fs);
+      const intent = await intentOf(host);
+      assert.ok(intent);
+      c.put(host);
+      const before = mkfsCalls(host).length;
+      const p = plugin(host, undefined, () => undefined);
+      const err = await stageAs(c.fs)(p, host).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      assert.equal((err as Error | undefined)?.name, c.expect, `${c.what}: ${errText(err)}`);
+      assert.equal(mkfsCalls(host).length, before, `${c.what}: not formatted`);
+      assert.ok(!host.mounts.some((m) => m.target === stagingPath(host)), `${c.what}: nothing mounted`);
+      if (c.what !== "a partition table") assert.notEqual(host.fsByWwid.get(WWID)?.uuid, intent.uuid, `${c.what}: left as it was`);
+    } finally {
+      await host.cleanup();
+    }
+  }
+});
+
+test("with a format intent recorded, a whole filesystem of the asked type with another UUID is used as it is, and the intent dropped", async () => {
+  const host = await newHost();
+  try {
+    await stageKilledDuringMkfs(host, "xfs");
+    // made by someone else meanwhile (an admin's mkfs); it may hold data now
+    host.fsByWwid.set(WWID, { type: "xfs", uuid: "0b7e6a3c-59a4-4d1e-9a0f-3f5c2e1d4b6a", complete: true });
+    const p = plugin(host, undefined, () => undefined);
+    await stage(p, host);
+    assert.equal(mkfsCalls(host).length, 1, "only the killed mkfs ran");
+    assert.equal(host.fsByWwid.get(WWID)?.uuid, "0b7e6a3c-59a4-4d1e-9a0f-3f5c2e1d4b6a");
+    assert.ok(host.mounts.some((m) => m.target === stagingPath(host) && m.fstype === "xfs"));
+    assert.equal(await intentOf(host), undefined);
   } finally {
     await host.cleanup();
   }

@@ -1,7 +1,8 @@
 // Filesystems on a volume: what is on the device (blkid, first MiBs), format
-// only a blank device and never with discard (a whole-LUN discard through
-// tcmu's glfs handler times out and got tcmu-runner OOM-killed in our lab),
-// grow online, and usage for NodeGetVolumeStats.
+// (never with discard: a whole-LUN discard through tcmu's glfs handler times
+// out and got tcmu-runner OOM-killed in our lab) with a UUID the caller
+// chose, grow online, and usage for NodeGetVolumeStats. Whether a device may
+// be formatted is format-intent.ts's decision.
 import { open, statfs } from "node:fs/promises";
 import type { Exec } from "../util/exec.js";
 import type { Logger } from "../util/log.js";
@@ -19,6 +20,15 @@ export interface Probe {
   type: string;
   /** partition table type, "" when none */
   ptType: string;
+  /** filesystem UUID, "" when none */
+  uuid: string;
+}
+
+export interface FormatOptions {
+  /** the filesystem's UUID (mkfs.xfs -m uuid=, mkfs.ext4 -U) */
+  uuid: string;
+  /** overwrite a signature found on the device (only our own unfinished format) */
+  force: boolean;
 }
 
 /** Parses `blkid -o export` KEY=VALUE lines. */
@@ -43,9 +53,9 @@ export class Filesystems {
   /** blkid's low-level probe: exit 2 means it found nothing (or could not read, which headIsZero tells apart). */
   async probe(device: string): Promise<Probe> {
     const r = await this.exec("blkid", ["-p", "-o", "export", device], { timeoutMs: 15_000, logger: this.log, okExitCodes: [2] });
-    if (r.exitCode === 2) return { type: "", ptType: "" };
+    if (r.exitCode === 2) return { type: "", ptType: "", uuid: "" };
     const kv = parseBlkidExport(r.stdout);
-    return { type: kv.TYPE ?? "", ptType: kv.PTTYPE ?? "" };
+    return { type: kv.TYPE ?? "", ptType: kv.PTTYPE ?? "", uuid: kv.UUID ?? "" };
   }
 
   /** True only if the first `bytes` of the device read back, all zero. A read error is "not blank". */
@@ -68,9 +78,13 @@ export class Filesystems {
     }
   }
 
-  async format(device: string, fs: FsType): Promise<void> {
-    // -K / nodiscard: no discard of the whole LUN at mkfs time
-    const [prog, args] = fs === "xfs" ? ["mkfs.xfs", ["-K", "-q", device]] : ["mkfs.ext4", ["-F", "-q", "-m", "0", "-E", "nodiscard", device]];
+  async format(device: string, fs: FsType, o: FormatOptions): Promise<void> {
+    // -K / nodiscard: no discard of the whole LUN at mkfs time; mkfs.xfs refuses
+    // a device with a signature unless forced, mke2fs needs -F to run unattended
+    const [prog, args] =
+      fs === "xfs"
+        ? ["mkfs.xfs", ["-K", "-q", ...(o.force ? ["-f"] : []), "-m", `uuid=${o.uuid}`, device]]
+        : ["mkfs.ext4", ["-F", "-q", "-m", "0", "-E", "nodiscard", "-U", o.uuid, device]];
     await this.exec(prog, args, { timeoutMs: 60_000, logger: this.log });
   }
 

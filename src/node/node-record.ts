@@ -1,11 +1,13 @@
 // The node record: what this node did for a volume (target, portals, WWID,
-// access type, how far staging got, where it is published), one JSON file
+// access type, how far staging got, where it is published, a format it
+// began and has not seen finish), one JSON file
 // per volume in the plugin's state directory. It lives outside the kubelet
 // staging path (a record inside it vanishes on a failed stage: Trident #706),
 // is written atomically (tmp, fsync, rename, fsync dir) before the host is
 // touched and after each phase, and never holds a CHAP secret.
 import { mkdir, open, readFile, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { isFormatIntent, type FormatIntent } from "./format-intent.js";
 
 /** How far staging got; unstaging undoes from wherever it stands. */
 export type Phase = "attaching" | "attached" | "staged" | "detaching";
@@ -25,6 +27,8 @@ export interface NodeRecord {
   /** dm device name ("dm-3") once the map is accepted */
   device: string;
   publishedPaths: string[];
+  /** set just before mkfs, removed once it returned success (format-intent.ts) */
+  formatIntent?: FormatIntent;
   updatedAt: string;
 }
 
@@ -46,7 +50,8 @@ function isRecord(v: unknown): v is NodeRecord {
     (r.accessType === "mount" || r.accessType === "block") &&
     typeof r.stagingPath === "string" &&
     typeof r.phase === "string" &&
-    Array.isArray(r.publishedPaths)
+    Array.isArray(r.publishedPaths) &&
+    (r.formatIntent === undefined || isFormatIntent(r.formatIntent))
   );
 }
 

@@ -7,7 +7,8 @@ import type { Logger } from "../util/log.js";
 import { gbidFor, iqnFor, wwidFor } from "../glusterblock/names.js";
 import type { VolumeRef } from "../csi/volume-id.js";
 import { Budget } from "./budget.js";
-import { ConflictError, FsTypeMismatchError, NotBlankError, WwidMismatchError } from "./errors.js";
+import { ConflictError, FsTypeMismatchError, WwidMismatchError } from "./errors.js";
+import { newFormatIntent, planFormat } from "./format-intent.js";
 import type { Chap } from "./iscsi.js";
 import type { NodeDeps } from "./node-deps.js";
 import type { NodeRecord } from "./node-record.js";
@@ -67,6 +68,8 @@ export class Stager {
       phase: "attaching",
       device: existing?.device ?? "",
       publishedPaths: existing?.publishedPaths ?? [],
+      // a format this node began and never saw finish: the retry must know the device's state as its own
+      ...(existing?.formatIntent && p.cap.accessType === "mount" ? { formatIntent: existing.formatIntent } : {}),
       updatedAt: "",
     });
 
@@ -89,13 +92,15 @@ export class Stager {
     if (attached.missingPortals.length > 0) log.warn("staged without every portal; healing will retry them", { missing: attached.missingPortals });
     rec = await this.d.records.put({ ...rec, phase: "attached", device: attached.map.name });
 
-    if (p.cap.accessType === "mount") await this.mountFilesystem(p, attached.map, attached.devicePath, budget, log);
+    if (p.cap.accessType === "mount") rec = await this.mountFilesystem(p, rec, attached.map, attached.devicePath, budget, log);
     await this.d.records.put({ ...rec, phase: "staged" });
   }
 
-  private async mountFilesystem(p: StageParams, map: DmMap, device: string, budget: Budget, log: Logger): Promise<void> {
+  /** Formats the device if it is blank (or holds our own unfinished format) and mounts it; returns the record, its format intent settled. */
+  private async mountFilesystem(p: StageParams, rec: NodeRecord, map: DmMap, device: string, budget: Budget, log: Logger): Promise<NodeRecord> {
     const here = await this.d.mounter.at(p.stagingPath);
-    if (here.some((m) => m.devNo === map.devNo)) return;
+    // mounted only after a format intent was cleared: the filesystem is whole
+    if (here.some((m) => m.devNo === map.devNo)) return rec;
     if (here.length > 0) {
       // something else is mounted where our volume goes (a stale mount of an earlier device): never stack on it
       log.warn("staging path holds another mount; unmounting it", { stagingPath: p.stagingPath, source: here.map((m) => m.source) });
@@ -104,25 +109,37 @@ export class Stager {
     await mkdir(p.stagingPath, { recursive: true });
     const fsType = p.cap.fsType;
     const probe = await this.d.fs.probe(device);
-    if (probe.type === "") {
-      if (probe.ptType !== "") throw new NotBlankError(`${device} holds a ${probe.ptType} partition table; refusing to format it`);
-      if (p.cap.readOnlyMode) throw new NotBlankError(`${device} holds no filesystem and the volume is read-only; nothing to mount`);
-      if (!(await this.d.fs.headIsZero(device))) {
-        throw new NotBlankError(`blkid finds no filesystem on ${device}, but its first MiBs are not zeros (or cannot be read); refusing to format it`);
-      }
+    const plan = await planFormat({ device, fsType, readOnly: p.cap.readOnlyMode, probe, intent: rec.formatIntent, headIsZero: () => this.d.fs.headIsZero(device) });
+    if (plan.action === "format") {
       budget.check("formatting");
-      log.info("formatting a blank device", { device, fsType });
-      await this.d.fs.format(device, fsType);
+      const intent = plan.resume && rec.formatIntent ? rec.formatIntent : newFormatIntent(fsType);
+      if (plan.resume) log.warn("formatting again: our own format of this device did not finish", { device, fsType, uuid: intent.uuid, found: plan.why });
+      else log.info("formatting a blank device", { device, fsType, uuid: intent.uuid });
+      // the intent is durable before mkfs writes a byte, and goes only once mkfs succeeded and blkid sees its work
+      if (rec.formatIntent !== intent) rec = await this.d.records.put({ ...rec, formatIntent: intent });
+      await this.d.fs.format(device, fsType, { uuid: intent.uuid, force: plan.resume });
       const again = await this.d.fs.probe(device);
-      if (again.type !== fsType) throw new FsTypeMismatchError(`mkfs.${fsType} finished but blkid sees ${JSON.stringify(again.type)} on ${device}`);
-    } else if (probe.type !== fsType) {
-      throw new FsTypeMismatchError(`${device} holds a ${probe.type} filesystem, not ${fsType}; it is not reformatted`);
-    } else if (!p.cap.readOnlyMode) {
-      await this.d.fs.check(device, fsType);
+      if (again.type !== fsType || again.uuid.toLowerCase() !== intent.uuid) {
+        throw new FsTypeMismatchError(`mkfs.${fsType} finished but blkid sees ${JSON.stringify(again.type)} with UUID ${JSON.stringify(again.uuid)} on ${device}, not ${intent.uuid}`);
+      }
+      rec = await this.withoutIntent(rec);
+    } else {
+      if (rec.formatIntent) {
+        // not our UUID: someone else's filesystem, used as it is; our intent is void
+        log.warn("the device holds a filesystem this node did not make; the format intent is dropped", { device, uuid: probe.uuid, intent: rec.formatIntent.uuid });
+        rec = await this.withoutIntent(rec);
+      }
+      if (!p.cap.readOnlyMode) await this.d.fs.check(device, fsType);
     }
     budget.check("mounting");
     const options = [...p.cap.mountFlags, ...(p.cap.readOnlyMode && !p.cap.mountFlags.includes("ro") ? ["ro"] : [])];
     await this.d.mounter.mount(device, p.stagingPath, fsType, options);
+    return rec;
+  }
+
+  private withoutIntent(rec: NodeRecord): Promise<NodeRecord> {
+    const { formatIntent: _settled, ...rest } = rec;
+    return this.d.records.put(rest);
   }
 
   /** Target of a volume with no record: from the staging mount's map, else from the volume ID (our GBIDs are deterministic). */
