@@ -172,6 +172,28 @@ describe("ConfigfsLioTargets.apply: crash at any point", () => {
     }
   });
 
+  test("getMany answers for each target what get does alone, whatever half-state a crash left beside a whole block", async () => {
+    const other = spec({ name: "b2", gbid: "0f7c2a4e-5b1d-4c3e-9a8f-6d2e1b0c3a4f" });
+    const ref = setup();
+    await ref.lio.apply(other);
+    const start = ref.fs.ops.length;
+    await ref.lio.apply(spec());
+    const total = ref.fs.ops.length - start;
+    for (let k = 0; k < total; k++) {
+      const { fs, lio } = setup();
+      await lio.apply(other);
+      fs.crashAt = fs.ops.length + k;
+      await assert.rejects(lio.apply(spec()), /simulated crash/);
+      fs.crashAt = undefined;
+      const iqns = [spec().iqn, other.iqn, "iqn.2016-12.org.gluster-block:9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b"];
+      const many = await lio.getMany(iqns);
+      assert.deepEqual([...many.keys()], iqns, `crash before op ${k}`);
+      for (const iqn of iqns) assert.deepEqual(many.get(iqn), await lio.get(iqn), `crash before op ${k}: ${iqn}`);
+      assert.equal(many.get(iqns[2] ?? ""), undefined);
+      assert.equal(many.get(other.iqn)?.backstore?.wwn, other.gbid, `crash before op ${k}: the whole block is found whole`);
+    }
+  });
+
   test("every crash point during remove is finished by the next remove", async () => {
     const ref = setup();
     await ref.lio.apply(spec({ generateNodeAcls: false, acls: [INIT_A, INIT_B] }));

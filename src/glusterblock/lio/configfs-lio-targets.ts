@@ -5,7 +5,7 @@ import type { ConfigFs } from "./configfs.js";
 import { nodeConfigFs } from "./configfs.js";
 import { CfsSession } from "./cfs-session.js";
 import { LioPaths } from "./paths.js";
-import type { ApplyReport, BlockTargetSpec, LioBlockState, LioTargets, TargetState } from "./types.js";
+import type { ApplyReport, BackstoreState, BlockTargetSpec, LioBlockState, LioTargets, TargetState } from "./types.js";
 import { GLUSTER_BLOCK_IQN_PREFIX } from "./types.js";
 import { createBackstore, findBackstore, judgeBackstore, listUserBackstores, readBackstore, removeBackstoreAt, sweepEmptyUserHbas, tuneBackstore } from "./backstore.js";
 import type { BackstoreLocation } from "./backstore.js";
@@ -87,31 +87,54 @@ export class ConfigfsLioTargets implements LioTargets {
   }
 
   async get(iqn: string): Promise<LioBlockState | undefined> {
+    return (await this.getMany([iqn])).get(iqn);
+  }
+
+  /**
+   * get() of many targets in one pass (the audit's status of every block):
+   * each target read once, the backstores searched by WWN at most once
+   * however many targets have no linked backstore.
+   */
+  async getMany(iqns: readonly string[]): Promise<Map<string, LioBlockState | undefined>> {
     await this.prepare();
     const s = new CfsSession(this.fs, this.log);
-    const target = await readTarget(s, this.paths, iqn);
-    const gbid = iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX) ? iqn.slice(GLUSTER_BLOCK_IQN_PREFIX.length) : undefined;
-    let loc: BackstoreLocation | undefined;
-    const linked = target ? this.linkedPath(target) : undefined;
-    if (linked !== undefined && (await s.kind(linked)) === "dir") {
-      const parts = linked.split("/");
-      loc = { hba: parts[parts.length - 2] ?? "", path: linked };
-    } else if (gbid !== undefined) {
-      // no target (or no LUN): find the backstore by its WWN
-      for (const l of await listUserBackstores(s, this.paths)) {
-        if ((await readBackstore(s, l)).wwn === gbid) {
-          loc = l;
-          break;
+    let byWwn: Map<string, BackstoreState> | undefined;
+    const backstoreWithWwn = async (wwn: string): Promise<BackstoreState | undefined> => {
+      if (!byWwn) {
+        byWwn = new Map();
+        for (const l of await listUserBackstores(s, this.paths)) {
+          const bs = await readBackstore(s, l);
+          if (!byWwn.has(bs.wwn)) byWwn.set(bs.wwn, bs);
         }
       }
-    }
-    if (!target && !loc) return undefined;
-    const backstore = loc ? await readBackstore(s, loc) : undefined;
-    return {
-      ...(backstore ? { name: backstore.name, backstore } : {}),
-      ...(gbid !== undefined ? { gbid } : {}),
-      ...(target ? { target } : {}),
+      return byWwn.get(wwn);
     };
+    const out = new Map<string, LioBlockState | undefined>();
+    for (const iqn of iqns) {
+      if (out.has(iqn)) continue;
+      const target = await readTarget(s, this.paths, iqn);
+      const gbid = iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX) ? iqn.slice(GLUSTER_BLOCK_IQN_PREFIX.length) : undefined;
+      let backstore: BackstoreState | undefined;
+      const linked = target ? this.linkedPath(target) : undefined;
+      if (linked !== undefined && (await s.kind(linked)) === "dir") {
+        const parts = linked.split("/");
+        backstore = await readBackstore(s, { hba: parts[parts.length - 2] ?? "", path: linked });
+      } else if (gbid !== undefined) {
+        // no target (or no LUN): the backstore with the block's WWN
+        backstore = await backstoreWithWwn(gbid);
+      }
+      out.set(
+        iqn,
+        !target && !backstore
+          ? undefined
+          : {
+              ...(backstore ? { name: backstore.name, backstore } : {}),
+              ...(gbid !== undefined ? { gbid } : {}),
+              ...(target ? { target } : {}),
+            },
+      );
+    }
+    return out;
   }
 
   private linkedPath(target: TargetState): string | undefined {

@@ -126,6 +126,8 @@ export interface LioTargets {
   remove(ref: { name: string; iqn: string }): Promise<void>;
   list(): Promise<LioBlockState[]>;
   get(iqn: string): Promise<LioBlockState | undefined>;
+  /** get() of each IQN in one pass; every IQN asked is a key */
+  getMany(iqns: readonly string[]): Promise<Map<string, LioBlockState | undefined>>;
 }
 
 export const GLUSTER_BLOCK_IQN_PREFIX = "iqn.2016-12.org.gluster-block:";
