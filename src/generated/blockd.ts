@@ -21,7 +21,9 @@ import type { ModifyAuthRequest as _glusterblock_v1_ModifyAuthRequest, ModifyAut
 import type { ModifyAuthResponse as _glusterblock_v1_ModifyAuthResponse, ModifyAuthResponse__Output as _glusterblock_v1_ModifyAuthResponse__Output } from './glusterblock/v1/ModifyAuthResponse.js';
 import type { NodeStatus as _glusterblock_v1_NodeStatus, NodeStatus__Output as _glusterblock_v1_NodeStatus__Output } from './glusterblock/v1/NodeStatus.js';
 import type { PeerBlockRef as _glusterblock_v1_PeerBlockRef, PeerBlockRef__Output as _glusterblock_v1_PeerBlockRef__Output } from './glusterblock/v1/PeerBlockRef.js';
+import type { PeerBlockRefs as _glusterblock_v1_PeerBlockRefs, PeerBlockRefs__Output as _glusterblock_v1_PeerBlockRefs__Output } from './glusterblock/v1/PeerBlockRefs.js';
 import type { PeerTargetResult as _glusterblock_v1_PeerTargetResult, PeerTargetResult__Output as _glusterblock_v1_PeerTargetResult__Output } from './glusterblock/v1/PeerTargetResult.js';
+import type { PeerTargetResults as _glusterblock_v1_PeerTargetResults, PeerTargetResults__Output as _glusterblock_v1_PeerTargetResults__Output } from './glusterblock/v1/PeerTargetResults.js';
 import type { PingRequest as _glusterblock_v1_PingRequest, PingRequest__Output as _glusterblock_v1_PingRequest__Output } from './glusterblock/v1/PingRequest.js';
 import type { ReloadBlockResponse as _glusterblock_v1_ReloadBlockResponse, ReloadBlockResponse__Output as _glusterblock_v1_ReloadBlockResponse__Output } from './glusterblock/v1/ReloadBlockResponse.js';
 import type { ReplaceNodeRequest as _glusterblock_v1_ReplaceNodeRequest, ReplaceNodeRequest__Output as _glusterblock_v1_ReplaceNodeRequest__Output } from './glusterblock/v1/ReplaceNodeRequest.js';
@@ -60,7 +62,9 @@ export interface ProtoGrpcType {
       ModifyAuthResponse: MessageTypeDefinition<_glusterblock_v1_ModifyAuthResponse, _glusterblock_v1_ModifyAuthResponse__Output>
       NodeStatus: MessageTypeDefinition<_glusterblock_v1_NodeStatus, _glusterblock_v1_NodeStatus__Output>
       PeerBlockRef: MessageTypeDefinition<_glusterblock_v1_PeerBlockRef, _glusterblock_v1_PeerBlockRef__Output>
+      PeerBlockRefs: MessageTypeDefinition<_glusterblock_v1_PeerBlockRefs, _glusterblock_v1_PeerBlockRefs__Output>
       PeerTargetResult: MessageTypeDefinition<_glusterblock_v1_PeerTargetResult, _glusterblock_v1_PeerTargetResult__Output>
+      PeerTargetResults: MessageTypeDefinition<_glusterblock_v1_PeerTargetResults, _glusterblock_v1_PeerTargetResults__Output>
       PingRequest: MessageTypeDefinition<_glusterblock_v1_PingRequest, _glusterblock_v1_PingRequest__Output>
       Prealloc: EnumTypeDefinition
       ReloadBlockResponse: MessageTypeDefinition<_glusterblock_v1_ReloadBlockResponse, _glusterblock_v1_ReloadBlockResponse__Output>

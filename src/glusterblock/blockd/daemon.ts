@@ -77,7 +77,7 @@ export async function startBlockd(cfg: BlockdConfig): Promise<RunningBlockd> {
   const auditor = new Auditor(engine, local, lio, peers, log);
   const proto = blockdProto().glusterblock.v1;
 
-  const base: WrapOptions = { log, mapError: blockErrorToCsi, quietMethods: ["Ping", "GetNodeStatus", "TargetStatus"], ...(cfg.observer ? { observer: cfg.observer } : {}) };
+  const base: WrapOptions = { log, mapError: blockErrorToCsi, quietMethods: ["Ping", "GetNodeStatus", "TargetStatus", "TargetStatuses"], ...(cfg.observer ? { observer: cfg.observer } : {}) };
 
   // the CLI: local, root only
   const cliServer = new GrpcServer(log.child({ listener: "cli" }));

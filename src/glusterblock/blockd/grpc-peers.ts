@@ -5,8 +5,10 @@ import { blockdProto } from "../../csi/proto.js";
 import { unary } from "../../csi/unary-client.js";
 import type { BlockdPeerClient } from "../../generated/glusterblock/v1/BlockdPeer.js";
 import type { PeerTargetResult__Output } from "../../generated/glusterblock/v1/PeerTargetResult.js";
+import type { PeerTargetResults__Output } from "../../generated/glusterblock/v1/PeerTargetResults.js";
 import type { NodeStatus__Output } from "../../generated/glusterblock/v1/NodeStatus.js";
-import type { Peers, PeerRef, TargetResult, NodeStatusInfo } from "../engine/peers.js";
+import type { Peers, PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo } from "../engine/peers.js";
+import { statusInBatches } from "./status-batches.js";
 import type { LocalNode } from "../engine/local-node.js";
 import { withKey } from "./peer-auth.js";
 import { blockdTransport, type BlockdTls, type BlockdTransport } from "./tls.js";
@@ -52,6 +54,16 @@ export class GrpcPeers implements Peers {
   }
   status(host: string, ref: PeerRef): Promise<TargetResult> {
     return host === this.opts.local.host ? this.opts.local.status(ref) : this.call(host, "TargetStatus", ref);
+  }
+  statusMany(host: string, refs: readonly PeerRef[]): Promise<TargetStatusAnswer[]> {
+    if (host === this.opts.local.host) return this.opts.local.statusMany(refs);
+    return statusInBatches(host, refs, {
+      batch: async (part) => {
+        const r = await unary<PeerTargetResults__Output>(this.client(host), "TargetStatuses", { refs: part }, { timeoutMs: this.opts.timeoutMs ?? 120_000, metadata: withKey(this.opts.key) });
+        return r.results.map((x) => (x.error ? { host: x.host || host, error: x.error } : { host: x.host || host, present: x.present, matches: x.matches, detail: x.detail }));
+      },
+      one: (ref) => this.status(host, ref),
+    });
   }
   async ping(host: string, timeoutMs = 5_000): Promise<NodeStatusInfo> {
     if (host === this.opts.local.host) return this.opts.local.nodeStatus();

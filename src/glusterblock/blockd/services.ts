@@ -140,6 +140,10 @@ export function peerService(local: LocalNode): AsyncHandlers<BlockdPeerHandlers>
     async TargetStatus(ref) {
       return result(await local.status(ref));
     },
+    async TargetStatuses(req) {
+      const answers = await local.statusMany(req.refs);
+      return { results: answers.map((a) => ("error" in a ? { host: a.host, present: false, matches: false, detail: "", error: a.error } : result(a))) };
+    },
     async Ping() {
       const s = await local.nodeStatus();
       return { host: s.host, version: s.version, targets: s.targets, active_paths: s.activePaths, volumes: [], ready: s.ready };

@@ -3,7 +3,7 @@
 // journal from the volume (the single source of truth).
 import type { VolumeMounts } from "../volume/mounts.js";
 import { BlockStore } from "../volume/block-store.js";
-import type { LioTargets } from "../lio/types.js";
+import type { BlockTargetSpec, LioBlockState, LioTargets } from "../lio/types.js";
 import { isDeleteStarted, exportedOn, type BlockMeta } from "../journal/index.js";
 import { iqnFor } from "../names.js";
 import { BlockNotFoundError, PreconditionError } from "../errors.js";
@@ -11,10 +11,14 @@ import { targetSpecFor } from "./target-spec.js";
 import { targetDifferences } from "./target-match.js";
 import { haHosts, readExtensions } from "./extensions.js";
 import { TargetCounts } from "./target-counts.js";
-import type { PeerRef, TargetResult, NodeStatusInfo } from "./peers.js";
+import type { PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo } from "./peers.js";
 import type { Exec } from "../../util/exec.js";
 import type { Logger } from "../../util/log.js";
 import { VERSION } from "../../version.js";
+import { mapLimit } from "../../util/map-limit.js";
+
+/** journals read at once by a status of many blocks (FUSE reads; each is a round trip to the bricks) */
+const JOURNAL_READS = 8;
 
 export interface LocalNodeOptions {
   host: string;
@@ -39,9 +43,12 @@ export class LocalNode {
     return this.opts.host;
   }
 
-  private async meta(ref: PeerRef): Promise<BlockMeta> {
-    const root = await this.opts.mounts.ensure(ref.volume);
-    const meta = await new BlockStore(ref.volume, root, this.opts.exec).readMeta(ref.block);
+  private async store(volume: string): Promise<BlockStore> {
+    return new BlockStore(volume, await this.opts.mounts.ensure(volume), this.opts.exec);
+  }
+
+  private async meta(ref: PeerRef, store?: Promise<BlockStore>): Promise<BlockMeta> {
+    const meta = await (await (store ?? this.store(ref.volume))).readMeta(ref.block);
     if (!meta) throw new BlockNotFoundError(ref.volume, ref.block);
     if (meta.gbid !== ref.gbid) throw new PreconditionError(`block ${ref.volume}/${ref.block} has GBID ${meta.gbid}, not ${ref.gbid}`);
     return meta;
@@ -69,7 +76,37 @@ export class LocalNode {
   async status(ref: PeerRef): Promise<TargetResult> {
     const meta = await this.meta(ref);
     const spec = targetSpecFor(meta, this.host, this.opts.volfileServer);
-    const state = await this.opts.lio.get(spec.iqn);
+    return this.judge(spec, await this.opts.lio.get(spec.iqn));
+  }
+
+  /**
+   * status() of many blocks: the journals read a few at a time, LIO read in
+   * one pass, compared in memory. A block whose journal cannot be read
+   * answers the error status() would have thrown; the others still answer.
+   */
+  async statusMany(refs: readonly PeerRef[]): Promise<TargetStatusAnswer[]> {
+    const stores = new Map<string, Promise<BlockStore>>();
+    const storeOf = (volume: string): Promise<BlockStore> => {
+      let st = stores.get(volume);
+      if (!st) {
+        st = this.store(volume);
+        st.catch(() => undefined); // its error is each ref's answer
+        stores.set(volume, st);
+      }
+      return st;
+    };
+    const specs = await mapLimit(refs, JOURNAL_READS, (ref) =>
+      this.meta(ref, storeOf(ref.volume)).then(
+        (meta) => targetSpecFor(meta, this.host, this.opts.volfileServer),
+        (err: unknown) => ({ error: err instanceof Error ? err.message : String(err) }),
+      ),
+    );
+    const wanted = specs.flatMap((s) => ("error" in s ? [] : [s.iqn]));
+    const states = await this.opts.lio.getMany(wanted);
+    return specs.map((s) => ("error" in s ? { host: this.host, error: s.error } : this.judge(s, states.get(s.iqn))));
+  }
+
+  private judge(spec: BlockTargetSpec, state: LioBlockState | undefined): TargetResult {
     const diffs = targetDifferences(spec, state);
     return { host: this.host, present: state?.backstore !== undefined || state?.target !== undefined, matches: diffs.length === 0, detail: diffs.join("; ") || "ok" };
   }

@@ -14,6 +14,9 @@ export interface TargetResult {
   detail: string;
 }
 
+/** One block's answer in a status of many: its result, or why it could not be read (what status() would have thrown). */
+export type TargetStatusAnswer = TargetResult | { host: string; error: string };
+
 export interface NodeStatusInfo {
   host: string;
   version: string;
@@ -27,5 +30,7 @@ export interface Peers {
   apply(host: string, ref: PeerRef): Promise<TargetResult>;
   remove(host: string, ref: PeerRef): Promise<TargetResult>;
   status(host: string, ref: PeerRef): Promise<TargetResult>;
+  /** status() of many blocks on one host in one round trip (the audit); an answer per ref, in order */
+  statusMany(host: string, refs: readonly PeerRef[]): Promise<TargetStatusAnswer[]>;
   ping(host: string, timeoutMs?: number): Promise<NodeStatusInfo>;
 }

@@ -14,7 +14,7 @@ import { ConfigfsLioTargets } from "../../../src/glusterblock/lio/configfs-lio-t
 import { FakeConfigfs } from "../../../src/glusterblock/lio/fake-configfs.js";
 import { LocalNode } from "../../../src/glusterblock/engine/local-node.js";
 import { BlockEngine, type BlockEngineOptions } from "../../../src/glusterblock/engine/block-engine.js";
-import type { Peers, PeerRef, TargetResult, NodeStatusInfo } from "../../../src/glusterblock/engine/peers.js";
+import type { Peers, PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo } from "../../../src/glusterblock/engine/peers.js";
 
 export interface EngineNode {
   host: string;
@@ -49,6 +49,9 @@ export class InProcessPeers implements Peers {
   }
   status(host: string, ref: PeerRef): Promise<TargetResult> {
     return Promise.resolve().then(() => this.node(host).local.status(ref));
+  }
+  statusMany(host: string, refs: readonly PeerRef[]): Promise<TargetStatusAnswer[]> {
+    return Promise.resolve().then(() => this.node(host).local.statusMany(refs));
   }
   ping(host: string): Promise<NodeStatusInfo> {
     return Promise.resolve().then(() => this.node(host).local.nodeStatus());

@@ -1,7 +1,7 @@
 // A coordinating gluster-blockd process that can be "killed" mid-operation:
 // the engine's fault hook throws SimulatedCrash after a chosen step, and the
 // process's peer calls stop with it.
-import type { Peers, PeerRef, TargetResult, NodeStatusInfo } from "../../../src/glusterblock/engine/peers.js";
+import type { Peers, PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo } from "../../../src/glusterblock/engine/peers.js";
 
 export class SimulatedCrash extends Error {
   override readonly name = "SimulatedCrash";
@@ -36,6 +36,9 @@ export class ProcessPeers implements Peers {
   }
   status(host: string, ref: PeerRef): Promise<TargetResult> {
     return this.inner.status(host, ref);
+  }
+  statusMany(host: string, refs: readonly PeerRef[]): Promise<TargetStatusAnswer[]> {
+    return this.inner.statusMany(host, refs);
   }
   ping(host: string, timeoutMs?: number): Promise<NodeStatusInfo> {
     return this.inner.ping(host, timeoutMs);

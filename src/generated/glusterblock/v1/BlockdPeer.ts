@@ -5,7 +5,9 @@ import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { NodeStatus as _glusterblock_v1_NodeStatus, NodeStatus__Output as _glusterblock_v1_NodeStatus__Output } from '../../glusterblock/v1/NodeStatus.js';
 import type { PeerBlockRef as _glusterblock_v1_PeerBlockRef, PeerBlockRef__Output as _glusterblock_v1_PeerBlockRef__Output } from '../../glusterblock/v1/PeerBlockRef.js';
+import type { PeerBlockRefs as _glusterblock_v1_PeerBlockRefs, PeerBlockRefs__Output as _glusterblock_v1_PeerBlockRefs__Output } from '../../glusterblock/v1/PeerBlockRefs.js';
 import type { PeerTargetResult as _glusterblock_v1_PeerTargetResult, PeerTargetResult__Output as _glusterblock_v1_PeerTargetResult__Output } from '../../glusterblock/v1/PeerTargetResult.js';
+import type { PeerTargetResults as _glusterblock_v1_PeerTargetResults, PeerTargetResults__Output as _glusterblock_v1_PeerTargetResults__Output } from '../../glusterblock/v1/PeerTargetResults.js';
 import type { PingRequest as _glusterblock_v1_PingRequest, PingRequest__Output as _glusterblock_v1_PingRequest__Output } from '../../glusterblock/v1/PingRequest.js';
 
 export interface BlockdPeerClient extends grpc.Client {
@@ -45,6 +47,15 @@ export interface BlockdPeerClient extends grpc.Client {
   targetStatus(argument: _glusterblock_v1_PeerBlockRef, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetResult__Output>): grpc.ClientUnaryCall;
   targetStatus(argument: _glusterblock_v1_PeerBlockRef, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetResult__Output>): grpc.ClientUnaryCall;
   
+  TargetStatuses(argument: _glusterblock_v1_PeerBlockRefs, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetResults__Output>): grpc.ClientUnaryCall;
+  TargetStatuses(argument: _glusterblock_v1_PeerBlockRefs, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetResults__Output>): grpc.ClientUnaryCall;
+  TargetStatuses(argument: _glusterblock_v1_PeerBlockRefs, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetResults__Output>): grpc.ClientUnaryCall;
+  TargetStatuses(argument: _glusterblock_v1_PeerBlockRefs, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetResults__Output>): grpc.ClientUnaryCall;
+  targetStatuses(argument: _glusterblock_v1_PeerBlockRefs, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetResults__Output>): grpc.ClientUnaryCall;
+  targetStatuses(argument: _glusterblock_v1_PeerBlockRefs, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetResults__Output>): grpc.ClientUnaryCall;
+  targetStatuses(argument: _glusterblock_v1_PeerBlockRefs, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetResults__Output>): grpc.ClientUnaryCall;
+  targetStatuses(argument: _glusterblock_v1_PeerBlockRefs, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetResults__Output>): grpc.ClientUnaryCall;
+  
 }
 
 export interface BlockdPeerHandlers extends grpc.UntypedServiceImplementation {
@@ -56,6 +67,8 @@ export interface BlockdPeerHandlers extends grpc.UntypedServiceImplementation {
   
   TargetStatus: grpc.handleUnaryCall<_glusterblock_v1_PeerBlockRef__Output, _glusterblock_v1_PeerTargetResult>;
   
+  TargetStatuses: grpc.handleUnaryCall<_glusterblock_v1_PeerBlockRefs__Output, _glusterblock_v1_PeerTargetResults>;
+  
 }
 
 export interface BlockdPeerDefinition extends grpc.ServiceDefinition {
@@ -63,4 +76,5 @@ export interface BlockdPeerDefinition extends grpc.ServiceDefinition {
   Ping: MethodDefinition<_glusterblock_v1_PingRequest, _glusterblock_v1_NodeStatus, _glusterblock_v1_PingRequest__Output, _glusterblock_v1_NodeStatus__Output>
   RemoveTarget: MethodDefinition<_glusterblock_v1_PeerBlockRef, _glusterblock_v1_PeerTargetResult, _glusterblock_v1_PeerBlockRef__Output, _glusterblock_v1_PeerTargetResult__Output>
   TargetStatus: MethodDefinition<_glusterblock_v1_PeerBlockRef, _glusterblock_v1_PeerTargetResult, _glusterblock_v1_PeerBlockRef__Output, _glusterblock_v1_PeerTargetResult__Output>
+  TargetStatuses: MethodDefinition<_glusterblock_v1_PeerBlockRefs, _glusterblock_v1_PeerTargetResults, _glusterblock_v1_PeerBlockRefs__Output, _glusterblock_v1_PeerTargetResults__Output>
 }

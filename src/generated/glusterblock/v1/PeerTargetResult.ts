@@ -7,6 +7,7 @@ export interface PeerTargetResult {
   'present'?: (boolean);
   'matches'?: (boolean);
   'detail'?: (string);
+  'error'?: (string);
 }
 
 export interface PeerTargetResult__Output {
@@ -14,4 +15,5 @@ export interface PeerTargetResult__Output {
   'present': (boolean);
   'matches': (boolean);
   'detail': (string);
+  'error': (string);
 }
