@@ -7,6 +7,11 @@
 // left alone; a journal that cannot be read keeps the file and LIO objects
 // that may be its block's (its data may be live); a missing file is checked
 // on the file itself, not only in a directory listing.
+//
+// Cost: the journals are read a few at a time (audit-journals.ts), each host
+// is asked once for all the blocks it exports (target-statuses.ts) and this
+// node's LIO is walked once, so N blocks cost O(N) local work and a fixed
+// number of round trips per peer; only a fix costs a call per finding.
 import { mkdir, rename, stat } from "node:fs/promises";
 import { join } from "node:path";
 import type { BlockEngine } from "./block-engine.js";
@@ -19,7 +24,12 @@ import { META_DIR, ORPHAN_DIR, type BlockStore } from "../volume/block-store.js"
 import { gbidFor } from "../names.js";
 import { haHosts, readExtensions } from "./extensions.js";
 import type { Peers } from "./peers.js";
+import { readJournals } from "./audit-journals.js";
+import { TargetStatuses } from "./target-statuses.js";
 import type { Logger } from "../../util/log.js";
+
+/** what the audit needs of the engine: the volume's store, and a forced delete for what it removes */
+export type AuditEngine = Pick<BlockEngine, "host" | "store" | "delete">;
 
 export type FindingKind =
   | "lio-without-metadata"
@@ -40,8 +50,6 @@ export interface Finding {
 
 /** Where unreadable journals are moved by a fix, beside the journals (a dot name no block can have). */
 export const QUARANTINE_DIR = join(META_DIR, ".quarantine");
-
-const message = (err: unknown): string => (err instanceof Error ? err.message : String(err));
 
 /** No host ever had the target configured: the create stopped before the block served anywhere. */
 function neverServed(m: BlockMeta): boolean {
@@ -72,7 +80,7 @@ function groupLio(list: LioBlockState[]): LioGroup[] {
 
 export class Auditor {
   constructor(
-    private readonly engine: BlockEngine,
+    private readonly engine: AuditEngine,
     readonly local: LocalNode,
     private readonly lio: LioTargets,
     private readonly peers: Peers,
@@ -100,19 +108,7 @@ export class Auditor {
     // the files before the journals: a create journals before it makes its
     // file, so a file listed here that no journal listed after names has none
     const files = new Set(await store.listBackingFiles());
-    const metas = new Map<string, BlockMeta>();
-    const unreadable = new Map<string, { gbids: string[]; error: string }>();
-    for (const name of await store.listNames()) {
-      try {
-        const m = await store.readMeta(name);
-        if (m) metas.set(name, m);
-      } catch (err) {
-        // the GBIDs it may have: its own lines', and the one our creates derive from the name
-        const raw = (await store.readRaw(name).catch(() => undefined)) ?? "";
-        const gbids = new Set([gbidFor(volume, name), ...[...raw.matchAll(/^GBID: ([0-9a-f-]{36})$/gm)].map((x) => x[1] ?? "")]);
-        unreadable.set(name, { gbids: [...gbids], error: message(err) });
-      }
-    }
+    const { metas, unreadable } = await readJournals(store);
 
     // unreadable journals: moved aside only when no file of theirs exists
     const keptNames = new Set<string>();
@@ -159,8 +155,21 @@ export class Auditor {
       } else add(finding);
     }
 
+    const unfinishedOf = (m: BlockMeta): FindingKind | undefined =>
+      isDeleteStarted(m) ? "delete-incomplete" : m.entryCreate !== "SUCCESS" || neverServed(m) ? "create-incomplete" : undefined;
+    const fileGone = new Set<string>();
     for (const m of metas.values()) {
-      const unfinished: FindingKind | undefined = isDeleteStarted(m) ? "delete-incomplete" : m.entryCreate !== "SUCCESS" || neverServed(m) ? "create-incomplete" : undefined;
+      if (!unfinishedOf(m) && !files.has(m.gbid) && (await isGone(store.storePath(m.gbid)))) fileGone.add(m.name);
+    }
+    // the finished blocks with their file: every host asked once for all of its blocks
+    const statuses = await TargetStatuses.of(
+      this.peers,
+      volume,
+      [...metas.values()].filter((m) => !unfinishedOf(m) && !fileGone.has(m.name)),
+    );
+
+    for (const m of metas.values()) {
+      const unfinished = unfinishedOf(m);
       if (unfinished) {
         // only if no operation holds the block right now
         if (!(await this.ifIdle(store, m.name, () => Promise.resolve()))) continue;
@@ -173,7 +182,7 @@ export class Auditor {
         } else add(finding);
         continue;
       }
-      if (!files.has(m.gbid) && (await isGone(store.storePath(m.gbid)))) {
+      if (fileGone.has(m.name)) {
         const finding = { kind: "metadata-without-file" as const, host: "", block: m.name, detail: `/block-store/${m.gbid} is missing: the block's data is gone` };
         // its targets serve a LUN that cannot be read: the block is deleted, targets and journal
         if (fix && (await this.ifIdle(store, m.name, () => Promise.resolve()))) {
@@ -184,7 +193,7 @@ export class Auditor {
       }
       const ref = { volume, block: m.name, gbid: m.gbid };
       for (const h of exportedOn(m)) {
-        const st = await this.peers.status(h, ref).catch((err: unknown) => ({ host: h, present: false, matches: false, detail: `unreachable: ${message(err)}` }));
+        const st = statuses.get(m.name, h);
         if (st.matches) continue;
         const finding = { kind: "metadata-without-target" as const, host: h, block: m.name, detail: st.detail };
         if (fix && !st.detail.startsWith("unreachable")) {

@@ -1,0 +1,43 @@
+// Every journal of a volume, read for the audit a few at a time (each read is
+// FUSE round trips to the bricks; one after another they were most of an
+// audit's time). Kept in directory order, as the audit reports them.
+import type { BlockMeta } from "../journal/index.js";
+import type { BlockStore } from "../volume/block-store.js";
+import { gbidFor } from "../names.js";
+import { mapLimit } from "../../util/map-limit.js";
+
+/** journals read at once */
+const JOURNAL_READS = 8;
+
+export interface UnreadableJournal {
+  /** the GBIDs its block may have: its own GBID lines', and the one our creates derive from the name */
+  gbids: string[];
+  error: string;
+}
+
+export interface VolumeJournals {
+  metas: Map<string, BlockMeta>;
+  unreadable: Map<string, UnreadableJournal>;
+}
+
+type Read = { name: string; meta?: BlockMeta } | { name: string; unreadable: UnreadableJournal };
+
+export async function readJournals(store: BlockStore): Promise<VolumeJournals> {
+  const reads = await mapLimit(await store.listNames(), JOURNAL_READS, (name) => readOne(store, name));
+  const out: VolumeJournals = { metas: new Map(), unreadable: new Map() };
+  for (const r of reads) {
+    if ("unreadable" in r) out.unreadable.set(r.name, r.unreadable);
+    else if (r.meta) out.metas.set(r.name, r.meta); // gone since the listing: no block
+  }
+  return out;
+}
+
+async function readOne(store: BlockStore, name: string): Promise<Read> {
+  try {
+    return { name, ...(await store.readMeta(name).then((meta) => (meta ? { meta } : {}))) };
+  } catch (err) {
+    const raw = (await store.readRaw(name).catch(() => undefined)) ?? "";
+    const gbids = new Set([gbidFor(store.volume, name), ...[...raw.matchAll(/^GBID: ([0-9a-f-]{36})$/gm)].map((x) => x[1] ?? "")]);
+    return { name, unreadable: { gbids: [...gbids], error: err instanceof Error ? err.message : String(err) } };
+  }
+}
