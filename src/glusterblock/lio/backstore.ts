@@ -127,8 +127,29 @@ export type BackstoreVerdict =
   /** ours, but a setting that cannot change on a live object differs */
   | { kind: "rebuild"; loc: BackstoreLocation; reason: string };
 
-export async function judgeBackstore(s: CfsSession, paths: LioPaths, spec: BlockTargetSpec): Promise<BackstoreVerdict> {
-  const loc = await findBackstore(s, paths, spec.name);
+/** where the backstore of a name lives; findBackstore looks through every user HBA */
+export type LocateBackstore = (name: string) => Promise<BackstoreLocation | undefined>;
+
+/**
+ * Every user backstore by name, from one walk: a pass judging many blocks
+ * looks each up here, not through every HBA again (O(N) per block).
+ */
+export async function backstoreIndex(s: CfsSession, paths: LioPaths): Promise<LocateBackstore> {
+  const byName = new Map<string, BackstoreLocation>();
+  for (const loc of await listUserBackstores(s, paths)) {
+    const name = loc.path.slice(loc.path.lastIndexOf("/") + 1);
+    if (!byName.has(name)) byName.set(name, loc);
+  }
+  return (name) => Promise.resolve(byName.get(name));
+}
+
+export async function judgeBackstore(
+  s: CfsSession,
+  paths: LioPaths,
+  spec: BlockTargetSpec,
+  locate: LocateBackstore = (name) => findBackstore(s, paths, name),
+): Promise<BackstoreVerdict> {
+  const loc = await locate(spec.name);
   if (!loc) return { kind: "absent" };
   const st = await readBackstore(s, loc);
   if (!st.enabled) return { kind: "incomplete", loc };

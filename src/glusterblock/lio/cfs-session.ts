@@ -1,10 +1,19 @@
 // One converge run's view of configfs: reads with the kernel's formatting
 // stripped, and mutations that are counted, described (secrets replaced) and
-// turned into LioConfigfsError on failure.
+// turned into LioConfigfsError on failure. A read-only session stops at the
+// first mutation (WouldWrite): a converge run in it tells, with apply's own
+// code, whether apply would change anything.
 import type { ConfigFs, EntryKind } from "./configfs.js";
 import { errnoCode } from "./configfs.js";
 import { LioConfigfsError } from "./errors.js";
 import type { Logger } from "../../util/log.js";
+
+/** thrown by a read-only session instead of its first mutation */
+export class WouldWrite extends Error {
+  constructor(readonly change: string) {
+    super(`would change configfs: ${change}`);
+  }
+}
 
 export class CfsSession {
   readonly changes: string[] = [];
@@ -14,6 +23,7 @@ export class CfsSession {
     private readonly log: Logger,
     /** values never to appear in a change line */
     private readonly secrets: readonly string[] = [],
+    private readonly readOnly = false,
   ) {}
 
   get writes(): number {
@@ -81,6 +91,7 @@ export class CfsSession {
   }
 
   private async mutate(op: string, path: string, line: string, run: () => Promise<void>): Promise<void> {
+    if (this.readOnly) throw new WouldWrite(line);
     try {
       await run();
     } catch (e) {

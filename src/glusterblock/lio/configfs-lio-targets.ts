@@ -3,12 +3,13 @@
 // LIO holds (every targetcli run loads the whole tree).
 import type { ConfigFs } from "./configfs.js";
 import { nodeConfigFs } from "./configfs.js";
-import { CfsSession } from "./cfs-session.js";
+import { CfsSession, WouldWrite } from "./cfs-session.js";
+import { MutationGate } from "./mutation-gate.js";
 import { LioPaths } from "./paths.js";
 import type { ApplyReport, BackstoreState, BlockTargetSpec, LioBlockState, LioTargets, TargetState } from "./types.js";
 import { GLUSTER_BLOCK_IQN_PREFIX } from "./types.js";
-import { createBackstore, findBackstore, judgeBackstore, listUserBackstores, readBackstore, removeBackstoreAt, sweepEmptyUserHbas, tuneBackstore } from "./backstore.js";
-import type { BackstoreLocation } from "./backstore.js";
+import { backstoreIndex, createBackstore, findBackstore, judgeBackstore, listUserBackstores, readBackstore, removeBackstoreAt, sweepEmptyUserHbas, tuneBackstore } from "./backstore.js";
+import type { BackstoreLocation, LocateBackstore } from "./backstore.js";
 import { ensureAluaGroups, removeAluaGroups } from "./alua.js";
 import { convergeTarget, readTarget, removeTarget } from "./iscsi-target.js";
 import { validateSpec } from "./validate-spec.js";
@@ -29,8 +30,8 @@ export class ConfigfsLioTargets implements LioTargets {
   private readonly fs: ConfigFs;
   private readonly log: Logger;
   private readonly prepare: () => Promise<void>;
-  /** one mutation at a time in this process: HBA indexes and shared targets must not race */
-  private tail: Promise<unknown> = Promise.resolve();
+  /** mutations of different blocks at once, of one block one at a time, removes alone (mutation-gate.ts) */
+  private readonly gate = new MutationGate();
 
   constructor(opts: ConfigfsLioOptions = {}) {
     this.paths = new LioPaths(opts.root ?? "/sys/kernel/config/target");
@@ -41,11 +42,35 @@ export class ConfigfsLioTargets implements LioTargets {
 
   async apply(spec: BlockTargetSpec): Promise<ApplyReport> {
     validateSpec(spec);
-    return this.serial(() => this.applyNow(spec));
+    return this.gate.shared([`backstore ${spec.name}`, `target ${spec.iqn}`], () => this.applyNow(spec));
+  }
+
+  /**
+   * The IQNs of the specs apply() would change, from one read-only pass:
+   * apply's own converge run in a session that stops at its first mutation,
+   * so "nothing to do" means exactly what apply would find. A spec that
+   * cannot be judged (or that apply would refuse) counts as pending: its
+   * apply reports why.
+   */
+  async pendingMany(specs: readonly BlockTargetSpec[]): Promise<Set<string>> {
+    await this.prepare();
+    const s = new CfsSession(this.fs, this.log, [], true);
+    const locate = await backstoreIndex(s, this.paths);
+    const out = new Set<string>();
+    for (const spec of specs) {
+      try {
+        validateSpec(spec);
+        await this.converge(s, spec, locate);
+      } catch (e) {
+        if (!(e instanceof WouldWrite)) this.log.debug("lio judge failed", { name: spec.name, error: e instanceof Error ? e.message : String(e) });
+        out.add(spec.iqn);
+      }
+    }
+    return out;
   }
 
   remove(ref: { name: string; iqn: string }): Promise<void> {
-    return this.serial(async () => {
+    return this.gate.exclusive(async () => {
       await this.prepare();
       const s = new CfsSession(this.fs, this.log);
       const started = performance.now();
@@ -150,8 +175,18 @@ export class ConfigfsLioTargets implements LioTargets {
     await this.prepare();
     const started = performance.now();
     const s = new CfsSession(this.fs, this.log, spec.auth ? [spec.auth.password] : []);
+    const { created, resized } = await this.converge(s, spec);
+    const durationMs = Math.round(performance.now() - started);
+    if (s.writes > 0) {
+      this.log.info("lio apply", { name: spec.name, iqn: spec.iqn, created, resized: resized && !created, writes: s.writes, ms: durationMs });
+    }
+    return { created, resized: resized && !created, writes: s.writes, changes: s.changes, durationMs };
+  }
+
+  /** LIO brought in line with the spec, writing only what differs */
+  private async converge(s: CfsSession, spec: BlockTargetSpec, locate?: LocateBackstore): Promise<{ created: boolean; resized: boolean }> {
     let created = false;
-    let verdict = await judgeBackstore(s, this.paths, spec);
+    let verdict = await judgeBackstore(s, this.paths, spec, locate);
     if (verdict.kind === "rebuild") {
       this.log.warn("lio backstore rebuilt", { name: spec.name, reason: verdict.reason });
       await removeTarget(s, this.paths, spec.iqn);
@@ -169,16 +204,6 @@ export class ConfigfsLioTargets implements LioTargets {
     if (spec.aoHost !== undefined) await ensureAluaGroups(s, loc.path);
     await convergeTarget(s, this.paths, spec, loc.path);
     if (spec.aoHost === undefined) await removeAluaGroups(s, loc.path);
-    const durationMs = Math.round(performance.now() - started);
-    if (s.writes > 0) {
-      this.log.info("lio apply", { name: spec.name, iqn: spec.iqn, created, resized: resized && !created, writes: s.writes, ms: durationMs });
-    }
-    return { created, resized: resized && !created, writes: s.writes, changes: s.changes, durationMs };
-  }
-
-  private serial<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.tail.then(fn, fn);
-    this.tail = run.catch(() => undefined);
-    return run;
+    return { created, resized };
   }
 }

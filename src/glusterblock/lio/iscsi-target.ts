@@ -8,6 +8,7 @@ import type { LioPaths } from "./paths.js";
 import { portalName, resolveLink } from "./paths.js";
 import type { AclState, BlockTargetSpec, LunState, TargetState, TpgState } from "./types.js";
 import { ALUA_ANO_GROUP, ALUA_AO_GROUP, ALUA_DEFAULT_GROUP, DEFAULT_ISCSI_PORT } from "./types.js";
+import { LioConfigfsError } from "./errors.js";
 
 const TPG_RE = /^tpgt_(\d+)$/;
 const LUN_RE = /^lun_(\d+)$/;
@@ -156,8 +157,17 @@ async function ensureAttr(s: CfsSession, tpgPath: string, name: string, value: n
   if ((await s.readInt(p)) !== value) await s.write(p, String(value));
 }
 
+/** a directory another block's apply may be making at the same moment */
+async function mkdirShared(s: CfsSession, path: string): Promise<void> {
+  try {
+    await s.mkdir(path);
+  } catch (e) {
+    if (!(e instanceof LioConfigfsError && e.code === "EEXIST" && (await s.kind(path)) === "dir")) throw e;
+  }
+}
+
 export async function convergeTarget(s: CfsSession, paths: LioPaths, spec: BlockTargetSpec, soPath: string): Promise<void> {
-  if ((await s.kind(paths.iscsi)) !== "dir") await s.mkdir(paths.iscsi);
+  if ((await s.kind(paths.iscsi)) !== "dir") await mkdirShared(s, paths.iscsi);
   const tp = paths.target(spec.iqn);
   if ((await s.kind(tp)) !== "dir") await s.mkdir(tp);
   for (const t of await tagsOf(s, tp)) {

@@ -128,6 +128,8 @@ export interface LioTargets {
   get(iqn: string): Promise<LioBlockState | undefined>;
   /** get() of each IQN in one pass; every IQN asked is a key */
   getMany(iqns: readonly string[]): Promise<Map<string, LioBlockState | undefined>>;
+  /** the IQNs of the specs apply() would change, judged in one read-only pass (nothing written) */
+  pendingMany(specs: readonly BlockTargetSpec[]): Promise<Set<string>>;
 }
 
 export const GLUSTER_BLOCK_IQN_PREFIX = "iqn.2016-12.org.gluster-block:";
