@@ -1,4 +1,4 @@
-// Every journal of a volume, read for the audit a few at a time (each read is
+// Every journal of a volume, read for the audit and the start-up reconcile a few at a time (each read is
 // FUSE round trips to the bricks; one after another they were most of an
 // audit's time). Kept in directory order, as the audit reports them.
 import type { BlockMeta } from "../journal/index.js";
@@ -16,6 +16,8 @@ export interface UnreadableJournal {
 }
 
 export interface VolumeJournals {
+  /** every journal listed, in directory order */
+  names: string[];
   metas: Map<string, BlockMeta>;
   unreadable: Map<string, UnreadableJournal>;
 }
@@ -23,8 +25,9 @@ export interface VolumeJournals {
 type Read = { name: string; meta?: BlockMeta } | { name: string; unreadable: UnreadableJournal };
 
 export async function readJournals(store: BlockStore): Promise<VolumeJournals> {
-  const reads = await mapLimit(await store.listNames(), JOURNAL_READS, (name) => readOne(store, name));
-  const out: VolumeJournals = { metas: new Map(), unreadable: new Map() };
+  const names = await store.listNames();
+  const reads = await mapLimit(names, JOURNAL_READS, (name) => readOne(store, name));
+  const out: VolumeJournals = { names, metas: new Map(), unreadable: new Map() };
   for (const r of reads) {
     if ("unreadable" in r) out.unreadable.set(r.name, r.unreadable);
     else if (r.meta) out.metas.set(r.name, r.meta); // gone since the listing: no block

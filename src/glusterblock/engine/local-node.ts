@@ -3,8 +3,8 @@
 // journal from the volume (the single source of truth).
 import type { VolumeMounts } from "../volume/mounts.js";
 import { BlockStore } from "../volume/block-store.js";
-import type { BlockTargetSpec, LioBlockState, LioTargets } from "../lio/types.js";
-import { isDeleteStarted, exportedOn, type BlockMeta } from "../journal/index.js";
+import type { ApplyReport, BlockTargetSpec, LioBlockState, LioTargets } from "../lio/types.js";
+import { isDeleteStarted, type BlockMeta } from "../journal/index.js";
 import { iqnFor } from "../names.js";
 import { BlockNotFoundError, PreconditionError } from "../errors.js";
 import { targetSpecFor } from "./target-spec.js";
@@ -16,9 +16,16 @@ import type { Exec } from "../../util/exec.js";
 import type { Logger } from "../../util/log.js";
 import { VERSION } from "../../version.js";
 import { mapLimit } from "../../util/map-limit.js";
+import { reconcilePlan } from "./reconcile-plan.js";
 
 /** journals read at once by a status of many blocks (FUSE reads; each is a round trip to the bricks) */
 const JOURNAL_READS = 8;
+/**
+ * applies at once in a reconcile: different blocks' configfs writes are
+ * independent (lio/mutation-gate.ts), and while one apply's backstore enable
+ * waits for tcmu-runner to open its file on the volume, others write
+ */
+const RECONCILE_APPLIES = 4;
 
 export interface LocalNodeOptions {
   host: string;
@@ -55,15 +62,23 @@ export class LocalNode {
   }
 
   async apply(ref: PeerRef): Promise<TargetResult> {
-    const meta = await this.meta(ref);
-    if (isDeleteStarted(meta)) throw new PreconditionError(`block ${ref.volume}/${ref.block} is being deleted`);
-    const hosts = haHosts(meta, readExtensions(meta));
-    if (!hosts.includes(this.host)) throw new PreconditionError(`this node (${this.host}) is not an HA host of ${ref.volume}/${ref.block}`);
-    const spec = targetSpecFor(meta, this.host, this.opts.volfileServer);
+    const spec = this.specToApply(ref.volume, await this.meta(ref));
     const report = await this.opts.lio.apply(spec);
-    this.counts.applied(spec.iqn, spec.aoHost === this.host);
-    this.opts.log.info("target converged", { volume: ref.volume, block: ref.block, writes: report.writes, created: report.created, resized: report.resized, ms: report.durationMs });
+    this.converged(ref.volume, spec, report);
     return { host: this.host, present: true, matches: true, detail: report.writes === 0 ? "unchanged" : `${report.writes} changes` };
+  }
+
+  /** what this node's LIO must hold for the block; throws when this node must not export it */
+  private specToApply(volume: string, meta: BlockMeta): BlockTargetSpec {
+    if (isDeleteStarted(meta)) throw new PreconditionError(`block ${volume}/${meta.name} is being deleted`);
+    const hosts = haHosts(meta, readExtensions(meta));
+    if (!hosts.includes(this.host)) throw new PreconditionError(`this node (${this.host}) is not an HA host of ${volume}/${meta.name}`);
+    return targetSpecFor(meta, this.host, this.opts.volfileServer);
+  }
+
+  private converged(volume: string, spec: BlockTargetSpec, report: Pick<ApplyReport, "writes" | "created" | "resized" | "durationMs">): void {
+    this.counts.applied(spec.iqn, spec.aoHost === this.host);
+    this.opts.log.info("target converged", { volume, block: spec.name, writes: report.writes, created: report.created, resized: report.resized, ms: report.durationMs });
   }
 
   async remove(ref: PeerRef): Promise<TargetResult> {
@@ -119,33 +134,34 @@ export class LocalNode {
 
   /**
    * Exports again what the journals of `volume` say this node exports: after
-   * a reboot or a wiped LIO config, with no manual reload. Returns the blocks
-   * converged and those that failed.
+   * a reboot or a wiped LIO config, with no manual reload. Each journal read
+   * once (8 at a time), LIO judged in one read-only pass, and only the blocks
+   * whose LIO differs applied, 4 at a time; a block that fails does not stop
+   * the others. Returns the blocks converged and those that failed, in
+   * directory order.
    */
   async reconcileVolume(volume: string): Promise<{ converged: string[]; failed: string[] }> {
-    const root = await this.opts.mounts.ensure(volume);
-    const store = new BlockStore(volume, root, this.opts.exec);
-    const converged: string[] = [];
-    const failed: string[] = [];
-    for (const name of await store.listNames()) {
-      let meta: BlockMeta | undefined;
-      try {
-        meta = await store.readMeta(name);
-      } catch (err) {
-        this.opts.log.warn("journal unreadable, skipped", { volume, block: name, error: err instanceof Error ? err.message : String(err) });
-        failed.push(name);
-        continue;
-      }
-      if (!meta || isDeleteStarted(meta) || meta.entryCreate !== "SUCCESS") continue;
-      if (!exportedOn(meta).includes(this.host)) continue;
-      try {
-        await this.apply({ volume, block: name, gbid: meta.gbid });
-        converged.push(name);
-      } catch (err) {
-        this.opts.log.error("reconcile failed", { volume, block: name, error: err instanceof Error ? err.message : String(err) });
-        failed.push(name);
-      }
-    }
-    return { converged, failed };
+    const plan = await reconcilePlan(await this.store(volume), this.host, (meta) => this.specToApply(volume, meta));
+    for (const u of plan.unreadable) this.opts.log.warn("journal unreadable, skipped", { volume, block: u.name, error: u.error });
+    for (const r of plan.refused) this.opts.log.error("reconcile failed", { volume, block: r.name, error: r.error });
+    const pending = await this.opts.lio.pendingMany(plan.specs).catch((err: unknown) => {
+      this.opts.log.warn("judging LIO failed; applying every block", { volume, error: err instanceof Error ? err.message : String(err) });
+      return new Set(plan.specs.map((s) => s.iqn));
+    });
+    const failed = new Set([...plan.unreadable, ...plan.refused].map((x) => x.name));
+    await mapLimit(
+      plan.specs.filter((s) => pending.has(s.iqn)),
+      RECONCILE_APPLIES,
+      async (spec) => {
+        try {
+          this.converged(volume, spec, await this.opts.lio.apply(spec));
+        } catch (err) {
+          this.opts.log.error("reconcile failed", { volume, block: spec.name, error: err instanceof Error ? err.message : String(err) });
+          failed.add(spec.name);
+        }
+      },
+    );
+    for (const spec of plan.specs) if (!pending.has(spec.iqn)) this.converged(volume, spec, { writes: 0, created: false, resized: false, durationMs: 0 });
+    return { converged: plan.specs.map((s) => s.name).filter((n) => !failed.has(n)), failed: plan.order.filter((n) => failed.has(n)) };
   }
 }
