@@ -15,6 +15,7 @@ import { ClientNodeKubeApi, driverNamespace, loadKubeConfig, type KubeApi, type 
 import { BlockdClient } from "./blockd-client.js";
 import { ChapSecrets } from "./chap-secrets.js";
 import { PvcEvents } from "./pvc-events.js";
+import { PlacementReservations } from "./placement-reservations.js";
 import { VolumeLocks } from "./volume-locks.js";
 import { HostingVolumes } from "./hosting-volumes.js";
 import { NodeIdBook } from "./node-ids.js";
@@ -149,6 +150,7 @@ export async function buildController(cfg: ControllerConfig, log: Logger, overri
       secrets: new ChapSecrets(kube, cfg.namespace, cfg.driverName, log),
       events: new PvcEvents(kube, `${cfg.driverName}/controller`, log),
       locks: new VolumeLocks(),
+      placements: new PlacementReservations(),
       hostingVolumes: new HostingVolumes({ configured: cfg.hostingVolumes, ...(kube ? { kube } : {}), driverName: cfg.driverName, blockd, log }),
       nodeIds: new NodeIdBook(kube, cfg.driverName, log),
       defaults: cfg.defaults,

@@ -7,6 +7,7 @@ import { status } from "@grpc/grpc-js";
 import type { CreateVolumeRequest__Output } from "../generated/csi/v1/CreateVolumeRequest.js";
 import type { CreateVolumeResponse } from "../generated/csi/v1/CreateVolumeResponse.js";
 import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.js";
+import type { CreateBlockResponse__Output } from "../generated/glusterblock/v1/CreateBlockResponse.js";
 import type { RpcContext } from "../csi/rpc.js";
 import { toCsiError } from "../csi/rpc.js";
 import { alreadyExists, failedPrecondition, internal, invalidArgument, unavailable } from "../csi/errors.js";
@@ -82,13 +83,44 @@ function mismatch(info: BlockInfo__Output, v: Validated, req: CreateVolumeReques
   return diffs.join("; ");
 }
 
-async function chooseHosts(d: ControllerDeps, ha: number, nodes: readonly NodeLoad[]): Promise<string[]> {
-  const ranked = rankNodes(nodes);
-  if (ranked.length < ha) {
-    const known = await d.blockd.discovery.endpoints();
-    throw unavailable(`haCount ${ha} needs ${ha} live gluster-blockd nodes; ${ranked.length} of ${known.length} known answer and are ready (${d.blockd.discovery.describe()})`);
-  }
-  return ranked.slice(0, ha).map((n) => n.host);
+/** The `ha` least-loaded live nodes, counting this controller's creates in flight (synchronous: nothing runs between the choice and its reservation). */
+function chooseHosts(d: ControllerDeps, ha: number, nodes: readonly NodeLoad[]): string[] | undefined {
+  const ranked = rankNodes(d.placements.apply(nodes));
+  return ranked.length < ha ? undefined : ranked.slice(0, ha).map((n) => n.host);
+}
+
+async function tooFewNodes(d: ControllerDeps, ha: number, nodes: readonly NodeLoad[]): Promise<never> {
+  const live = rankNodes(nodes).length;
+  const known = await d.blockd.discovery.endpoints();
+  throw unavailable(`haCount ${ha} needs ${ha} live gluster-blockd nodes; ${live} of ${known.length} known answer and are ready (${d.blockd.discovery.describe()})`);
+}
+
+/** CreateBlock on the first host's blockd (it coordinates: spread as the active paths are), or the next that connects. */
+async function createBlock(d: ControllerDeps, v: Validated, ctx: RpcContext, hosts: string[], nodes: readonly NodeLoad[], sizeBytes: bigint): Promise<{ r: CreateBlockResponse__Output; coordinator: string }> {
+  const { params } = v;
+  const endpointOfHost = new Map(nodes.map((n) => [n.host, n.endpoint]));
+  const prefer = hosts.map((h) => endpointOfHost.get(h)).filter((e): e is string => e !== undefined);
+  const coordinator = await d.blockd.pick(prefer);
+  const r = await d.blockd.call(
+    coordinator,
+    "CreateBlock",
+    {
+      volume: params.hostingVolume,
+      block: v.block,
+      ha: params.haCount,
+      hosts,
+      auth: params.auth,
+      prealloc: params.prealloc ? "PREALLOC_FULL" : "PREALLOC_NO",
+      size_bytes: sizeBytes.toString(),
+      ring_buffer_mb: params.ringBufferMb ?? 0,
+      block_size: params.blockSize ?? 0,
+      io_timeout_s: params.ioTimeoutS ?? 0,
+      acl_mode: "ACL_MODE_EXPLICIT",
+      owner: formatOwner({ csiName: v.name, ...(params.pvName ? { pvName: params.pvName } : {}), ...(params.pvc ? { pvc: params.pvc } : {}) }),
+    },
+    ctx.requestId,
+  );
+  return { r, coordinator };
 }
 
 export async function createVolume(d: ControllerDeps, req: CreateVolumeRequest__Output, ctx: RpcContext): Promise<CreateVolumeResponse> {
@@ -121,29 +153,16 @@ async function createLocked(d: ControllerDeps, req: CreateVolumeRequest__Output,
     if (existing.hosts.length > 0) hosts = existing.hosts;
     ctx.log.info("volume exists; converging it", { volumeId: v.volumeId, state: existing.state });
   }
-  hosts ??= await chooseHosts(d, params.haCount, nodes);
-  const endpointOfHost = new Map(nodes.map((n) => [n.host, n.endpoint]));
-  const prefer = hosts.map((h) => endpointOfHost.get(h)).filter((e): e is string => e !== undefined);
-  const coordinator = await d.blockd.pick(prefer);
-  const r = await d.blockd.call(
-    coordinator,
-    "CreateBlock",
-    {
-      volume: params.hostingVolume,
-      block: v.block,
-      ha: params.haCount,
-      hosts,
-      auth: params.auth,
-      prealloc: params.prealloc ? "PREALLOC_FULL" : "PREALLOC_NO",
-      size_bytes: sizeBytes.toString(),
-      ring_buffer_mb: params.ringBufferMb ?? 0,
-      block_size: params.blockSize ?? 0,
-      io_timeout_s: params.ioTimeoutS ?? 0,
-      acl_mode: "ACL_MODE_EXPLICIT",
-      owner: formatOwner({ csiName: v.name, ...(params.pvName ? { pvName: params.pvName } : {}), ...(params.pvc ? { pvc: params.pvc } : {}) }),
-    },
-    ctx.requestId,
-  );
+  hosts ??= chooseHosts(d, params.haCount, nodes) ?? (await tooFewNodes(d, params.haCount, nodes));
+  // counted from the choice until blockd answers, when the nodes' own counts have it
+  const release = d.placements.reserve(hosts);
+  let made: { r: CreateBlockResponse__Output; coordinator: string };
+  try {
+    made = await createBlock(d, v, ctx, hosts, nodes, sizeBytes);
+  } finally {
+    release();
+  }
+  const { r, coordinator } = made;
   if (params.auth) {
     if (!r.username || !r.password) throw internal(`gluster-blockd made ${v.volumeId} with auth but returned no CHAP credentials`);
     await d.secrets.ensure({

@@ -6,6 +6,7 @@ import type { VolumeLocks } from "./volume-locks.js";
 import type { ParameterDefaults } from "./params.js";
 import type { HostingVolumes } from "./hosting-volumes.js";
 import type { NodeIdBook } from "./node-ids.js";
+import type { PlacementReservations } from "./placement-reservations.js";
 import type { Logger } from "../util/log.js";
 
 export interface ControllerDeps {
@@ -13,6 +14,8 @@ export interface ControllerDeps {
   secrets: ChapSecrets;
   events: PvcEvents;
   locks: VolumeLocks;
+  /** creates in flight, counted in the node loads that place the next ones */
+  placements: PlacementReservations;
   hostingVolumes: HostingVolumes;
   nodeIds: NodeIdBook;
   defaults: ParameterDefaults;

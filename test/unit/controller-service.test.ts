@@ -226,6 +226,27 @@ describe("CreateVolume", () => {
     assert.equal(c?.host, n3.host, "the least-loaded chosen host coordinates");
   });
 
+  test("creates in flight count in the loads: a burst spreads active paths and coordination over the nodes", async () => {
+    for (const ha of ["3", "1"]) {
+      blockd.calls.length = 0;
+      let open!: () => void;
+      blockd.gates.set("CreateBlock", new Promise<void>((r) => (open = r)));
+      const burst = [1, 2, 3].map((i) => create({ name: `pvc-burst-ha${ha}-${i}` }, { haCount: ha }));
+      while (blockd.callsOf("CreateBlock").length < 3) await new Promise((r) => setTimeout(r, 5));
+      open();
+      await Promise.all(burst);
+      const made = blockd.callsOf("CreateBlock");
+      assert.deepEqual(new Set(made.map((c) => (c.request.hosts as string[])[0])), new Set(HOSTS), `ha ${ha}: each node is one create's first host (its active path)`);
+      assert.deepEqual(new Set(made.map((c) => c.host)), new Set(HOSTS), `ha ${ha}: each create is coordinated by its first host`);
+      blockd.gates.clear();
+    }
+    // released once blockd answered: the next create sees the nodes' own counts (equal: the lowest address first)
+    for (const n of blockd.nodes) Object.assign(n, { activePaths: 0, targets: 0 });
+    blockd.calls.length = 0;
+    await create({ name: "pvc-after-the-burst" }, { haCount: "3" });
+    assert.deepEqual(blockd.callsOf("CreateBlock")[0]?.request.hosts, HOSTS);
+  });
+
   test("a node that is not ready is not chosen", async () => {
     const n2 = blockd.nodes[1];
     assert.ok(n2);
