@@ -5,26 +5,21 @@
 // means is proven on real glusterd in test/integration/audit.test.ts.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { Auditor, type AuditEngine } from "./audit.js";
 import { LocalNode } from "./local-node.js";
 import { extLine } from "./extensions.js";
 import type { Peers, PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo } from "./peers.js";
 import { ConfigfsLioTargets } from "../lio/configfs-lio-targets.js";
 import { FakeConfigfs } from "../lio/fake-configfs.js";
-import { VolumeMounts } from "../volume/mounts.js";
-import { BlockStore } from "../volume/block-store.js";
 import { createDoneLines, createIntentLines, hostLine } from "../journal/index.js";
 import { gbidFor, iqnFor } from "../names.js";
-import type { Exec } from "../../util/exec.js";
 import { nullLogger } from "../../util/log.js";
+import { noExec, tempHostingVolume } from "../../../test/helpers/temp-hosting-volume.js";
 
 const VOLUME = "block-test";
 const HOSTS = ["10.213.0.11", "10.213.0.12", "10.213.0.13"] as const;
 const [H1, H2, H3] = HOSTS;
-const noExec: Exec = (file) => Promise.reject(new Error(`no ${file} in this test`));
 
 interface Node {
   lio: ConfigfsLioTargets;
@@ -69,15 +64,7 @@ class CountingPeers implements Peers {
 
 /** A volume of `blocks` whole HA-3 blocks b0.., exported on all three nodes. */
 async function volumeWith(blocks: number) {
-  const dir = await mkdtemp(join(tmpdir(), "gb-audit-"));
-  const mountRoot = join(dir, "mnt");
-  const root = join(mountRoot, VOLUME);
-  await mkdir(root, { recursive: true });
-  const mountinfoPath = join(dir, "mountinfo");
-  await writeFile(mountinfoPath, `36 35 0:40 / ${root} rw,relatime shared:1 - fuse.glusterfs localhost:/${VOLUME} rw\n`);
-  const mounts = new VolumeMounts({ exec: noExec, root: mountRoot, volfileServer: "localhost", mountinfoPath });
-  const store = new BlockStore(VOLUME, root, noExec);
-  await store.ensureLayout();
+  const { dir, mounts, store } = await tempHostingVolume(VOLUME, "gb-audit-");
   const nodes = new Map<string, Node>();
   for (const host of HOSTS) {
     const lio = new ConfigfsLioTargets({ fs: new FakeConfigfs() });

@@ -5,38 +5,26 @@
 // converges.
 import { test, mock } from "node:test";
 import assert from "node:assert/strict";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { LocalNode } from "./local-node.js";
 import { extLine } from "./extensions.js";
 import { ConfigfsLioTargets } from "../lio/configfs-lio-targets.js";
 import { FakeConfigfs } from "../lio/fake-configfs.js";
-import { VolumeMounts } from "../volume/mounts.js";
 import { BlockStore } from "../volume/block-store.js";
 import { createDoneLines, createIntentLines, hostLine, passwordLine } from "../journal/index.js";
 import { gbidFor, iqnFor } from "../names.js";
-import type { Exec } from "../../util/exec.js";
 import { nullLogger } from "../../util/log.js";
+import { noExec, tempHostingVolume } from "../../../test/helpers/temp-hosting-volume.js";
 
 const VOLUME = "block-test";
 const HOSTS = ["10.213.0.11", "10.213.0.12", "10.213.0.13"] as const;
 const HOST = HOSTS[0];
 /** the result with each list sorted (directory order is the filesystem's) */
 const sorted = (r: { converged: string[]; failed: string[] }): { converged: string[]; failed: string[] } => ({ converged: [...r.converged].sort(), failed: [...r.failed].sort() });
-const noExec: Exec = (file) => Promise.reject(new Error(`no ${file} in this test`));
 
 /** A volume of `blocks` HA-3 CHAP blocks b0.. exported on all three hosts; this node's LIO empty (as after `targetctl clear`). */
 async function volumeWith(blocks: number) {
-  const dir = await mkdtemp(join(tmpdir(), "gb-reconcile-"));
-  const mountRoot = join(dir, "mnt");
-  const root = join(mountRoot, VOLUME);
-  await mkdir(root, { recursive: true });
-  const mountinfoPath = join(dir, "mountinfo");
-  await writeFile(mountinfoPath, `36 35 0:40 / ${root} rw,relatime shared:1 - fuse.glusterfs localhost:/${VOLUME} rw\n`);
-  const mounts = new VolumeMounts({ exec: noExec, root: mountRoot, volfileServer: "localhost", mountinfoPath });
-  const store = new BlockStore(VOLUME, root, noExec);
-  await store.ensureLayout();
+  const { dir, mounts, store } = await tempHostingVolume(VOLUME, "gb-reconcile-");
   const names = Array.from({ length: blocks }, (_, i) => `b${i}`);
   for (const name of names) {
     const gbid = gbidFor(VOLUME, name);
