@@ -6,8 +6,8 @@ import type { BlockStore } from "../volume/block-store.js";
 import { gbidFor } from "../names.js";
 import { mapLimit } from "../../util/map-limit.js";
 
-/** journals read at once */
-const JOURNAL_READS = 8;
+/** journals read at once (FUSE reads; each is a round trip to the bricks) */
+export const JOURNAL_READS = 8;
 
 export interface UnreadableJournal {
   /** the GBIDs its block may have: its own GBID lines', and the one our creates derive from the name */

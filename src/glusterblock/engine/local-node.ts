@@ -17,9 +17,8 @@ import type { Logger } from "../../util/log.js";
 import { VERSION } from "../../version.js";
 import { mapLimit } from "../../util/map-limit.js";
 import { reconcilePlan } from "./reconcile-plan.js";
+import { JOURNAL_READS } from "./audit-journals.js";
 
-/** journals read at once by a status of many blocks (FUSE reads; each is a round trip to the bricks) */
-const JOURNAL_READS = 8;
 /**
  * applies at once in a reconcile: different blocks' configfs writes are
  * independent (lio/mutation-gate.ts), and while one apply's backstore enable
