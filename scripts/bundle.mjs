@@ -3,13 +3,19 @@
 // by reading one file instead of 160-1,400 modules from node_modules: on a
 // slow disk, a network share or an emulated VM that is most of its start-up
 // (gluster-block's CLI: 14 s -> a few s in the lab's VMs). bin/ starts these.
+//   node scripts/bundle.mjs                 the three programs
+//   node scripts/bundle.mjs <entry> <out>   one more file the same way (the e2e CSI client)
 import { build } from "esbuild";
 
 const PROGRAMS = ["gluster-block", "gluster-blockd", "gluster-block-csi"];
+const [entry, outfile] = process.argv.slice(2);
+if ((entry === undefined) !== (outfile === undefined)) {
+  console.error("usage: bundle.mjs [<entry> <outfile>]");
+  process.exit(2);
+}
 
 await build({
-  entryPoints: PROGRAMS.map((p) => `dist/cmd/${p}.js`),
-  outdir: "dist/bundle",
+  ...(entry ? { entryPoints: [entry], outfile } : { entryPoints: PROGRAMS.map((p) => `dist/cmd/${p}.js`), outdir: "dist/bundle" }),
   bundle: true,
   platform: "node",
   target: "node20",

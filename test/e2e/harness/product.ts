@@ -1,8 +1,6 @@
 // The product in the lab: dist/ built on the host and shared into the VMs at
 // /lab/repo, run with the host's Node at /lab/node.
 import { spawnSync } from "node:child_process";
-import { join } from "node:path";
-import { buildSync } from "esbuild";
 import { REPO_ROOT } from "../lab/config.js";
 import type { Lab, LabNode, RunResult } from "./lab.js";
 
@@ -13,7 +11,7 @@ export const BLOCKD_KEY_FILE = "/etc/gluster-blockd/key";
 /** the lab's shared key for blockd's TCP API (a test secret; the grep tests look for it) */
 export const BLOCKD_KEY = "lab-blockd-shared-key-0f3c9a7e5d21";
 
-/** the node plugin's CSI client for the VMs (node-csi-client.ts), bundled into one file like the programs */
+/** the node plugin's CSI client for the VMs (node-csi-client.ts), bundled into one file like the programs (scripts/bundle.mjs) */
 export const NODE_CSI_CLIENT = "/lab/repo/dist/e2e/node-csi-client.js";
 
 let built = false;
@@ -22,23 +20,15 @@ export function buildProduct(): void {
   if (built) return;
   const r = spawnSync("npm", ["run", "build"], { cwd: REPO_ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`);
-  buildSync({
-    entryPoints: [join(REPO_ROOT, "test/e2e/harness/node-csi-client.ts")],
-    outfile: join(REPO_ROOT, "dist/e2e/node-csi-client.js"),
-    bundle: true,
-    platform: "node",
-    target: "node20",
-    format: "esm",
-    logLevel: "warning",
-    banner: { js: "import { createRequire as __gbcsiCreateRequire } from 'node:module'; const require = __gbcsiCreateRequire(import.meta.url);" },
-  });
+  const c = spawnSync("node", ["scripts/bundle.mjs", "test/e2e/harness/node-csi-client.ts", "dist/e2e/node-csi-client.js"], { cwd: REPO_ROOT, encoding: "utf8" });
+  if (c.status !== 0) throw new Error(`bundling the node CSI client failed:\n${c.stdout}\n${c.stderr}`);
   built = true;
 }
 
 /**
  * (Re)starts gluster-blockd on a node as a transient systemd unit; waits for
- * its socket. Node loads its modules over 9p in an emulated CPU: about 50 s
- * on a quiet 2-core host, minutes when other VMs compete for the cores.
+ * its socket. The bundle is one file over 9p in an emulated CPU: about 10 s
+ * to the socket on a quiet 2-core host (50 s when Node loaded every module).
  * `env` is set in the daemon's environment (test hooks: test-crash-hook.ts).
  */
 export async function startBlockd(n: LabNode, extraArgs: string[] = [], env: Readonly<Record<string, string>> = {}): Promise<void> {
