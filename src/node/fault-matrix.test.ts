@@ -415,8 +415,10 @@ test("mkfs killed midway, then unstaged: the record and its format intent go wit
   }
 });
 
+/** a filesystem UUID this node did not choose */
+const FOREIGN = "0b7e6a3c-59a4-4d1e-9a0f-3f5c2e1d4b6a";
+
 test("with a format intent recorded, a device that is not our unfinished format is never formatted", async () => {
-  const FOREIGN = "0b7e6a3c-59a4-4d1e-9a0f-3f5c2e1d4b6a";
   const cases: { what: string; fs: FsType; put(host: FakeHost): void; expect: string }[] = [
     // someone else's half-made xfs: not ours to finish; the kernel refuses to mount it
     { what: "an unfinished xfs with another UUID", fs: "xfs", put: (h) => h.fsByWwid.set(WWID, { type: "xfs", uuid: FOREIGN, complete: false }), expect: "ExecError" },
@@ -452,11 +454,11 @@ test("with a format intent recorded, a whole filesystem of the asked type with a
   try {
     await stageKilledDuringMkfs(host, "xfs");
     // made by someone else meanwhile (an admin's mkfs); it may hold data now
-    host.fsByWwid.set(WWID, { type: "xfs", uuid: "0b7e6a3c-59a4-4d1e-9a0f-3f5c2e1d4b6a", complete: true });
+    host.fsByWwid.set(WWID, { type: "xfs", uuid: FOREIGN, complete: true });
     const p = plugin(host, undefined, () => undefined);
     await stage(p, host);
     assert.equal(mkfsCalls(host).length, 1, "only the killed mkfs ran");
-    assert.equal(host.fsByWwid.get(WWID)?.uuid, "0b7e6a3c-59a4-4d1e-9a0f-3f5c2e1d4b6a");
+    assert.equal(host.fsByWwid.get(WWID)?.uuid, FOREIGN);
     assert.ok(host.mounts.some((m) => m.target === stagingPath(host) && m.fstype === "xfs"));
     assert.equal(await intentOf(host), undefined);
   } finally {
