@@ -28,8 +28,8 @@ export async function reconcileAfterWipe(n: LabNode): Promise<ReconcileFigures> 
   const restartToReadyS = await timed(async () => {
     await startBlockd(n);
     const r = await n.must(
-      `for k in $(seq 3000); do l=$(journalctl -u gluster-blockd --since '${since}' -o cat | grep -m1 'reconciled LIO to the journals'); [ -n "$l" ] && { echo "$l"; exit 0; }; sleep 0.2; done; exit 1`,
-      { timeoutMs: 900_000 },
+      `for k in $(seq 9000); do l=$(journalctl -u gluster-blockd --since '${since}' -o cat | grep -m1 'reconciled LIO to the journals'); [ -n "$l" ] && { echo "$l"; exit 0; }; sleep 0.2; done; exit 1`,
+      { timeoutMs: 1_900_000 },
     );
     line = r.stdout.trim();
   });

@@ -19,9 +19,10 @@
 //
 // --quick (CI): 1 repetition, 1 -> 3 existing volumes, 3 parallel creates,
 // 1 node loop after the one that formats; asserts nothing about time. Full
-// (by hand): 3 repetitions, 1 -> 50 existing (--many N), 20 parallel creates
-// (--parallel N), 10 node loops (--node-loops N). The existing volumes are
-// made --fill-wave N (5) at a time.
+// (by hand): 3 repetitions, 1 -> 50 existing (--many N, or a rising list such
+// as --many 100,500), 20 parallel creates (--parallel N), 10 node loops
+// (--node-loops N). The existing volumes are made --fill-wave N (5) at a time
+// and wiped at the end (fill.ts).
 import { ensureLab, type Lab, type LabNode } from "../test/e2e/harness/lab.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "../test/e2e/harness/product.js";
 import { gbidFor, iqnFor } from "../src/glusterblock/names.js";
@@ -36,7 +37,8 @@ interface Args {
   json: boolean;
   reps: number;
   few: number;
-  many: number;
+  /** existing-volume counts after `few`, rising */
+  many: number[];
   parallel: number;
   nodeLoops: number;
   fillWave: number;
@@ -52,6 +54,13 @@ function parse(argv: string[]): Args {
     if (!Number.isInteger(v) || v < 1) throw new Error(`${flag} takes a positive whole number`);
     return v;
   };
+  const list = (flag: string, dflt: number[]): number[] => {
+    const i = argv.indexOf(flag);
+    if (i < 0) return dflt;
+    const v = String(argv[i + 1]).split(",").map(Number);
+    if (!v.every((x, k) => Number.isInteger(x) && x > (k === 0 ? 1 : v[k - 1]!))) throw new Error(`${flag} takes a whole number above 1, or a rising comma-separated list of them (100,500)`);
+    return v;
+  };
   const flags = ["--quick", "--json", "--reps", "--many", "--parallel", "--node-loops", "--fill-wave", "--only"];
   for (const a of argv) if (a.startsWith("--") && !flags.includes(a)) throw new Error(`unknown flag ${a}`);
   const onlyAt = argv.indexOf("--only");
@@ -61,7 +70,7 @@ function parse(argv: string[]): Args {
     json: argv.includes("--json"),
     reps: num("--reps", quick ? 1 : 3),
     few: 1,
-    many: num("--many", quick ? 3 : 50),
+    many: list("--many", [quick ? 3 : 50]),
     parallel: num("--parallel", quick ? 3 : 20),
     nodeLoops: num("--node-loops", quick ? 1 : 10),
     fillWave: num("--fill-wave", 5),
@@ -137,7 +146,7 @@ async function controlPlane(lab: Lab, a: Args, log: (s: string) => void): Promis
     for (let i = 0; i < 3; i++) startups.push(await timed(async () => void (await cli(n1, ["version"]))));
     const startup = median(startups);
     log(`CLI process start-up in the VM: ${startup.toFixed(2)} s (included in every CLI figure)`);
-    for (const count of [a.few, a.many]) {
+    for (const count of [a.few, ...a.many]) {
       await fills.fill(count);
       for (const ha of [1, 3]) {
         const c: Row = { what: `create ha ${ha}`, existing: count, ours: [], floor: [] };
@@ -159,7 +168,7 @@ async function controlPlane(lab: Lab, a: Args, log: (s: string) => void): Promis
     out.reconcile = await reconcileAfterWipe(n1);
     log(`reconcile after wiping n1's LIO: ${out.reconcile.converged} blocks in ${out.reconcile.reconcileS.toFixed(1)} s`);
   } finally {
-    await fills.removeAll();
+    await fills.wipe();
   }
   return out;
 }
