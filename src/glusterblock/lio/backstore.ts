@@ -17,6 +17,7 @@ export interface BackstoreLocation {
   path: string;
 }
 
+/** the backstore called `name`, looked for in every user HBA (the cost grows with the objects LIO holds) */
 export async function findBackstore(s: CfsSession, paths: LioPaths, name: string): Promise<BackstoreLocation | undefined> {
   for (const hba of await s.readdir(paths.core)) {
     if (!USER_HBA_RE.test(hba)) continue;
@@ -24,6 +25,18 @@ export async function findBackstore(s: CfsSession, paths: LioPaths, name: string
     if ((await s.kind(path)) === "dir") return { hba, path };
   }
   return undefined;
+}
+
+/**
+ * The backstore called `name` if `linked` (where a target's LUN points) is
+ * it, in a user HBA, and there: one lookup instead of a search.
+ */
+export async function backstoreAtLink(s: CfsSession, paths: LioPaths, name: string, linked: string | undefined): Promise<BackstoreLocation | undefined> {
+  if (linked === undefined) return undefined;
+  const parts = linked.split("/");
+  const hba = parts[parts.length - 2] ?? "";
+  if (parts[parts.length - 1] !== name || !USER_HBA_RE.test(hba) || linked !== paths.storageObject(hba, name)) return undefined;
+  return (await s.kind(linked)) === "dir" ? { hba, path: linked } : undefined;
 }
 
 /** every user backstore: [hba, name] */
@@ -177,7 +190,13 @@ export async function createBackstore(
   if (!loc) {
     const hba = await allocateHba(s, paths);
     loc = { hba, path: paths.storageObject(hba, spec.name) };
-    await s.mkdir(loc.path);
+    try {
+      await s.mkdir(loc.path);
+    } catch (e) {
+      // no empty HBA left behind by a refused object (a crash's is swept: ConfigfsLioTargets.remove)
+      await removeHbaIfEmpty(s, paths, hba).catch(() => undefined);
+      throw e;
+    }
   }
   const control = `${loc.path}/control`;
   await s.write(control, `dev_config=${HANDLER}/${spec.cfgstring}`);

@@ -376,6 +376,35 @@ describe("ConfigfsLioTargets.remove", () => {
     assert.equal(fs.ops.length, n);
   });
 
+  test("finds the backstore through the target, not by looking through every HBA, once the first remove has swept", async () => {
+    const { fs, lio } = setup();
+    const gbids = ["1bcc8980-5c86-4fc6-a2bb-b185786f3a5f", "2c3c1d22-0000-4000-8000-000000000001", "3d3c1d22-0000-4000-8000-000000000002"];
+    for (const [i, gbid] of gbids.entries()) await lio.apply(spec({ name: `b${i}`, gbid, iqn: `iqn.2016-12.org.gluster-block:${gbid}` }));
+    let coreReads = 0;
+    const readdir = fs.readdir.bind(fs);
+    fs.readdir = (path: string) => {
+      if (path === `${ROOT}/core`) coreReads++;
+      return readdir(path);
+    };
+    await lio.remove({ name: "b0", iqn: `iqn.2016-12.org.gluster-block:${gbids[0]}` });
+    assert.ok(coreReads > 0, "the first remove of the process sweeps");
+    coreReads = 0;
+    await lio.remove({ name: "b1", iqn: `iqn.2016-12.org.gluster-block:${gbids[1]}` });
+    await lio.apply(spec({ name: "b2", gbid: gbids[2], iqn: `iqn.2016-12.org.gluster-block:${gbids[2]}`, generateNodeAcls: false, acls: [INIT_A] }));
+    assert.equal(coreReads, 0, "a remove and a re-apply of existing blocks read no HBA list");
+    assert.deepEqual((await lio.list()).map((b) => b.name), ["b2"]);
+  });
+
+  test("an empty HBA left by an earlier attempt is swept by a remove that finds no backstore", async () => {
+    const { fs, lio } = setup();
+    const other = "1bcc8980-5c86-4fc6-a2bb-b185786f3a5f";
+    await lio.apply(spec({ name: "t1", gbid: other, iqn: `iqn.2016-12.org.gluster-block:${other}` }));
+    await lio.remove({ name: "none", iqn: "iqn.2016-12.org.gluster-block:2c3c1d22-0000-4000-8000-000000000001" });
+    await fs.mkdir(`${ROOT}/core/user_7`); // a remove cut between the object and its HBA
+    await lio.remove({ name: "a1", iqn: spec().iqn });
+    assert.deepEqual((await fs.readdir(`${ROOT}/core`)).filter((h) => h.startsWith("user_")).length, 1, "only t1's HBA is left");
+  });
+
   test("leaves other blocks alone", async () => {
     const { lio } = setup();
     const other = "1bcc8980-5c86-4fc6-a2bb-b185786f3a5f";

@@ -82,6 +82,23 @@ async function removeTpg(s: CfsSession, tpgPath: string): Promise<void> {
   await s.rmdir(tpgPath);
 }
 
+/**
+ * The storage object path the target's LUN 0 links to (the first TPG that
+ * has one), read without the rest of the target: finding a block's backstore
+ * through its target costs the same however many objects LIO holds.
+ */
+export async function linkedStorageObject(s: CfsSession, paths: LioPaths, iqn: string): Promise<string | undefined> {
+  const tp = paths.target(iqn);
+  if ((await s.kind(tp)) !== "dir") return undefined;
+  for (const t of await tagsOf(s, tp)) {
+    const lun = `${paths.tpg(iqn, t)}/lun/lun_0`;
+    if ((await s.kind(lun)) !== "dir") continue;
+    const linked = (await links(s, lun))[0]?.target;
+    if (linked !== undefined) return linked;
+  }
+  return undefined;
+}
+
 /** Whole target, idempotent: disable every TPG first (drops sessions), then take it apart bottom-up. */
 export async function removeTarget(s: CfsSession, paths: LioPaths, iqn: string): Promise<void> {
   const tp = paths.target(iqn);

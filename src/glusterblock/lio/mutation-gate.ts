@@ -3,8 +3,8 @@
 // claimed by its mkdir, EEXIST moves on to the next; the iscsi fabric
 // directory is made EEXIST-tolerant). Two of one block never do (keyed by its
 // backstore name and IQN: a peer's apply may meet the start-up reconcile's).
-// An exclusive one (a remove: it sweeps every empty user HBA, which could take
-// one an apply has just made) runs alone.
+// An exclusive one (the sweep of every empty user HBA, which could take one
+// an apply has just made) runs alone.
 const settledOf = (p: Promise<unknown>): Promise<void> => p.then(
   () => undefined,
   () => undefined,
