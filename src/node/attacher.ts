@@ -13,6 +13,7 @@ import type { Chap, Iscsiadm } from "./iscsi.js";
 import type { Multipath } from "./multipath.js";
 import { boundDeviceNode, type Mounter } from "./mount.js";
 import type { DmMap, IscsiSession, ScsiDisk, Sysfs } from "./sysfs.js";
+import type { UdevDb } from "./udev.js";
 
 export interface TargetSpec {
   iqn: string;
@@ -27,11 +28,14 @@ export interface AttacherOptions {
   iscsi: Iscsiadm;
   multipath: Multipath;
   mounter: Mounter;
+  udev: UdevDb;
   devDir: string;
   log: Logger;
   /** how long to wait for every portal's path before going on with the ones there (ms) */
   allPathsWaitMs?: number;
   pollMs?: number;
+  /** how long a path may wait for udev before multipathd is handed it anyway (ms) */
+  udevWaitMs?: number;
 }
 
 export interface Attached {
@@ -167,25 +171,44 @@ export class Attacher {
 
     // the map: multipathd builds it from the uevents, but queues them behind
     // its checker loop (2-3 s measured in the lab); while the map is not
-    // there, hand it one more path at each look (an `add path` of a path it
-    // holds is a no-op; the first one usually makes the map; ~0.3-0.8 s each
-    // in the lab)
-    let handed = 0;
+    // there, hand it one more path at each look, once udev has processed
+    // that path (multipathd refuses one it has not: each refused `add path`
+    // cost a process start, ~0.3-0.8 s in the lab; an `add path` of a path
+    // it holds is a no-op; the first accepted one usually makes the map)
+    const handed = new Set<string>();
+    const udevDeadline = performance.now() + (this.o.udevWaitMs ?? 5_000);
+    /** hands multipathd the first of `disks` not handed yet that udev has processed (any, once the wait is over) */
+    const handNext = async (disks: readonly ScsiDisk[]): Promise<boolean> => {
+      for (const d of disks) {
+        if (handed.has(d.name)) continue;
+        if (performance.now() < udevDeadline && !(await this.o.udev.initialized(await this.o.sysfs.devNo(d.name)))) continue;
+        handed.add(d.name);
+        await this.o.multipath.addPaths([d.name]);
+        return true;
+      }
+      return false;
+    };
     let map = await pollFor(
       async () => {
         const m = await this.o.multipath.map(t.wwid);
         if (m && m.slaves.length > 0) return m;
-        const next = paths[handed++];
-        if (next) await this.o.multipath.addPaths([next.name]);
+        await handNext(paths);
         return undefined;
       },
       { budget, intervalMs: this.pollMs },
     );
     if (!map) throw new BudgetExceededError(`waiting for the multipath map ${t.wwid} (paths ${paths.map((d) => d.name).join(", ")}; is the WWID blacklisted?)`, budget.totalMs);
     // a map made by hand: multipathd may have passed over the other paths' uevents (a WWID not yet allowed)
-    const left = handed > 0 ? paths.filter((d) => !map?.slaves.includes(d.name)) : [];
+    const left = handed.size > 0 ? paths.filter((d) => !map?.slaves.includes(d.name)) : [];
     if (left.length > 0) {
-      await this.o.multipath.addPaths(left.map((d) => d.name));
+      handed.clear();
+      await pollFor(
+        async () => {
+          while (await handNext(left));
+          return left.every((d) => handed.has(d.name)) ? true : undefined;
+        },
+        { budget, limitMs: Math.max(0, udevDeadline - performance.now()) + this.pollMs, intervalMs: this.pollMs },
+      );
       map = (await this.o.multipath.map(t.wwid)) ?? map;
     }
     // every slave must be one of the paths we identified

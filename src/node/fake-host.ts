@@ -6,7 +6,7 @@
 // mkfs writes to the LUN, and a mkfs killed midway leaves what the real ones
 // leave (format-intent.ts): mkfs.xfs an in-progress superblock with its UUID
 // that will not mount, mke2fs no signature but written blocks.
-import { mkdir, mkdtemp, rm, symlink, truncate, writeFile, readdir } from "node:fs/promises";
+import { mkdir, mkdtemp, readFile, rm, stat, symlink, truncate, writeFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { ExecError, type Exec, type ExecOptions, type ExecResult } from "../util/exec.js";
@@ -119,6 +119,10 @@ export class FakeHost {
   multipathConfig = LIO_TCMU_CONFIG;
   /** multipathd builds maps on its own (uevents); off to test the nudge */
   autoMap = true;
+  /** how long udev takes to process a new disk (its database entry appears then); multipathd refuses the disk before */
+  udevDelayMs = 0;
+  /** `multipathd add path` calls refused because udev had not processed the disk yet */
+  readonly uninitializedAddPaths: string[] = [];
   /** programs (or "prog arg") that fail with exit 1 */
   readonly failing = new Set<string>();
   faults: HostFaults | undefined;
@@ -139,8 +143,9 @@ export class FakeHost {
       iscsiDir: join(root, "etc/iscsi"),
       stateDir: join(root, "var/lib/gluster-block-csi"),
       lockDir: join(root, "run/lock"),
+      udevData: join(root, "run/udev/data"),
     };
-    for (const d of ["sys/class/iscsi_session", "sys/class/scsi_host", "sys/block", "sys/devices/platform", "dev", "etc/iscsi/nodes", "run/lock", "kubelet"]) {
+    for (const d of ["sys/class/iscsi_session", "sys/class/scsi_host", "sys/block", "sys/devices/platform", "dev", "etc/iscsi/nodes", "run/lock", "run/udev/data", "kubelet"]) {
       await mkdir(join(root, d), { recursive: true });
     }
     await writeFile(join(paths.iscsiDir, "initiatorname.iscsi"), "## DO NOT EDIT\nInitiatorName=iqn.1993-08.org.debian:01:worker1\n");
@@ -169,6 +174,10 @@ export class FakeHost {
   }
   mapOf(wwid: string): string | undefined {
     return this.maps.find((m) => m.wwid === wwid)?.dm;
+  }
+  /** the paths of a map ("dm-0") */
+  slavesOf(dm: string): string[] {
+    return [...(this.maps.find((m) => m.dm === dm)?.slaves ?? [])];
   }
 
   private sys(...p: string[]): string {
@@ -230,7 +239,11 @@ export class FakeHost {
     const blk = this.sys("block", name);
     await mkdir(join(blk, "holders"), { recursive: true });
     await symlink(lunDir, join(blk, "device"));
-    await writeFile(join(blk, "dev"), `8:${16 * this.nextDisk}\n`);
+    const devNo = `8:${16 * this.nextDisk}`;
+    await writeFile(join(blk, "dev"), `${devNo}\n`);
+    const udevEntry = join(this.paths.udevData, `b${devNo}`);
+    if (this.udevDelayMs > 0) setTimeout(() => void writeFile(udevEntry, "").catch(() => undefined), this.udevDelayMs).unref();
+    else await writeFile(udevEntry, "");
     await writeFile(join(blk, "size"), `${Math.floor((t?.sizeBytes ?? 0) / 512)}\n`);
     s.disks.set(lun, name);
     if (this.autoMap) await this.mapDisk(name, wwid ?? t?.wwid ?? "");
@@ -507,6 +520,11 @@ export class FakeHost {
       const disk = args[2] ?? "";
       const s = this.sessions.find((x) => [...x.disks.values()].includes(disk));
       const t = s ? this.targets.get(s.iqn) : undefined;
+      const devNo = (await readFile(this.sys("block", disk, "dev"), "utf8").catch(() => "")).trim();
+      if (!(await stat(join(this.paths.udevData, `b${devNo}`)).catch(() => undefined))) {
+        this.uninitializedAddPaths.push(disk);
+        return ok("multipathd", args, "fail\n", 1);
+      }
       if (t) await this.mapDisk(disk, t.wwid);
       return ok("multipathd", args, "ok\n");
     }

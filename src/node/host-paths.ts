@@ -14,10 +14,12 @@ export interface HostPaths {
   readonly stateDir: string;
   /** host-wide lock files ("/run/lock"): iscsiadm database writes are serialized through one */
   readonly lockDir: string;
+  /** udev's device database ("/run/udev/data"): a disk is ready for multipathd once its entry is there */
+  readonly udevData: string;
 }
 
 export function defaultHostPaths(stateDir: string): HostPaths {
-  return { sysfs: "/sys", dev: "/dev", iscsiDir: "/etc/iscsi", stateDir, lockDir: "/run/lock" };
+  return { sysfs: "/sys", dev: "/dev", iscsiDir: "/etc/iscsi", stateDir, lockDir: "/run/lock", udevData: "/run/udev/data" };
 }
 
 export const recordsDir = (p: HostPaths): string => join(p.stateDir, "volumes");

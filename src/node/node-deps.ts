@@ -12,6 +12,7 @@ import { KeyedLocks, DEFAULT_LOCK_WAIT_MS } from "./locks.js";
 import { Mounter } from "./mount.js";
 import { Multipath } from "./multipath.js";
 import { RecordStore } from "./node-record.js";
+import { UdevDb } from "./udev.js";
 import { Sysfs, type SysfsWriter } from "./sysfs.js";
 
 export interface NodeDeps {
@@ -50,6 +51,7 @@ export function makeNodeDeps(exec: Exec, paths: HostPaths, log: Logger, o: DepsO
     iscsi,
     multipath,
     mounter,
+    udev: new UdevDb(paths.udevData),
     devDir: paths.dev,
     log,
     ...(o.allPathsWaitMs !== undefined ? { allPathsWaitMs: o.allPathsWaitMs } : {}),

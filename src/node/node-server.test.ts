@@ -159,6 +159,16 @@ test("stage xfs with CHAP: 3 sessions, one map, formatted without discard, mount
   assert.ok(!host.calls.some((c) => c.file === "iscsiadm" && c.args.includes("discovery")));
 });
 
+test("multipathd missed the uevents: it is handed each path once udev has processed it, never before", async () => {
+  host.autoMap = false;
+  host.udevDelayMs = 150;
+  await stage();
+  assert.deepEqual(host.uninitializedAddPaths, [], "no path handed to multipathd before udev had it");
+  const dm = host.mapOf(WWID);
+  assert.ok(dm, "the map was made by hand");
+  assert.equal(host.slavesOf(dm).length, 3, "with every path");
+});
+
 test("the CHAP password never appears in a logged argv, and never in the record", async () => {
   await stage();
   const passCalls = host.calls.filter((c) => c.args.includes(PASSWORD));
