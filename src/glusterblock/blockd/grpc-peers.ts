@@ -7,7 +7,7 @@ import type { BlockdPeerClient } from "../../generated/glusterblock/v1/BlockdPee
 import type { PeerTargetResult__Output } from "../../generated/glusterblock/v1/PeerTargetResult.js";
 import type { PeerTargetResults__Output } from "../../generated/glusterblock/v1/PeerTargetResults.js";
 import type { NodeStatus__Output } from "../../generated/glusterblock/v1/NodeStatus.js";
-import type { Peers, PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo } from "../engine/peers.js";
+import { PING_TIMEOUT_MS, type Peers, type PeerRef, type TargetResult, type TargetStatusAnswer, type NodeStatusInfo } from "../engine/peers.js";
 import { statusInBatches } from "./status-batches.js";
 import type { LocalNode } from "../engine/local-node.js";
 import { withKey } from "./peer-auth.js";
@@ -65,7 +65,7 @@ export class GrpcPeers implements Peers {
       one: (ref) => this.status(host, ref),
     });
   }
-  async ping(host: string, timeoutMs = 5_000): Promise<NodeStatusInfo> {
+  async ping(host: string, timeoutMs = PING_TIMEOUT_MS): Promise<NodeStatusInfo> {
     if (host === this.opts.local.host) return this.opts.local.nodeStatus();
     const r = await unary<NodeStatus__Output>(this.client(host), "Ping", {}, { timeoutMs, metadata: withKey(this.opts.key) });
     return { host: r.host, version: r.version, targets: r.targets, activePaths: r.active_paths, ready: r.ready };

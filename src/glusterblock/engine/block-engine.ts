@@ -38,7 +38,7 @@ import {
   VolumeNotStartedError,
 } from "../errors.js";
 import { readExtensions, extLine, haHosts } from "./extensions.js";
-import type { Peers, PeerRef, TargetResult } from "./peers.js";
+import { PING_TIMEOUT_MS, type Peers, type PeerRef, type TargetResult } from "./peers.js";
 import type { CreateRequest, CreateOutcome, HostsOutcome } from "./requests.js";
 import type { InfoResult } from "../types.js";
 import { toInfoResult } from "../journal/index.js";
@@ -142,7 +142,7 @@ export class BlockEngine {
     // reachability and pool membership first: nothing is written before we know the hosts can serve
     const chosen = hosts.slice(0, req.ha);
     await this.checkInPool(chosen);
-    const statuses = await Promise.allSettled(chosen.map((h) => this.opts.peers.ping(h, 5_000)));
+    const statuses = await Promise.allSettled(chosen.map((h) => this.opts.peers.ping(h, PING_TIMEOUT_MS)));
     const down = chosen.filter((_h, i) => statuses[i]?.status === "rejected");
     if (down.length > 0) throw new HostUnreachableError(down, "gluster-blockd does not answer there");
 
@@ -483,7 +483,7 @@ export class BlockEngine {
       }
       if (hosts.includes(newNode)) return { outcome: "new-node-in-use" };
       await this.checkInPool([newNode]);
-      await this.opts.peers.ping(newNode, 5_000).catch((err: unknown) => {
+      await this.opts.peers.ping(newNode, PING_TIMEOUT_MS).catch((err: unknown) => {
         throw new HostUnreachableError([newNode], err instanceof Error ? err.message : String(err));
       });
       const newHosts = hosts.map((h) => (h === oldNode ? newNode : h));
