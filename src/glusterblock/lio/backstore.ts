@@ -5,7 +5,7 @@
 import type { CfsSession } from "./cfs-session.js";
 import type { LioPaths } from "./paths.js";
 import type { AluaGroupState, BackstoreState, BlockTargetSpec } from "./types.js";
-import { DEFAULT_CMD_TIME_OUT_SEC, ALUA_DEFAULT_GROUP } from "./types.js";
+import { CMD_RING_SIZE_MB, DEFAULT_CMD_TIME_OUT_SEC, ALUA_DEFAULT_GROUP } from "./types.js";
 import { LioConfigfsError, LioConflictError } from "./errors.js";
 
 export const HANDLER = "glfs";
@@ -201,10 +201,10 @@ export async function createBackstore(
   const control = `${loc.path}/control`;
   await s.write(control, `dev_config=${HANDLER}/${spec.cfgstring}`);
   await s.write(control, `dev_size=${spec.sizeBytes}`);
-  const extra: string[] = [];
+  const extra: string[] = [`cmd_ring_size_mb=${CMD_RING_SIZE_MB}`];
   if (spec.ringBufferMb !== undefined) extra.push(`max_data_area_mb=${spec.ringBufferMb}`);
   if (spec.hwBlockSize !== undefined) extra.push(`hw_block_size=${spec.hwBlockSize}`);
-  if (extra.length > 0) await s.write(control, extra.join(","));
+  await s.write(control, extra.join(","));
   await s.write(`${loc.path}/enable`, "1");
   return loc;
 }

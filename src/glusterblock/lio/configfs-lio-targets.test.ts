@@ -66,6 +66,7 @@ describe("ConfigfsLioTargets.apply: create", () => {
     assert.equal(bs.wwn, GBID);
     assert.equal(bs.cmdTimeOutSec, 130);
     assert.equal(bs.enabled, true);
+    assert.equal((await fs.read(`${ROOT}/core/${bs.hba}/a1/attrib/cmd_ring_size_mb`)).trim(), "2", "a 2 MiB command ring, not the kernel's 8");
     const groups = Object.fromEntries(bs.aluaGroups.map((g) => [g.name, g]));
     assert.deepEqual(groups.glfs_tg_pt_gp_ao, { name: "glfs_tg_pt_gp_ao", id: 1, accessState: 0, accessType: 1 });
     assert.deepEqual(groups.glfs_tg_pt_gp_ano, { name: "glfs_tg_pt_gp_ano", id: 2, accessState: 1, accessType: 1 });

@@ -357,7 +357,7 @@ export class FakeConfigfs implements ConfigFs {
   }
 
   private makeStorageObject(path: string): Dir {
-    const so = this.dir("so", false, { enabled: 0, dev_config: "", dev_size: 0, max_data_area_mb: 1024, hw_block_size: 512, hw_max_sectors: 128 });
+    const so = this.dir("so", false, { enabled: 0, dev_config: "", dev_size: 0, max_data_area_mb: 1024, hw_block_size: 512, hw_max_sectors: 128, cmd_ring_size_mb: 8 });
     const set = (k: string, v: string): void => {
       switch (k) {
         case "dev_config":
@@ -365,6 +365,11 @@ export class FakeConfigfs implements ConfigFs {
           return;
         case "dev_size":
           so.data.dev_size = this.int(v);
+          return;
+        case "cmd_ring_size_mb":
+          if (this.int(v) < 1 || this.int(v) > 8) throw err("EINVAL", `${k} takes 1..8`);
+          if (so.data.enabled === 1) throw err("EINVAL", `cannot set ${k} after enable`);
+          so.data[k] = this.int(v);
           return;
         case "max_data_area_mb":
         case "hw_block_size":
@@ -398,6 +403,7 @@ export class FakeConfigfs implements ConfigFs {
     attrib.children.set("cmd_time_out", this.attr(so, "cmd_time_out", 30, (v) => this.int(v)));
     attrib.children.set("qfull_time_out", this.attr(so, "qfull_time_out", -1, (v) => this.int(v)));
     attrib.children.set("max_data_area_mb", this.ro(() => `${this.val(so, "max_data_area_mb")}\n`));
+    attrib.children.set("cmd_ring_size_mb", this.ro(() => `${this.val(so, "cmd_ring_size_mb")}\n`));
     attrib.children.set("hw_block_size", this.ro(() => `${this.val(so, "hw_block_size")}\n`));
     attrib.children.set("hw_max_sectors", this.ro(() => `${this.val(so, "hw_max_sectors")}\n`));
     attrib.children.set("alua_support", this.ro(() => "1\n"));
@@ -443,7 +449,7 @@ export class FakeConfigfs implements ConfigFs {
     so.children.set("info", this.ro(() => {
       const st = this.exported(path) ? "ACTIVATED" : "DEACTIVATED";
       return `Status: ${st}  Max Queue Depth: 0  SectorSize: 512  HwMaxSectors: ${this.val(so, "hw_max_sectors")}\n` +
-        `        Config: ${this.val(so, "dev_config") || "NULL"} Size: ${this.val(so, "dev_size")} MaxDataAreaMB: ${this.val(so, "max_data_area_mb")} DataPagesPerBlk: 1\n`;
+        `        Config: ${this.val(so, "dev_config") || "NULL"} Size: ${this.val(so, "dev_size")} MaxDataAreaMB: ${this.val(so, "max_data_area_mb")} DataPagesPerBlk: 1 CmdRingSizeMB: ${this.val(so, "cmd_ring_size_mb")}\n`;
     }));
     so.children.set("udev_path", this.attr(so, "udev_path", ""));
     return so;
