@@ -5,6 +5,13 @@ import type { LabNode } from "../test/e2e/harness/lab.js";
 import { startBlockd } from "../test/e2e/harness/product.js";
 import { timed } from "./timing.js";
 
+/**
+ * gluster-blockd as deployed (the chart's logLevel: info), not at the debug
+ * level the e2e tests run it with: a debug line per configfs write was a
+ * tenth of blockd's CPU in a profile of the lab.
+ */
+export const BENCH_BLOCKD_ARGS = ["--log-level", "info"];
+
 export async function blockdRssMb(n: LabNode): Promise<number> {
   const r = await n.must(`pid=$(systemctl show -p MainPID --value gluster-blockd); awk '/^VmRSS:/ {print $2}' /proc/$pid/status`);
   return Number(r.stdout.trim()) / 1024;
@@ -26,7 +33,7 @@ export async function reconcileAfterWipe(n: LabNode): Promise<ReconcileFigures> 
   const since = (await n.must("date '+%Y-%m-%d %H:%M:%S'")).stdout.trim();
   let line = "";
   const restartToReadyS = await timed(async () => {
-    await startBlockd(n);
+    await startBlockd(n, BENCH_BLOCKD_ARGS);
     const r = await n.must(
       `for k in $(seq 9000); do l=$(journalctl -u gluster-blockd --since '${since}' -o cat | grep -m1 'reconciled LIO to the journals'); [ -n "$l" ] && { echo "$l"; exit 0; }; sleep 0.2; done; exit 1`,
       { timeoutMs: 1_900_000 },

@@ -9,6 +9,7 @@
 // cleared, the hosting volume emptied, blockd started again.
 import type { Lab } from "../test/e2e/harness/lab.js";
 import { cli, startBlockdEverywhere, stopBlockdEverywhere } from "../test/e2e/harness/product.js";
+import { BENCH_BLOCKD_ARGS } from "./blockd-stats.js";
 
 const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);
 const reasonOf = (r: PromiseSettledResult<unknown>[]): Error | undefined => {
@@ -60,7 +61,7 @@ export function filler(lab: Lab, wave: number, log: (s: string) => void): Filler
       // targetctl, not targetcli: no shell loading every object first
       await Promise.all(lab.nodes.map((n) => n.must("targetctl clear", { timeoutMs: 900_000 })));
       await lab.resetState();
-      await startBlockdEverywhere(lab);
+      await startBlockdEverywhere(lab, BENCH_BLOCKD_ARGS);
       log(`wiped the lab's volumes (${existing} filled) in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
       existing = 0;
     },

@@ -28,7 +28,7 @@ import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "
 import { gbidFor, iqnFor } from "../src/glusterblock/names.js";
 import { median, timed } from "./timing.js";
 import { benchCsi, type CsiBench } from "./csi.js";
-import { blockdRssMb, reconcileAfterWipe, type ReconcileFigures } from "./blockd-stats.js";
+import { BENCH_BLOCKD_ARGS, blockdRssMb, reconcileAfterWipe, type ReconcileFigures } from "./blockd-stats.js";
 import { benchNode, type NodeBench } from "./node.js";
 import { filler } from "./fill.js";
 
@@ -248,7 +248,7 @@ async function main(): Promise<void> {
   buildProduct();
   const lab = await ensureLab({ nodes: 3 });
   await lab.resetState();
-  await startBlockdEverywhere(lab);
+  await startBlockdEverywhere(lab, BENCH_BLOCKD_ARGS);
   let plane: ControlPlane | undefined;
   let node: NodeBench;
   try {

@@ -40,7 +40,7 @@ export class LocalNode {
 
   constructor(private readonly opts: LocalNodeOptions) {
     this.counts = new TargetCounts({
-      list: () => opts.lio.list(),
+      walk: () => opts.lio.activePaths(),
       onRefreshError: (err) => opts.log.warn("recounting LIO targets failed", { error: err instanceof Error ? err.message : String(err) }),
     });
   }

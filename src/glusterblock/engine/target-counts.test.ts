@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { TargetCounts } from "./target-counts.js";
+import { TargetCounts, countTargets } from "./target-counts.js";
 import type { LioBlockState } from "../lio/types.js";
 
 function block(iqn: string, active: boolean): LioBlockState {
@@ -14,7 +14,7 @@ const GB = "iqn.2016-12.org.gluster-block:";
 
 test("the first snapshot walks LIO once; later ones follow apply/remove without walking", async () => {
   let walks = 0;
-  const counts = new TargetCounts({ list: () => (walks++, Promise.resolve([block(`${GB}aaaa`, true), block(`${GB}bbbb`, false), block("iqn.2003-01.org.other:cccc", true)])) });
+  const counts = new TargetCounts({ walk: () => (walks++, Promise.resolve(countTargets([block(`${GB}aaaa`, true), block(`${GB}bbbb`, false), block("iqn.2003-01.org.other:cccc", true)]))) });
   assert.deepEqual(await Promise.all([counts.snapshot(), counts.snapshot()]), [{ targets: 2, activePaths: 1 }, { targets: 2, activePaths: 1 }]);
   assert.equal(walks, 1, "concurrent first snapshots share one walk");
   counts.applied(`${GB}dddd`, true);
@@ -30,10 +30,10 @@ test("a stale snapshot is answered at once and re-read in the background, keepin
   const counts = new TargetCounts({
     now: () => now,
     maxAgeMs: 1000,
-    list: async () => {
+    walk: async () => {
       walks++;
       if (walks === 2) await new Promise<void>((r) => (release = r));
-      return [block(`${GB}aaaa`, false)];
+      return countTargets([block(`${GB}aaaa`, false)]);
     },
   });
   assert.deepEqual(await counts.snapshot(), { targets: 1, activePaths: 0 });
@@ -48,7 +48,7 @@ test("a stale snapshot is answered at once and re-read in the background, keepin
 
 test("a failed first walk is reported to the caller and retried next time", async () => {
   let fail = true;
-  const counts = new TargetCounts({ list: () => (fail ? Promise.reject(new Error("configfs busy")) : Promise.resolve([])) });
+  const counts = new TargetCounts({ walk: () => (fail ? Promise.reject(new Error("configfs busy")) : Promise.resolve(new Map<string, boolean>())) });
   await assert.rejects(counts.snapshot(), /configfs busy/);
   fail = false;
   assert.deepEqual(await counts.snapshot(), { targets: 0, activePaths: 0 });

@@ -419,6 +419,24 @@ describe("ConfigfsLioTargets.remove", () => {
 });
 
 describe("ConfigfsLioTargets.list/get", () => {
+  test("activePaths: each gluster-block target, and whether this node holds its active/optimized path", async () => {
+    const { fs, lio } = setup();
+    const [b, c] = ["1bcc8980-5c86-4fc6-a2bb-b185786f3a5f", "2c3c1d22-0000-4000-8000-000000000001"];
+    await lio.apply(spec());
+    await lio.apply(spec({ name: "b", gbid: b, iqn: `iqn.2016-12.org.gluster-block:${b}`, aoHost: HOSTS[1] }));
+    await lio.apply(spec({ name: "c", gbid: c, iqn: `iqn.2016-12.org.gluster-block:${c}`, hosts: [HOSTS[0] ?? ""], aoHost: undefined }));
+    await fs.mkdir(`${ROOT}/iscsi/iqn.2003-01.org.linux-iscsi.other:x1`);
+    assert.deepEqual(
+      await lio.activePaths(),
+      new Map([
+        [spec().iqn, true],
+        [`iqn.2016-12.org.gluster-block:${b}`, false],
+        [`iqn.2016-12.org.gluster-block:${c}`, false],
+      ]),
+    );
+  });
+
+
   test("pairs backstores with targets and reports orphans of either kind", async () => {
     const { fs, lio } = setup();
     const t1 = "1bcc8980-5c86-4fc6-a2bb-b185786f3a5f";

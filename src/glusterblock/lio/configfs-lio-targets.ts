@@ -11,7 +11,7 @@ import { GLUSTER_BLOCK_IQN_PREFIX } from "./types.js";
 import { backstoreAtLink, backstoreIndex, createBackstore, findBackstore, judgeBackstore, listUserBackstores, readBackstore, removeBackstoreAt, sweepEmptyUserHbas, tuneBackstore } from "./backstore.js";
 import type { BackstoreLocation, LocateBackstore } from "./backstore.js";
 import { ensureAluaGroups, removeAluaGroups } from "./alua.js";
-import { convergeTarget, linkedStorageObject, readTarget, removeTarget } from "./iscsi-target.js";
+import { convergeTarget, linkedStorageObject, ownPathActive, readTarget, removeTarget } from "./iscsi-target.js";
 import { validateSpec } from "./validate-spec.js";
 import type { Logger } from "../../util/log.js";
 import { nullLogger } from "../../util/log.js";
@@ -137,6 +137,16 @@ export class ConfigfsLioTargets implements LioTargets {
       } else {
         out.push({ gbid, target });
       }
+    }
+    return out;
+  }
+
+  async activePaths(): Promise<Map<string, boolean>> {
+    await this.prepare();
+    const s = new CfsSession(this.fs, this.log);
+    const out = new Map<string, boolean>();
+    for (const iqn of await s.readdir(this.paths.iscsi)) {
+      if (iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX)) out.set(iqn, await ownPathActive(s, this.paths, iqn));
     }
     return out;
   }

@@ -82,6 +82,15 @@ async function removeTpg(s: CfsSession, tpgPath: string): Promise<void> {
   await s.rmdir(tpgPath);
 }
 
+/** whether the target's enabled TPG (this node's) exports LUN 0 in the ALUA active/optimized group; read without the rest of the target */
+export async function ownPathActive(s: CfsSession, paths: LioPaths, iqn: string): Promise<boolean> {
+  for (const t of await tagsOf(s, paths.target(iqn))) {
+    const tpg = paths.tpg(iqn, t);
+    if ((await s.readInt(`${tpg}/enable`)) === 1) return (await lunAluaGroup(s, `${tpg}/lun/lun_0`)) === ALUA_AO_GROUP;
+  }
+  return false;
+}
+
 /**
  * The storage object path the target's LUN 0 links to (the first TPG that
  * has one), read without the rest of the target: finding a block's backstore

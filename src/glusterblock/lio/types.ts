@@ -130,6 +130,8 @@ export interface LioTargets {
   getMany(iqns: readonly string[]): Promise<Map<string, LioBlockState | undefined>>;
   /** the IQNs of the specs apply() would change, judged in one read-only pass (nothing written) */
   pendingMany(specs: readonly BlockTargetSpec[]): Promise<Set<string>>;
+  /** every gluster-block target here → whether this node's enabled TPG holds the ALUA active/optimized path (a few reads per target) */
+  activePaths(): Promise<Map<string, boolean>>;
 }
 
 export const GLUSTER_BLOCK_IQN_PREFIX = "iqn.2016-12.org.gluster-block:";

@@ -49,8 +49,8 @@ export async function stopBlockd(n: LabNode): Promise<void> {
     for m in $(findmnt -rn -o TARGET | grep '^/run/gluster-blockd/' | sort -r); do umount -l "$m"; done; true`);
 }
 
-export async function startBlockdEverywhere(lab: Lab): Promise<void> {
-  await Promise.all(lab.nodes.map((n) => startBlockd(n)));
+export async function startBlockdEverywhere(lab: Lab, extraArgs: string[] = []): Promise<void> {
+  await Promise.all(lab.nodes.map((n) => startBlockd(n, extraArgs)));
 }
 
 export async function stopBlockdEverywhere(lab: Lab): Promise<void> {
