@@ -6,8 +6,6 @@
 // remove on this node, and re-read in the background when older than
 // `maxAgeMs` (someone may have changed LIO by hand). A Ping never waits for a
 // walk once the first load is done.
-import type { LioBlockState } from "../lio/types.js";
-import { ALUA_AO_GROUP, GLUSTER_BLOCK_IQN_PREFIX } from "../lio/types.js";
 
 export interface TargetCountsSnapshot {
   targets: number;
@@ -83,14 +81,4 @@ export class TargetCounts {
     })();
     return this.loading;
   }
-}
-
-export function countTargets(blocks: readonly LioBlockState[]): Map<string, boolean> {
-  const out = new Map<string, boolean>();
-  for (const b of blocks) {
-    if (!b.target?.iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX)) continue;
-    const own = b.target.tpgs.find((t) => t.enabled);
-    out.set(b.target.iqn, own?.luns.some((l) => l.aluaGroup === ALUA_AO_GROUP) ?? false);
-  }
-  return out;
 }
