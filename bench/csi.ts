@@ -7,7 +7,7 @@ import type { Lab, LabNode } from "../test/e2e/harness/lab.js";
 import { BLOCKD_KEY } from "../test/e2e/harness/product.js";
 import { FakeKubeApi } from "../test/helpers/fake-kube-api.js";
 import { startController, mountCap, MiB, type ControllerUnderTest } from "../test/helpers/controller-under-test.js";
-import { timed } from "./timing.js";
+import { median, timed } from "./timing.js";
 
 export interface CsiBench {
   create: Record<1 | 3, number[]>;
@@ -58,7 +58,8 @@ export async function benchCsi(lab: Lab, o: { reps: number; parallel: number; lo
         out.remove[ha].push(await timed(() => remove(name)));
       }
     }
-    o.log(`CSI: CreateVolume ha 1/3 and DeleteVolume over ${o.reps} rep(s) done`);
+    const m = (x: number[]): string => median(x).toFixed(2);
+    o.log(`CSI: CreateVolume ha 1 ${m(out.create[1])} s, ha 3 ${m(out.create[3])} s; DeleteVolume ha 1 ${m(out.remove[1])} s, ha 3 ${m(out.remove[3])} s; ControllerPublish ${m(out.publish)} s, Unpublish ${m(out.unpublish)} s (medians of ${o.reps})`);
 
     const names = Array.from({ length: o.parallel }, (_, i) => `pvc-bench-par-${i}`);
     out.parallel.sequentialS = await timed(async () => {

@@ -163,6 +163,7 @@ async function controlPlane(lab: Lab, a: Args, log: (s: string) => void): Promis
         log(`${c.what} with ${count} existing: ours ${median(c.ours).toFixed(2)} s, floor ${median(c.floor).toFixed(2)} s; delete ours ${median(d.ours).toFixed(2)} s, floor ${median(d.floor).toFixed(2)} s`);
       }
       out.rss.push({ existing: count, mb: await blockdRssMb(n1) });
+      log(`gluster-blockd RSS on n1 with ${count} existing: ${out.rss.at(-1)!.mb.toFixed(0)} MB`);
       if (count === a.few) out.csi = await benchCsi(lab, { reps: a.reps, parallel: a.parallel, log });
     }
     out.reconcile = await reconcileAfterWipe(n1);
