@@ -22,8 +22,8 @@
 // (by hand): 3 repetitions (--reps N; the floor with many existing volumes
 // once: one targetcli at 500 objects takes minutes), 1 -> 50 existing
 // (--many N, or a rising list such as --many 100,500), 20 parallel creates
-// (--parallel N), 10 node loops (--node-loops N). The existing volumes are made --fill-wave N (5) at a time
-// and wiped at the end (fill.ts).
+// (--parallel N), 10 node loops (--node-loops N). The existing volumes are
+// made --fill-wave N (5) at a time and wiped at the end (fill.ts).
 import { ensureLab, type Lab, type LabNode } from "../test/e2e/harness/lab.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "../test/e2e/harness/product.js";
 import { gbidFor, iqnFor } from "../src/glusterblock/names.js";
@@ -165,8 +165,9 @@ async function controlPlane(lab: Lab, a: Args, log: (s: string) => void): Promis
         out.rows.push(c, d);
         log(`${c.what} with ${count} existing: ours ${median(c.ours).toFixed(2)} s, floor ${median(c.floor).toFixed(2)} s; delete ours ${median(d.ours).toFixed(2)} s, floor ${median(d.floor).toFixed(2)} s`);
       }
-      out.rss.push({ existing: count, mb: await blockdRssMb(n1) });
-      log(`gluster-blockd RSS on n1 with ${count} existing: ${out.rss.at(-1)!.mb.toFixed(0)} MB`);
+      const mb = await blockdRssMb(n1);
+      out.rss.push({ existing: count, mb });
+      log(`gluster-blockd RSS on n1 with ${count} existing: ${mb.toFixed(0)} MB`);
       if (count === a.few) out.csi = await benchCsi(lab, { reps: a.reps, parallel: a.parallel, log });
     }
     out.reconcile = await reconcileAfterWipe(n1);
