@@ -1,8 +1,8 @@
 // What gluster-blockd costs on a storage node: its resident memory, and how
 // long its start-up reconcile takes to export every block again after the
 // node's LIO configuration was wiped (a reboot, as far as LIO is concerned).
-import type { LabNode } from "../test/e2e/harness/lab.js";
-import { startBlockd } from "../test/e2e/harness/product.js";
+import type { LabNode } from "../lab/harness/lab.js";
+import { startBlockd } from "../lab/harness/product.js";
 import { timed } from "./timing.js";
 
 /**

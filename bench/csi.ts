@@ -3,10 +3,10 @@
 // Kubernetes API takes the CHAP Secrets. Figures: CreateVolume/DeleteVolume
 // ha 1 and ha 3, ControllerPublish/Unpublish, and N CreateVolume calls at
 // once against the same N one after another.
-import type { Lab, LabNode } from "../test/e2e/harness/lab.js";
-import { BLOCKD_KEY } from "../test/e2e/harness/product.js";
-import { FakeKubeApi } from "../test/helpers/fake-kube-api.js";
-import { startController, mountCap, MiB, type ControllerUnderTest } from "../test/helpers/controller-under-test.js";
+import type { Lab, LabNode } from "../lab/harness/lab.js";
+import { BLOCKD_KEY } from "../lab/harness/product.js";
+import { FakeKubeApi } from "../lab/harness/kube-api-standin.js";
+import { startController, mountCap, MiB, type ControllerUnderTest } from "../lab/harness/local-controller.js";
 import { median, timed } from "./timing.js";
 
 export interface CsiBench {

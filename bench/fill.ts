@@ -7,8 +7,8 @@
 // Afterwards the fill is wiped, not deleted one by one (500 deletes would
 // take longer than the bench): blockd stopped on every node, each node's LIO
 // cleared, the hosting volume emptied, blockd started again.
-import type { Lab } from "../test/e2e/harness/lab.js";
-import { cli, startBlockdEverywhere, stopBlockdEverywhere } from "../test/e2e/harness/product.js";
+import type { Lab } from "../lab/harness/lab.js";
+import { cli, startBlockdEverywhere, stopBlockdEverywhere } from "../lab/harness/product.js";
 import { BENCH_BLOCKD_ARGS } from "./blockd-stats.js";
 
 const range = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from) }, (_, k) => from + k);

@@ -24,9 +24,9 @@
 // (--many N, or a rising list such as --many 100,500), 20 parallel creates
 // (--parallel N), 10 node loops (--node-loops N). The existing volumes are
 // made --fill-wave N (5) at a time and wiped at the end (fill.ts).
-import { ensureLab, type Lab, type LabNode } from "../test/e2e/harness/lab.js";
-import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "../test/e2e/harness/product.js";
-import { gbidFor, iqnFor } from "../src/glusterblock/names.js";
+import { ensureLab, type Lab, type LabNode } from "../lab/harness/lab.js";
+import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "../lab/harness/product.js";
+import { gbidFor, iqnFor } from "../src/identity/names.js";
 import { median, timed } from "./timing.js";
 import { benchCsi, type CsiBench } from "./csi.js";
 import { BENCH_BLOCKD_ARGS, blockdRssMb, reconcileAfterWipe, type ReconcileFigures } from "./blockd-stats.js";

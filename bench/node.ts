@@ -8,10 +8,10 @@
 // included), then the floor's; after each, nothing of the target may be left
 // on n1 (sessions, paths, maps, mounts, records, wwids), or the bench fails.
 import { isDeepStrictEqual } from "node:util";
-import type { Lab, LabNode } from "../test/e2e/harness/lab.js";
-import { cli } from "../test/e2e/harness/product.js";
-import { csiCalls, NOTHING, startNodePlugin, stopNodePlugin, traces, type Call } from "../test/e2e/harness/node-plugin.js";
-import { gbidFor, iqnFor, wwidFor } from "../src/glusterblock/names.js";
+import type { Lab, LabNode } from "../lab/harness/lab.js";
+import { cli } from "../lab/harness/product.js";
+import { csiCalls, NOTHING, startNodePlugin, stopNodePlugin, traces, type Call } from "../lab/harness/node-plugin.js";
+import { gbidFor, iqnFor, wwidFor } from "../src/identity/names.js";
 import { toVolumeContext } from "../src/csi/volume-context.js";
 import { floorSeconds, floorStageScript, floorUnstageScript, type FloorTarget } from "./node-floor.js";
 

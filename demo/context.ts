@@ -1,10 +1,10 @@
 // What every part of the demo shares: the lab, the step log, the flags, and
 // the names of what the demo makes. The names are fixed, so a later run (or
 // --cleanup) finds what an interrupted or --keep run left.
-import type { Lab, LabNode } from "../test/e2e/harness/lab.js";
-import { NODE_STATE_DIR } from "../test/e2e/harness/node-plugin.js";
-import { DRIVER } from "../test/helpers/controller-under-test.js";
-import { gbidFor, iqnFor, wwidFor } from "../src/glusterblock/names.js";
+import type { Lab, LabNode } from "../lab/harness/lab.js";
+import { NODE_STATE_DIR } from "../lab/harness/node-plugin.js";
+import { DRIVER } from "../lab/harness/local-controller.js";
+import { gbidFor, iqnFor, wwidFor } from "../src/identity/names.js";
 import { recordFileName } from "../src/node/node-record.js";
 import type { DemoFlags } from "./flags.js";
 import type { Scrubber } from "./secrets.js";

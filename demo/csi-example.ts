@@ -3,10 +3,10 @@
 // three blockd daemons, with a fake Kubernetes API that keeps the CHAP
 // Secret; the node plugin runs on n1. CreateVolume -> ControllerPublish ->
 // NodeStage -> NodePublish -> write, then the teardown in reverse.
-import { BLOCKD_KEY } from "../test/e2e/harness/product.js";
-import { NODE_SOCKET, startNodePlugin, stopNodePlugin, traces, type CallResult } from "../test/e2e/harness/node-plugin.js";
-import { FakeKubeApi } from "../test/helpers/fake-kube-api.js";
-import { DRIVER, mountCap, startController, type ControllerUnderTest } from "../test/helpers/controller-under-test.js";
+import { BLOCKD_KEY } from "../lab/harness/product.js";
+import { NODE_SOCKET, startNodePlugin, stopNodePlugin, traces, type CallResult } from "../lab/harness/node-plugin.js";
+import { FakeKubeApi } from "../lab/harness/kube-api-standin.js";
+import { DRIVER, mountCap, startController, type ControllerUnderTest } from "../lab/harness/local-controller.js";
 import { chapSecretName } from "../src/controller/chap-secrets.js";
 import { SECRET_KEYS } from "../src/csi/volume-context.js";
 import type { CreateVolumeResponse__Output } from "../src/generated/csi/v1/CreateVolumeResponse.js";

@@ -1,6 +1,6 @@
 // Small actions both parts of the demo take in the lab.
-import type { LabNode } from "../test/e2e/harness/lab.js";
-import { cli } from "../test/e2e/harness/product.js";
+import type { LabNode } from "../lab/harness/lab.js";
+import { cli } from "../lab/harness/product.js";
 import { VOLUME } from "./context.js";
 
 /** gluster-block delete; "was not there" when the block does not exist (exit 2). */

@@ -2,7 +2,7 @@
 // short by Ctrl-C or a power cut) is found by the demo's fixed names and
 // removed before a new run, or by --cleanup alone. Only the demo's own
 // blocks, mounts, sessions, records and node plugin are touched.
-import { NODE_UNIT, stopNodePlugin } from "../test/e2e/harness/node-plugin.js";
+import { NODE_UNIT, stopNodePlugin } from "../lab/harness/node-plugin.js";
 import { block, NODE_RECORD_FILE, PUBLISH_PATH, PV_NAME, SEED_BLOCK, SEED_MOUNT, STAGING_PATH, type DemoContext } from "./context.js";
 import { oneLine } from "./cli-output.js";
 import { sweepScript } from "./initiator.js";

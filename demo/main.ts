@@ -6,12 +6,12 @@
 // plugin, and removes everything it made, printing each step and its time.
 // No CHAP password reaches the output (see secrets.ts).
 import { join } from "node:path";
-import { ensureLab, type Lab } from "../test/e2e/harness/lab.js";
-import { BLOCKD_KEY, buildProduct, startBlockdEverywhere, stopBlockdEverywhere } from "../test/e2e/harness/product.js";
-import { HOSTING_VOLUME, LAB_SCRIPTS } from "../test/e2e/lab/config.js";
-import { failureMessage, run } from "../test/e2e/lab/proc.js";
-import { down, isClean } from "../test/e2e/lab/teardown.js";
-import { runningVms } from "../test/e2e/lab/vm.js";
+import { ensureLab, type Lab } from "../lab/harness/lab.js";
+import { BLOCKD_KEY, buildProduct, startBlockdEverywhere, stopBlockdEverywhere } from "../lab/harness/product.js";
+import { HOSTING_VOLUME, LAB_SCRIPTS } from "../lab/config.js";
+import { failureMessage, run } from "../lab/proc.js";
+import { down, isClean } from "../lab/teardown.js";
+import { runningVms } from "../lab/vm.js";
 import type { DemoContext } from "./context.js";
 import { csiExample } from "./csi-example.js";
 import { parseDemoFlags, USAGE, type DemoFlags } from "./flags.js";

@@ -2,8 +2,8 @@
 // process start is slow under qemu TCG), each call printed as its own step
 // with the time the call itself took; the client's start-up is a step of
 // its own, so the times add up to the wall clock.
-import type { LabNode } from "../test/e2e/harness/lab.js";
-import { csiCalls, type Call, type CallResult } from "../test/e2e/harness/node-plugin.js";
+import type { LabNode } from "../lab/harness/lab.js";
+import { csiCalls, type Call, type CallResult } from "../lab/harness/node-plugin.js";
 import { firstLine, type StepLog } from "./step-log.js";
 
 export interface NodeCall extends Call {

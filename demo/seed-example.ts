@@ -2,8 +2,8 @@
 // with HA 3 and CHAP on the storage VMs, then by hand on the initiator:
 // discovery, CHAP login on the 3 portals, multipath, mkfs.xfs, mount, write;
 // then the teardown in reverse.
-import { cli } from "../test/e2e/harness/product.js";
-import { traces } from "../test/e2e/harness/node-plugin.js";
+import { cli } from "../lab/harness/product.js";
+import { traces } from "../lab/harness/node-plugin.js";
 import { block, SEED_BLOCK, SEED_MOUNT, SEED_SIZE, VOLUME, portalsOf, type DemoContext } from "./context.js";
 import { detachScript, discoveryScript, guardWriteSameScript, loginScript, multipathWaitScript, unmountScript, type TargetOnNode } from "./initiator.js";
 import { cliField, oneLine } from "./cli-output.js";

@@ -11,7 +11,7 @@ t0=$(date +%s)
 phase() { printf '\n=== %s (t+%ss)\n' "$1" "$(( $(date +%s) - t0 ))"; }
 
 phase "host packages (qemu, debootstrap, glusterfs, protoc, ...)"
-bash test/e2e/lab/install-host-deps.sh
+bash lab/install-host-deps.sh
 
 phase "npm ci"
 npm ci --no-audit --no-fund

@@ -2,7 +2,7 @@
 import { runMain } from "./main-runner.js";
 import { parseFlags, usageText, UsageError, str, logLevel, type FlagSpecs } from "../util/flags.js";
 import { createLogger } from "../util/log.js";
-import { parseEndpoint, EndpointError } from "../csi/endpoint.js";
+import { parseEndpoint, EndpointError } from "../rpc/endpoint.js";
 import { DEFAULT_DRIVER_NAME, validateDriverName } from "../csi/identity-server.js";
 import { startNodePlugin, NODE_DEFAULTS } from "../node/plugin.js";
 import { startControllerPlugin } from "../controller/plugin.js";

@@ -2,11 +2,11 @@
 import { runMain } from "./main-runner.js";
 import { parseFlags, usageText, UsageError, str, bool, int, strList, logLevel, type FlagSpecs } from "../util/flags.js";
 import { createLogger } from "../util/log.js";
-import { parseEndpoint, EndpointError, type Endpoint } from "../csi/endpoint.js";
-import { stopOnSignalsFn } from "../csi/signals.js";
+import { parseEndpoint, EndpointError, type Endpoint } from "../rpc/endpoint.js";
+import { stopOnSignalsFn } from "../rpc/signals.js";
 import { startBlockd } from "../glusterblock/blockd/daemon.js";
-import { tlsFiles, BLOCKD_TLS_FLAGS } from "../glusterblock/blockd/tls.js";
-import { isHostAddress } from "../glusterblock/names.js";
+import { tlsFiles, BLOCKD_TLS_FLAGS } from "../rpc/tls.js";
+import { isHostAddress } from "../identity/names.js";
 import { startProgramMetrics, MetricsAddressError } from "../util/metrics.js";
 import { testCrashHook } from "../glusterblock/blockd/test-crash-hook.js";
 

@@ -1,17 +1,17 @@
 // The controller's side of blockd's TCP API: one channel per endpoint, the
 // shared key and the request id on every call, a deadline on every call, and
-// every failure mapped to a CsiError (errors.ts). Calls that may go to any
+// every failure mapped to a StatusError (errors.ts). Calls that may go to any
 // node pick the first endpoint whose channel connects, so one node down costs
 // a connect timeout, not a failed operation. With TLS, the controller's
 // certificate is the client certificate and every blockd is checked against
 // DNS:gluster-blockd, not the IP address dialled (glusterblock/blockd/tls.ts).
 import { connectivityState, Metadata } from "@grpc/grpc-js";
-import { blockdProto } from "../csi/proto.js";
-import { unary } from "../csi/unary-client.js";
-import { unavailable } from "../csi/errors.js";
-import { REQUEST_ID_HEADER } from "../csi/rpc.js";
-import { withKey } from "../glusterblock/blockd/peer-auth.js";
-import { blockdTransport, BLOCKD_TLS_NAME, type BlockdTls, type BlockdTransport } from "../glusterblock/blockd/tls.js";
+import { blockdProto } from "../rpc/proto.js";
+import { unary } from "../rpc/unary-client.js";
+import { unavailable } from "../rpc/errors.js";
+import { REQUEST_ID_HEADER } from "../rpc/rpc.js";
+import { withKey } from "../rpc/peer-auth.js";
+import { blockdTransport, BLOCKD_TLS_NAME, type BlockdTls, type BlockdTransport } from "../rpc/tls.js";
 import type { BlockdClient as GrpcBlockdClient } from "../generated/glusterblock/v1/Blockd.js";
 import type { CreateBlockRequest } from "../generated/glusterblock/v1/CreateBlockRequest.js";
 import type { CreateBlockResponse__Output } from "../generated/glusterblock/v1/CreateBlockResponse.js";
@@ -111,7 +111,7 @@ export class BlockdClient {
     return withKey(this.opts.key, md);
   }
 
-  /** Calls `method` on one endpoint; failures come back as CsiErrors. */
+  /** Calls `method` on one endpoint; failures come back as StatusErrors. */
   async call<M extends BlockdMethod>(endpoint: string, method: M, req: BlockdMethods[M][0], requestId?: string, timeoutMs?: number): Promise<BlockdMethods[M][1]> {
     const deadline = timeoutMs ?? (READ_ONLY.has(method) ? (this.opts.queryTimeoutMs ?? 30_000) : (this.opts.mutateTimeoutMs ?? 300_000));
     if (!(await this.connects(endpoint))) throw unavailable(`gluster-blockd ${endpoint} does not connect${this.tlsHint()}`);

@@ -1,11 +1,11 @@
 // Small blockd queries shared by the handlers.
 import { status } from "@grpc/grpc-js";
-import { CsiError, invalidArgument, notFound } from "../csi/errors.js";
+import { StatusError, invalidArgument, notFound } from "../rpc/errors.js";
 import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.js";
 import type { BlockdClient } from "./blockd-client.js";
 
-export const isCode = (err: unknown, code: status): boolean => err instanceof CsiError && err.code === code;
+export const isCode = (err: unknown, code: status): boolean => err instanceof StatusError && err.code === code;
 
 /** The block, or undefined when blockd says there is no such block or hosting volume. */
 export async function findBlock(blockd: BlockdClient, ref: VolumeRef, requestId?: string): Promise<BlockInfo__Output | undefined> {

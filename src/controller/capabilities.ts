@@ -2,7 +2,7 @@
 // (a filesystem on a LUN is single-node; tcmu fences gateways, not
 // initiators), Filesystem (xfs, ext4) or Block.
 import type { VolumeCapability__Output } from "../generated/csi/v1/VolumeCapability.js";
-import { invalidArgument } from "../csi/errors.js";
+import { invalidArgument } from "../rpc/errors.js";
 
 export const SUPPORTED_ACCESS_MODES: readonly string[] = ["SINGLE_NODE_WRITER", "SINGLE_NODE_SINGLE_WRITER", "SINGLE_NODE_READER_ONLY"];
 export const SUPPORTED_FS_TYPES: readonly string[] = ["xfs", "ext4"];

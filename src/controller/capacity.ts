@@ -2,7 +2,7 @@
 // of every block size LIO accepts, and `kubectl get pv` shows round numbers.
 // CSI: required_bytes is the floor, limit_bytes the ceiling, 0 means unset;
 // both unset means the plugin's default.
-import { invalidArgument, outOfRange } from "../csi/errors.js";
+import { invalidArgument, outOfRange } from "../rpc/errors.js";
 
 export const MiB = 1024n * 1024n;
 export const GiB = 1024n * MiB;

@@ -11,7 +11,7 @@ import { createHash } from "node:crypto";
 import type { KubeApi } from "./kube-api.js";
 import { KubeApiError } from "./errors.js";
 import { SECRET_KEYS } from "../csi/volume-context.js";
-import { alreadyExists } from "../csi/errors.js";
+import { alreadyExists } from "../rpc/errors.js";
 import { knownSecrets } from "../util/redact.js";
 import type { Logger } from "../util/log.js";
 import type { PvcRef } from "./params.js";

@@ -1,11 +1,11 @@
 // Controller flags to a configuration, and the configuration to a running
 // set of dependencies (blockd client, Kubernetes API, Secrets, Events).
 import { int, str, strList, UsageError, type FlagSpecs, type ParsedFlags } from "../util/flags.js";
-import { parseEndpoint } from "../csi/endpoint.js";
-import { parseSize } from "../glusterblock/size.js";
-import { validateVolumeName } from "../glusterblock/names.js";
-import { readPeerKey } from "../glusterblock/blockd/peer-auth.js";
-import { loadBlockdTls, tlsFiles, type TlsFiles, type TlsFlagNames } from "../glusterblock/blockd/tls.js";
+import { parseEndpoint } from "../rpc/endpoint.js";
+import { parseSize } from "../identity/size.js";
+import { validateVolumeName } from "../identity/names.js";
+import { readPeerKey } from "../rpc/peer-auth.js";
+import { loadBlockdTls, tlsFiles, type TlsFiles, type TlsFlagNames } from "../rpc/tls.js";
 import type { Logger } from "../util/log.js";
 import { BUILTIN_DEFAULTS, MAX_HA_COUNT, type ParameterDefaults } from "./params.js";
 import { SUPPORTED_FS_TYPES } from "./capabilities.js";

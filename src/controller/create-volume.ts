@@ -8,14 +8,14 @@ import type { CreateVolumeRequest__Output } from "../generated/csi/v1/CreateVolu
 import type { CreateVolumeResponse } from "../generated/csi/v1/CreateVolumeResponse.js";
 import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.js";
 import type { CreateBlockResponse__Output } from "../generated/glusterblock/v1/CreateBlockResponse.js";
-import type { RpcContext } from "../csi/rpc.js";
-import { toCsiError } from "../csi/rpc.js";
-import { alreadyExists, failedPrecondition, internal, invalidArgument, unavailable } from "../csi/errors.js";
+import type { RpcContext } from "../rpc/rpc.js";
+import { toStatusError } from "../rpc/rpc.js";
+import { alreadyExists, failedPrecondition, internal, invalidArgument, unavailable } from "../rpc/errors.js";
 import { formatVolumeId, MAX_VOLUME_ID_BYTES } from "../csi/volume-id.js";
 import { toVolumeContext } from "../csi/volume-context.js";
 import { checkCapabilities } from "./capabilities.js";
 import { createSize, sizeFits } from "./capacity.js";
-import { blockNameFor } from "./block-name.js";
+import { blockNameFor } from "../identity/block-name.js";
 import { P, parseParameters, type VolumeParameters } from "./params.js";
 import { rankNodes } from "./placement.js";
 import { formatOwner } from "./owner.js";
@@ -130,7 +130,7 @@ export async function createVolume(d: ControllerDeps, req: CreateVolumeRequest__
   try {
     return await createLocked(d, req, v, ctx);
   } catch (err) {
-    const e = toCsiError(err, controllerErrorMap);
+    const e = toStatusError(err, controllerErrorMap);
     if (e.code !== status.ABORTED) await d.events.emit(eventTarget(v.params), "Warning", "CreateBlockFailed", `gluster-block volume ${v.volumeId}: ${e.message}`);
     throw e;
   } finally {

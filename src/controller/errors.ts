@@ -1,10 +1,10 @@
 // Every error from outside (gluster-blockd's gRPC statuses, the Kubernetes
-// API's HTTP statuses, network failures) becomes a CsiError here, in one
+// API's HTTP statuses, network failures) becomes a StatusError here, in one
 // place. A grpc ServiceError or a Kubernetes ApiException must never reach
 // the CSI wire as is: grpc-js would send its `code` (an HTTP status for the
 // latter) as the gRPC status.
 import { status } from "@grpc/grpc-js";
-import { CsiError, fromGrpcError } from "../csi/errors.js";
+import { StatusError, fromGrpcError } from "../rpc/errors.js";
 import { knownSecrets } from "../util/redact.js";
 
 /** A Kubernetes API call failed; `httpStatus` is 0 for a network error. */
@@ -35,20 +35,20 @@ const BLOCKD_TO_CSI: ReadonlyMap<number, number> = new Map([
 ]);
 
 /** A failed blockd call as the controller reports it. */
-export function blockdError(err: unknown, where: string): CsiError {
+export function blockdError(err: unknown, where: string): StatusError {
   const g = fromGrpcError(err);
-  if (!g) return new CsiError(status.INTERNAL, `gluster-blockd ${where}: ${knownSecrets.scrub(err instanceof Error ? err.message : String(err))}`, { cause: err });
+  if (!g) return new StatusError(status.INTERNAL, `gluster-blockd ${where}: ${knownSecrets.scrub(err instanceof Error ? err.message : String(err))}`, { cause: err });
   const msg = knownSecrets.scrub(g.message);
   if (g.code === status.UNAUTHENTICATED) {
     // blockd's TLS handshake refuses a bad certificate before any call, so this is nearly always the key
-    return new CsiError(status.INTERNAL, `gluster-blockd ${where} refused the controller (${msg}); check --blockd-key-file against the storage nodes' key, and --blockd-tls-* against their CA`, { cause: err });
+    return new StatusError(status.INTERNAL, `gluster-blockd ${where} refused the controller (${msg}); check --blockd-key-file against the storage nodes' key, and --blockd-tls-* against their CA`, { cause: err });
   }
   const code = BLOCKD_TO_CSI.get(g.code) ?? status.INTERNAL;
-  return new CsiError(code, `gluster-blockd ${where}: ${msg}`, { cause: err });
+  return new StatusError(code, `gluster-blockd ${where}: ${msg}`, { cause: err });
 }
 
 /** HTTP status of a Kubernetes API failure to a CSI code: transient ones are retried by the sidecars. */
-export function kubeErrorToCsi(err: KubeApiError): CsiError {
+export function kubeErrorToCsi(err: KubeApiError): StatusError {
   const s = err.httpStatus;
   const code =
     s === 0 || s === 429 || s >= 500
@@ -60,12 +60,12 @@ export function kubeErrorToCsi(err: KubeApiError): CsiError {
           : s === 401 || s === 403
             ? status.PERMISSION_DENIED
             : status.INTERNAL;
-  return new CsiError(code, `Kubernetes API: ${err.message}`, { cause: err });
+  return new StatusError(code, `Kubernetes API: ${err.message}`, { cause: err });
 }
 
 /** For the RPC wrapper: whatever escaped a handler unmapped. */
-export function controllerErrorMap(err: unknown): CsiError | undefined {
-  if (err instanceof CsiError) return err;
+export function controllerErrorMap(err: unknown): StatusError | undefined {
+  if (err instanceof StatusError) return err;
   if (err instanceof KubeApiError) return kubeErrorToCsi(err);
   const g = fromGrpcError(err);
   if (g) return blockdError(err, "call");

@@ -1,7 +1,7 @@
 // ListVolumes paging. The token names the last volume ID returned, not an
 // offset, so volumes created or deleted between pages neither repeat nor
 // vanish from the listing. CSI: an unusable starting_token is ABORTED.
-import { aborted, invalidArgument } from "../csi/errors.js";
+import { aborted, invalidArgument } from "../rpc/errors.js";
 
 interface TokenBody {
   v: 1;

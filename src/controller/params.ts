@@ -3,8 +3,8 @@
 // each by name, as INVALID_ARGUMENT. Unknown keys are refused (a typo must not
 // silently become a default), except the csi.storage.k8s.io/* keys the
 // sidecars add.
-import { invalidArgument } from "../csi/errors.js";
-import { canonicalHost, validateHostAddress, validateVolumeName } from "../glusterblock/names.js";
+import { invalidArgument } from "../rpc/errors.js";
+import { canonicalHost, validateHostAddress, validateVolumeName } from "../identity/names.js";
 import { SUPPORTED_FS_TYPES } from "./capabilities.js";
 
 export const P = {

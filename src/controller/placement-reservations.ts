@@ -4,7 +4,7 @@
 // same loads and all put their active path, and their coordination, on the
 // same node: measured in the lab, 20 creates at once all coordinated by n1
 // (n1 at 100% CPU, n2 and n3 at 30%) and took as long as 20 in a row.
-import { canonicalHost } from "../glusterblock/names.js";
+import { canonicalHost } from "../identity/names.js";
 import type { NodeLoad } from "./blockd-client.js";
 
 export class PlacementReservations {

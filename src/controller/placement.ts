@@ -1,7 +1,7 @@
 // Which storage nodes serve a new volume: the live, ready ones, least loaded
 // first (fewest ALUA active paths, then fewest targets), as the original
 // balanced its active paths; the address breaks ties so the choice is stable.
-import { canonicalHost } from "../glusterblock/names.js";
+import { canonicalHost } from "../identity/names.js";
 import type { NodeLoad } from "./blockd-client.js";
 
 export function rankNodes(nodes: readonly NodeLoad[]): NodeLoad[] {

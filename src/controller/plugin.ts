@@ -1,12 +1,12 @@
 // The controller program: CSI Identity + Controller services for the
 // provisioner, attacher and resizer sidecars, over gluster-blockd.
-import { GrpcServer } from "../csi/server.js";
-import { stopOnSignalsFn } from "../csi/signals.js";
-import { csiProto } from "../csi/proto.js";
-import { wrapService, type RpcObserver } from "../csi/rpc.js";
+import { GrpcServer } from "../rpc/server.js";
+import { stopOnSignalsFn } from "../rpc/signals.js";
+import { csiProto } from "../rpc/proto.js";
+import { wrapService, type RpcObserver } from "../rpc/rpc.js";
 import { identityServer, CONTROLLER_PLUGIN_CAPABILITIES, type Readiness } from "../csi/identity-server.js";
 import type { ParsedFlags } from "../util/flags.js";
-import type { Endpoint } from "../csi/endpoint.js";
+import type { Endpoint } from "../rpc/endpoint.js";
 import type { Logger } from "../util/log.js";
 import { buildController, controllerConfig, type ControllerConfig } from "./config.js";
 import { controllerService } from "./controller-service.js";

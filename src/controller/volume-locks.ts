@@ -1,7 +1,7 @@
 // One operation per volume at a time in this controller. Non-blocking: a
 // second operation on a held volume answers ABORTED at once and the sidecar
 // retries with backoff (CSI's "operation pending for volume").
-import { aborted } from "../csi/errors.js";
+import { aborted } from "../rpc/errors.js";
 
 export class VolumeLocks {
   private readonly held = new Set<string>();

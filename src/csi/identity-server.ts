@@ -1,9 +1,9 @@
 // CSI Identity service, shared by the controller and node programs.
 import type { IdentityHandlers } from "../generated/csi/v1/Identity.js";
 import type { PluginCapability } from "../generated/csi/v1/PluginCapability.js";
-import type { AsyncHandlers } from "./rpc.js";
-import { failedPrecondition } from "./errors.js";
-import { VERSION } from "../version.js";
+import type { AsyncHandlers } from "../rpc/rpc.js";
+import { failedPrecondition } from "../rpc/errors.js";
+import { VERSION } from "../util/version.js";
 
 /** DNS-style driver name: what the CSIDriver object and StorageClasses name. */
 export const DEFAULT_DRIVER_NAME = "block.csi.gluster.org";

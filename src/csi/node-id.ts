@@ -1,7 +1,7 @@
 // The CSI node ID, from NodeGetInfo to ControllerPublishVolume: the node's
 // name and its iSCSI initiator IQN, "<node-name>/<initiator-iqn>", so the
 // controller can put the initiator on the targets' ACLs with no lookup.
-import { invalidArgument } from "./errors.js";
+import { invalidArgument } from "../rpc/errors.js";
 
 export interface NodeIdentity {
   nodeName: string;

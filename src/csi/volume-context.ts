@@ -1,7 +1,7 @@
 // volume_context: what CreateVolume tells NodeStageVolume, and what
 // `kubectl describe pv` shows. Never a secret: CHAP comes through the
 // node-stage secret.
-import { invalidArgument } from "./errors.js";
+import { invalidArgument } from "../rpc/errors.js";
 
 export const CTX = {
   iqn: "iqn",

@@ -1,7 +1,7 @@
 // The CSI volume ID: self-describing and versioned, so DeleteVolume and every
 // later call need no other state: "v1/<hostingVolume>/<blockName>".
-import { invalidArgument } from "./errors.js";
-import { validateBlockName, validateVolumeName } from "../glusterblock/names.js";
+import { invalidArgument } from "../rpc/errors.js";
+import { validateBlockName, validateVolumeName } from "../identity/names.js";
 
 export interface VolumeRef {
   hostingVolume: string;

@@ -1,6 +1,6 @@
 // Domain errors of the node plugin, and their one mapping to gRPC codes.
 import { status } from "@grpc/grpc-js";
-import { CsiError } from "../csi/errors.js";
+import { StatusError } from "../rpc/errors.js";
 import { ExecError } from "../util/exec.js";
 
 /** Another operation holds the volume and did not let go in time. */
@@ -81,8 +81,8 @@ export class AuthFailedError extends Error {
   override readonly name = "AuthFailedError";
 }
 
-export function mapNodeError(err: unknown): CsiError | undefined {
-  const to = (code: status): CsiError => new CsiError(code, err instanceof Error ? err.message : String(err), { cause: err });
+export function mapNodeError(err: unknown): StatusError | undefined {
+  const to = (code: status): StatusError => new StatusError(code, err instanceof Error ? err.message : String(err), { cause: err });
   if (err instanceof VolumeBusyError) return to(status.ABORTED);
   if (err instanceof BudgetExceededError) return to(status.DEADLINE_EXCEEDED);
   if (err instanceof WwidMismatchError) return to(status.FAILED_PRECONDITION);
@@ -97,6 +97,6 @@ export function mapNodeError(err: unknown): CsiError | undefined {
   if (err instanceof AuthFailedError) return to(status.PERMISSION_DENIED);
   if (err instanceof NodeRecordError) return to(status.INTERNAL);
   // a host tool that failed or hung: retryable from the CO's point of view
-  if (err instanceof ExecError) return new CsiError(err.timedOut ? status.DEADLINE_EXCEEDED : status.INTERNAL, err.message, { cause: err });
+  if (err instanceof ExecError) return new StatusError(err.timedOut ? status.DEADLINE_EXCEEDED : status.INTERNAL, err.message, { cause: err });
   return undefined;
 }

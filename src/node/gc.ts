@@ -10,7 +10,7 @@
 // Anything else on the host (other initiators' sessions, other maps) is
 // never looked at beyond reading sysfs.
 import type { Logger } from "../util/log.js";
-import { IQN_PREFIX } from "../glusterblock/names.js";
+import { IQN_PREFIX } from "../identity/names.js";
 import { Budget } from "./budget.js";
 import type { NodeDeps } from "./node-deps.js";
 import { InUseError } from "./errors.js";

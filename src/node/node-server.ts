@@ -3,9 +3,9 @@
 // then the work, which lives in stager/publisher/volume-health.
 import type { NodeHandlers } from "../generated/csi/v1/Node.js";
 import type { NodeServiceCapability } from "../generated/csi/v1/NodeServiceCapability.js";
-import type { AsyncHandlers } from "../csi/rpc.js";
+import type { AsyncHandlers } from "../rpc/rpc.js";
 import { formatNodeId } from "../csi/node-id.js";
-import { failedPrecondition, internal, invalidArgument } from "../csi/errors.js";
+import { failedPrecondition, internal, invalidArgument } from "../rpc/errors.js";
 import type { NodeDeps } from "./node-deps.js";
 import { Stager } from "./stager.js";
 import { Publisher } from "./publisher.js";

@@ -2,14 +2,14 @@
 // plugin socket, plus the periodic healer and garbage collector.
 import { mkdir, access, constants } from "node:fs/promises";
 import { hostname } from "node:os";
-import { GrpcServer } from "../csi/server.js";
-import { stopOnSignalsFn } from "../csi/signals.js";
-import { csiProto } from "../csi/proto.js";
-import { wrapService } from "../csi/rpc.js";
+import { GrpcServer } from "../rpc/server.js";
+import { stopOnSignalsFn } from "../rpc/signals.js";
+import { csiProto } from "../rpc/proto.js";
+import { wrapService } from "../rpc/rpc.js";
 import { identityServer, NODE_PLUGIN_CAPABILITIES, type Readiness } from "../csi/identity-server.js";
 import { missingPrograms } from "../util/which.js";
 import { exec } from "../util/exec.js";
-import type { Endpoint } from "../csi/endpoint.js";
+import type { Endpoint } from "../rpc/endpoint.js";
 import type { Logger } from "../util/log.js";
 import { defaultHostPaths, recordsDir } from "./host-paths.js";
 import { makeNodeDeps } from "./node-deps.js";

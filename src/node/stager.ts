@@ -4,7 +4,7 @@
 // directory changes nothing.
 import { mkdir } from "node:fs/promises";
 import type { Logger } from "../util/log.js";
-import { gbidFor, iqnFor, wwidFor } from "../glusterblock/names.js";
+import { gbidFor, iqnFor, wwidFor } from "../identity/names.js";
 import type { VolumeRef } from "../csi/volume-id.js";
 import { Budget } from "./budget.js";
 import { ConflictError, FsTypeMismatchError, WwidMismatchError } from "./errors.js";

@@ -1,10 +1,10 @@
 // Request validation, before anything runs on the host: every failure is
 // INVALID_ARGUMENT naming the field.
 import { isAbsolute } from "node:path";
-import { invalidArgument } from "../csi/errors.js";
+import { invalidArgument } from "../rpc/errors.js";
 import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import { parseVolumeContext, SECRET_KEYS, type VolumeContext } from "../csi/volume-context.js";
-import { iqnFor, wwidFor, isGbid } from "../glusterblock/names.js";
+import { iqnFor, wwidFor, isGbid } from "../identity/names.js";
 import type { VolumeCapability__Output } from "../generated/csi/v1/VolumeCapability.js";
 import { DEFAULT_FS, isSupportedFs, SUPPORTED_FS, type FsType } from "./filesystem.js";
 import type { Chap } from "./iscsi.js";

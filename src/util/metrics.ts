@@ -8,7 +8,7 @@ import { createServer, type Server } from "node:http";
 import { status } from "@grpc/grpc-js";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { observeExec } from "./exec.js";
-import type { RpcObserver } from "../csi/rpc.js";
+import type { RpcObserver } from "../rpc/rpc.js";
 import type { Logger } from "./log.js";
 
 export class MetricsAddressError extends Error {

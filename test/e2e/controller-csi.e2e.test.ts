@@ -7,11 +7,11 @@
 // twice, and nothing left behind.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { ensureLab, type Lab, type LabNode } from "./harness/lab.js";
-import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY } from "./harness/product.js";
-import { FakeKubeApi } from "../helpers/fake-kube-api.js";
-import { startController, codeOf, mountCap, GiB, MiB, type ControllerUnderTest } from "../helpers/controller-under-test.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/glusterblock/names.js";
+import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
+import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY } from "../../lab/harness/product.js";
+import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
+import { startController, codeOf, mountCap, GiB, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
+import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ListVolumesResponse__Output } from "../../src/generated/csi/v1/ListVolumesResponse.js";
 import type { ControllerGetVolumeResponse__Output } from "../../src/generated/csi/v1/ControllerGetVolumeResponse.js";

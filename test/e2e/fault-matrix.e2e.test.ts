@@ -29,11 +29,11 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
-import { ensureLab, type Lab, type LabNode } from "./harness/lab.js";
-import { buildProduct, startBlockd, stopBlockdEverywhere, cli, BLOCKD_KEY } from "./harness/product.js";
-import { FakeKubeApi } from "../helpers/fake-kube-api.js";
-import { startController, mountCap, MiB, type ControllerUnderTest } from "../helpers/controller-under-test.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/glusterblock/names.js";
+import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
+import { buildProduct, startBlockd, stopBlockdEverywhere, cli, BLOCKD_KEY } from "../../lab/harness/product.js";
+import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
+import { startController, mountCap, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
+import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
 import { parseJournal } from "../../src/glusterblock/journal/index.js";
 import { readExtensions } from "../../src/glusterblock/engine/extensions.js";
 import { TEST_HOOKS_ENV, CRASH_FILE_ENV } from "../../src/glusterblock/blockd/test-crash-hook.js";

@@ -5,9 +5,9 @@
 // by blockd's start-up reconcile, and a delete that leaves nothing.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { ensureLab, type Lab, type LabNode } from "./harness/lab.js";
-import { buildProduct, startBlockd, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog } from "./harness/product.js";
-import { wwidFor, iqnFor, gbidFor } from "../../src/glusterblock/names.js";
+import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
+import { buildProduct, startBlockd, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog } from "../../lab/harness/product.js";
+import { wwidFor, iqnFor, gbidFor } from "../../src/identity/names.js";
 
 let lab: Lab;
 let n1: LabNode;

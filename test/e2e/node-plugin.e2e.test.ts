@@ -12,12 +12,12 @@ import { test, before, after, afterEach } from "node:test";
 import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ensureLab, type Lab, type LabNode } from "./harness/lab.js";
-import { vmDir } from "./lab/config.js";
-import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "./harness/product.js";
-import { csiCalls, CURRENT_PLUGIN_LOG, median, nodePluginLog, NOTHING, startNodePlugin, stopNodePlugin, traces, NODE_STATE_DIR, NODE_UNIT, type Call, type CallResult } from "./harness/node-plugin.js";
+import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
+import { vmDir } from "../../lab/config.js";
+import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "../../lab/harness/product.js";
+import { csiCalls, CURRENT_PLUGIN_LOG, median, nodePluginLog, NOTHING, startNodePlugin, stopNodePlugin, traces, NODE_STATE_DIR, NODE_UNIT, type Call, type CallResult } from "../../lab/harness/node-plugin.js";
 import { makeFileioTarget, makeForeignSession, foreignState, dropForeign, dropTarget, FOREIGN_MAP, type ForeignState } from "./harness/node-foreign.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/glusterblock/names.js";
+import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
 import { toVolumeContext } from "../../src/csi/volume-context.js";
 
 const VOL = "block-test";

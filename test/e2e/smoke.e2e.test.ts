@@ -4,8 +4,8 @@
 // n1 over 3 portals, one dm-multipath map of 3 paths, xfs, write/read back.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { ensureLab } from "./harness/lab.js";
-import type { Lab } from "./harness/lab.js";
+import { ensureLab } from "../../lab/harness/lab.js";
+import type { Lab } from "../../lab/harness/lab.js";
 
 const GBID = "5e1b6c2a-9f3d-4b7e-a1c8-2d4f6e8a0b13";
 const IQN = `iqn.2016-12.org.gluster-block:${GBID}`;

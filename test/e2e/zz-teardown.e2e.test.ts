@@ -2,7 +2,7 @@
 // leaves nothing running.  LAB_KEEP=1 keeps it up for the next run.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { down, isClean } from "./lab/teardown.js";
+import { down, isClean } from "../../lab/teardown.js";
 
 test("lab teardown", { skip: process.env.LAB_KEEP === "1" ? "LAB_KEEP=1" : false, timeout: 300_000 }, async () => {
   const left = await down();

@@ -12,11 +12,11 @@ import { join } from "node:path";
 import { startEngineCluster, type EngineCluster, type EngineNode } from "./harness/engine-cluster.js";
 import { auditEveryNode, blockState, volumeSnapshot } from "./harness/volume-state.js";
 import { ProcessPeers, SimulatedCrash, stopAfter } from "./harness/process-peers.js";
-import { captureLog } from "../helpers/capture-log.js";
+import { captureLog } from "../../lab/harness/log-capture.js";
 import type { CreateRequest } from "../../src/glusterblock/engine/requests.js";
 import type { Finding } from "../../src/glusterblock/engine/audit.js";
 import { QUARANTINE_DIR } from "../../src/glusterblock/engine/audit.js";
-import { gbidFor, iqnFor } from "../../src/glusterblock/names.js";
+import { gbidFor, iqnFor } from "../../src/identity/names.js";
 import { META_DIR, STORE_DIR, ORPHAN_DIR } from "../../src/glusterblock/volume/block-store.js";
 
 const MiB = 1024n * 1024n;

@@ -10,8 +10,8 @@ import { startEngineCluster, type EngineCluster } from "./harness/engine-cluster
 import type { BlockEngine } from "../../src/glusterblock/engine/block-engine.js";
 import type { CreateRequest } from "../../src/glusterblock/engine/requests.js";
 import { BlockExistsError, BlockNotFoundError, HostUnreachableError, InvalidRequestError, PartialFailureError, PreconditionError, VolumeNotFoundError } from "../../src/glusterblock/errors.js";
-import { InvalidNameError, gbidFor, iqnFor } from "../../src/glusterblock/names.js";
-import { SizeError } from "../../src/glusterblock/size.js";
+import { InvalidNameError, gbidFor, iqnFor } from "../../src/identity/names.js";
+import { SizeError } from "../../src/identity/size.js";
 import { parseJournal } from "../../src/glusterblock/journal/index.js";
 import { exec } from "../../src/util/exec.js";
 
@@ -256,9 +256,9 @@ describe("bad input is refused with a clear error and changes nothing", () => {
 
 describe("the gluster-block CLI through a blockd socket", () => {
   test("create, info, list, modify, delete print the original's output", async () => {
-    const { GrpcServer } = await import("../../src/csi/server.js");
-    const { blockdProto } = await import("../../src/csi/proto.js");
-    const { wrapService } = await import("../../src/csi/rpc.js");
+    const { GrpcServer } = await import("../../src/rpc/server.js");
+    const { blockdProto } = await import("../../src/rpc/proto.js");
+    const { wrapService } = await import("../../src/rpc/rpc.js");
     const { blockdService } = await import("../../src/glusterblock/blockd/services.js");
     const { blockErrorToCsi } = await import("../../src/glusterblock/blockd/error-map.js");
     const { Auditor } = await import("../../src/glusterblock/engine/audit.js");

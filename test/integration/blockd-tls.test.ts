@@ -11,20 +11,20 @@ import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { credentials, Metadata, status, type ChannelCredentials, type Client } from "@grpc/grpc-js";
 import { serveTcpApi, type RunningTcpApi } from "../../src/glusterblock/blockd/tcp-api.js";
-import { loadBlockdTls, BLOCKD_TLS_FLAGS, BLOCKD_TLS_NAME, type BlockdTls } from "../../src/glusterblock/blockd/tls.js";
-import { KEY_HEADER } from "../../src/glusterblock/blockd/peer-auth.js";
+import { loadBlockdTls, BLOCKD_TLS_FLAGS, BLOCKD_TLS_NAME, type BlockdTls } from "../../src/rpc/tls.js";
+import { KEY_HEADER } from "../../src/rpc/peer-auth.js";
 import { GrpcPeers } from "../../src/glusterblock/blockd/grpc-peers.js";
 import type { LocalNode } from "../../src/glusterblock/engine/local-node.js";
 import { CONTROLLER_TLS_FLAGS } from "../../src/controller/config.js";
 import { BlockdClient } from "../../src/controller/blockd-client.js";
 import { StaticDiscovery } from "../../src/controller/discovery.js";
-import { blockdProto } from "../../src/csi/proto.js";
-import { unary } from "../../src/csi/unary-client.js";
-import { CsiError } from "../../src/csi/errors.js";
-import type { AsyncHandlers } from "../../src/csi/rpc.js";
+import { blockdProto } from "../../src/rpc/proto.js";
+import { unary } from "../../src/rpc/unary-client.js";
+import { StatusError } from "../../src/rpc/errors.js";
+import type { AsyncHandlers } from "../../src/rpc/rpc.js";
 import type { BlockdHandlers } from "../../src/generated/glusterblock/v1/Blockd.js";
 import type { BlockdPeerHandlers } from "../../src/generated/glusterblock/v1/BlockdPeer.js";
-import { captureLog, type CapturedLog } from "../helpers/capture-log.js";
+import { captureLog, type CapturedLog } from "../../lab/harness/log-capture.js";
 import { makeTestPki, type TestPki, type CertFiles } from "../helpers/tls-pki.js";
 
 const KEY = "tls-test-shared-key-0123456789";
@@ -173,7 +173,7 @@ describe("refused in the TLS handshake, before any handler runs", () => {
     const blockd = new BlockdClient({ discovery: new StaticDiscovery([hostPort(tlsOnly)]), tls: intruder, log: captureLog().log, connectTimeoutMs: 2_000 });
     clients.push(blockd);
     await assert.rejects(blockd.call(hostPort(tlsOnly), "CreateBlock", { volume: "hv", block: "intruder", size_bytes: "1048576" }), (err: unknown) => {
-      assert.ok(err instanceof CsiError);
+      assert.ok(err instanceof StatusError);
       assert.equal(err.code, status.UNAVAILABLE);
       assert.match(err.message, /does not connect \(if it is up: is its certificate signed by --blockd-tls-ca/);
       return true;

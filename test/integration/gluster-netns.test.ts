@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto";
 import { closeSync, existsSync, fsyncSync, mkdtempSync, openSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { run } from "../e2e/lab/proc.js";
+import { run } from "../../lab/proc.js";
 import { startGlusterNetns } from "./harness/gluster-netns.js";
 
 test("gluster netns fixture: 3 peers, replica-3 volume, FUSE mount, xml", { timeout: 300_000 }, async () => {

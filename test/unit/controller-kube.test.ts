@@ -5,10 +5,10 @@
 import { test, describe, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
-import { FakeBlockd } from "../helpers/fake-blockd.js";
-import { FakeKubeApi } from "../helpers/fake-kube-api.js";
-import { startController, codeOf, mountCap, GiB, DRIVER, type ControllerUnderTest } from "../helpers/controller-under-test.js";
-import { gbidFor } from "../../src/glusterblock/names.js";
+import { FakeBlockd } from "../doubles/fake-blockd.js";
+import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
+import { startController, codeOf, mountCap, GiB, DRIVER, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
+import { gbidFor } from "../../src/identity/names.js";
 import { ClientNodeKubeApi, loadKubeConfig } from "../../src/controller/kube-api.js";
 import { KubeDiscovery, podEndpoint } from "../../src/controller/discovery.js";
 import { KubeApiError } from "../../src/controller/errors.js";
@@ -22,7 +22,7 @@ import { tmpdir } from "node:os";
 import { parseFlags } from "../../src/util/flags.js";
 import { CONTROLLER_FLAGS, controllerConfig } from "../../src/controller/config.js";
 import { serveController } from "../../src/controller/plugin.js";
-import * as csiClient from "../helpers/csi-client.js";
+import * as csiClient from "../../lab/harness/csi-client.js";
 import { nullLogger } from "../../src/util/log.js";
 
 const KEY = "unit-test-blockd-key-kube-9a8b7c";

@@ -4,13 +4,13 @@
 import { test, describe, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
-import { FakeBlockd } from "../helpers/fake-blockd.js";
-import { FakeKubeApi } from "../helpers/fake-kube-api.js";
-import { startController, codeOf, mountCap, blockCap, GiB, MiB, type ControllerUnderTest } from "../helpers/controller-under-test.js";
-import { CsiError } from "../../src/csi/errors.js";
-import { call } from "../helpers/csi-client.js";
+import { FakeBlockd } from "../doubles/fake-blockd.js";
+import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
+import { startController, codeOf, mountCap, blockCap, GiB, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
+import { StatusError } from "../../src/rpc/errors.js";
+import { call } from "../../lab/harness/csi-client.js";
 import type { ProbeResponse__Output } from "../../src/generated/csi/v1/ProbeResponse.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/glusterblock/names.js";
+import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
 import { encodeToken } from "../../src/controller/paging.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ListVolumesResponse__Output } from "../../src/generated/csi/v1/ListVolumesResponse.js";
@@ -292,7 +292,7 @@ describe("CreateVolume", () => {
       [status.FAILED_PRECONDITION, status.FAILED_PRECONDITION],
       [status.DATA_LOSS, status.INTERNAL],
     ] as const) {
-      blockd.failNext.set("CreateBlock", new CsiError(code, "injected"));
+      blockd.failNext.set("CreateBlock", new StatusError(code, "injected"));
       assert.equal((await codeOf(create())).code, want, status[code]);
     }
   });
@@ -377,7 +377,7 @@ describe("DeleteVolume", () => {
 
   test("a partial failure on blockd is UNAVAILABLE and the Secret stays for the retry", async () => {
     await create();
-    blockd.failNext.set("DeleteBlock", new CsiError(status.UNAVAILABLE, "failed to delete block on 10.9.0.2; retry"));
+    blockd.failNext.set("DeleteBlock", new StatusError(status.UNAVAILABLE, "failed to delete block on 10.9.0.2; retry"));
     assert.equal((await codeOf(ctl.call("DeleteVolume", { volume_id: `v1/${HV}/${PVC}` }))).code, status.UNAVAILABLE);
     assert.equal(kube.secrets.size, 1);
     await ctl.call("DeleteVolume", { volume_id: `v1/${HV}/${PVC}` });

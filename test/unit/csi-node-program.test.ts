@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { status, type ServiceError, Metadata } from "@grpc/grpc-js";
 import { startProgram, waitForFile, type Running } from "../helpers/spawn-program.js";
-import { csiClients, call } from "../helpers/csi-client.js";
+import { csiClients, call } from "../../lab/harness/csi-client.js";
 import { NODE_PROGRAMS } from "../../src/node/plugin.js";
-import { VERSION } from "../../src/version.js";
+import { VERSION } from "../../src/util/version.js";
 
 let dir: string;
 let program: Running;

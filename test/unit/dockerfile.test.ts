@@ -108,7 +108,7 @@ test("the runtime's entry points exist after npm run build", () => {
   }
   assert.match(readFileSync(join(ROOT, "package.json"), "utf8"), /"build": "tsc -p tsconfig.build.json && node scripts\/bundle.mjs"/);
   // csi-proto/ and package.json at the package root, where src/package-dir.ts looks from any depth
-  assert.match(readFileSync(join(ROOT, "src/csi/proto.ts"), "utf8"), /join\(PACKAGE_DIR, "csi-proto"\)/);
+  assert.match(readFileSync(join(ROOT, "src/rpc/proto.ts"), "utf8"), /join\(PACKAGE_DIR, "csi-proto"\)/);
   const copied = stage("runtime").instructions.filter((i) => i.op === "COPY").map((i) => i.args);
   assert.ok(copied.includes("csi-proto ./csi-proto") && copied.includes("package.json ./") && copied.includes("--from=build /src/dist ./dist"));
   assert.ok(readdirSync(join(ROOT, "csi-proto")).includes("csi.proto"));

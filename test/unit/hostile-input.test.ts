@@ -9,7 +9,7 @@ import { parseVolumeId, formatVolumeId } from "../../src/csi/volume-id.js";
 import { parseNodeId, formatNodeId } from "../../src/csi/node-id.js";
 import { parseVolumeContext } from "../../src/csi/volume-context.js";
 import { parseJournal, JournalError } from "../../src/glusterblock/journal/index.js";
-import { CsiError } from "../../src/csi/errors.js";
+import { StatusError } from "../../src/rpc/errors.js";
 import { status } from "@grpc/grpc-js";
 
 const RUNS = { numRuns: 2000 };
@@ -36,7 +36,7 @@ test("volume IDs: valid ones round-trip, anything else is INVALID_ARGUMENT", () 
         const ref = parseVolumeId(id);
         assert.equal(formatVolumeId(ref), id);
       } catch (e) {
-        assert.ok(e instanceof CsiError && e.code === status.INVALID_ARGUMENT, `unexpected ${String(e)}`);
+        assert.ok(e instanceof StatusError && e.code === status.INVALID_ARGUMENT, `unexpected ${String(e)}`);
       }
     }),
     RUNS,
@@ -50,7 +50,7 @@ test("node IDs: valid ones round-trip, anything else is INVALID_ARGUMENT", () =>
         const n = parseNodeId(id);
         assert.equal(formatNodeId(n), id);
       } catch (e) {
-        assert.ok(e instanceof CsiError && e.code === status.INVALID_ARGUMENT, `unexpected ${String(e)}`);
+        assert.ok(e instanceof StatusError && e.code === status.INVALID_ARGUMENT, `unexpected ${String(e)}`);
       }
     }),
     RUNS,
@@ -64,7 +64,7 @@ test("volume contexts: parsed or INVALID_ARGUMENT", () => {
       try {
         parseVolumeContext(ctx);
       } catch (e) {
-        assert.ok(e instanceof CsiError && e.code === status.INVALID_ARGUMENT, `unexpected ${String(e)}`);
+        assert.ok(e instanceof StatusError && e.code === status.INVALID_ARGUMENT, `unexpected ${String(e)}`);
       }
     }),
     RUNS,

@@ -7,7 +7,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { ROOT } from "../helpers/spawn-program.js";
-import { csiProto, blockdProto } from "../../src/csi/proto.js";
+import { csiProto, blockdProto } from "../../src/rpc/proto.js";
 
 for (const file of ["csi.proto", "blockd.proto"]) {
   test(`protoc compiles ${file} without warnings`, async () => {

@@ -5,10 +5,10 @@
 // again with no manual reload.
 import { access } from "node:fs/promises";
 import { join } from "node:path";
-import { GrpcServer } from "../../csi/server.js";
-import { blockdProto } from "../../csi/proto.js";
-import { wrapService, type RpcObserver, type WrapOptions } from "../../csi/rpc.js";
-import type { Endpoint } from "../../csi/endpoint.js";
+import { GrpcServer } from "../../rpc/server.js";
+import { blockdProto } from "../../rpc/proto.js";
+import { wrapService, type RpcObserver, type WrapOptions } from "../../rpc/rpc.js";
+import type { Endpoint } from "../../rpc/endpoint.js";
 import { exec } from "../../util/exec.js";
 import type { Logger } from "../../util/log.js";
 import { GlusterCli } from "../gluster/gluster-cli.js";
@@ -21,11 +21,11 @@ import { Auditor } from "../engine/audit.js";
 import { GrpcPeers } from "./grpc-peers.js";
 import { blockdService, peerService } from "./services.js";
 import { blockErrorToCsi } from "./error-map.js";
-import { readPeerKey } from "./peer-auth.js";
-import { loadBlockdTls, BLOCKD_TLS_FLAGS, type TlsFiles } from "./tls.js";
+import { readPeerKey } from "../../rpc/peer-auth.js";
+import { loadBlockdTls, BLOCKD_TLS_FLAGS, type TlsFiles } from "../../rpc/tls.js";
 import { serveTcpApi } from "./tcp-api.js";
 import { META_DIR } from "../volume/block-store.js";
-import { canonicalHost } from "../names.js";
+import { canonicalHost } from "../../identity/names.js";
 
 export interface BlockdConfig {
   /** this node's address: its portal and its name to peers */

@@ -1,7 +1,7 @@
 // Domain errors to gRPC codes, once, at the RPC layer; and back again on the
 // client side (CLI exit codes, CSI codes in the controller).
 import { status } from "@grpc/grpc-js";
-import { CsiError } from "../../csi/errors.js";
+import { StatusError } from "../../rpc/errors.js";
 import {
   BlockBusyError,
   BlockExistsError,
@@ -14,23 +14,23 @@ import {
   VolumeNotFoundError,
   VolumeNotStartedError,
 } from "../errors.js";
-import { InvalidNameError } from "../names.js";
-import { SizeError } from "../size.js";
+import { InvalidNameError } from "../../identity/names.js";
+import { SizeError } from "../../identity/size.js";
 import { JournalError, JournalValueError } from "../journal/index.js";
 
-export function blockErrorToCsi(err: unknown): CsiError | undefined {
+export function blockErrorToCsi(err: unknown): StatusError | undefined {
   const m = err instanceof Error ? err.message : "";
-  if (err instanceof BlockNotFoundError || err instanceof VolumeNotFoundError) return new CsiError(status.NOT_FOUND, m, { cause: err });
-  if (err instanceof BlockExistsError) return new CsiError(status.ALREADY_EXISTS, m, { cause: err });
-  if (err instanceof NoSpaceError) return new CsiError(status.RESOURCE_EXHAUSTED, m, { cause: err });
-  if (err instanceof BlockBusyError) return new CsiError(status.ABORTED, m, { cause: err });
-  if (err instanceof HostUnreachableError) return new CsiError(status.UNAVAILABLE, m, { cause: err });
+  if (err instanceof BlockNotFoundError || err instanceof VolumeNotFoundError) return new StatusError(status.NOT_FOUND, m, { cause: err });
+  if (err instanceof BlockExistsError) return new StatusError(status.ALREADY_EXISTS, m, { cause: err });
+  if (err instanceof NoSpaceError) return new StatusError(status.RESOURCE_EXHAUSTED, m, { cause: err });
+  if (err instanceof BlockBusyError) return new StatusError(status.ABORTED, m, { cause: err });
+  if (err instanceof HostUnreachableError) return new StatusError(status.UNAVAILABLE, m, { cause: err });
   if (err instanceof InvalidRequestError || err instanceof InvalidNameError || err instanceof SizeError || err instanceof JournalValueError) {
-    return new CsiError(status.INVALID_ARGUMENT, m, { cause: err });
+    return new StatusError(status.INVALID_ARGUMENT, m, { cause: err });
   }
-  if (err instanceof VolumeNotStartedError || err instanceof PreconditionError) return new CsiError(status.FAILED_PRECONDITION, m, { cause: err });
-  if (err instanceof PartialFailureError) return new CsiError(status.UNAVAILABLE, m, { cause: err });
-  if (err instanceof JournalError) return new CsiError(status.DATA_LOSS, `metadata journal cannot be trusted: ${m}`, { cause: err });
+  if (err instanceof VolumeNotStartedError || err instanceof PreconditionError) return new StatusError(status.FAILED_PRECONDITION, m, { cause: err });
+  if (err instanceof PartialFailureError) return new StatusError(status.UNAVAILABLE, m, { cause: err });
+  if (err instanceof JournalError) return new StatusError(status.DATA_LOSS, `metadata journal cannot be trusted: ${m}`, { cause: err });
   return undefined;
 }
 

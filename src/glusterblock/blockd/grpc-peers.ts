@@ -1,8 +1,8 @@
 // Peers reached over blockd's TCP API; this node itself is called in-process.
 // With TLS, this node's certificate is the client certificate, and each peer
 // is checked against DNS:gluster-blockd, not the IP address dialled (tls.ts).
-import { blockdProto } from "../../csi/proto.js";
-import { unary } from "../../csi/unary-client.js";
+import { blockdProto } from "../../rpc/proto.js";
+import { unary } from "../../rpc/unary-client.js";
 import type { BlockdPeerClient } from "../../generated/glusterblock/v1/BlockdPeer.js";
 import type { PeerTargetResult__Output } from "../../generated/glusterblock/v1/PeerTargetResult.js";
 import type { PeerTargetResults__Output } from "../../generated/glusterblock/v1/PeerTargetResults.js";
@@ -10,8 +10,8 @@ import type { NodeStatus__Output } from "../../generated/glusterblock/v1/NodeSta
 import { PING_TIMEOUT_MS, type Peers, type PeerRef, type TargetResult, type TargetStatusAnswer, type NodeStatusInfo } from "../engine/peers.js";
 import { statusInBatches } from "./status-batches.js";
 import type { LocalNode } from "../engine/local-node.js";
-import { withKey } from "./peer-auth.js";
-import { blockdTransport, type BlockdTls, type BlockdTransport } from "./tls.js";
+import { withKey } from "../../rpc/peer-auth.js";
+import { blockdTransport, type BlockdTls, type BlockdTransport } from "../../rpc/tls.js";
 
 export interface GrpcPeersOptions {
   local: LocalNode;

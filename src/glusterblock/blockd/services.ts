@@ -3,11 +3,11 @@
 import type { BlockdHandlers } from "../../generated/glusterblock/v1/Blockd.js";
 import type { BlockdPeerHandlers } from "../../generated/glusterblock/v1/BlockdPeer.js";
 import type { BlockInfo } from "../../generated/glusterblock/v1/BlockInfo.js";
-import type { AsyncHandlers } from "../../csi/rpc.js";
-import { invalidArgument } from "../../csi/errors.js";
+import type { AsyncHandlers } from "../../rpc/rpc.js";
+import { invalidArgument } from "../../rpc/errors.js";
 import type { BlockEngine } from "../engine/block-engine.js";
 import type { LocalNode } from "../engine/local-node.js";
-import { iqnFor, wwidFor } from "../names.js";
+import { iqnFor, wwidFor } from "../../identity/names.js";
 import { exportedOn, isDeleteStarted } from "../journal/index.js";
 import type { Auditor } from "../engine/audit.js";
 

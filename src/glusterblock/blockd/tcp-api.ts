@@ -5,13 +5,13 @@
 // again for the verified certificate (a listener that came up without TLS by
 // mistake must serve no one) and, with a shared key (peer-auth.ts), for the
 // x-blockd-key header. A refused call is UNAUTHENTICATED and its handler never runs.
-import { GrpcServer } from "../../csi/server.js";
-import { blockdProto } from "../../csi/proto.js";
-import { wrapService, type WrapOptions } from "../../csi/rpc.js";
-import type { Endpoint } from "../../csi/endpoint.js";
+import { GrpcServer } from "../../rpc/server.js";
+import { blockdProto } from "../../rpc/proto.js";
+import { wrapService, type WrapOptions } from "../../rpc/rpc.js";
+import type { Endpoint } from "../../rpc/endpoint.js";
 import type { Logger } from "../../util/log.js";
-import { keyMatches, KEY_HEADER } from "./peer-auth.js";
-import { tlsServerCredentials, type BlockdTls } from "./tls.js";
+import { keyMatches, KEY_HEADER } from "../../rpc/peer-auth.js";
+import { tlsServerCredentials, type BlockdTls } from "../../rpc/tls.js";
 
 export interface TcpApiOptions {
   listen: Endpoint;

@@ -16,8 +16,8 @@
 // - hosts may be IPv6 literals; duplicate hosts are refused; more hosts than
 //   `ha` are allowed (the first `ha` are used), as the daemon always allowed;
 // - list checks the volume name; delete's options may come in any order.
-import { InvalidNameError, canonicalHost, parseVolumeBlock, quoteForMessage, validateHostAddress, validateVolumeName } from "../names.js";
-import { SizeError, SECTOR_SIZE, checkDeviceSize, parseSize } from "../size.js";
+import { InvalidNameError, canonicalHost, parseVolumeBlock, quoteForMessage, validateHostAddress, validateVolumeName } from "../../identity/names.js";
+import { SizeError, SECTOR_SIZE, checkDeviceSize, parseSize } from "../../identity/size.js";
 import type { CliCommand, CreateCommand, ParsedArgs } from "../types.js";
 import type { JsonStyle } from "./json.js";
 

@@ -1,8 +1,8 @@
 // The gluster-block CLI: parse the original's syntax, ask the local
 // gluster-blockd over its unix socket, print what the original printed.
 import { credentials, status, type ServiceError } from "@grpc/grpc-js";
-import { blockdProto } from "../../csi/proto.js";
-import { unary } from "../../csi/unary-client.js";
+import { blockdProto } from "../../rpc/proto.js";
+import { unary } from "../../rpc/unary-client.js";
 import type { BlockdClient } from "../../generated/glusterblock/v1/Blockd.js";
 import type { CreateBlockResponse__Output } from "../../generated/glusterblock/v1/CreateBlockResponse.js";
 import type { BlockInfo__Output } from "../../generated/glusterblock/v1/BlockInfo.js";

@@ -7,7 +7,7 @@
 // built as " a b c", so "PORTAL(S):  a" and "SUCCESSFUL ON:  a" carry two
 // spaces, delete's "SUCCESSFUL ON:   a" three, and create's rollback lists a
 // trailing one.
-import { formatSize } from "../size.js";
+import { formatSize } from "../../identity/size.js";
 import type {
   AuditResult,
   CliOutput,

@@ -3,7 +3,7 @@
 // audit's time). Kept in directory order, as the audit reports them.
 import type { BlockMeta } from "../journal/index.js";
 import type { BlockStore } from "../volume/block-store.js";
-import { gbidFor } from "../names.js";
+import { gbidFor } from "../../identity/names.js";
 import { mapLimit } from "../../util/map-limit.js";
 
 /** journals read at once (FUSE reads; each is a round trip to the bricks) */

@@ -21,7 +21,7 @@ import { GLUSTER_BLOCK_IQN_PREFIX } from "../lio/types.js";
 import { exportedOn, isDeleteStarted, type BlockMeta } from "../journal/index.js";
 import { acquireLease, ownerGone, processOwner } from "../volume/lease-lock.js";
 import { META_DIR, ORPHAN_DIR, type BlockStore } from "../volume/block-store.js";
-import { gbidFor } from "../names.js";
+import { gbidFor } from "../../identity/names.js";
 import { haHosts, readExtensions } from "./extensions.js";
 import type { Peers } from "./peers.js";
 import { readJournals } from "./audit-journals.js";

@@ -24,8 +24,8 @@ import {
   type BlockMeta,
   type HostStatus,
 } from "../journal/index.js";
-import { gbidFor, iqnFor, wwidFor, validateBlockName, validateVolumeName, validateHostAddress, canonicalHost } from "../names.js";
-import { checkDeviceSize, formatSize } from "../size.js";
+import { gbidFor, iqnFor, wwidFor, validateBlockName, validateVolumeName, validateHostAddress, canonicalHost } from "../../identity/names.js";
+import { checkDeviceSize, formatSize } from "../../identity/size.js";
 import {
   BlockBusyError,
   BlockExistsError,

@@ -1,6 +1,6 @@
 // What one node's LIO must hold for a block, derived from its journal alone.
 import type { BlockMeta } from "../journal/index.js";
-import { cfgstringFor, iqnFor } from "../names.js";
+import { cfgstringFor, iqnFor } from "../../identity/names.js";
 import type { BlockTargetSpec } from "../lio/types.js";
 import { readExtensions, haHosts } from "./extensions.js";
 

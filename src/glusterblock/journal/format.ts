@@ -3,8 +3,8 @@
 // characters) or a second separator (": "), and every value the parser would
 // refuse. Batches mirror the original's appends, so a journal we write reads
 // the same to the original and to us.
-import { validateHostAddress } from "../names.js";
-import { MAX_SIZE_BYTES } from "../size.js";
+import { validateHostAddress } from "../../identity/names.js";
+import { MAX_SIZE_BYTES } from "../../identity/size.js";
 import { type EntryPhase, type HostStatus, type JournalEntry, type MetaKey, isMetaKey, isResizeStatus } from "./model.js";
 import { keyValueProblem } from "./parse.js";
 

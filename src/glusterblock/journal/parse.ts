@@ -17,8 +17,8 @@
 //   first append), and VOLUME and GBID must never change: a second identity
 //   in one file means two blocks' lines were mixed.
 // Error messages never quote a line's value: a PASSWORD line holds a secret.
-import { isGbid, isHostAddress, validateBlockName, validateVolumeName } from "../names.js";
-import { MAX_SIZE_BYTES } from "../size.js";
+import { isGbid, isHostAddress, validateBlockName, validateVolumeName } from "../../identity/names.js";
+import { MAX_SIZE_BYTES } from "../../identity/size.js";
 import {
   ENTRY_PHASES,
   type BlockMeta,

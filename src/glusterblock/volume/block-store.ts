@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { parseJournal, type BlockMeta } from "../journal/index.js";
 import type { Exec } from "../../util/exec.js";
 import { ExecError } from "../../util/exec.js";
-import { isValidBlockName } from "../names.js";
+import { isValidBlockName } from "../../identity/names.js";
 
 export const META_DIR = "block-meta";
 export const STORE_DIR = "block-store";

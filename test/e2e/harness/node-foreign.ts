@@ -2,7 +2,7 @@
 // made by hand (a fileio LUN, whose serial is not a GBID), a session to one
 // with a multipath map over it, and a fingerprint of them to prove the
 // plugin never touched them.
-import type { LabNode } from "./lab.js";
+import type { LabNode } from "../../../lab/harness/lab.js";
 
 /** A target with one fileio LUN on `n`'s own portal, open to any initiator, no CHAP. */
 export async function makeFileioTarget(n: LabNode, iqn: string, name: string): Promise<void> {

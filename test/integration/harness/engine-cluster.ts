@@ -11,7 +11,7 @@ import { nullLogger } from "../../../src/util/log.js";
 import { GlusterCli } from "../../../src/glusterblock/gluster/gluster-cli.js";
 import { VolumeMounts } from "../../../src/glusterblock/volume/mounts.js";
 import { ConfigfsLioTargets } from "../../../src/glusterblock/lio/configfs-lio-targets.js";
-import { FakeConfigfs } from "../../../src/glusterblock/lio/fake-configfs.js";
+import { FakeConfigfs } from "../../doubles/fake-configfs.js";
 import { LocalNode } from "../../../src/glusterblock/engine/local-node.js";
 import { BlockEngine, type BlockEngineOptions } from "../../../src/glusterblock/engine/block-engine.js";
 import type { Peers, PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo } from "../../../src/glusterblock/engine/peers.js";

@@ -38,7 +38,7 @@ has_netns() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$1"; }
 up() {
   local t0 t i d
   [ "$(id -u)" = 0 ] || die "run as root"
-  command -v glusterd >/dev/null || die "glusterd missing (test/e2e/lab/install-host-deps.sh)"
+  command -v glusterd >/dev/null || die "glusterd missing (lab/install-host-deps.sh)"
   t0=$(now)
   if ! ip link show "$BR" >/dev/null 2>&1; then
     ip link add "$BR" type bridge; ip addr add "$NET.254/24" dev "$BR"; ip link set "$BR" up

@@ -6,8 +6,8 @@
 //   await g.cli(1, ["volume", "info"]);  await g.mount("/mnt/x");  await g.down();
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { failureMessage, run } from "../../e2e/lab/proc.js";
-import type { RunResult } from "../../e2e/lab/proc.js";
+import { failureMessage, run } from "../../../lab/proc.js";
+import type { RunResult } from "../../../lab/proc.js";
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), "gluster-netns.sh");
 

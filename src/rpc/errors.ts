@@ -1,0 +1,44 @@
+// One error type for the wire. Handlers throw StatusError (or domain errors that
+// the service maps to one); anything else becomes INTERNAL. grpc-js sends an
+// error's integer `code` as the gRPC status, so nothing but a StatusError may
+// reach it: a Kubernetes ApiException's `code` is an HTTP status.
+import { status } from "@grpc/grpc-js";
+
+export { status as GrpcCode };
+
+export class StatusError extends Error {
+  override readonly name = "StatusError";
+  constructor(
+    readonly code: status,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+  get codeName(): string {
+    return status[this.code] ?? String(this.code);
+  }
+}
+
+export const invalidArgument = (msg: string, cause?: unknown): StatusError => new StatusError(status.INVALID_ARGUMENT, msg, { cause });
+export const notFound = (msg: string, cause?: unknown): StatusError => new StatusError(status.NOT_FOUND, msg, { cause });
+export const alreadyExists = (msg: string, cause?: unknown): StatusError => new StatusError(status.ALREADY_EXISTS, msg, { cause });
+export const aborted = (msg: string, cause?: unknown): StatusError => new StatusError(status.ABORTED, msg, { cause });
+export const failedPrecondition = (msg: string, cause?: unknown): StatusError => new StatusError(status.FAILED_PRECONDITION, msg, { cause });
+export const resourceExhausted = (msg: string, cause?: unknown): StatusError => new StatusError(status.RESOURCE_EXHAUSTED, msg, { cause });
+export const unavailable = (msg: string, cause?: unknown): StatusError => new StatusError(status.UNAVAILABLE, msg, { cause });
+export const outOfRange = (msg: string, cause?: unknown): StatusError => new StatusError(status.OUT_OF_RANGE, msg, { cause });
+export const internal = (msg: string, cause?: unknown): StatusError => new StatusError(status.INTERNAL, msg, { cause });
+export const unauthenticated = (msg: string, cause?: unknown): StatusError => new StatusError(status.UNAUTHENTICATED, msg, { cause });
+export const permissionDenied = (msg: string, cause?: unknown): StatusError => new StatusError(status.PERMISSION_DENIED, msg, { cause });
+export const deadlineExceeded = (msg: string, cause?: unknown): StatusError => new StatusError(status.DEADLINE_EXCEEDED, msg, { cause });
+
+/** Turns a gRPC status received from a peer back into a StatusError (keeps the code). */
+export function fromGrpcError(err: unknown): StatusError | undefined {
+  if (err instanceof StatusError) return err;
+  if (err instanceof Error && typeof (err as { code?: unknown }).code === "number" && "details" in err) {
+    const e = err as Error & { code: number; details: string };
+    if (e.code >= 0 && e.code <= 16) return new StatusError(e.code, e.details || e.message, { cause: err });
+  }
+  return undefined;
+}

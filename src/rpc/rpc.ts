@@ -1,0 +1,163 @@
+// The one wrapper every RPC of every service goes through (ceph-csi's
+// interceptor chain, in one place): request id, child logger, redacted
+// request, duration and code, slow-call warning, error -> gRPC status, and a
+// catch-all that turns anything unexpected into INTERNAL.
+import {
+  Metadata,
+  status,
+  type ServerUnaryCall,
+  type ServiceDefinition,
+  type sendUnaryData,
+  type UntypedServiceImplementation,
+} from "@grpc/grpc-js";
+import { randomBytes } from "node:crypto";
+import { StatusError } from "./errors.js";
+import { redactValue, knownSecrets, isSecretKey } from "../util/redact.js";
+import type { Logger } from "../util/log.js";
+
+export const REQUEST_ID_HEADER = "x-request-id";
+
+export interface RpcContext {
+  readonly requestId: string;
+  readonly method: string;
+  readonly log: Logger;
+  /** the caller's address (unix socket callers show as "unix:...") */
+  readonly peer: string;
+  /** metadata to pass on to a downstream gRPC call so logs correlate */
+  readonly outgoing: Metadata;
+  /** fires when the caller cancels or its deadline passes */
+  readonly signal: AbortSignal;
+}
+
+/** What the transport proved about the caller: with TLS, its verified certificate (grpc-js does not export the type). */
+export type AuthContext = ReturnType<ServerUnaryCall<unknown, unknown>["getAuthContext"]>;
+
+export type UnaryHandler<Req, Res> = (req: Req, ctx: RpcContext) => Promise<Res>;
+
+/** Sees every finished call; for metrics. */
+export type RpcObserver = (method: string, code: status, durationMs: number) => void;
+
+export interface WrapOptions {
+  log: Logger;
+  /** maps a service's domain errors to a StatusError; return undefined to fall through to INTERNAL */
+  mapError?: (err: unknown) => StatusError | undefined;
+  /** calls slower than this are logged at warn (default 10 s) */
+  slowMs?: number;
+  /** methods logged at debug instead of info (Probe is called every few seconds) */
+  quietMethods?: readonly string[];
+  observer?: RpcObserver;
+  /**
+   * checks the caller (a shared key in the metadata, the verified TLS client
+   * certificate in `auth`); a returned message refuses the call as UNAUTHENTICATED
+   */
+  authorize?: (metadata: Metadata, peer: string, auth: AuthContext) => string | undefined;
+}
+
+function newRequestId(): string {
+  return randomBytes(6).toString("hex");
+}
+
+/** Registers the values of every `secrets`-like map in a request, so that no later log line can show them. */
+function registerSecrets(value: unknown, depth = 0): void {
+  if (depth > 8 || value === null || typeof value !== "object") return;
+  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+    if (isSecretKey(k)) {
+      if (typeof v === "string") knownSecrets.add(v);
+      else if (v !== null && typeof v === "object") for (const x of Object.values(v)) if (typeof x === "string") knownSecrets.add(x);
+    } else registerSecrets(v, depth + 1);
+  }
+}
+
+export function toStatusError(err: unknown, mapError?: (err: unknown) => StatusError | undefined): StatusError {
+  if (err instanceof StatusError) return err;
+  const mapped = mapError?.(err);
+  if (mapped) return mapped;
+  const msg = err instanceof Error ? err.message : String(err);
+  return new StatusError(status.INTERNAL, `internal error: ${msg}`, { cause: err });
+}
+
+export function wrapUnary<Req, Res>(method: string, handler: UnaryHandler<Req, Res>, opts: WrapOptions) {
+  const quiet = new Set(opts.quietMethods ?? []);
+  const slowMs = opts.slowMs ?? 10_000;
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+    const started = performance.now();
+    const incoming = call.metadata.get(REQUEST_ID_HEADER)[0];
+    const requestId = typeof incoming === "string" && /^[\w.-]{1,64}$/.test(incoming) ? incoming : newRequestId();
+    const log = opts.log.child({ requestId, method });
+    const outgoing = new Metadata();
+    outgoing.set(REQUEST_ID_HEADER, requestId);
+    const abort = new AbortController();
+    call.on("cancelled", () => abort.abort(new Error("cancelled by the caller")));
+    const refused = opts.authorize?.(call.metadata, call.getPeer(), call.getAuthContext());
+    if (refused !== undefined) {
+      log.warn("refused unauthenticated call", { peer: call.getPeer(), reason: refused });
+      opts.observer?.(method, status.UNAUTHENTICATED, 0);
+      callback({ code: status.UNAUTHENTICATED, details: refused, metadata: new Metadata() });
+      return;
+    }
+    registerSecrets(call.request);
+    const level = quiet.has(method) ? "debug" : "info";
+    log[level]("request", { request: redactValue(call.request) });
+    const ctx: RpcContext = { requestId, method, log, peer: call.getPeer(), outgoing, signal: abort.signal };
+
+    let settled = false;
+    const finish = (err: StatusError | null, res?: Res): void => {
+      if (settled) return;
+      settled = true;
+      const durationMs = Math.round(performance.now() - started);
+      const code = err ? err.code : status.OK;
+      opts.observer?.(method, code, durationMs);
+      if (err) {
+        // NOT_FOUND answers a lookup (CreateVolume asks GetBlock first, every time): not a warning
+        const lvl = err.code === status.INTERNAL || err.code === status.UNKNOWN ? "error" : err.code === status.NOT_FOUND ? "info" : "warn";
+        log[lvl]("failed", { code: err.codeName, error: err.message, durationMs, cause: causeText(err.cause) });
+        callback({ code: err.code, details: knownSecrets.scrub(err.message), metadata: new Metadata() });
+        return;
+      }
+      if (durationMs > slowMs) log.warn("slow call", { durationMs });
+      log[level]("response", { durationMs, response: redactValue(res) });
+      callback(null, res);
+    };
+    let pending: Promise<Res>;
+    try {
+      pending = handler(call.request, ctx);
+    } catch (err) {
+      finish(toStatusError(err, opts.mapError));
+      return;
+    }
+    pending.then(
+      (res) => finish(null, res),
+      (err: unknown) => finish(toStatusError(err, opts.mapError)),
+    );
+  };
+}
+
+function causeText(cause: unknown): string | undefined {
+  if (cause === undefined) return undefined;
+  if (cause instanceof Error) return cause.stack ?? cause.message;
+  return typeof cause === "string" ? cause : JSON.stringify(cause);
+}
+
+/**
+ * The async form of a generated `*Handlers` interface: each unary method takes
+ * the request and an RpcContext and resolves to the response.
+ */
+export type AsyncHandlers<H> = {
+  [K in keyof H as string extends K ? never : K]?: H[K] extends (call: ServerUnaryCall<infer Req, infer Res>, cb: sendUnaryData<infer _R>) => void
+    ? (req: Req, ctx: RpcContext) => Promise<Res>
+    : never;
+};
+
+/**
+ * Wraps every method of `definition` that `impl` implements. Methods it does
+ * not implement are left out, and grpc-js answers them UNIMPLEMENTED.
+ */
+export function wrapService(definition: ServiceDefinition, impl: object, opts: WrapOptions): UntypedServiceImplementation {
+  const out: UntypedServiceImplementation = {};
+  for (const name of Object.keys(definition)) {
+    const fn: unknown = (impl as Record<string, unknown>)[name];
+    if (typeof fn !== "function") continue;
+    out[name] = wrapUnary(name, (fn as UnaryHandler<unknown, unknown>).bind(impl), opts);
+  }
+  return out;
+}

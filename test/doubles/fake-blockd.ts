@@ -1,0 +1,343 @@
+// A fake gluster-blockd cluster for controller tests: one real gRPC server
+// per storage node (the Blockd service through wrapService, with the shared
+// key checked), all sharing one in-memory model of the hosting volumes. It
+// records every call, can inject errors, and can stop a node.
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { status } from "@grpc/grpc-js";
+import { GrpcServer } from "../../src/rpc/server.js";
+import { blockdProto } from "../../src/rpc/proto.js";
+import { wrapService, type AsyncHandlers } from "../../src/rpc/rpc.js";
+import { StatusError } from "../../src/rpc/errors.js";
+import { nullLogger } from "../../src/util/log.js";
+import { keyMatches, KEY_HEADER } from "../../src/rpc/peer-auth.js";
+import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
+import type { BlockdHandlers } from "../../src/generated/glusterblock/v1/Blockd.js";
+import type { BlockInfo } from "../../src/generated/glusterblock/v1/BlockInfo.js";
+import type { AuditFinding } from "../../src/generated/glusterblock/v1/AuditFinding.js";
+
+export interface FakeBlock {
+  volume: string;
+  block: string;
+  gbid: string;
+  sizeBytes: bigint;
+  ha: number;
+  hosts: string[];
+  exportedOn: string[];
+  auth: boolean;
+  password: string;
+  aclMode: "ACL_MODE_EXPLICIT" | "ACL_MODE_GENERATED";
+  initiators: string[];
+  owner: string;
+  prealloc: string;
+  ringBufferMb: number;
+  blockSize: number;
+  ioTimeoutS: number;
+  state: string;
+}
+
+export interface FakeVolume {
+  totalBytes: bigint;
+  freeBytes: bigint;
+  blocks: Map<string, FakeBlock>;
+}
+
+export interface RecordedCall {
+  host: string;
+  method: string;
+  request: Record<string, unknown>;
+}
+
+interface FakeNode {
+  host: string;
+  endpoint: string;
+  server: GrpcServer | undefined;
+  activePaths: number;
+  targets: number;
+  ready: boolean;
+}
+
+const MiB = 1024n * 1024n;
+const fail = (code: status, msg: string): StatusError => new StatusError(code, msg);
+
+export class FakeBlockd {
+  readonly volumes = new Map<string, FakeVolume>();
+  readonly calls: RecordedCall[] = [];
+  readonly nodes: FakeNode[] = [];
+  /** method -> error to answer with, once */
+  readonly failNext = new Map<string, StatusError>();
+  /** method -> a promise the call waits for before answering (to hold an operation in flight) */
+  readonly gates = new Map<string, Promise<void>>();
+  /** what Audit reports */
+  auditFindings: AuditFinding[] = [];
+  /** host -> what GetTargetStatus reports for it (default: present and matching) */
+  readonly targetStatus = new Map<string, { host: string; present: boolean; matches: boolean; detail: string }>();
+  private passwordSeq = 0;
+
+  constructor(readonly key?: string) {}
+
+  addVolume(name: string, freeBytes = 100n * 1024n * MiB): FakeVolume {
+    const v: FakeVolume = { totalBytes: freeBytes + 64n * MiB, freeBytes, blocks: new Map() };
+    this.volumes.set(name, v);
+    return v;
+  }
+
+  /** Starts one gRPC server per host (the host names are the nodes' addresses in portals). */
+  async start(hosts: string[]): Promise<this> {
+    for (const host of hosts) {
+      const node: FakeNode = { host, endpoint: "", server: undefined, activePaths: 0, targets: 0, ready: true };
+      this.nodes.push(node);
+      await this.listen(node, 0);
+    }
+    return this;
+  }
+
+  private async listen(node: FakeNode, port: number): Promise<void> {
+    const server = new GrpcServer(nullLogger);
+    const svc = blockdProto().glusterblock.v1.Blockd.service;
+    server.addService(
+      svc,
+      wrapService(svc, this.handlers(node), {
+        log: nullLogger,
+        authorize: (md) => (this.key === undefined || keyMatches(this.key, md.get(KEY_HEADER)[0]) ? undefined : "a valid blockd key is required"),
+      }),
+    );
+    const where = await server.listen({ endpoint: { kind: "tcp", host: "127.0.0.1", port } });
+    node.endpoint = where.replace(/^tcp:\/\//, "");
+    node.server = server;
+  }
+
+  get endpoints(): string[] {
+    return this.nodes.map((n) => n.endpoint);
+  }
+
+  node(host: string): FakeNode {
+    const n = this.nodes.find((x) => x.host === host);
+    if (!n) throw new Error(`no fake node ${host}`);
+    return n;
+  }
+
+  async stopNode(host: string): Promise<void> {
+    const n = this.node(host);
+    await n.server?.stop(100);
+    n.server = undefined;
+  }
+
+  async restartNode(host: string): Promise<void> {
+    const n = this.node(host);
+    await this.listen(n, Number(n.endpoint.split(":").pop()));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.nodes.map((n) => n.server?.stop(100) ?? Promise.resolve()));
+  }
+
+  callsOf(method: string): RecordedCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Calls that change state. */
+  mutations(): RecordedCall[] {
+    return this.calls.filter((c) => ["CreateBlock", "DeleteBlock", "ResizeBlock", "SetInitiatorAccess", "ModifyAuth"].includes(c.method));
+  }
+
+  block(volume: string, block: string): FakeBlock | undefined {
+    return this.volumes.get(volume)?.blocks.get(block);
+  }
+
+  private vol(name: string): FakeVolume {
+    const v = this.volumes.get(name);
+    if (!v) throw fail(status.NOT_FOUND, `volume ${name} doesn't exist`);
+    return v;
+  }
+
+  private existing(volume: string, block: string): FakeBlock {
+    const b = this.vol(volume).blocks.get(block);
+    if (!b) throw fail(status.NOT_FOUND, `block ${volume}/${block} doesn't exist`);
+    return b;
+  }
+
+  info(b: FakeBlock): BlockInfo {
+    return {
+      name: b.block,
+      volume: b.volume,
+      gbid: b.gbid,
+      size_bytes: b.sizeBytes.toString(),
+      ha: b.ha,
+      io_timeout_s: b.ioTimeoutS,
+      password: b.password,
+      exported_on: b.exportedOn,
+      failed_on: [],
+      resize_failed_on: [],
+      iqn: iqnFor(b.gbid),
+      hosts: b.hosts,
+      portals: b.hosts.filter((h) => b.exportedOn.includes(h)).map((h) => `${h}:3260`),
+      acl_mode: b.aclMode,
+      initiators: b.initiators,
+      prio_path: b.hosts[0] ?? "",
+      owner: b.owner,
+      wwid: wwidFor(b.gbid),
+      auth: b.auth,
+      state: b.state,
+    };
+  }
+
+  private handlers(node: FakeNode): AsyncHandlers<BlockdHandlers> {
+    const record = (method: string, request: unknown): void => {
+      this.calls.push({ host: node.host, method, request: JSON.parse(JSON.stringify(request)) as Record<string, unknown> });
+      const injected = this.failNext.get(method);
+      if (injected) {
+        this.failNext.delete(method);
+        throw injected;
+      }
+    };
+    const gate = (method: string): Promise<void> => this.gates.get(method) ?? Promise.resolve();
+    return {
+      CreateBlock: async (req) => {
+        record("CreateBlock", req);
+        await gate("CreateBlock");
+        const v = this.vol(req.volume);
+        const size = BigInt(req.size_bytes);
+        const ha = req.ha || 1;
+        if (req.hosts.length < ha) throw fail(status.INVALID_ARGUMENT, `ha count ${ha} is greater than the number of hosts given (${req.hosts.length})`);
+        const hosts = req.hosts.slice(0, ha);
+        const old = v.blocks.get(req.block);
+        if (old?.state === "creating") {
+          // as the engine: a create cut short before its SIZE and PASSWORD lines takes them from the retry
+          old.sizeBytes = size;
+          old.auth = req.auth;
+          old.password = req.auth ? `fake-chap-password-${++this.passwordSeq}-0123456789` : "";
+        }
+        if (old) {
+          const diffs: string[] = [];
+          if (old.sizeBytes !== size) diffs.push("size");
+          if (old.ha !== ha) diffs.push("ha");
+          if (old.auth !== req.auth) diffs.push("auth");
+          if (old.hosts.join(" ") !== hosts.join(" ")) diffs.push("hosts");
+          if (old.aclMode !== req.acl_mode) diffs.push("acl mode");
+          if (diffs.length > 0) throw fail(status.ALREADY_EXISTS, `block ${req.volume}/${req.block} already exists: with other parameters (${diffs.join("; ")})`);
+          const complete = old.state === "ready";
+          old.state = "ready";
+          old.exportedOn = [...hosts];
+          return this.createResponse(old, complete);
+        }
+        if (v.freeBytes < size + 10n * MiB) throw fail(status.RESOURCE_EXHAUSTED, `not enough space on volume ${req.volume}`);
+        v.freeBytes -= size;
+        const b: FakeBlock = {
+          volume: req.volume,
+          block: req.block,
+          gbid: gbidFor(req.volume, req.block),
+          sizeBytes: size,
+          ha,
+          hosts,
+          exportedOn: [...hosts],
+          auth: req.auth,
+          password: req.auth ? `fake-chap-password-${++this.passwordSeq}-0123456789` : "",
+          aclMode: req.acl_mode === "ACL_MODE_EXPLICIT" ? "ACL_MODE_EXPLICIT" : "ACL_MODE_GENERATED",
+          initiators: [],
+          owner: req.owner,
+          prealloc: String(req.prealloc),
+          ringBufferMb: req.ring_buffer_mb,
+          blockSize: req.block_size,
+          ioTimeoutS: req.io_timeout_s,
+          state: "ready",
+        };
+        v.blocks.set(req.block, b);
+        for (const h of hosts) {
+          const n = this.nodes.find((x) => x.host === h);
+          if (n) n.targets++;
+        }
+        return this.createResponse(b, false);
+      },
+      DeleteBlock: async (req) => {
+        record("DeleteBlock", req);
+        await Promise.resolve();
+        const v = this.vol(req.volume);
+        const b = v.blocks.get(req.block);
+        if (!b) {
+          if (req.missing_ok) return { successful_on: [], failed_on: [], not_found: true };
+          throw fail(status.NOT_FOUND, `block ${req.volume}/${req.block} doesn't exist`);
+        }
+        v.blocks.delete(req.block);
+        v.freeBytes += b.sizeBytes;
+        return { successful_on: b.exportedOn, failed_on: [], not_found: false };
+      },
+      ResizeBlock: async (req) => {
+        record("ResizeBlock", req);
+        await Promise.resolve();
+        const b = this.existing(req.volume, req.block);
+        const size = BigInt(req.size_bytes);
+        if (size < b.sizeBytes && !req.force) throw fail(status.INVALID_ARGUMENT, "shrinking needs force");
+        const v = this.vol(req.volume);
+        if (size - b.sizeBytes > v.freeBytes) throw fail(status.RESOURCE_EXHAUSTED, "not enough space to grow");
+        v.freeBytes -= size - b.sizeBytes;
+        b.sizeBytes = size;
+        return { iqn: iqnFor(b.gbid), size_bytes: size.toString(), successful_on: b.exportedOn, failed_on: [] };
+      },
+      GetBlock: async (req) => {
+        record("GetBlock", req);
+        await Promise.resolve();
+        return this.info(this.existing(req.volume, req.block));
+      },
+      ListBlocks: async (req) => {
+        record("ListBlocks", req);
+        await Promise.resolve();
+        return { blocks: [...this.vol(req.volume).blocks.keys()].sort(), infos: [] };
+      },
+      SetInitiatorAccess: async (req) => {
+        record("SetInitiatorAccess", req);
+        await Promise.resolve();
+        const b = this.existing(req.volume, req.block);
+        const set = new Set(b.initiators);
+        if (req.allow) set.add(req.initiator_iqn);
+        else set.delete(req.initiator_iqn);
+        b.initiators = [...set];
+        return { successful_on: b.exportedOn, failed_on: [] };
+      },
+      GetVolumeSpace: async (req) => {
+        record("GetVolumeSpace", req);
+        await Promise.resolve();
+        const v = this.vol(req.volume);
+        const reserve = 10n * MiB;
+        const avail = v.freeBytes > reserve ? v.freeBytes - reserve : 0n;
+        return { volume: req.volume, total_bytes: v.totalBytes.toString(), free_bytes: v.freeBytes.toString(), reserve_bytes: reserve.toString(), available_bytes: avail.toString() };
+      },
+      Audit: async (req) => {
+        record("Audit", req);
+        await Promise.resolve();
+        this.vol(req.volume);
+        return { findings: this.auditFindings };
+      },
+      GetTargetStatus: async (req) => {
+        record("GetTargetStatus", req);
+        await Promise.resolve();
+        const b = this.existing(req.volume, req.block);
+        return { hosts: b.hosts.map((h) => this.targetStatus.get(h) ?? { host: h, present: true, matches: true, detail: "ok" }) };
+      },
+      GetNodeStatus: async (req) => {
+        record("GetNodeStatus", req);
+        await Promise.resolve();
+        return { host: node.host, version: "fake", targets: node.targets, active_paths: node.activePaths, volumes: [], ready: node.ready };
+      },
+    };
+  }
+
+  private createResponse(b: FakeBlock, alreadyExisted: boolean) {
+    return {
+      iqn: iqnFor(b.gbid),
+      portals: b.exportedOn.map((h) => `${h}:3260`),
+      username: b.auth ? b.gbid : "",
+      password: b.password,
+      gbid: b.gbid,
+      size_bytes: b.sizeBytes.toString(),
+      already_existed: alreadyExisted,
+      wwid: wwidFor(b.gbid),
+    };
+  }
+}
+
+/** A unix socket path for a CSI server in a test. */
+export async function tempSocket(prefix = "gbcsi-ctl-"): Promise<string> {
+  return join(await mkdtemp(join(tmpdir(), prefix)), "csi.sock");
+}

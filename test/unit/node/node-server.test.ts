@@ -1,0 +1,514 @@
+import { test, describe, beforeEach, afterEach } from "node:test";
+import assert from "node:assert/strict";
+import { readFile, readdir, writeFile, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { status } from "@grpc/grpc-js";
+import { FakeHost } from "../../doubles/fake-host.js";
+import { makeNodeDeps, type NodeDeps } from "../../../src/node/node-deps.js";
+import { nodeServer } from "../../../src/node/node-server.js";
+import { mapNodeError } from "../../../src/node/errors.js";
+import { toStatusError, type RpcContext } from "../../../src/rpc/rpc.js";
+import { nullLogger } from "../../../src/util/log.js";
+import { Metadata } from "@grpc/grpc-js";
+import { gbidFor, iqnFor, wwidFor } from "../../../src/identity/names.js";
+import { toVolumeContext } from "../../../src/csi/volume-context.js";
+import type { Exec } from "../../../src/util/exec.js";
+import { GarbageCollector } from "../../../src/node/gc.js";
+import { Healer } from "../../../src/node/healer.js";
+import { recordFileName } from "../../../src/node/node-record.js";
+
+const VOL = "block-test";
+const BLOCK = "pvc-1234";
+const GBID = gbidFor(VOL, BLOCK);
+const IQN = iqnFor(GBID);
+const WWID = wwidFor(GBID);
+const VOLUME_ID = `v1/${VOL}/${BLOCK}`;
+const PORTALS = ["10.0.0.1:3260", "10.0.0.2:3260", "10.0.0.3:3260"];
+const PASSWORD = "s3cret-chap-password-5a1f";
+const SECRETS = { username: GBID, password: PASSWORD };
+const MiB = 1024 * 1024;
+
+const ctx: RpcContext = { requestId: "t", method: "test", log: nullLogger, peer: "unix:test", outgoing: new Metadata(), signal: new AbortController().signal };
+
+const volumeContext = (over: Partial<{ wwid: string; gbid: string; iqn: string; portals: string[] }> = {}): Record<string, string> =>
+  toVolumeContext({
+    iqn: over.iqn ?? IQN,
+    portals: over.portals ?? PORTALS,
+    lun: 0,
+    hostingVolume: VOL,
+    gbid: over.gbid ?? GBID,
+    ha: 3,
+    wwid: over.wwid ?? WWID,
+    fsType: "xfs",
+    auth: true,
+  });
+
+type Mode = "SINGLE_NODE_WRITER" | "MULTI_NODE_MULTI_WRITER";
+const mountCap = (fs = "xfs", mode: Mode = "SINGLE_NODE_WRITER") => ({ mount: { fs_type: fs, mount_flags: [], volume_mount_group: "" }, access_mode: { mode }, access_type: "mount" as const });
+const blockCap = (mode: Mode = "SINGLE_NODE_WRITER") => ({ block: {}, access_mode: { mode }, access_type: "block" as const });
+
+type Server = ReturnType<typeof nodeServer>;
+
+async function codeOf(p: Promise<unknown>): Promise<status> {
+  try {
+    await p;
+  } catch (err) {
+    return toStatusError(err, mapNodeError).code;
+  }
+  return status.OK;
+}
+
+let host: FakeHost;
+let deps: NodeDeps;
+let srv: Server;
+
+function build(exec: Exec = host.exec, lockWaitMs?: number): void {
+  deps = makeNodeDeps(exec, host.paths, nullLogger, { sysfsWriter: host.sysfsWriter, allPathsWaitMs: 300, pollMs: 10, budgetMs: 5_000, ...(lockWaitMs ? { lockWaitMs } : {}) });
+  srv = nodeServer(deps, { nodeName: "worker1", maxVolumesPerNode: 64, topology: {} });
+}
+
+beforeEach(async () => {
+  host = await FakeHost.create();
+  host.addTarget({ iqn: IQN, portals: PORTALS, wwid: WWID, sizeBytes: 256 * MiB, chap: { username: GBID, password: PASSWORD } });
+  build();
+});
+afterEach(async () => {
+  await host.cleanup();
+});
+
+const stagingPath = (): string => host.kubelet("plugins/kubernetes.io/csi/block.csi.gluster.org/abc/globalmount");
+const targetPath = (): string => host.kubelet("pods/p1/volumes/kubernetes.io~csi/pv1/mount");
+
+const stageReq = (over: Record<string, unknown> = {}) => ({
+  volume_id: VOLUME_ID,
+  publish_context: {},
+  staging_target_path: stagingPath(),
+  volume_capability: mountCap(),
+  secrets: SECRETS,
+  volume_context: volumeContext(),
+  ...over,
+});
+
+const stage = (over: Record<string, unknown> = {}) => srv.NodeStageVolume!(stageReq(over), ctx);
+const unstage = (path = stagingPath()) => srv.NodeUnstageVolume!({ volume_id: VOLUME_ID, staging_target_path: path }, ctx);
+
+describe("validation: bad input is INVALID_ARGUMENT and nothing runs", () => {
+  const cases: [string, () => Promise<unknown>][] = [
+    ["stage: no volume_id", () => stage({ volume_id: "" })],
+    ["stage: foreign volume_id", () => stage({ volume_id: "pvc-123" })],
+    ["stage: no staging path", () => stage({ staging_target_path: "" })],
+    ["stage: relative staging path", () => stage({ staging_target_path: "globalmount" })],
+    ["stage: no capability", () => stage({ volume_capability: null })],
+    ["stage: multi-node writer", () => stage({ volume_capability: mountCap("xfs", "MULTI_NODE_MULTI_WRITER") })],
+    ["stage: unsupported fs", () => stage({ volume_capability: mountCap("btrfs") })],
+    ["stage: discard mount flag", () => stage({ volume_capability: { ...mountCap(), mount: { fs_type: "xfs", mount_flags: ["discard"], volume_mount_group: "" } } })],
+    ["stage: no volume_context", () => stage({ volume_context: {} })],
+    ["stage: WWID not of the GBID", () => stage({ volume_context: volumeContext({ wwid: wwidFor(gbidFor(VOL, "other")) }) })],
+    ["stage: IQN not of the GBID", () => stage({ volume_context: volumeContext({ iqn: iqnFor(gbidFor(VOL, "other")) }) })],
+    ["stage: bad portal", () => stage({ volume_context: volumeContext({ portals: ["host-a"] }) })],
+    ["stage: CHAP without password", () => stage({ secrets: { username: GBID } })],
+    ["unstage: no staging path", () => srv.NodeUnstageVolume!({ volume_id: VOLUME_ID, staging_target_path: "" }, ctx)],
+    ["unstage: bad volume_id", () => srv.NodeUnstageVolume!({ volume_id: "v2/x", staging_target_path: "/x" }, ctx)],
+    ["publish: no target path", () => srv.NodePublishVolume!({ volume_id: VOLUME_ID, staging_target_path: "/s", target_path: "", volume_capability: mountCap(), readonly: false, publish_context: {}, secrets: {}, volume_context: {} }, ctx)],
+    ["publish: no capability", () => srv.NodePublishVolume!({ volume_id: VOLUME_ID, staging_target_path: "/s", target_path: "/t", volume_capability: null, readonly: false, publish_context: {}, secrets: {}, volume_context: {} }, ctx)],
+    ["unpublish: relative target", () => srv.NodeUnpublishVolume!({ volume_id: VOLUME_ID, target_path: "t" }, ctx)],
+    ["stats: no path", () => srv.NodeGetVolumeStats!({ volume_id: VOLUME_ID, volume_path: "", staging_target_path: "" }, ctx)],
+    ["expand: no volume_id", () => srv.NodeExpandVolume!({ volume_id: "", volume_path: "/v", staging_target_path: "", capacity_range: null, volume_capability: null, secrets: {} }, ctx)],
+  ];
+  for (const [name, call] of cases) {
+    test(name, async () => {
+      assert.equal(await codeOf(call()), status.INVALID_ARGUMENT);
+      assert.deepEqual(host.calls, [], "no program ran");
+      assert.deepEqual(await host.listDir("var/lib/gluster-block-csi/volumes"), [], "no record written");
+    });
+  }
+  test("the error names the field", async () => {
+    await assert.rejects(stage({ secrets: { username: GBID } }), /secrets\.password/);
+    await assert.rejects(stage({ staging_target_path: "" }), /staging_target_path/);
+  });
+});
+
+test("NodeGetInfo carries the initiator IQN; capabilities are the four", async () => {
+  const info = await srv.NodeGetInfo!({}, ctx);
+  assert.equal(info.node_id, "worker1/iqn.1993-08.org.debian:01:worker1");
+  assert.equal(info.max_volumes_per_node, 64);
+  const caps = await srv.NodeGetCapabilities!({}, ctx);
+  assert.deepEqual(
+    caps.capabilities?.map((c) => c.rpc?.type),
+    ["STAGE_UNSTAGE_VOLUME", "EXPAND_VOLUME", "GET_VOLUME_STATS", "VOLUME_CONDITION"],
+  );
+});
+
+test("stage xfs with CHAP: 3 sessions, one map, formatted without discard, mounted; node records manual", async () => {
+  await stage();
+  assert.equal(host.sessionCount(IQN), 3);
+  assert.equal(host.mapCount(), 1);
+  const dm = host.mapOf(WWID);
+  assert.ok(dm);
+  const mkfs = host.calls.find((c) => c.file === "mkfs.xfs");
+  assert.ok(mkfs, "formatted");
+  assert.ok(mkfs.args.includes("-K"), "mkfs.xfs -K (no discard)");
+  assert.ok(host.mounts.some((m) => m.target === stagingPath() && m.devNo === `253:${dm.slice(3)}` && m.fstype === "xfs"));
+  for (const p of PORTALS) {
+    const r = host.nodeRecords.get(IQN)?.get(p);
+    assert.equal(r?.get("node.startup"), "manual");
+    assert.equal(r?.get("node.session.scan"), "manual");
+    assert.equal(r?.get("node.session.auth.authmethod"), "CHAP");
+  }
+  // only our LUN was scanned, through sysfs; no discovery ran
+  assert.ok(!host.calls.some((c) => c.file === "iscsiadm" && c.args.includes("discovery")));
+});
+
+test("multipathd missed the uevents: it is handed each path once udev has processed it, never before", async () => {
+  host.autoMap = false;
+  host.udevDelayMs = 150;
+  await stage();
+  assert.deepEqual(host.uninitializedAddPaths, [], "no path handed to multipathd before udev had it");
+  const dm = host.mapOf(WWID);
+  assert.ok(dm, "the map was made by hand");
+  assert.equal(host.slavesOf(dm).length, 3, "with every path");
+});
+
+test("the CHAP password never appears in a logged argv, and never in the record", async () => {
+  await stage();
+  const passCalls = host.calls.filter((c) => c.args.includes(PASSWORD));
+  assert.ok(passCalls.length > 0, "the password was passed to iscsiadm");
+  for (const c of passCalls) assert.ok(c.secrets.includes(PASSWORD), "passed as a secret");
+  for (const c of host.calls) assert.ok(!c.logged.includes(PASSWORD), `logged argv shows the password: ${c.logged}`);
+  const rec = await readFile(join(host.paths.stateDir, "volumes", recordFileName(VOLUME_ID)), "utf8");
+  assert.ok(!rec.includes(PASSWORD));
+  assert.equal((JSON.parse(rec) as { phase: string }).phase, "staged");
+});
+
+/** Each path of ours: [max_write_same_blocks, zeroing_mode]. */
+async function writeSameOfPaths(): Promise<[string, string][]> {
+  const out: [string, string][] = [];
+  for (const sess of await deps.sysfs.sessionsOf(IQN)) {
+    for (const d of sess.disks) {
+      const dir = join(deps.sysfs.root, "block", d.name, "device", "scsi_disk", d.hctl);
+      out.push([(await readFile(join(dir, "max_write_same_blocks"), "utf8")).trim(), (await readFile(join(dir, "zeroing_mode"), "utf8")).trim()]);
+    }
+  }
+  return out;
+}
+
+test("every path gets WRITE SAME disabled before the device is used (tcmu-runner 1.5.4 dies of WRITE SAME with UNMAP)", async () => {
+  await stage({ volume_capability: mountCap("ext4") });
+  assert.deepEqual(await writeSameOfPaths(), PORTALS.map(() => ["0", "writesame"]));
+  const mkfsAt = host.calls.findIndex((c) => c.file === "mkfs.ext4");
+  assert.ok(mkfsAt >= 0);
+});
+
+test("a path the healer brings back is guarded too", async () => {
+  const down = new Set([PORTALS[2] ?? ""]);
+  host.addTarget({ iqn: IQN, portals: PORTALS, wwid: WWID, sizeBytes: 256 * MiB, chap: { username: GBID, password: PASSWORD }, down });
+  await stage();
+  assert.equal((await writeSameOfPaths()).length, 2);
+  down.clear();
+  await new Healer(deps).runOnce(nullLogger);
+  assert.deepEqual(await writeSameOfPaths(), PORTALS.map(() => ["0", "writesame"]));
+});
+
+test("stage twice = one login per portal, one format", async () => {
+  await stage();
+  await stage();
+  assert.equal(host.loginCount(), 3);
+  assert.equal(host.calls.filter((c) => c.file === "mkfs.xfs").length, 1);
+  assert.equal(host.sessionCount(), 3);
+});
+
+test("ext4 is formatted with nodiscard; an existing filesystem is never reformatted", async () => {
+  await stage({ volume_capability: mountCap("ext4") });
+  const mkfs = host.calls.find((c) => c.file === "mkfs.ext4");
+  assert.ok(mkfs?.args.join(" ").includes("-E nodiscard"));
+  await unstage();
+  host.calls.length = 0;
+  await stage({ volume_capability: mountCap("ext4") });
+  assert.ok(!host.calls.some((c) => c.file.startsWith("mkfs")), "stage again: no format");
+  assert.ok(host.calls.some((c) => c.file === "e2fsck"));
+});
+
+test("a device of another filesystem type is refused, not formatted", async () => {
+  const realExec = host.exec;
+  build(async (file, args, opts) => {
+    if (file === "blkid") host.blkid.set(args[args.length - 1] ?? "", { TYPE: "ext4" });
+    return realExec(file, args, opts);
+  });
+  const err = await stage({ volume_capability: mountCap("xfs") }).catch((e: unknown) => e);
+  assert.equal(toStatusError(err, mapNodeError).code, status.FAILED_PRECONDITION);
+  assert.match(String((err as Error).message), /ext4/);
+  assert.ok(!host.calls.some((c) => c.file.startsWith("mkfs") || c.file === "mount"));
+});
+
+test("a blank-looking device whose head is not zero is not formatted", async () => {
+  const realExec = host.exec;
+  build(async (file, args, opts) => {
+    if (file === "blkid") {
+      // blkid finds nothing, but the device has data
+      const dev = args[args.length - 1] ?? "";
+      await writeFile(dev, Buffer.from("some data that is not a signature"), { flag: "r+" });
+    }
+    return realExec(file, args, opts);
+  });
+  assert.equal(await codeOf(stage()), status.FAILED_PRECONDITION);
+  assert.ok(!host.calls.some((c) => c.file.startsWith("mkfs")));
+  assert.ok(!host.mounts.some((m) => m.target === stagingPath()));
+});
+
+test("WWID mismatch: refused, nothing mounted, nothing left logged in, no record", async () => {
+  const other = wwidFor(gbidFor(VOL, "someone-else"));
+  host.targets.set(IQN, { iqn: IQN, portals: PORTALS, wwid: other, sizeBytes: 256 * MiB, chap: { username: GBID, password: PASSWORD } });
+  host.allowedWwids.add(other); // a greedy multipathd maps it anyway
+  const err = await stage().catch((e: unknown) => e);
+  assert.equal(toStatusError(err, mapNodeError).code, status.FAILED_PRECONDITION);
+  assert.match(String((err as Error).message), /WWID/);
+  assert.equal(host.mounts.length, 0);
+  assert.ok(!host.calls.some((c) => c.file.startsWith("mkfs") || c.file === "mount"));
+  assert.equal(host.sessionCount(), 0);
+  assert.equal(host.mapCount(), 0);
+  assert.equal(host.diskCount(), 0);
+  assert.equal(host.nodeRecords.size, 0);
+  assert.deepEqual(await host.listDir("var/lib/gluster-block-csi/volumes"), []);
+});
+
+test("the record is written before the host is touched, and after each phase", async () => {
+  const phases: string[] = [];
+  const file = join(host.paths.stateDir, "volumes", recordFileName(VOLUME_ID));
+  const realExec = host.exec;
+  build(async (f, args, opts) => {
+    if (f === "multipathd" || f === "flock" || f === "iscsiadm" || f === "mount") {
+      const text = await readFile(file, "utf8").catch(() => "");
+      phases.push(text ? (JSON.parse(text) as { phase: string }).phase : "none");
+    }
+    return realExec(f, args, opts);
+  });
+  await stage();
+  assert.equal(phases[0], "attaching", "a record exists before the first host command");
+  assert.ok(!phases.includes("none"));
+  assert.ok(phases.includes("attached"), "the attached phase is recorded before mounting");
+  assert.equal(phases[phases.length - 1], "attached");
+  assert.equal((JSON.parse(await readFile(file, "utf8")) as { phase: string }).phase, "staged");
+  assert.deepEqual((await readdir(join(host.paths.stateDir, "volumes"))).filter((n) => n.endsWith(".tmp")), [], "no temp file left");
+});
+
+test("unstage undoes everything: mount, map, paths, sessions, node records, wwid, record", async () => {
+  await stage();
+  await unstage();
+  assert.equal(host.mounts.length, 0);
+  assert.equal(host.mapCount(), 0);
+  assert.equal(host.diskCount(), 0);
+  assert.equal(host.sessionCount(), 0);
+  assert.equal(host.nodeRecords.size, 0);
+  assert.ok(!host.allowedWwids.has(WWID));
+  assert.deepEqual(await host.listDir("var/lib/gluster-block-csi/volumes"), []);
+  await unstage(); // twice is fine
+});
+
+test("unstage without a record (restart, record lost) still cleans up from what the host shows", async () => {
+  await stage();
+  await rm(join(host.paths.stateDir, "volumes", recordFileName(VOLUME_ID)));
+  build(); // a restarted plugin
+  await unstage();
+  assert.equal(host.mounts.length, 0);
+  assert.equal(host.mapCount(), 0);
+  assert.equal(host.sessionCount(), 0);
+  assert.equal(host.nodeRecords.size, 0);
+});
+
+test("unstage of a volume never staged is OK and runs no teardown", async () => {
+  await unstage();
+  assert.ok(!host.calls.some((c) => c.file === "iscsiadm" && c.args.includes("--logout")));
+});
+
+test("unstage after a crash mid-stage (record says attaching, no mount)", async () => {
+  build();
+  host.failing.add("mkfs.xfs");
+  assert.notEqual(await codeOf(stage()), status.OK);
+  host.failing.clear();
+  assert.equal(host.sessionCount(), 3);
+  build();
+  await unstage();
+  assert.equal(host.sessionCount(), 0);
+  assert.equal(host.mapCount(), 0);
+});
+
+test("unstage refuses while the device is still published (never tears down under a mount)", async () => {
+  await stage();
+  await srv.NodePublishVolume!({ volume_id: VOLUME_ID, staging_target_path: stagingPath(), target_path: targetPath(), volume_capability: mountCap(), readonly: false, publish_context: {}, secrets: {}, volume_context: {} }, ctx);
+  assert.equal(await codeOf(unstage()), status.FAILED_PRECONDITION);
+  assert.equal(host.sessionCount(), 3, "sessions kept");
+});
+
+test("publish and unpublish: filesystem bind mount, read-only when asked; idempotent", async () => {
+  await stage();
+  const req = { volume_id: VOLUME_ID, staging_target_path: stagingPath(), target_path: targetPath(), volume_capability: mountCap(), readonly: true, publish_context: {}, secrets: {}, volume_context: {} };
+  await srv.NodePublishVolume!(req, ctx);
+  await srv.NodePublishVolume!(req, ctx);
+  const at = host.mounts.filter((m) => m.target === targetPath());
+  assert.equal(at.length, 1);
+  assert.ok(at[0]?.options.includes("ro"));
+  await srv.NodeUnpublishVolume!({ volume_id: VOLUME_ID, target_path: targetPath() }, ctx);
+  await srv.NodeUnpublishVolume!({ volume_id: VOLUME_ID, target_path: targetPath() }, ctx);
+  assert.equal(host.mounts.filter((m) => m.target === targetPath()).length, 0);
+  await unstage();
+  assert.equal(host.sessionCount(), 0);
+});
+
+test("block mode: no format; publish binds the dm device onto a file", async () => {
+  await stage({ volume_capability: blockCap() });
+  assert.ok(!host.calls.some((c) => c.file.startsWith("mkfs") || c.file === "blkid"));
+  const tp = host.kubelet("plugins/kubernetes.io/csi/volumeDevices/publish/pv1/pod1");
+  await srv.NodePublishVolume!({ volume_id: VOLUME_ID, staging_target_path: stagingPath(), target_path: tp, volume_capability: blockCap(), readonly: false, publish_context: {}, secrets: {}, volume_context: {} }, ctx);
+  const m = host.mounts.find((x) => x.target === tp);
+  assert.equal(m?.source, `udev[/${host.mapOf(WWID)}]`);
+  const stats = await srv.NodeGetVolumeStats!({ volume_id: VOLUME_ID, volume_path: tp, staging_target_path: "" }, ctx);
+  assert.equal(Number(stats.usage?.[0]?.total), 256 * MiB);
+  assert.equal(stats.volume_condition?.abnormal, false);
+  await srv.NodeUnpublishVolume!({ volume_id: VOLUME_ID, target_path: tp }, ctx);
+  await unstage();
+  assert.equal(host.mapCount(), 0);
+});
+
+test("publish of a volume not staged is FAILED_PRECONDITION", async () => {
+  const req = { volume_id: VOLUME_ID, staging_target_path: stagingPath(), target_path: targetPath(), volume_capability: mountCap(), readonly: false, publish_context: {}, secrets: {}, volume_context: {} };
+  assert.equal(await codeOf(srv.NodePublishVolume!(req as never, ctx)), status.FAILED_PRECONDITION);
+});
+
+test("staged as block, staged again as mount: ALREADY_EXISTS", async () => {
+  await stage({ volume_capability: blockCap() });
+  assert.equal(await codeOf(stage()), status.ALREADY_EXISTS);
+});
+
+test("a waiter on a busy volume gets ABORTED", async () => {
+  build(host.exec, 50);
+  const release = await deps.locks.acquire(VOLUME_ID);
+  try {
+    assert.equal(await codeOf(stage()), status.ABORTED);
+    assert.equal(await codeOf(unstage()), status.ABORTED);
+  } finally {
+    release();
+  }
+  assert.equal(host.loginCount(), 0);
+});
+
+test("unsafe multipath settings are refused before any login", async () => {
+  host.multipathConfig = host.multipathConfig.replace('path_grouping_policy "failover"', 'path_grouping_policy "multibus"');
+  const err = await stage().catch((e: unknown) => e);
+  assert.equal(toStatusError(err, mapNodeError).code, status.FAILED_PRECONDITION);
+  assert.match(String((err as Error).message), /multibus/);
+  assert.equal(host.loginCount(), 0);
+});
+
+test("wrong CHAP credentials: PERMISSION_DENIED", async () => {
+  assert.equal(await codeOf(stage({ secrets: { username: GBID, password: "wrong-password-xyz" } })), status.PERMISSION_DENIED);
+});
+
+test("one portal down: staged on the others; the condition says so; the healer logs in once it is back", async () => {
+  const down = new Set([PORTALS[1] ?? ""]);
+  host.addTarget({ iqn: IQN, portals: PORTALS, wwid: WWID, sizeBytes: 256 * MiB, chap: { username: GBID, password: PASSWORD }, down });
+  await stage();
+  assert.equal(host.sessionCount(IQN), 2);
+  const s1 = await srv.NodeGetVolumeStats!({ volume_id: VOLUME_ID, volume_path: stagingPath(), staging_target_path: "" }, ctx);
+  assert.equal(s1.volume_condition?.abnormal, true);
+  assert.match(s1.volume_condition?.message ?? "", /10\.0\.0\.2:3260/);
+  down.clear();
+  const healed = await new Healer(deps).runOnce(nullLogger);
+  assert.deepEqual(healed[0]?.relogged, [PORTALS[1]]);
+  assert.equal(host.sessionCount(IQN), 3);
+  const s2 = await srv.NodeGetVolumeStats!({ volume_id: VOLUME_ID, volume_path: stagingPath(), staging_target_path: "" }, ctx);
+  assert.equal(s2.volume_condition?.abnormal, false, s2.volume_condition?.message);
+  assert.ok(!host.calls.some((c) => c.args.includes("--logout")), "healing never logs out");
+});
+
+test("a session not logged in makes the condition abnormal", async () => {
+  await stage();
+  await host.setSessionState(IQN, PORTALS[0] ?? "", "FAILED");
+  const s = await srv.NodeGetVolumeStats!({ volume_id: VOLUME_ID, volume_path: stagingPath(), staging_target_path: "" }, ctx);
+  assert.equal(s.volume_condition?.abnormal, true);
+  assert.match(s.volume_condition?.message ?? "", /FAILED/);
+  assert.ok(s.usage?.some((u) => u.unit === "INODES"));
+});
+
+test("stats of a volume not staged here is NOT_FOUND", async () => {
+  assert.equal(await codeOf(srv.NodeGetVolumeStats!({ volume_id: VOLUME_ID, volume_path: "/nowhere", staging_target_path: "" }, ctx)), status.NOT_FOUND);
+});
+
+test("expand: rescan, resize the map, grow xfs online", async () => {
+  await stage();
+  const t = host.targets.get(IQN);
+  assert.ok(t);
+  t.sizeBytes = 512 * MiB;
+  const r = await srv.NodeExpandVolume!({ volume_id: VOLUME_ID, volume_path: stagingPath(), staging_target_path: stagingPath(), capacity_range: { required_bytes: String(512 * MiB), limit_bytes: "0" }, volume_capability: mountCap(), secrets: {} }, ctx);
+  assert.equal(Number(r.capacity_bytes), 512 * MiB);
+  assert.ok(host.calls.some((c) => c.file === "multipathd" && c.args[0] === "resize"));
+  assert.ok(host.calls.some((c) => c.file === "xfs_growfs" && c.args[0] === stagingPath()));
+});
+
+describe("garbage collector", () => {
+  const LEFT = iqnFor(gbidFor(VOL, "leftover"));
+  const LEFT_WWID = wwidFor(gbidFor(VOL, "leftover"));
+  const FOREIGN = "iqn.2003-01.org.example:foreign";
+  const FOREIGN_WWID = "36001405aaaaaaaaaaaaaaaaaaaaaaaaa";
+
+  beforeEach(async () => {
+    host.addTarget({ iqn: LEFT, portals: ["10.0.0.1:3260"], wwid: LEFT_WWID, sizeBytes: 64 * MiB });
+    host.addTarget({ iqn: FOREIGN, portals: ["10.0.0.9:3260"], wwid: FOREIGN_WWID, sizeBytes: 64 * MiB });
+    await host.foreignSession(LEFT, "10.0.0.1:3260", LEFT_WWID, true);
+    await host.foreignSession(FOREIGN, "10.0.0.9:3260", FOREIGN_WWID, true);
+    await stage(); // ours, owned by a record
+  });
+
+  test("dry run reports only the orphan of our prefix and changes nothing", async () => {
+    const gc = new GarbageCollector(deps, { mode: "dry-run", graceMs: 0 });
+    const before = host.calls.length;
+    const f = await gc.runOnce(nullLogger);
+    assert.deepEqual(
+      f.map((x) => [x.iqn, x.action]),
+      [[LEFT, "would-remove"]],
+    );
+    assert.equal(host.sessionCount(LEFT), 1);
+    assert.equal(host.sessionCount(FOREIGN), 1);
+    assert.equal(host.mapCount(), 3);
+    assert.ok(!host.calls.slice(before).some((c) => c.args.includes("--logout") || c.args.includes("-f")));
+  });
+
+  test("fix removes the orphan after the grace period; the foreign target and our staged volume stay", async () => {
+    let now = 1_000_000;
+    const gc = new GarbageCollector(deps, { mode: "fix", graceMs: 60_000, now: () => now });
+    const first = await gc.runOnce(nullLogger);
+    assert.equal(first[0]?.action, "within-grace");
+    assert.equal(host.sessionCount(LEFT), 1);
+    now += 61_000;
+    const second = await gc.runOnce(nullLogger);
+    assert.equal(second[0]?.action, "removed");
+    assert.equal(host.sessionCount(LEFT), 0);
+    assert.equal(host.mapOf(LEFT_WWID), undefined);
+    assert.equal(host.sessionCount(FOREIGN), 1);
+    assert.ok(host.mapOf(FOREIGN_WWID));
+    assert.equal(host.sessionCount(IQN), 3);
+    assert.ok(host.mapOf(WWID));
+  });
+
+  test("an orphan that is mounted is left alone", async () => {
+    const dm = host.mapOf(LEFT_WWID) ?? "";
+    host.mounts.push({ target: "/mnt/x", source: `/dev/mapper/${LEFT_WWID}`, fstype: "xfs", options: ["rw"], devNo: `253:${dm.slice(3)}` });
+    const gc = new GarbageCollector(deps, { mode: "fix", graceMs: 0 });
+    const f = await gc.runOnce(nullLogger);
+    assert.equal(f[0]?.action, "in-use");
+    assert.equal(host.sessionCount(LEFT), 1);
+  });
+});
+
+test("condition: a read-only publish is normal; a filesystem gone read-only at the staging mount is not", async () => {
+  await stage();
+  const req = { volume_id: VOLUME_ID, staging_target_path: stagingPath(), target_path: targetPath(), volume_capability: mountCap(), readonly: true, publish_context: {}, secrets: {}, volume_context: {} };
+  await srv.NodePublishVolume!(req, ctx);
+  const ok = await srv.NodeGetVolumeStats!({ volume_id: VOLUME_ID, volume_path: targetPath(), staging_target_path: stagingPath() }, ctx);
+  assert.equal(ok.volume_condition?.abnormal, false, ok.volume_condition?.message);
+  const staged = host.mounts.find((m) => m.target === stagingPath());
+  assert.ok(staged);
+  staged.options = ["ro", "relatime"];
+  const bad = await srv.NodeGetVolumeStats!({ volume_id: VOLUME_ID, volume_path: targetPath(), staging_target_path: stagingPath() }, ctx);
+  assert.equal(bad.volume_condition?.abnormal, true);
+  assert.match(bad.volume_condition?.message ?? "", /read-only/);
+});

@@ -1,0 +1,66 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { exec, ExecError } from "../../../src/util/exec.js";
+import { captureLog } from "../../../lab/harness/log-capture.js";
+
+const SECRET = "s3cr3t-chap-Pa55word";
+
+test("a failing command with a secret in its arguments leaks it into no log line and no error message", async () => {
+  const captured = captureLog("debug");
+  const { log } = captured;
+  const text = (): string => captured.text();
+  const err = await exec("sh", ["-c", 'echo "login failed for $1" >&2; echo "out $1"; exit 24', "sh", SECRET], {
+    secrets: [SECRET],
+    logger: log,
+  }).then(
+    () => assert.fail("should have failed"),
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof ExecError);
+  assert.equal(err.exitCode, 24);
+  assert.equal(err.timedOut, false);
+  assert.ok(err.redactedArgs.includes("***"), "the secret argument is replaced");
+  for (const s of [err.message, err.stderrTail, err.stdout, String(err), JSON.stringify(err), err.stack ?? ""]) {
+    assert.ok(!s.includes(SECRET), `secret found in: ${s}`);
+  }
+  assert.match(err.stderrTail, /login failed for \*\*\*/);
+  assert.ok(text().length > 0, "the call was logged");
+  assert.ok(!text().includes(SECRET), "secret found in the log");
+});
+
+test("argument arrays are passed verbatim, never through a shell", async () => {
+  const tricky = "$(touch /tmp/never-created-by-exec-test); `id` | ; && echo injected";
+  const r = await exec("printf", ["%s", tricky]);
+  assert.equal(r.stdout, tricky);
+});
+
+test("a timeout sends TERM and reports timedOut", async () => {
+  const err = await exec("sleep", ["10"], { timeoutMs: 200 }).catch((e: unknown) => e);
+  assert.ok(err instanceof ExecError);
+  assert.equal(err.timedOut, true);
+  assert.match(err.message, /timed out after 200 ms/);
+});
+
+test("a program that ignores TERM is killed", async () => {
+  const started = Date.now();
+  const err = await exec("sh", ["-c", "trap '' TERM; sleep 30"], { timeoutMs: 200 }).catch((e: unknown) => e);
+  assert.ok(err instanceof ExecError);
+  assert.equal(err.timedOut, true);
+  assert.ok(Date.now() - started < 20_000, "the child did not outlive its kill delay");
+});
+
+test("a missing program is a typed error", async () => {
+  const err = await exec("no-such-program-here", []).catch((e: unknown) => e);
+  assert.ok(err instanceof ExecError);
+  assert.equal(err.notFound, true);
+});
+
+test("okExitCodes are success", async () => {
+  const r = await exec("sh", ["-c", "exit 15"], { okExitCodes: [15] });
+  assert.equal(r.exitCode, 15);
+});
+
+test("stdin input reaches the program", async () => {
+  const r = await exec("cat", [], { input: "hello\n" });
+  assert.equal(r.stdout, "hello\n");
+});
