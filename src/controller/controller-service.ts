@@ -11,12 +11,12 @@ import type { AsyncHandlers } from "../rpc/rpc.js";
 import { failedPrecondition, invalidArgument } from "../rpc/errors.js";
 import { formatVolumeId, parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import { parseNodeId } from "../csi/node-id.js";
-import { toVolumeContext, CTX } from "../csi/volume-context.js";
+import { toVolumeContext, CONTEXT_KEY } from "../csi/volume-context.js";
 import { gbidFor } from "../identity/names.js";
 import { capabilityProblem, checkCapabilities, checkCapability } from "./capabilities.js";
 import { expandSize, MiB } from "./capacity.js";
 import { pageOf } from "./paging.js";
-import { P, parseParameters } from "./params.js";
+import { PARAM, parseParameters } from "./params.js";
 import { volumeCondition } from "./volume-condition.js";
 import { parseOwner } from "./owner.js";
 import { createVolume, eventTarget } from "./create-volume.js";
@@ -150,7 +150,7 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       } catch (err) {
         return unconfirmed(err instanceof Error ? err.message : String(err));
       }
-      const made = req.volume_context?.[CTX.fsType] ?? "";
+      const made = req.volume_context?.[CONTEXT_KEY.fsType] ?? "";
       if (fs && made && fs !== made) return unconfirmed(`the volume was made for ${made}, not ${fs}`);
       if (Object.keys(req.parameters ?? {}).length > 0) {
         try {
@@ -194,9 +194,9 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
     async GetCapacity(req, ctx) {
       for (const cap of req.volume_capabilities) if (capabilityProblem(cap)) return { available_capacity: "0" };
       const params = req.parameters ?? {};
-      const named = params[P.hostingVolume];
+      const named = params[PARAM.hostingVolume];
       // validate the rest even when no hosting volume is named
-      parseParameters(named ? params : { ...params, [P.hostingVolume]: "placeholder" }, d.defaults);
+      parseParameters(named ? params : { ...params, [PARAM.hostingVolume]: "placeholder" }, d.defaults);
       const volumes = named ? [named] : await d.hostingVolumes.list(ctx.requestId);
       let total = 0n;
       let largest = 0n;

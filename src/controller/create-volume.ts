@@ -16,7 +16,7 @@ import { toVolumeContext } from "../csi/volume-context.js";
 import { checkCapabilities } from "./capabilities.js";
 import { createSize, sizeFits } from "./capacity.js";
 import { blockNameFor } from "../identity/block-name.js";
-import { P, parseParameters, type VolumeParameters } from "./params.js";
+import { PARAM, parseParameters, type VolumeParameters } from "./params.js";
 import { rankNodes } from "./placement.js";
 import { formatOwner } from "./owner.js";
 import { findBlock } from "./blockd-lookup.js";
@@ -49,17 +49,17 @@ export function validateCreate(d: Pick<ControllerDeps, "defaults" | "defaultSize
   const caps = checkCapabilities(req.volume_capabilities);
   if (req.volume_content_source) throw invalidArgument("volume_content_source: snapshots and clones are not supported");
   if (caps.fsType && params.fsType && caps.fsType !== params.fsType) {
-    throw invalidArgument(`parameter ${P.fsType}: ${params.fsType} conflicts with the volume capability's fs_type ${caps.fsType}`);
+    throw invalidArgument(`parameter ${PARAM.fsType}: ${params.fsType} conflicts with the volume capability's fs_type ${caps.fsType}`);
   }
   const fsType = caps.fsType || params.fsType || d.defaults.fsType;
   const sizeBytes = createSize(req.capacity_range, d.defaultSizeBytes);
   const block = blockNameFor(name);
   const volumeId = formatVolumeId({ hostingVolume: params.hostingVolume, block });
   if (Buffer.byteLength(volumeId) > MAX_VOLUME_ID_BYTES) {
-    throw invalidArgument(`parameter ${P.hostingVolume}: ${params.hostingVolume} is too long for a volume ID (${volumeId.length} > ${MAX_VOLUME_ID_BYTES} bytes)`);
+    throw invalidArgument(`parameter ${PARAM.hostingVolume}: ${params.hostingVolume} is too long for a volume ID (${volumeId.length} > ${MAX_VOLUME_ID_BYTES} bytes)`);
   }
   if (params.auth && !d.secrets.enabled) {
-    throw failedPrecondition(`parameter ${P.auth} is true, but CHAP credentials are kept in Kubernetes Secrets and no Kubernetes API is configured; set ${P.auth}: "false" or give the controller API access`);
+    throw failedPrecondition(`parameter ${PARAM.auth} is true, but CHAP credentials are kept in Kubernetes Secrets and no Kubernetes API is configured; set ${PARAM.auth}: "false" or give the controller API access`);
   }
   return { name, params, fsType, mount: caps.mount, sizeBytes, block, volumeId };
 }

@@ -4,7 +4,7 @@
 import type { KubeApi } from "./kube-api.js";
 import type { BlockdClient } from "./blockd-client.js";
 import type { Logger } from "../util/log.js";
-import { P } from "./params.js";
+import { PARAM } from "./params.js";
 
 export class HostingVolumes {
   private readonly seen = new Set<string>();
@@ -22,7 +22,7 @@ export class HostingVolumes {
     if (this.opts.kube) {
       try {
         for (const p of await this.opts.kube.storageClassParameters(this.opts.driverName)) {
-          const v = p[P.hostingVolume];
+          const v = p[PARAM.hostingVolume];
           if (v) all.add(v);
         }
       } catch (err) {

@@ -7,7 +7,7 @@ import { invalidArgument } from "../rpc/errors.js";
 import { canonicalHost, validateHostAddress, validateVolumeName } from "../identity/names.js";
 import { SUPPORTED_FS_TYPES } from "./capabilities.js";
 
-export const P = {
+export const PARAM = {
   hostingVolume: "hostingVolume",
   haCount: "haCount",
   hosts: "hosts",
@@ -22,7 +22,7 @@ export const P = {
   pvcNamespace: "csi.storage.k8s.io/pvc/namespace",
 } as const;
 
-const KNOWN = new Set<string>([P.hostingVolume, P.haCount, P.hosts, P.auth, P.prealloc, P.ringBuffer, P.blockSize, P.ioTimeout, P.fsType]);
+const KNOWN = new Set<string>([PARAM.hostingVolume, PARAM.haCount, PARAM.hosts, PARAM.auth, PARAM.prealloc, PARAM.ringBuffer, PARAM.blockSize, PARAM.ioTimeout, PARAM.fsType]);
 const SIDECAR_PREFIX = "csi.storage.k8s.io/";
 
 export const MAX_HA_COUNT = 16;
@@ -84,27 +84,27 @@ export function parseParameters(params: Readonly<Record<string, string>>, defaul
   }
   const get = (k: string): string | undefined => (Object.prototype.hasOwnProperty.call(params, k) ? params[k] : undefined);
 
-  let hostingVolume = get(P.hostingVolume) ?? "";
-  if (hostingVolume === "") p.add(P.hostingVolume, "is required: the gluster volume that holds the block files");
+  let hostingVolume = get(PARAM.hostingVolume) ?? "";
+  if (hostingVolume === "") p.add(PARAM.hostingVolume, "is required: the gluster volume that holds the block files");
   else {
     try {
       validateVolumeName(hostingVolume);
     } catch (err) {
-      p.add(P.hostingVolume, err instanceof Error ? err.message : String(err));
+      p.add(PARAM.hostingVolume, err instanceof Error ? err.message : String(err));
       hostingVolume = "";
     }
   }
 
   let haCount = defaults.haCount;
-  const ha = get(P.haCount);
+  const ha = get(PARAM.haCount);
   if (ha !== undefined) {
     const n = parseInt(ha, 1, MAX_HA_COUNT);
-    if (n === undefined) p.add(P.haCount, `${JSON.stringify(ha)} is not a whole number from 1 to ${MAX_HA_COUNT}`);
+    if (n === undefined) p.add(PARAM.haCount, `${JSON.stringify(ha)} is not a whole number from 1 to ${MAX_HA_COUNT}`);
     else haCount = n;
   }
 
   let hosts: string[] | undefined;
-  const hostsText = get(P.hosts);
+  const hostsText = get(PARAM.hosts);
   if (hostsText !== undefined) {
     const list = hostsText.split(",").map((h) => h.trim()).filter((h) => h !== "");
     const bad: string[] = [];
@@ -117,10 +117,10 @@ export function parseParameters(params: Readonly<Record<string, string>>, defaul
         bad.push(h);
       }
     }
-    if (list.length === 0) p.add(P.hosts, "is empty; give comma-separated IP addresses, or leave it out to choose among live nodes");
-    else if (bad.length > 0) p.add(P.hosts, `${bad.map((b) => JSON.stringify(b)).join(", ")} ${bad.length > 1 ? "are not IP addresses" : "is not an IP address"}; hostnames are not supported`);
-    else if (new Set(canon).size !== canon.length) p.add(P.hosts, `lists a host twice (${hostsText})`);
-    else if (canon.length < haCount) p.add(P.hosts, `names ${canon.length} host(s), fewer than ${P.haCount} ${haCount}`);
+    if (list.length === 0) p.add(PARAM.hosts, "is empty; give comma-separated IP addresses, or leave it out to choose among live nodes");
+    else if (bad.length > 0) p.add(PARAM.hosts, `${bad.map((b) => JSON.stringify(b)).join(", ")} ${bad.length > 1 ? "are not IP addresses" : "is not an IP address"}; hostnames are not supported`);
+    else if (new Set(canon).size !== canon.length) p.add(PARAM.hosts, `lists a host twice (${hostsText})`);
+    else if (canon.length < haCount) p.add(PARAM.hosts, `names ${canon.length} host(s), fewer than ${PARAM.haCount} ${haCount}`);
     else hosts = canon;
   }
 
@@ -131,8 +131,8 @@ export function parseParameters(params: Readonly<Record<string, string>>, defaul
     if (b === undefined) p.add(name, `${JSON.stringify(v)} is not one of ${["true", "false", ...Object.keys(extra)].join(", ")}`);
     return b ?? dflt;
   };
-  const auth = bool(P.auth, defaults.auth);
-  const prealloc = bool(P.prealloc, defaults.prealloc, { full: true, no: false });
+  const auth = bool(PARAM.auth, defaults.auth);
+  const prealloc = bool(PARAM.prealloc, defaults.prealloc, { full: true, no: false });
 
   const optInt = (name: string, min: number, max: number, unit: string): number | undefined => {
     const v = get(name);
@@ -141,28 +141,28 @@ export function parseParameters(params: Readonly<Record<string, string>>, defaul
     if (n === undefined) p.add(name, `${JSON.stringify(v)} is not a whole number of ${unit} from ${min} to ${max}`);
     return n;
   };
-  const ringBufferMb = optInt(P.ringBuffer, 1, 1024, "MiB");
-  const ioTimeoutS = optInt(P.ioTimeout, 1, 3600, "seconds");
+  const ringBufferMb = optInt(PARAM.ringBuffer, 1, 1024, "MiB");
+  const ioTimeoutS = optInt(PARAM.ioTimeout, 1, 3600, "seconds");
   let blockSize: number | undefined;
-  const bs = get(P.blockSize);
+  const bs = get(PARAM.blockSize);
   if (bs !== undefined) {
     const n = parseInt(bs, 512, 4096);
-    if (n === undefined || !BLOCK_SIZES.includes(n)) p.add(P.blockSize, `${JSON.stringify(bs)} is not one of ${BLOCK_SIZES.join(", ")}`);
+    if (n === undefined || !BLOCK_SIZES.includes(n)) p.add(PARAM.blockSize, `${JSON.stringify(bs)} is not one of ${BLOCK_SIZES.join(", ")}`);
     else blockSize = n;
   }
 
   let fsType: string | undefined;
-  const fs = get(P.fsType);
+  const fs = get(PARAM.fsType);
   if (fs !== undefined && fs !== "") {
-    if (!SUPPORTED_FS_TYPES.includes(fs)) p.add(P.fsType, `${JSON.stringify(fs)} is not supported (supported: ${SUPPORTED_FS_TYPES.join(", ")})`);
+    if (!SUPPORTED_FS_TYPES.includes(fs)) p.add(PARAM.fsType, `${JSON.stringify(fs)} is not supported (supported: ${SUPPORTED_FS_TYPES.join(", ")})`);
     else fsType = fs;
   }
 
   if (p.list.length > 0) throw invalidArgument(`invalid StorageClass parameters: ${p.list.join("; ")}`);
 
-  const pvName = get(P.pvName) || undefined;
-  const pvcName = get(P.pvcName);
-  const pvcNamespace = get(P.pvcNamespace);
+  const pvName = get(PARAM.pvName) || undefined;
+  const pvcName = get(PARAM.pvcName);
+  const pvcNamespace = get(PARAM.pvcNamespace);
   return {
     hostingVolume,
     haCount,

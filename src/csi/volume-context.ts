@@ -3,7 +3,7 @@
 // node-stage secret.
 import { invalidArgument } from "../rpc/errors.js";
 
-export const CTX = {
+export const CONTEXT_KEY = {
   iqn: "iqn",
   /** comma-separated "ip:3260" in HA order */
   portals: "portals",
@@ -32,15 +32,15 @@ export interface VolumeContext {
 
 export function toVolumeContext(v: VolumeContext): Record<string, string> {
   return {
-    [CTX.iqn]: v.iqn,
-    [CTX.portals]: v.portals.join(","),
-    [CTX.lun]: String(v.lun),
-    [CTX.hostingVolume]: v.hostingVolume,
-    [CTX.gbid]: v.gbid,
-    [CTX.ha]: String(v.ha),
-    [CTX.wwid]: v.wwid,
-    [CTX.fsType]: v.fsType,
-    [CTX.auth]: String(v.auth),
+    [CONTEXT_KEY.iqn]: v.iqn,
+    [CONTEXT_KEY.portals]: v.portals.join(","),
+    [CONTEXT_KEY.lun]: String(v.lun),
+    [CONTEXT_KEY.hostingVolume]: v.hostingVolume,
+    [CONTEXT_KEY.gbid]: v.gbid,
+    [CONTEXT_KEY.ha]: String(v.ha),
+    [CONTEXT_KEY.wwid]: v.wwid,
+    [CONTEXT_KEY.fsType]: v.fsType,
+    [CONTEXT_KEY.auth]: String(v.auth),
   };
 }
 
@@ -50,24 +50,24 @@ export function parseVolumeContext(ctx: Record<string, string>): VolumeContext {
     if (v === undefined || v === "") throw invalidArgument(`volume_context.${k} is required`);
     return v;
   };
-  const portals = need(CTX.portals).split(",").map((p) => p.trim()).filter((p) => p !== "");
+  const portals = need(CONTEXT_KEY.portals).split(",").map((p) => p.trim()).filter((p) => p !== "");
   for (const p of portals) if (!/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):\d{1,5}$/.test(p)) throw invalidArgument(`volume_context.portals: ${JSON.stringify(p)} is not ip:port`);
-  const lun = Number(ctx[CTX.lun] ?? "0");
-  if (!Number.isInteger(lun) || lun < 0 || lun > 16383) throw invalidArgument(`volume_context.lun ${JSON.stringify(ctx[CTX.lun])} is not a LUN number`);
-  const iqn = need(CTX.iqn);
+  const lun = Number(ctx[CONTEXT_KEY.lun] ?? "0");
+  if (!Number.isInteger(lun) || lun < 0 || lun > 16383) throw invalidArgument(`volume_context.lun ${JSON.stringify(ctx[CONTEXT_KEY.lun])} is not a LUN number`);
+  const iqn = need(CONTEXT_KEY.iqn);
   if (!/^iqn\.2016-12\.org\.gluster-block:[0-9a-f-]{36}$/.test(iqn)) throw invalidArgument(`volume_context.iqn ${JSON.stringify(iqn)} is not a gluster-block target`);
-  const wwid = need(CTX.wwid);
+  const wwid = need(CONTEXT_KEY.wwid);
   if (!/^36001405[0-9a-f]{25}$/.test(wwid)) throw invalidArgument(`volume_context.wwid ${JSON.stringify(wwid)} is not a LIO WWID`);
   return {
     iqn,
     portals,
     lun,
-    hostingVolume: need(CTX.hostingVolume),
-    gbid: need(CTX.gbid),
-    ha: Number(ctx[CTX.ha] ?? portals.length),
+    hostingVolume: need(CONTEXT_KEY.hostingVolume),
+    gbid: need(CONTEXT_KEY.gbid),
+    ha: Number(ctx[CONTEXT_KEY.ha] ?? portals.length),
     wwid,
-    fsType: ctx[CTX.fsType] ?? "",
-    auth: ctx[CTX.auth] === "true",
+    fsType: ctx[CONTEXT_KEY.fsType] ?? "",
+    auth: ctx[CONTEXT_KEY.auth] === "true",
   };
 }
 

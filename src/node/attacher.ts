@@ -54,17 +54,17 @@ export function disksAtLun(sessions: readonly IscsiSession[], lun: number): Scsi
 
 export class Attacher {
   private readonly pollMs: number;
-  constructor(private readonly o: AttacherOptions) {
-    this.pollMs = o.pollMs ?? 200;
+  constructor(private readonly deps: AttacherOptions) {
+    this.pollMs = deps.pollMs ?? 200;
   }
 
   devicePath(map: DmMap): string {
-    return join(this.o.devDir, map.name);
+    return join(this.deps.devDir, map.name);
   }
 
   /** Logs in on every portal that has no session yet; returns the portals that failed, with why. */
   async loginAll(t: TargetSpec, chap: Chap | undefined, budget: Budget, writeRecords: boolean): Promise<Map<string, unknown>> {
-    const sessions = await this.o.sysfs.sessionsOf(t.iqn);
+    const sessions = await this.deps.sysfs.sessionsOf(t.iqn);
     const todo = t.portals.filter((p) => !sessions.some((s) => s.portal === p));
     const failed = new Map<string, unknown>();
     // records one at a time (the database lock serializes them anyway), logins in parallel:
@@ -72,7 +72,7 @@ export class Attacher {
     const ready: string[] = [];
     for (const p of todo) {
       try {
-        if (writeRecords || !(await this.o.iscsi.hasRecord(t.iqn, p))) await this.o.iscsi.ensureRecord(t.iqn, p, chap);
+        if (writeRecords || !(await this.deps.iscsi.hasRecord(t.iqn, p))) await this.deps.iscsi.ensureRecord(t.iqn, p, chap);
         ready.push(p);
       } catch (err) {
         failed.set(p, new NodeRecordError(`the iscsiadm node record of ${t.iqn} at ${p} could not be written: ${errText(err)}`, { cause: err }));
@@ -81,21 +81,21 @@ export class Attacher {
     await Promise.all(
       ready.map(async (p) => {
         try {
-          await this.o.iscsi.login(t.iqn, p, budget.cap(15_000));
+          await this.deps.iscsi.login(t.iqn, p, budget.cap(15_000));
         } catch (err) {
           failed.set(p, err);
         }
       }),
     );
-    for (const [p, err] of failed) this.o.log.warn("iSCSI login failed", { iqn: t.iqn, portal: p, error: errText(err) });
+    for (const [p, err] of failed) this.deps.log.warn("iSCSI login failed", { iqn: t.iqn, portal: p, error: errText(err) });
     return failed;
   }
 
   /** Scans our LUN on the sessions of our target that do not show it yet. */
   async scan(t: TargetSpec): Promise<void> {
-    for (const s of await this.o.sysfs.sessionsOf(t.iqn)) {
+    for (const s of await this.deps.sysfs.sessionsOf(t.iqn)) {
       if (s.state !== "LOGGED_IN" || s.disks.some((d) => d.lun === t.lun)) continue;
-      await this.o.sysfs.scanLun(s.host, t.lun).catch((err: unknown) => this.o.log.warn("LUN scan failed", { session: s.name, error: errText(err) }));
+      await this.deps.sysfs.scanLun(s.host, t.lun).catch((err: unknown) => this.deps.log.warn("LUN scan failed", { session: s.name, error: errText(err) }));
     }
   }
 
@@ -104,9 +104,9 @@ export class Attacher {
    * kills tcmu-runner on every gateway in turn). Only disks whose WWID is ours.
    */
   async guardPaths(t: TargetSpec, disks?: readonly ScsiDisk[]): Promise<void> {
-    const ours = (disks ?? disksAtLun(await this.o.sysfs.sessionsOf(t.iqn), t.lun)).filter((d) => d.wwid === t.wwid);
+    const ours = (disks ?? disksAtLun(await this.deps.sysfs.sessionsOf(t.iqn), t.lun)).filter((d) => d.wwid === t.wwid);
     for (const d of ours) {
-      if (await this.o.sysfs.disableWriteSame(d)) this.o.log.info("WRITE SAME disabled on path", { disk: d.name, hctl: d.hctl, wwid: t.wwid });
+      if (await this.deps.sysfs.disableWriteSame(d)) this.deps.log.info("WRITE SAME disabled on path", { disk: d.name, hctl: d.hctl, wwid: t.wwid });
     }
   }
 
@@ -115,7 +115,7 @@ export class Attacher {
     await this.scan(t);
     const started = performance.now();
     for (;;) {
-      const sessions = (await this.o.sysfs.sessionsOf(t.iqn)).filter((s) => s.state === "LOGGED_IN");
+      const sessions = (await this.deps.sysfs.sessionsOf(t.iqn)).filter((s) => s.state === "LOGGED_IN");
       const disks = disksAtLun(sessions, t.lun);
       if (disks.length >= sessions.length || performance.now() - started > waitMs) {
         await this.guardPaths(t, disks);
@@ -131,13 +131,13 @@ export class Attacher {
   }
 
   async attach(t: TargetSpec, chap: Chap | undefined, budget: Budget): Promise<Attached> {
-    await this.o.multipath.checkConfig();
-    await this.o.multipath.allowWwid(t.wwid);
+    await this.deps.multipath.checkConfig();
+    await this.deps.multipath.allowWwid(t.wwid);
     const failed = await this.loginAll(t, chap, budget, true);
     // a portal that is down is left to the healer; one whose record failed only a retry with the secret can finish
     const unrecorded = [...failed.values()].find((e) => e instanceof NodeRecordError);
     if (unrecorded) throw unrecorded;
-    const logged = (await this.o.sysfs.sessionsOf(t.iqn)).filter((s) => s.state === "LOGGED_IN");
+    const logged = (await this.deps.sysfs.sessionsOf(t.iqn)).filter((s) => s.state === "LOGGED_IN");
     if (logged.length === 0) {
       const first = [...failed.values()][0];
       if (first instanceof Error && first.name === "AuthFailedError") throw first;
@@ -147,10 +147,10 @@ export class Attacher {
 
     // every logged-in session's path, or what is there once the wait is over
     const wanted = logged.length;
-    const allWait = this.o.allPathsWaitMs ?? 8_000;
+    const allWait = this.deps.allPathsWaitMs ?? 8_000;
     let paths = await pollFor(
       async () => {
-        const disks = disksAtLun(await this.o.sysfs.sessionsOf(t.iqn), t.lun);
+        const disks = disksAtLun(await this.deps.sysfs.sessionsOf(t.iqn), t.lun);
         this.checkIdentity(t, disks);
         const good = disks.filter((d) => d.wwid === t.wwid);
         return good.length >= wanted ? good : undefined;
@@ -159,7 +159,7 @@ export class Attacher {
     );
     if (!paths) {
       await this.scan(t);
-      paths = disksAtLun(await this.o.sysfs.sessionsOf(t.iqn), t.lun);
+      paths = disksAtLun(await this.deps.sysfs.sessionsOf(t.iqn), t.lun);
       this.checkIdentity(t, paths);
       paths = paths.filter((d) => d.wwid === t.wwid);
     }
@@ -176,21 +176,21 @@ export class Attacher {
     // cost a process start, ~0.3-0.8 s in the lab; an `add path` of a path
     // it holds is a no-op; the first accepted one usually makes the map)
     const handed = new Set<string>();
-    const udevDeadline = performance.now() + (this.o.udevWaitMs ?? 5_000);
+    const udevDeadline = performance.now() + (this.deps.udevWaitMs ?? 5_000);
     /** hands multipathd the first of `disks` not handed yet that udev has processed (any, once the wait is over) */
     const handNext = async (disks: readonly ScsiDisk[]): Promise<boolean> => {
       for (const d of disks) {
         if (handed.has(d.name)) continue;
-        if (performance.now() < udevDeadline && !(await this.o.udev.initialized(await this.o.sysfs.devNo(d.name)))) continue;
+        if (performance.now() < udevDeadline && !(await this.deps.udev.initialized(await this.deps.sysfs.devNo(d.name)))) continue;
         handed.add(d.name);
-        await this.o.multipath.addPaths([d.name]);
+        await this.deps.multipath.addPaths([d.name]);
         return true;
       }
       return false;
     };
     let map = await pollFor(
       async () => {
-        const m = await this.o.multipath.map(t.wwid);
+        const m = await this.deps.multipath.map(t.wwid);
         if (m && m.slaves.length > 0) return m;
         await handNext(paths);
         return undefined;
@@ -209,11 +209,11 @@ export class Attacher {
         },
         { budget, limitMs: Math.max(0, udevDeadline - performance.now()) + this.pollMs, intervalMs: this.pollMs },
       );
-      map = (await this.o.multipath.map(t.wwid)) ?? map;
+      map = (await this.deps.multipath.map(t.wwid)) ?? map;
     }
     // every slave must be one of the paths we identified
     for (const s of map.slaves) {
-      const d = await this.o.sysfs.disk(s);
+      const d = await this.deps.sysfs.disk(s);
       if (!d || d.wwid !== t.wwid) throw new WwidMismatchError(t.wwid, d?.wwid ?? "unknown", s);
     }
     const missingPortals = t.portals.filter((p) => !logged.some((s) => s.portal === p));
@@ -222,16 +222,16 @@ export class Attacher {
 
   /** Maps built over any of these disks (ours by WWID, or one multipathd made from a wrong LUN). */
   private async mapsOver(t: TargetSpec, disks: readonly string[]): Promise<DmMap[]> {
-    const maps = await this.o.sysfs.dmMaps();
+    const maps = await this.deps.sysfs.dmMaps();
     return maps.filter((m) => m.uuid === `mpath-${t.wwid}` || (m.uuid.startsWith("mpath-") && m.slaves.some((s) => disks.includes(s))));
   }
 
   /** Refuses to go on while any of these maps or disks is mounted or held (never tear down under a mount). */
   async assertUnused(maps: readonly DmMap[], disks: readonly string[]): Promise<void> {
-    const mounts = await this.o.mounter.all();
+    const mounts = await this.deps.mounter.all();
     const devNos = new Map<string, string>();
     for (const m of maps) devNos.set(m.devNo, m.name);
-    for (const d of disks) devNos.set(await this.o.sysfs.devNo(d), d);
+    for (const d of disks) devNos.set(await this.deps.sysfs.devNo(d), d);
     for (const m of mounts) {
       const byNo = devNos.get(m.devNo);
       const node = boundDeviceNode(m.source);
@@ -239,7 +239,7 @@ export class Attacher {
       if (byNo !== undefined || byNode) throw new InUseError(`${byNo ?? node} is still mounted at ${m.target}`);
     }
     for (const m of maps) {
-      const holders = await this.o.sysfs.holders(m.name);
+      const holders = await this.deps.sysfs.holders(m.name);
       if (holders.length > 0) throw new InUseError(`${m.name} (${m.dmName}) is held by ${holders.join(", ")}`);
     }
   }
@@ -251,18 +251,18 @@ export class Attacher {
    * take longer.
    */
   async detach(t: TargetSpec, budget: Budget, opts: { keepSessions?: boolean } = {}): Promise<void> {
-    const sessions = await this.o.sysfs.sessionsOf(t.iqn);
+    const sessions = await this.deps.sysfs.sessionsOf(t.iqn);
     const disks = sessions.flatMap((s) => s.disks.map((d) => d.name));
     const maps = await this.mapsOver(t, disks);
     const allDisks = [...new Set([...disks, ...maps.flatMap((m) => m.slaves)])];
     await this.assertUnused(maps, allDisks);
     for (const m of maps) {
-      await this.o.exec("blockdev", ["--flushbufs", this.devicePath(m)], { timeoutMs: budget.cap(5_000), logger: this.o.log }).catch((err: unknown) =>
-        this.o.log.warn("flushbufs failed", { device: m.name, error: errText(err) }),
+      await this.deps.exec("blockdev", ["--flushbufs", this.devicePath(m)], { timeoutMs: budget.cap(5_000), logger: this.deps.log }).catch((err: unknown) =>
+        this.deps.log.warn("flushbufs failed", { device: m.name, error: errText(err) }),
       );
       const wwid = m.uuid.replace(/^mpath-/, "");
-      await this.o.multipath.disableQueueing(wwid);
-      if (!(await this.o.multipath.flush(wwid, budget))) {
+      await this.deps.multipath.disableQueueing(wwid);
+      if (!(await this.deps.multipath.flush(wwid, budget))) {
         budget.check(`removing multipath map ${m.dmName}`);
         throw new InUseError(`multipath map ${m.dmName} (${m.name}) could not be removed; retry`);
       }
@@ -270,52 +270,52 @@ export class Attacher {
     // the paths: only now that no map holds them; none may be held before any goes
     const present: string[] = [];
     for (const d of allDisks) {
-      if (!(await this.o.sysfs.exists(d))) continue;
-      const holders = await this.o.sysfs.holders(d);
+      if (!(await this.deps.sysfs.exists(d))) continue;
+      const holders = await this.deps.sysfs.holders(d);
       if (holders.length > 0) throw new InUseError(`path ${d} is still held by ${holders.join(", ")}`);
       present.push(d);
     }
     // each path's removal waits on its own target (a SYNCHRONIZE CACHE): side by side
     await Promise.all(
       present.map(async (d) => {
-        await this.o.exec("blockdev", ["--flushbufs", join(this.o.devDir, d)], { timeoutMs: budget.cap(5_000), logger: this.o.log }).catch(() => undefined);
-        await this.o.sysfs.deleteDisk(d).catch((err: unknown) => this.o.log.warn("deleting path failed", { disk: d, error: errText(err) }));
+        await this.deps.exec("blockdev", ["--flushbufs", join(this.deps.devDir, d)], { timeoutMs: budget.cap(5_000), logger: this.deps.log }).catch(() => undefined);
+        await this.deps.sysfs.deleteDisk(d).catch((err: unknown) => this.deps.log.warn("deleting path failed", { disk: d, error: errText(err) }));
       }),
     );
-    await pollFor(async () => ((await Promise.all(allDisks.map((d) => this.o.sysfs.exists(d)))).some(Boolean) ? undefined : true), {
+    await pollFor(async () => ((await Promise.all(allDisks.map((d) => this.deps.sysfs.exists(d)))).some(Boolean) ? undefined : true), {
       budget,
       limitMs: 5_000,
       intervalMs: this.pollMs,
     });
     if (!opts.keepSessions) {
-      const portals = new Set([...sessions.map((s) => s.portal).filter((p) => p !== ""), ...(await this.o.iscsi.recordPortals(t.iqn))]);
+      const portals = new Set([...sessions.map((s) => s.portal).filter((p) => p !== ""), ...(await this.deps.iscsi.recordPortals(t.iqn))]);
       budget.check(`logging out of ${t.iqn}`);
       // one session per portal, each its own connection: logged out side by side, as they were logged in
-      const outs = await Promise.allSettled([...portals].map((p) => this.o.iscsi.logout(t.iqn, p, budget.cap(15_000))));
+      const outs = await Promise.allSettled([...portals].map((p) => this.deps.iscsi.logout(t.iqn, p, budget.cap(15_000))));
       const failed = outs.find((o): o is PromiseRejectedResult => o.status === "rejected");
       if (failed) throw failed.reason;
       // a session whose connection lost its address: log out by target
-      if ((await this.o.sysfs.sessionsOf(t.iqn)).length > 0) {
-        await this.o.exec("iscsiadm", ["-m", "node", "-T", t.iqn, "--logout"], { timeoutMs: budget.cap(15_000), logger: this.o.log, okExitCodes: [21] });
+      if ((await this.deps.sysfs.sessionsOf(t.iqn)).length > 0) {
+        await this.deps.exec("iscsiadm", ["-m", "node", "-T", t.iqn, "--logout"], { timeoutMs: budget.cap(15_000), logger: this.deps.log, okExitCodes: [21] });
       }
-      await this.o.iscsi.deleteRecords(t.iqn);
+      await this.deps.iscsi.deleteRecords(t.iqn);
     }
-    await this.o.multipath.forgetWwid(t.wwid).catch((err: unknown) => this.o.log.warn("multipath -w failed", { wwid: t.wwid, error: errText(err) }));
+    await this.deps.multipath.forgetWwid(t.wwid).catch((err: unknown) => this.deps.log.warn("multipath -w failed", { wwid: t.wwid, error: errText(err) }));
     // a last look: slaves vanish briefly during logout, so check maps again
-    if (await this.o.multipath.map(t.wwid)) {
+    if (await this.deps.multipath.map(t.wwid)) {
       await delay(this.pollMs);
-      if (await this.o.multipath.map(t.wwid)) await this.o.multipath.flush(t.wwid, budget);
+      if (await this.deps.multipath.map(t.wwid)) await this.deps.multipath.flush(t.wwid, budget);
     }
   }
 
   /** Rescans our paths' capacity (after the target grew) and resizes the map. */
   async rescanAndResize(t: TargetSpec): Promise<DmMap | undefined> {
-    for (const d of disksAtLun(await this.o.sysfs.sessionsOf(t.iqn), t.lun)) {
-      await this.o.sysfs.rescanDisk(d.name).catch((err: unknown) => this.o.log.warn("rescan failed", { disk: d.name, error: errText(err) }));
+    for (const d of disksAtLun(await this.deps.sysfs.sessionsOf(t.iqn), t.lun)) {
+      await this.deps.sysfs.rescanDisk(d.name).catch((err: unknown) => this.deps.log.warn("rescan failed", { disk: d.name, error: errText(err) }));
     }
     await this.guardPaths(t);
-    const map = await this.o.multipath.map(t.wwid);
-    if (map) await this.o.multipath.resize(t.wwid);
-    return this.o.multipath.map(t.wwid);
+    const map = await this.deps.multipath.map(t.wwid);
+    if (map) await this.deps.multipath.resize(t.wwid);
+    return this.deps.multipath.map(t.wwid);
   }
 }

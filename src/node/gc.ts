@@ -38,18 +38,18 @@ export class GarbageCollector {
   private readonly firstSeen = new Map<string, number>();
   private readonly now: () => number;
   constructor(
-    private readonly d: NodeDeps,
-    private readonly o: GcOptions,
+    private readonly deps: NodeDeps,
+    private readonly options: GcOptions,
   ) {
-    this.now = o.now ?? Date.now;
+    this.now = options.now ?? Date.now;
   }
 
   async runOnce(log: Logger): Promise<GcFinding[]> {
-    const owned = new Set((await this.d.records.list()).map((r) => r.iqn));
-    const sessions = (await this.d.sysfs.sessions()).filter((s) => s.targetName.startsWith(IQN_PREFIX) && !owned.has(s.targetName));
-    const recordTargets = (await this.d.iscsi.recordTargets()).filter((t) => t.startsWith(IQN_PREFIX) && !owned.has(t));
+    const owned = new Set((await this.deps.records.list()).map((r) => r.iqn));
+    const sessions = (await this.deps.sysfs.sessions()).filter((s) => s.targetName.startsWith(IQN_PREFIX) && !owned.has(s.targetName));
+    const recordTargets = (await this.deps.iscsi.recordTargets()).filter((t) => t.startsWith(IQN_PREFIX) && !owned.has(t));
     const iqns = [...new Set([...sessions.map((s) => s.targetName), ...recordTargets])];
-    const maps = await this.d.sysfs.dmMaps();
+    const maps = await this.deps.sysfs.dmMaps();
     const findings: GcFinding[] = [];
     const stillOrphan = new Set<string>();
     for (const iqn of iqns) {
@@ -68,7 +68,7 @@ export class GarbageCollector {
       findings.push(f);
       stillOrphan.add(iqn);
       try {
-        await this.d.attacher.assertUnused(over, disks);
+        await this.deps.attacher.assertUnused(over, disks);
       } catch (err) {
         if (!(err instanceof InUseError)) throw err;
         f.action = "in-use";
@@ -78,12 +78,12 @@ export class GarbageCollector {
       const seen = this.firstSeen.get(iqn) ?? this.now();
       this.firstSeen.set(iqn, seen);
       const age = this.now() - seen;
-      if (age < this.o.graceMs) {
+      if (age < this.options.graceMs) {
         f.action = "within-grace";
-        f.detail = `orphaned for ${Math.round(age / 1000)} s of a ${Math.round(this.o.graceMs / 1000)} s grace period`;
+        f.detail = `orphaned for ${Math.round(age / 1000)} s of a ${Math.round(this.options.graceMs / 1000)} s grace period`;
         continue;
       }
-      if (this.o.mode === "dry-run") {
+      if (this.options.mode === "dry-run") {
         f.detail = "dry run: nothing changed";
         continue;
       }
@@ -91,12 +91,12 @@ export class GarbageCollector {
       const lun = mine.flatMap((s) => s.disks.map((dk) => dk.lun))[0] ?? 0;
       try {
         // a stage that began since the scan above has written its record by now
-        if ((await this.d.records.list()).some((r) => r.iqn === iqn)) {
+        if ((await this.deps.records.list()).some((r) => r.iqn === iqn)) {
           f.action = "within-grace";
           f.detail = "a record appeared; left alone";
           continue;
         }
-        await this.d.attacher.detach({ iqn, portals: [], lun, wwid }, new Budget(this.d.budgetMs));
+        await this.deps.attacher.detach({ iqn, portals: [], lun, wwid }, new Budget(this.deps.budgetMs));
         f.action = "removed";
         this.firstSeen.delete(iqn);
         stillOrphan.delete(iqn);
@@ -106,7 +106,7 @@ export class GarbageCollector {
       }
     }
     for (const k of [...this.firstSeen.keys()]) if (!stillOrphan.has(k)) this.firstSeen.delete(k);
-    for (const f of findings) log.info("gc finding", { mode: this.o.mode, ...f });
+    for (const f of findings) log.info("gc finding", { mode: this.options.mode, ...f });
     return findings;
   }
 }

@@ -15,18 +15,18 @@ export interface HealReport {
 }
 
 export class Healer {
-  constructor(private readonly d: NodeDeps) {}
+  constructor(private readonly deps: NodeDeps) {}
 
   async runOnce(log: Logger): Promise<HealReport[]> {
     const out: HealReport[] = [];
-    for (const rec of await this.d.records.list()) {
+    for (const rec of await this.deps.records.list()) {
       if (rec.phase !== "staged") continue;
       // a busy volume is being worked on by an RPC; next round
-      const release = this.d.locks.tryAcquire(rec.volumeId);
+      const release = this.deps.locks.tryAcquire(rec.volumeId);
       if (!release) continue;
       try {
         const t = targetOf(rec);
-        const sessions = await this.d.sysfs.sessionsOf(rec.iqn);
+        const sessions = await this.deps.sysfs.sessionsOf(rec.iqn);
         const missing = rec.portals.filter((p) => !sessions.some((s) => s.portal === p));
         const lunMissing = sessions.some((s) => s.state === "LOGGED_IN" && !s.disks.some((dk) => dk.lun === rec.lun));
         if (missing.length === 0 && !lunMissing) continue;
@@ -34,12 +34,12 @@ export class Healer {
         if (missing.length > 0) {
           // only portals whose node record (with its CHAP settings) still exists
           const withRecord: string[] = [];
-          for (const p of missing) if (await this.d.iscsi.hasRecord(rec.iqn, p)) withRecord.push(p);
-          const failed = await this.d.attacher.loginAll({ ...t, portals: withRecord }, undefined, new Budget(this.d.budgetMs), false);
+          for (const p of missing) if (await this.deps.iscsi.hasRecord(rec.iqn, p)) withRecord.push(p);
+          const failed = await this.deps.attacher.loginAll({ ...t, portals: withRecord }, undefined, new Budget(this.deps.budgetMs), false);
           report.failed = [...failed.keys(), ...missing.filter((p) => !withRecord.includes(p))];
           report.relogged = withRecord.filter((p) => !failed.has(p));
         }
-        await this.d.attacher.scanAndGuard(t);
+        await this.deps.attacher.scanAndGuard(t);
         report.rescanned = true;
         log.info("healed volume paths", { ...report });
         out.push(report);

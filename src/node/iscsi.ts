@@ -47,16 +47,16 @@ function recordPrefix(portal: string): string {
 
 export class Iscsiadm {
   private readonly db = new Mutex();
-  constructor(private readonly o: IscsiadmOptions) {}
+  constructor(private readonly deps: IscsiadmOptions) {}
 
   private run(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    return this.o.exec("iscsiadm", args, { timeoutMs: 15_000, logger: this.o.log, ...opts });
+    return this.deps.exec("iscsiadm", args, { timeoutMs: 15_000, logger: this.deps.log, ...opts });
   }
 
   /** A database write: one at a time on this host. A "database failure" (concurrent writer outside our lock) is retried once. */
   private dbWrite(args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
     const once = (): Promise<ExecResult> =>
-      this.o.exec("flock", ["-w", "30", this.o.dbLockFile, "iscsiadm", ...args], { timeoutMs: 40_000, logger: this.o.log, ...opts });
+      this.deps.exec("flock", ["-w", "30", this.deps.dbLockFile, "iscsiadm", ...args], { timeoutMs: 40_000, logger: this.deps.log, ...opts });
     return this.db.run(async () => {
       try {
         return await once();
@@ -71,7 +71,7 @@ export class Iscsiadm {
   async recordPortals(iqn: string): Promise<string[]> {
     let names: string[];
     try {
-      names = await readdir(join(this.o.iscsiDir, "nodes", iqn));
+      names = await readdir(join(this.deps.iscsiDir, "nodes", iqn));
     } catch {
       return [];
     }
@@ -86,7 +86,7 @@ export class Iscsiadm {
   /** Targets with node records (directory names under nodes/). */
   async recordTargets(): Promise<string[]> {
     try {
-      return await readdir(join(this.o.iscsiDir, "nodes"));
+      return await readdir(join(this.deps.iscsiDir, "nodes"));
     } catch {
       return [];
     }
@@ -95,7 +95,7 @@ export class Iscsiadm {
   async hasRecord(iqn: string, portal: string): Promise<boolean> {
     try {
       const prefix = recordPrefix(portal);
-      return (await readdir(join(this.o.iscsiDir, "nodes", iqn))).some((n) => n.startsWith(prefix));
+      return (await readdir(join(this.deps.iscsiDir, "nodes", iqn))).some((n) => n.startsWith(prefix));
     } catch {
       return false;
     }

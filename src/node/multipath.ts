@@ -62,17 +62,17 @@ export interface MultipathOptions {
 
 export class Multipath {
   private checked: { at: number; settings: EffectiveSettings } | undefined;
-  constructor(private readonly o: MultipathOptions) {}
+  constructor(private readonly deps: MultipathOptions) {}
 
   /** Refuses settings that endanger tcmu volumes (cached for a minute). */
   async checkConfig(): Promise<EffectiveSettings> {
     if (this.checked && performance.now() - this.checked.at < 60_000) return this.checked.settings;
-    const r = await this.o.exec("multipathd", ["show", "config"], { timeoutMs: 10_000, logger: this.o.log });
+    const r = await this.deps.exec("multipathd", ["show", "config"], { timeoutMs: 10_000, logger: this.deps.log });
     const settings = effectiveTcmuSettings(parseMultipathConfig(r.stdout));
     const problems = tcmuSettingProblems(settings);
     if (problems.length > 0) throw new HostConfigError(`multipath settings for LIO-ORG TCMU devices are unsafe: ${problems.join("; ")}`);
     if (settings.findMultipaths === "no" || settings.findMultipaths === "off") {
-      this.o.log.warn("multipath find_multipaths is off: multipathd maps every non-blacklisted disk of this host", { findMultipaths: settings.findMultipaths });
+      this.deps.log.warn("multipath find_multipaths is off: multipathd maps every non-blacklisted disk of this host", { findMultipaths: settings.findMultipaths });
     }
     this.checked = { at: performance.now(), settings };
     return settings;
@@ -82,41 +82,41 @@ export class Multipath {
   async allowWwid(wwid: string): Promise<void> {
     // not fatal: with find_multipaths greedy/off (or a blacklist exception) the map comes anyway, and
     // the wait for it says clearly when it does not
-    await this.o.exec("multipath", ["-a", wwid], { timeoutMs: 10_000, logger: this.o.log }).catch((err: unknown) => {
-      this.o.log.warn("multipath -a failed", { wwid, error: err instanceof Error ? err.message : String(err) });
+    await this.deps.exec("multipath", ["-a", wwid], { timeoutMs: 10_000, logger: this.deps.log }).catch((err: unknown) => {
+      this.deps.log.warn("multipath -a failed", { wwid, error: err instanceof Error ? err.message : String(err) });
     });
   }
 
   async forgetWwid(wwid: string): Promise<void> {
-    await this.o.exec("multipath", ["-w", wwid], { timeoutMs: 10_000, logger: this.o.log, okExitCodes: [1] });
+    await this.deps.exec("multipath", ["-w", wwid], { timeoutMs: 10_000, logger: this.deps.log, okExitCodes: [1] });
   }
 
   /** Asks multipathd to take these paths (it builds the map if the uevent was missed). */
   async addPaths(disks: readonly string[]): Promise<void> {
     for (const d of disks) {
-      await this.o.exec("multipathd", ["add", "path", d], { timeoutMs: 10_000, logger: this.o.log, okExitCodes: [1] }).catch((err: unknown) => {
-        this.o.log.warn("multipathd add path failed", { disk: d, error: err instanceof Error ? err.message : String(err) });
+      await this.deps.exec("multipathd", ["add", "path", d], { timeoutMs: 10_000, logger: this.deps.log, okExitCodes: [1] }).catch((err: unknown) => {
+        this.deps.log.warn("multipathd add path failed", { disk: d, error: err instanceof Error ? err.message : String(err) });
       });
     }
   }
 
   map(wwid: string): Promise<DmMap | undefined> {
-    return this.o.sysfs.multipathMap(wwid);
+    return this.deps.sysfs.multipathMap(wwid);
   }
 
   async state(wwid: string): Promise<MapState | undefined> {
     try {
-      const r = await this.o.exec("multipathd", ["show", "maps", "json"], { timeoutMs: 10_000, logger: this.o.log });
+      const r = await this.deps.exec("multipathd", ["show", "maps", "json"], { timeoutMs: 10_000, logger: this.deps.log });
       return parseMapJson(r.stdout, wwid);
     } catch (err) {
-      this.o.log.warn("multipathd show maps json failed", { error: err instanceof Error ? err.message : String(err) });
+      this.deps.log.warn("multipathd show maps json failed", { error: err instanceof Error ? err.message : String(err) });
       return undefined;
     }
   }
 
   /** Makes the map fail I/O instead of queueing it, so a flush cannot hang on a dead target. */
   async disableQueueing(wwid: string): Promise<void> {
-    await this.o.exec("multipathd", ["disablequeueing", "map", wwid], { timeoutMs: 10_000, logger: this.o.log, okExitCodes: [1] }).catch(() => undefined);
+    await this.deps.exec("multipathd", ["disablequeueing", "map", wwid], { timeoutMs: 10_000, logger: this.deps.log, okExitCodes: [1] }).catch(() => undefined);
   }
 
   /** Removes the map: `multipath -f`, bounded (10 s a try) and retried; true when it is gone. */
@@ -125,9 +125,9 @@ export class Multipath {
       if (!(await this.map(wwid))) return true;
       if (budget.expired()) return false;
       try {
-        await this.o.exec("multipath", ["-f", wwid], { timeoutMs: budget.cap(10_000), logger: this.o.log });
+        await this.deps.exec("multipath", ["-f", wwid], { timeoutMs: budget.cap(10_000), logger: this.deps.log });
       } catch (err) {
-        this.o.log.warn("multipath -f failed", { wwid, attempt, error: err instanceof Error ? err.message : String(err) });
+        this.deps.log.warn("multipath -f failed", { wwid, attempt, error: err instanceof Error ? err.message : String(err) });
       }
       if (!(await this.map(wwid))) return true;
       await delay(500);
@@ -137,7 +137,7 @@ export class Multipath {
 
   /** Grows the map to its paths' new size. */
   async resize(wwid: string): Promise<void> {
-    const r = await this.o.exec("multipathd", ["resize", "map", wwid], { timeoutMs: 15_000, logger: this.o.log, okExitCodes: [1] });
+    const r = await this.deps.exec("multipathd", ["resize", "map", wwid], { timeoutMs: 15_000, logger: this.deps.log, okExitCodes: [1] });
     if (!/\bok\b/.test(r.stdout)) {
       throw new ExecError("multipathd", ["resize", "map", wwid], r.exitCode, undefined, false, r.stderr.slice(-2000), r.stdout.slice(-2000), r.durationMs, "resize refused");
     }

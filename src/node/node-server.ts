@@ -24,24 +24,24 @@ export const NODE_CAPABILITIES: NodeServiceCapability[] = (["STAGE_UNSTAGE_VOLUM
   (type) => ({ rpc: { type } }),
 );
 
-export function nodeServer(d: NodeDeps, o: NodeServerOptions): AsyncHandlers<NodeHandlers> {
-  const stager = new Stager(d);
-  const publisher = new Publisher(d);
-  const health = new VolumeHealth(d);
-  const locked = <T>(volumeId: string, fn: () => Promise<T>): Promise<T> => d.locks.with(volumeId, fn);
+export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHandlers<NodeHandlers> {
+  const stager = new Stager(deps);
+  const publisher = new Publisher(deps);
+  const health = new VolumeHealth(deps);
+  const locked = <T>(volumeId: string, fn: () => Promise<T>): Promise<T> => deps.locks.with(volumeId, fn);
 
   return {
     async NodeGetInfo() {
       let iqn: string;
       try {
-        iqn = await readInitiatorName(initiatorNameFile(d.paths));
+        iqn = await readInitiatorName(initiatorNameFile(deps.paths));
       } catch (err) {
         throw internal(err instanceof Error ? err.message : String(err), err);
       }
       return {
-        node_id: formatNodeId({ nodeName: o.nodeName, initiatorIqn: iqn }),
-        max_volumes_per_node: o.maxVolumesPerNode,
-        accessible_topology: Object.keys(o.topology).length > 0 ? { segments: o.topology } : null,
+        node_id: formatNodeId({ nodeName: options.nodeName, initiatorIqn: iqn }),
+        max_volumes_per_node: options.maxVolumesPerNode,
+        accessible_topology: Object.keys(options.topology).length > 0 ? { segments: options.topology } : null,
       };
     },
 

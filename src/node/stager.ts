@@ -27,20 +27,20 @@ export interface StageParams {
 export const targetOf = (r: NodeRecord): TargetSpec => ({ iqn: r.iqn, portals: r.portals, lun: r.lun, wwid: r.wwid });
 
 export class Stager {
-  constructor(private readonly d: NodeDeps) {}
+  constructor(private readonly deps: NodeDeps) {}
 
   /** An existing stage that is whole and matches: nothing to do. */
   private async alreadyStaged(rec: NodeRecord, p: StageParams): Promise<boolean> {
     if (rec.phase !== "staged" || rec.stagingPath !== p.stagingPath) return false;
-    const map = await this.d.multipath.map(rec.wwid);
+    const map = await this.deps.multipath.map(rec.wwid);
     if (!map || map.slaves.length === 0) return false;
     if (rec.accessType === "block") return true;
-    return (await this.d.mounter.at(p.stagingPath)).some((m) => m.devNo === map.devNo);
+    return (await this.deps.mounter.at(p.stagingPath)).some((m) => m.devNo === map.devNo);
   }
 
   async stage(p: StageParams, log: Logger): Promise<void> {
-    const budget = new Budget(this.d.budgetMs);
-    const existing = await this.d.records.get(p.volumeId);
+    const budget = new Budget(this.deps.budgetMs);
+    const existing = await this.deps.records.get(p.volumeId);
     if (existing && existing.phase !== "detaching") {
       if (existing.accessType !== p.cap.accessType || (p.cap.accessType === "mount" && existing.fsType !== p.cap.fsType)) {
         throw new ConflictError(`volume ${p.volumeId} is already staged here as ${existing.accessType}${existing.accessType === "mount" ? ` (${existing.fsType})` : ""}`);
@@ -54,7 +54,7 @@ export class Stager {
         return;
       }
     }
-    let rec = await this.d.records.put({
+    let rec = await this.deps.records.put({
       version: 1,
       volumeId: p.volumeId,
       iqn: p.target.iqn,
@@ -75,14 +75,14 @@ export class Stager {
 
     let attached;
     try {
-      attached = await this.d.attacher.attach(p.target, p.chap, budget);
+      attached = await this.deps.attacher.attach(p.target, p.chap, budget);
     } catch (err) {
       if (err instanceof WwidMismatchError) {
         // a final error: kubelet will not call unstage, so nothing of this stage may stay
         log.error("WWID mismatch: rolling back the login", { expected: err.expected, found: err.found, device: err.device });
         try {
-          await this.d.attacher.detach(p.target, new Budget(this.d.budgetMs));
-          await this.d.records.delete(p.volumeId);
+          await this.deps.attacher.detach(p.target, new Budget(this.deps.budgetMs));
+          await this.deps.records.delete(p.volumeId);
         } catch (cleanupErr) {
           log.error("rollback after WWID mismatch failed; unstage or the garbage collector will finish it", { error: cleanupErr instanceof Error ? cleanupErr.message : String(cleanupErr) });
         }
@@ -90,35 +90,35 @@ export class Stager {
       throw err;
     }
     if (attached.missingPortals.length > 0) log.warn("staged without every portal; healing will retry them", { missing: attached.missingPortals });
-    rec = await this.d.records.put({ ...rec, phase: "attached", device: attached.map.name });
+    rec = await this.deps.records.put({ ...rec, phase: "attached", device: attached.map.name });
 
     if (p.cap.accessType === "mount") rec = await this.mountFilesystem(p, rec, attached.map, attached.devicePath, budget, log);
-    await this.d.records.put({ ...rec, phase: "staged" });
+    await this.deps.records.put({ ...rec, phase: "staged" });
   }
 
   /** Formats the device if it is blank (or holds our own unfinished format) and mounts it; returns the record, its format intent settled. */
   private async mountFilesystem(p: StageParams, rec: NodeRecord, map: DmMap, device: string, budget: Budget, log: Logger): Promise<NodeRecord> {
-    const here = await this.d.mounter.at(p.stagingPath);
+    const here = await this.deps.mounter.at(p.stagingPath);
     // mounted only after a format intent was cleared: the filesystem is whole
     if (here.some((m) => m.devNo === map.devNo)) return rec;
     if (here.length > 0) {
       // something else is mounted where our volume goes (a stale mount of an earlier device): never stack on it
       log.warn("staging path holds another mount; unmounting it", { stagingPath: p.stagingPath, source: here.map((m) => m.source) });
-      await this.d.mounter.unmountAll(p.stagingPath);
+      await this.deps.mounter.unmountAll(p.stagingPath);
     }
     await mkdir(p.stagingPath, { recursive: true });
     const fsType = p.cap.fsType;
-    const probe = await this.d.fs.probe(device);
-    const plan = await planFormat({ device, fsType, readOnly: p.cap.readOnlyMode, probe, intent: rec.formatIntent, headIsZero: () => this.d.fs.headIsZero(device) });
+    const probe = await this.deps.fs.probe(device);
+    const plan = await planFormat({ device, fsType, readOnly: p.cap.readOnlyMode, probe, intent: rec.formatIntent, headIsZero: () => this.deps.fs.headIsZero(device) });
     if (plan.action === "format") {
       budget.check("formatting");
       const intent = plan.resume && rec.formatIntent ? rec.formatIntent : newFormatIntent(fsType);
       if (plan.resume) log.warn("formatting again: our own format of this device did not finish", { device, fsType, uuid: intent.uuid, found: plan.why });
       else log.info("formatting a blank device", { device, fsType, uuid: intent.uuid });
       // the intent is durable before mkfs writes a byte, and goes only once mkfs succeeded and blkid sees its work
-      if (rec.formatIntent !== intent) rec = await this.d.records.put({ ...rec, formatIntent: intent });
-      await this.d.fs.format(device, fsType, { uuid: intent.uuid, force: plan.resume });
-      const again = await this.d.fs.probe(device);
+      if (rec.formatIntent !== intent) rec = await this.deps.records.put({ ...rec, formatIntent: intent });
+      await this.deps.fs.format(device, fsType, { uuid: intent.uuid, force: plan.resume });
+      const again = await this.deps.fs.probe(device);
       if (again.type !== fsType || again.uuid.toLowerCase() !== intent.uuid) {
         throw new FsTypeMismatchError(`mkfs.${fsType} finished but blkid sees ${JSON.stringify(again.type)} with UUID ${JSON.stringify(again.uuid)} on ${device}, not ${intent.uuid}`);
       }
@@ -129,28 +129,28 @@ export class Stager {
         log.warn("the device holds a filesystem this node did not make; the format intent is dropped", { device, uuid: probe.uuid, intent: rec.formatIntent.uuid });
         rec = await this.withoutIntent(rec);
       }
-      if (!p.cap.readOnlyMode) await this.d.fs.check(device, fsType);
+      if (!p.cap.readOnlyMode) await this.deps.fs.check(device, fsType);
     }
     budget.check("mounting");
     const options = [...p.cap.mountFlags, ...(p.cap.readOnlyMode && !p.cap.mountFlags.includes("ro") ? ["ro"] : [])];
-    await this.d.mounter.mount(device, p.stagingPath, fsType, options);
+    await this.deps.mounter.mount(device, p.stagingPath, fsType, options);
     return rec;
   }
 
   private withoutIntent(rec: NodeRecord): Promise<NodeRecord> {
     const { formatIntent: _settled, ...rest } = rec;
-    return this.d.records.put(rest);
+    return this.deps.records.put(rest);
   }
 
   /** Target of a volume with no record: from the staging mount's map, else from the volume ID (our GBIDs are deterministic). */
   private async inferTarget(ref: VolumeRef, stagingPath: string): Promise<TargetSpec> {
-    const here = await this.d.mounter.at(stagingPath);
+    const here = await this.deps.mounter.at(stagingPath);
     if (here.length > 0) {
-      const maps = await this.d.sysfs.dmMaps();
+      const maps = await this.deps.sysfs.dmMaps();
       const m = maps.find((x) => here.some((h) => h.devNo === x.devNo) && x.uuid.startsWith("mpath-"));
       if (m) {
         const wwid = m.uuid.slice("mpath-".length);
-        const sessions = await this.d.sysfs.sessions();
+        const sessions = await this.deps.sysfs.sessions();
         const s = sessions.find((x) => x.disks.some((dk) => m.slaves.includes(dk.name)));
         if (s) return { iqn: s.targetName, portals: [], lun: s.disks.find((dk) => m.slaves.includes(dk.name))?.lun ?? 0, wwid };
       }
@@ -160,16 +160,16 @@ export class Stager {
   }
 
   async unstage(ref: VolumeRef, volumeId: string, stagingPath: string, log: Logger): Promise<void> {
-    const budget = new Budget(this.d.budgetMs);
-    let rec = await this.d.records.get(volumeId);
+    const budget = new Budget(this.deps.budgetMs);
+    let rec = await this.deps.records.get(volumeId);
     const target = rec ? targetOf(rec) : await this.inferTarget(ref, stagingPath);
     if (!rec) log.info("no node record; cleaning up from what the host shows", { iqn: target.iqn, wwid: target.wwid });
-    if (rec) rec = await this.d.records.put({ ...rec, phase: "detaching" });
-    await this.d.mounter.unmountAll(stagingPath);
-    if (rec && rec.stagingPath !== stagingPath) await this.d.mounter.unmountAll(rec.stagingPath);
+    if (rec) rec = await this.deps.records.put({ ...rec, phase: "detaching" });
+    await this.deps.mounter.unmountAll(stagingPath);
+    if (rec && rec.stagingPath !== stagingPath) await this.deps.mounter.unmountAll(rec.stagingPath);
     // static PVs may share a target; the sessions stay while another record uses them
-    const others = (await this.d.records.list()).filter((r) => r.volumeId !== volumeId && r.iqn === target.iqn);
-    await this.d.attacher.detach(target, budget, { keepSessions: others.length > 0 });
-    await this.d.records.delete(volumeId);
+    const others = (await this.deps.records.list()).filter((r) => r.volumeId !== volumeId && r.iqn === target.iqn);
+    await this.deps.attacher.detach(target, budget, { keepSessions: others.length > 0 });
+    await this.deps.records.delete(volumeId);
   }
 }

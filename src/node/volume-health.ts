@@ -13,14 +13,14 @@ export interface Condition {
 }
 
 export class VolumeHealth {
-  constructor(private readonly d: NodeDeps) {}
+  constructor(private readonly deps: NodeDeps) {}
 
   /** Abnormal when a path is down, a session is not logged in, the WWID does not match, or the filesystem went read-only. */
   async condition(rec: NodeRecord, mountOptions?: readonly string[]): Promise<Condition> {
     const problems: string[] = [];
-    const map = await this.d.multipath.map(rec.wwid);
+    const map = await this.deps.multipath.map(rec.wwid);
     if (!map) problems.push(`multipath map ${rec.wwid} is missing`);
-    const sessions = await this.d.sysfs.sessionsOf(rec.iqn);
+    const sessions = await this.deps.sysfs.sessionsOf(rec.iqn);
     for (const portal of rec.portals) {
       const s = sessions.find((x) => x.portal === portal);
       if (!s) problems.push(`no iSCSI session to ${portal}`);
@@ -29,7 +29,7 @@ export class VolumeHealth {
     }
     for (const s of sessions) for (const dk of s.disks) if (dk.lun === rec.lun && dk.wwid !== "" && dk.wwid !== rec.wwid) problems.push(`path ${dk.name} has WWID ${dk.wwid}, expected ${rec.wwid}`);
     if (map) {
-      const state = await this.d.multipath.state(rec.wwid);
+      const state = await this.deps.multipath.state(rec.wwid);
       for (const p of state?.paths ?? []) {
         if (p.dmState === "failed" || p.checkerState === "faulty" || p.devState === "offline") {
           const portal = sessions.find((s) => s.disks.some((dk) => dk.name === p.dev))?.portal ?? "?";
@@ -43,10 +43,10 @@ export class VolumeHealth {
   }
 
   async stats(volumeId: string, volumePath: string): Promise<NodeGetVolumeStatsResponse> {
-    const rec = await this.d.records.get(volumeId);
+    const rec = await this.deps.records.get(volumeId);
     if (!rec || rec.phase !== "staged") throw new UnknownVolumeError(`volume ${volumeId} is not staged on this node`);
-    const mounts = await this.d.mounter.at(volumePath);
-    const map = await this.d.multipath.map(rec.wwid);
+    const mounts = await this.deps.mounter.at(volumePath);
+    const map = await this.deps.multipath.map(rec.wwid);
     if (rec.accessType === "block") {
       const here = mounts.some((m) => map && boundDeviceNode(m.source) === map.name);
       if (!here && volumePath !== rec.stagingPath) throw new UnknownVolumeError(`volume ${volumeId} is not published at ${volumePath}`);
@@ -55,9 +55,9 @@ export class VolumeHealth {
     }
     const top = mounts[mounts.length - 1];
     if (!top || !map || top.devNo !== map.devNo) throw new UnknownVolumeError(`volume ${volumeId} is not mounted at ${volumePath}`);
-    const u = await this.d.fs.usage(volumePath);
+    const u = await this.deps.fs.usage(volumePath);
     // read-only-ness of the filesystem shows on the staging mount (a publish path may be a read-only bind on purpose)
-    const staged = (await this.d.mounter.at(rec.stagingPath)).find((m) => m.devNo === map.devNo);
+    const staged = (await this.deps.mounter.at(rec.stagingPath)).find((m) => m.devNo === map.devNo);
     const c = await this.condition(rec, staged?.options ?? []);
     return {
       usage: [
@@ -70,14 +70,14 @@ export class VolumeHealth {
 
   /** Rescan, resize the map, grow the filesystem online; the new size in bytes. */
   async expand(volumeId: string, volumePath: string): Promise<number> {
-    const rec = await this.d.records.get(volumeId);
+    const rec = await this.deps.records.get(volumeId);
     if (!rec || rec.phase !== "staged") throw new UnknownVolumeError(`volume ${volumeId} is not staged on this node`);
-    const map = await this.d.attacher.rescanAndResize(targetOf(rec));
+    const map = await this.deps.attacher.rescanAndResize(targetOf(rec));
     if (!map) throw new NotStagedError(`volume ${volumeId}: multipath map ${rec.wwid} is gone`);
     if (rec.accessType === "mount") {
-      const path = (await this.d.mounter.at(volumePath)).some((m) => m.devNo === map.devNo) ? volumePath : rec.stagingPath;
-      if (!(await this.d.mounter.at(path)).some((m) => m.devNo === map.devNo)) throw new InUseError(`volume ${volumeId} is not mounted at ${volumePath}`);
-      await this.d.fs.grow(this.d.attacher.devicePath(map), path, rec.fsType);
+      const path = (await this.deps.mounter.at(volumePath)).some((m) => m.devNo === map.devNo) ? volumePath : rec.stagingPath;
+      if (!(await this.deps.mounter.at(path)).some((m) => m.devNo === map.devNo)) throw new InUseError(`volume ${volumeId} is not mounted at ${volumePath}`);
+      await this.deps.fs.grow(this.deps.attacher.devicePath(map), path, rec.fsType);
     }
     return map.sizeBytes;
   }
