@@ -2,6 +2,7 @@
 // flows are errors, since a lost promise in a storage driver is a lost error.
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import { partsPlugin } from "./lint/parts.mjs";
 
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "src/generated/**", "bin/**", "**/*.mjs", "eslint.config.js", "deploy/**"] },
@@ -11,6 +12,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
+    plugins: { parts: partsPlugin(import.meta.dirname) },
     rules: {
       "@typescript-eslint/no-floating-promises": [
         "error",
@@ -21,6 +23,8 @@ export default tseslint.config(
       "@typescript-eslint/no-explicit-any": "error",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
       "@typescript-eslint/consistent-type-imports": "error",
+      // who may import whom: the parts and their reasons are in lint/parts.mjs
+      "parts/imports": "error",
       "no-restricted-syntax": [
         "error",
         { selector: "CallExpression[callee.object.name='it'][callee.property.name='only']", message: "no it.only" },

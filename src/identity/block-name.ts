@@ -4,7 +4,7 @@
 // the same name finds the same block): unsafe characters become '-', the
 // result is cut, and a hash of the whole name keeps distinct names distinct.
 import { createHash } from "node:crypto";
-import { invalidArgument } from "../rpc/errors.js";
+import { InvalidNameError } from "./names.js";
 
 /**
  * Names up to this length are kept as they are. Short enough that the volume
@@ -15,7 +15,7 @@ export const MAX_PLAIN_BLOCK_NAME = 64;
 const HASH_CHARS = 12;
 
 export function blockNameFor(csiName: string): string {
-  if (csiName === "") throw invalidArgument("name is required");
+  if (csiName === "") throw new InvalidNameError("block", csiName, "name is required");
   if (csiName.length <= MAX_PLAIN_BLOCK_NAME && /^[A-Za-z0-9_-]+$/.test(csiName)) return csiName;
   const hash = createHash("sha256").update(csiName, "utf8").digest("hex").slice(0, HASH_CHARS);
   const base = csiName

@@ -8,7 +8,6 @@ import { createServer, type Server } from "node:http";
 import { status } from "@grpc/grpc-js";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { observeExec } from "./exec.js";
-import type { RpcObserver } from "../rpc/rpc.js";
 import type { Logger } from "./log.js";
 
 export class MetricsAddressError extends Error {
@@ -49,7 +48,8 @@ export class Metrics {
   }
 
   /** pass as WrapOptions.observer */
-  readonly rpcObserver: RpcObserver = (method, code, durationMs) => {
+  /** Fed by the RPC wrapper (its RpcObserver): one call served. */
+  readonly rpcObserver = (method: string, code: status, durationMs: number): void => {
     const labels = { method, code: codeName(code) };
     this.rpcCalls.inc(labels);
     this.rpcSeconds.observe(labels, durationMs / 1000);

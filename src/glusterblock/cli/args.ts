@@ -18,7 +18,7 @@
 // - list checks the volume name; delete's options may come in any order.
 import { InvalidNameError, canonicalHost, parseVolumeBlock, quoteForMessage, validateHostAddress, validateVolumeName } from "../../identity/names.js";
 import { SizeError, SECTOR_SIZE, checkDeviceSize, parseSize } from "../../identity/size.js";
-import type { CliCommand, CreateCommand, ParsedArgs } from "../types.js";
+import type { CliCommand, CreateCommand, ParsedArgs } from "./types.js";
 import type { JsonStyle } from "./json.js";
 
 /** Exit code of every argument error (the original's -1). */

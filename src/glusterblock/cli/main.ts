@@ -29,7 +29,7 @@ import {
   renderVersion,
   type Operation,
 } from "./output.js";
-import type { AuditState, CliCommand, CliOutput, JsonStyle } from "../types.js";
+import type { AuditState, CliCommand, CliOutput, JsonStyle } from "./types.js";
 import { grpcCodeToErrCode } from "../blockd/error-map.js";
 import { knownSecrets } from "../../util/redact.js";
 

@@ -19,7 +19,7 @@ import type {
   ModifyAuthResult,
   ModifySizeResult,
   ReplaceResult,
-} from "../types.js";
+} from "./types.js";
 import type { CliUsageError } from "./args.js";
 import { type JsonStyle, type JsonValue, jsonObject, renderJson } from "./json.js";
 

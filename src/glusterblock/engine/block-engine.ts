@@ -40,8 +40,8 @@ import {
 import { readExtensions, extLine, haHosts } from "./extensions.js";
 import { PING_TIMEOUT_MS, type Peers, type PeerRef, type TargetResult } from "./peers.js";
 import type { CreateRequest, CreateOutcome, HostsOutcome } from "./requests.js";
-import type { InfoResult } from "../types.js";
-import { toInfoResult } from "../journal/index.js";
+import type { BlockSummary } from "../journal/index.js";
+import { toBlockSummary } from "../journal/index.js";
 import { resolvePeerNames } from "../gluster/peer-addresses.js";
 
 export interface BlockEngineOptions {
@@ -72,7 +72,7 @@ export type ReplaceOutcome =
 
 export interface BlockDetails {
   meta: BlockMeta;
-  info: InfoResult;
+  info: BlockSummary;
   hosts: string[];
   aclMode: "GENERATED" | "EXPLICIT";
   initiators: string[];
@@ -550,7 +550,7 @@ export class BlockEngine {
     if (!meta || meta.entryCreate === undefined) throw new BlockNotFoundError(volume, block);
     const ext = readExtensions(meta);
     if (meta.password) knownSecrets.add(meta.password);
-    return { meta, info: toInfoResult(meta), hosts: haHosts(meta, ext), aclMode: ext.aclMode, initiators: ext.initiators, owner: ext.owner };
+    return { meta, info: toBlockSummary(meta), hosts: haHosts(meta, ext), aclMode: ext.aclMode, initiators: ext.initiators, owner: ext.owner };
   }
 
   async space(volume: string): Promise<{ totalBytes: bigint; freeBytes: bigint; reserveBytes: bigint }> {

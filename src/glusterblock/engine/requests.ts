@@ -1,9 +1,22 @@
 // What the engine is asked to do; the blockd API and the CLI map onto these.
-import type { CreateCommand } from "../types.js";
 
 export type AclMode = "GENERATED" | "EXPLICIT";
 
-export interface CreateRequest extends Omit<CreateCommand, "kind"> {
+export interface CreateRequest {
+  readonly volume: string;
+  readonly block: string;
+  /** Number of hosts exporting the block (the first `ha` of `hosts`). */
+  readonly ha: number;
+  readonly auth: boolean;
+  /** Fully allocate the backing file. */
+  readonly prealloc: boolean;
+  readonly ringBufferMb?: number;
+  readonly blockSize?: number;
+  readonly ioTimeout?: number;
+  /** Adopt an existing file on the volume instead of creating one; then there is no size. */
+  readonly storage?: string;
+  readonly hosts: readonly string[];
+  readonly sizeBytes?: bigint;
   aclMode: AclMode;
   owner: string;
 }

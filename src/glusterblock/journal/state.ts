@@ -1,7 +1,6 @@
 // Views of a parsed journal that the original derives for info, delete,
 // modify and create. Each follows the original's status tables
 // (blockhostIsValid, glusterBlockDeleteFillArgs, blockInfoGetCurrentSizeOfNode).
-import type { InfoResult } from "../types.js";
 import type { BlockMeta, EntryPhase, HostState, HostStatus } from "./model.js";
 
 /** Statuses of a host that holds a working target (the original's blockhostIsValid). */
@@ -130,8 +129,23 @@ export function authPendingOn(meta: BlockMeta): string[] {
     .map((h) => h.host);
 }
 
-/** What `info` shows for a block, from its journal alone. */
-export function toInfoResult(meta: BlockMeta): InfoResult {
+/** A block as its journal alone describes it: what `info` shows and GetBlock answers. */
+export interface BlockSummary {
+  readonly name: string;
+  readonly volume: string;
+  readonly gbid: string;
+  readonly sizeBytes: bigint;
+  readonly ha: number;
+  /** Seconds; 0 = not set. */
+  readonly ioTimeout: number;
+  /** "" = auth off. */
+  readonly password: string;
+  readonly exportedOn: readonly string[];
+  readonly failedOn: readonly string[];
+  readonly resizeFailedOn: readonly { readonly host: string; readonly currentSizeBytes: bigint }[];
+}
+
+export function toBlockSummary(meta: BlockMeta): BlockSummary {
   return {
     name: meta.name,
     volume: meta.volume,

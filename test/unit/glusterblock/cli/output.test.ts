@@ -1,10 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { parseJournal, toInfoResult } from "../../../../src/glusterblock/journal/index.js";
+import { parseJournal, toBlockSummary } from "../../../../src/glusterblock/journal/index.js";
 import { iqnFor } from "../../../../src/identity/names.js";
 import { parseSize } from "../../../../src/identity/size.js";
-import type { CliOutput } from "../../../../src/glusterblock/types.js";
+import type { CliOutput } from "../../../../src/glusterblock/cli/types.js";
 import { CliUsageError, parseArgs } from "../../../../src/glusterblock/cli/args.js";
 import { renderJson, jsonObject } from "../../../../src/glusterblock/cli/json.js";
 import {
@@ -79,7 +79,7 @@ function renderSample(s: Sample): CliOutput {
         return renderError("info", { errCode: 2, errMsg: `block ${command.volume}/${command.block} doesn't exist` }, json);
       }
       const meta = parseJournal(command.block, journal(`after-create-${command.block}`));
-      const info = toInfoResult(meta);
+      const info = toBlockSummary(meta);
       return renderInfo({ ...info, password: info.password === FIXTURE_PASSWORD ? "<PASSWORD>" : info.password }, json);
     }
     case "list": {

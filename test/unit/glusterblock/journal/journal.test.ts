@@ -28,7 +28,7 @@ import {
   parseJournalEntries,
   passwordLine,
   resizeFailedOn,
-  toInfoResult,
+  toBlockSummary,
 } from "../../../../src/glusterblock/journal/index.js";
 
 const DUMMY_PASSWORD = "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f";
@@ -242,7 +242,7 @@ describe("derived views", () => {
     ]);
     assert.deepEqual(deleteTargets(m), ["10.0.0.1", "10.0.0.2", "10.0.0.3"]);
     assert.ok(!isCreateComplete(m));
-    const info = toInfoResult(m);
+    const info = toBlockSummary(m);
     assert.equal(info.sizeBytes, 3n * GiB);
     assert.deepEqual(info.failedOn, ["10.0.0.3"]);
   });

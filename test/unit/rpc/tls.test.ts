@@ -5,12 +5,12 @@
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { Metadata } from "@grpc/grpc-js";
-import { tlsFiles, BLOCKD_TLS_FLAGS } from "../../../../src/rpc/tls.js";
-import { tcpAuthorizer } from "../../../../src/glusterblock/blockd/tcp-api.js";
-import { KEY_HEADER } from "../../../../src/rpc/peer-auth.js";
-import { UsageError, parseFlags } from "../../../../src/util/flags.js";
-import { CONTROLLER_FLAGS, CONTROLLER_TLS_FLAGS, controllerConfig } from "../../../../src/controller/config.js";
-import { runProgram } from "../../../helpers/spawn-program.js";
+import { tlsFiles, BLOCKD_TLS_FLAGS } from "../../../src/rpc/tls.js";
+import { tcpAuthorizer } from "../../../src/glusterblock/blockd/tcp-api.js";
+import { KEY_HEADER } from "../../../src/rpc/peer-auth.js";
+import { UsageError, parseFlags } from "../../../src/util/flags.js";
+import { CONTROLLER_FLAGS, CONTROLLER_TLS_FLAGS, controllerConfig } from "../../../src/controller/config.js";
+import { runProgram } from "../../helpers/spawn-program.js";
 
 describe("tlsFiles", () => {
   test("none given: no TLS", () => {

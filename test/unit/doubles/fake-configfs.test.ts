@@ -1,7 +1,7 @@
 // The fake must refuse what the kernel refuses, or the writer's tests prove nothing.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { FakeConfigfs } from "../../../doubles/fake-configfs.js";
+import { FakeConfigfs } from "../../doubles/fake-configfs.js";
 
 const R = "/t";
 async function enabledSo(fs: FakeConfigfs): Promise<string> {

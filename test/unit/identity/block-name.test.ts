@@ -2,8 +2,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { blockNameFor, MAX_PLAIN_BLOCK_NAME } from "../../../src/identity/block-name.js";
-import { validateBlockName } from "../../../src/identity/names.js";
-import { StatusError } from "../../../src/rpc/errors.js";
+import { InvalidNameError, validateBlockName } from "../../../src/identity/names.js";
 
 test("the provisioner's pvc-<uid> names are used as they are", () => {
   assert.equal(blockNameFor("pvc-2f1c9a52-6f2e-4b8e-9a55-0c1d2e3f4a5b"), "pvc-2f1c9a52-6f2e-4b8e-9a55-0c1d2e3f4a5b");
@@ -21,7 +20,7 @@ test("other names are sanitised, cut and hashed, deterministically", () => {
 });
 
 test("an empty name is INVALID_ARGUMENT", () => {
-  assert.throws(() => blockNameFor(""), (e: unknown) => e instanceof StatusError && /name is required/.test(e.message));
+  assert.throws(() => blockNameFor(""), (e: unknown) => e instanceof InvalidNameError && /name is required/.test(e.message));
 });
 
 test("every name maps to a valid block name of at most 64 characters", () => {

@@ -1,7 +1,8 @@
-// Typed commands (what the CLI asks for) and results (what blockd answers),
-// shared by the CLI, the daemon and the CSI controller. Commands map one to
-// one to blockd requests; results carry what the original printed.
-import type { JsonStyle } from "./cli/json.js";
+// The CLI's own model: the commands a user types (parsed by args.ts) and the
+// results it renders (output.ts) with what the original printed. The engine
+// and blockd know none of these: main.ts maps a command to a blockd request
+// and blockd's answer to one of these results.
+import type { JsonStyle } from "./json.js";
 
 export type { JsonStyle };
 
