@@ -223,8 +223,10 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
     async ControllerExpandVolume(req, ctx) {
       const ref = existingRef(req.volume_id);
       const size = expandSize(req.capacity_range);
-      const blockMode = req.volume_capability ? checkCapability(req.volume_capability).block && !req.volume_capability.mount : false;
-      const nodeExpansion = !blockMode;
+      if (req.volume_capability) checkCapability(req.volume_capability);
+      // Block too: the node's paths and multipath map keep the old size until
+      // NodeExpandVolume rescans them; a Filesystem is grown there as well
+      const nodeExpansion = true;
       return d.locks.with([req.volume_id], async () => {
         const info = await requireBlock(d.blockd, req.volume_id, ref, ctx.requestId);
         const current = BigInt(info.size_bytes);

@@ -52,7 +52,7 @@ export function validateCreate(d: Pick<ControllerDeps, "defaults" | "defaultSize
     throw invalidArgument(`parameter ${PARAM.fsType}: ${params.fsType} conflicts with the volume capability's fs_type ${caps.fsType}`);
   }
   const fsType = caps.fsType || params.fsType || d.defaults.fsType;
-  const sizeBytes = createSize(req.capacity_range, d.defaultSizeBytes);
+  const sizeBytes = createSize(req.capacity_range, d.defaultSizeBytes, caps.mount ? fsType : undefined);
   const block = blockNameFor(name);
   const volumeId = formatVolumeId({ hostingVolume: params.hostingVolume, block });
   if (Buffer.byteLength(volumeId) > MAX_VOLUME_ID_BYTES) {

@@ -218,6 +218,7 @@ export class FakeBlockd {
           if (old.aclMode !== req.acl_mode) diffs.push("acl mode");
           if (diffs.length > 0) throw fail(status.ALREADY_EXISTS, `block ${req.volume}/${req.block} already exists: with other parameters (${diffs.join("; ")})`);
           const complete = old.state === "ready";
+          if (complete && req.fail_if_exists) throw fail(status.ALREADY_EXISTS, `block ${req.volume}/${req.block} already exists`);
           old.state = "ready";
           old.exportedOn = [...hosts];
           return this.createResponse(old, complete);

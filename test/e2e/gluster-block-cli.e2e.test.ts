@@ -214,7 +214,10 @@ test("bad input gets a clear error and the original's exit code, and changes not
   assert.equal(ok.code, 0, ok.stderr);
   const before = await stackSnapshot();
   const cases: [string[], number, RegExp][] = [
-    [["create", "block-test/keep", "ha", "3", "prealloc", "no", hosts, "128MiB"], 17, /already exists/],
+    // as 0.5.1: an existing block is refused with its words and no credentials, whatever the parameters
+    [["create", "block-test/keep", "ha", "3", "prealloc", "no", hosts, "64MiB"], 17, /^BLOCK with name: 'keep' already EXIST\n$/],
+    [["create", "block-test/keep", "ha", "3", "prealloc", "no", "auth", "enable", hosts, "64MiB"], 17, /^BLOCK with name: 'keep' already EXIST\n$/],
+    [["create", "block-test/keep", "ha", "3", "prealloc", "no", hosts, "128MiB"], 17, /^BLOCK with name: 'keep' already EXIST\n$/],
     [["create", "block-test/x1", "ha", "4", hosts, "64MiB"], 255, /ha/i],
     [["create", "block-test/x2", "ha", "1", (lab.addresses[0] ?? "").replace(/\.\d+$/, ".99"), "64MiB"], 255, /not in the trusted storage pool/],
     [["create", "block-test/x3", "ha", "1", "storage-1", "64MiB"], 255, /not an IP address/],
@@ -232,6 +235,7 @@ test("bad input gets a clear error and the original's exit code, and changes not
     const r = await cli(n1, [...args, "--json-plain"]);
     assert.equal(r.code, code, `${args.join(" ")}: exit ${r.code}\n${r.stdout}${r.stderr}`);
     const err = JSON.parse(r.stderr) as { RESULT: string; errCode: number; errMsg: string };
+    assert.deepEqual(Object.keys(err), ["RESULT", "errCode", "errMsg"], "the error form has no other keys (no credentials)");
     assert.equal(err.RESULT, "FAIL");
     assert.equal(err.errCode, code);
     assert.match(err.errMsg, msg, args.join(" "));

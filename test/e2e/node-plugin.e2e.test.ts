@@ -314,6 +314,27 @@ test("NodeExpandVolume after gluster-block modify size: df shows the new size wi
   assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
 });
 
+test("Block online expansion: after the block grows, NodeExpandVolume rescans and the published device shows the new size", { timeout: 900_000 }, async () => {
+  const v = await createBlock("node-grow-raw", "256MiB");
+  const m: Mode = { kind: "block" };
+  allOk(await csiCalls(n1, [stageCall(v, m), publishCall(v, m)]), 2);
+  const size = async (): Promise<number> => Number((await n1.must(`blockdev --getsize64 ${blockTarget(v)}`)).stdout.trim());
+  const before = await size();
+  // what ControllerExpandVolume's ResizeBlock does on every HA node; the controller answers node_expansion_required for Block too
+  const mod = await cli(n1, ["modify", `${VOL}/${v.name}`, "size", "512MiB"]);
+  assert.equal(mod.code, 0, mod.stderr + mod.stdout);
+  const [r] = await csiCalls(n1, [
+    { method: "NodeExpandVolume", request: { volume_id: v.id, volume_path: blockTarget(v), staging_target_path: stagingPath(v), capacity_range: { required_bytes: String(512 * 1024 * 1024) }, volume_capability: capability(m) } },
+  ]);
+  assert.ok(r?.ok, r?.details);
+  assert.equal(Number(r.response?.capacity_bytes), 512 * 1024 * 1024);
+  const after = await size();
+  note(`Block expand: the published device ${before} -> ${after} bytes, in use throughout`);
+  assert.equal(after, 512 * 1024 * 1024);
+  allOk(await csiCalls(n1, [unpublishCall(v, m), unstageCall(v)]), 2);
+  assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
+});
+
 /**
  * E2E_QUICK=1 (CI, a 2-core machine with a 90-minute limit): 3 loops instead
  * of 20 and no HA cases (a frozen VM, a stopped tcmu-runner: ~10 minutes),

@@ -185,6 +185,51 @@ describe("failures converge", () => {
     await e.delete({ volume: c.volume, block: "blk-crash", unlinkStorage: true, force: false, missingOk: false });
   });
 
+  test("a re-issued create of a block that exists, while one host's LIO fails, removes nothing: journal, file, data and targets intact", async () => {
+    const made = await e.create(req("blk-keep", { ha: 3 }));
+    const file = join(root, "block-store", made.gbid);
+    await writeFile(file, Buffer.alloc(4096, 0x5a), { flag: "r+" });
+    const data = (): Promise<string> => exec("sha256sum", [file], { timeoutMs: 10_000 }).then((r) => r.stdout.split(" ")[0] ?? "");
+    const sum = await data();
+    const before = await snapshot();
+    const n2 = c.nodes.get(c.hosts[1] ?? "");
+    assert.ok(n2);
+    // every LIO write on n2 fails from now on, as with its tcmu-runner stopped
+    n2.configfs.crashAt = n2.configfs.ops.length;
+    try {
+      // CSI's retry: the block is answered as it is
+      const again = await e.create(req("blk-keep", { ha: 3 }));
+      assert.equal(again.alreadyExisted, true);
+      assert.equal(again.gbid, made.gbid);
+      // the CLI's: refused as the original, nothing touched
+      await assert.rejects(e.create(req("blk-keep", { ha: 3, failIfExists: true })), BlockExistsError);
+    } finally {
+      n2.configfs.crashAt = undefined;
+    }
+    assert.equal(await snapshot(), before, "the journal, the file and every node's LIO objects are as they were");
+    assert.equal(await data(), sum, "the block's data is intact");
+    await e.delete({ volume: c.volume, block: "blk-keep", unlinkStorage: true, force: false, missingOk: false });
+  });
+
+  test("a retry of a create begun earlier whose configuration fails on a host leaves the block for the next retry", async () => {
+    const gbid = gbidFor(c.volume, "blk-begun");
+    await writeFile(join(root, "block-meta", "blk-begun"), `VOLUME: ${c.volume}\nGBID: ${gbid}\nHA: 3\nENTRYCREATE: INPROGRESS\nPRIOPATH: ${c.hosts[0]}\nHOSTS: ${c.hosts.join(" ")}\nACLMODE: GENERATED\nPREALLOC: NO\n`);
+    const n3 = c.nodes.get(c.hosts[2] ?? "");
+    assert.ok(n3);
+    n3.configfs.crashAt = n3.configfs.ops.length;
+    try {
+      await assert.rejects(e.create(req("blk-begun")), PartialFailureError);
+    } finally {
+      n3.configfs.crashAt = undefined;
+    }
+    // not made by that call: neither its journal nor its file was removed
+    assert.ok((await readFile(join(root, "block-meta", "blk-begun"), "utf8")).includes(`GBID: ${gbid}`));
+    await stat(join(root, "block-store", gbid));
+    const r = await e.create(req("blk-begun"));
+    assert.equal(r.portals.length, 3);
+    await e.delete({ volume: c.volume, block: "blk-begun", unlinkStorage: true, force: false, missingOk: false });
+  });
+
   test("a create cut short after the journal's first lines is finished by the retry", async () => {
     const gbid = gbidFor(c.volume, "blk-resume");
     // what a coordinator that died right after its first append leaves behind

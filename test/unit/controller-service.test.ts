@@ -202,6 +202,18 @@ describe("CreateVolume", () => {
     assert.equal(e.volume?.volume_context.fsType, "ext4");
   });
 
+  test("a 1-byte claim is made as large as its filesystem needs: 300 MiB for xfs, 1 MiB for ext4 and Block; a limit below that is OUT_OF_RANGE", async () => {
+    const xfs = await create({ name: "tiny-xfs", capacity_range: { required_bytes: "1" } }, { auth: "false" });
+    assert.equal(xfs.volume?.capacity_bytes, String(300 * MiB));
+    const ext4 = await create({ name: "tiny-ext4", capacity_range: { required_bytes: "1" }, volume_capabilities: [mountCap("ext4")] }, { auth: "false" });
+    assert.equal(ext4.volume?.capacity_bytes, String(MiB));
+    const raw = await create({ name: "tiny-raw", capacity_range: { required_bytes: "1" }, volume_capabilities: [blockCap()] }, { auth: "false" });
+    assert.equal(raw.volume?.capacity_bytes, String(MiB));
+    const e = await codeOf(create({ name: "tiny-limited", capacity_range: { required_bytes: "1", limit_bytes: String(100 * MiB) } }, { auth: "false" }));
+    assert.equal(e.code, status.OUT_OF_RANGE);
+    assert.match(e.details, /xfs filesystem needs at least 300 MiB/);
+  });
+
   test("no capacity range gives the default size (1 GiB)", async () => {
     const r = await create({ capacity_range: null });
     assert.equal(r.volume?.capacity_bytes, String(GiB));
@@ -423,20 +435,20 @@ describe("ControllerPublishVolume / Unpublish", () => {
 });
 
 describe("ControllerExpandVolume", () => {
-  test("grows to the rounded size; Filesystem needs node expansion, Block does not; smaller is a no-op; the same size is passed on", async () => {
+  test("grows to the rounded size; Filesystem and Block both need node expansion (the node rescans the paths and the map; Filesystem also grows); smaller is a no-op; the same size is passed on", async () => {
     const id = (await create()).volume?.volume_id ?? "";
     const fs = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(2 * GiB - 5) }, volume_capability: mountCap("xfs") });
     assert.deepEqual([fs.capacity_bytes, fs.node_expansion_required], [String(2 * GiB), true]);
     assert.equal(blockd.block(HV, PVC)?.sizeBytes, BigInt(2 * GiB));
     const blk = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(3 * GiB) }, volume_capability: blockCap() });
-    assert.deepEqual([blk.capacity_bytes, blk.node_expansion_required], [String(3 * GiB), false]);
+    assert.deepEqual([blk.capacity_bytes, blk.node_expansion_required], [String(3 * GiB), true]);
     const resizes = blockd.callsOf("ResizeBlock").length;
     const same = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(GiB) } });
     assert.equal(same.capacity_bytes, String(3 * GiB));
     assert.equal(blockd.callsOf("ResizeBlock").length, resizes, "no shrink, no call");
     // the same size again reaches blockd: a resize cut short after its SIZE line is finished there
     const again = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(3 * GiB) }, volume_capability: blockCap() });
-    assert.deepEqual([again.capacity_bytes, again.node_expansion_required], [String(3 * GiB), false]);
+    assert.deepEqual([again.capacity_bytes, again.node_expansion_required], [String(3 * GiB), true]);
     assert.equal(blockd.callsOf("ResizeBlock").length, resizes + 1, "the retry of a resize is passed on");
   });
 

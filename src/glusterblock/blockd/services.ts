@@ -35,6 +35,7 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
         ...(req.io_timeout_s ? { ioTimeout: req.io_timeout_s } : {}),
         aclMode: req.acl_mode === "ACL_MODE_EXPLICIT" ? "EXPLICIT" : "GENERATED",
         owner: req.owner,
+        failIfExists: req.fail_if_exists,
       });
       return {
         iqn: r.iqn,

@@ -23,6 +23,8 @@ import type { JsonStyle } from "./json.js";
 
 /** Exit code of every argument error (the original's -1). */
 export const USAGE_EXIT_CODE = 255;
+/** No command, or one it does not know: 0.5.1 exits 1 there (and 255 for a known command's bad arguments). */
+export const NO_COMMAND_EXIT_CODE = 1;
 
 export const USAGE = {
   create:
@@ -43,11 +45,11 @@ export const USAGE = {
 /** A command line that cannot be run. `json` is the style asked for, so the error can be printed in it. */
 export class CliUsageError extends Error {
   override readonly name = "CliUsageError";
-  readonly exitCode = USAGE_EXIT_CODE;
   constructor(
     message: string,
     readonly usage?: string,
     readonly json?: JsonStyle,
+    readonly exitCode: number = USAGE_EXIT_CODE,
   ) {
     super(message);
   }
@@ -329,8 +331,8 @@ function extractJson(argv: readonly string[]): { rest: string[]; json?: JsonStyl
  */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const { rest, json, problem } = extractJson(argv);
-  const fail = (message: string, usage?: string): never => {
-    throw new CliUsageError(message, usage, json);
+  const fail = (message: string, usage?: string, exitCode?: number): never => {
+    throw new CliUsageError(message, usage, json, exitCode);
   };
   if (problem !== undefined) fail(problem, USAGE.general);
 
@@ -349,11 +351,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     ...(json === undefined ? {} : { json }),
     ...(timeoutSec === undefined ? {} : { timeoutSec }),
   });
-  if (name === undefined) return fail("no command given; see 'gluster-block help'", USAGE.general);
+  if (name === undefined) return fail("no command given; see 'gluster-block help'", USAGE.general, NO_COMMAND_EXIT_CODE);
   if (HELP_WORDS.has(name)) return { command: { kind: "help" }, ...opt() };
   if (VERSION_WORDS.has(name)) return { command: { kind: "version" }, ...opt() };
   const parser = PARSERS[name];
-  if (parser === undefined) return fail(`unknown command ${quoteForMessage(name)}; see 'gluster-block help'`, USAGE.general);
+  if (parser === undefined) return fail(`unknown command ${quoteForMessage(name)}; see 'gluster-block help'`, USAGE.general, NO_COMMAND_EXIT_CODE);
   try {
     return { command: parser.parse(rest.slice(i + 1)), ...opt() };
   } catch (e) {

@@ -329,7 +329,8 @@ export function renderDelete(r: DeleteResult, style?: JsonStyle): CliOutput {
   );
 }
 
-const IN_USE_MESSAGE = "Given new-node is already in-use with this block, use other node";
+/** 0.5.1's answer to a replace onto a node that already serves the block (exit 224, the error form, no other keys). */
+export const ALREADY_CONFIGURED_EXIT_CODE = 224;
 
 export function renderReplace(r: ReplaceResult, style?: JsonStyle): CliOutput {
   if (r.outcome === "skipped") {
@@ -338,10 +339,8 @@ export function renderReplace(r: ReplaceResult, style?: JsonStyle): CliOutput {
       : emit(`NAME: ${r.name}\nRESULT: SKIPPED\n\n`, 0);
   }
   if (r.outcome === "new-node-in-use") {
-    // the original sent errCode -1 and exited 255; here errCode is the exit code
-    return style !== undefined
-      ? json(jsonObject([["NAME", r.name], ["RESULT", "FAIL"], ["errCode", 255], ["errMsg", IN_USE_MESSAGE]]), style, 255)
-      : emit(`NAME: ${r.name}\nerrMsg:${IN_USE_MESSAGE}\nRESULT: FAIL\n\n`, 255);
+    const errMsg = `block '${r.name}' was already configured on node '${r.newNode}' for volume '${r.volume}'`;
+    return renderError("replace", { errCode: ALREADY_CONFIGURED_EXIT_CODE, errMsg }, style);
   }
   const createLabel = `CREATE ${r.create.state}`;
   const deleteLabel = r.delete.state === "FAILED" && r.force ? "DELETE FAILED (ignored)" : `DELETE ${r.delete.state}`;

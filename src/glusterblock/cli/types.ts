@@ -190,7 +190,7 @@ export type ReplaceStep =
 
 export type ReplaceResult =
   | { readonly name: string; readonly outcome: "skipped" }
-  | { readonly name: string; readonly outcome: "new-node-in-use" }
+  | { readonly name: string; readonly outcome: "new-node-in-use"; readonly volume: string; readonly newNode: string }
   | {
       readonly name: string;
       readonly outcome: "done";

@@ -79,6 +79,9 @@ export interface BlockDetails {
   owner: string;
 }
 
+/** Made completely: the journal's entry is done and every HA host exports it. */
+const isComplete = (meta: BlockMeta): boolean => meta.entryCreate === "SUCCESS" && exportedOn(meta).length >= meta.ha;
+
 export class BlockEngine {
   readonly host: string;
   private readonly log: Logger;
@@ -153,17 +156,34 @@ export class BlockEngine {
         await this.deleteLocked(store, meta, { unlinkStorage: true, force: false });
         meta = undefined;
       }
+      // A rollback undoes only what this call made: the block's journal and
+      // file are ours to remove only when this call wrote its create intent.
+      let createdHere = false;
       if (meta) {
         this.checkSameBlock(meta, req, chosen);
+        if (isComplete(meta)) {
+          // made before, completely: answered as it is. Nothing is re-applied
+          // (drifted LIO is the reconcile's and the audit's), so a host that
+          // is down now cannot turn a retried create into a rollback.
+          if (req.failIfExists) throw new BlockExistsError(meta.volume, meta.name);
+          return this.createOutcome(meta, true);
+        }
         if (meta.entryCreate !== "SUCCESS") meta = await this.finishBlockEntry(store, req, meta.gbid);
       } else {
         const loads = statuses.map((s, i) => ({ host: chosen[i] ?? "", paths: s.status === "fulfilled" ? s.value.activePaths : Number.MAX_SAFE_INTEGER }));
         const prioPath = loads.reduce((a, b) => (b.paths < a.paths ? b : a)).host;
         meta = await this.writeNewBlock(store, req, chosen, prioPath);
+        createdHere = true;
       }
-      const alreadyExisted = exportedOn(meta).length >= meta.ha && meta.entryCreate === "SUCCESS";
-      const { failedOn } = await this.configureHosts(store, meta, "create");
+      const { failedOn, successfulOn } = await this.configureHosts(store, meta, "create");
       if (failedOn.length > 0) {
+        if (!createdHere) {
+          throw new PartialFailureError(
+            `failed to configure block ${req.volume}/${req.block} on ${failedOn.join(", ")}; it was begun by an earlier create and is left as it is (a retry finishes it, a delete removes it)`,
+            failedOn,
+            successfulOn,
+          );
+        }
         const after = (await store.readMeta(req.block)) ?? meta;
         await this.deleteLocked(store, after, { unlinkStorage: req.storage === undefined, force: true }).catch((err: unknown) =>
           this.log.error("rollback of a failed create failed", { block: req.block, error: String(err) }),
@@ -171,7 +191,7 @@ export class BlockEngine {
         throw new PartialFailureError(`failed to configure block ${req.volume}/${req.block} on ${failedOn.join(", ")}; the create was rolled back`, failedOn, []);
       }
       const final = (await store.readMeta(req.block)) ?? meta;
-      return this.createOutcome(final, alreadyExisted);
+      return this.createOutcome(final, false);
     });
   }
 

@@ -29,6 +29,14 @@ describe("createSize", () => {
   for (const [name, range, want] of cases) test(name, () => assert.equal(createSize(range, GiB), want));
 
   test("a different default is used", () => assert.equal(createSize(null, 5n * MiB), 5n * MiB));
+  test("an xfs volume is never smaller than mkfs.xfs can format (300 MiB), within the limit", () => {
+    assert.equal(createSize(r(1), GiB, "xfs"), 300n * MiB, "a 1-byte claim on xfs is made at 300 MiB");
+    assert.equal(createSize(r(1, 300n * MiB), GiB, "xfs"), 300n * MiB);
+    assert.equal(code(() => createSize(r(1, 100n * MiB), GiB, "xfs")), status.OUT_OF_RANGE, "a limit below 300 MiB cannot hold an xfs filesystem");
+    assert.equal(code(() => createSize(r(0, 200n * MiB), GiB, "xfs")), status.OUT_OF_RANGE);
+    assert.equal(createSize(r(1), GiB, "ext4"), MiB, "ext4 formats 1 MiB");
+    assert.equal(createSize(r(1), GiB), MiB, "a raw block volume has no filesystem minimum");
+  });
   test("required above limit is INVALID_ARGUMENT", () => assert.equal(code(() => createSize(r(3n * MiB, 2n * MiB))), status.INVALID_ARGUMENT));
   test("negative numbers are INVALID_ARGUMENT", () => {
     assert.equal(code(() => createSize(r(-1))), status.INVALID_ARGUMENT);

@@ -268,10 +268,11 @@ describe("results beyond the samples (formats from the original's source)", () =
     assert.match(renderReplace(forced).stdout, /DELETE FAILED \(ignored\): 10\.0\.0\.1\n.*RESULT: SUCCESS/s);
     assert.equal(renderReplace({ ...forced, force: false }).exitCode, 255);
     assert.equal(renderReplace({ name: "b", outcome: "skipped" }).stdout, "NAME: b\nRESULT: SKIPPED\n\n");
-    assert.equal(
-      renderReplace({ name: "b", outcome: "new-node-in-use" }, "plain").stderr,
-      `{"NAME":"b","RESULT":"FAIL","errCode":255,"errMsg":"Given new-node is already in-use with this block, use other node"}\n`,
-    );
+    // as 0.5.1: exit 224, the plain error form and in JSON no keys beside RESULT, errCode, errMsg
+    const inUse = { name: "b", outcome: "new-node-in-use", volume: "v", newNode: "10.0.0.2" } as const;
+    assert.equal(renderReplace(inUse, "plain").stderr, `{"RESULT":"FAIL","errCode":224,"errMsg":"block 'b' was already configured on node '10.0.0.2' for volume 'v'"}\n`);
+    assert.equal(renderReplace(inUse).stderr, "block 'b' was already configured on node '10.0.0.2' for volume 'v'\nRESULT:FAIL\n");
+    assert.equal(renderReplace(inUse).exitCode, 224);
   });
   it("audit (ours)", () => {
     const r = {
