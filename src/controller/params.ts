@@ -6,6 +6,7 @@
 import { invalidArgument } from "../rpc/errors.js";
 import { canonicalHost, validateHostAddress, validateVolumeName } from "../identity/names.js";
 import { SUPPORTED_FS_TYPES } from "./capabilities.js";
+import { BLOCK_SIZES, HA_COUNT, IO_TIMEOUT_SEC, RING_BUFFER_MB } from "../identity/limits.js";
 
 export const PARAM = {
   hostingVolume: "hostingVolume",
@@ -25,8 +26,7 @@ export const PARAM = {
 const KNOWN = new Set<string>([PARAM.hostingVolume, PARAM.haCount, PARAM.hosts, PARAM.auth, PARAM.prealloc, PARAM.ringBuffer, PARAM.blockSize, PARAM.ioTimeout, PARAM.fsType]);
 const SIDECAR_PREFIX = "csi.storage.k8s.io/";
 
-export const MAX_HA_COUNT = 16;
-export const BLOCK_SIZES: readonly number[] = [512, 1024, 2048, 4096];
+export const MAX_HA_COUNT = HA_COUNT.max;
 
 /** Defaults for parameters a StorageClass leaves out (controller flags). */
 export interface ParameterDefaults {
@@ -98,7 +98,7 @@ export function parseParameters(params: Readonly<Record<string, string>>, defaul
   let haCount = defaults.haCount;
   const ha = get(PARAM.haCount);
   if (ha !== undefined) {
-    const n = parseInt(ha, 1, MAX_HA_COUNT);
+    const n = parseInt(ha, HA_COUNT.min, MAX_HA_COUNT);
     if (n === undefined) p.add(PARAM.haCount, `${JSON.stringify(ha)} is not a whole number from 1 to ${MAX_HA_COUNT}`);
     else haCount = n;
   }
@@ -141,8 +141,8 @@ export function parseParameters(params: Readonly<Record<string, string>>, defaul
     if (n === undefined) p.add(name, `${JSON.stringify(v)} is not a whole number of ${unit} from ${min} to ${max}`);
     return n;
   };
-  const ringBufferMb = optInt(PARAM.ringBuffer, 1, 1024, "MiB");
-  const ioTimeoutS = optInt(PARAM.ioTimeout, 1, 3600, "seconds");
+  const ringBufferMb = optInt(PARAM.ringBuffer, RING_BUFFER_MB.min, RING_BUFFER_MB.max, "MiB");
+  const ioTimeoutS = optInt(PARAM.ioTimeout, IO_TIMEOUT_SEC.min, IO_TIMEOUT_SEC.max, "seconds");
   let blockSize: number | undefined;
   const bs = get(PARAM.blockSize);
   if (bs !== undefined) {

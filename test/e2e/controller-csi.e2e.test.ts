@@ -129,6 +129,32 @@ test("CreateVolume twice returns the same HA-3 CHAP volume and its Secret", { ti
   assert.match(info.stdout, new RegExp(`^PASSWORD: ${chap.password}$`, "m"), "the Secret holds blockd's password");
 });
 
+test("a create re-issued while one HA node's tcmu-runner is down removes nothing: data, journal and the healthy nodes' targets intact", { timeout: 900_000 }, async () => {
+  const n1 = lab.node(1);
+  const n2 = lab.node(2);
+  const file = `/run/gluster-blockd/mnt/block-test/block-store/${GBID}`;
+  // data of our own in the block's file (through the FUSE mount blockd uses), then its checksum
+  await n1.must(`dd if=/dev/urandom of=${file} bs=1M count=4 seek=8 conv=notrunc,fsync status=none`);
+  const sum = async (): Promise<string> => (await n1.must(`sha256sum ${file} | cut -d' ' -f1; cat /run/gluster-blockd/mnt/block-test/block-meta/${PV} | md5sum`)).stdout;
+  const lio = async (n: LabNode): Promise<string> =>
+    (await n.must(`cd /sys/kernel/config/target && find iscsi/${IQN} core -maxdepth 4 | sort; cat iscsi/${IQN}/tpgt_*/enable`)).stdout;
+  const before = { data: await sum(), n1: await lio(n1), n3: await lio(lab.node(3)) };
+  await n2.must("systemctl stop tcmu-runner");
+  try {
+    const again = await step("CreateVolume re-issued, tcmu-runner down on n2", () => ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(), 600_000));
+    assert.equal(again.volume?.volume_id, volumeId, "the existing volume is answered");
+    const byCli = await cli(n1, ["create", `block-test/${PV}`, "ha", "3", "auth", "enable", lab.addresses.join(","), "256MiB", "--json-plain"]);
+    assert.equal(byCli.code, 17, byCli.stdout + byCli.stderr);
+    assert.equal(byCli.stderr, `{"RESULT":"FAIL","errCode":17,"errMsg":"BLOCK with name: '${PV}' already EXIST\\n"}\n`);
+    assert.ok(!byCli.stdout.includes(chap.password) && !byCli.stderr.includes(chap.password), "no credentials handed out");
+  } finally {
+    await n2.must("systemctl start tcmu-runner");
+  }
+  assert.equal(await sum(), before.data, "the block's data and journal are unchanged");
+  assert.equal(await lio(n1), before.n1, "n1's target untouched");
+  assert.equal(await lio(lab.node(3)), before.n3, "n3's target untouched");
+});
+
 test("ControllerPublishVolume for n1: n1's login works, n2's is refused", { timeout: 900_000 }, async () => {
   await step("ControllerPublishVolume n1", () => ctl.call("ControllerPublishVolume", { volume_id: volumeId, node_id: `n1/${initiators[0]}`, volume_capability: mountCap("xfs") }, 300_000));
   const n1 = lab.node(1);

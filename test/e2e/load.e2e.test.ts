@@ -17,8 +17,7 @@ import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY } from "../../lab/harness/product.js";
 import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, mountCap, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
-import { gbidFor, iqnFor } from "../../src/identity/names.js";
-import { GLUSTER_BLOCK_IQN_PREFIX } from "../../src/glusterblock/lio/types.js";
+import { IQN_PREFIX, gbidFor, iqnFor } from "../../src/identity/names.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ListVolumesResponse__Output } from "../../src/generated/csi/v1/ListVolumesResponse.js";
 
@@ -207,9 +206,9 @@ function notePasswords(): void {
 async function lioOf(n: LabNode): Promise<{ targets: string[]; luns: number; enabledTpgs: number; backstores: string[] }> {
   const r = await n.must(
     `cd /sys/kernel/config/target
-     echo '#targets'; ls iscsi 2>/dev/null | grep -F '${GLUSTER_BLOCK_IQN_PREFIX}' || true
-     echo '#luns'; ls -d iscsi/${GLUSTER_BLOCK_IQN_PREFIX}*/tpgt_*/lun/lun_* 2>/dev/null | wc -l
-     echo '#enabled'; cat iscsi/${GLUSTER_BLOCK_IQN_PREFIX}*/tpgt_*/enable 2>/dev/null | grep -cx 1 || true
+     echo '#targets'; ls iscsi 2>/dev/null | grep -F '${IQN_PREFIX}' || true
+     echo '#luns'; ls -d iscsi/${IQN_PREFIX}*/tpgt_*/lun/lun_* 2>/dev/null | wc -l
+     echo '#enabled'; cat iscsi/${IQN_PREFIX}*/tpgt_*/enable 2>/dev/null | grep -cx 1 || true
      echo '#backstores'; for d in core/user_*/*/; do [ -d "$d" ] && basename "$d"; done; true`,
     { timeoutMs: 300_000 },
   );

@@ -20,6 +20,7 @@ import { InvalidNameError, canonicalHost, parseVolumeBlock, quoteForMessage, val
 import { SizeError, SECTOR_SIZE, checkDeviceSize, parseSize } from "../../identity/size.js";
 import type { CliCommand, CreateCommand, ParsedArgs } from "./types.js";
 import type { JsonStyle } from "./json.js";
+import { BLOCK_SIZES, HA_COUNT, IO_TIMEOUT_SEC, RING_BUFFER_MB } from "../../identity/limits.js";
 
 /** Exit code of every argument error (the original's -1). */
 export const USAGE_EXIT_CODE = 255;
@@ -145,7 +146,7 @@ function parseCreate(args: readonly string[]): CreateCommand {
   }
   const hosts = hostList(positional[0] ?? "");
   const haText = opts.get("ha");
-  const ha = haText === undefined ? 1 : uint("ha", haText, 1, 1024);
+  const ha = haText === undefined ? 1 : uint("ha", haText, HA_COUNT.min, HA_COUNT.max);
   if (ha > hosts.length) throw new ArgError(`'ha' is ${ha} but only ${hosts.length} host${hosts.length === 1 ? " is" : "s are"} given`);
   const authText = opts.get("auth");
   const preallocText = opts.get("prealloc");
@@ -153,7 +154,7 @@ function parseCreate(args: readonly string[]): CreateCommand {
   const bs = opts.get("block-size");
   const io = opts.get("io-timeout");
   const blockSize = bs === undefined ? undefined : uint("block-size", bs, SECTOR_SIZE, UINT32_MAX);
-  if (blockSize !== undefined && blockSize % SECTOR_SIZE !== 0) throw new ArgError(`'block-size' must be a multiple of ${SECTOR_SIZE}, got ${blockSize}`);
+  if (blockSize !== undefined && !BLOCK_SIZES.includes(blockSize)) throw new ArgError(`'block-size' must be one of ${BLOCK_SIZES.join(", ")}, got ${blockSize}`);
   let sizeBytes: bigint | undefined;
   if (storage === undefined) {
     sizeBytes = parseSize(positional[1] ?? "");
@@ -166,9 +167,9 @@ function parseCreate(args: readonly string[]): CreateCommand {
     ha,
     auth: authText === undefined ? false : bool("auth", authText, "enable or disable"),
     prealloc: preallocText === undefined ? true : bool("prealloc", preallocText, "full or no"),
-    ...(rb === undefined ? {} : { ringBufferMb: uint("ring-buffer", rb, 1, 1024) }),
+    ...(rb === undefined ? {} : { ringBufferMb: uint("ring-buffer", rb, RING_BUFFER_MB.min, RING_BUFFER_MB.max) }),
     ...(blockSize === undefined ? {} : { blockSize }),
-    ...(io === undefined ? {} : { ioTimeout: uint("io-timeout", io, 1, UINT32_MAX) }),
+    ...(io === undefined ? {} : { ioTimeout: uint("io-timeout", io, IO_TIMEOUT_SEC.min, IO_TIMEOUT_SEC.max) }),
     ...(storage === undefined ? {} : { storage }),
     hosts,
     ...(sizeBytes === undefined ? {} : { sizeBytes }),

@@ -43,6 +43,8 @@ import type { CreateRequest, CreateOutcome, HostsOutcome } from "./requests.js";
 import type { BlockSummary } from "../journal/index.js";
 import { toBlockSummary } from "../journal/index.js";
 import { resolvePeerNames } from "../gluster/peer-addresses.js";
+import { isInitiatorName } from "../../identity/initiator-name.js";
+import { BLOCK_SIZES, HA_COUNT, IO_TIMEOUT_SEC, RING_BUFFER_MB, inRange } from "../../identity/limits.js";
 
 export interface BlockEngineOptions {
   /** this node's address, as used in portals and by peers */
@@ -204,15 +206,15 @@ export class BlockEngine {
     });
     if (hosts.length === 0) throw new InvalidRequestError("at least one host is required");
     if (new Set(hosts).size !== hosts.length) throw new InvalidRequestError(`duplicate host in ${req.hosts.join(",")}`);
-    if (!Number.isInteger(req.ha) || req.ha < 1) throw new InvalidRequestError(`ha must be at least 1, got ${req.ha}`);
+    if (!inRange(req.ha, HA_COUNT)) throw new InvalidRequestError(`ha must be ${HA_COUNT.min}..${HA_COUNT.max}, got ${req.ha}`);
     if (req.ha > hosts.length) throw new InvalidRequestError(`ha count ${req.ha} is greater than the number of hosts given (${hosts.length})`);
     if (req.storage === undefined) {
       if (req.sizeBytes === undefined) throw new InvalidRequestError("a size is required");
       checkDeviceSize(req.sizeBytes, req.blockSize || 512);
     }
-    if (req.ringBufferMb !== undefined && (req.ringBufferMb < 1 || req.ringBufferMb > 1024)) throw new InvalidRequestError(`ring-buffer must be 1..1024 MB, got ${req.ringBufferMb}`);
-    if (req.blockSize !== undefined && (req.blockSize < 512 || req.blockSize % 512 !== 0)) throw new InvalidRequestError(`block-size must be a multiple of 512, got ${req.blockSize}`);
-    if (req.ioTimeout !== undefined && (req.ioTimeout < 1 || req.ioTimeout > 3600)) throw new InvalidRequestError(`io-timeout must be 1..3600 s, got ${req.ioTimeout}`);
+    if (req.ringBufferMb !== undefined && !inRange(req.ringBufferMb, RING_BUFFER_MB)) throw new InvalidRequestError(`ring-buffer must be ${RING_BUFFER_MB.min}..${RING_BUFFER_MB.max} MB, got ${req.ringBufferMb}`);
+    if (req.blockSize !== undefined && !BLOCK_SIZES.includes(req.blockSize)) throw new InvalidRequestError(`block-size must be one of ${BLOCK_SIZES.join(", ")}, got ${req.blockSize}`);
+    if (req.ioTimeout !== undefined && !inRange(req.ioTimeout, IO_TIMEOUT_SEC)) throw new InvalidRequestError(`io-timeout must be ${IO_TIMEOUT_SEC.min}..${IO_TIMEOUT_SEC.max} s, got ${req.ioTimeout}`);
     return hosts;
   }
 
@@ -459,7 +461,7 @@ export class BlockEngine {
 
   /** ControllerPublish/Unpublish: allow or revoke one initiator on every HA target. */
   async setInitiatorAccess(req: { volume: string; block: string; initiator: string; allow: boolean }): Promise<HostsOutcome> {
-    if (!/^(iqn\.\d{4}-\d{2}\.[^\s:]+(:[^\s]+)?|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32})$/.test(req.initiator)) {
+    if (!isInitiatorName(req.initiator)) {
       throw new InvalidRequestError(`${JSON.stringify(req.initiator)} is not an iSCSI initiator name (iqn., eui. or naa.)`);
     }
     return this.withBlock(req.volume, req.block, async (store) => {

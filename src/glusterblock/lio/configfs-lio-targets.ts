@@ -7,7 +7,7 @@ import { CfsSession, WouldWrite } from "./cfs-session.js";
 import { MutationGate } from "./mutation-gate.js";
 import { LioPaths } from "./paths.js";
 import type { ApplyReport, BackstoreState, BlockTargetSpec, LioBlockState, LioTargets, TargetState } from "./types.js";
-import { GLUSTER_BLOCK_IQN_PREFIX } from "./types.js";
+import { IQN_PREFIX } from "../../identity/names.js";
 import { backstoreAtLink, backstoreIndex, createBackstore, findBackstore, judgeBackstore, listUserBackstores, readBackstore, removeBackstoreAt, sweepEmptyUserHbas, tuneBackstore } from "./backstore.js";
 import type { BackstoreLocation, LocateBackstore } from "./backstore.js";
 import { ensureAluaGroups, removeAluaGroups } from "./alua.js";
@@ -125,10 +125,10 @@ export class ConfigfsLioTargets implements LioTargets {
       out.push(st);
     }
     for (const iqn of await s.readdir(this.paths.iscsi)) {
-      if (!iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX)) continue;
+      if (!iqn.startsWith(IQN_PREFIX)) continue;
       const target = await readTarget(s, this.paths, iqn);
       if (!target) continue;
-      const gbid = iqn.slice(GLUSTER_BLOCK_IQN_PREFIX.length);
+      const gbid = iqn.slice(IQN_PREFIX.length);
       const linked = this.linkedPath(target);
       const st = linked === undefined ? undefined : byPath.get(linked);
       if (st && st.target === undefined) {
@@ -146,7 +146,7 @@ export class ConfigfsLioTargets implements LioTargets {
     const s = new CfsSession(this.fs, this.log);
     const out = new Map<string, boolean>();
     for (const iqn of await s.readdir(this.paths.iscsi)) {
-      if (iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX)) out.set(iqn, await ownPathActive(s, this.paths, iqn));
+      if (iqn.startsWith(IQN_PREFIX)) out.set(iqn, await ownPathActive(s, this.paths, iqn));
     }
     return out;
   }
@@ -178,7 +178,7 @@ export class ConfigfsLioTargets implements LioTargets {
     for (const iqn of iqns) {
       if (out.has(iqn)) continue;
       const target = await readTarget(s, this.paths, iqn);
-      const gbid = iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX) ? iqn.slice(GLUSTER_BLOCK_IQN_PREFIX.length) : undefined;
+      const gbid = iqn.startsWith(IQN_PREFIX) ? iqn.slice(IQN_PREFIX.length) : undefined;
       let backstore: BackstoreState | undefined;
       const linked = target ? this.linkedPath(target) : undefined;
       if (linked !== undefined && (await s.kind(linked)) === "dir") {
