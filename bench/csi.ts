@@ -19,7 +19,7 @@ export interface CsiBench {
 
 const createReq = (name: string, ha: number) => ({
   name,
-  capacity_range: { required_bytes: String(64 * MiB) },
+  capacity_range: { required_bytes: String(320 * MiB) }, // xfs: at least 300 MiB
   volume_capabilities: [mountCap("xfs")],
   parameters: { hostingVolume: "block-test", haCount: String(ha), "csi.storage.k8s.io/pv/name": name },
 });

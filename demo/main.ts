@@ -84,8 +84,10 @@ async function demo(flags: DemoFlags, log: StepLog, scrubber: Scrubber): Promise
     log.say("  npm run lab -- ssh 1 'multipath -ll; findmnt /mnt/sample-block; iscsiadm -m session'");
     log.say("Remove it all with: npm run demo -- --cleanup");
   }
-  if (!flags.down) log.say("The lab is still running (the next run reuses it in seconds). Power it off with: npm run lab -- down");
-  if (!ok || problems.length > 0) log.say("The demo FAILED. The VMs' journals and consoles: npm run lab -- logs");
+  // say what is true of the lab now: a demo that failed before booting it started none
+  const labUp = !flags.down && runningVms().length > 0;
+  if (labUp) log.say("The lab is still running (the next run reuses it in seconds). Power it off with: npm run lab -- down");
+  if (!ok || problems.length > 0) log.say(labUp || lab ? "The demo FAILED. The VMs' journals and consoles: npm run lab -- logs" : "The demo FAILED before any lab VM was running.");
   return ok && problems.length === 0;
 }
 

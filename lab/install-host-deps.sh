@@ -35,8 +35,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 0755 /usr/sbin/policy-rc.d; own_policy=1
   fi
   trap '[ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
-  apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  # Another apt-get or dpkg (unattended-upgrades, a second install) may hold
+  # the locks: wait for them rather than fail (DPkg::Lock::Timeout covers
+  # dpkg's lock; the package lists' lock is retried here).
+  for try in $(seq 60); do
+    if out=$(apt-get -o DPkg::Lock::Timeout=600 update -q 2>&1); then break; fi
+    if ! grep -q "Could not get lock" <<<"$out" || [ "$try" = 60 ]; then printf '%s\n' "$out" >&2; exit 1; fi
+    log "apt is busy (another apt-get or dpkg holds its lock): waiting"; sleep 10
+  done
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   log "installed in $(( $(date +%s) - t0 ))s"
 else
   log "all host packages present"

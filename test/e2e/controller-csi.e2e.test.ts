@@ -97,7 +97,7 @@ after(async () => {
 
 const createReq = () => ({
   name: PV,
-  capacity_range: { required_bytes: String(GiB / 4) },
+  capacity_range: { required_bytes: String(384 * MiB) }, // xfs: at least 300 MiB
   volume_capabilities: [mountCap("xfs")],
   parameters: {
     hostingVolume: "block-test",
@@ -108,7 +108,7 @@ const createReq = () => ({
 });
 
 test("CreateVolume twice returns the same HA-3 CHAP volume and its Secret", { timeout: 900_000 }, async () => {
-  const a = await step("CreateVolume (ha 3, auth, 256 MiB)", () => ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(), 600_000));
+  const a = await step("CreateVolume (ha 3, auth, 384 MiB)", () => ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(), 600_000));
   const b = await step("CreateVolume again (idempotent)", () => ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(), 600_000));
   assert.deepEqual(b, a);
   volumeId = a.volume?.volume_id ?? "";
@@ -125,7 +125,7 @@ test("CreateVolume twice returns the same HA-3 CHAP volume and its Secret", { ti
   assert.equal(chap.username, GBID);
   const info = await cli(lab.node(1), ["info", `block-test/${PV}`]);
   assert.equal(info.code, 0, info.stderr);
-  assert.match(info.stdout, /^SIZE: 256\.0 MiB$/m);
+  assert.match(info.stdout, /^SIZE: 384\.0 MiB$/m);
   assert.match(info.stdout, new RegExp(`^PASSWORD: ${chap.password}$`, "m"), "the Secret holds blockd's password");
 });
 
@@ -143,7 +143,7 @@ test("a create re-issued while one HA node's tcmu-runner is down removes nothing
   try {
     const again = await step("CreateVolume re-issued, tcmu-runner down on n2", () => ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(), 600_000));
     assert.equal(again.volume?.volume_id, volumeId, "the existing volume is answered");
-    const byCli = await cli(n1, ["create", `block-test/${PV}`, "ha", "3", "auth", "enable", lab.addresses.join(","), "256MiB", "--json-plain"]);
+    const byCli = await cli(n1, ["create", `block-test/${PV}`, "ha", "3", "auth", "enable", lab.addresses.join(","), "384MiB", "--json-plain"]);
     assert.equal(byCli.code, 17, byCli.stdout + byCli.stderr);
     assert.equal(byCli.stderr, `{"RESULT":"FAIL","errCode":17,"errMsg":"BLOCK with name: '${PV}' already EXIST\\n"}\n`);
     assert.ok(!byCli.stdout.includes(chap.password) && !byCli.stderr.includes(chap.password), "no credentials handed out");

@@ -54,8 +54,8 @@ function mode(): Mode {
 const MODE = mode();
 const HV = "block-test";
 const NS = "gluster-block-csi";
-const SIZE = 64 * MiB;
-const EXPANDED = 128 * MiB;
+const SIZE = 320 * MiB; // xfs: at least 300 MiB (mkfs.xfs's floor; the controller rounds up to it)
+const EXPANDED = 384 * MiB;
 const CRASH_FILE = "/run/gluster-blockd-test-crash";
 const HOOK_ENV = { [TEST_HOOKS_ENV]: "1", [CRASH_FILE_ENV]: CRASH_FILE };
 const MOUNT = "/mnt/fault-matrix";

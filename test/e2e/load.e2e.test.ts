@@ -36,7 +36,7 @@ const WAVE = 10;
 const WAVES = Math.ceil(COUNT / WAVE);
 const NS = "gluster-block-csi";
 const HV = "block-test";
-const SIZE = 64 * MiB;
+const SIZE = 320 * MiB; // xfs: at least 300 MiB (mkfs.xfs's floor; the controller rounds up to it)
 const HA = 3;
 /** one call's deadline; the controller's own blockd deadline is 300 s */
 const CALL_TIMEOUT_MS = 240_000;

@@ -50,8 +50,9 @@ test("an initiator name is accepted by the node ID, the engine's rule and the LI
         sizeBytes: 1048576,
         hosts: ["10.0.0.1"],
         localHost: "10.0.0.1",
+        generateNodeAcls: false,
         acls: [acl],
-      } as Parameters<typeof validateSpec>[0]),
+      }),
     );
   for (const name of [
     "iqn.1994-05.com.redhat:n1",
