@@ -19,7 +19,6 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY csi-proto ./csi-proto
 COPY src ./src
 COPY scripts/bundle.mjs ./scripts/
 RUN npm run build
@@ -49,7 +48,6 @@ WORKDIR /app
 COPY --from=prod-deps /src/node_modules ./node_modules
 COPY --from=build /src/dist ./dist
 COPY package.json ./
-COPY csi-proto ./csi-proto
 COPY bin ./bin
 RUN chmod 0755 bin/*.js \
  && ln -s /app/bin/gluster-block-csi.js /usr/local/bin/gluster-block-csi \

@@ -107,11 +107,17 @@ test("the runtime's entry points exist after npm run build", () => {
     if (existsSync(join(ROOT, "dist/bundle"))) assert.ok(existsSync(join(ROOT, "dist/bundle", `${program}.js`)), `dist/bundle/${program}.js (run npm run build)`);
   }
   assert.match(readFileSync(join(ROOT, "package.json"), "utf8"), /"build": "tsc -p tsconfig.build.json && node scripts\/bundle.mjs"/);
-  // csi-proto/ and package.json at the package root, where src/package-dir.ts looks from any depth
-  assert.match(readFileSync(join(ROOT, "src/rpc/proto.ts"), "utf8"), /join\(PACKAGE_DIR, "csi-proto"\)/);
+  // package.json at the package root, where src/util/package-dir.ts looks from any depth; the proto
+  // descriptors are JSON modules of src/generated/, inside the bundles: no csi-proto/ at run time
+  const proto = readFileSync(join(ROOT, "src/rpc/proto.ts"), "utf8");
+  for (const p of ["csi", "blockd"]) {
+    assert.match(proto, new RegExp(`from "\\.\\./generated/${p}\\.descriptor\\.json" with \\{ type: "json" \\}`));
+    assert.ok(readdirSync(join(ROOT, "src/generated")).includes(`${p}.descriptor.json`));
+  }
+  assert.doesNotMatch(proto, /loadSync|PACKAGE_DIR|csi-proto"/, "the programs read no .proto file");
   const copied = stage("runtime").instructions.filter((i) => i.op === "COPY").map((i) => i.args);
-  assert.ok(copied.includes("csi-proto ./csi-proto") && copied.includes("package.json ./") && copied.includes("--from=build /src/dist ./dist"));
-  assert.ok(readdirSync(join(ROOT, "csi-proto")).includes("csi.proto"));
+  assert.ok(copied.includes("package.json ./") && copied.includes("--from=build /src/dist ./dist"));
+  assert.ok(!copied.some((c) => c.includes("csi-proto")), "csi-proto/ is not needed in the image");
 });
 
 test("the runtime has the tools each mode runs, and the commands the chart starts", () => {
