@@ -1,16 +1,27 @@
 #!/usr/bin/env node
-// Generates TypeScript types for csi-proto/*.proto into src/generated/ with
-// @grpc/proto-loader's own generator, using the SAME loader options as the
-// runtime (src/csi/proto.ts: keepCase, longs String, enums String, defaults,
-// oneofs), so the types describe exactly the objects grpc-js hands us.
+// Generates from csi-proto/*.proto into src/generated/:
+//  * TypeScript types, with @grpc/proto-loader's own generator, using the SAME
+//    loader options as the runtime (src/rpc/proto.ts: keepCase, longs String,
+//    enums String, defaults, oneofs), so the types describe exactly the
+//    objects grpc-js hands us;
+//  * <name>.descriptor.json for each proto: the file and its imports compiled
+//    by protobufjs (a Root parsed with the same options, keepCase included:
+//    field names as in the .proto), which the runtime hands to proto-loader's
+//    fromJSON instead of parsing .proto text at every start.
 // Usage: npm run gen [-- OUTDIR]   (src/generated/ is checked in; a unit test
 // regenerates into a temp dir and compares, so it cannot drift).
 import { spawnSync } from "node:child_process";
 import { rmSync, readdirSync, statSync, readFileSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
+import protobuf from "protobufjs";
 
 const root = new URL("..", import.meta.url).pathname;
 const out = process.argv[2] ?? join(root, "src/generated");
+const protoDir = join(root, "csi-proto");
+const protoFiles = (process.env.PROTO_FILES ?? "csi.proto blockd.proto").split(" ");
+/** src/rpc/proto.ts LOADER_OPTIONS: of these, parsing reads keepCase; the rest shape decoded objects at run time */
+const LOADER_OPTIONS = { keepCase: true, longs: String, enums: String, defaults: true, oneofs: true };
 rmSync(out, { recursive: true, force: true });
 const r = spawnSync(
   process.execPath,
@@ -19,9 +30,9 @@ const r = spawnSync(
     "--keepCase", "--longs=String", "--enums=String", "--defaults", "--oneofs",
     "--grpcLib=@grpc/grpc-js", "--importFileExtension=.js",
     `--outDir=${out}`,
-    ...(process.env.PROTO_FILES ?? "csi.proto blockd.proto").split(" "),
+    ...protoFiles,
     // last: yargs lets an array option swallow the file names after it
-    `--includeDirs=${join(root, "csi-proto")}`,
+    `--includeDirs=${protoDir}`,
   ],
   { stdio: "inherit" },
 );
@@ -40,3 +51,18 @@ function walk(dir) {
   }
 }
 walk(out);
+
+// The descriptors: what proto-loader's loadSync would parse (its include-dir
+// resolution; google/protobuf/* are protobufjs's bundled copies, with the
+// ones proto-loader adds when it loads, descriptor.proto among them), as JSON.
+const require = createRequire(import.meta.url);
+for (const name of ["api", "descriptor", "source_context", "type"]) {
+  protobuf.common(name, require(`protobufjs/google/protobuf/${name}.json`).nested.google.nested.protobuf.nested);
+}
+for (const file of protoFiles) {
+  const pbRoot = new protobuf.Root();
+  pbRoot.resolvePath = (_origin, target) => join(protoDir, target);
+  pbRoot.loadSync(file, LOADER_OPTIONS);
+  pbRoot.resolveAll();
+  writeFileSync(join(out, file.replace(/\.proto$/, ".descriptor.json")), JSON.stringify(pbRoot.toJSON(), null, 2) + "\n");
+}

