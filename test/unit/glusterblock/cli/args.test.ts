@@ -68,7 +68,7 @@ describe("parseArgs: errors", () => {
     usageError(["modify", "v/b", "size", "2GB"], /^modify: unknown size unit/, USAGE.modify);
   });
   it("create options", () => {
-    usageError(["create", "v/b", "ha", "0", "10.0.0.1", "1GiB"], /'ha' must be between 1 and 1024/);
+    usageError(["create", "v/b", "ha", "0", "10.0.0.1", "1GiB"], /'ha' must be between 1 and 16/);
     usageError(["create", "v/b", "ha", "x", "10.0.0.1", "1GiB"], /'ha' takes a whole number/);
     usageError(["create", "v/b", "ha", "3", "10.0.0.1,10.0.0.2", "1GiB"], /'ha' is 3 but only 2 hosts are given/);
     usageError(["create", "v/b", "ha", "1", "ha", "2", "10.0.0.1,10.0.0.2", "1GiB"], /'ha' is given twice/);
