@@ -75,7 +75,7 @@ describe("parseArgs: errors", () => {
     usageError(["create", "v/b", "ring-buffer", "0", "10.0.0.1", "1GiB"], /'ring-buffer' must be between 1 and 1024/);
     usageError(["create", "v/b", "ring-buffer", "1025", "10.0.0.1", "1GiB"], /between 1 and 1024/);
     usageError(["create", "v/b", "block-size", "256", "10.0.0.1", "1GiB"], /between 512/);
-    usageError(["create", "v/b", "block-size", "700", "10.0.0.1", "1GiB"], /multiple of 512/);
+    usageError(["create", "v/b", "block-size", "700", "10.0.0.1", "1GiB"], /must be one of 512, 1024, 2048, 4096/);
     usageError(["create", "v/b", "io-timeout", "0", "10.0.0.1", "1GiB"], /'io-timeout' must be between 1/);
     usageError(["create", "v/b", "auth", "maybe", "10.0.0.1", "1GiB"], /'auth' takes enable or disable/);
     usageError(["create", "v/b", "prealloc", "partial", "10.0.0.1", "1GiB"], /'prealloc' takes full or no/);
