@@ -4,7 +4,8 @@
 import type { Lab, LabNode } from "../lab/harness/lab.js";
 import { NODE_STATE_DIR } from "../lab/harness/node-plugin.js";
 import { DRIVER } from "../lab/harness/local-controller.js";
-import { gbidFor, iqnFor, wwidFor } from "../src/identity/names.js";
+import { iqnFor, wwidFor } from "../src/identity/names.js";
+import { gbidFor } from "../lab/harness/legacy-gbid.js";
 import { recordFileName } from "../src/node/node-record.js";
 import type { DemoFlags } from "./flags.js";
 import type { Scrubber } from "./secrets.js";
