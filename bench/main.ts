@@ -24,9 +24,10 @@
 // (--many N, or a rising list such as --many 100,500), 20 parallel creates
 // (--parallel N), 10 node loops (--node-loops N). The existing volumes are
 // made --fill-wave N (5) at a time and wiped at the end (fill.ts).
+import { randomUUID } from "node:crypto";
 import { ensureLab, type Lab, type LabNode } from "../lab/harness/lab.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "../lab/harness/product.js";
-import { gbidFor, iqnFor } from "../src/identity/names.js";
+import { iqnFor } from "../src/identity/names.js";
 import { median, timed } from "./timing.js";
 import { benchCsi, type CsiBench } from "./csi.js";
 import { BENCH_BLOCKD_ARGS, blockdRssMb, reconcileAfterWipe, type ReconcileFigures } from "./blockd-stats.js";
@@ -106,7 +107,8 @@ function floorCreateBatch(lab: Lab, nodeIndex: number, name: string, gbid: strin
 }
 
 async function floor(lab: Lab, name: string, ha: number): Promise<{ create: number; remove: number }> {
-  const gbid = gbidFor(lab.volume, name);
+  // a target made by hand, as the original would: any GBID names it
+  const gbid = randomUUID();
   const nodes = lab.nodes.slice(0, ha);
   // the backing file, as the original had made it before its targetcli batch (blockd's FUSE mount on n1)
   const file = `/run/gluster-blockd/mnt/${lab.volume}/block-store/${gbid}`;

@@ -13,6 +13,7 @@ import type { CreateVolumeResponse__Output } from "../src/generated/csi/v1/Creat
 import type { ControllerPublishVolumeResponse__Output } from "../src/generated/csi/v1/ControllerPublishVolumeResponse.js";
 import {
   block,
+  learnGbid,
   CSI_NAMESPACE,
   CSI_SIZE_BYTES,
   CSI_VOLUME_ID,
@@ -36,7 +37,8 @@ const FS_TYPE = "xfs";
 
 export async function csiExample(ctx: DemoContext): Promise<void> {
   const { lab, log, initiator: n1 } = ctx;
-  const b = block(PV_NAME);
+  // named once CreateVolume answers (a GBID is random per create)
+  let b = block(PV_NAME);
   const undo = new Undo();
   const cap = mountCap(FS_TYPE);
   let ctl: ControllerUnderTest | undefined;
@@ -99,6 +101,8 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
     );
     const volume = created.volume;
     if (!volume) throw new Error("CreateVolume returned no volume");
+    learnGbid(PV_NAME, volume.volume_context?.gbid ?? "");
+    b = block(PV_NAME);
     const secretName = chapSecretName(PV_NAME);
     const secret = secrets?.get(`${CSI_NAMESPACE}/${secretName}`);
     const data = (secret?.data ?? {}) as Record<string, string>;

@@ -12,7 +12,6 @@ import { failedPrecondition, invalidArgument } from "../rpc/errors.js";
 import { formatVolumeId, parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import { parseNodeId } from "../csi/node-id.js";
 import { toVolumeContext, CONTEXT_KEY } from "../csi/volume-context.js";
-import { gbidFor } from "../identity/names.js";
 import { capabilityProblem, checkCapabilities, checkCapability } from "./capabilities.js";
 import { expandSize, MiB } from "./capacity.js";
 import { pageOf } from "./paging.js";
@@ -88,7 +87,9 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
           if (!isCode(err, status.NOT_FOUND)) throw err;
           ctx.log.info("hosting volume not found; the volume is gone", { volumeId: req.volume_id });
         }
-        const deleted = await d.secrets.deleteFor(gbidFor(ref.hostingVolume, ref.block));
+        // found by the volume ID it was made for (GBIDs are random per create, so
+        // the block's name does not name it), also on a retry after the block is gone
+        const deleted = await d.secrets.deleteForVolume(req.volume_id);
         if (deleted.length > 0) ctx.log.info("CHAP secrets deleted", { secrets: deleted });
         return {};
       });

@@ -300,7 +300,9 @@ export class Attacher {
       }
       await this.deps.iscsi.deleteRecords(t.iqn);
     }
-    await this.deps.multipath.forgetWwid(t.wwid).catch((err: unknown) => this.deps.log.warn("multipath -w failed", { wwid: t.wwid, error: errText(err) }));
+    // a failure fails the detach: its retry still has the record naming the WWID (a GBID is random per
+    // create, so a retry without the record could not name it again)
+    await this.deps.multipath.forgetWwid(t.wwid);
     // a last look: slaves vanish briefly during logout, so check maps again
     if (await this.deps.multipath.map(t.wwid)) {
       await delay(this.pollMs);

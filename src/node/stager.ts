@@ -4,7 +4,6 @@
 // directory changes nothing.
 import { mkdir } from "node:fs/promises";
 import type { Logger } from "../util/log.js";
-import { gbidFor, iqnFor, wwidFor } from "../identity/names.js";
 import type { VolumeRef } from "../csi/volume-id.js";
 import { Budget } from "./budget.js";
 import { ConflictError, FsTypeMismatchError, WwidMismatchError } from "./errors.js";
@@ -142,8 +141,12 @@ export class Stager {
     return this.deps.records.put(rest);
   }
 
-  /** Target of a volume with no record: from the staging mount's map, else from the volume ID (our GBIDs are deterministic). */
-  private async inferTarget(ref: VolumeRef, stagingPath: string): Promise<TargetSpec> {
+  /**
+   * Target of a volume with no record: from the staging mount's map and its
+   * session, else unknown. A GBID is random per create, so the volume ID
+   * cannot name the target: guessing would detach another volume's disk.
+   */
+  private async inferTarget(stagingPath: string): Promise<TargetSpec | undefined> {
     const here = await this.deps.mounter.at(stagingPath);
     if (here.length > 0) {
       const maps = await this.deps.sysfs.dmMaps();
@@ -155,14 +158,22 @@ export class Stager {
         if (s) return { iqn: s.targetName, portals: [], lun: s.disks.find((dk) => m.slaves.includes(dk.name))?.lun ?? 0, wwid };
       }
     }
-    const gbid = gbidFor(ref.hostingVolume, ref.block);
-    return { iqn: iqnFor(gbid), portals: [], lun: 0, wwid: wwidFor(gbid) };
+    return undefined;
   }
 
   async unstage(ref: VolumeRef, volumeId: string, stagingPath: string, log: Logger): Promise<void> {
     const budget = new Budget(this.deps.budgetMs);
     let rec = await this.deps.records.get(volumeId);
-    const target = rec ? targetOf(rec) : await this.inferTarget(ref, stagingPath);
+    const target = rec ? targetOf(rec) : await this.inferTarget(stagingPath);
+    if (!target) {
+      // nothing names the volume's target here: no sessions or maps are touched (they may be another volume's)
+      log.info("no node record and no target behind the staging path; unmounting only, the volume's sessions are not known here", {
+        volume: `${ref.hostingVolume}/${ref.block}`,
+        stagingPath,
+      });
+      await this.deps.mounter.unmountAll(stagingPath);
+      return;
+    }
     if (!rec) log.info("no node record; cleaning up from what the host shows", { iqn: target.iqn, wwid: target.wwid });
     if (rec) rec = await this.deps.records.put({ ...rec, phase: "detaching" });
     await this.deps.mounter.unmountAll(stagingPath);

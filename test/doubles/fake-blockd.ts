@@ -2,6 +2,7 @@
 // per storage node (the Blockd service through wrapService, with the shared
 // key checked), all sharing one in-memory model of the hosting volumes. It
 // records every call, can inject errors, and can stop a node.
+import { randomUUID } from "node:crypto";
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -12,7 +13,7 @@ import { wrapService, type AsyncHandlers } from "../../src/rpc/rpc.js";
 import { StatusError } from "../../src/rpc/errors.js";
 import { nullLogger } from "../../src/util/log.js";
 import { keyMatches, KEY_HEADER } from "../../src/rpc/peer-auth.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import type { BlockdHandlers } from "../../src/generated/glusterblock/v1/Blockd.js";
 import type { BlockInfo } from "../../src/generated/glusterblock/v1/BlockInfo.js";
 import type { AuditFinding } from "../../src/generated/glusterblock/v1/AuditFinding.js";
@@ -228,7 +229,7 @@ export class FakeBlockd {
         const b: FakeBlock = {
           volume: req.volume,
           block: req.block,
-          gbid: gbidFor(req.volume, req.block),
+          gbid: randomUUID(), // random per create, as the engine draws it
           sizeBytes: size,
           ha,
           hosts,

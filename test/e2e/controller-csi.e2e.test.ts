@@ -11,7 +11,7 @@ import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY } from "../../lab/harness/product.js";
 import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, codeOf, mountCap, GiB, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ListVolumesResponse__Output } from "../../src/generated/csi/v1/ListVolumesResponse.js";
 import type { ControllerGetVolumeResponse__Output } from "../../src/generated/csi/v1/ControllerGetVolumeResponse.js";
@@ -28,9 +28,10 @@ let portals: string[] = [];
 let chap = { username: "", password: "" };
 const initiators: string[] = [];
 const timings: string[] = [];
-const GBID = gbidFor("block-test", PV);
-const IQN = iqnFor(GBID);
-const WWID = wwidFor(GBID);
+// the volume's identity, random per create: read from the first CreateVolume
+let GBID = "";
+let IQN = "";
+let WWID = "";
 
 async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
@@ -114,6 +115,10 @@ test("CreateVolume twice returns the same HA-3 CHAP volume and its Secret", { ti
   volumeId = a.volume?.volume_id ?? "";
   assert.equal(volumeId, `v1/block-test/${PV}`);
   const ctx = a.volume?.volume_context ?? {};
+  GBID = ctx.gbid ?? "";
+  assert.match(GBID, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "a random GBID");
+  IQN = iqnFor(GBID);
+  WWID = wwidFor(GBID);
   assert.equal(ctx.iqn, IQN);
   assert.equal(ctx.wwid, WWID);
   portals = (ctx.portals ?? "").split(",");

@@ -7,14 +7,15 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
 import { buildProduct, startBlockd, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog } from "../../lab/harness/product.js";
-import { wwidFor, iqnFor, gbidFor } from "../../src/identity/names.js";
+import { wwidFor, iqnFor, IQN_PREFIX } from "../../src/identity/names.js";
 
 let lab: Lab;
 let n1: LabNode;
 const BLOCK = "sample-block";
-const GBID = gbidFor("block-test", BLOCK);
-const IQN = iqnFor(GBID);
-const WWID = wwidFor(GBID);
+// the block's identity, random per create: read from the first test's create
+let GBID = "";
+let IQN = "";
+let WWID = "";
 const timings: string[] = [];
 let password = "";
 
@@ -82,7 +83,12 @@ test("create ha 3 with auth prints IQN, portals and CHAP credentials", { timeout
   const hosts = lab.addresses.join(",");
   const r = await step("gluster-block create ha 3 auth 1GiB", () => cli(n1, ["create", `block-test/${BLOCK}`, "ha", "3", "auth", "enable", hosts, "1GiB"]));
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  assert.equal(field(r.stdout, "IQN"), IQN);
+  IQN = field(r.stdout, "IQN");
+  assert.ok(IQN.startsWith(IQN_PREFIX), IQN);
+  GBID = IQN.slice(IQN_PREFIX.length);
+  assert.match(GBID, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "a random GBID");
+  WWID = wwidFor(GBID);
+  assert.equal(iqnFor(GBID), IQN);
   assert.equal(field(r.stdout, "USERNAME"), GBID);
   password = field(r.stdout, "PASSWORD");
   assert.match(password, /^[0-9a-f-]{36}$/);
@@ -252,7 +258,8 @@ test("replace moves a target to another node; the initiator's portals follow", {
   assert.equal(moved.code, 0, moved.stderr + moved.stdout);
   assert.match(moved.stdout, new RegExp(`^CREATE SUCCESS: ${a3.replace(/\./g, "\\.")}$`, "m"));
   assert.match(moved.stdout, new RegExp(`^DELETE SUCCESS: ${a2.replace(/\./g, "\\.")}$`, "m"));
-  const iqn = iqnFor(gbidFor("block-test", "moving"));
+  const iqn = /^IQN: (\S+)$/m.exec(r.stdout)?.[1] ?? "";
+  assert.ok(iqn.startsWith(IQN_PREFIX), r.stdout);
   assert.equal((await lab.node(2).run(`test -e /sys/kernel/config/target/iscsi/${iqn}`)).code, 1, "nothing left on the old node");
   assert.equal((await lab.node(3).must(`cat /sys/kernel/config/target/iscsi/${iqn}/tpgt_2/enable`)).stdout.trim(), "1");
   assert.equal((await n1.must(`ls /sys/kernel/config/target/iscsi/${iqn}/tpgt_2/np`)).stdout.trim(), `${a3}:3260`);

@@ -17,7 +17,7 @@ import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY } from "../../lab/harness/product.js";
 import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, mountCap, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
-import { IQN_PREFIX, gbidFor, iqnFor } from "../../src/identity/names.js";
+import { IQN_PREFIX, iqnFor } from "../../src/identity/names.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ListVolumesResponse__Output } from "../../src/generated/csi/v1/ListVolumesResponse.js";
 
@@ -51,7 +51,9 @@ const CHECK_TIMEOUT_MS = 20 * 60_000;
 
 const NAMES = Array.from({ length: COUNT }, (_, i) => `pvc-e2e-load-${String(i).padStart(3, "0")}`);
 const volumeIdOf = (name: string): string => `v1/${HV}/${name}`;
-const gbidOf = (name: string): string => gbidFor(HV, name);
+/** a volume's GBID, random per create: as its CreateVolume answered */
+const gbids = new Map<string, string>();
+const gbidOf = (name: string): string => gbids.get(name) ?? "";
 const secretKey = (name: string): string => `${NS}/gluster-block-chap-${name}`;
 const sorted = (xs: Iterable<string>): string[] => [...xs].sort();
 
@@ -345,6 +347,7 @@ test(`CreateVolume x${COUNT}, ${WAVE} at a time: all succeed`, { timeout: PHASE_
     live.add(name);
     const r = await ctl!.call<CreateVolumeResponse__Output>("CreateVolume", createReq(name), CALL_TIMEOUT_MS);
     responses.set(name, r);
+    gbids.set(name, r.volume?.volume_context?.gbid ?? "");
     createdOk++;
     notePasswords();
   });

@@ -17,7 +17,8 @@ import { vmDir } from "../../lab/config.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "../../lab/harness/product.js";
 import { csiCalls, CURRENT_PLUGIN_LOG, median, nodePluginLog, NOTHING, startNodePlugin, stopNodePlugin, traces, NODE_STATE_DIR, NODE_UNIT, type Call, type CallResult } from "../../lab/harness/node-plugin.js";
 import { makeFileioTarget, makeForeignSession, foreignState, dropForeign, dropTarget, FOREIGN_MAP, type ForeignState } from "./harness/node-foreign.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
+import { randomUUID } from "node:crypto";
+import { IQN_PREFIX, iqnFor, wwidFor } from "../../src/identity/names.js";
 import { toVolumeContext } from "../../src/csi/volume-context.js";
 
 const VOL = "block-test";
@@ -57,7 +58,8 @@ async function createBlock(name: string, size = "512MiB"): Promise<Vol> {
   const r = await cli(n1, ["create", `${VOL}/${name}`, "ha", "3", "auth", "enable", lab.addresses.join(","), size]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   blocks.push(name);
-  const gbid = gbidFor(VOL, name);
+  // random per create: read from the CLI's answer
+  const gbid = field(r.stdout, "IQN").slice(IQN_PREFIX.length);
   assert.equal(field(r.stdout, "IQN"), iqnFor(gbid));
   const portals = lab.addresses.map((a) => `${a}:3260`);
   return {
@@ -267,7 +269,7 @@ test(`the plugin killed mid-stage (after: ${KILL_AFTER.join(" | ")}): restarted,
 
 test("a LUN whose WWID is not the volume's is refused, nothing mounted, nothing left", { timeout: 900_000 }, async () => {
   // a target with our IQN scheme but another LUN behind it (a fileio backstore, its own serial)
-  const gbid = gbidFor(VOL, "node-wrong-lun");
+  const gbid = randomUUID();
   const iqn = iqnFor(gbid);
   await makeFileioTarget(n2, iqn, "gbcsi-wrong-lun");
   const v: Vol = {

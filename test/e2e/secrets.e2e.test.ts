@@ -20,16 +20,16 @@ import { csiCalls, startNodePlugin, stopNodePlugin, traces, NOTHING, type Call, 
 import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, codeOf, mountCap, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
 import { makeTestPki, type TestPki } from "../helpers/tls-pki.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ControllerPublishVolumeResponse__Output } from "../../src/generated/csi/v1/ControllerPublishVolumeResponse.js";
 
 const VOL = "block-test";
 const NS = "gluster-block-csi";
 const PV = "pvc-5ec7e7a1-0b1d-4c3e-8f2a-9d8c7b6a5e4f";
-const GBID = gbidFor(VOL, PV);
-const IQN = iqnFor(GBID);
-const WWID = wwidFor(GBID);
+// the volume's identity, random per create: read from CreateVolume
+let IQN = "";
+let WWID = "";
 const TLS_DIR = "/etc/gluster-blockd/tls";
 const STAGING = `/var/lib/kubelet/plugins/kubernetes.io/csi/block.csi.gluster.org/${PV}/globalmount`;
 const TARGET = `/var/lib/kubelet/pods/pod-secrets/volumes/kubernetes.io~csi/${PV}/mount`;
@@ -116,6 +116,10 @@ test("the whole way with CHAP over mutual TLS: create, publish, stage, write, re
   const created = await ctl!.call<CreateVolumeResponse__Output>("CreateVolume", createReq(), 600_000);
   volumeId = created.volume?.volume_id ?? "";
   assert.equal(volumeId, `v1/${VOL}/${PV}`);
+  const gbid = created.volume?.volume_context?.gbid ?? "";
+  IQN = iqnFor(gbid);
+  WWID = wwidFor(gbid);
+  assert.equal(created.volume?.volume_context?.iqn, IQN);
   const secret = kube.secrets.get(`${NS}/gluster-block-chap-${PV}`);
   assert.ok(secret, "the CHAP Secret exists");
   const data = secret.data as Record<string, string>;

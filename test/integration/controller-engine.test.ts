@@ -16,7 +16,7 @@ import { blockdService } from "../../src/glusterblock/blockd/services.js";
 import { blockErrorToCsi } from "../../src/glusterblock/blockd/error-map.js";
 import { keyMatches, KEY_HEADER } from "../../src/rpc/peer-auth.js";
 import { Auditor } from "../../src/glusterblock/engine/audit.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import { nullLogger } from "../../src/util/log.js";
 import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, codeOf, mountCap, blockCap, GiB, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
@@ -91,8 +91,9 @@ async function aclsByNode(gbid: string): Promise<string[][]> {
 
 describe("the controller over the real engine", () => {
   test("create twice, publish, unpublish, expand, list, capacity, condition, delete twice", async () => {
-    const gbid = gbidFor(c.volume, PV);
     const first = await ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(), 120_000);
+    const gbid = first.volume?.volume_context?.gbid ?? "";
+    assert.match(gbid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "a random GBID drawn by the engine");
     const again = await ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(), 120_000);
     assert.deepEqual(again, first, "a retried create returns the same volume");
     const id = first.volume?.volume_id ?? "";
@@ -166,6 +167,25 @@ describe("the controller over the real engine", () => {
     assert.deepEqual((await readdir(join(root, "block-store"))).filter((n) => !n.startsWith(".")), []);
     for (const h of c.hosts) assert.deepEqual(await c.nodes.get(h)?.lio.list(), [], `nothing left in LIO on ${h}`);
     assert.equal(kube.secrets.size, 0);
+  });
+
+  test("a volume deleted and created again gets a new GBID, IQN and WWID; DeleteVolume retried after the block is gone deletes the Secret", async () => {
+    const name = "pvc-again";
+    const first = (await ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(name), 120_000)).volume;
+    const id = first?.volume_id ?? "";
+    await ctl.call("DeleteVolume", { volume_id: id }, 120_000);
+    const second = (await ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(name), 120_000)).volume;
+    assert.equal(second?.volume_id, id);
+    assert.notEqual(second?.volume_context?.gbid, first?.volume_context?.gbid);
+    assert.notEqual(second?.volume_context?.iqn, first?.volume_context?.iqn);
+    assert.notEqual(second?.volume_context?.wwid, first?.volume_context?.wwid);
+    const secret = kube.secrets.get(`gluster-block-csi/gluster-block-chap-${name}`);
+    assert.equal(secret?.metadata?.labels?.["block.csi.gluster.org/gbid"], second?.volume_context?.gbid);
+    // a DeleteVolume that removed the block and died before the Secret: its retry finds the Secret without the block
+    await c.engine(1).delete({ volume: c.volume, block: name, unlinkStorage: true, force: false, missingOk: false });
+    assert.ok(kube.secrets.get(`gluster-block-csi/gluster-block-chap-${name}`));
+    await ctl.call("DeleteVolume", { volume_id: id }, 120_000);
+    assert.equal(kube.secrets.get(`gluster-block-csi/gluster-block-chap-${name}`), undefined);
   });
 
   test("the same name with another size is ALREADY_EXISTS; no space is RESOURCE_EXHAUSTED; a host outside the pool FAILED_PRECONDITION", async () => {

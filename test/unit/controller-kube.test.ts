@@ -8,7 +8,6 @@ import { status } from "@grpc/grpc-js";
 import { FakeBlockd } from "../doubles/fake-blockd.js";
 import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, codeOf, mountCap, GiB, DRIVER, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
-import { gbidFor } from "../../src/identity/names.js";
 import { ClientNodeKubeApi, loadKubeConfig } from "../../src/controller/kube-api.js";
 import { KubeDiscovery, podEndpoint } from "../../src/controller/discovery.js";
 import { KubeApiError } from "../../src/controller/errors.js";
@@ -76,7 +75,8 @@ describe("CHAP Secret", () => {
   test("created in the driver's namespace with the templated name, labels and owner data; deleted with the volume", async () => {
     const r = await create();
     const id = r.volume?.volume_id ?? "";
-    const gbid = gbidFor(HV, PV);
+    const gbid = r.volume?.volume_context?.gbid ?? "";
+    assert.equal(gbid, blockd.block(HV, PV)?.gbid, "the block's GBID, as blockd drew it");
     const posts = kube.requestsTo("POST", `/api/v1/namespaces/${NS}/secrets`);
     assert.equal(posts.length, 1);
     const body = posts[0]?.body as {
@@ -110,11 +110,41 @@ describe("CHAP Secret", () => {
 
     await ctl.call("DeleteVolume", { volume_id: id });
     const lists = kube.requestsTo("GET", `/api/v1/namespaces/${NS}/secrets`).filter((q) => q.query.get("labelSelector"));
-    assert.equal(lists.at(-1)?.query.get("labelSelector"), `app.kubernetes.io/managed-by=gluster-block-csi,block.csi.gluster.org/gbid=${gbid}`);
+    assert.equal(lists.at(-1)?.query.get("labelSelector"), "app.kubernetes.io/managed-by=gluster-block-csi,app.kubernetes.io/component=chap", "found by its volume-id annotation, not by a GBID");
     assert.equal(kube.requestsTo("DELETE", `/api/v1/namespaces/${NS}/secrets/gluster-block-chap-${PV}`).length, 1);
     assert.equal(kube.secrets.size, 0);
     await ctl.call("DeleteVolume", { volume_id: id });
     assert.equal(kube.requestsTo("DELETE", "/secrets/").length, 1, "a second delete finds nothing to delete");
+  });
+
+  test("DeleteVolume retried after the block is gone still deletes the Secret; another volume's stays", async () => {
+    const id = (await create()).volume?.volume_id ?? "";
+    const other = (await create(PARAMS, `${PV}-other`)).volume?.volume_id ?? "";
+    assert.equal(kube.secrets.size, 2);
+    // the first DeleteVolume removed the block, then failed before the Secret was deleted
+    kube.failNext.set("GET /secrets", 500);
+    const e = await codeOf(ctl.call("DeleteVolume", { volume_id: id }));
+    assert.notEqual(e.code, status.OK);
+    assert.equal(blockd.block(HV, PV), undefined, "the block is gone");
+    assert.equal(kube.secrets.size, 2, "its Secret is left behind");
+    await ctl.call("DeleteVolume", { volume_id: id });
+    assert.equal(kube.requestsTo("DELETE", `/api/v1/namespaces/${NS}/secrets/gluster-block-chap-${PV}`).length, 1, "the retry finds the Secret without the block");
+    assert.equal(kube.secrets.size, 1);
+    assert.ok(kube.secrets.get(`${NS}/gluster-block-chap-${PV}-other`), "another volume's Secret is not touched");
+    await ctl.call("DeleteVolume", { volume_id: other });
+    assert.equal(kube.secrets.size, 0);
+  });
+
+  test("a volume re-created under the same name gets another GBID; its Secret carries the new one", async () => {
+    const first = (await create()).volume;
+    await ctl.call("DeleteVolume", { volume_id: first?.volume_id ?? "" });
+    const second = (await create()).volume;
+    assert.equal(second?.volume_id, first?.volume_id, "the same volume ID");
+    assert.notEqual(second?.volume_context?.gbid, first?.volume_context?.gbid);
+    assert.notEqual(second?.volume_context?.iqn, first?.volume_context?.iqn);
+    assert.notEqual(second?.volume_context?.wwid, first?.volume_context?.wwid);
+    const secret = kube.secrets.get(`${NS}/gluster-block-chap-${PV}`);
+    assert.equal(secret?.metadata?.labels?.["block.csi.gluster.org/gbid"], second?.volume_context?.gbid);
   });
 
   test("a retry after the Secret failed creates it; a changed password is written over", async () => {

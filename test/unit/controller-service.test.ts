@@ -10,7 +10,7 @@ import { startController, codeOf, mountCap, blockCap, GiB, MiB, type ControllerU
 import { StatusError } from "../../src/rpc/errors.js";
 import { call } from "../../lab/harness/csi-client.js";
 import type { ProbeResponse__Output } from "../../src/generated/csi/v1/ProbeResponse.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import { encodeToken } from "../../src/controller/paging.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ListVolumesResponse__Output } from "../../src/generated/csi/v1/ListVolumesResponse.js";
@@ -68,7 +68,8 @@ beforeEach(() => {
 describe("CreateVolume", () => {
   test("makes an HA-3 CHAP block with explicit ACLs, a context without the password, and its Secret", async () => {
     const r = await create({ capacity_range: { required_bytes: String(GiB - 100) } });
-    const gbid = gbidFor(HV, PVC);
+    const gbid = blockd.block(HV, PVC)?.gbid ?? "";
+    assert.match(gbid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "a random (v4) GBID");
     assert.equal(r.volume?.volume_id, `v1/${HV}/${PVC}`);
     assert.equal(r.volume?.capacity_bytes, String(GiB), "rounded up to a MiB");
     assert.deepEqual(r.volume?.volume_context, {

@@ -11,7 +11,8 @@ import { parseDemoFlags } from "../../demo/flags.js";
 import { cliField, oneLine } from "../../demo/cli-output.js";
 import { detachScript, loginScript, sweepScript } from "../../demo/initiator.js";
 import { toVolumeContext } from "../../src/csi/volume-context.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../src/identity/names.js";
+import { gbidFor } from "../doubles/names.js";
 import { knownSecrets } from "../../src/util/redact.js";
 
 const PASSWORD = "9b1f3c2e-7d4a-4e5b-8c6d-0a1b2c3d4e5f";

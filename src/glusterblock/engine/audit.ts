@@ -20,7 +20,7 @@ import type { LioBlockState, LioTargets } from "../lio/types.js";
 import { exportedOn, isDeleteStarted, type BlockMeta } from "../journal/index.js";
 import { acquireLease, ownerGone, processOwner } from "../volume/lease-lock.js";
 import { META_DIR, ORPHAN_DIR, type BlockStore } from "../volume/block-store.js";
-import { IQN_PREFIX, gbidFor } from "../../identity/names.js";
+import { IQN_PREFIX } from "../../identity/names.js";
 import { haHosts, readExtensions } from "./extensions.js";
 import type { Peers } from "./peers.js";
 import { readJournals } from "./audit-journals.js";
@@ -219,12 +219,14 @@ export class Auditor {
       const block = g.name ?? owner?.name ?? g.gbid ?? "?";
       const finding = { kind: "lio-without-metadata" as const, host: here, block, detail: owner ? `${g.iqn ?? g.cfgstring}: ${here} is not a host of block ${owner.name}` : (g.iqn ?? g.cfgstring) };
       const name = g.name;
-      if (!fix || name === undefined) {
+      // a backstore with no target and no serial: its target (if any) cannot be named
+      // (GBIDs are random per create, not a function of the name)
+      const iqn = g.iqn ?? (g.gbid ? `${IQN_PREFIX}${g.gbid}` : undefined);
+      if (!fix || name === undefined || iqn === undefined) {
         // a target with no backstore cannot be told apart from another volume's: reported only
         add(finding);
         continue;
       }
-      const iqn = g.iqn ?? `${IQN_PREFIX}${g.gbid || gbidFor(volume, name)}`;
       const removed = await this.ifIdle(store, name, async () => {
         // read again under the lease: a block created since the journals were listed is not an orphan
         const now = await store.readMeta(name).catch(() => undefined);

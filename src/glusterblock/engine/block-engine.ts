@@ -24,7 +24,7 @@ import {
   type BlockMeta,
   type HostStatus,
 } from "../journal/index.js";
-import { gbidFor, iqnFor, wwidFor, validateBlockName, validateVolumeName, validateHostAddress, canonicalHost } from "../../identity/names.js";
+import { iqnFor, wwidFor, validateBlockName, validateVolumeName, validateHostAddress, canonicalHost } from "../../identity/names.js";
 import { checkDeviceSize, formatSize } from "../../identity/size.js";
 import {
   BlockBusyError,
@@ -247,7 +247,12 @@ export class BlockEngine {
   }
 
   private async writeNewBlock(store: BlockStore, req: CreateRequest, hosts: string[], prioPath: string): Promise<BlockMeta> {
-    const gbid = gbidFor(req.volume, req.block);
+    // A fresh random GBID per create (as the original's uuid_generate): a block
+    // deleted and created again under the same name gets a new IQN and WWID, so
+    // an initiator still holding the old session never sees the new disk as the
+    // old one. A retry of this create finds it in the journal's GBID line, which
+    // is written before the backing file is made.
+    const gbid = randomUUID();
     const prealloc = req.storage === undefined && req.prealloc;
     if (req.storage === undefined) {
       const need = (req.sizeBytes ?? 0n) + (this.opts.reserveBytes ?? DEFAULT_RESERVE_BYTES);

@@ -1,12 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  GBID_NAMESPACE,
   InvalidNameError,
   MAX_NAME_LENGTH,
   canonicalHost,
   cfgstringFor,
-  gbidFor,
   iqnFor,
   isGbid,
   parseVolumeBlock,
@@ -63,17 +61,6 @@ describe("host addresses", () => {
 });
 
 describe("identities", () => {
-  it("gbidFor is uuid v5 over volume/block in the fixed namespace, stable", () => {
-    assert.equal(GBID_NAMESPACE, "0667c3d1-11e0-4b2d-afae-86d1486505ab");
-    const g = gbidFor("block-test", "t1");
-    assert.equal(g, gbidFor("block-test", "t1"));
-    assert.match(g, /^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
-    assert.notEqual(g, gbidFor("block-test", "t2"));
-    assert.notEqual(gbidFor("a", "b-c"), gbidFor("a-b", "c"));
-    // pinned: a change here would re-identify every block ever made
-    assert.equal(g, "476ccbea-9143-5ea8-9d51-69c9bececab3");
-    assert.throws(() => gbidFor("bad/vol", "t1"), InvalidNameError);
-  });
   it("iqnFor and wwidFor follow the original and tcmu-runner", () => {
     const gbid = "1bcc8980-5c86-4fc6-a2bb-b185786f3a5f";
     assert.equal(iqnFor(gbid), "iqn.2016-12.org.gluster-block:1bcc8980-5c86-4fc6-a2bb-b185786f3a5f");

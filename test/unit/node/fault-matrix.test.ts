@@ -22,7 +22,8 @@ import { Healer } from "../../../src/node/healer.js";
 import type { RpcContext } from "../../../src/rpc/rpc.js";
 import type { Exec } from "../../../src/util/exec.js";
 import { nullLogger } from "../../../src/util/log.js";
-import { gbidFor, iqnFor, wwidFor } from "../../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../../src/identity/names.js";
+import { gbidFor } from "../../doubles/names.js";
 import { toVolumeContext } from "../../../src/csi/volume-context.js";
 
 const VOL = "block-test";

@@ -10,7 +10,8 @@ import { mapNodeError } from "../../../src/node/errors.js";
 import { toStatusError, type RpcContext } from "../../../src/rpc/rpc.js";
 import { nullLogger } from "../../../src/util/log.js";
 import { Metadata } from "@grpc/grpc-js";
-import { gbidFor, iqnFor, wwidFor } from "../../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../../src/identity/names.js";
+import { gbidFor } from "../../doubles/names.js";
 import { toVolumeContext } from "../../../src/csi/volume-context.js";
 import type { Exec } from "../../../src/util/exec.js";
 import { GarbageCollector } from "../../../src/node/gc.js";
@@ -313,6 +314,21 @@ test("unstage without a record (restart, record lost) still cleans up from what 
   assert.equal(host.mapCount(), 0);
   assert.equal(host.sessionCount(), 0);
   assert.equal(host.nodeRecords.size, 0);
+});
+
+test("unstage without a record and nothing mounted guesses no target from the volume ID: no session or map is touched", async () => {
+  await stage();
+  await rm(join(host.paths.stateDir, "volumes", recordFileName(VOLUME_ID)));
+  // the staging mount gone too (a reboot): nothing on the host names the volume's target
+  host.mounts.splice(0, host.mounts.length, ...host.mounts.filter((m) => m.target !== stagingPath()));
+  build();
+  const before = host.calls.length;
+  await unstage();
+  const after = host.calls.slice(before);
+  assert.ok(!after.some((c) => c.file === "iscsiadm" && c.args.includes("--logout")), "no logout: a GBID is random per create, the name does not name the target");
+  assert.ok(!after.some((c) => c.file === "multipath" && c.args.includes("-f")), "no map flushed");
+  assert.equal(host.sessionCount(IQN), 3, "the sessions are left (the collector's business)");
+  assert.ok(host.mapOf(WWID));
 });
 
 test("unstage of a volume never staged is OK and runs no teardown", async () => {

@@ -13,7 +13,8 @@ import type { Peers, PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo }
 import { ConfigfsLioTargets } from "../../../../src/glusterblock/lio/configfs-lio-targets.js";
 import { FakeConfigfs } from "../../../doubles/fake-configfs.js";
 import { createDoneLines, createIntentLines, hostLine } from "../../../../src/glusterblock/journal/index.js";
-import { gbidFor, iqnFor } from "../../../../src/identity/names.js";
+import { iqnFor } from "../../../../src/identity/names.js";
+import { gbidFor } from "../../../doubles/names.js";
 import { nullLogger } from "../../../../src/util/log.js";
 import { noExec, tempHostingVolume } from "../../../helpers/temp-hosting-volume.js";
 

@@ -12,7 +12,8 @@ import { ConfigfsLioTargets } from "../../../../src/glusterblock/lio/configfs-li
 import { FakeConfigfs } from "../../../doubles/fake-configfs.js";
 import { BlockStore } from "../../../../src/glusterblock/volume/block-store.js";
 import { createDoneLines, createIntentLines, hostLine, passwordLine } from "../../../../src/glusterblock/journal/index.js";
-import { gbidFor, iqnFor } from "../../../../src/identity/names.js";
+import { iqnFor } from "../../../../src/identity/names.js";
+import { gbidFor } from "../../../doubles/names.js";
 import { nullLogger } from "../../../../src/util/log.js";
 import { noExec, tempHostingVolume } from "../../../helpers/temp-hosting-volume.js";
 
