@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderChart, findObject, type K8sObject } from "../helpers/helm.js";
+import { CHART_DIR, helm, renderChart, findObject, type K8sObject } from "../helpers/helm.js";
 import { captureLog } from "../../lab/harness/log-capture.js";
 import { loadBlockdTls, BLOCKD_TLS_FLAGS } from "../../src/rpc/tls.js";
 import { CONTROLLER_TLS_FLAGS } from "../../src/controller/config.js";
@@ -244,14 +244,22 @@ describe("blockd TLS settings", () => {
     assert.ok(!objs.some((o) => o.kind === "Secret" && o.metadata.name.endsWith("-blockd-tls")));
   });
 
-  test("blockd.tls.enabled=false: no TLS flags, volumes or Secret; the shared key stays", () => {
-    const objs = renderChart({ set: ["blockd.tls.enabled=false"] });
+  test("blockd.tls.enabled=false alone is refused at render time: the key would cross the network in cleartext", () => {
+    const r = helm(["template", "x", CHART_DIR, "--set", "blockd.tls.enabled=false"]);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /blockd\.tls\.enabled=false sends blockd's shared key and the CHAP passwords over the network in cleartext: keep TLS on, or set blockd\.tls\.insecureKeyOverPlaintext=true/);
+  });
+
+  test("blockd.tls.enabled=false with insecureKeyOverPlaintext: no TLS flags, volumes or Secret; the key stays, with the insecure flag on both ends", () => {
+    const objs = renderChart({ set: ["blockd.tls.enabled=false", "blockd.tls.insecureKeyOverPlaintext=true"] });
     const ds = pod(findObject(objs, "DaemonSet", "-blockd"));
     const ctrlPod = pod(findObject(objs, "Deployment", "-controller"));
     for (const c of [container(ds, "gluster-blockd"), container(ctrlPod, "gluster-block-csi")]) {
       assert.deepEqual(c.args?.filter((a) => a.includes("tls")), [], c.name);
       assert.ok(c.args?.some((a) => /^--(blockd-)?key-file=/.test(a)), `${c.name} keeps the key`);
     }
+    assert.ok(container(ds, "gluster-blockd").args?.includes("--insecure-key-over-plaintext"));
+    assert.ok(container(ctrlPod, "gluster-block-csi").args?.includes("--blockd-insecure-key-over-plaintext"));
     assert.ok(![...ds.volumes, ...ctrlPod.volumes].some((v) => v.name === "blockd-tls"));
     assert.ok(!objs.some((o) => o.kind === "Secret" && o.metadata.name.endsWith("-blockd-tls")));
   });

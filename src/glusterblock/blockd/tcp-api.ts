@@ -5,6 +5,13 @@
 // again for the verified certificate (a listener that came up without TLS by
 // mistake must serve no one) and, with a shared key (peer-auth.ts), for the
 // x-blockd-key header. A refused call is UNAUTHENTICATED and its handler never runs.
+//
+// Secure by default: the listener refuses to come up without authentication
+// (no TLS and no key) unless insecureNoAuth says so, and refuses a key
+// without TLS (the key, and the CHAP passwords blockd answers with, would
+// cross the network in cleartext) unless insecureKeyOverPlaintext says so.
+// gluster-blockd's flags --insecure-no-auth and --insecure-key-over-plaintext
+// set them; either one is logged as a warning at every start.
 import { GrpcServer } from "../../rpc/server.js";
 import { blockdProto } from "../../rpc/proto.js";
 import { wrapService, type WrapOptions } from "../../rpc/rpc.js";
@@ -19,6 +26,10 @@ export interface TcpApiOptions {
   key?: string;
   /** mutual TLS: every caller must present a certificate of the CA */
   tls?: BlockdTls;
+  /** serve every caller, with neither TLS nor a key (--insecure-no-auth) */
+  insecureNoAuth?: boolean;
+  /** serve with the key but without TLS: key and CHAP passwords in cleartext (--insecure-key-over-plaintext) */
+  insecureKeyOverPlaintext?: boolean;
   /** the Blockd service's handlers (services.ts blockdService) */
   blockd: object;
   /** the BlockdPeer service's handlers (services.ts peerService) */
@@ -29,6 +40,51 @@ export interface TcpApiOptions {
 }
 
 export type Authorize = NonNullable<WrapOptions["authorize"]>;
+
+/** How the TCP API is to authenticate its callers. */
+export interface TcpAuthChoice {
+  tls: boolean;
+  key: boolean;
+  insecureNoAuth: boolean;
+  insecureKeyOverPlaintext: boolean;
+}
+
+const TLS_FLAGS_TEXT = "mutual TLS (--tls-cert, --tls-key, --tls-ca)";
+
+/**
+ * Why gluster-blockd must not serve its TCP API so, in the words of its
+ * flags; undefined when it may. An insecure flag that the rest of the
+ * configuration contradicts or makes moot is refused too: it would say
+ * something that is not so.
+ */
+export function tcpAuthRefusal(c: TcpAuthChoice): string | undefined {
+  if (c.insecureNoAuth && (c.tls || c.key)) {
+    return "--insecure-no-auth serves every caller without authentication, but --tls-*/--key-file configure it: drop --insecure-no-auth or those flags";
+  }
+  if (c.insecureKeyOverPlaintext && (c.tls || !c.key)) {
+    return c.tls
+      ? "--insecure-key-over-plaintext is only for --key-file without TLS, and TLS is configured: drop --insecure-key-over-plaintext"
+      : "--insecure-key-over-plaintext is only for --key-file without TLS, and there is no --key-file";
+  }
+  if (!c.tls && !c.key && !c.insecureNoAuth) {
+    return (
+      "gluster-blockd refuses to serve its TCP API without authentication: anyone who reaches it could create and delete blocks and read every CHAP password. " +
+      `Configure ${TLS_FLAGS_TEXT}, or give --insecure-no-auth to serve every caller anyway`
+    );
+  }
+  if (!c.tls && c.key && !c.insecureKeyOverPlaintext) {
+    return (
+      "gluster-blockd refuses --key-file without TLS: the shared key, and the CHAP passwords blockd answers with, would cross the network in cleartext. " +
+      `Configure ${TLS_FLAGS_TEXT} (the key may stay, on top), or give --insecure-key-over-plaintext to accept cleartext`
+    );
+  }
+  return undefined;
+}
+
+/** The choice of a TcpApiOptions. */
+export function tcpAuthChoice(o: Pick<TcpApiOptions, "key" | "tls" | "insecureNoAuth" | "insecureKeyOverPlaintext">): TcpAuthChoice {
+  return { tls: o.tls !== undefined, key: o.key !== undefined, insecureNoAuth: o.insecureNoAuth === true, insecureKeyOverPlaintext: o.insecureKeyOverPlaintext === true };
+}
 
 export function tcpAuthorizer(key: string | undefined, tls: boolean): Authorize {
   return (md, _peer, auth) => {
@@ -45,6 +101,9 @@ export interface RunningTcpApi {
 }
 
 export async function serveTcpApi(o: TcpApiOptions): Promise<RunningTcpApi> {
+  // the program checks its flags first (a usage error); this guards every other caller
+  const refused = tcpAuthRefusal(tcpAuthChoice(o));
+  if (refused !== undefined) throw new Error(refused);
   const proto = blockdProto().glusterblock.v1;
   const opts: WrapOptions = { ...o.wrap, authorize: tcpAuthorizer(o.key, o.tls !== undefined) };
   const server = new GrpcServer(o.log);
@@ -52,6 +111,10 @@ export async function serveTcpApi(o: TcpApiOptions): Promise<RunningTcpApi> {
   server.addService(proto.BlockdPeer.service, wrapService(proto.BlockdPeer.service, o.peer, opts));
   const address = await server.listen({ endpoint: o.listen, ...(o.tls ? { credentials: tlsServerCredentials(o.tls) } : {}) });
   if (o.tls) o.log.info("the TCP API requires a client certificate of the blockd CA", { certificate: o.tls.subject, validTo: o.tls.validTo.toISOString(), sharedKey: o.key !== undefined });
-  else if (!o.key) o.log.warn("no --key-file and no TLS: the TCP API accepts any caller; configure TLS (--tls-cert, --tls-key, --tls-ca) or a shared key in production");
+  else if (o.insecureNoAuth) {
+    o.log.warn(`INSECURE (--insecure-no-auth): the TCP API serves every caller without authentication; anyone who reaches ${address} can create and delete blocks and read every CHAP password. Configure ${TLS_FLAGS_TEXT}`, { address });
+  } else {
+    o.log.warn(`INSECURE (--insecure-key-over-plaintext): the TCP API runs without TLS; the shared key and the CHAP passwords cross the network in cleartext, and whoever reads the key can call this API. Configure ${TLS_FLAGS_TEXT}`, { address });
+  }
   return { server, address };
 }

@@ -32,7 +32,7 @@ describe("tlsFiles", () => {
 
   test("the controller's flags: a partial set refuses the configuration", () => {
     const cfg = (argv: string[]) => controllerConfig(parseFlags(["--blockd-endpoints", "127.0.0.1:24010", ...argv], CONTROLLER_FLAGS), "block.csi.gluster.org", {});
-    assert.equal(cfg([]).tls, undefined);
+    assert.equal(cfg(["--blockd-insecure-no-auth"]).tls, undefined);
     assert.deepEqual(cfg(["--blockd-tls-cert", "/c", "--blockd-tls-key", "/k", "--blockd-tls-ca", "/a"]).tls, { cert: "/c", key: "/k", ca: "/a" });
     assert.throws(() => cfg(["--blockd-tls-key", "/k"]), /TLS needs all of --blockd-tls-cert, --blockd-tls-key, --blockd-tls-ca; missing --blockd-tls-cert, --blockd-tls-ca/);
   });
