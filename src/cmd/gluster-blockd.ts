@@ -23,9 +23,12 @@ const FLAGS: FlagSpecs = {
   listen: { type: "string", help: "TCP address of the peer and controller API", default: `0.0.0.0:${BLOCKD_DEFAULTS.port}` },
   "peer-port": { type: "string", help: "TCP port of the other nodes' gluster-blockd", default: String(BLOCKD_DEFAULTS.port) },
   "key-file": { type: "string", help: "file holding a shared key every TCP caller must present, on top of TLS (without TLS only with --insecure-key-over-plaintext)" },
-  "tls-cert": { type: "string", help: "mutual TLS on the TCP API: this node's PEM certificate (SAN DNS:gluster-blockd; serverAuth and clientAuth), also presented to the peers" },
+  "tls-cert": { type: "string", help: "mutual TLS on the TCP API: this node's PEM peer certificate (SAN DNS:gluster-blockd; serverAuth and clientAuth), also presented to the peers" },
   "tls-key": { type: "string", help: "mutual TLS: the certificate's PEM private key" },
-  "tls-ca": { type: "string", help: "mutual TLS: PEM CA bundle; every TCP caller (peers, the controller) must present a certificate it signs" },
+  "tls-ca": {
+    type: "string",
+    help: "mutual TLS: PEM CA bundle; every TCP caller must present a certificate it signs, whose name is its role: peers (DNS:gluster-blockd) may call everything, the controller (DNS:gluster-block-csi-controller) the Blockd service only",
+  },
   "insecure-no-auth": {
     type: "boolean",
     help: "INSECURE: serve the TCP API with neither TLS nor a key, to every caller (who can then create and delete blocks and read every CHAP password); without it gluster-blockd refuses to start unauthenticated",

@@ -25,7 +25,7 @@ import type { ControllerDeps } from "./deps.js";
 export const CONTROLLER_FLAGS: FlagSpecs = {
   "blockd-endpoints": { type: "string", help: "controller: comma-separated gluster-blockd addresses host:port; when set, Kubernetes discovery is off", multiple: true },
   "blockd-key-file": { type: "string", help: "controller: file with blockd's shared TCP key (sent as x-blockd-key), on top of TLS (without TLS only with --blockd-insecure-key-over-plaintext)" },
-  "blockd-tls-cert": { type: "string", help: "controller: mutual TLS to blockd: the controller's PEM client certificate (clientAuth), signed by blockd's CA" },
+  "blockd-tls-cert": { type: "string", help: "controller: mutual TLS to blockd: the controller's own PEM client certificate (SAN DNS:gluster-block-csi-controller, clientAuth; not a blockd peer's), signed by blockd's CA" },
   "blockd-tls-key": { type: "string", help: "controller: mutual TLS: the client certificate's PEM private key" },
   "blockd-tls-ca": { type: "string", help: "controller: mutual TLS: PEM CA bundle that signs blockd's certificates (checked against DNS:gluster-blockd)" },
   "blockd-insecure-no-auth": {
@@ -186,7 +186,7 @@ export async function buildController(cfg: ControllerConfig, log: Logger, overri
   const refused = blockdTransportRefusal({ tls: cfg.tls !== undefined, key: Boolean(cfg.keyFile), insecureNoAuth: cfg.insecure === "no-auth", insecureKeyOverPlaintext: cfg.insecure === "key-over-plaintext" });
   if (refused !== undefined) throw new UsageError(refused);
   const key = cfg.keyFile ? await readPeerKey(cfg.keyFile) : undefined;
-  const tls = cfg.tls ? await loadBlockdTls(cfg.tls, { flags: CONTROLLER_TLS_FLAGS, serves: false, log }) : undefined;
+  const tls = cfg.tls ? await loadBlockdTls(cfg.tls, { flags: CONTROLLER_TLS_FLAGS, role: "controller", log }) : undefined;
   if (cfg.insecure === "no-auth") log.warn("INSECURE (--blockd-insecure-no-auth): calls to gluster-blockd are plain TCP without authentication; no blockd is authenticated, and CHAP passwords cross the network in cleartext");
   if (cfg.insecure === "key-over-plaintext") log.warn("INSECURE (--blockd-insecure-key-over-plaintext): calls to gluster-blockd are plain TCP; the shared key and CHAP passwords cross the network in cleartext, and no blockd is authenticated");
   if (!kube) log.warn("no Kubernetes API: CHAP (auth) volumes are refused, no Events are recorded", { discovery: discovery.describe() });

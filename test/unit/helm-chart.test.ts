@@ -40,7 +40,7 @@ test("the all-options values file sets every key of values.yaml, to another valu
   assert.deepEqual(leaves(all).filter((k) => !leaves(dflt).includes(k)), [], "keys the chart does not have");
   // booleans that gate whole objects stay on, so that every object is rendered and validated; the insecure switch stays off
   const same = leaves(dflt).filter((k) => JSON.stringify(at(dflt, k)) === JSON.stringify(at(all, k)));
-  assert.deepEqual(same.sort(), ["blockd.enabled", "blockd.key.existingSecret", "blockd.tls.enabled", "blockd.tls.existingSecret", "blockd.tls.insecureKeyOverPlaintext", "controller.extraCreateMetadata", "controller.kubeApi", "controller.leaderElection", "csiDriver.create", "metrics.enabled", "storageClass.auth"]);
+  assert.deepEqual(same.sort(), ["blockd.enabled", "blockd.key.existingSecret", "blockd.tls.controllerExistingSecret", "blockd.tls.enabled", "blockd.tls.existingSecret", "blockd.tls.insecureKeyOverPlaintext", "controller.extraCreateMetadata", "controller.kubeApi", "controller.leaderElection", "csiDriver.create", "metrics.enabled", "storageClass.auth"]);
 });
 
 test("every key of values.yaml is documented: a comment above it or above its parent", () => {

@@ -71,8 +71,8 @@ export async function startBlockd(cfg: BlockdConfig): Promise<RunningBlockd> {
   const refused = tcpAuthRefusal({ tls: cfg.tls !== undefined, key: Boolean(cfg.keyFile), ...insecure });
   if (refused !== undefined) throw new Error(refused);
   const key = cfg.keyFile ? await readPeerKey(cfg.keyFile) : undefined;
-  // the same certificate serves this node's API and calls the peers'
-  const tls = cfg.tls ? await loadBlockdTls(cfg.tls, { flags: BLOCKD_TLS_FLAGS, serves: true, log }) : undefined;
+  // the peer certificate: it serves this node's API and calls the peers'
+  const tls = cfg.tls ? await loadBlockdTls(cfg.tls, { flags: BLOCKD_TLS_FLAGS, role: "peer", log }) : undefined;
   const gluster = new GlusterCli({ exec, ...(cfg.glusterdSocket ? { glusterdSocket: cfg.glusterdSocket } : {}) });
   const mounts = new VolumeMounts({ exec, root: cfg.mountRoot, volfileServer: cfg.volfileServer, log });
   const lio = new ConfigfsLioTargets({
