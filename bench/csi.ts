@@ -4,7 +4,7 @@
 // ha 1 and ha 3, ControllerPublish/Unpublish, and N CreateVolume calls at
 // once against the same N one after another.
 import type { Lab, LabNode } from "../lab/harness/lab.js";
-import { BLOCKD_KEY } from "../lab/harness/product.js";
+import { BLOCKD_KEY, labControllerTls } from "../lab/harness/product.js";
 import { FakeKubeApi } from "../lab/harness/kube-api-standin.js";
 import { startController, mountCap, MiB, type ControllerUnderTest } from "../lab/harness/local-controller.js";
 import { median, timed } from "./timing.js";
@@ -43,7 +43,7 @@ export async function benchCsi(lab: Lab, o: { reps: number; parallel: number; lo
   };
   const out: CsiBench = { create: { 1: [], 3: [] }, remove: { 1: [], 3: [] }, publish: [], unpublish: [], parallel: { count: o.parallel, wallS: 0, sequentialS: 0, failures: 0 } };
   try {
-    ctl = await startController({ endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, kubeconfig: await kube.kubeconfig(), namespace: "gluster-block-csi" });
+    ctl = await startController({ endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, tls: await labControllerTls(), kubeconfig: await kube.kubeconfig(), namespace: "gluster-block-csi" });
     const nodeId = `n1/${await initiatorOf(lab.node(1))}`;
     for (const ha of [1, 3] as const) {
       for (let r = 0; r < o.reps; r++) {

@@ -3,7 +3,7 @@
 // three blockd daemons, with a fake Kubernetes API that keeps the CHAP
 // Secret; the node plugin runs on n1. CreateVolume -> ControllerPublish ->
 // NodeStage -> NodePublish -> write, then the teardown in reverse.
-import { BLOCKD_KEY } from "../lab/harness/product.js";
+import { BLOCKD_KEY, labControllerTls } from "../lab/harness/product.js";
 import { NODE_SOCKET, startNodePlugin, stopNodePlugin, traces, type CallResult } from "../lab/harness/node-plugin.js";
 import { FakeKubeApi } from "../lab/harness/kube-api-standin.js";
 import { DRIVER, mountCap, startController, type ControllerUnderTest } from "../lab/harness/local-controller.js";
@@ -68,7 +68,7 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
         kube = await new FakeKubeApi().start();
         secrets = kube.secrets;
         const endpoints = lab.addresses.map((a) => `${a}:24010`);
-        return startController({ endpoints, key: BLOCKD_KEY, kubeconfig: await kube.kubeconfig(), namespace: CSI_NAMESPACE });
+        return startController({ endpoints, key: BLOCKD_KEY, tls: await labControllerTls(), kubeconfig: await kube.kubeconfig(), namespace: CSI_NAMESPACE });
       },
       () => `driver ${DRIVER}; blockd on ${lab.addresses.join(", ")} port 24010; Secrets in a fake Kubernetes API`,
     );

@@ -47,7 +47,7 @@ async function demo(flags: DemoFlags, log: StepLog, scrubber: Scrubber): Promise
     const theLab = lab;
     await log.step("npm run build (dist/ is what the VMs run, shared over 9p)", () => Promise.resolve(buildProduct()));
     blockd = true;
-    await log.step(`start gluster-blockd on ${theLab.nodes.map((n) => n.name).join(" ")}`, () => startBlockdEverywhere(theLab), () => "CLI socket /run/gluster-blockd.socket, peer API TCP 24010 (shared key)");
+    await log.step(`start gluster-blockd on ${theLab.nodes.map((n) => n.name).join(" ")}`, () => startBlockdEverywhere(theLab), () => "CLI socket /run/gluster-blockd.socket, peer API TCP 24010 (mutual TLS + shared key)");
     const ctx: DemoContext = { lab: theLab, initiator: theLab.node(1), log, scrubber, flags, problems };
     await log.step("remove what an earlier run left (--keep, or cut short)", () => sweepLeftovers(ctx), (d) => d);
     if (!flags.cleanup) {

@@ -2,9 +2,10 @@
 // shared key and the request id on every call, a deadline on every call, and
 // every failure mapped to a StatusError (errors.ts). Calls that may go to any
 // node pick the first endpoint whose channel connects, so one node down costs
-// a connect timeout, not a failed operation. With TLS, the controller's
-// certificate is the client certificate and every blockd is checked against
-// DNS:gluster-blockd, not the IP address dialled (glusterblock/blockd/tls.ts).
+// a connect timeout, not a failed operation. With TLS, the controller's own
+// certificate (DNS:gluster-block-csi-controller: blockd serves it the Blockd
+// service, never the peer RPCs) is the client certificate and every blockd is
+// checked against DNS:gluster-blockd, not the IP address dialled (rpc/tls.ts).
 import { connectivityState, Metadata } from "@grpc/grpc-js";
 import { blockdProto } from "../rpc/proto.js";
 import { unary } from "../rpc/unary-client.js";

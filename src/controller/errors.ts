@@ -43,6 +43,10 @@ export function blockdError(err: unknown, where: string): StatusError {
     // blockd's TLS handshake refuses a bad certificate before any call, so this is nearly always the key
     return new StatusError(status.INTERNAL, `gluster-blockd ${where} refused the controller (${msg}); check --blockd-key-file against the storage nodes' key, and --blockd-tls-* against their CA`, { cause: err });
   }
+  if (g.code === status.PERMISSION_DENIED) {
+    // blockd knows who we are (the handshake passed), and that one may not call it
+    return new StatusError(status.INTERNAL, `gluster-blockd ${where} refused the controller's certificate (${msg}); --blockd-tls-cert must be the controller's client certificate, naming DNS:gluster-block-csi-controller`, { cause: err });
+  }
   const code = BLOCKD_TO_CSI.get(g.code) ?? status.INTERNAL;
   return new StatusError(code, `gluster-blockd ${where}: ${msg}`, { cause: err });
 }

@@ -48,9 +48,11 @@ export interface WrapOptions {
   observer?: RpcObserver;
   /**
    * checks the caller (a shared key in the metadata, the verified TLS client
-   * certificate in `auth`); a returned message refuses the call as UNAUTHENTICATED
+   * certificate in `auth`); a returned StatusError refuses the call with its
+   * code: UNAUTHENTICATED when the caller is not proved to be anyone,
+   * PERMISSION_DENIED when it is, but may not call this service
    */
-  authorize?: (metadata: Metadata, peer: string, auth: AuthContext) => string | undefined;
+  authorize?: (metadata: Metadata, peer: string, auth: AuthContext) => StatusError | undefined;
 }
 
 function newRequestId(): string {
@@ -90,9 +92,10 @@ export function wrapUnary<Req, Res>(method: string, handler: UnaryHandler<Req, R
     call.on("cancelled", () => abort.abort(new Error("cancelled by the caller")));
     const refused = opts.authorize?.(call.metadata, call.getPeer(), call.getAuthContext());
     if (refused !== undefined) {
-      log.warn("refused unauthenticated call", { peer: call.getPeer(), reason: refused });
-      opts.observer?.(method, status.UNAUTHENTICATED, 0);
-      callback({ code: status.UNAUTHENTICATED, details: refused, metadata: new Metadata() });
+      const what = refused.code === status.UNAUTHENTICATED ? "refused unauthenticated call" : "refused a call this caller may not make";
+      log.warn(what, { peer: call.getPeer(), code: refused.codeName, reason: refused.message });
+      opts.observer?.(method, refused.code, 0);
+      callback({ code: refused.code, details: refused.message, metadata: new Metadata() });
       return;
     }
     registerSecrets(call.request);

@@ -10,7 +10,7 @@ import { status } from "@grpc/grpc-js";
 import { GrpcServer } from "../../src/rpc/server.js";
 import { blockdProto } from "../../src/rpc/proto.js";
 import { wrapService, type AsyncHandlers } from "../../src/rpc/rpc.js";
-import { StatusError } from "../../src/rpc/errors.js";
+import { StatusError, unauthenticated } from "../../src/rpc/errors.js";
 import { nullLogger } from "../../src/util/log.js";
 import { keyMatches, KEY_HEADER } from "../../src/rpc/peer-auth.js";
 import { iqnFor, wwidFor } from "../../src/identity/names.js";
@@ -101,7 +101,7 @@ export class FakeBlockd {
       svc,
       wrapService(svc, this.handlers(node), {
         log: nullLogger,
-        authorize: (md) => (this.key === undefined || keyMatches(this.key, md.get(KEY_HEADER)[0]) ? undefined : "a valid blockd key is required"),
+        authorize: (md) => (this.key === undefined || keyMatches(this.key, md.get(KEY_HEADER)[0]) ? undefined : unauthenticated("a valid blockd key is required")),
       }),
     );
     const where = await server.listen({ endpoint: { kind: "tcp", host: "127.0.0.1", port } });

@@ -8,7 +8,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
-import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY } from "../../lab/harness/product.js";
+import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY, labControllerTls } from "../../lab/harness/product.js";
 import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, codeOf, mountCap, GiB, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
 import { iqnFor, wwidFor } from "../../src/identity/names.js";
@@ -78,7 +78,7 @@ before(async () => {
   }
   assert.notEqual(initiators[0], initiators[1], "the two VMs need distinct initiator names");
   kube = await new FakeKubeApi().start();
-  ctl = await startController({ endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, kubeconfig: await kube.kubeconfig(), namespace: NS });
+  ctl = await startController({ endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, tls: await labControllerTls(), kubeconfig: await kube.kubeconfig(), namespace: NS });
 });
 
 after(async () => {

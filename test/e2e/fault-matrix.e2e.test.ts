@@ -30,7 +30,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
-import { buildProduct, startBlockd, stopBlockdEverywhere, cli, BLOCKD_KEY } from "../../lab/harness/product.js";
+import { buildProduct, startBlockd, stopBlockdEverywhere, cli, BLOCKD_KEY, labControllerTls } from "../../lab/harness/product.js";
 import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, mountCap, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
 import { iqnFor, wwidFor } from "../../src/identity/names.js";
@@ -542,7 +542,7 @@ before(async () => {
   await disarm();
   say(`gluster-blockd with test hooks on n1 n2 n3: ${secs(performance.now() - s)}`);
   kube = await new FakeKubeApi().start();
-  ctl = await startController({ endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, kubeconfig: await kube.kubeconfig(), namespace: NS });
+  ctl = await startController({ endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, tls: await labControllerTls(), kubeconfig: await kube.kubeconfig(), namespace: NS });
 });
 
 after(async () => {

@@ -14,7 +14,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
-import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY } from "../../lab/harness/product.js";
+import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY, labControllerTls } from "../../lab/harness/product.js";
 import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, mountCap, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
 import { IQN_PREFIX, iqnFor } from "../../src/identity/names.js";
@@ -297,7 +297,7 @@ before(async () => {
   blockdSince = new Date().toISOString();
   await step("start gluster-blockd on 3 nodes", () => startBlockdEverywhere(lab!));
   kube = await new FakeKubeApi().start();
-  ctl = await startController({ endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, kubeconfig: await kube.kubeconfig(), namespace: NS });
+  ctl = await startController({ endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, tls: await labControllerTls(), kubeconfig: await kube.kubeconfig(), namespace: NS });
 });
 
 after(async () => {

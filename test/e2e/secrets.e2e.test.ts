@@ -1,25 +1,25 @@
 // No secret in any log (issue 9), on the real stack with mutual TLS on:
-// gluster-blockd on the three lab VMs serving its TCP API with certificates
-// from a throwaway CA, the CSI controller on the host holding the client
-// certificate, the node plugin on n1. One volume goes the whole way with CHAP
+// gluster-blockd on the three lab VMs serving its TCP API with the lab's
+// peer certificate (lab/harness/pki.ts: every lab blockd runs so), the CSI
+// controller on the host holding the lab's controller client certificate,
+// the node plugin on n1. One volume goes the whole way with CHAP
 // (CreateVolume, ControllerPublish, NodeStage, NodePublish, write and read,
 // and back down to DeleteVolume), then every log line of every component
 // (each VM's whole journal: blockd, node plugin, iscsid, tcmu-runner, kernel;
 // tcmu-runner's own log file; the controller's log; every CSI error) is
 // searched for the CHAP password, the TLS private keys and the shared key.
-// A controller without the client certificate is refused first, and nothing
+// A controller without the client certificate (plain TCP with the key, as
+// --blockd-insecure-key-over-plaintext allows) is refused first, and nothing
 // happens: the flow below really ran over TLS.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
-import { buildProduct, startBlockd, stopBlockdEverywhere, cli, BLOCKD_KEY } from "../../lab/harness/product.js";
+import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, BLOCKD_KEY, labPki, labControllerTls } from "../../lab/harness/product.js";
 import { csiCalls, startNodePlugin, stopNodePlugin, traces, NOTHING, type Call, type CallResult } from "../../lab/harness/node-plugin.js";
 import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, codeOf, mountCap, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
-import { makeTestPki, type TestPki } from "../helpers/tls-pki.js";
+import type { RolePki } from "../../lab/harness/pki.js";
 import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ControllerPublishVolumeResponse__Output } from "../../src/generated/csi/v1/ControllerPublishVolumeResponse.js";
@@ -30,13 +30,12 @@ const PV = "pvc-5ec7e7a1-0b1d-4c3e-8f2a-9d8c7b6a5e4f";
 // the volume's identity, random per create: read from CreateVolume
 let IQN = "";
 let WWID = "";
-const TLS_DIR = "/etc/gluster-blockd/tls";
 const STAGING = `/var/lib/kubelet/plugins/kubernetes.io/csi/block.csi.gluster.org/${PV}/globalmount`;
 const TARGET = `/var/lib/kubelet/pods/pod-secrets/volumes/kubernetes.io~csi/${PV}/mount`;
 
 let lab: Lab;
 let n1: LabNode;
-let pki: TestPki;
+let pki: RolePki;
 let kube: FakeKubeApi;
 let ctl: ControllerUnderTest | undefined;
 let plain: ControllerUnderTest | undefined;
@@ -45,32 +44,18 @@ let volumeId = "";
 /** error texts of every failed call, for the grep */
 const errors: string[] = [];
 
-async function installServerCert(n: LabNode): Promise<void> {
-  const files: [string, string][] = [
-    [pki.ca, "ca.crt"],
-    [pki.blockd.cert, "blockd.crt"],
-    [pki.blockd.key, "blockd.key"],
-  ];
-  await n.must(`mkdir -p ${TLS_DIR} && chmod 0700 ${TLS_DIR}`);
-  // over stdin: a command line shows up in failure messages
-  for (const [src, name] of files) await n.must(`umask 077; cat > ${TLS_DIR}/${name}`, { input: await readFile(src, "utf8") });
-}
-
 before(async () => {
   buildProduct();
   lab = await ensureLab({ nodes: 3 });
   await lab.resetState();
   n1 = lab.node(1);
-  pki = await makeTestPki(await mkdtemp(join(tmpdir(), "gbcsi-e2e-pki-")));
-  await Promise.all(
-    lab.nodes.map(async (n) => {
-      await installServerCert(n);
-      await startBlockd(n, ["--tls-cert", `${TLS_DIR}/blockd.crt`, "--tls-key", `${TLS_DIR}/blockd.key`, "--tls-ca", `${TLS_DIR}/ca.crt`]);
-    }),
-  );
+  pki = await labPki();
+  // the lab's blockd: mutual TLS with the lab's peer certificate, and the key
+  await startBlockdEverywhere(lab);
   kube = await new FakeKubeApi().start();
   const common = { endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, kubeconfig: await kube.kubeconfig(), namespace: NS };
-  ctl = await startController({ ...common, flags: ["--blockd-tls-cert", pki.controller.cert, "--blockd-tls-key", pki.controller.key, "--blockd-tls-ca", pki.ca] });
+  ctl = await startController({ ...common, tls: await labControllerTls() });
+  // no tls: the harness gives it --blockd-insecure-key-over-plaintext
   plain = await startController(common);
   await startNodePlugin(n1);
 });
@@ -87,7 +72,6 @@ after(async () => {
   await plain?.stop();
   await kube?.stop();
   await stopBlockdEverywhere(lab);
-  await Promise.all(lab.nodes.map((n) => n.run(`rm -rf ${TLS_DIR}`)));
 });
 
 const createReq = () => ({

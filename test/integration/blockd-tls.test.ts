@@ -67,7 +67,7 @@ const clients: { close(): void }[] = [];
 const hostPort = (api: RunningTcpApi): string => api.address.replace("tcp://", "");
 
 async function clientTls(files: CertFiles, ca = pki.ca): Promise<BlockdTls> {
-  return loadBlockdTls({ ...files, ca }, { flags: CONTROLLER_TLS_FLAGS, serves: false, log: captureLog().log });
+  return loadBlockdTls({ ...files, ca }, { flags: CONTROLLER_TLS_FLAGS, role: "controller", log: captureLog().log });
 }
 
 /** a bare Blockd client that checks the server against DNS:gluster-blockd, like the product's */
@@ -110,7 +110,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), "gb-tls-"));
   pki = await makeTestPki(dir);
   serverLog = captureLog("debug");
-  serverTls = await loadBlockdTls({ ...pki.blockd, ca: pki.ca }, { flags: BLOCKD_TLS_FLAGS, serves: true, log: serverLog.log });
+  serverTls = await loadBlockdTls({ ...pki.blockd, ca: pki.ca }, { flags: BLOCKD_TLS_FLAGS, role: "peer", log: serverLog.log });
   const common = { tls: serverTls, blockd: blockdHandlers, peer: peerHandlers, wrap: { log: serverLog.log }, log: serverLog.log };
   tlsOnly = await serveTcpApi({ listen: LOOPBACK, ...common });
   tlsAndKey = await serveTcpApi({ listen: LOOPBACK, key: KEY, ...common });
@@ -213,7 +213,7 @@ describe("refused in the TLS handshake, before any handler runs", () => {
 
   test("a server certificate of another CA is refused by the controller's client", async () => {
     // the controller trusts only its CA: a blockd impostor with another CA's certificate gets nothing
-    const impostorTls = await loadBlockdTls({ cert: pki.intruder.cert, key: pki.intruder.key, ca: pki.otherCa }, { flags: BLOCKD_TLS_FLAGS, serves: false, log: captureLog().log });
+    const impostorTls = await loadBlockdTls({ cert: pki.intruder.cert, key: pki.intruder.key, ca: pki.otherCa }, { flags: BLOCKD_TLS_FLAGS, role: "controller", log: captureLog().log });
     const impostor = await serveTcpApi({ listen: LOOPBACK, tls: impostorTls, blockd: blockdHandlers, peer: peerHandlers, wrap: { log: captureLog().log }, log: captureLog().log });
     try {
       const before = total();
@@ -262,7 +262,7 @@ describe("TLS and the shared key together", () => {
 
 describe("start-up checks of the files", () => {
   const load = (files: { cert: string; key: string; ca: string }, serves: boolean, log = captureLog()): Promise<BlockdTls> =>
-    loadBlockdTls(files, { flags: serves ? BLOCKD_TLS_FLAGS : CONTROLLER_TLS_FLAGS, serves, log: log.log });
+    loadBlockdTls(files, { flags: serves ? BLOCKD_TLS_FLAGS : CONTROLLER_TLS_FLAGS, role: serves ? "peer" : "controller", log: log.log });
 
   test("blockd's certificate must carry DNS:gluster-blockd", async () => {
     await assert.rejects(load({ ...pki.unnamed, ca: pki.ca }, true), /--tls-cert .*unnamed\.crt: the certificate does not name gluster-blockd \(its subject alternative names: DNS:storage-1\.example\.org\)/);

@@ -15,6 +15,7 @@ import { wrapService } from "../../src/rpc/rpc.js";
 import { blockdService } from "../../src/glusterblock/blockd/services.js";
 import { blockErrorToCsi } from "../../src/glusterblock/blockd/error-map.js";
 import { keyMatches, KEY_HEADER } from "../../src/rpc/peer-auth.js";
+import { unauthenticated } from "../../src/rpc/errors.js";
 import { Auditor } from "../../src/glusterblock/engine/audit.js";
 import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import { nullLogger } from "../../src/util/log.js";
@@ -52,7 +53,7 @@ before(async () => {
       wrapService(svc, blockdService(engine, new Auditor(engine, n.local, n.lio, c.peers, nullLogger)), {
         log: nullLogger,
         mapError: blockErrorToCsi,
-        authorize: (md) => (keyMatches(KEY, md.get(KEY_HEADER)[0]) ? undefined : "a valid blockd key is required"),
+        authorize: (md) => (keyMatches(KEY, md.get(KEY_HEADER)[0]) ? undefined : unauthenticated("a valid blockd key is required")),
       }),
     );
     endpoints.push((await server.listen({ endpoint: { kind: "tcp", host: "127.0.0.1", port: 0 } })).replace("tcp://", ""));

@@ -240,8 +240,9 @@ describe("discovery and lookups through the API", () => {
     kube.pods = [pod("b-1", "127.0.0.1")];
     const dir = await mkdtemp(join(tmpdir(), "gbcsi-disc-"));
     await writeFile(join(dir, "key"), KEY);
+    // the fake blockd serves plain TCP: the key over plaintext needs its flag
     const cfg = controllerConfig(
-      parseFlags(["--kubeconfig", kubeconfig, "--namespace", NS, "--blockd-port", String(ports[0]), "--blockd-key-file", join(dir, "key"), "--default-ha-count", "1"], CONTROLLER_FLAGS),
+      parseFlags(["--kubeconfig", kubeconfig, "--namespace", NS, "--blockd-port", String(ports[0]), "--blockd-key-file", join(dir, "key"), "--blockd-insecure-key-over-plaintext", "--default-ha-count", "1"], CONTROLLER_FLAGS),
       DRIVER,
       {},
     );

@@ -38,9 +38,9 @@ test("the all-options values file sets every key of values.yaml, to another valu
   const allLeaves = new Set(leaves(all));
   assert.deepEqual(leaves(dflt).filter((k) => !allLeaves.has(k)), [], "keys of values.yaml the all-options file leaves out");
   assert.deepEqual(leaves(all).filter((k) => !leaves(dflt).includes(k)), [], "keys the chart does not have");
-  // booleans that gate whole objects stay on, so that every object is rendered and validated
+  // booleans that gate whole objects stay on, so that every object is rendered and validated; the insecure switch stays off
   const same = leaves(dflt).filter((k) => JSON.stringify(at(dflt, k)) === JSON.stringify(at(all, k)));
-  assert.deepEqual(same.sort(), ["blockd.enabled", "blockd.key.existingSecret", "blockd.tls.enabled", "blockd.tls.existingSecret", "controller.extraCreateMetadata", "controller.kubeApi", "controller.leaderElection", "csiDriver.create", "metrics.enabled", "storageClass.auth"]);
+  assert.deepEqual(same.sort(), ["blockd.enabled", "blockd.key.existingSecret", "blockd.tls.controllerExistingSecret", "blockd.tls.enabled", "blockd.tls.existingSecret", "blockd.tls.insecureKeyOverPlaintext", "controller.extraCreateMetadata", "controller.kubeApi", "controller.leaderElection", "csiDriver.create", "metrics.enabled", "storageClass.auth"]);
 });
 
 test("every key of values.yaml is documented: a comment above it or above its parent", () => {
@@ -67,7 +67,7 @@ const RENDERS: Record<string, () => K8sObject[]> = {
   "every option": () => renderChart({ values: [ALL_OPTIONS] }),
   "blockd outside Kubernetes, existing key Secret": () => renderChart({ values: [EXISTING_SECRET] }),
   "defaults + StorageClass": () => renderChart({ set: ["storageClass.create=true", "storageClass.hostingVolume=hv"] }),
-  "TLS off": () => renderChart({ set: ["blockd.tls.enabled=false"] }),
+  "TLS off (insecure, explicitly)": () => renderChart({ set: ["blockd.tls.enabled=false", "blockd.tls.insecureKeyOverPlaintext=true"] }),
 };
 
 describe("rendered objects validate against the Kubernetes OpenAPI schema", () => {

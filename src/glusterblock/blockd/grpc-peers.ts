@@ -1,6 +1,7 @@
 // Peers reached over blockd's TCP API; this node itself is called in-process.
-// With TLS, this node's certificate is the client certificate, and each peer
-// is checked against DNS:gluster-blockd, not the IP address dialled (tls.ts).
+// With TLS, this node's peer certificate is the client certificate (the
+// BlockdPeer RPCs serve only peers), and each peer is checked against
+// DNS:gluster-blockd, not the IP address dialled (rpc/tls.ts).
 import { blockdProto } from "../../rpc/proto.js";
 import { unary } from "../../rpc/unary-client.js";
 import type { BlockdPeerClient } from "../../generated/glusterblock/v1/BlockdPeer.js";
