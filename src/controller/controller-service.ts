@@ -81,7 +81,7 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       }
       return d.locks.with([req.volume_id], async () => {
         try {
-          const r = await d.blockd.any("DeleteBlock", { volume: ref.hostingVolume, block: ref.block, unlink_storage: true, force: false, missing_ok: true }, ctx.requestId);
+          const r = await d.blockd.any("DeleteBlock", { volume: ref.hostingVolume, block: ref.block, unlink_storage: true, force: false, missing_ok: true }, ctx);
           ctx.log.info(r.not_found ? "volume was already gone" : "volume deleted", { volumeId: req.volume_id, on: r.successful_on });
         } catch (err) {
           // the hosting volume itself is gone: so is the block
@@ -99,12 +99,12 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       const node = parseNodeId(req.node_id);
       checkCapability(req.volume_capability);
       return d.locks.with([req.volume_id], async () => {
-        const info = await requireBlock(d.blockd, req.volume_id, ref, ctx.requestId);
+        const info = await requireBlock(d.blockd, req.volume_id, ref, ctx);
         const others = info.initiators.filter((i) => i !== node.initiatorIqn);
         if (info.acl_mode === "ACL_MODE_EXPLICIT" && others.length > 0) {
           throw failedPrecondition(`volume ${req.volume_id} is published to initiator ${others.join(", ")}; it is single-node: unpublish it there first`);
         }
-        await d.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: node.initiatorIqn, allow: true }, ctx.requestId);
+        await d.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: node.initiatorIqn, allow: true }, ctx);
         d.nodeIds.remember(req.node_id);
         return { publish_context: {} };
       });
@@ -120,13 +120,13 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
         return {}; // cannot name a volume of ours: nothing is published
       }
       return d.locks.with([req.volume_id], async () => {
-        const info = await findBlock(d.blockd, ref, ctx.requestId);
+        const info = await findBlock(d.blockd, ref, ctx);
         if (!info) return {}; // CSI: a volume that is gone is unpublished
         // no node ID: unpublish from every node
         const iqns = node ? [node.initiatorIqn] : info.initiators;
         for (const iqn of iqns) {
           try {
-            await d.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: iqn, allow: false }, ctx.requestId);
+            await d.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: iqn, allow: false }, ctx);
           } catch (err) {
             if (!isCode(err, status.NOT_FOUND)) throw err;
           }
@@ -138,7 +138,7 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
     async ValidateVolumeCapabilities(req, ctx) {
       const ref = existingRef(req.volume_id);
       if (req.volume_capabilities.length === 0) throw invalidArgument("volume_capabilities is required");
-      await requireBlock(d.blockd, req.volume_id, ref, ctx.requestId);
+      await requireBlock(d.blockd, req.volume_id, ref, ctx);
       const unconfirmed = (message: string) => ({ confirmed: null, message });
       for (const cap of req.volume_capabilities) {
         const p = capabilityProblem(cap);
@@ -167,9 +167,9 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
 
     async ListVolumes(req, ctx) {
       const ids: string[] = [];
-      for (const volume of await d.hostingVolumes.list(ctx.requestId)) {
+      for (const volume of await d.hostingVolumes.list(ctx)) {
         try {
-          const l = await d.blockd.any("ListBlocks", { volume, details: false }, ctx.requestId);
+          const l = await d.blockd.any("ListBlocks", { volume, details: false }, ctx);
           for (const block of l.blocks) ids.push(formatVolumeId({ hostingVolume: volume, block }));
         } catch (err) {
           if (!isCode(err, status.NOT_FOUND) && !isCode(err, status.FAILED_PRECONDITION)) throw err;
@@ -181,7 +181,7 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       // one journal read per entry on blockd: side by side (one after another took ~1 s per volume in the lab)
       const found = await mapLimit(page.ids, LIST_CONCURRENCY, async (id) => {
         const ref = parseVolumeId(id);
-        const info = await findBlock(d.blockd, ref, ctx.requestId);
+        const info = await findBlock(d.blockd, ref, ctx);
         if (!info) return undefined; // deleted since the listing
         return {
           volume: { volume_id: id, capacity_bytes: info.size_bytes, volume_context: contextOf(info, ref) },
@@ -197,12 +197,12 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       const named = params[PARAM.hostingVolume];
       // validate the rest even when no hosting volume is named
       parseParameters(named ? params : { ...params, [PARAM.hostingVolume]: "placeholder" }, d.defaults);
-      const volumes = named ? [named] : await d.hostingVolumes.list(ctx.requestId);
+      const volumes = named ? [named] : await d.hostingVolumes.list(ctx);
       let total = 0n;
       let largest = 0n;
       for (const volume of volumes) {
         try {
-          const s = await d.blockd.any("GetVolumeSpace", { volume }, ctx.requestId);
+          const s = await d.blockd.any("GetVolumeSpace", { volume }, ctx);
           const avail = BigInt(s.available_bytes);
           total += avail;
           if (avail > largest) largest = avail;
@@ -226,12 +226,12 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       const blockMode = req.volume_capability ? checkCapability(req.volume_capability).block && !req.volume_capability.mount : false;
       const nodeExpansion = !blockMode;
       return d.locks.with([req.volume_id], async () => {
-        const info = await requireBlock(d.blockd, req.volume_id, ref, ctx.requestId);
+        const info = await requireBlock(d.blockd, req.volume_id, ref, ctx);
         const current = BigInt(info.size_bytes);
         if (size < current) return { capacity_bytes: current.toString(), node_expansion_required: nodeExpansion };
         // the same size too: a resize cut short after its SIZE line left hosts
         // at the old size that only blockd sees (it answers at once when none is)
-        const r = await d.blockd.any("ResizeBlock", { volume: ref.hostingVolume, block: ref.block, size_bytes: size.toString(), force: false }, ctx.requestId);
+        const r = await d.blockd.any("ResizeBlock", { volume: ref.hostingVolume, block: ref.block, size_bytes: size.toString(), force: false }, ctx);
         ctx.log.info(size === current ? "volume size confirmed on every host" : "volume expanded", { volumeId: req.volume_id, from: current.toString(), to: r.size_bytes });
         return { capacity_bytes: r.size_bytes, node_expansion_required: nodeExpansion };
       });
@@ -239,12 +239,12 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
 
     async ControllerGetVolume(req, ctx) {
       const ref = existingRef(req.volume_id);
-      const info = await requireBlock(d.blockd, req.volume_id, ref, ctx.requestId);
+      const info = await requireBlock(d.blockd, req.volume_id, ref, ctx);
       // LIO's own view on every HA host, against the journal (read only, this block only)
       let findings: AuditFinding__Output[] = [];
       let auditError: string | undefined;
       try {
-        const report = await d.blockd.any("GetTargetStatus", { volume: ref.hostingVolume, block: ref.block }, ctx.requestId);
+        const report = await d.blockd.any("GetTargetStatus", { volume: ref.hostingVolume, block: ref.block }, ctx);
         findings = report.hosts
           .filter((h) => !h.matches)
           .map((h) => ({ kind: h.present ? "target-differs" : "target-missing", host: h.host, block: ref.block, detail: h.detail, fixed: false }));

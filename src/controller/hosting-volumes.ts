@@ -2,7 +2,7 @@
 // the hostingVolume of every StorageClass of this driver (Kubernetes API),
 // the volumes the blockd nodes report, and those CreateVolume saw since start.
 import type { KubeApi } from "./kube-api.js";
-import type { BlockdClient } from "./blockd-client.js";
+import type { BlockdClient, Caller } from "./blockd-client.js";
 import type { Logger } from "../util/log.js";
 import { PARAM } from "./params.js";
 
@@ -17,7 +17,7 @@ export class HostingVolumes {
     this.seen.add(volume);
   }
 
-  async list(requestId?: string): Promise<string[]> {
+  async list(caller: Caller = {}): Promise<string[]> {
     const all = new Set<string>([...this.opts.configured, ...this.seen]);
     if (this.opts.kube) {
       try {
@@ -29,7 +29,7 @@ export class HostingVolumes {
         this.opts.log.warn("could not list StorageClasses for hosting volumes", { error: err instanceof Error ? err.message : String(err) });
       }
     }
-    for (const n of await this.opts.blockd.nodes(requestId)) for (const v of n.volumes) all.add(v);
+    for (const n of await this.opts.blockd.nodes(caller)) for (const v of n.volumes) all.add(v);
     return [...all].sort();
   }
 }

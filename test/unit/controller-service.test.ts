@@ -9,6 +9,7 @@ import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, codeOf, mountCap, blockCap, GiB, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
 import { StatusError } from "../../src/rpc/errors.js";
 import { call } from "../../lab/harness/csi-client.js";
+import { unary } from "../../src/rpc/unary-client.js";
 import type { ProbeResponse__Output } from "../../src/generated/csi/v1/ProbeResponse.js";
 import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
 import { encodeToken } from "../../src/controller/paging.js";
@@ -56,6 +57,7 @@ beforeEach(() => {
   blockd.volumes.clear();
   blockd.addVolume(HV);
   blockd.calls.length = 0;
+  blockd.cancelled.length = 0;
   blockd.failNext.clear();
   blockd.gates.clear();
   blockd.auditFindings = [];
@@ -494,6 +496,42 @@ describe("ListVolumes", () => {
     assert.equal((await codeOf(ctl.call("ListVolumes", { max_entries: -1 }))).code, status.INVALID_ARGUMENT);
     const past = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { starting_token: encodeToken("v1/zzz/zzz") });
     assert.deepEqual(past.entries, []);
+  });
+});
+
+describe("cancellation", () => {
+  const until = async (what: string, cond: () => boolean): Promise<void> => {
+    for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(cond(), what);
+  };
+
+  test("a CreateVolume its caller cancels cancels its CreateBlock on blockd", async () => {
+    let open!: () => void;
+    blockd.gates.set("CreateBlock", new Promise<void>((r) => (open = r)));
+    try {
+      const ac = new AbortController();
+      const pending = unary(ctl.csi.controller, "CreateVolume", createReq({}, { auth: "false" }), { timeoutMs: 20_000, signal: ac.signal }).catch((e: unknown) => e);
+      await until("CreateBlock reached blockd", () => blockd.callsOf("CreateBlock").length === 1);
+      assert.deepEqual(blockd.cancelled, [], "nothing cancelled yet");
+      ac.abort();
+      assert.equal(((await pending) as { code?: number }).code, status.CANCELLED);
+      await until("blockd's CreateBlock was cancelled", () => blockd.cancelled.some((c) => c.method === "CreateBlock"));
+      assert.equal(kube.events.length, 0, "a cancelled create is no CreateBlockFailed Event");
+    } finally {
+      open();
+    }
+  });
+
+  test("a ListVolumes past its deadline cancels the blockd call it waits for", async () => {
+    let open!: () => void;
+    blockd.gates.set("ListBlocks", new Promise<void>((r) => (open = r)));
+    try {
+      const e = await codeOf(ctl.call("ListVolumes", {}, 300));
+      assert.equal(e.code, status.DEADLINE_EXCEEDED);
+      await until("blockd's ListBlocks was cancelled", () => blockd.cancelled.some((c) => c.method === "ListBlocks"));
+    } finally {
+      open();
+    }
   });
 });
 
