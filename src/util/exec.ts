@@ -85,6 +85,11 @@ function abortReason(signal: AbortSignal): string {
   return typeof r === "string" && r !== "" ? r : "cancelled";
 }
 
+/** `exec` for one caller: every call it makes also ends when `signal` fires (as well as on its own options' signal). */
+export function withSignal(run: Exec, signal: AbortSignal): Exec {
+  return (file, args, opts = {}) => run(file, args, { ...opts, signal: opts.signal ? AbortSignal.any([opts.signal, signal]) : signal });
+}
+
 /** Observers see every finished call (metrics); they get no output, only timing and outcome. */
 export type ExecObserver = (file: string, durationMs: number, ok: boolean) => void;
 const observers = new Set<ExecObserver>();

@@ -1,9 +1,11 @@
 // The blockd gRPC services over the engine: requests validated and mapped to
-// engine calls, results to protobuf. Errors are mapped by error-map.ts.
+// engine calls, results to protobuf. Errors are mapped by error-map.ts. Each
+// call's engine is bound to the caller's cancellation, so the programs it runs
+// end when the caller gives up.
 import type { BlockdHandlers } from "../../generated/glusterblock/v1/Blockd.js";
 import type { BlockdPeerHandlers } from "../../generated/glusterblock/v1/BlockdPeer.js";
 import type { BlockInfo } from "../../generated/glusterblock/v1/BlockInfo.js";
-import type { AsyncHandlers } from "../../rpc/rpc.js";
+import type { AsyncHandlers, RpcContext } from "../../rpc/rpc.js";
 import { invalidArgument } from "../../rpc/errors.js";
 import type { BlockEngine } from "../engine/block-engine.js";
 import type { LocalNode } from "../engine/local-node.js";
@@ -20,9 +22,11 @@ const u64 = (v: string | number | { toString(): string } | undefined): bigint =>
 };
 
 export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandlers<BlockdHandlers> {
+  /** the engine for one call: the programs it runs end when the caller cancels */
+  const forCall = (ctx: RpcContext): BlockEngine => engine.withSignal(ctx.signal);
   return {
-    async CreateBlock(req) {
-      const r = await engine.create({
+    async CreateBlock(req, ctx) {
+      const r = await forCall(ctx).create({
         volume: req.volume,
         block: req.block,
         ha: req.ha === 0 ? 1 : req.ha,
@@ -47,26 +51,26 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
         wwid: r.wwid,
       };
     },
-    async DeleteBlock(req) {
-      const r = await engine.delete({ volume: req.volume, block: req.block, unlinkStorage: req.unlink_storage, force: req.force, missingOk: req.missing_ok });
+    async DeleteBlock(req, ctx) {
+      const r = await forCall(ctx).delete({ volume: req.volume, block: req.block, unlinkStorage: req.unlink_storage, force: req.force, missingOk: req.missing_ok });
       return { successful_on: r.successfulOn, failed_on: r.failedOn, not_found: r.notFound };
     },
-    async ModifyAuth(req) {
-      const r = await engine.modifyAuth({ volume: req.volume, block: req.block, enable: req.enable });
+    async ModifyAuth(req, ctx) {
+      const r = await forCall(ctx).modifyAuth({ volume: req.volume, block: req.block, enable: req.enable });
       return { iqn: r.iqn, username: r.username ?? "", password: r.password ?? "", successful_on: r.successfulOn, failed_on: r.failedOn };
     },
-    async ResizeBlock(req) {
-      const r = await engine.resize({ volume: req.volume, block: req.block, sizeBytes: u64(req.size_bytes), force: req.force });
+    async ResizeBlock(req, ctx) {
+      const r = await forCall(ctx).resize({ volume: req.volume, block: req.block, sizeBytes: u64(req.size_bytes), force: req.force });
       return { iqn: r.iqn, size_bytes: r.sizeBytes.toString(), successful_on: r.successfulOn, failed_on: r.failedOn };
     },
-    async ReplaceNode(req) {
-      const r = await engine.replace({ volume: req.volume, block: req.block, oldNode: req.old_node, newNode: req.new_node, force: req.force });
+    async ReplaceNode(req, ctx) {
+      const r = await forCall(ctx).replace({ volume: req.volume, block: req.block, oldNode: req.old_node, newNode: req.new_node, force: req.force });
       return r.outcome === "done"
         ? { name: req.block, outcome: r.outcome, created: r.created, deleted: r.deleted, portal_success_on: r.portalSuccessOn, portal_failed_on: r.portalFailedOn }
         : { name: req.block, outcome: r.outcome, created: false, deleted: false, portal_success_on: [], portal_failed_on: [] };
     },
-    async GetBlock(req) {
-      const d = await engine.details(req.volume, req.block);
+    async GetBlock(req, ctx) {
+      const d = await forCall(ctx).details(req.volume, req.block);
       const info: BlockInfo = {
         name: d.info.name,
         volume: d.info.volume,
@@ -97,16 +101,16 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
       };
       return info;
     },
-    async ListBlocks(req) {
-      const blocks = await engine.list(req.volume);
+    async ListBlocks(req, ctx) {
+      const blocks = await forCall(ctx).list(req.volume);
       return { blocks, infos: [] };
     },
-    async SetInitiatorAccess(req) {
-      const r = await engine.setInitiatorAccess({ volume: req.volume, block: req.block, initiator: req.initiator_iqn, allow: req.allow });
+    async SetInitiatorAccess(req, ctx) {
+      const r = await forCall(ctx).setInitiatorAccess({ volume: req.volume, block: req.block, initiator: req.initiator_iqn, allow: req.allow });
       return { successful_on: r.successfulOn, failed_on: r.failedOn };
     },
-    async GetVolumeSpace(req) {
-      const s = await engine.space(req.volume);
+    async GetVolumeSpace(req, ctx) {
+      const s = await forCall(ctx).space(req.volume);
       const avail = s.freeBytes > s.reserveBytes ? s.freeBytes - s.reserveBytes : 0n;
       return { volume: req.volume, total_bytes: s.totalBytes.toString(), free_bytes: s.freeBytes.toString(), reserve_bytes: s.reserveBytes.toString(), available_bytes: avail.toString() };
     },
@@ -114,12 +118,12 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
       const findings = await auditor.audit(req.volume, req.fix);
       return { findings: findings.map((f) => ({ kind: f.kind, host: f.host, block: f.block, detail: f.detail, fixed: f.fixed })) };
     },
-    async ReloadBlock(req) {
-      const r = await engine.reload({ volume: req.volume, block: req.block });
+    async ReloadBlock(req, ctx) {
+      const r = await forCall(ctx).reload({ volume: req.volume, block: req.block });
       return { successful_on: r.successfulOn, failed_on: r.failedOn };
     },
-    async GetTargetStatus(req) {
-      return { hosts: await engine.targetStatus(req.volume, req.block) };
+    async GetTargetStatus(req, ctx) {
+      return { hosts: await forCall(ctx).targetStatus(req.volume, req.block) };
     },
     async GetNodeStatus() {
       const s = await auditor.local.nodeStatus();

@@ -4,7 +4,7 @@
 // so a retry after a crash at any point reads where it stopped and goes on.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../../util/log.js";
-import type { Exec } from "../../util/exec.js";
+import { withSignal, type Exec } from "../../util/exec.js";
 import { knownSecrets } from "../../util/redact.js";
 import type { GlusterCli } from "../gluster/gluster-cli.js";
 import type { VolumeMounts } from "../volume/mounts.js";
@@ -88,6 +88,16 @@ export class BlockEngine {
     this.host = canonicalHost(opts.host);
     this.log = opts.log;
     this.port = opts.iscsiPort ?? 3260;
+  }
+
+  /**
+   * This engine for one caller: the programs its operations run (gluster,
+   * fallocate) end when `signal` fires, and the operation fails there, as
+   * after a crash (a retry goes on from the journal). The shared volume
+   * mounts and the peers' calls are not the caller's and go on.
+   */
+  withSignal(signal: AbortSignal): BlockEngine {
+    return new BlockEngine({ ...this.opts, exec: withSignal(this.opts.exec, signal), gluster: this.opts.gluster.withSignal(signal) });
   }
 
   /** The volume's store, checking that the volume exists and is started, and mounting it. */

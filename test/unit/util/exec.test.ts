@@ -4,7 +4,7 @@ import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
-import { exec, ExecCancelledError, ExecError } from "../../../src/util/exec.js";
+import { exec, ExecCancelledError, ExecError, withSignal, type Exec } from "../../../src/util/exec.js";
 import { captureLog } from "../../../lab/harness/log-capture.js";
 
 const SECRET = "s3cr3t-chap-Pa55word";
@@ -135,4 +135,21 @@ test("a call whose signal already fired starts nothing", async () => {
 test("a signal that never fires changes nothing", async () => {
   const r = await exec("sh", ["-c", "echo ok"], { signal: new AbortController().signal });
   assert.equal(r.stdout, "ok\n");
+});
+
+test("withSignal gives every call of an exec the caller's signal, besides the call's own", async () => {
+  const seen: (AbortSignal | undefined)[] = [];
+  const fake: Exec = (file, args, opts) => {
+    seen.push(opts?.signal);
+    return Promise.resolve({ file, redactedArgs: args, stdout: "", stderr: "", exitCode: 0, durationMs: 0 });
+  };
+  const caller = new AbortController();
+  const own = new AbortController();
+  const bound = withSignal(fake, caller.signal);
+  await bound("true", []);
+  await bound("true", [], { signal: own.signal });
+  assert.equal(seen[0], caller.signal);
+  assert.equal(seen[1]?.aborted, false);
+  caller.abort();
+  assert.equal(seen[1]?.aborted, true, "the caller's cancellation reaches a call that had its own signal");
 });
