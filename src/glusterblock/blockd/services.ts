@@ -4,13 +4,11 @@
 // end when the caller gives up.
 import type { BlockdHandlers } from "../../generated/glusterblock/v1/Blockd.js";
 import type { BlockdPeerHandlers } from "../../generated/glusterblock/v1/BlockdPeer.js";
-import type { BlockInfo } from "../../generated/glusterblock/v1/BlockInfo.js";
 import type { AsyncHandlers, RpcContext } from "../../rpc/rpc.js";
 import { invalidArgument } from "../../rpc/errors.js";
 import type { BlockEngine } from "../engine/block-engine.js";
 import type { LocalNode } from "../engine/local-node.js";
-import { iqnFor, wwidFor } from "../../identity/names.js";
-import { exportedOn, isDeleteStarted } from "../journal/index.js";
+import { toBlockInfo } from "./block-info.js";
 import type { Auditor } from "../engine/audit.js";
 
 const u64 = (v: string | number | { toString(): string } | undefined): bigint => {
@@ -70,40 +68,12 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
         : { name: req.block, outcome: r.outcome, created: false, deleted: false, portal_success_on: [], portal_failed_on: [] };
     },
     async GetBlock(req, ctx) {
-      const d = await forCall(ctx).details(req.volume, req.block);
-      const info: BlockInfo = {
-        name: d.info.name,
-        volume: d.info.volume,
-        gbid: d.info.gbid,
-        size_bytes: d.info.sizeBytes.toString(),
-        ha: d.info.ha,
-        io_timeout_s: d.info.ioTimeout,
-        password: d.info.password,
-        exported_on: [...d.info.exportedOn],
-        failed_on: [...d.info.failedOn],
-        resize_failed_on: d.info.resizeFailedOn.map((r) => `${r.host}:${r.currentSizeBytes}`),
-        iqn: iqnFor(d.meta.gbid),
-        hosts: d.hosts,
-        portals: d.hosts.filter((h) => d.info.exportedOn.includes(h)).map((h) => (h.includes(":") ? `[${h}]:3260` : `${h}:3260`)),
-        acl_mode: d.aclMode === "EXPLICIT" ? "ACL_MODE_EXPLICIT" : "ACL_MODE_GENERATED",
-        initiators: d.initiators,
-        prio_path: d.meta.prioPath,
-        owner: d.owner,
-        wwid: wwidFor(d.meta.gbid),
-        auth: d.meta.password !== "",
-        state: isDeleteStarted(d.meta)
-          ? "deleting"
-          : d.meta.entryCreate !== "SUCCESS"
-            ? "creating"
-            : exportedOn(d.meta).length < d.meta.ha
-              ? "degraded"
-              : "ready",
-      };
-      return info;
+      return toBlockInfo(await forCall(ctx).details(req.volume, req.block));
     },
     async ListBlocks(req, ctx) {
-      const blocks = await forCall(ctx).list(req.volume);
-      return { blocks, infos: [] };
+      if (!req.details) return { blocks: await forCall(ctx).list(req.volume), infos: [], unreadable: [] };
+      const l = await forCall(ctx).listDetails(req.volume);
+      return { blocks: l.names, infos: l.details.map(toBlockInfo), unreadable: l.unreadable };
     },
     async SetInitiatorAccess(req, ctx) {
       const r = await forCall(ctx).setInitiatorAccess({ volume: req.volume, block: req.block, initiator: req.initiator_iqn, allow: req.allow });

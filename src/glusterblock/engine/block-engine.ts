@@ -43,6 +43,7 @@ import type { CreateRequest, CreateOutcome, HostsOutcome } from "./requests.js";
 import type { InfoResult } from "../types.js";
 import { toInfoResult } from "../journal/index.js";
 import { resolvePeerNames } from "../gluster/peer-addresses.js";
+import { readJournals } from "./audit-journals.js";
 
 export interface BlockEngineOptions {
   /** this node's address, as used in portals and by peers */
@@ -558,9 +559,33 @@ export class BlockEngine {
     const store = await this.store(volume);
     const meta = await store.readMeta(block);
     if (!meta || meta.entryCreate === undefined) throw new BlockNotFoundError(volume, block);
+    return this.detailsOf(meta);
+  }
+
+  private detailsOf(meta: BlockMeta): BlockDetails {
     const ext = readExtensions(meta);
     if (meta.password) knownSecrets.add(meta.password);
     return { meta, info: toInfoResult(meta), hosts: haHosts(meta, ext), aclMode: ext.aclMode, initiators: ext.initiators, owner: ext.owner };
+  }
+
+  /**
+   * details() of every block of the volume from one listing, the journals
+   * read a few at a time (audit-journals.ts). A journal that cannot be read or
+   * trusted is reported in `unreadable` and the others still answer; a block
+   * details() would not answer (create not begun, gone since the listing) is
+   * in `names` only.
+   */
+  async listDetails(volume: string): Promise<{ names: string[]; details: BlockDetails[]; unreadable: { name: string; error: string }[] }> {
+    const journals = await readJournals(await this.store(volume));
+    const details: BlockDetails[] = [];
+    const unreadable: { name: string; error: string }[] = [];
+    for (const name of journals.names) {
+      const bad = journals.unreadable.get(name);
+      const meta = journals.metas.get(name);
+      if (bad) unreadable.push({ name, error: bad.error });
+      else if (meta && meta.entryCreate !== undefined) details.push(this.detailsOf(meta));
+    }
+    return { names: journals.names, details, unreadable };
   }
 
   async space(volume: string): Promise<{ totalBytes: bigint; freeBytes: bigint; reserveBytes: bigint }> {

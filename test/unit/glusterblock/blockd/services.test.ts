@@ -22,6 +22,11 @@ import type { Peers } from "../../../../src/glusterblock/engine/peers.js";
 import { GlusterCli } from "../../../../src/glusterblock/gluster/gluster-cli.js";
 import { ConfigfsLioTargets } from "../../../../src/glusterblock/lio/configfs-lio-targets.js";
 import type { BlockStore } from "../../../../src/glusterblock/volume/block-store.js";
+import { extLine } from "../../../../src/glusterblock/engine/extensions.js";
+import { createDoneLines, createIntentLines, hostLine, keyLine } from "../../../../src/glusterblock/journal/index.js";
+import { gbidFor } from "../../../../src/identity/names.js";
+import type { BlockInfo__Output } from "../../../../src/generated/glusterblock/v1/BlockInfo.js";
+import type { ListBlocksResponse__Output } from "../../../../src/generated/glusterblock/v1/ListBlocksResponse.js";
 import { exec, ExecCancelledError, type Exec } from "../../../../src/util/exec.js";
 import { nullLogger } from "../../../../src/util/log.js";
 import { FakeConfigfs } from "../../../doubles/fake-configfs.js";
@@ -124,4 +129,50 @@ test("a GetBlock its caller cancels ends the gluster call it waits for", async (
   assert.ok(glusterOutcomes[0] instanceof ExecCancelledError, `gluster ended with ${String(glusterOutcomes[0])}`);
   assert.equal(alive(pid), false, "the gluster process is gone");
   assert.ok(Date.now() - started < 10_000, "not gluster's 30 s");
+});
+
+const HOSTS = [HOST, "10.213.0.12", "10.213.0.13"];
+const MiB = 1024n * 1024n;
+
+/** A whole HA-3 block, exported on `exported` of its hosts. */
+async function wholeBlock(name: string, exported = HOSTS): Promise<void> {
+  await store.append(name, createIntentLines({ volume: VOLUME, gbid: gbidFor(VOLUME, name), ha: 3, prioPath: HOST }) + extLine("HOSTS", HOSTS.join(" ")));
+  await store.append(name, createDoneLines({ sizeBytes: 16n * MiB }) + exported.map((h) => hostLine(h, "CONFIGSUCCESS")).join(""));
+}
+
+test("ListBlocks with details answers every readable block's GetBlock in one call; an unreadable journal is reported, not fatal", async () => {
+  await wholeBlock("b0");
+  await wholeBlock("b1", [HOST]);
+  // a create cut short after its first append: GetBlock answers it (state creating)
+  await store.append("b2", createIntentLines({ volume: VOLUME, gbid: gbidFor(VOLUME, "b2"), ha: 1, prioPath: HOST }));
+  // a journal that cannot be trusted
+  await store.append("b3", keyLine("VOLUME", VOLUME) + "this is not a journal line\n");
+  // a journal with no ENTRYCREATE: GetBlock says NOT_FOUND
+  await store.append("b4", keyLine("VOLUME", VOLUME) + keyLine("GBID", gbidFor(VOLUME, "b4")) + keyLine("HA", 1));
+
+  const r = await unary<ListBlocksResponse__Output>(client, "ListBlocks", { volume: VOLUME, details: true }, { timeoutMs: 10_000 });
+  assert.deepEqual([...r.blocks].sort(), ["b0", "b1", "b2", "b3", "b4"]);
+  const order = (names: string[]): string[] => [...names].sort((a, b) => r.blocks.indexOf(a) - r.blocks.indexOf(b));
+  assert.deepEqual(r.infos.map((i) => i.name), order(["b0", "b1", "b2"]), "in the listing's order");
+  for (const info of r.infos) {
+    const one = await unary<BlockInfo__Output>(client, "GetBlock", { volume: VOLUME, block: info.name }, { timeoutMs: 10_000 });
+    assert.deepEqual(info, one, `${info.name}: what GetBlock answers`);
+  }
+  assert.deepEqual(
+    r.infos.map((i) => [i.name, i.state]),
+    order(["b0", "b1", "b2"]).map((n) => [n, { b0: "ready", b1: "degraded", b2: "creating" }[n]]),
+  );
+  assert.deepEqual(r.unreadable.map((u) => u.name), ["b3"]);
+  assert.match(r.unreadable[0]?.error ?? "", /line 2/);
+  const b3 = await unary(client, "GetBlock", { volume: VOLUME, block: "b3" }, { timeoutMs: 10_000 }).catch((e: unknown) => e);
+  assert.equal((b3 as { code?: number }).code, status.DATA_LOSS, "GetBlock fails for the block reported unreadable");
+});
+
+test("ListBlocks without details lists names only", async () => {
+  await wholeBlock("b0");
+  await wholeBlock("b1");
+  const r = await unary<ListBlocksResponse__Output>(client, "ListBlocks", { volume: VOLUME, details: false }, { timeoutMs: 10_000 });
+  assert.deepEqual([...r.blocks].sort(), ["b0", "b1"]);
+  assert.deepEqual(r.infos, []);
+  assert.deepEqual(r.unreadable, []);
 });
