@@ -106,6 +106,8 @@ export class BlockdClient {
         ...this.transport.options,
         "grpc.initial_reconnect_backoff_ms": 250,
         "grpc.max_reconnect_backoff_ms": 2_000,
+        // ListBlocks{details} carries every block's BlockInfo (~600 bytes): the 4 MiB default ends near 7000 blocks
+        "grpc.max_receive_message_length": 64 * 1024 * 1024,
       });
       this.clients.set(endpoint, c);
     }

@@ -9,23 +9,20 @@ import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.j
 import type { AuditFinding__Output } from "../generated/glusterblock/v1/AuditFinding.js";
 import type { AsyncHandlers } from "../rpc/rpc.js";
 import { failedPrecondition, invalidArgument } from "../rpc/errors.js";
-import { formatVolumeId, parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
+import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import { parseNodeId } from "../csi/node-id.js";
-import { toVolumeContext, CONTEXT_KEY } from "../csi/volume-context.js";
+import { CONTEXT_KEY } from "../csi/volume-context.js";
 import { gbidFor } from "../identity/names.js";
 import { capabilityProblem, checkCapabilities, checkCapability } from "./capabilities.js";
 import { expandSize, MiB } from "./capacity.js";
-import { pageOf } from "./paging.js";
 import { PARAM, parseParameters } from "./params.js";
 import { volumeCondition } from "./volume-condition.js";
 import { parseOwner } from "./owner.js";
 import { createVolume, eventTarget } from "./create-volume.js";
 import { existingRef, findBlock, isCode, requireBlock } from "./blockd-lookup.js";
 import type { ControllerDeps } from "./deps.js";
-import { mapLimit } from "../util/map-limit.js";
-
-/** GetBlock calls one ListVolumes page makes at once */
-const LIST_CONCURRENCY = 8;
+import { listVolumes } from "./list-volumes.js";
+import { contextOf } from "./block-context.js";
 
 export const CONTROLLER_CAPABILITIES: ControllerServiceCapability[] = (
   ["CREATE_DELETE_VOLUME", "PUBLISH_UNPUBLISH_VOLUME", "LIST_VOLUMES", "GET_CAPACITY", "EXPAND_VOLUME", "GET_VOLUME", "VOLUME_CONDITION"] as const
@@ -41,20 +38,6 @@ function deleteRef(volumeId: string): VolumeRef | undefined {
   } catch {
     return undefined;
   }
-}
-
-function contextOf(info: BlockInfo__Output, ref: VolumeRef): Record<string, string> {
-  return toVolumeContext({
-    iqn: info.iqn,
-    portals: info.portals,
-    lun: 0,
-    hostingVolume: ref.hostingVolume,
-    gbid: info.gbid,
-    ha: info.ha,
-    wwid: info.wwid,
-    fsType: "",
-    auth: info.auth,
-  });
 }
 
 export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHandlers> {
@@ -165,31 +148,7 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       };
     },
 
-    async ListVolumes(req, ctx) {
-      const ids: string[] = [];
-      for (const volume of await d.hostingVolumes.list(ctx)) {
-        try {
-          const l = await d.blockd.any("ListBlocks", { volume, details: false }, ctx);
-          for (const block of l.blocks) ids.push(formatVolumeId({ hostingVolume: volume, block }));
-        } catch (err) {
-          if (!isCode(err, status.NOT_FOUND) && !isCode(err, status.FAILED_PRECONDITION)) throw err;
-          ctx.log.warn("hosting volume not listable; skipped", { volume, error: err instanceof Error ? err.message : String(err) });
-        }
-      }
-      ids.sort();
-      const page = pageOf(ids, req.starting_token, req.max_entries);
-      // one journal read per entry on blockd: side by side (one after another took ~1 s per volume in the lab)
-      const found = await mapLimit(page.ids, LIST_CONCURRENCY, async (id) => {
-        const ref = parseVolumeId(id);
-        const info = await findBlock(d.blockd, ref, ctx);
-        if (!info) return undefined; // deleted since the listing
-        return {
-          volume: { volume_id: id, capacity_bytes: info.size_bytes, volume_context: contextOf(info, ref) },
-          status: { published_node_ids: [], volume_condition: volumeCondition(info) },
-        };
-      });
-      return { entries: found.filter((e) => e !== undefined), next_token: page.nextToken };
-    },
+    ListVolumes: (req, ctx) => listVolumes(d, req, ctx),
 
     async GetCapacity(req, ctx) {
       for (const cap of req.volume_capabilities) if (capabilityProblem(cap)) return { available_capacity: "0" };

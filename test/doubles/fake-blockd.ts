@@ -74,6 +74,10 @@ export class FakeBlockd {
   readonly gates = new Map<string, Promise<void>>();
   /** what Audit reports */
   auditFindings: AuditFinding[] = [];
+  /** "volume/block" -> why its journal cannot be read: ListBlocks{details} reports it, GetBlock answers DATA_LOSS */
+  readonly unreadable = new Map<string, string>();
+  /** false: a blockd older than ListBlocks details (infos never filled) */
+  fillsDetails = true;
   /** host -> what GetTargetStatus reports for it (default: present and matching) */
   readonly targetStatus = new Map<string, { host: string; present: boolean; matches: boolean; detail: string }>();
   private passwordSeq = 0;
@@ -158,6 +162,8 @@ export class FakeBlockd {
   private existing(volume: string, block: string): FakeBlock {
     const b = this.vol(volume).blocks.get(block);
     if (!b) throw fail(status.NOT_FOUND, `block ${volume}/${block} doesn't exist`);
+    const why = this.unreadable.get(`${volume}/${block}`);
+    if (why !== undefined) throw fail(status.DATA_LOSS, `metadata journal cannot be trusted: ${why}`);
     return b;
   }
 
@@ -288,7 +294,16 @@ export class FakeBlockd {
       ListBlocks: async (req, ctx) => {
         record("ListBlocks", req, ctx);
         await gate("ListBlocks");
-        return { blocks: [...this.vol(req.volume).blocks.keys()].sort(), infos: [] };
+        const v = this.vol(req.volume);
+        const blocks = [...v.blocks.values()].sort((a, b) => (a.block < b.block ? -1 : 1));
+        const names = blocks.map((b) => b.block);
+        if (!req.details || !this.fillsDetails) return { blocks: names, infos: [], unreadable: [] };
+        const why = (b: FakeBlock): string | undefined => this.unreadable.get(`${req.volume}/${b.block}`);
+        return {
+          blocks: names,
+          infos: blocks.filter((b) => why(b) === undefined).map((b) => this.info(b)),
+          unreadable: blocks.flatMap((b) => (why(b) === undefined ? [] : [{ name: b.block, error: why(b) ?? "" }])),
+        };
       },
       SetInitiatorAccess: async (req, ctx) => {
         record("SetInitiatorAccess", req, ctx);

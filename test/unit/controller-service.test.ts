@@ -58,6 +58,8 @@ beforeEach(() => {
   blockd.addVolume(HV);
   blockd.calls.length = 0;
   blockd.cancelled.length = 0;
+  blockd.unreadable.clear();
+  blockd.fillsDetails = true;
   blockd.failNext.clear();
   blockd.gates.clear();
   blockd.auditFindings = [];
@@ -488,6 +490,56 @@ describe("ListVolumes", () => {
     const all = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
     assert.equal(all.entries.length, 5);
     assert.equal(all.next_token, "");
+  });
+
+  test("a page costs one ListBlocks{details} per hosting volume and no GetBlock", async () => {
+    blockd.addVolume("block-hv2");
+    for (let i = 0; i < 3; i++) await create({ name: `vol-${i}` }, { auth: "false" });
+    for (let i = 0; i < 2; i++) await create({ name: `other-${i}` }, { auth: "false", hostingVolume: "block-hv2" });
+    blockd.calls.length = 0;
+    const seen: string[] = [];
+    let token = "";
+    do {
+      const before = blockd.calls.length;
+      const r = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { max_entries: 2, starting_token: token });
+      seen.push(...r.entries.map((e) => e.volume?.volume_id ?? ""));
+      const lists = blockd.calls.slice(before).filter((c) => c.method === "ListBlocks");
+      const asked = lists.map((c) => c.request.volume as string);
+      assert.equal(new Set(asked).size, asked.length, `one call per hosting volume: ${asked.join(", ")}`);
+      assert.ok(asked.includes(HV) && asked.includes("block-hv2"));
+      assert.ok(lists.every((c) => c.request.details === true), "with details");
+      token = r.next_token;
+    } while (token !== "");
+    assert.deepEqual(seen, [...[0, 1, 2].map((i) => `v1/${HV}/vol-${i}`), ...[0, 1].map((i) => `v1/block-hv2/other-${i}`)]);
+    assert.deepEqual(blockd.callsOf("GetBlock"), [], "no GetBlock per volume");
+  });
+
+  test("a block whose journal blockd cannot read is listed as abnormal; the others are not affected", async () => {
+    for (let i = 0; i < 3; i++) await create({ name: `vol-${i}` }, { auth: "false" });
+    blockd.unreadable.set(`${HV}/vol-1`, "line 4: not a journal line");
+    blockd.calls.length = 0;
+    const r = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
+    assert.deepEqual(r.entries.map((e) => e.volume?.volume_id), [0, 1, 2].map((i) => `v1/${HV}/vol-${i}`));
+    const [ok0, bad, ok2] = r.entries;
+    assert.equal(bad?.volume?.capacity_bytes, "0", "size unknown");
+    assert.equal(bad?.status?.volume_condition?.abnormal, true);
+    assert.match(bad?.status?.volume_condition?.message ?? "", /metadata journal cannot be read: line 4/);
+    for (const e of [ok0, ok2]) {
+      assert.equal(e?.volume?.capacity_bytes, String(GiB));
+      assert.equal(e?.status?.volume_condition?.abnormal, false);
+    }
+    assert.deepEqual(blockd.callsOf("GetBlock"), []);
+  });
+
+  test("a blockd that does not fill details: the page's entries are asked one GetBlock each, with the same answers", async () => {
+    for (let i = 0; i < 5; i++) await create({ name: `vol-${i}` }, { auth: "false" });
+    const token = encodeToken(`v1/${HV}/vol-0`);
+    const withDetails = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { max_entries: 2, starting_token: token });
+    blockd.fillsDetails = false;
+    blockd.calls.length = 0;
+    const without = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { max_entries: 2, starting_token: token });
+    assert.deepEqual(without, withDetails);
+    assert.deepEqual(blockd.callsOf("GetBlock").map((c) => c.request.block), ["vol-1", "vol-2"], "only the page's entries");
   });
 
   test("a bad starting_token is ABORTED; negative max_entries INVALID_ARGUMENT", async () => {
