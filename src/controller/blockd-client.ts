@@ -82,7 +82,6 @@ export interface NodeLoad {
   activePaths: number;
   targets: number;
   ready: boolean;
-  volumes: string[];
 }
 
 export class BlockdClient {
@@ -198,7 +197,7 @@ export class BlockdClient {
         return;
       }
       const s = r.value;
-      out.push({ endpoint, host: s.host, activePaths: s.active_paths, targets: s.targets, ready: s.ready, volumes: s.volumes });
+      out.push({ endpoint, host: s.host, activePaths: s.active_paths, targets: s.targets, ready: s.ready });
     });
     return out;
   }

@@ -156,7 +156,7 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       const named = params[PARAM.hostingVolume];
       // validate the rest even when no hosting volume is named
       parseParameters(named ? params : { ...params, [PARAM.hostingVolume]: "placeholder" }, d.defaults);
-      const volumes = named ? [named] : await d.hostingVolumes.list(ctx);
+      const volumes = named ? [named] : await d.hostingVolumes.list();
       let total = 0n;
       let largest = 0n;
       for (const volume of volumes) {

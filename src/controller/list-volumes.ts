@@ -30,7 +30,7 @@ interface Listed {
 
 export async function listVolumes(d: ControllerDeps, req: ListVolumesRequest__Output, ctx: RpcContext): Promise<ListVolumesResponse> {
   const listed = new Map<string, Listed>();
-  for (const volume of await d.hostingVolumes.list(ctx)) {
+  for (const volume of await d.hostingVolumes.list()) {
     try {
       const l = await d.blockd.any("ListBlocks", { volume, details: true }, ctx);
       const infos = new Map(l.infos.map((i) => [i.name, i]));

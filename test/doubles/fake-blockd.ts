@@ -338,7 +338,7 @@ export class FakeBlockd {
       GetNodeStatus: async (req, ctx) => {
         record("GetNodeStatus", req, ctx);
         await gate("GetNodeStatus");
-        return { host: node.host, version: "fake", targets: node.targets, active_paths: node.activePaths, volumes: [], ready: node.ready };
+        return { host: node.host, version: "fake", targets: node.targets, active_paths: node.activePaths, ready: node.ready };
       },
     };
   }

@@ -22,6 +22,7 @@ import type { GetCapacityResponse__Output } from "../../src/generated/csi/v1/Get
 import type { ControllerGetCapabilitiesResponse__Output } from "../../src/generated/csi/v1/ControllerGetCapabilitiesResponse.js";
 
 const KEY = "unit-test-blockd-key-5f1e2d3c";
+const MiBn = 1024n * 1024n;
 const HV = "block-hv";
 const HOSTS = ["10.9.0.1", "10.9.0.2", "10.9.0.3"];
 const PVC = "pvc-0b5f0c1e-2d3a-4b5c-8d9e-0f1a2b3c4d5e";
@@ -599,6 +600,26 @@ describe("GetCapacity", () => {
     const unsupported = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: { hostingVolume: HV }, volume_capabilities: [mountCap("xfs", "MULTI_NODE_MULTI_WRITER")] });
     assert.equal(unsupported.available_capacity, "0");
     assert.equal((await codeOf(ctl.call("GetCapacity", { parameters: { hostingVolume: HV, haCount: "x" } }))).code, status.INVALID_ARGUMENT);
+  });
+});
+
+describe("hosting volumes", () => {
+  test("ListVolumes and GetCapacity learn them from StorageClasses and creates, asking no blockd for its node status", async () => {
+    blockd.addVolume("sc-hv", 50n * 1024n * MiBn);
+    kube.storageClasses = [{ metadata: { name: "sc" }, provisioner: "block.csi.gluster.org", parameters: { hostingVolume: "sc-hv" } }];
+    try {
+      await create({ name: "made-here" }, { auth: "false" });
+      blockd.calls.length = 0;
+      const l = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
+      assert.deepEqual(l.entries.map((e) => e.volume?.volume_id), [`v1/${HV}/made-here`]);
+      assert.ok(blockd.callsOf("ListBlocks").some((c) => c.request.volume === "sc-hv"), "the StorageClass's volume is listed");
+      const c = await ctl.call<GetCapacityResponse__Output>("GetCapacity", {});
+      const avail = (v: string): bigint => (blockd.volumes.get(v)?.freeBytes ?? 0n) - 10n * MiBn;
+      assert.equal(c.available_capacity, String(avail(HV) + avail("sc-hv")));
+      assert.deepEqual(blockd.callsOf("GetNodeStatus"), [], "no fan-out to every blockd");
+    } finally {
+      kube.storageClasses = [];
+    }
   });
 });
 

@@ -97,7 +97,7 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
     },
     async GetNodeStatus() {
       const s = await auditor.local.nodeStatus();
-      return { host: s.host, version: s.version, targets: s.targets, active_paths: s.activePaths, volumes: [], ready: s.ready };
+      return { host: s.host, version: s.version, targets: s.targets, active_paths: s.activePaths, ready: s.ready };
     },
   };
 }
@@ -120,7 +120,7 @@ export function peerService(local: LocalNode): AsyncHandlers<BlockdPeerHandlers>
     },
     async Ping() {
       const s = await local.nodeStatus();
-      return { host: s.host, version: s.version, targets: s.targets, active_paths: s.activePaths, volumes: [], ready: s.ready };
+      return { host: s.host, version: s.version, targets: s.targets, active_paths: s.activePaths, ready: s.ready };
     },
   };
 }
