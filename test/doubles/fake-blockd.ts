@@ -3,9 +3,6 @@
 // key checked), all sharing one in-memory model of the hosting volumes. It
 // records every call and every call whose caller cancelled it, can inject
 // errors, and can stop a node.
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { status } from "@grpc/grpc-js";
 import { GrpcServer } from "../../src/rpc/server.js";
 import { blockdProto } from "../../src/rpc/proto.js";
@@ -355,9 +352,4 @@ export class FakeBlockd {
       wwid: wwidFor(b.gbid),
     };
   }
-}
-
-/** A unix socket path for a CSI server in a test. */
-export async function tempSocket(prefix = "gbcsi-ctl-"): Promise<string> {
-  return join(await mkdtemp(join(tmpdir(), prefix)), "csi.sock");
 }
