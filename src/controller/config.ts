@@ -200,7 +200,7 @@ export async function buildController(cfg: ControllerConfig, log: Logger, overri
       events: new PvcEvents(kube, `${cfg.driverName}/controller`, log),
       locks: new VolumeLocks(),
       placements: new PlacementReservations(),
-      hostingVolumes: new HostingVolumes({ configured: cfg.hostingVolumes, ...(kube ? { kube } : {}), driverName: cfg.driverName, blockd, log }),
+      hostingVolumes: new HostingVolumes({ configured: cfg.hostingVolumes, ...(kube ? { kube } : {}), driverName: cfg.driverName, log }),
       nodeIds: new NodeIdBook(kube, cfg.driverName, log),
       defaults: cfg.defaults,
       defaultSizeBytes: cfg.defaultSizeBytes,

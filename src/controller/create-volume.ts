@@ -118,7 +118,7 @@ async function createBlock(d: ControllerDeps, v: Validated, ctx: RpcContext, hos
       acl_mode: "ACL_MODE_EXPLICIT",
       owner: formatOwner({ csiName: v.name, ...(params.pvName ? { pvName: params.pvName } : {}), ...(params.pvc ? { pvc: params.pvc } : {}) }),
     },
-    ctx.requestId,
+    ctx,
   );
   return { r, coordinator };
 }
@@ -141,10 +141,10 @@ export async function createVolume(d: ControllerDeps, req: CreateVolumeRequest__
 async function createLocked(d: ControllerDeps, req: CreateVolumeRequest__Output, v: Validated, ctx: RpcContext): Promise<CreateVolumeResponse> {
   const { params } = v;
   const ref = { hostingVolume: params.hostingVolume, block: v.block };
-  const existing = await findBlock(d.blockd, ref, ctx.requestId);
+  const existing = await findBlock(d.blockd, ref, ctx);
   let sizeBytes = v.sizeBytes;
   let hosts: string[] | undefined = params.hosts?.slice(0, params.haCount);
-  const nodes = await d.blockd.nodes(ctx.requestId);
+  const nodes = await d.blockd.nodes(ctx);
   if (existing && existing.state !== "deleting") {
     const diff = mismatch(existing, v, req);
     if (diff) throw alreadyExists(`volume ${v.name} exists (${v.volumeId}) with other parameters: ${diff}`);

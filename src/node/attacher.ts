@@ -47,6 +47,8 @@ export interface Attached {
 }
 
 const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+/** exec options carrying the call's cancellation, if it has one */
+const signalOf = (budget: Budget): { signal?: AbortSignal } => (budget.signal ? { signal: budget.signal } : {});
 
 export function disksAtLun(sessions: readonly IscsiSession[], lun: number): ScsiDisk[] {
   return sessions.flatMap((s) => s.disks.filter((d) => d.lun === lun));
@@ -72,7 +74,7 @@ export class Attacher {
     const ready: string[] = [];
     for (const p of todo) {
       try {
-        if (writeRecords || !(await this.deps.iscsi.hasRecord(t.iqn, p))) await this.deps.iscsi.ensureRecord(t.iqn, p, chap);
+        if (writeRecords || !(await this.deps.iscsi.hasRecord(t.iqn, p))) await this.deps.iscsi.ensureRecord(t.iqn, p, chap, budget.signal);
         ready.push(p);
       } catch (err) {
         failed.set(p, new NodeRecordError(`the iscsiadm node record of ${t.iqn} at ${p} could not be written: ${errText(err)}`, { cause: err }));
@@ -81,7 +83,7 @@ export class Attacher {
     await Promise.all(
       ready.map(async (p) => {
         try {
-          await this.deps.iscsi.login(t.iqn, p, budget.cap(15_000));
+          await this.deps.iscsi.login(t.iqn, p, budget.cap(15_000), budget.signal);
         } catch (err) {
           failed.set(p, err);
         }
@@ -134,6 +136,7 @@ export class Attacher {
     await this.deps.multipath.checkConfig();
     await this.deps.multipath.allowWwid(t.wwid);
     const failed = await this.loginAll(t, chap, budget, true);
+    budget.checkCancelled(`logging in to ${t.iqn}`);
     // a portal that is down is left to the healer; one whose record failed only a retry with the secret can finish
     const unrecorded = [...failed.values()].find((e) => e instanceof NodeRecordError);
     if (unrecorded) throw unrecorded;
@@ -183,7 +186,7 @@ export class Attacher {
         if (handed.has(d.name)) continue;
         if (performance.now() < udevDeadline && !(await this.deps.udev.initialized(await this.deps.sysfs.devNo(d.name)))) continue;
         handed.add(d.name);
-        await this.deps.multipath.addPaths([d.name]);
+        await this.deps.multipath.addPaths([d.name], budget.signal);
         return true;
       }
       return false;
@@ -257,9 +260,10 @@ export class Attacher {
     const allDisks = [...new Set([...disks, ...maps.flatMap((m) => m.slaves)])];
     await this.assertUnused(maps, allDisks);
     for (const m of maps) {
-      await this.deps.exec("blockdev", ["--flushbufs", this.devicePath(m)], { timeoutMs: budget.cap(5_000), logger: this.deps.log }).catch((err: unknown) =>
+      await this.deps.exec("blockdev", ["--flushbufs", this.devicePath(m)], { timeoutMs: budget.cap(5_000), logger: this.deps.log, ...signalOf(budget) }).catch((err: unknown) =>
         this.deps.log.warn("flushbufs failed", { device: m.name, error: errText(err) }),
       );
+      budget.checkCancelled(`flushing ${m.name}`);
       const wwid = m.uuid.replace(/^mpath-/, "");
       await this.deps.multipath.disableQueueing(wwid);
       if (!(await this.deps.multipath.flush(wwid, budget))) {
@@ -291,12 +295,12 @@ export class Attacher {
       const portals = new Set([...sessions.map((s) => s.portal).filter((p) => p !== ""), ...(await this.deps.iscsi.recordPortals(t.iqn))]);
       budget.check(`logging out of ${t.iqn}`);
       // one session per portal, each its own connection: logged out side by side, as they were logged in
-      const outs = await Promise.allSettled([...portals].map((p) => this.deps.iscsi.logout(t.iqn, p, budget.cap(15_000))));
+      const outs = await Promise.allSettled([...portals].map((p) => this.deps.iscsi.logout(t.iqn, p, budget.cap(15_000), budget.signal)));
       const failed = outs.find((o): o is PromiseRejectedResult => o.status === "rejected");
       if (failed) throw failed.reason;
       // a session whose connection lost its address: log out by target
       if ((await this.deps.sysfs.sessionsOf(t.iqn)).length > 0) {
-        await this.deps.exec("iscsiadm", ["-m", "node", "-T", t.iqn, "--logout"], { timeoutMs: budget.cap(15_000), logger: this.deps.log, okExitCodes: [21] });
+        await this.deps.exec("iscsiadm", ["-m", "node", "-T", t.iqn, "--logout"], { timeoutMs: budget.cap(15_000), logger: this.deps.log, okExitCodes: [21], ...signalOf(budget) });
       }
       await this.deps.iscsi.deleteRecords(t.iqn);
     }

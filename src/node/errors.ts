@@ -1,7 +1,7 @@
 // Domain errors of the node plugin, and their one mapping to gRPC codes.
 import { status } from "@grpc/grpc-js";
 import { StatusError } from "../rpc/errors.js";
-import { ExecError } from "../util/exec.js";
+import { ExecCancelledError, ExecError } from "../util/exec.js";
 
 /** Another operation holds the volume and did not let go in time. */
 export class VolumeBusyError extends Error {
@@ -16,6 +16,14 @@ export class BudgetExceededError extends Error {
   override readonly name = "BudgetExceededError";
   constructor(what: string, budgetMs: number) {
     super(`${what} did not finish within this call's ${Math.round(budgetMs / 1000)} s budget; progress is kept, retry`);
+  }
+}
+
+/** The caller cancelled the call, or its deadline passed: the call stops where it is; what it did so far stays. */
+export class CallCancelledError extends Error {
+  override readonly name = "CallCancelledError";
+  constructor(what: string, signal: AbortSignal) {
+    super(`${signal.reason instanceof Error ? signal.reason.message : "cancelled by the caller"} while ${what}; progress is kept, retry`);
   }
 }
 
@@ -85,6 +93,7 @@ export function mapNodeError(err: unknown): StatusError | undefined {
   const to = (code: status): StatusError => new StatusError(code, err instanceof Error ? err.message : String(err), { cause: err });
   if (err instanceof VolumeBusyError) return to(status.ABORTED);
   if (err instanceof BudgetExceededError) return to(status.DEADLINE_EXCEEDED);
+  if (err instanceof CallCancelledError || err instanceof ExecCancelledError) return to(status.CANCELLED);
   if (err instanceof WwidMismatchError) return to(status.FAILED_PRECONDITION);
   if (err instanceof NoPathError) return to(status.UNAVAILABLE);
   if (err instanceof HostConfigError) return to(status.FAILED_PRECONDITION);

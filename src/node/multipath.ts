@@ -4,8 +4,7 @@
 import type { Exec } from "../util/exec.js";
 import { ExecError } from "../util/exec.js";
 import type { Logger } from "../util/log.js";
-import { setTimeout as delay } from "node:timers/promises";
-import type { Budget } from "./budget.js";
+import { pause, type Budget } from "./budget.js";
 import { HostConfigError } from "./errors.js";
 import { effectiveTcmuSettings, parseMultipathConfig, tcmuSettingProblems, type EffectiveSettings } from "./multipath-config.js";
 import type { DmMap, Sysfs } from "./sysfs.js";
@@ -92,9 +91,9 @@ export class Multipath {
   }
 
   /** Asks multipathd to take these paths (it builds the map if the uevent was missed). */
-  async addPaths(disks: readonly string[]): Promise<void> {
+  async addPaths(disks: readonly string[], signal?: AbortSignal): Promise<void> {
     for (const d of disks) {
-      await this.deps.exec("multipathd", ["add", "path", d], { timeoutMs: 10_000, logger: this.deps.log, okExitCodes: [1] }).catch((err: unknown) => {
+      await this.deps.exec("multipathd", ["add", "path", d], { timeoutMs: 10_000, logger: this.deps.log, okExitCodes: [1], ...(signal ? { signal } : {}) }).catch((err: unknown) => {
         this.deps.log.warn("multipathd add path failed", { disk: d, error: err instanceof Error ? err.message : String(err) });
       });
     }
@@ -123,14 +122,15 @@ export class Multipath {
   async flush(wwid: string, budget: Budget): Promise<boolean> {
     for (let attempt = 0; attempt < 5; attempt++) {
       if (!(await this.map(wwid))) return true;
+      budget.checkCancelled(`removing multipath map ${wwid}`);
       if (budget.expired()) return false;
       try {
-        await this.deps.exec("multipath", ["-f", wwid], { timeoutMs: budget.cap(10_000), logger: this.deps.log });
+        await this.deps.exec("multipath", ["-f", wwid], { timeoutMs: budget.cap(10_000), logger: this.deps.log, ...(budget.signal ? { signal: budget.signal } : {}) });
       } catch (err) {
         this.deps.log.warn("multipath -f failed", { wwid, attempt, error: err instanceof Error ? err.message : String(err) });
       }
       if (!(await this.map(wwid))) return true;
-      await delay(500);
+      await pause(budget, 500, `removing multipath map ${wwid}`);
     }
     return !(await this.map(wwid));
   }

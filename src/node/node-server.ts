@@ -57,6 +57,7 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
         stager.stage(
           { volumeId: req.volume_id, stagingPath, cap, chap, target: { iqn: vctx.iqn, portals: vctx.portals, lun: vctx.lun, wwid: vctx.wwid } },
           ctx.log,
+          ctx.signal,
         ),
       );
       return {};
@@ -65,7 +66,7 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
     async NodeUnstageVolume(req, ctx) {
       const ref = requireVolumeId(req.volume_id);
       const stagingPath = requirePath("staging_target_path", req.staging_target_path);
-      await locked(req.volume_id, () => stager.unstage(ref, req.volume_id, stagingPath, ctx.log));
+      await locked(req.volume_id, () => stager.unstage(ref, req.volume_id, stagingPath, ctx.log, ctx.signal));
       return {};
     },
 

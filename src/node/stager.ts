@@ -37,8 +37,9 @@ export class Stager {
     return (await this.deps.mounter.at(p.stagingPath)).some((m) => m.devNo === map.devNo);
   }
 
-  async stage(p: StageParams, log: Logger): Promise<void> {
-    const budget = new Budget(this.deps.budgetMs);
+  /** `signal`: the caller's cancellation; the stage stops where it is, and a retry carries on from the record. */
+  async stage(p: StageParams, log: Logger, signal?: AbortSignal): Promise<void> {
+    const budget = new Budget(this.deps.budgetMs, signal);
     const existing = await this.deps.records.get(p.volumeId);
     if (existing && existing.phase !== "detaching") {
       if (existing.accessType !== p.cap.accessType || (p.cap.accessType === "mount" && existing.fsType !== p.cap.fsType)) {
@@ -116,7 +117,7 @@ export class Stager {
       else log.info("formatting a blank device", { device, fsType, uuid: intent.uuid });
       // the intent is durable before mkfs writes a byte, and goes only once mkfs succeeded and blkid sees its work
       if (rec.formatIntent !== intent) rec = await this.deps.records.put({ ...rec, formatIntent: intent });
-      await this.deps.fs.format(device, fsType, { uuid: intent.uuid, force: plan.resume });
+      await this.deps.fs.format(device, fsType, { uuid: intent.uuid, force: plan.resume, ...(budget.signal ? { signal: budget.signal } : {}) });
       const again = await this.deps.fs.probe(device);
       if (again.type !== fsType || again.uuid.toLowerCase() !== intent.uuid) {
         throw new FsTypeMismatchError(`mkfs.${fsType} finished but blkid sees ${JSON.stringify(again.type)} with UUID ${JSON.stringify(again.uuid)} on ${device}, not ${intent.uuid}`);
@@ -128,11 +129,11 @@ export class Stager {
         log.warn("the device holds a filesystem this node did not make; the format intent is dropped", { device, uuid: probe.uuid, intent: rec.formatIntent.uuid });
         rec = await this.withoutIntent(rec);
       }
-      if (!p.cap.readOnlyMode) await this.deps.fs.check(device, fsType);
+      if (!p.cap.readOnlyMode) await this.deps.fs.check(device, fsType, budget.signal);
     }
     budget.check("mounting");
     const options = [...p.cap.mountFlags, ...(p.cap.readOnlyMode && !p.cap.mountFlags.includes("ro") ? ["ro"] : [])];
-    await this.deps.mounter.mount(device, p.stagingPath, fsType, options);
+    await this.deps.mounter.mount(device, p.stagingPath, fsType, options, budget.signal);
     return rec;
   }
 
@@ -161,8 +162,8 @@ export class Stager {
     return undefined;
   }
 
-  async unstage(ref: VolumeRef, volumeId: string, stagingPath: string, log: Logger): Promise<void> {
-    const budget = new Budget(this.deps.budgetMs);
+  async unstage(ref: VolumeRef, volumeId: string, stagingPath: string, log: Logger, signal?: AbortSignal): Promise<void> {
+    const budget = new Budget(this.deps.budgetMs, signal);
     let rec = await this.deps.records.get(volumeId);
     const target = rec ? targetOf(rec) : await this.inferTarget(stagingPath);
     if (!target) {

@@ -58,11 +58,6 @@ export function str(f: ParsedFlags, name: string): string | undefined {
   const v = f.values[name];
   return typeof v === "string" ? v : undefined;
 }
-export function reqStr(f: ParsedFlags, name: string): string {
-  const v = str(f, name);
-  if (v === undefined || v === "") throw new UsageError(`--${name} is required`);
-  return v;
-}
 export function bool(f: ParsedFlags, name: string): boolean {
   return f.values[name] === true;
 }

@@ -33,7 +33,7 @@ const LOOPBACK = { kind: "tcp", host: "127.0.0.1", port: 0 } as const;
 /** invocations of each handler: a refused caller must leave them all unchanged */
 const calls = { GetNodeStatus: 0, CreateBlock: 0, Ping: 0, ApplyTarget: 0 };
 const total = (): number => Object.values(calls).reduce((a, b) => a + b, 0);
-const nodeStatus = { host: "127.0.0.1", version: "test", targets: 0, active_paths: 0, volumes: [], ready: true };
+const nodeStatus = { host: "127.0.0.1", version: "test", targets: 0, active_paths: 0, ready: true };
 
 const blockdHandlers: AsyncHandlers<BlockdHandlers> = {
   GetNodeStatus() {

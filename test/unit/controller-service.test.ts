@@ -9,6 +9,7 @@ import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, codeOf, mountCap, blockCap, GiB, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
 import { StatusError } from "../../src/rpc/errors.js";
 import { call } from "../../lab/harness/csi-client.js";
+import { unary } from "../../src/rpc/unary-client.js";
 import type { ProbeResponse__Output } from "../../src/generated/csi/v1/ProbeResponse.js";
 import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import { encodeToken } from "../../src/controller/paging.js";
@@ -21,6 +22,7 @@ import type { GetCapacityResponse__Output } from "../../src/generated/csi/v1/Get
 import type { ControllerGetCapabilitiesResponse__Output } from "../../src/generated/csi/v1/ControllerGetCapabilitiesResponse.js";
 
 const KEY = "unit-test-blockd-key-5f1e2d3c";
+const MiBn = 1024n * 1024n;
 const HV = "block-hv";
 const HOSTS = ["10.9.0.1", "10.9.0.2", "10.9.0.3"];
 const PVC = "pvc-0b5f0c1e-2d3a-4b5c-8d9e-0f1a2b3c4d5e";
@@ -56,6 +58,9 @@ beforeEach(() => {
   blockd.volumes.clear();
   blockd.addVolume(HV);
   blockd.calls.length = 0;
+  blockd.cancelled.length = 0;
+  blockd.unreadable.clear();
+  blockd.fillsDetails = true;
   blockd.failNext.clear();
   blockd.gates.clear();
   blockd.auditFindings = [];
@@ -501,12 +506,98 @@ describe("ListVolumes", () => {
     assert.equal(all.next_token, "");
   });
 
+  test("a page costs one ListBlocks{details} per hosting volume and no GetBlock", async () => {
+    blockd.addVolume("block-hv2");
+    for (let i = 0; i < 3; i++) await create({ name: `vol-${i}` }, { auth: "false" });
+    for (let i = 0; i < 2; i++) await create({ name: `other-${i}` }, { auth: "false", hostingVolume: "block-hv2" });
+    blockd.calls.length = 0;
+    const seen: string[] = [];
+    let token = "";
+    do {
+      const before = blockd.calls.length;
+      const r = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { max_entries: 2, starting_token: token });
+      seen.push(...r.entries.map((e) => e.volume?.volume_id ?? ""));
+      const lists = blockd.calls.slice(before).filter((c) => c.method === "ListBlocks");
+      const asked = lists.map((c) => c.request.volume as string);
+      assert.equal(new Set(asked).size, asked.length, `one call per hosting volume: ${asked.join(", ")}`);
+      assert.ok(asked.includes(HV) && asked.includes("block-hv2"));
+      assert.ok(lists.every((c) => c.request.details === true), "with details");
+      token = r.next_token;
+    } while (token !== "");
+    assert.deepEqual(seen, [...[0, 1, 2].map((i) => `v1/${HV}/vol-${i}`), ...[0, 1].map((i) => `v1/block-hv2/other-${i}`)]);
+    assert.deepEqual(blockd.callsOf("GetBlock"), [], "no GetBlock per volume");
+  });
+
+  test("a block whose journal blockd cannot read is listed as abnormal; the others are not affected", async () => {
+    for (let i = 0; i < 3; i++) await create({ name: `vol-${i}` }, { auth: "false" });
+    blockd.unreadable.set(`${HV}/vol-1`, "line 4: not a journal line");
+    blockd.calls.length = 0;
+    const r = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
+    assert.deepEqual(r.entries.map((e) => e.volume?.volume_id), [0, 1, 2].map((i) => `v1/${HV}/vol-${i}`));
+    const [ok0, bad, ok2] = r.entries;
+    assert.equal(bad?.volume?.capacity_bytes, "0", "size unknown");
+    assert.equal(bad?.status?.volume_condition?.abnormal, true);
+    assert.match(bad?.status?.volume_condition?.message ?? "", /metadata journal cannot be read: line 4/);
+    for (const e of [ok0, ok2]) {
+      assert.equal(e?.volume?.capacity_bytes, String(GiB));
+      assert.equal(e?.status?.volume_condition?.abnormal, false);
+    }
+    assert.deepEqual(blockd.callsOf("GetBlock"), []);
+  });
+
+  test("a blockd that does not fill details: the page's entries are asked one GetBlock each, with the same answers", async () => {
+    for (let i = 0; i < 5; i++) await create({ name: `vol-${i}` }, { auth: "false" });
+    const token = encodeToken(`v1/${HV}/vol-0`);
+    const withDetails = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { max_entries: 2, starting_token: token });
+    blockd.fillsDetails = false;
+    blockd.calls.length = 0;
+    const without = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { max_entries: 2, starting_token: token });
+    assert.deepEqual(without, withDetails);
+    assert.deepEqual(blockd.callsOf("GetBlock").map((c) => c.request.block), ["vol-1", "vol-2"], "only the page's entries");
+  });
+
   test("a bad starting_token is ABORTED; negative max_entries INVALID_ARGUMENT", async () => {
     await create({}, { auth: "false" });
     assert.equal((await codeOf(ctl.call("ListVolumes", { starting_token: "nonsense" }))).code, status.ABORTED);
     assert.equal((await codeOf(ctl.call("ListVolumes", { max_entries: -1 }))).code, status.INVALID_ARGUMENT);
     const past = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { starting_token: encodeToken("v1/zzz/zzz") });
     assert.deepEqual(past.entries, []);
+  });
+});
+
+describe("cancellation", () => {
+  const until = async (what: string, cond: () => boolean): Promise<void> => {
+    for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(cond(), what);
+  };
+
+  test("a CreateVolume its caller cancels cancels its CreateBlock on blockd", async () => {
+    let open!: () => void;
+    blockd.gates.set("CreateBlock", new Promise<void>((r) => (open = r)));
+    try {
+      const ac = new AbortController();
+      const pending = unary(ctl.csi.controller, "CreateVolume", createReq({}, { auth: "false" }), { timeoutMs: 20_000, signal: ac.signal }).catch((e: unknown) => e);
+      await until("CreateBlock reached blockd", () => blockd.callsOf("CreateBlock").length === 1);
+      assert.deepEqual(blockd.cancelled, [], "nothing cancelled yet");
+      ac.abort();
+      assert.equal(((await pending) as { code?: number }).code, status.CANCELLED);
+      await until("blockd's CreateBlock was cancelled", () => blockd.cancelled.some((c) => c.method === "CreateBlock"));
+      assert.equal(kube.events.length, 0, "a cancelled create is no CreateBlockFailed Event");
+    } finally {
+      open();
+    }
+  });
+
+  test("a ListVolumes past its deadline cancels the blockd call it waits for", async () => {
+    let open!: () => void;
+    blockd.gates.set("ListBlocks", new Promise<void>((r) => (open = r)));
+    try {
+      const e = await codeOf(ctl.call("ListVolumes", {}, 300));
+      assert.equal(e.code, status.DEADLINE_EXCEEDED);
+      await until("blockd's ListBlocks was cancelled", () => blockd.cancelled.some((c) => c.method === "ListBlocks"));
+    } finally {
+      open();
+    }
   });
 });
 
@@ -522,6 +613,26 @@ describe("GetCapacity", () => {
     const unsupported = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: { hostingVolume: HV }, volume_capabilities: [mountCap("xfs", "MULTI_NODE_MULTI_WRITER")] });
     assert.equal(unsupported.available_capacity, "0");
     assert.equal((await codeOf(ctl.call("GetCapacity", { parameters: { hostingVolume: HV, haCount: "x" } }))).code, status.INVALID_ARGUMENT);
+  });
+});
+
+describe("hosting volumes", () => {
+  test("ListVolumes and GetCapacity learn them from StorageClasses and creates, asking no blockd for its node status", async () => {
+    blockd.addVolume("sc-hv", 50n * 1024n * MiBn);
+    kube.storageClasses = [{ metadata: { name: "sc" }, provisioner: "block.csi.gluster.org", parameters: { hostingVolume: "sc-hv" } }];
+    try {
+      await create({ name: "made-here" }, { auth: "false" });
+      blockd.calls.length = 0;
+      const l = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
+      assert.deepEqual(l.entries.map((e) => e.volume?.volume_id), [`v1/${HV}/made-here`]);
+      assert.ok(blockd.callsOf("ListBlocks").some((c) => c.request.volume === "sc-hv"), "the StorageClass's volume is listed");
+      const c = await ctl.call<GetCapacityResponse__Output>("GetCapacity", {});
+      const avail = (v: string): bigint => (blockd.volumes.get(v)?.freeBytes ?? 0n) - 10n * MiBn;
+      assert.equal(c.available_capacity, String(avail(HV) + avail("sc-hv")));
+      assert.deepEqual(blockd.callsOf("GetNodeStatus"), [], "no fan-out to every blockd");
+    } finally {
+      kube.storageClasses = [];
+    }
   });
 });
 

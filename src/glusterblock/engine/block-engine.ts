@@ -4,7 +4,7 @@
 // so a retry after a crash at any point reads where it stopped and goes on.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../../util/log.js";
-import type { Exec } from "../../util/exec.js";
+import { withSignal, type Exec } from "../../util/exec.js";
 import { knownSecrets } from "../../util/redact.js";
 import type { GlusterCli } from "../gluster/gluster-cli.js";
 import type { VolumeMounts } from "../volume/mounts.js";
@@ -45,6 +45,7 @@ import { toBlockSummary } from "../journal/index.js";
 import { resolvePeerNames } from "../gluster/peer-addresses.js";
 import { isInitiatorName } from "../../identity/initiator-name.js";
 import { BLOCK_SIZES, HA_COUNT, IO_TIMEOUT_SEC, RING_BUFFER_MB, inRange } from "../../identity/limits.js";
+import { readJournals } from "./audit-journals.js";
 
 export interface BlockEngineOptions {
   /** this node's address, as used in portals and by peers */
@@ -93,6 +94,16 @@ export class BlockEngine {
     this.host = canonicalHost(opts.host);
     this.log = opts.log;
     this.port = opts.iscsiPort ?? 3260;
+  }
+
+  /**
+   * This engine for one caller: the programs its operations run (gluster,
+   * fallocate) end when `signal` fires, and the operation fails there, as
+   * after a crash (a retry goes on from the journal). The shared volume
+   * mounts and the peers' calls are not the caller's and go on.
+   */
+  withSignal(signal: AbortSignal): BlockEngine {
+    return new BlockEngine({ ...this.opts, exec: withSignal(this.opts.exec, signal), gluster: this.opts.gluster.withSignal(signal) });
   }
 
   /** The volume's store, checking that the volume exists and is started, and mounting it. */
@@ -575,9 +586,33 @@ export class BlockEngine {
     const store = await this.store(volume);
     const meta = await store.readMeta(block);
     if (!meta || meta.entryCreate === undefined) throw new BlockNotFoundError(volume, block);
+    return this.detailsOf(meta);
+  }
+
+  private detailsOf(meta: BlockMeta): BlockDetails {
     const ext = readExtensions(meta);
     if (meta.password) knownSecrets.add(meta.password);
     return { meta, info: toBlockSummary(meta), hosts: haHosts(meta, ext), aclMode: ext.aclMode, initiators: ext.initiators, owner: ext.owner };
+  }
+
+  /**
+   * details() of every block of the volume from one listing, the journals
+   * read a few at a time (audit-journals.ts). A journal that cannot be read or
+   * trusted is reported in `unreadable` and the others still answer; a block
+   * details() would not answer (create not begun, gone since the listing) is
+   * in `names` only.
+   */
+  async listDetails(volume: string): Promise<{ names: string[]; details: BlockDetails[]; unreadable: { name: string; error: string }[] }> {
+    const journals = await readJournals(await this.store(volume));
+    const details: BlockDetails[] = [];
+    const unreadable: { name: string; error: string }[] = [];
+    for (const name of journals.names) {
+      const bad = journals.unreadable.get(name);
+      const meta = journals.metas.get(name);
+      if (bad) unreadable.push({ name, error: bad.error });
+      else if (meta && meta.entryCreate !== undefined) details.push(this.detailsOf(meta));
+    }
+    return { names: journals.names, details, unreadable };
   }
 
   async space(volume: string): Promise<{ totalBytes: bigint; freeBytes: bigint; reserveBytes: bigint }> {

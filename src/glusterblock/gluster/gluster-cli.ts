@@ -1,7 +1,7 @@
 // The few questions blockd asks glusterd, through `gluster --mode=script
 // --xml`, parsed as XML (never by splitting human output).
 import { XMLParser } from "fast-xml-parser";
-import type { Exec } from "../../util/exec.js";
+import { withSignal, type Exec } from "../../util/exec.js";
 import { VolumeNotFoundError } from "../errors.js";
 
 export interface VolumeInfo {
@@ -102,6 +102,11 @@ export interface GlusterCliOptions {
 
 export class GlusterCli {
   constructor(private readonly opts: GlusterCliOptions) {}
+
+  /** The same CLI for one caller: its gluster calls end when `signal` fires. */
+  withSignal(signal: AbortSignal): GlusterCli {
+    return new GlusterCli({ ...this.opts, exec: withSignal(this.opts.exec, signal) });
+  }
 
   private async run(args: string[]): Promise<string> {
     const base = ["--mode=script", "--xml", ...(this.opts.glusterdSocket ? [`--glusterd-sock=${this.opts.glusterdSocket}`] : [])];

@@ -195,8 +195,3 @@ async function zeroFill(path: string, offset: bigint, length: bigint): Promise<v
     await fh.close();
   }
 }
-
-/** Journal lines of one block, read from `root` directly: for tests and the audit. */
-export async function readJournalFile(root: string, name: string): Promise<string> {
-  return readFile(join(root, META_DIR, name), "utf8");
-}

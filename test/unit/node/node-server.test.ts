@@ -13,7 +13,8 @@ import { Metadata } from "@grpc/grpc-js";
 import { iqnFor, wwidFor } from "../../../src/identity/names.js";
 import { gbidFor } from "../../doubles/names.js";
 import { toVolumeContext } from "../../../src/csi/volume-context.js";
-import type { Exec } from "../../../src/util/exec.js";
+import { exec, type Exec } from "../../../src/util/exec.js";
+import { setTimeout as delay } from "node:timers/promises";
 import { GarbageCollector } from "../../../src/node/gc.js";
 import { Healer } from "../../../src/node/healer.js";
 import { recordFileName } from "../../../src/node/node-record.js";
@@ -405,6 +406,82 @@ test("a waiter on a busy volume gets ABORTED", async () => {
     release();
   }
   assert.equal(host.loginCount(), 0);
+});
+
+describe("cancellation: the caller's signal ends what the call runs", () => {
+  /** The host's tools, except that `match` runs a real program that never finishes (with the call's options, so its signal too). */
+  const hanging = (match: (file: string, args: readonly string[]) => boolean, pids: number[]): Exec => async (file, args, opts) => {
+    if (!match(file, args)) return host.exec(file, args, opts);
+    const pidFile = join(host.root, `hang-${pids.length}.pid`);
+    const run = exec("sh", ["-c", `echo $$ > ${pidFile}; exec sleep 30`], { ...opts, timeoutMs: 60_000 });
+    for (let i = 0; i < 300; i++) {
+      const text = await readFile(pidFile, "utf8").catch(() => "");
+      if (/^\d+\n/.test(text)) {
+        pids.push(Number(text.trim()));
+        break;
+      }
+      await delay(10);
+    }
+    return run;
+  };
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const cancelling = (): { ctx: RpcContext; abort(): void } => {
+    const ac = new AbortController();
+    return { ctx: { ...ctx, signal: ac.signal }, abort: () => ac.abort(new Error("cancelled by the caller")) };
+  };
+  const until = async (cond: () => boolean): Promise<void> => {
+    for (let i = 0; i < 500 && !cond(); i++) await delay(10);
+    assert.ok(cond());
+  };
+
+  test("a cancelled NodeStageVolume ends its iscsiadm logins and fails CANCELLED", async () => {
+    const pids: number[] = [];
+    build(hanging((f, a) => f === "iscsiadm" && a.includes("--login"), pids));
+    const c = cancelling();
+    const started = Date.now();
+    const pending = srv.NodeStageVolume!(stageReq(), c.ctx).catch((e: unknown) => e);
+    await until(() => pids.length === PORTALS.length);
+    c.abort();
+    const err = await pending;
+    assert.equal(toStatusError(err, mapNodeError).code, status.CANCELLED, String(err));
+    assert.ok(Date.now() - started < 4_000, "neither the logins' 30 s nor the call's 5 s budget");
+    for (const pid of pids) assert.equal(alive(pid), false, `login ${pid} is gone`);
+    assert.equal(host.calls.some((c) => c.file.startsWith("mkfs")), false, "nothing after the logins ran");
+  });
+
+  test("a cancelled NodeStageVolume ends its mkfs", async () => {
+    const pids: number[] = [];
+    build(hanging((f) => f.startsWith("mkfs."), pids));
+    const c = cancelling();
+    const pending = srv.NodeStageVolume!(stageReq(), c.ctx).catch((e: unknown) => e);
+    await until(() => pids.length === 1);
+    c.abort();
+    assert.equal(toStatusError(await pending, mapNodeError).code, status.CANCELLED);
+    assert.equal(alive(pids[0] ?? 0), false, "mkfs is gone");
+    assert.equal(host.mounts.length, 0, "nothing mounted");
+  });
+
+  test("a cancelled stage stops waiting for the multipath map at once", async () => {
+    host.autoMap = false;
+    build(hanging(() => false, []));
+    // multipathd never builds the map: the stage waits for it until its budget runs out
+    host.failing.add("multipathd add");
+    const c = cancelling();
+    const started = Date.now();
+    const pending = srv.NodeStageVolume!(stageReq(), c.ctx).catch((e: unknown) => e);
+    await until(() => host.calls.some((x) => x.file === "multipathd" && x.args[0] === "add"));
+    c.abort();
+    const err = await pending;
+    assert.equal(toStatusError(err, mapNodeError).code, status.CANCELLED, String(err));
+    assert.ok(Date.now() - started < 3_000, "not the call's 5 s budget");
+  });
 });
 
 test("unsafe multipath settings are refused before any login", async () => {
