@@ -175,7 +175,7 @@ test("the bundles run with nothing beside them but package.json and bin/ (no nod
     // the controller serves CSI (the csi descriptor) on its socket, and stops on SIGTERM
     const sock = join(app, "csi.sock");
     mkdirSync(join(app, "state"));
-    const ctl = spawn(process.execPath, [join(app, "bin/gluster-block-csi.js"), "controller", "--endpoint", `unix://${sock}`, "--kube-api", "off", "--blockd-endpoints", "127.0.0.1:9"], { cwd: app, env, stdio: ["ignore", "pipe", "pipe"] });
+    const ctl = spawn(process.execPath, [join(app, "bin/gluster-block-csi.js"), "controller", "--endpoint", `unix://${sock}`, "--kube-api", "off", "--blockd-endpoints", "127.0.0.1:9", "--blockd-insecure-no-auth"], { cwd: app, env, stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
     ctl.stdout.on("data", (d: Buffer) => (out += d.toString()));
     ctl.stderr.on("data", (d: Buffer) => (out += d.toString()));
