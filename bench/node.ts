@@ -86,12 +86,16 @@ export async function benchNode(lab: Lab, o: { loops: number; log: (s: string) =
       out.floor.unstage.push(floorSeconds((await n1.must(floorUnstageScript(t), { timeoutMs: 300_000 })).stdout));
       await assertClean(n1, t, `the floor's loop ${i}`);
       const s = (x: number[]): string => (x.at(-1) ?? NaN).toFixed(2);
-      o.log(`node loop ${i}${i === 0 ? " (formats)" : ""}: stage ours ${s(out.ours.stage)} s, floor ${s(out.floor.stage)} s; unstage ours ${s(out.ours.unstage)} s, floor ${s(out.floor.unstage)} s`);
+      o.log(
+        `node loop ${i}${i === 0 ? " (formats)" : ""}: stage ours ${s(out.ours.stage)} s, floor ${s(out.floor.stage)} s; unstage ours ${s(out.ours.unstage)} s, floor ${s(out.floor.unstage)} s`,
+      );
     }
   } finally {
     // whatever a failed loop left: the plugin's unstage, then the floor's by hand
     if (created) {
-      await csiCalls(n1, [{ method: "NodeUnstageVolume", request: { volume_id: `v1/${lab.volume}/${BLOCK}`, staging_target_path: STAGING } }]).catch(() => undefined);
+      await csiCalls(n1, [{ method: "NodeUnstageVolume", request: { volume_id: `v1/${lab.volume}/${BLOCK}`, staging_target_path: STAGING } }]).catch(
+        () => undefined,
+      );
       await n1.run(floorUnstageScript(t, true)).catch(() => undefined);
     }
     await stopNodePlugin(n1);

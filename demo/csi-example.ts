@@ -55,7 +55,11 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
     undo.push(`stop the node plugin on ${n1.name}`, async () => {
       await stopNodePlugin(n1);
     });
-    await log.step(`start the CSI node plugin on ${n1.name} (systemd unit gbcsi-node)`, () => startNodePlugin(n1), () => `unix://${NODE_SOCKET}`);
+    await log.step(
+      `start the CSI node plugin on ${n1.name} (systemd unit gbcsi-node)`,
+      () => startNodePlugin(n1),
+      () => `unix://${NODE_SOCKET}`,
+    );
     const nodeIdOf = (r: CallResult | undefined): string => (typeof r?.response?.node_id === "string" ? r.response.node_id : "");
     const [info] = await nodeCalls(log, n1, [{ method: "NodeGetInfo", request: {}, detail: (r) => `node_id ${nodeIdOf(r)} (what kubelet registers)` }]);
     const nodeId = nodeIdOf(info);
@@ -128,7 +132,9 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
         attributes: volume.volume_context,
       }),
     );
-    log.say(`  CHAP: Secret ${CSI_NAMESPACE}/${secretName} (the PV's node-stage secret): username=${chap.username}, password=${chap.password ? HIDDEN : "(missing)"}`);
+    log.say(
+      `  CHAP: Secret ${CSI_NAMESPACE}/${secretName} (the PV's node-stage secret): username=${chap.username}, password=${chap.password ? HIDDEN : "(missing)"}`,
+    );
     if (chap.username !== b.gbid || chap.password === "") throw new Error(`the CHAP Secret ${CSI_NAMESPACE}/${secretName} is missing or incomplete`);
 
     undo.push(`ControllerUnpublishVolume from ${n1.name}`, async () => {
@@ -137,14 +143,24 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
     });
     await log.step(
       `ControllerPublishVolume to ${n1.name}`,
-      () => controller.call<ControllerPublishVolumeResponse__Output>("ControllerPublishVolume", { volume_id: volume.volume_id, node_id: nodeId, volume_capability: cap, readonly: false, volume_context: volume.volume_context }, 300_000),
+      () =>
+        controller.call<ControllerPublishVolumeResponse__Output>(
+          "ControllerPublishVolume",
+          { volume_id: volume.volume_id, node_id: nodeId, volume_capability: cap, readonly: false, volume_context: volume.volume_context },
+          300_000,
+        ),
       (r) => `${n1.name}'s initiator on the ACLs of 3 targets; publish_context ${JSON.stringify(r.publish_context ?? {})}`,
     );
 
     undo.pushLogged("NodeUnpublishVolume, NodeUnstageVolume", async () => {
       await nodeCalls(log, n1, [
         { method: "NodeUnpublishVolume", request: { volume_id: volume.volume_id, target_path: PUBLISH_PATH }, detail: () => `unmounted ${PUBLISH_PATH}` },
-        { method: "NodeUnstageVolume", request: { volume_id: volume.volume_id, staging_target_path: STAGING_PATH }, retries: 5, detail: () => "unmounted, map flushed, logged out of 3 portals, records deleted" },
+        {
+          method: "NodeUnstageVolume",
+          request: { volume_id: volume.volume_id, staging_target_path: STAGING_PATH },
+          retries: 5,
+          detail: () => "unmounted, map flushed, logged out of 3 portals, records deleted",
+        },
       ]);
     });
     const stageRequest = {
@@ -156,10 +172,22 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
       volume_context: volume.volume_context,
     };
     await nodeCalls(log, n1, [
-      { method: "NodeStageVolume", request: stageRequest, retries: 5, detail: () => "CHAP login on 3 portals, WWID-checked map, mkfs.xfs, mounted at the staging path" },
+      {
+        method: "NodeStageVolume",
+        request: stageRequest,
+        retries: 5,
+        detail: () => "CHAP login on 3 portals, WWID-checked map, mkfs.xfs, mounted at the staging path",
+      },
       {
         method: "NodePublishVolume",
-        request: { volume_id: volume.volume_id, staging_target_path: STAGING_PATH, target_path: PUBLISH_PATH, volume_capability: cap, readonly: false, volume_context: volume.volume_context },
+        request: {
+          volume_id: volume.volume_id,
+          staging_target_path: STAGING_PATH,
+          target_path: PUBLISH_PATH,
+          volume_capability: cap,
+          readonly: false,
+          volume_context: volume.volume_context,
+        },
         detail: () => `bind mount at ${PUBLISH_PATH}`,
       },
     ]);
@@ -169,7 +197,11 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
       async () => ({ ...(await traces(n1, b.iqn, b.wwid)), mounts: await mountsNaming(n1, PV_NAME) }),
       (t) => `${t.sessions} iSCSI sessions, ${t.paths} paths, ${t.maps} multipath map /dev/mapper/${b.wwid}, ${t.mounts} mounts (staging + pod)`,
     );
-    await log.step("the pod writes: 16 MiB and a file, sync, drop caches, read back", () => writeAndCheck(n1, PUBLISH_PATH), (r) => r);
+    await log.step(
+      "the pod writes: 16 MiB and a file, sync, drop caches, read back",
+      () => writeAndCheck(n1, PUBLISH_PATH),
+      (r) => r,
+    );
   } finally {
     await finishPart(ctx, undo, { name: `check: nothing of ${PV_NAME} is left`, run: () => nothingLeft(ctx, secrets) });
     // the controller lives in this process: with --keep too it goes (the volume stays)
@@ -180,7 +212,14 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
 async function nothingLeft(ctx: DemoContext, secrets: FakeKubeApi["secrets"] | undefined): Promise<string> {
   const b = block(PV_NAME);
   const t = await traces(ctx.initiator, b.iqn, b.wwid);
-  const counts = { sessions: t.sessions, paths: t.paths, maps: t.maps, mounts: await mountsNaming(ctx.initiator, PV_NAME), nodeRecords: t.nodeRecords, wwids: t.wwids };
+  const counts = {
+    sessions: t.sessions,
+    paths: t.paths,
+    maps: t.maps,
+    mounts: await mountsNaming(ctx.initiator, PV_NAME),
+    nodeRecords: t.nodeRecords,
+    wwids: t.wwids,
+  };
   const left = Object.entries(counts)
     .filter(([, v]) => v !== 0)
     .map(([k, v]) => `${k}=${v}`);

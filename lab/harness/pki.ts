@@ -64,10 +64,47 @@ export async function makeRolePki(dir: string, days = 3650): Promise<RolePki> {
   await writeFile(cnf, CONFIG);
   const openssl = (...args: string[]): Promise<unknown> => exec("openssl", args, { cwd: dir, timeoutMs: 30_000 });
   const p = (name: string): string => join(dir, name);
-  await openssl("req", "-config", cnf, "-x509", ...NEW_KEY, "-keyout", p("ca.key"), "-out", p("ca.crt"), "-days", String(days), "-subj", "/CN=gluster-blockd lab CA", "-extensions", "ca_ext");
-  for (const [name, cn, ext] of [["blockd", "gluster-blockd", "peer_ext"], ["controller", "gluster-block-csi-controller", "controller_ext"]] as const) {
+  await openssl(
+    "req",
+    "-config",
+    cnf,
+    "-x509",
+    ...NEW_KEY,
+    "-keyout",
+    p("ca.key"),
+    "-out",
+    p("ca.crt"),
+    "-days",
+    String(days),
+    "-subj",
+    "/CN=gluster-blockd lab CA",
+    "-extensions",
+    "ca_ext",
+  );
+  for (const [name, cn, ext] of [
+    ["blockd", "gluster-blockd", "peer_ext"],
+    ["controller", "gluster-block-csi-controller", "controller_ext"],
+  ] as const) {
     await openssl("req", "-config", cnf, "-new", ...NEW_KEY, "-keyout", p(`${name}.key`), "-out", p(`${name}.csr`), "-subj", `/CN=${cn}`);
-    await openssl("x509", "-req", "-in", p(`${name}.csr`), "-CA", p("ca.crt"), "-CAkey", p("ca.key"), "-CAcreateserial", "-days", String(days), "-out", p(`${name}.crt`), "-extfile", cnf, "-extensions", ext);
+    await openssl(
+      "x509",
+      "-req",
+      "-in",
+      p(`${name}.csr`),
+      "-CA",
+      p("ca.crt"),
+      "-CAkey",
+      p("ca.key"),
+      "-CAcreateserial",
+      "-days",
+      String(days),
+      "-out",
+      p(`${name}.crt`),
+      "-extfile",
+      cnf,
+      "-extensions",
+      ext,
+    );
   }
   return files(dir);
 }
@@ -84,7 +121,10 @@ export function keptRolePki(dir: string): Promise<RolePki> {
   if (!p) {
     p = (async () => {
       const done = files(dir);
-      const exists = await access(done.controller.key).then(() => true, () => false);
+      const exists = await access(done.controller.key).then(
+        () => true,
+        () => false,
+      );
       if (exists) return done;
       await mkdir(dirname(dir), { recursive: true });
       const tmp = await mkdtemp(`${dir}.tmp-`);

@@ -54,21 +54,33 @@ export function buildProduct(): void {
  * `env` is set in the daemon's environment (test hooks: test-crash-hook.ts).
  */
 export async function startBlockd(n: LabNode, extraArgs: string[] = [], env: Readonly<Record<string, string>> = {}): Promise<void> {
-  for (const k of Object.keys(env)) if (!/^[A-Z_][A-Z0-9_]*$/.test(k) || /[\s'"\\$`]/.test(env[k] ?? "")) throw new Error(`startBlockd: env ${k} is not a plain NAME=value`);
-  const setenv = Object.entries(env).map(([k, v]) => `--setenv=${k}=${v} `).join("");
+  for (const k of Object.keys(env))
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(k) || /[\s'"\\$`]/.test(env[k] ?? "")) throw new Error(`startBlockd: env ${k} is not a plain NAME=value`);
+  const setenv = Object.entries(env)
+    .map(([k, v]) => `--setenv=${k}=${v} `)
+    .join("");
   await stopBlockd(n);
   // the key and the TLS files go over stdin: a command line shows up in failure messages
-  await n.must(`set -e; mkdir -p /etc/gluster-blockd ${BLOCKD_TLS_DIR}; chmod 0700 ${BLOCKD_TLS_DIR}; umask 077; cat > ${BLOCKD_KEY_FILE}`, { input: `${BLOCKD_KEY}\n` });
+  await n.must(`set -e; mkdir -p /etc/gluster-blockd ${BLOCKD_TLS_DIR}; chmod 0700 ${BLOCKD_TLS_DIR}; umask 077; cat > ${BLOCKD_KEY_FILE}`, {
+    input: `${BLOCKD_KEY}\n`,
+  });
   const pki = await labPki();
-  for (const [src, name] of [[pki.ca, "ca.crt"], [pki.blockd.cert, "tls.crt"], [pki.blockd.key, "tls.key"]] as const) {
+  for (const [src, name] of [
+    [pki.ca, "ca.crt"],
+    [pki.blockd.cert, "tls.crt"],
+    [pki.blockd.key, "tls.key"],
+  ] as const) {
     await n.must(`set -e; umask 077; cat > ${BLOCKD_TLS_DIR}/${name}`, { input: await readFile(src, "utf8") });
   }
   const tls = `--tls-cert ${BLOCKD_TLS_DIR}/tls.crt --tls-key ${BLOCKD_TLS_DIR}/tls.key --tls-ca ${BLOCKD_TLS_DIR}/ca.crt`;
-  await n.must(`set -e; rm -f /run/gluster-blockd.socket
+  await n.must(
+    `set -e; rm -f /run/gluster-blockd.socket
     systemd-run --unit=gluster-blockd --collect --property=KillMode=mixed ${setenv}\
       ${NODE} ${DIST}/gluster-blockd.js --host ${n.address} ${tls} --key-file ${BLOCKD_KEY_FILE} --volumes block-test --log-level debug ${extraArgs.join(" ")}
     for k in $(seq 1500); do [ -S /run/gluster-blockd.socket ] && exit 0; sleep 0.2; done
-    journalctl -u gluster-blockd --no-pager | tail -30; exit 1`, { timeoutMs: 420_000 });
+    journalctl -u gluster-blockd --no-pager | tail -30; exit 1`,
+    { timeoutMs: 420_000 },
+  );
 }
 
 export async function stopBlockd(n: LabNode): Promise<void> {

@@ -22,8 +22,14 @@ const FLAGS: FlagSpecs = {
   socket: { type: "string", help: "unix socket of the gluster-block CLI (mode 0600)", default: BLOCKD_DEFAULTS.socket },
   listen: { type: "string", help: "TCP address of the peer and controller API", default: `0.0.0.0:${BLOCKD_DEFAULTS.port}` },
   "peer-port": { type: "string", help: "TCP port of the other nodes' gluster-blockd", default: String(BLOCKD_DEFAULTS.port) },
-  "key-file": { type: "string", help: "file holding a shared key every TCP caller must present, on top of TLS (without TLS only with --insecure-key-over-plaintext)" },
-  "tls-cert": { type: "string", help: "mutual TLS on the TCP API: this node's PEM peer certificate (SAN DNS:gluster-blockd; serverAuth and clientAuth), also presented to the peers" },
+  "key-file": {
+    type: "string",
+    help: "file holding a shared key every TCP caller must present, on top of TLS (without TLS only with --insecure-key-over-plaintext)",
+  },
+  "tls-cert": {
+    type: "string",
+    help: "mutual TLS on the TCP API: this node's PEM peer certificate (SAN DNS:gluster-blockd; serverAuth and clientAuth), also presented to the peers",
+  },
   "tls-key": { type: "string", help: "mutual TLS: the certificate's PEM private key" },
   "tls-ca": {
     type: "string",
@@ -47,7 +53,13 @@ const FLAGS: FlagSpecs = {
   "log-level": { type: "string", help: "error|warn|info|debug", default: "info" },
 };
 
-const usage = (): string => usageText("gluster-blockd", "--host <ip> [flags]", FLAGS, "The gluster-block daemon of one storage node: block metadata on the hosting volumes, this node's LIO targets, and the HA peers.");
+const usage = (): string =>
+  usageText(
+    "gluster-blockd",
+    "--host <ip> [flags]",
+    FLAGS,
+    "The gluster-block daemon of one storage node: block metadata on the hosting volumes, this node's LIO targets, and the HA peers.",
+  );
 
 function endpoint(flag: string, text: string): Endpoint {
   try {

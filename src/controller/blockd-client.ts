@@ -121,7 +121,13 @@ export class BlockdClient {
   }
 
   /** Calls `method` on one endpoint; failures come back as StatusErrors. */
-  async call<M extends BlockdMethod>(endpoint: string, method: M, req: BlockdMethods[M][0], caller: Caller = {}, timeoutMs?: number): Promise<BlockdMethods[M][1]> {
+  async call<M extends BlockdMethod>(
+    endpoint: string,
+    method: M,
+    req: BlockdMethods[M][0],
+    caller: Caller = {},
+    timeoutMs?: number,
+  ): Promise<BlockdMethods[M][1]> {
     const deadline = timeoutMs ?? (READ_ONLY.has(method) ? (this.opts.queryTimeoutMs ?? 30_000) : (this.opts.mutateTimeoutMs ?? 300_000));
     if (!(await this.connects(endpoint))) throw unavailable(`gluster-blockd ${endpoint} does not connect${this.tlsHint()}`);
     try {

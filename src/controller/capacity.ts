@@ -67,7 +67,9 @@ export function createSize(range: CapacityRangeInput | null | undefined, default
   const fsMin = fsType === undefined ? undefined : FILESYSTEM_MIN_BYTES[fsType];
   if (fsMin !== undefined && size < fsMin) {
     if (limit > 0n && limit < fsMin) {
-      throw outOfRange(`capacity_range allows at most ${limit} bytes, but an ${fsType} filesystem needs at least ${fsMin / MiB} MiB; raise the limit or use another fsType`);
+      throw outOfRange(
+        `capacity_range allows at most ${limit} bytes, but an ${fsType} filesystem needs at least ${fsMin / MiB} MiB; raise the limit or use another fsType`,
+      );
     }
     size = fsMin;
   }

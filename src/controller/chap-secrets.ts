@@ -39,7 +39,11 @@ export function chapSecretName(csiName: string): string {
   if (direct.length <= 253 && DNS_SUBDOMAIN.test(direct)) return direct;
   // not a Kubernetes name (another CO): a stable, valid stand-in; templating cannot match it
   const hash = createHash("sha256").update(csiName, "utf8").digest("hex").slice(0, 12);
-  const base = csiName.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 200);
+  const base = csiName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 200);
   return `${CHAP_SECRET_PREFIX}${base ? `${base}-` : ""}${hash}`;
 }
 
@@ -117,7 +121,10 @@ export class ChapSecrets {
       current.data?.[SECRET_KEYS.username] === want.data?.[SECRET_KEYS.username] &&
       current.data?.[SECRET_KEYS.password] === want.data?.[SECRET_KEYS.password];
     if (!same) {
-      const body: V1Secret = { ...want, metadata: { ...want.metadata, ...(current.metadata?.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}) } };
+      const body: V1Secret = {
+        ...want,
+        metadata: { ...want.metadata, ...(current.metadata?.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}) },
+      };
       await kube.replaceSecret(this.namespace, name, body);
       this.log.info("CHAP secret updated", { secret: `${this.namespace}/${name}`, volumeId: spec.volumeId });
     }
@@ -133,7 +140,10 @@ export class ChapSecrets {
     if (!this.kube) return [];
     const kube = this.kube;
     const found = await kube.listSecrets(this.namespace, `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_COMPONENT}=chap`);
-    const names = found.filter((s) => s.metadata?.annotations?.[ANNOTATION.volumeId] === volumeId).map((s) => s.metadata?.name ?? "").filter((n) => n !== "");
+    const names = found
+      .filter((s) => s.metadata?.annotations?.[ANNOTATION.volumeId] === volumeId)
+      .map((s) => s.metadata?.name ?? "")
+      .filter((n) => n !== "");
     for (const n of names) {
       await kube.deleteSecret(this.namespace, n);
       this.log.info("CHAP secret deleted", { secret: `${this.namespace}/${n}`, volumeId });

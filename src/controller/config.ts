@@ -23,9 +23,19 @@ import type { ControllerDeps } from "./deps.js";
 
 /** The controller's flags (gluster-block-csi adds them to its own). */
 export const CONTROLLER_FLAGS: FlagSpecs = {
-  "blockd-endpoints": { type: "string", help: "controller: comma-separated gluster-blockd addresses host:port; when set, Kubernetes discovery is off", multiple: true },
-  "blockd-key-file": { type: "string", help: "controller: file with blockd's shared TCP key (sent as x-blockd-key), on top of TLS (without TLS only with --blockd-insecure-key-over-plaintext)" },
-  "blockd-tls-cert": { type: "string", help: "controller: mutual TLS to blockd: the controller's own PEM client certificate (SAN DNS:gluster-block-csi-controller, clientAuth; not a blockd peer's), signed by blockd's CA" },
+  "blockd-endpoints": {
+    type: "string",
+    help: "controller: comma-separated gluster-blockd addresses host:port; when set, Kubernetes discovery is off",
+    multiple: true,
+  },
+  "blockd-key-file": {
+    type: "string",
+    help: "controller: file with blockd's shared TCP key (sent as x-blockd-key), on top of TLS (without TLS only with --blockd-insecure-key-over-plaintext)",
+  },
+  "blockd-tls-cert": {
+    type: "string",
+    help: "controller: mutual TLS to blockd: the controller's own PEM client certificate (SAN DNS:gluster-block-csi-controller, clientAuth; not a blockd peer's), signed by blockd's CA",
+  },
   "blockd-tls-key": { type: "string", help: "controller: mutual TLS: the client certificate's PEM private key" },
   "blockd-tls-ca": { type: "string", help: "controller: mutual TLS: PEM CA bundle that signs blockd's certificates (checked against DNS:gluster-blockd)" },
   "blockd-insecure-no-auth": {
@@ -39,14 +49,25 @@ export const CONTROLLER_FLAGS: FlagSpecs = {
   "blockd-port": { type: "string", help: "controller: blockd TCP port of discovered pods", default: String(DEFAULT_BLOCKD_PORT) },
   "blockd-selector": { type: "string", help: "controller: label selector of the blockd DaemonSet's pods, in --namespace", default: DEFAULT_BLOCKD_SELECTOR },
   "blockd-timeout": { type: "string", help: "controller: seconds a changing blockd call may take (create with full prealloc is slow)", default: "300" },
-  namespace: { type: "string", help: "controller: the driver's namespace (CHAP Secrets, blockd pods); default $POD_NAMESPACE or the pod's service account namespace" },
+  namespace: {
+    type: "string",
+    help: "controller: the driver's namespace (CHAP Secrets, blockd pods); default $POD_NAMESPACE or the pod's service account namespace",
+  },
   kubeconfig: { type: "string", help: "controller: kubeconfig file for the Kubernetes API (default: in-cluster when running in a pod)" },
   "kube-api": { type: "string", help: "controller: auto|off; off = no Secrets (auth volumes refused), no Events, static endpoints only", default: "auto" },
   "hosting-volumes": { type: "string", help: "controller: hosting volumes ListVolumes/GetCapacity look at besides those StorageClasses name", multiple: true },
   "default-ha-count": { type: "string", help: "controller: haCount when a StorageClass names none", default: String(BUILTIN_DEFAULTS.haCount) },
   "default-auth": { type: "string", help: "controller: auth (CHAP) when a StorageClass names none: true|false", default: String(BUILTIN_DEFAULTS.auth) },
-  "default-prealloc": { type: "string", help: "controller: prealloc when a StorageClass names none: true|false (false = thin files)", default: String(BUILTIN_DEFAULTS.prealloc) },
-  "default-fstype": { type: "string", help: "controller: filesystem when neither the StorageClass nor the capability names one", default: BUILTIN_DEFAULTS.fsType },
+  "default-prealloc": {
+    type: "string",
+    help: "controller: prealloc when a StorageClass names none: true|false (false = thin files)",
+    default: String(BUILTIN_DEFAULTS.prealloc),
+  },
+  "default-fstype": {
+    type: "string",
+    help: "controller: filesystem when neither the StorageClass nor the capability names one",
+    default: BUILTIN_DEFAULTS.fsType,
+  },
   "default-size": { type: "string", help: "controller: size of a CreateVolume without a capacity range", default: "1GiB" },
 };
 
@@ -81,7 +102,8 @@ export interface ControllerConfig {
  */
 export function blockdTransportRefusal(c: { tls: boolean; key: boolean; insecureNoAuth: boolean; insecureKeyOverPlaintext: boolean }): string | undefined {
   const tlsFlags = "--blockd-tls-cert, --blockd-tls-key, --blockd-tls-ca";
-  if (c.insecureNoAuth && (c.tls || c.key)) return "--blockd-insecure-no-auth calls blockd without authentication, but --blockd-tls-*/--blockd-key-file configure it: drop --blockd-insecure-no-auth or those flags";
+  if (c.insecureNoAuth && (c.tls || c.key))
+    return "--blockd-insecure-no-auth calls blockd without authentication, but --blockd-tls-*/--blockd-key-file configure it: drop --blockd-insecure-no-auth or those flags";
   if (c.insecureKeyOverPlaintext && (c.tls || !c.key)) {
     return c.tls
       ? "--blockd-insecure-key-over-plaintext is only for --blockd-key-file without TLS, and TLS is configured: drop --blockd-insecure-key-over-plaintext"
@@ -183,15 +205,33 @@ export async function buildController(cfg: ControllerConfig, log: Logger, overri
   else if (kube) discovery = new KubeDiscovery(kube, cfg.namespace, cfg.blockdSelector, cfg.blockdPort);
   else throw new UsageError("controller: no way to find gluster-blockd: give --blockd-endpoints, or run with a Kubernetes API (in a pod or --kubeconfig)");
   // the flags were checked in controllerConfig; a configuration made otherwise is checked here
-  const refused = blockdTransportRefusal({ tls: cfg.tls !== undefined, key: Boolean(cfg.keyFile), insecureNoAuth: cfg.insecure === "no-auth", insecureKeyOverPlaintext: cfg.insecure === "key-over-plaintext" });
+  const refused = blockdTransportRefusal({
+    tls: cfg.tls !== undefined,
+    key: Boolean(cfg.keyFile),
+    insecureNoAuth: cfg.insecure === "no-auth",
+    insecureKeyOverPlaintext: cfg.insecure === "key-over-plaintext",
+  });
   if (refused !== undefined) throw new UsageError(refused);
   const key = cfg.keyFile ? await readPeerKey(cfg.keyFile) : undefined;
   const tls = cfg.tls ? await loadBlockdTls(cfg.tls, { flags: CONTROLLER_TLS_FLAGS, role: "controller", log }) : undefined;
-  if (cfg.insecure === "no-auth") log.warn("INSECURE (--blockd-insecure-no-auth): calls to gluster-blockd are plain TCP without authentication; no blockd is authenticated, and CHAP passwords cross the network in cleartext");
-  if (cfg.insecure === "key-over-plaintext") log.warn("INSECURE (--blockd-insecure-key-over-plaintext): calls to gluster-blockd are plain TCP; the shared key and CHAP passwords cross the network in cleartext, and no blockd is authenticated");
+  if (cfg.insecure === "no-auth")
+    log.warn(
+      "INSECURE (--blockd-insecure-no-auth): calls to gluster-blockd are plain TCP without authentication; no blockd is authenticated, and CHAP passwords cross the network in cleartext",
+    );
+  if (cfg.insecure === "key-over-plaintext")
+    log.warn(
+      "INSECURE (--blockd-insecure-key-over-plaintext): calls to gluster-blockd are plain TCP; the shared key and CHAP passwords cross the network in cleartext, and no blockd is authenticated",
+    );
   if (!kube) log.warn("no Kubernetes API: CHAP (auth) volumes are refused, no Events are recorded", { discovery: discovery.describe() });
   const blockd = new BlockdClient({ discovery, ...(key ? { key } : {}), ...(tls ? { tls } : {}), log, mutateTimeoutMs: cfg.blockdTimeoutMs });
-  log.info("controller configured", { discovery: discovery.describe(), namespace: cfg.namespace, kubeApi: kube !== undefined, blockdTls: tls !== undefined, defaults: cfg.defaults, defaultSizeBytes: cfg.defaultSizeBytes.toString() });
+  log.info("controller configured", {
+    discovery: discovery.describe(),
+    namespace: cfg.namespace,
+    kubeApi: kube !== undefined,
+    blockdTls: tls !== undefined,
+    defaults: cfg.defaults,
+    defaultSizeBytes: cfg.defaultSizeBytes.toString(),
+  });
   return {
     kube,
     deps: {

@@ -31,7 +31,8 @@ export const CONTROLLER_CAPABILITIES: ControllerServiceCapability[] = (
 function deleteRef(volumeId: string): VolumeRef | undefined {
   if (volumeId === "") throw invalidArgument("volume_id is required");
   // an ID of another format version may name a live volume: never answer "gone" for it
-  if (/^v\d+\//.test(volumeId) && !volumeId.startsWith("v1/")) throw invalidArgument(`volume_id ${JSON.stringify(volumeId.slice(0, 140))} has a format version this controller does not know`);
+  if (/^v\d+\//.test(volumeId) && !volumeId.startsWith("v1/"))
+    throw invalidArgument(`volume_id ${JSON.stringify(volumeId.slice(0, 140))} has a format version this controller does not know`);
   try {
     return parseVolumeId(volumeId);
   } catch {
@@ -63,7 +64,11 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       }
       return d.locks.with([req.volume_id], async () => {
         try {
-          const r = await d.blockd.any("DeleteBlock", { volume: ref.hostingVolume, block: ref.block, unlink_storage: true, force: false, missing_ok: true }, ctx);
+          const r = await d.blockd.any(
+            "DeleteBlock",
+            { volume: ref.hostingVolume, block: ref.block, unlink_storage: true, force: false, missing_ok: true },
+            ctx,
+          );
           ctx.log.info(r.not_found ? "volume was already gone" : "volume deleted", { volumeId: req.volume_id, on: r.successful_on });
         } catch (err) {
           // the hosting volume itself is gone: so is the block
@@ -144,7 +149,12 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
         }
       }
       return {
-        confirmed: { volume_context: req.volume_context, volume_capabilities: req.volume_capabilities, parameters: req.parameters, mutable_parameters: req.mutable_parameters },
+        confirmed: {
+          volume_context: req.volume_context,
+          volume_capabilities: req.volume_capabilities,
+          parameters: req.parameters,
+          mutable_parameters: req.mutable_parameters,
+        },
         message: "",
       };
     },
@@ -194,7 +204,11 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
         // the same size too: a resize cut short after its SIZE line left hosts
         // at the old size that only blockd sees (it answers at once when none is)
         const r = await d.blockd.any("ResizeBlock", { volume: ref.hostingVolume, block: ref.block, size_bytes: size.toString(), force: false }, ctx);
-        ctx.log.info(size === current ? "volume size confirmed on every host" : "volume expanded", { volumeId: req.volume_id, from: current.toString(), to: r.size_bytes });
+        ctx.log.info(size === current ? "volume size confirmed on every host" : "volume expanded", {
+          volumeId: req.volume_id,
+          from: current.toString(),
+          to: r.size_bytes,
+        });
         return { capacity_bytes: r.size_bytes, node_expansion_required: nodeExpansion };
       });
     },

@@ -23,7 +23,17 @@ export const PARAM = {
   pvcNamespace: "csi.storage.k8s.io/pvc/namespace",
 } as const;
 
-const KNOWN = new Set<string>([PARAM.hostingVolume, PARAM.haCount, PARAM.hosts, PARAM.auth, PARAM.prealloc, PARAM.ringBuffer, PARAM.blockSize, PARAM.ioTimeout, PARAM.fsType]);
+const KNOWN = new Set<string>([
+  PARAM.hostingVolume,
+  PARAM.haCount,
+  PARAM.hosts,
+  PARAM.auth,
+  PARAM.prealloc,
+  PARAM.ringBuffer,
+  PARAM.blockSize,
+  PARAM.ioTimeout,
+  PARAM.fsType,
+]);
 const SIDECAR_PREFIX = "csi.storage.k8s.io/";
 
 export const MAX_HA_COUNT = HA_COUNT.max;
@@ -106,7 +116,10 @@ export function parseParameters(params: Readonly<Record<string, string>>, defaul
   let hosts: string[] | undefined;
   const hostsText = get(PARAM.hosts);
   if (hostsText !== undefined) {
-    const list = hostsText.split(",").map((h) => h.trim()).filter((h) => h !== "");
+    const list = hostsText
+      .split(",")
+      .map((h) => h.trim())
+      .filter((h) => h !== "");
     const bad: string[] = [];
     const canon: string[] = [];
     for (const h of list) {
@@ -118,7 +131,11 @@ export function parseParameters(params: Readonly<Record<string, string>>, defaul
       }
     }
     if (list.length === 0) p.add(PARAM.hosts, "is empty; give comma-separated IP addresses, or leave it out to choose among live nodes");
-    else if (bad.length > 0) p.add(PARAM.hosts, `${bad.map((b) => JSON.stringify(b)).join(", ")} ${bad.length > 1 ? "are not IP addresses" : "is not an IP address"}; hostnames are not supported`);
+    else if (bad.length > 0)
+      p.add(
+        PARAM.hosts,
+        `${bad.map((b) => JSON.stringify(b)).join(", ")} ${bad.length > 1 ? "are not IP addresses" : "is not an IP address"}; hostnames are not supported`,
+      );
     else if (new Set(canon).size !== canon.length) p.add(PARAM.hosts, `lists a host twice (${hostsText})`);
     else if (canon.length < haCount) p.add(PARAM.hosts, `names ${canon.length} host(s), fewer than ${PARAM.haCount} ${haCount}`);
     else hosts = canon;

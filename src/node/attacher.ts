@@ -144,7 +144,9 @@ export class Attacher {
     if (logged.length === 0) {
       const first = [...failed.values()][0];
       if (first instanceof Error && first.name === "AuthFailedError") throw first;
-      throw new NoPathError(`no iSCSI session to ${t.iqn} on any of ${t.portals.join(", ")}: ${[...failed.entries()].map(([p, e]) => `${p}: ${errText(e)}`).join("; ")}`);
+      throw new NoPathError(
+        `no iSCSI session to ${t.iqn} on any of ${t.portals.join(", ")}: ${[...failed.entries()].map(([p, e]) => `${p}: ${errText(e)}`).join("; ")}`,
+      );
     }
     await this.scan(t);
 
@@ -200,7 +202,11 @@ export class Attacher {
       },
       { budget, intervalMs: this.pollMs },
     );
-    if (!map) throw new BudgetExceededError(`waiting for the multipath map ${t.wwid} (paths ${paths.map((d) => d.name).join(", ")}; is the WWID blacklisted?)`, budget.totalMs);
+    if (!map)
+      throw new BudgetExceededError(
+        `waiting for the multipath map ${t.wwid} (paths ${paths.map((d) => d.name).join(", ")}; is the WWID blacklisted?)`,
+        budget.totalMs,
+      );
     // a map made by hand: multipathd may have passed over the other paths' uevents (a WWID not yet allowed)
     const left = handed.size > 0 ? paths.filter((d) => !map?.slaves.includes(d.name)) : [];
     if (left.length > 0) {
@@ -260,9 +266,9 @@ export class Attacher {
     const allDisks = [...new Set([...disks, ...maps.flatMap((m) => m.slaves)])];
     await this.assertUnused(maps, allDisks);
     for (const m of maps) {
-      await this.deps.exec("blockdev", ["--flushbufs", this.devicePath(m)], { timeoutMs: budget.cap(5_000), logger: this.deps.log, ...signalOf(budget) }).catch((err: unknown) =>
-        this.deps.log.warn("flushbufs failed", { device: m.name, error: errText(err) }),
-      );
+      await this.deps
+        .exec("blockdev", ["--flushbufs", this.devicePath(m)], { timeoutMs: budget.cap(5_000), logger: this.deps.log, ...signalOf(budget) })
+        .catch((err: unknown) => this.deps.log.warn("flushbufs failed", { device: m.name, error: errText(err) }));
       budget.checkCancelled(`flushing ${m.name}`);
       const wwid = m.uuid.replace(/^mpath-/, "");
       await this.deps.multipath.disableQueueing(wwid);
@@ -282,7 +288,9 @@ export class Attacher {
     // each path's removal waits on its own target (a SYNCHRONIZE CACHE): side by side
     await Promise.all(
       present.map(async (d) => {
-        await this.deps.exec("blockdev", ["--flushbufs", join(this.deps.devDir, d)], { timeoutMs: budget.cap(5_000), logger: this.deps.log }).catch(() => undefined);
+        await this.deps
+          .exec("blockdev", ["--flushbufs", join(this.deps.devDir, d)], { timeoutMs: budget.cap(5_000), logger: this.deps.log })
+          .catch(() => undefined);
         await this.deps.sysfs.deleteDisk(d).catch((err: unknown) => this.deps.log.warn("deleting path failed", { disk: d, error: errText(err) }));
       }),
     );
@@ -300,7 +308,12 @@ export class Attacher {
       if (failed) throw failed.reason;
       // a session whose connection lost its address: log out by target
       if ((await this.deps.sysfs.sessionsOf(t.iqn)).length > 0) {
-        await this.deps.exec("iscsiadm", ["-m", "node", "-T", t.iqn, "--logout"], { timeoutMs: budget.cap(15_000), logger: this.deps.log, okExitCodes: [21], ...signalOf(budget) });
+        await this.deps.exec("iscsiadm", ["-m", "node", "-T", t.iqn, "--logout"], {
+          timeoutMs: budget.cap(15_000),
+          logger: this.deps.log,
+          okExitCodes: [21],
+          ...signalOf(budget),
+        });
       }
       await this.deps.iscsi.deleteRecords(t.iqn);
     }

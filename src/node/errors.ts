@@ -6,7 +6,10 @@ import { ExecCancelledError, ExecError } from "../util/exec.js";
 /** Another operation holds the volume and did not let go in time. */
 export class VolumeBusyError extends Error {
   override readonly name = "VolumeBusyError";
-  constructor(readonly volumeId: string, readonly waitedMs: number) {
+  constructor(
+    readonly volumeId: string,
+    readonly waitedMs: number,
+  ) {
     super(`another operation on volume ${volumeId} is still running (waited ${Math.round(waitedMs / 1000)} s); try again`);
   }
 }
@@ -30,7 +33,11 @@ export class CallCancelledError extends Error {
 /** A device of the target answers with another identity than the one the volume must have. */
 export class WwidMismatchError extends Error {
   override readonly name = "WwidMismatchError";
-  constructor(readonly expected: string, readonly found: string, readonly device: string) {
+  constructor(
+    readonly expected: string,
+    readonly found: string,
+    readonly device: string,
+  ) {
     super(`device ${device} has WWID ${found}, but the volume's WWID is ${expected}; refusing to use it`);
   }
 }

@@ -108,9 +108,13 @@ export class Iscsiadm {
     if (!(await this.hasRecord(iqn, portal))) await this.dbWrite([...base, "-o", "new"], cancel);
     // one update with every name/value pair: one process and one database write instead of eight
     const settings: (readonly [string, string])[] = [...RECORD_SETTINGS];
-    if (chap) settings.push(["node.session.auth.authmethod", "CHAP"], ["node.session.auth.username", chap.username], ["node.session.auth.password", chap.password]);
+    if (chap)
+      settings.push(["node.session.auth.authmethod", "CHAP"], ["node.session.auth.username", chap.username], ["node.session.auth.password", chap.password]);
     else settings.push(["node.session.auth.authmethod", "None"]);
-    await this.dbWrite([...base, "-o", "update", ...settings.flatMap(([k, v]) => ["-n", k, "-v", v])], { ...cancel, ...(chap ? { secrets: [chap.password] } : {}) });
+    await this.dbWrite([...base, "-o", "update", ...settings.flatMap(([k, v]) => ["-n", k, "-v", v])], {
+      ...cancel,
+      ...(chap ? { secrets: [chap.password] } : {}),
+    });
   }
 
   async login(iqn: string, portal: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {

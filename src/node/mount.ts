@@ -30,7 +30,9 @@ export function parseFindmnt(text: string): MountEntry[] {
         target: str(item.target),
         source: str(item.source),
         fstype: str(item.fstype),
-        options: str(item.options).split(",").filter((o) => o !== ""),
+        options: str(item.options)
+          .split(",")
+          .filter((o) => o !== ""),
         devNo: str(item["maj:min"]),
       });
       if (Array.isArray(item.children)) walk(item.children);

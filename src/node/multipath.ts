@@ -71,7 +71,9 @@ export class Multipath {
     const problems = tcmuSettingProblems(settings);
     if (problems.length > 0) throw new HostConfigError(`multipath settings for LIO-ORG TCMU devices are unsafe: ${problems.join("; ")}`);
     if (settings.findMultipaths === "no" || settings.findMultipaths === "off") {
-      this.deps.log.warn("multipath find_multipaths is off: multipathd maps every non-blacklisted disk of this host", { findMultipaths: settings.findMultipaths });
+      this.deps.log.warn("multipath find_multipaths is off: multipathd maps every non-blacklisted disk of this host", {
+        findMultipaths: settings.findMultipaths,
+      });
     }
     this.checked = { at: performance.now(), settings };
     return settings;
@@ -93,9 +95,11 @@ export class Multipath {
   /** Asks multipathd to take these paths (it builds the map if the uevent was missed). */
   async addPaths(disks: readonly string[], signal?: AbortSignal): Promise<void> {
     for (const d of disks) {
-      await this.deps.exec("multipathd", ["add", "path", d], { timeoutMs: 10_000, logger: this.deps.log, okExitCodes: [1], ...(signal ? { signal } : {}) }).catch((err: unknown) => {
-        this.deps.log.warn("multipathd add path failed", { disk: d, error: err instanceof Error ? err.message : String(err) });
-      });
+      await this.deps
+        .exec("multipathd", ["add", "path", d], { timeoutMs: 10_000, logger: this.deps.log, okExitCodes: [1], ...(signal ? { signal } : {}) })
+        .catch((err: unknown) => {
+          this.deps.log.warn("multipathd add path failed", { disk: d, error: err instanceof Error ? err.message : String(err) });
+        });
     }
   }
 
@@ -125,7 +129,11 @@ export class Multipath {
       budget.checkCancelled(`removing multipath map ${wwid}`);
       if (budget.expired()) return false;
       try {
-        await this.deps.exec("multipath", ["-f", wwid], { timeoutMs: budget.cap(10_000), logger: this.deps.log, ...(budget.signal ? { signal: budget.signal } : {}) });
+        await this.deps.exec("multipath", ["-f", wwid], {
+          timeoutMs: budget.cap(10_000),
+          logger: this.deps.log,
+          ...(budget.signal ? { signal: budget.signal } : {}),
+        });
       } catch (err) {
         this.deps.log.warn("multipath -f failed", { wwid, attempt, error: err instanceof Error ? err.message : String(err) });
       }
@@ -139,7 +147,17 @@ export class Multipath {
   async resize(wwid: string): Promise<void> {
     const r = await this.deps.exec("multipathd", ["resize", "map", wwid], { timeoutMs: 15_000, logger: this.deps.log, okExitCodes: [1] });
     if (!/\bok\b/.test(r.stdout)) {
-      throw new ExecError("multipathd", ["resize", "map", wwid], r.exitCode, undefined, false, r.stderr.slice(-2000), r.stdout.slice(-2000), r.durationMs, "resize refused");
+      throw new ExecError(
+        "multipathd",
+        ["resize", "map", wwid],
+        r.exitCode,
+        undefined,
+        false,
+        r.stderr.slice(-2000),
+        r.stdout.slice(-2000),
+        r.durationMs,
+        "resize refused",
+      );
     }
   }
 }

@@ -28,7 +28,10 @@ export async function readInitiatorName(file: string): Promise<string> {
 /** "zone=a,rack=r1" -> {zone: "a", rack: "r1"} */
 export function parseTopology(text: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of (text ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+  for (const part of (text ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")) {
     const eq = part.indexOf("=");
     if (eq <= 0) throw new Error(`topology segment ${JSON.stringify(part)} is not key=value`);
     out[part.slice(0, eq)] = part.slice(eq + 1);

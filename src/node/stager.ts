@@ -43,9 +43,12 @@ export class Stager {
     const existing = await this.deps.records.get(p.volumeId);
     if (existing && existing.phase !== "detaching") {
       if (existing.accessType !== p.cap.accessType || (p.cap.accessType === "mount" && existing.fsType !== p.cap.fsType)) {
-        throw new ConflictError(`volume ${p.volumeId} is already staged here as ${existing.accessType}${existing.accessType === "mount" ? ` (${existing.fsType})` : ""}`);
+        throw new ConflictError(
+          `volume ${p.volumeId} is already staged here as ${existing.accessType}${existing.accessType === "mount" ? ` (${existing.fsType})` : ""}`,
+        );
       }
-      if (existing.iqn !== p.target.iqn || existing.wwid !== p.target.wwid) throw new ConflictError(`volume ${p.volumeId} is already staged here from target ${existing.iqn}`);
+      if (existing.iqn !== p.target.iqn || existing.wwid !== p.target.wwid)
+        throw new ConflictError(`volume ${p.volumeId} is already staged here from target ${existing.iqn}`);
       if (existing.phase === "staged" && existing.stagingPath !== p.stagingPath) {
         throw new ConflictError(`volume ${p.volumeId} is already staged here at ${existing.stagingPath}`);
       }
@@ -84,7 +87,9 @@ export class Stager {
           await this.deps.attacher.detach(p.target, new Budget(this.deps.budgetMs));
           await this.deps.records.delete(p.volumeId);
         } catch (cleanupErr) {
-          log.error("rollback after WWID mismatch failed; unstage or the garbage collector will finish it", { error: cleanupErr instanceof Error ? cleanupErr.message : String(cleanupErr) });
+          log.error("rollback after WWID mismatch failed; unstage or the garbage collector will finish it", {
+            error: cleanupErr instanceof Error ? cleanupErr.message : String(cleanupErr),
+          });
         }
       }
       throw err;
@@ -109,7 +114,14 @@ export class Stager {
     await mkdir(p.stagingPath, { recursive: true });
     const fsType = p.cap.fsType;
     const probe = await this.deps.fs.probe(device);
-    const plan = await planFormat({ device, fsType, readOnly: p.cap.readOnlyMode, probe, intent: rec.formatIntent, headIsZero: () => this.deps.fs.headIsZero(device) });
+    const plan = await planFormat({
+      device,
+      fsType,
+      readOnly: p.cap.readOnlyMode,
+      probe,
+      intent: rec.formatIntent,
+      headIsZero: () => this.deps.fs.headIsZero(device),
+    });
     if (plan.action === "format") {
       budget.check("formatting");
       const intent = plan.resume && rec.formatIntent ? rec.formatIntent : newFormatIntent(fsType);
@@ -120,13 +132,19 @@ export class Stager {
       await this.deps.fs.format(device, fsType, { uuid: intent.uuid, force: plan.resume, ...(budget.signal ? { signal: budget.signal } : {}) });
       const again = await this.deps.fs.probe(device);
       if (again.type !== fsType || again.uuid.toLowerCase() !== intent.uuid) {
-        throw new FsTypeMismatchError(`mkfs.${fsType} finished but blkid sees ${JSON.stringify(again.type)} with UUID ${JSON.stringify(again.uuid)} on ${device}, not ${intent.uuid}`);
+        throw new FsTypeMismatchError(
+          `mkfs.${fsType} finished but blkid sees ${JSON.stringify(again.type)} with UUID ${JSON.stringify(again.uuid)} on ${device}, not ${intent.uuid}`,
+        );
       }
       rec = await this.withoutIntent(rec);
     } else {
       if (rec.formatIntent) {
         // not our UUID: someone else's filesystem, used as it is; our intent is void
-        log.warn("the device holds a filesystem this node did not make; the format intent is dropped", { device, uuid: probe.uuid, intent: rec.formatIntent.uuid });
+        log.warn("the device holds a filesystem this node did not make; the format intent is dropped", {
+          device,
+          uuid: probe.uuid,
+          intent: rec.formatIntent.uuid,
+        });
         rec = await this.withoutIntent(rec);
       }
       if (!p.cap.readOnlyMode) await this.deps.fs.check(device, fsType, budget.signal);

@@ -25,7 +25,10 @@ export const LOADER_OPTIONS: Options = {
  * as in the .proto). The cast: protobufjs's IMethod declares `comment`
  * required, and its toJSON leaves comments out (as the descriptor should).
  */
-export const DESCRIPTORS: { readonly csi: INamespace; readonly blockd: INamespace } = { csi: csiDescriptor as INamespace, blockd: blockdDescriptor as INamespace };
+export const DESCRIPTORS: { readonly csi: INamespace; readonly blockd: INamespace } = {
+  csi: csiDescriptor as INamespace,
+  blockd: blockdDescriptor as INamespace,
+};
 
 let csi: CsiProto | undefined;
 let blockd: BlockdProto | undefined;

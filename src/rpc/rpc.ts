@@ -4,14 +4,7 @@
 // catch-all that turns anything unexpected into INTERNAL, and the caller's
 // cancellation as an AbortSignal for the handler to pass on (exec, calls to
 // other services).
-import {
-  Metadata,
-  status,
-  type ServerUnaryCall,
-  type ServiceDefinition,
-  type sendUnaryData,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
+import { Metadata, status, type ServerUnaryCall, type ServiceDefinition, type sendUnaryData, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
 import { StatusError, deadlineExceeded } from "./errors.js";
 import { redactValue, knownSecrets, isSecretKey } from "../util/redact.js";

@@ -122,7 +122,10 @@ export function certificateRoles(cert: X509Certificate): BlockdRole[] {
 }
 
 /** Each role, as a message names it. */
-export const ROLE_NAMES: Record<BlockdRole, string> = { peer: `a blockd peer (DNS:${BLOCKD_TLS_NAME}, serverAuth and clientAuth)`, controller: `the controller (DNS:${CONTROLLER_TLS_NAME}, clientAuth)` };
+export const ROLE_NAMES: Record<BlockdRole, string> = {
+  peer: `a blockd peer (DNS:${BLOCKD_TLS_NAME}, serverAuth and clientAuth)`,
+  controller: `the controller (DNS:${CONTROLLER_TLS_NAME}, clientAuth)`,
+};
 
 /**
  * Reads and checks the files at start-up, so that a mistake is one clear
@@ -152,17 +155,28 @@ export async function loadBlockdTls(files: TlsFiles, opts: { flags: TlsFlagNames
   const chain = certificates(cert.toString("utf8"), `--${flags.cert} ${files.cert}`);
   const leaf = chain[0] as X509Certificate;
   const cas = certificates(ca.toString("utf8"), `--${flags.ca} ${files.ca}`);
-  if (!leaf.checkPrivateKey(privateKey)) throw new Error(`--${flags.key} ${files.key} is not the private key of the certificate in --${flags.cert} ${files.cert}`);
+  if (!leaf.checkPrivateKey(privateKey))
+    throw new Error(`--${flags.key} ${files.key} is not the private key of the certificate in --${flags.cert} ${files.cert}`);
 
   const usages = leaf.keyUsage as string[] | undefined; // extended key usage; absent = any
   const peer = opts.role === "peer";
-  const need = peer ? [[SERVER_AUTH, "serverAuth"], [CLIENT_AUTH, "clientAuth"]] : [[CLIENT_AUTH, "clientAuth"]];
+  const need = peer
+    ? [
+        [SERVER_AUTH, "serverAuth"],
+        [CLIENT_AUTH, "clientAuth"],
+      ]
+    : [[CLIENT_AUTH, "clientAuth"]];
   for (const [oid, name] of need) {
-    if (usages && !usages.includes(oid as string)) throw new Error(`--${flags.cert} ${files.cert}: the certificate's extendedKeyUsage lacks ${name}, which ${peer ? "blockd (server and peer client)" : "a blockd client"} needs`);
+    if (usages && !usages.includes(oid as string))
+      throw new Error(
+        `--${flags.cert} ${files.cert}: the certificate's extendedKeyUsage lacks ${name}, which ${peer ? "blockd (server and peer client)" : "a blockd client"} needs`,
+      );
   }
   const names = `its subject alternative names: ${leaf.subjectAltName ?? "none"}`;
   if (peer && leaf.checkHost(BLOCKD_TLS_NAME) === undefined) {
-    throw new Error(`--${flags.cert} ${files.cert}: the certificate does not name ${BLOCKD_TLS_NAME} (${names}); peers and the controller check every blockd against DNS:${BLOCKD_TLS_NAME}`);
+    throw new Error(
+      `--${flags.cert} ${files.cert}: the certificate does not name ${BLOCKD_TLS_NAME} (${names}); peers and the controller check every blockd against DNS:${BLOCKD_TLS_NAME}`,
+    );
   }
   if (!peer) {
     const roles = certificateRoles(leaf);
@@ -173,7 +187,9 @@ export async function loadBlockdTls(files: TlsFiles, opts: { flags: TlsFlagNames
       );
     }
     if (!roles.includes("controller")) {
-      throw new Error(`--${flags.cert} ${files.cert}: the certificate does not name ${CONTROLLER_TLS_NAME} (${names}); blockd serves the Blockd service only to ${ROLE_NAMES.controller} and its peers`);
+      throw new Error(
+        `--${flags.cert} ${files.cert}: the certificate does not name ${CONTROLLER_TLS_NAME} (${names}); blockd serves the Blockd service only to ${ROLE_NAMES.controller} and its peers`,
+      );
     }
   }
 
@@ -186,7 +202,10 @@ export async function loadBlockdTls(files: TlsFiles, opts: { flags: TlsFlagNames
   else if (validTo.getTime() - now.getTime() < EXPIRY_WARNING_MS) log.warn("the TLS certificate expires soon; replace it", where);
   const top = chain[chain.length - 1] as X509Certificate;
   if (!cas.some((c) => c.fingerprint256 === top.fingerprint256 || (top.checkIssued(c) && top.verify(c.publicKey)))) {
-    log.warn("the TLS certificate is not signed by a CA of the CA bundle: blockd and the controller trust only that bundle, so they refuse it", { ...where, ca: files.ca });
+    log.warn("the TLS certificate is not signed by a CA of the CA bundle: blockd and the controller trust only that bundle, so they refuse it", {
+      ...where,
+      ca: files.ca,
+    });
   }
   return { cert, key, ca, subject: leaf.subject, validTo };
 }

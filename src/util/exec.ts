@@ -116,7 +116,17 @@ export const exec: Exec = async (file, args, opts = {}) => {
   const cancel = opts.signal;
   if (cancel?.aborted) {
     log.debug("exec", { cmd: [file, ...redactedArgs].join(" "), cancelled: true, started: false });
-    throw new ExecCancelledError(file, redactedArgs, undefined, undefined, false, "", "", 0, `cancelled before it started (${scrubAll(abortReason(cancel), secrets)})`);
+    throw new ExecCancelledError(
+      file,
+      redactedArgs,
+      undefined,
+      undefined,
+      false,
+      "",
+      "",
+      0,
+      `cancelled before it started (${scrubAll(abortReason(cancel), secrets)})`,
+    );
   }
   // The child leads its own process group so that a timeout kills everything
   // it started: a shell's grandchild holding stdout open would otherwise keep
@@ -173,7 +183,17 @@ export const exec: Exec = async (file, args, opts = {}) => {
   const stderrTail = scrubAll(stderr.slice(-STDERR_TAIL), secrets);
   if (cancelled && cancel) {
     const reason = `cancelled after ${durationMs} ms (${scrubAll(abortReason(cancel), secrets)})`;
-    throw new ExecCancelledError(file, redactedArgs, exitCode, r.signal ?? undefined, false, stderrTail, scrubAll(stdout.slice(-STDERR_TAIL), secrets), durationMs, reason);
+    throw new ExecCancelledError(
+      file,
+      redactedArgs,
+      exitCode,
+      r.signal ?? undefined,
+      false,
+      stderrTail,
+      scrubAll(stdout.slice(-STDERR_TAIL), secrets),
+      durationMs,
+      reason,
+    );
   }
   const reason = timedOut
     ? `timed out after ${timeoutMs} ms`

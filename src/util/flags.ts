@@ -64,7 +64,10 @@ export function bool(f: ParsedFlags, name: string): boolean {
 export function strList(f: ParsedFlags, name: string): string[] {
   const v = f.values[name];
   const items = Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : typeof v === "string" ? [v] : [];
-  return items.flatMap((x) => x.split(",")).map((x) => x.trim()).filter((x) => x !== "");
+  return items
+    .flatMap((x) => x.split(","))
+    .map((x) => x.trim())
+    .filter((x) => x !== "");
 }
 export function int(f: ParsedFlags, name: string, min: number, max: number): number | undefined {
   const v = str(f, name);

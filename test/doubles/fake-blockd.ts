@@ -105,7 +105,8 @@ export class FakeBlockd {
       svc,
       wrapService(svc, this.handlers(node), {
         log: nullLogger,
-        authorize: (md) => (this.key === undefined || keyMatches(this.key, md.get(KEY_HEADER)[0]) ? undefined : unauthenticated("a valid blockd key is required")),
+        authorize: (md) =>
+          this.key === undefined || keyMatches(this.key, md.get(KEY_HEADER)[0]) ? undefined : unauthenticated("a valid blockd key is required"),
       }),
     );
     const where = await server.listen({ endpoint: { kind: "tcp", host: "127.0.0.1", port } });
@@ -225,7 +226,8 @@ export class FakeBlockd {
           if (old.auth !== req.auth) diffs.push("auth");
           if (old.hosts.join(" ") !== hosts.join(" ")) diffs.push("hosts");
           if (old.aclMode !== req.acl_mode) diffs.push("acl mode");
-          if (diffs.length > 0) throw fail(status.ALREADY_EXISTS, `block ${req.volume}/${req.block} already exists: with other parameters (${diffs.join("; ")})`);
+          if (diffs.length > 0)
+            throw fail(status.ALREADY_EXISTS, `block ${req.volume}/${req.block} already exists: with other parameters (${diffs.join("; ")})`);
           const complete = old.state === "ready";
           if (complete && req.fail_if_exists) throw fail(status.ALREADY_EXISTS, `block ${req.volume}/${req.block} already exists`);
           old.state = "ready";
@@ -320,7 +322,13 @@ export class FakeBlockd {
         const v = this.vol(req.volume);
         const reserve = 10n * MiB;
         const avail = v.freeBytes > reserve ? v.freeBytes - reserve : 0n;
-        return { volume: req.volume, total_bytes: v.totalBytes.toString(), free_bytes: v.freeBytes.toString(), reserve_bytes: reserve.toString(), available_bytes: avail.toString() };
+        return {
+          volume: req.volume,
+          total_bytes: v.totalBytes.toString(),
+          free_bytes: v.freeBytes.toString(),
+          reserve_bytes: reserve.toString(),
+          available_bytes: avail.toString(),
+        };
       },
       Audit: async (req, ctx) => {
         record("Audit", req, ctx);

@@ -216,7 +216,12 @@ async function lioOf(n: LabNode): Promise<{ targets: string[]; luns: number; ena
   );
   const sections = sectionsOf(r.stdout);
   const num = (k: string): number => Number(sections.get(k)?.[0] ?? NaN);
-  return { targets: sorted(sections.get("targets") ?? []), luns: num("luns"), enabledTpgs: num("enabled"), backstores: sorted(sections.get("backstores") ?? []) };
+  return {
+    targets: sorted(sections.get("targets") ?? []),
+    luns: num("luns"),
+    enabledTpgs: num("enabled"),
+    backstores: sorted(sections.get("backstores") ?? []),
+  };
 }
 
 /** A shell listing in "#name" sections, one item per line after each. */
@@ -290,14 +295,22 @@ let creates: PhaseStats | undefined;
 let deletes: PhaseStats | undefined;
 
 before(async () => {
-  say(`${COUNT} volumes (CHAP, ha 3, ${SIZE / MiB} MiB thin) in ${WAVES} wave(s) of ${WAVE}; retry on ${[...RETRYABLE].map(codeName).join("/")}, at most ${MAX_ATTEMPTS} attempts`);
+  say(
+    `${COUNT} volumes (CHAP, ha 3, ${SIZE / MiB} MiB thin) in ${WAVES} wave(s) of ${WAVE}; retry on ${[...RETRYABLE].map(codeName).join("/")}, at most ${MAX_ATTEMPTS} attempts`,
+  );
   buildProduct();
   lab = await ensureLab({ nodes: 3 });
   await lab.resetState();
   blockdSince = new Date().toISOString();
   await step("start gluster-blockd on 3 nodes", () => startBlockdEverywhere(lab!));
   kube = await new FakeKubeApi().start();
-  ctl = await startController({ endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, tls: await labControllerTls(), kubeconfig: await kube.kubeconfig(), namespace: NS });
+  ctl = await startController({
+    endpoints: lab.addresses.map((a) => `${a}:24010`),
+    key: BLOCKD_KEY,
+    tls: await labControllerTls(),
+    kubeconfig: await kube.kubeconfig(),
+    namespace: NS,
+  });
 });
 
 after(async () => {
@@ -337,7 +350,9 @@ after(async () => {
     await stopBlockdEverywhere(lab);
   }
   say(`test wall time ${secs(performance.now() - t0)}`, true);
-  console.log(`figures (${COUNT} volumes, CHAP, ha 3, ${SIZE / MiB} MiB thin, waves of ${WAVE}; per call = first attempt to last answer, backoffs included):\n${report.join("\n")}`);
+  console.log(
+    `figures (${COUNT} volumes, CHAP, ha 3, ${SIZE / MiB} MiB thin, waves of ${WAVE}; per call = first attempt to last answer, backoffs included):\n${report.join("\n")}`,
+  );
   assert.deepEqual(problems, []);
 });
 
@@ -367,50 +382,54 @@ test(`CreateVolume x${COUNT}, ${WAVE} at a time: all succeed`, { timeout: PHASE_
   }
 });
 
-test(`all ${COUNT} volumes exist: ListVolumes, gluster-block list, LIO on every node, block files, Secrets; the audit finds nothing`, { timeout: CHECK_TIMEOUT_MS }, async () => {
-  const ids = NAMES.map(volumeIdOf);
-  const entries = await step("ListVolumes (pages of 7)", () => listVolumes());
-  assert.deepEqual(
-    entries.map((e) => e.volume?.volume_id),
-    sorted(ids),
-    "ListVolumes lists exactly our volumes",
-  );
-  for (const e of entries) {
-    assert.equal(e.volume?.capacity_bytes, String(SIZE), e.volume?.volume_id);
-    assert.equal(e.status?.volume_condition?.abnormal, false, `${e.volume?.volume_id}: ${e.status?.volume_condition?.message}`);
-  }
+test(
+  `all ${COUNT} volumes exist: ListVolumes, gluster-block list, LIO on every node, block files, Secrets; the audit finds nothing`,
+  { timeout: CHECK_TIMEOUT_MS },
+  async () => {
+    const ids = NAMES.map(volumeIdOf);
+    const entries = await step("ListVolumes (pages of 7)", () => listVolumes());
+    assert.deepEqual(
+      entries.map((e) => e.volume?.volume_id),
+      sorted(ids),
+      "ListVolumes lists exactly our volumes",
+    );
+    for (const e of entries) {
+      assert.equal(e.volume?.capacity_bytes, String(SIZE), e.volume?.volume_id);
+      assert.equal(e.status?.volume_condition?.abnormal, false, `${e.volume?.volume_id}: ${e.status?.volume_condition?.message}`);
+    }
 
-  const list = await step("gluster-block list on n1", () => cli(lab!.node(1), ["list", HV]));
-  assert.equal(list.code, 0, list.stderr);
-  assert.deepEqual(sorted(list.stdout.split("\n").filter((l) => l !== "")), sorted(NAMES), "gluster-block list");
+    const list = await step("gluster-block list on n1", () => cli(lab!.node(1), ["list", HV]));
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(sorted(list.stdout.split("\n").filter((l) => l !== "")), sorted(NAMES), "gluster-block list");
 
-  const iqns = sorted(NAMES.map((n) => iqnFor(gbidOf(n))));
-  const lio = await step("LIO on every node", () => Promise.all(lab!.nodes.map(async (n) => ({ n, l: await lioOf(n) }))));
-  for (const { n, l } of lio) {
-    assert.deepEqual(l.targets, iqns, `${n.name}: our iSCSI targets`);
-    // every target carries one TPG per HA node (the others' for ALUA), each with the LUN
-    assert.equal(l.luns, COUNT * HA, `${n.name}: one LUN in each of the ${HA} TPGs of every target`);
-    assert.equal(l.enabledTpgs, COUNT, `${n.name}: one enabled (own) TPG per target`);
-    assert.deepEqual(l.backstores, sorted(NAMES), `${n.name}: user:glfs backstores`);
-  }
+    const iqns = sorted(NAMES.map((n) => iqnFor(gbidOf(n))));
+    const lio = await step("LIO on every node", () => Promise.all(lab!.nodes.map(async (n) => ({ n, l: await lioOf(n) }))));
+    for (const { n, l } of lio) {
+      assert.deepEqual(l.targets, iqns, `${n.name}: our iSCSI targets`);
+      // every target carries one TPG per HA node (the others' for ALUA), each with the LUN
+      assert.equal(l.luns, COUNT * HA, `${n.name}: one LUN in each of the ${HA} TPGs of every target`);
+      assert.equal(l.enabledTpgs, COUNT, `${n.name}: one enabled (own) TPG per target`);
+      assert.deepEqual(l.backstores, sorted(NAMES), `${n.name}: user:glfs backstores`);
+    }
 
-  const files = await step("block files and journals on the hosting volume", () => volumeFiles());
-  assert.deepEqual(files.store, sorted(NAMES.map(gbidOf)), "block-store holds one file per volume");
-  assert.deepEqual(files.meta, sorted(NAMES), "block-meta holds one journal per volume");
-  assert.deepEqual(files.orphaned, [], "nothing set aside as orphaned");
+    const files = await step("block files and journals on the hosting volume", () => volumeFiles());
+    assert.deepEqual(files.store, sorted(NAMES.map(gbidOf)), "block-store holds one file per volume");
+    assert.deepEqual(files.meta, sorted(NAMES), "block-meta holds one journal per volume");
+    assert.deepEqual(files.orphaned, [], "nothing set aside as orphaned");
 
-  assert.deepEqual(sorted(kube!.secrets.keys()), sorted(NAMES.map(secretKey)), "one CHAP Secret per volume");
-  for (const name of NAMES) {
-    const data = kube!.secrets.get(secretKey(name))?.data as Record<string, string>;
-    assert.equal(Buffer.from(data.username ?? "", "base64").toString(), gbidOf(name), `${name}: CHAP username`);
-    assert.ok(Buffer.from(data.password ?? "", "base64").length >= 8, `${name}: a CHAP password`);
-  }
-  notePasswords();
-  const current = new Set(NAMES.map((n) => (kube!.secrets.get(secretKey(n))?.data as Record<string, string>).password));
-  assert.equal(current.size, COUNT, "every volume has its own CHAP password");
+    assert.deepEqual(sorted(kube!.secrets.keys()), sorted(NAMES.map(secretKey)), "one CHAP Secret per volume");
+    for (const name of NAMES) {
+      const data = kube!.secrets.get(secretKey(name))?.data as Record<string, string>;
+      assert.equal(Buffer.from(data.username ?? "", "base64").toString(), gbidOf(name), `${name}: CHAP username`);
+      assert.ok(Buffer.from(data.password ?? "", "base64").length >= 8, `${name}: a CHAP password`);
+    }
+    notePasswords();
+    const current = new Set(NAMES.map((n) => (kube!.secrets.get(secretKey(n))?.data as Record<string, string>).password));
+    assert.equal(current.size, COUNT, "every volume has its own CHAP password");
 
-  await step(`gluster-block audit on 3 nodes (${COUNT} volumes)`, () => auditEverywhere());
-});
+    await step(`gluster-block audit on 3 nodes (${COUNT} volumes)`, () => auditEverywhere());
+  },
+);
 
 test(`DeleteVolume x${COUNT}, ${WAVE} at a time: all succeed`, { timeout: PHASE_TIMEOUT_MS }, async () => {
   deletes = await inWaves("DeleteVolume", async (name) => {
@@ -423,7 +442,11 @@ test(`DeleteVolume x${COUNT}, ${WAVE} at a time: all succeed`, { timeout: PHASE_
 
 test("nothing is left: ListVolumes, gluster-block list, LIO, block files, Secrets; the audit finds nothing", { timeout: CHECK_TIMEOUT_MS }, async () => {
   const entries = await step("ListVolumes", () => listVolumes());
-  assert.deepEqual(entries.map((e) => e.volume?.volume_id), [], "ListVolumes after the deletes");
+  assert.deepEqual(
+    entries.map((e) => e.volume?.volume_id),
+    [],
+    "ListVolumes after the deletes",
+  );
   const list = await step("gluster-block list on n1", () => cli(lab!.node(1), ["list", HV]));
   assert.equal(list.code, 0, list.stderr);
   assert.equal(list.stdout.trim(), "*Nil*");

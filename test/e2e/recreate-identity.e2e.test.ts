@@ -47,13 +47,18 @@ async function attach(n: LabNode, b: { iqn: string; wwid: string }): Promise<voi
       iscsiadm -m node -T ${b.iqn} -p ${a}:3260 -o update -n node.session.timeo.replacement_timeout -v 10
       iscsiadm -m node -T ${b.iqn} -p ${a}:3260 --login`);
   }
-  await n.must(`${waitFor(60, `[ "$(multipath -ll ${b.wwid} 2>/dev/null | grep -c 'active ready running')" = 2 ]`)} || { multipath -v2 >/dev/null; multipath -ll; exit 1; }`);
+  await n.must(
+    `${waitFor(60, `[ "$(multipath -ll ${b.wwid} 2>/dev/null | grep -c 'active ready running')" = 2 ]`)} || { multipath -v2 >/dev/null; multipath -ll; exit 1; }`,
+  );
   // no queueing without paths: a read of a map whose target is gone fails instead of hanging
   await n.run(`dmsetup message ${b.wwid} 0 fail_if_no_path`);
 }
 
 async function detach(n: LabNode, b: { iqn: string; wwid: string }): Promise<void> {
-  await n.run(`multipath -f ${b.wwid} 2>/dev/null; iscsiadm -m node -T ${b.iqn} --logout 2>/dev/null; iscsiadm -m node -T ${b.iqn} -o delete 2>/dev/null; true`, { timeoutMs: 120_000 });
+  await n.run(
+    `multipath -f ${b.wwid} 2>/dev/null; iscsiadm -m node -T ${b.iqn} --logout 2>/dev/null; iscsiadm -m node -T ${b.iqn} -o delete 2>/dev/null; true`,
+    { timeoutMs: 120_000 },
+  );
 }
 
 const pattern = (ch: string, file: string): string => `yes ${ch} | tr -d '\\n' | head -c ${MiB} > ${file}`;

@@ -78,7 +78,13 @@ const createReq = () => ({
   name: PV,
   capacity_range: { required_bytes: String(512 * MiB) }, // xfsprogs 6 refuses filesystems under 300 MB
   volume_capabilities: [mountCap("xfs")],
-  parameters: { hostingVolume: VOL, haCount: "3", "csi.storage.k8s.io/pv/name": PV, "csi.storage.k8s.io/pvc/name": "db", "csi.storage.k8s.io/pvc/namespace": "e2e" },
+  parameters: {
+    hostingVolume: VOL,
+    haCount: "3",
+    "csi.storage.k8s.io/pv/name": PV,
+    "csi.storage.k8s.io/pvc/name": "db",
+    "csi.storage.k8s.io/pvc/namespace": "e2e",
+  },
 });
 
 function allOk(rs: CallResult[], n: number): void {
@@ -116,13 +122,41 @@ test("the whole way with CHAP over mutual TLS: create, publish, stage, write, re
   const nodeId = info[0]?.response?.node_id;
   assert.ok(typeof nodeId === "string", "NodeGetInfo answers a node_id");
   assert.match(nodeId, /^n1\/iqn\./);
-  const pub = await ctl!.call<ControllerPublishVolumeResponse__Output>("ControllerPublishVolume", { volume_id: volumeId, node_id: nodeId, volume_capability: mountCap("xfs") }, 300_000);
+  const pub = await ctl!.call<ControllerPublishVolumeResponse__Output>(
+    "ControllerPublishVolume",
+    { volume_id: volumeId, node_id: nodeId, volume_capability: mountCap("xfs") },
+    300_000,
+  );
 
   const context = created.volume?.volume_context ?? {};
   const cap = mountCap("xfs");
   const up: Call[] = [
-    { method: "NodeStageVolume", request: { volume_id: volumeId, staging_target_path: STAGING, volume_capability: cap, secrets: chap, volume_context: context, publish_context: pub.publish_context }, stopOnError: true, retries: 5 },
-    { method: "NodePublishVolume", request: { volume_id: volumeId, staging_target_path: STAGING, target_path: TARGET, volume_capability: cap, readonly: false, volume_context: context, publish_context: pub.publish_context }, stopOnError: true },
+    {
+      method: "NodeStageVolume",
+      request: {
+        volume_id: volumeId,
+        staging_target_path: STAGING,
+        volume_capability: cap,
+        secrets: chap,
+        volume_context: context,
+        publish_context: pub.publish_context,
+      },
+      stopOnError: true,
+      retries: 5,
+    },
+    {
+      method: "NodePublishVolume",
+      request: {
+        volume_id: volumeId,
+        staging_target_path: STAGING,
+        target_path: TARGET,
+        volume_capability: cap,
+        readonly: false,
+        volume_context: context,
+        publish_context: pub.publish_context,
+      },
+      stopOnError: true,
+    },
   ];
   allOk(await csiCalls(n1, up), 2);
   const t = await traces(n1, IQN, WWID);
@@ -161,7 +195,10 @@ test("no CHAP password, TLS private key or shared key in any log line or error o
     ...(await keyMaterial(pki.blockd.key)).map((l): [string, string] => ["blockd's TLS key", l]),
     ...(await keyMaterial(pki.controller.key)).map((l): [string, string] => ["the controller's TLS key", l]),
   ];
-  const logs: [string, string][] = [["the controller's log", ctl!.log.text() + plain!.log.text()], ["CSI errors", errors.join("\n")]];
+  const logs: [string, string][] = [
+    ["the controller's log", ctl!.log.text() + plain!.log.text()],
+    ["CSI errors", errors.join("\n")],
+  ];
   for (const n of lab.nodes) {
     logs.push([`${n.name}'s journal`, (await n.must("journalctl --no-pager -o cat; dmesg")).stdout]);
     logs.push([`${n.name}'s tcmu-runner.log`, (await n.run("cat /var/log/tcmu-runner.log 2>/dev/null")).stdout]);

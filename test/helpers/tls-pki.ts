@@ -98,11 +98,46 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
   const p = (name: string): string => join(dir, name);
 
   const selfSigned = (name: string, cn: string): Promise<unknown> =>
-    openssl("req", "-config", cnf, "-x509", ...NEW_KEY, "-keyout", p(`${name}.key`), "-out", p(`${name}.crt`), "-days", "2", "-subj", `/CN=${cn}`, "-extensions", "ca_ext");
-  const request = (name: string, cn: string): Promise<unknown> => openssl("req", "-config", cnf, "-new", ...NEW_KEY, "-keyout", p(`${name}.key`), "-out", p(`${name}.csr`), "-subj", `/CN=${cn}`);
+    openssl(
+      "req",
+      "-config",
+      cnf,
+      "-x509",
+      ...NEW_KEY,
+      "-keyout",
+      p(`${name}.key`),
+      "-out",
+      p(`${name}.crt`),
+      "-days",
+      "2",
+      "-subj",
+      `/CN=${cn}`,
+      "-extensions",
+      "ca_ext",
+    );
+  const request = (name: string, cn: string): Promise<unknown> =>
+    openssl("req", "-config", cnf, "-new", ...NEW_KEY, "-keyout", p(`${name}.key`), "-out", p(`${name}.csr`), "-subj", `/CN=${cn}`);
   const sign = async (name: string, cn: string, ca: string, ext: string): Promise<CertFiles> => {
     await request(name, cn);
-    await openssl("x509", "-req", "-in", p(`${name}.csr`), "-CA", p(`${ca}.crt`), "-CAkey", p(`${ca}.key`), "-CAcreateserial", "-days", "2", "-out", p(`${name}.crt`), "-extfile", cnf, "-extensions", ext);
+    await openssl(
+      "x509",
+      "-req",
+      "-in",
+      p(`${name}.csr`),
+      "-CA",
+      p(`${ca}.crt`),
+      "-CAkey",
+      p(`${ca}.key`),
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-out",
+      p(`${name}.crt`),
+      "-extfile",
+      cnf,
+      "-extensions",
+      ext,
+    );
     return { cert: p(`${name}.crt`), key: p(`${name}.key`) };
   };
 
@@ -115,6 +150,33 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
   const stranger = await sign("stranger", "storage admin", "ca", "stranger_ext");
   const blockdNamedClient = await sign("blockd-named-client", "gluster-blockd", "ca", "blockd_named_client_ext");
   await request("expired", "expired client");
-  await openssl("ca", "-config", cnf, "-batch", "-notext", "-extensions", "client_ext", "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-in", p("expired.csr"), "-out", p("expired.crt"));
-  return { dir, ca: p("ca.crt"), otherCa: p("other-ca.crt"), blockd, controller, intruder, expired: { cert: p("expired.crt"), key: p("expired.key") }, unnamed, stranger, blockdNamedClient };
+  await openssl(
+    "ca",
+    "-config",
+    cnf,
+    "-batch",
+    "-notext",
+    "-extensions",
+    "client_ext",
+    "-startdate",
+    "20200101000000Z",
+    "-enddate",
+    "20200102000000Z",
+    "-in",
+    p("expired.csr"),
+    "-out",
+    p("expired.crt"),
+  );
+  return {
+    dir,
+    ca: p("ca.crt"),
+    otherCa: p("other-ca.crt"),
+    blockd,
+    controller,
+    intruder,
+    expired: { cert: p("expired.crt"), key: p("expired.key") },
+    unnamed,
+    stranger,
+    blockdNamedClient,
+  };
 }

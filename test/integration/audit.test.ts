@@ -122,7 +122,9 @@ test("audit finds each kind of orphan, fixes each with one log line, then finds 
   {
     const peers = new ProcessPeers(c.peers);
     await assert.rejects(
-      c.engine(1, { peers, faults: stopAfter(peers, `lio-remove:${h1}`) }).delete({ volume: c.volume, block: "half-deleted", unlinkStorage: true, force: false, missingOk: true }),
+      c
+        .engine(1, { peers, faults: stopAfter(peers, `lio-remove:${h1}`) })
+        .delete({ volume: c.volume, block: "half-deleted", unlinkStorage: true, force: false, missingOk: true }),
       SimulatedCrash,
     );
     await peers.idle();
@@ -151,7 +153,10 @@ test("audit finds each kind of orphan, fixes each with one log line, then finds 
     /simulated crash/,
   );
   n3.configfs.crashAt = undefined;
-  assert.ok((await n3.lio.list()).some((b) => b.name === "lio-crash" && !b.gbid), "a backstore with no WWN is left");
+  assert.ok(
+    (await n3.lio.list()).some((b) => b.name === "lio-crash" && !b.gbid),
+    "a backstore with no WWN is left",
+  );
   // 11. a target left on a node that is no longer a host: a replace whose clean-up of the old node failed
   await e.create(req("moved-away", { ha: 2, hosts: [h1, h2] }));
   node(h2).down = true;
@@ -193,10 +198,18 @@ test("audit finds each kind of orphan, fixes each with one log line, then finds 
   const fixed = await auditEveryNode(c, true, cap.log);
   assert.deepEqual(keys(fixed), expected.map(key).sort(), "the fix run reports what it found");
   const done = fixed.filter((f) => f.fixed);
-  assert.deepEqual(keys(done), expected.filter((f) => f.block !== "corrupt-live").map(key).sort());
+  assert.deepEqual(
+    keys(done),
+    expected
+      .filter((f) => f.block !== "corrupt-live")
+      .map(key)
+      .sort(),
+  );
   assert.equal(done.length, new Set(done.map(key)).size, "each fixed once");
   assert.ok(fixed.filter((f) => f.block === "corrupt-live").every((f) => !f.fixed));
-  const fixLines = cap.lines.map((l) => JSON.parse(l) as { message: string; kind: string; host: string; block: string }).filter((l) => l.message === "audit fixed");
+  const fixLines = cap.lines
+    .map((l) => JSON.parse(l) as { message: string; kind: string; host: string; block: string })
+    .filter((l) => l.message === "audit fixed");
   assert.deepEqual(fixLines.map((l) => key(l)).sort(), done.map(key).sort(), "one log line per fix");
 
   // audit again: only the corrupt live journal, which waits for a human; repaired by hand, nothing

@@ -10,7 +10,15 @@ import { randomUUID } from "node:crypto";
 import { startEngineCluster, type EngineCluster } from "./harness/engine-cluster.js";
 import type { BlockEngine } from "../../src/glusterblock/engine/block-engine.js";
 import type { CreateRequest } from "../../src/glusterblock/engine/requests.js";
-import { BlockExistsError, BlockNotFoundError, HostUnreachableError, InvalidRequestError, PartialFailureError, PreconditionError, VolumeNotFoundError } from "../../src/glusterblock/errors.js";
+import {
+  BlockExistsError,
+  BlockNotFoundError,
+  HostUnreachableError,
+  InvalidRequestError,
+  PartialFailureError,
+  PreconditionError,
+  VolumeNotFoundError,
+} from "../../src/glusterblock/errors.js";
 import { InvalidNameError, iqnFor } from "../../src/identity/names.js";
 import { gbidFor } from "../doubles/names.js";
 import { SizeError } from "../../src/identity/size.js";
@@ -64,7 +72,10 @@ describe("create, info, modify, delete on a real volume", () => {
     sampleGbid = gbid;
     assert.match(gbid, V4, "a random GBID (uuid v4), drawn per create");
     assert.equal(r.iqn, iqnFor(gbid));
-    assert.deepEqual(r.portals, c.hosts.map((h) => `${h}:3260`));
+    assert.deepEqual(
+      r.portals,
+      c.hosts.map((h) => `${h}:3260`),
+    );
     assert.equal(r.username, gbid);
     assert.match(r.password ?? "", /^[0-9a-f-]{36}$/);
     assert.equal(r.alreadyExisted, false);
@@ -219,7 +230,10 @@ describe("failures converge", () => {
 
   test("a retry of a create begun earlier whose configuration fails on a host leaves the block for the next retry", async () => {
     const gbid = gbidFor(c.volume, "blk-begun");
-    await writeFile(join(root, "block-meta", "blk-begun"), `VOLUME: ${c.volume}\nGBID: ${gbid}\nHA: 3\nENTRYCREATE: INPROGRESS\nPRIOPATH: ${c.hosts[0]}\nHOSTS: ${c.hosts.join(" ")}\nACLMODE: GENERATED\nPREALLOC: NO\n`);
+    await writeFile(
+      join(root, "block-meta", "blk-begun"),
+      `VOLUME: ${c.volume}\nGBID: ${gbid}\nHA: 3\nENTRYCREATE: INPROGRESS\nPRIOPATH: ${c.hosts[0]}\nHOSTS: ${c.hosts.join(" ")}\nACLMODE: GENERATED\nPREALLOC: NO\n`,
+    );
     const n3 = c.nodes.get(c.hosts[2] ?? "");
     assert.ok(n3);
     n3.configfs.crashAt = n3.configfs.ops.length;
@@ -240,7 +254,10 @@ describe("failures converge", () => {
     // a GBID as earlier builds derived it from the name (v5): such half-made blocks are finished too
     const gbid = gbidFor(c.volume, "blk-resume");
     // what a coordinator that died right after its first append leaves behind
-    await writeFile(join(root, "block-meta", "blk-resume"), `VOLUME: ${c.volume}\nGBID: ${gbid}\nHA: 3\nENTRYCREATE: INPROGRESS\nPRIOPATH: ${c.hosts[0]}\nHOSTS: ${c.hosts.join(" ")}\nACLMODE: GENERATED\nPREALLOC: NO\n`);
+    await writeFile(
+      join(root, "block-meta", "blk-resume"),
+      `VOLUME: ${c.volume}\nGBID: ${gbid}\nHA: 3\nENTRYCREATE: INPROGRESS\nPRIOPATH: ${c.hosts[0]}\nHOSTS: ${c.hosts.join(" ")}\nACLMODE: GENERATED\nPREALLOC: NO\n`,
+    );
     const r = await e.create(req("blk-resume"));
     assert.equal(r.gbid, gbid);
     assert.equal(r.portals.length, 3);
@@ -252,12 +269,19 @@ describe("failures converge", () => {
   test("a create cut short after the journal's first lines keeps the GBID the journal recorded (a random v4 one)", async () => {
     const gbid = randomUUID();
     const files = new Set(await readdir(join(root, "block-store")));
-    await writeFile(join(root, "block-meta", "blk-resume-v4"), `VOLUME: ${c.volume}\nGBID: ${gbid}\nHA: 3\nENTRYCREATE: INPROGRESS\nPRIOPATH: ${c.hosts[0]}\nHOSTS: ${c.hosts.join(" ")}\nACLMODE: GENERATED\nPREALLOC: NO\n`);
+    await writeFile(
+      join(root, "block-meta", "blk-resume-v4"),
+      `VOLUME: ${c.volume}\nGBID: ${gbid}\nHA: 3\nENTRYCREATE: INPROGRESS\nPRIOPATH: ${c.hosts[0]}\nHOSTS: ${c.hosts.join(" ")}\nACLMODE: GENERATED\nPREALLOC: NO\n`,
+    );
     const r = await e.create(req("blk-resume-v4"));
     assert.equal(r.gbid, gbid);
     assert.equal(r.iqn, iqnFor(gbid));
     assert.equal((await stat(join(root, "block-store", gbid))).size, 64 * 1024 * 1024, "the file is made under the recorded GBID");
-    assert.deepEqual((await readdir(join(root, "block-store"))).filter((f) => f !== gbid && !files.has(f)), [], "no second file");
+    assert.deepEqual(
+      (await readdir(join(root, "block-store"))).filter((f) => f !== gbid && !files.has(f)),
+      [],
+      "no second file",
+    );
     await e.delete({ volume: c.volume, block: "blk-resume-v4", unlinkStorage: true, force: false, missingOk: false });
   });
 
@@ -294,7 +318,10 @@ describe("failures converge", () => {
     for (const n of c.nodes.values()) {
       const t = (await n.lio.get(acl.iqn))?.target?.tpgs.find((x) => x.enabled);
       assert.equal(t?.generateNodeAcls, false);
-      assert.deepEqual(t?.acls.map((a) => a.initiator), [iqn]);
+      assert.deepEqual(
+        t?.acls.map((a) => a.initiator),
+        [iqn],
+      );
     }
     await e.setInitiatorAccess({ volume: c.volume, block: "blk-acl", initiator: iqn, allow: false });
     for (const n of c.nodes.values()) {
@@ -354,7 +381,10 @@ describe("the gluster-block CLI through a blockd socket", () => {
     const sock = join(await mkdtemp(join(tmpdir(), "gb-cli-")), "blockd.sock");
     const server = new GrpcServer(nullLogger);
     const svc = blockdProto().glusterblock.v1.Blockd.service;
-    server.addService(svc, wrapService(svc, blockdService(e, new Auditor(e, n1.local, n1.lio, c.peers, nullLogger)), { log: nullLogger, mapError: blockErrorToCsi }));
+    server.addService(
+      svc,
+      wrapService(svc, blockdService(e, new Auditor(e, n1.local, n1.lio, c.peers, nullLogger)), { log: nullLogger, mapError: blockErrorToCsi }),
+    );
     await server.listen({ endpoint: { kind: "unix", path: sock }, socketMode: 0o600 });
     try {
       assert.equal((await st(sock)).mode & 0o777, 0o600, "the CLI socket is root only");
@@ -412,7 +442,11 @@ describe("replace", () => {
     assert.deepEqual(t3?.find((t) => t.enabled)?.portals, [`${h3}:3260`], "the new node serves its own TPG");
     assert.equal(t3?.find((t) => t.enabled)?.authentication, true);
     const t1 = (await lio(h1))?.target?.tpgs;
-    assert.deepEqual(t1?.map((t) => t.portals[0]), [`${h1}:3260`, `${h3}:3260`], "the other node's TPG 2 now names the new node");
+    assert.deepEqual(
+      t1?.map((t) => t.portals[0]),
+      [`${h1}:3260`, `${h3}:3260`],
+      "the other node's TPG 2 now names the new node",
+    );
     const d = await e.details(c.volume, "blk-move");
     assert.deepEqual([...d.info.exportedOn].sort(), [h1, h3].sort());
     assert.deepEqual(d.hosts, [h1, h3]);
@@ -448,7 +482,10 @@ describe("hosting volume mounts", () => {
     await exec("kill", ["-9", pids[0] ?? ""]);
     let dead: unknown;
     for (let i = 0; i < 50 && !dead; i++) {
-      dead = await stat(dir).then(() => undefined, (err: unknown) => err);
+      dead = await stat(dir).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       if (!dead) await new Promise((r) => setTimeout(r, 100));
     }
     assert.match(String(dead), /ENOTCONN|ECONNABORTED/, "the mount is dead once its client is killed");

@@ -129,23 +129,37 @@ describe("the controller over the real engine", () => {
     const w1 = ["iqn.1993-08.org.debian:01:w1"];
     assert.deepEqual(await aclsByNode(gbid), [w1, w1, w1]);
     await ctl.call("ControllerPublishVolume", { volume_id: id, node_id: NODE1, volume_capability: mountCap("xfs") }, 60_000);
-    assert.equal((await codeOf(ctl.call("ControllerPublishVolume", { volume_id: id, node_id: NODE2, volume_capability: mountCap("xfs") }, 60_000))).code, status.FAILED_PRECONDITION);
+    assert.equal(
+      (await codeOf(ctl.call("ControllerPublishVolume", { volume_id: id, node_id: NODE2, volume_capability: mountCap("xfs") }, 60_000))).code,
+      status.FAILED_PRECONDITION,
+    );
     await ctl.call("ControllerUnpublishVolume", { volume_id: id, node_id: NODE1 }, 60_000);
     assert.deepEqual(await aclsByNode(gbid), [[], [], []]);
     await ctl.call("ControllerUnpublishVolume", { volume_id: id, node_id: NODE1 }, 60_000);
 
     // expand: the file and every node's backstore grow
-    const ex = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(GiB / 8) }, volume_capability: mountCap("xfs") }, 60_000);
+    const ex = await ctl.call<ControllerExpandVolumeResponse__Output>(
+      "ControllerExpandVolume",
+      { volume_id: id, capacity_range: { required_bytes: String(GiB / 8) }, volume_capability: mountCap("xfs") },
+      60_000,
+    );
     assert.deepEqual([ex.capacity_bytes, ex.node_expansion_required], [String(GiB / 8), true]);
     assert.equal((await stat(join(root, "block-store", gbid))).size, GiB / 8);
     for (const h of c.hosts) assert.equal((await c.nodes.get(h)?.lio.get(iqnFor(gbid)))?.backstore?.sizeBytes, GiB / 8, `backstore size on ${h}`);
 
     // a second volume (Block, no CHAP, HA 2) for the listing
-    const raw = await ctl.call<CreateVolumeResponse__Output>("CreateVolume", { ...createReq("raw-vol", { auth: "false", haCount: "2" }, 8 * MiB), volume_capabilities: [blockCap()] }, 120_000);
+    const raw = await ctl.call<CreateVolumeResponse__Output>(
+      "CreateVolume",
+      { ...createReq("raw-vol", { auth: "false", haCount: "2" }, 8 * MiB), volume_capabilities: [blockCap()] },
+      120_000,
+    );
     assert.equal(raw.volume?.volume_context.haCount, "2");
     const page1 = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { max_entries: 1 });
     const page2 = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { max_entries: 1, starting_token: page1.next_token });
-    assert.deepEqual([...page1.entries, ...page2.entries].map((e) => e.volume?.volume_id), [`v1/${c.volume}/${PV}`, `v1/${c.volume}/raw-vol`]);
+    assert.deepEqual(
+      [...page1.entries, ...page2.entries].map((e) => e.volume?.volume_id),
+      [`v1/${c.volume}/${PV}`, `v1/${c.volume}/raw-vol`],
+    );
     assert.equal(page2.next_token, "");
 
     const cap = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: { hostingVolume: c.volume } });
@@ -164,8 +178,14 @@ describe("the controller over the real engine", () => {
     await ctl.call("DeleteVolume", { volume_id: id }, 120_000);
     await ctl.call("DeleteVolume", { volume_id: id }, 120_000);
     await ctl.call("DeleteVolume", { volume_id: raw.volume?.volume_id }, 120_000);
-    assert.deepEqual((await readdir(join(root, "block-meta"))).filter((n) => !n.startsWith(".") && n !== "meta.lock"), []);
-    assert.deepEqual((await readdir(join(root, "block-store"))).filter((n) => !n.startsWith(".")), []);
+    assert.deepEqual(
+      (await readdir(join(root, "block-meta"))).filter((n) => !n.startsWith(".") && n !== "meta.lock"),
+      [],
+    );
+    assert.deepEqual(
+      (await readdir(join(root, "block-store"))).filter((n) => !n.startsWith(".")),
+      [],
+    );
     for (const h of c.hosts) assert.deepEqual(await c.nodes.get(h)?.lio.list(), [], `nothing left in LIO on ${h}`);
     assert.equal(kube.secrets.size, 0);
   });
@@ -192,8 +212,14 @@ describe("the controller over the real engine", () => {
   test("the same name with another size is ALREADY_EXISTS; no space is RESOURCE_EXHAUSTED; a host outside the pool FAILED_PRECONDITION", async () => {
     await ctl.call("CreateVolume", createReq("size-vol", { auth: "false" }, 8 * MiB), 120_000);
     assert.equal((await codeOf(ctl.call("CreateVolume", createReq("size-vol", { auth: "false" }, 16 * MiB), 120_000))).code, status.ALREADY_EXISTS);
-    assert.equal((await codeOf(ctl.call("CreateVolume", createReq("huge-vol", { auth: "false" }, 1024 * 1024 * GiB), 120_000))).code, status.RESOURCE_EXHAUSTED);
-    assert.equal((await codeOf(ctl.call("CreateVolume", createReq("odd-hosts", { auth: "false", haCount: "1", hosts: "192.0.2.77" }, 8 * MiB), 120_000))).code, status.FAILED_PRECONDITION);
+    assert.equal(
+      (await codeOf(ctl.call("CreateVolume", createReq("huge-vol", { auth: "false" }, 1024 * 1024 * GiB), 120_000))).code,
+      status.RESOURCE_EXHAUSTED,
+    );
+    assert.equal(
+      (await codeOf(ctl.call("CreateVolume", createReq("odd-hosts", { auth: "false", haCount: "1", hosts: "192.0.2.77" }, 8 * MiB), 120_000))).code,
+      status.FAILED_PRECONDITION,
+    );
     await ctl.call("DeleteVolume", { volume_id: `v1/${c.volume}/size-vol` }, 120_000);
     assert.ok(!(await readdir(join(root, "block-meta"))).includes("huge-vol"), "the refused create left no journal");
   });

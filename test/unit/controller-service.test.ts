@@ -40,7 +40,8 @@ const createReq = (over: Record<string, unknown> = {}, params: Record<string, st
   parameters: { hostingVolume: HV, ...params },
   ...over,
 });
-const create = (over: Record<string, unknown> = {}, params: Record<string, string> = {}) => ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(over, params));
+const create = (over: Record<string, unknown> = {}, params: Record<string, string> = {}) =>
+  ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(over, params));
 
 before(async () => {
   kube = await new FakeKubeApi().start();
@@ -198,7 +199,10 @@ describe("CreateVolume", () => {
   });
 
   test("Block mode needs no fs type; ext4 from the capability; parameters reach blockd", async () => {
-    const b = await create({ name: "raw-vol", volume_capabilities: [blockCap()] }, { auth: "false", prealloc: "full", ringBuffer: "32", blockSize: "4096", ioTimeout: "60" });
+    const b = await create(
+      { name: "raw-vol", volume_capabilities: [blockCap()] },
+      { auth: "false", prealloc: "full", ringBuffer: "32", blockSize: "4096", ioTimeout: "60" },
+    );
     assert.equal(b.volume?.volume_context.fsType, "");
     assert.equal(b.volume?.volume_context.auth, "false");
     const req = blockd.callsOf("CreateBlock")[0]?.request;
@@ -254,7 +258,11 @@ describe("CreateVolume", () => {
       open();
       await Promise.all(burst);
       const made = blockd.callsOf("CreateBlock");
-      assert.deepEqual(new Set(made.map((c) => (c.request.hosts as string[])[0])), new Set(HOSTS), `ha ${ha}: each node is one create's first host (its active path)`);
+      assert.deepEqual(
+        new Set(made.map((c) => (c.request.hosts as string[])[0])),
+        new Set(HOSTS),
+        `ha ${ha}: each node is one create's first host (its active path)`,
+      );
       assert.deepEqual(new Set(made.map((c) => c.host)), new Set(HOSTS), `ha ${ha}: each create is coordinated by its first host`);
       blockd.gates.clear();
     }
@@ -286,7 +294,13 @@ describe("CreateVolume", () => {
     const ev = kube.events[0] as { reason: string; type: string; involvedObject: Record<string, string> };
     assert.equal(ev.reason, "CreateBlockFailed");
     assert.equal(ev.type, "Warning");
-    assert.deepEqual(ev.involvedObject, { apiVersion: "v1", kind: "PersistentVolumeClaim", name: "data", namespace: "app", uid: "0b5f0c1e-2d3a-4b5c-8d9e-0f1a2b3c4d5e" });
+    assert.deepEqual(ev.involvedObject, {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      name: "data",
+      namespace: "app",
+      uid: "0b5f0c1e-2d3a-4b5c-8d9e-0f1a2b3c4d5e",
+    });
   });
 
   test("an operation in flight on the name makes a second one ABORTED", async () => {
@@ -406,7 +420,11 @@ describe("DeleteVolume", () => {
 describe("ControllerPublishVolume / Unpublish", () => {
   test("publish adds the node's initiator; another node is FAILED_PRECONDITION; unpublish removes it", async () => {
     const id = (await create()).volume?.volume_id ?? "";
-    const pub = await ctl.call<{ publish_context: Record<string, string> }>("ControllerPublishVolume", { volume_id: id, node_id: NODE1, volume_capability: mountCap("xfs") });
+    const pub = await ctl.call<{ publish_context: Record<string, string> }>("ControllerPublishVolume", {
+      volume_id: id,
+      node_id: NODE1,
+      volume_capability: mountCap("xfs"),
+    });
     assert.deepEqual(pub.publish_context, {});
     assert.deepEqual(blockd.block(HV, PVC)?.initiators, ["iqn.1993-08.org.debian:01:worker1"]);
     await ctl.call("ControllerPublishVolume", { volume_id: id, node_id: NODE1, volume_capability: mountCap("xfs") });
@@ -443,17 +461,32 @@ describe("ControllerPublishVolume / Unpublish", () => {
 describe("ControllerExpandVolume", () => {
   test("grows to the rounded size; Filesystem and Block both need node expansion (the node rescans the paths and the map; Filesystem also grows); smaller is a no-op; the same size is passed on", async () => {
     const id = (await create()).volume?.volume_id ?? "";
-    const fs = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(2 * GiB - 5) }, volume_capability: mountCap("xfs") });
+    const fs = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", {
+      volume_id: id,
+      capacity_range: { required_bytes: String(2 * GiB - 5) },
+      volume_capability: mountCap("xfs"),
+    });
     assert.deepEqual([fs.capacity_bytes, fs.node_expansion_required], [String(2 * GiB), true]);
     assert.equal(blockd.block(HV, PVC)?.sizeBytes, BigInt(2 * GiB));
-    const blk = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(3 * GiB) }, volume_capability: blockCap() });
+    const blk = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", {
+      volume_id: id,
+      capacity_range: { required_bytes: String(3 * GiB) },
+      volume_capability: blockCap(),
+    });
     assert.deepEqual([blk.capacity_bytes, blk.node_expansion_required], [String(3 * GiB), true]);
     const resizes = blockd.callsOf("ResizeBlock").length;
-    const same = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(GiB) } });
+    const same = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", {
+      volume_id: id,
+      capacity_range: { required_bytes: String(GiB) },
+    });
     assert.equal(same.capacity_bytes, String(3 * GiB));
     assert.equal(blockd.callsOf("ResizeBlock").length, resizes, "no shrink, no call");
     // the same size again reaches blockd: a resize cut short after its SIZE line is finished there
-    const again = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(3 * GiB) }, volume_capability: blockCap() });
+    const again = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", {
+      volume_id: id,
+      capacity_range: { required_bytes: String(3 * GiB) },
+      volume_capability: blockCap(),
+    });
     assert.deepEqual([again.capacity_bytes, again.node_expansion_required], [String(3 * GiB), true]);
     assert.equal(blockd.callsOf("ResizeBlock").length, resizes + 1, "the retry of a resize is passed on");
   });
@@ -461,23 +494,43 @@ describe("ControllerExpandVolume", () => {
   test("errors: no range, unknown volume, no space", async () => {
     const id = (await create()).volume?.volume_id ?? "";
     assert.equal((await codeOf(ctl.call("ControllerExpandVolume", { volume_id: id }))).code, status.INVALID_ARGUMENT);
-    assert.equal((await codeOf(ctl.call("ControllerExpandVolume", { volume_id: `v1/${HV}/nosuch`, capacity_range: { required_bytes: String(GiB) } }))).code, status.NOT_FOUND);
-    assert.equal((await codeOf(ctl.call("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(10_000 * GiB) } }))).code, status.RESOURCE_EXHAUSTED);
+    assert.equal(
+      (await codeOf(ctl.call("ControllerExpandVolume", { volume_id: `v1/${HV}/nosuch`, capacity_range: { required_bytes: String(GiB) } }))).code,
+      status.NOT_FOUND,
+    );
+    assert.equal(
+      (await codeOf(ctl.call("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(10_000 * GiB) } }))).code,
+      status.RESOURCE_EXHAUSTED,
+    );
   });
 });
 
 describe("ValidateVolumeCapabilities", () => {
   test("confirms supported capabilities, not others; unknown volume is NOT_FOUND", async () => {
     const id = (await create()).volume?.volume_id ?? "";
-    const ok = await ctl.call<ValidateVolumeCapabilitiesResponse__Output>("ValidateVolumeCapabilities", { volume_id: id, volume_capabilities: [mountCap("xfs")], volume_context: { fsType: "xfs" } });
+    const ok = await ctl.call<ValidateVolumeCapabilitiesResponse__Output>("ValidateVolumeCapabilities", {
+      volume_id: id,
+      volume_capabilities: [mountCap("xfs")],
+      volume_context: { fsType: "xfs" },
+    });
     assert.ok(ok.confirmed);
     assert.equal(ok.confirmed.volume_capabilities.length, 1);
-    const no = await ctl.call<ValidateVolumeCapabilitiesResponse__Output>("ValidateVolumeCapabilities", { volume_id: id, volume_capabilities: [mountCap("xfs", "MULTI_NODE_MULTI_WRITER")] });
+    const no = await ctl.call<ValidateVolumeCapabilitiesResponse__Output>("ValidateVolumeCapabilities", {
+      volume_id: id,
+      volume_capabilities: [mountCap("xfs", "MULTI_NODE_MULTI_WRITER")],
+    });
     assert.equal(no.confirmed, null);
     assert.match(no.message, /MULTI_NODE_MULTI_WRITER/);
-    const fs = await ctl.call<ValidateVolumeCapabilitiesResponse__Output>("ValidateVolumeCapabilities", { volume_id: id, volume_capabilities: [mountCap("ext4")], volume_context: { fsType: "xfs" } });
+    const fs = await ctl.call<ValidateVolumeCapabilitiesResponse__Output>("ValidateVolumeCapabilities", {
+      volume_id: id,
+      volume_capabilities: [mountCap("ext4")],
+      volume_context: { fsType: "xfs" },
+    });
     assert.equal(fs.confirmed, null);
-    assert.equal((await codeOf(ctl.call("ValidateVolumeCapabilities", { volume_id: `v1/${HV}/nosuch`, volume_capabilities: [mountCap()] }))).code, status.NOT_FOUND);
+    assert.equal(
+      (await codeOf(ctl.call("ValidateVolumeCapabilities", { volume_id: `v1/${HV}/nosuch`, volume_capabilities: [mountCap()] }))).code,
+      status.NOT_FOUND,
+    );
     assert.equal((await codeOf(ctl.call("ValidateVolumeCapabilities", { volume_id: id, volume_capabilities: [] }))).code, status.INVALID_ARGUMENT);
   });
 });
@@ -500,7 +553,10 @@ describe("ListVolumes", () => {
       pages++;
     } while (token !== "");
     assert.equal(pages, 3);
-    assert.deepEqual(seen, [0, 1, 2, 3, 4].map((i) => `v1/${HV}/vol-${i}`));
+    assert.deepEqual(
+      seen,
+      [0, 1, 2, 3, 4].map((i) => `v1/${HV}/vol-${i}`),
+    );
     const all = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
     assert.equal(all.entries.length, 5);
     assert.equal(all.next_token, "");
@@ -521,7 +577,10 @@ describe("ListVolumes", () => {
       const asked = lists.map((c) => c.request.volume as string);
       assert.equal(new Set(asked).size, asked.length, `one call per hosting volume: ${asked.join(", ")}`);
       assert.ok(asked.includes(HV) && asked.includes("block-hv2"));
-      assert.ok(lists.every((c) => c.request.details === true), "with details");
+      assert.ok(
+        lists.every((c) => c.request.details === true),
+        "with details",
+      );
       token = r.next_token;
     } while (token !== "");
     assert.deepEqual(seen, [...[0, 1, 2].map((i) => `v1/${HV}/vol-${i}`), ...[0, 1].map((i) => `v1/block-hv2/other-${i}`)]);
@@ -533,7 +592,10 @@ describe("ListVolumes", () => {
     blockd.unreadable.set(`${HV}/vol-1`, "line 4: not a journal line");
     blockd.calls.length = 0;
     const r = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
-    assert.deepEqual(r.entries.map((e) => e.volume?.volume_id), [0, 1, 2].map((i) => `v1/${HV}/vol-${i}`));
+    assert.deepEqual(
+      r.entries.map((e) => e.volume?.volume_id),
+      [0, 1, 2].map((i) => `v1/${HV}/vol-${i}`),
+    );
     const [ok0, bad, ok2] = r.entries;
     assert.equal(bad?.volume?.capacity_bytes, "0", "size unknown");
     assert.equal(bad?.status?.volume_condition?.abnormal, true);
@@ -553,7 +615,11 @@ describe("ListVolumes", () => {
     blockd.calls.length = 0;
     const without = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { max_entries: 2, starting_token: token });
     assert.deepEqual(without, withDetails);
-    assert.deepEqual(blockd.callsOf("GetBlock").map((c) => c.request.block), ["vol-1", "vol-2"], "only the page's entries");
+    assert.deepEqual(
+      blockd.callsOf("GetBlock").map((c) => c.request.block),
+      ["vol-1", "vol-2"],
+      "only the page's entries",
+    );
   });
 
   test("a bad starting_token is ABORTED; negative max_entries INVALID_ARGUMENT", async () => {
@@ -576,7 +642,9 @@ describe("cancellation", () => {
     blockd.gates.set("CreateBlock", new Promise<void>((r) => (open = r)));
     try {
       const ac = new AbortController();
-      const pending = unary(ctl.csi.controller, "CreateVolume", createReq({}, { auth: "false" }), { timeoutMs: 20_000, signal: ac.signal }).catch((e: unknown) => e);
+      const pending = unary(ctl.csi.controller, "CreateVolume", createReq({}, { auth: "false" }), { timeoutMs: 20_000, signal: ac.signal }).catch(
+        (e: unknown) => e,
+      );
       await until("CreateBlock reached blockd", () => blockd.callsOf("CreateBlock").length === 1);
       assert.deepEqual(blockd.cancelled, [], "nothing cancelled yet");
       ac.abort();
@@ -610,7 +678,10 @@ describe("GetCapacity", () => {
     assert.equal(r.minimum_volume_size?.value, String(MiB));
     const none = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: { hostingVolume: "nosuch" } });
     assert.equal(none.available_capacity, "0");
-    const unsupported = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: { hostingVolume: HV }, volume_capabilities: [mountCap("xfs", "MULTI_NODE_MULTI_WRITER")] });
+    const unsupported = await ctl.call<GetCapacityResponse__Output>("GetCapacity", {
+      parameters: { hostingVolume: HV },
+      volume_capabilities: [mountCap("xfs", "MULTI_NODE_MULTI_WRITER")],
+    });
     assert.equal(unsupported.available_capacity, "0");
     assert.equal((await codeOf(ctl.call("GetCapacity", { parameters: { hostingVolume: HV, haCount: "x" } }))).code, status.INVALID_ARGUMENT);
   });
@@ -624,8 +695,14 @@ describe("hosting volumes", () => {
       await create({ name: "made-here" }, { auth: "false" });
       blockd.calls.length = 0;
       const l = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
-      assert.deepEqual(l.entries.map((e) => e.volume?.volume_id), [`v1/${HV}/made-here`]);
-      assert.ok(blockd.callsOf("ListBlocks").some((c) => c.request.volume === "sc-hv"), "the StorageClass's volume is listed");
+      assert.deepEqual(
+        l.entries.map((e) => e.volume?.volume_id),
+        [`v1/${HV}/made-here`],
+      );
+      assert.ok(
+        blockd.callsOf("ListBlocks").some((c) => c.request.volume === "sc-hv"),
+        "the StorageClass's volume is listed",
+      );
       const c = await ctl.call<GetCapacityResponse__Output>("GetCapacity", {});
       const avail = (v: string): bigint => (blockd.volumes.get(v)?.freeBytes ?? 0n) - 10n * MiBn;
       assert.equal(c.available_capacity, String(avail(HV) + avail("sc-hv")));
@@ -638,9 +715,9 @@ describe("hosting volumes", () => {
 
 describe("ControllerGetVolume", () => {
   test("normal, then abnormal when a HA node lost its target, with one Event on the claim per change", async () => {
-    const id = (
-      await create({}, { "csi.storage.k8s.io/pvc/name": "data", "csi.storage.k8s.io/pvc/namespace": "app", "csi.storage.k8s.io/pv/name": PVC })
-    ).volume?.volume_id ?? "";
+    const id =
+      (await create({}, { "csi.storage.k8s.io/pvc/name": "data", "csi.storage.k8s.io/pvc/namespace": "app", "csi.storage.k8s.io/pv/name": PVC })).volume
+        ?.volume_id ?? "";
     await ctl.call("ControllerPublishVolume", { volume_id: id, node_id: NODE1, volume_capability: mountCap("xfs") });
     const ok = await ctl.call<ControllerGetVolumeResponse__Output>("ControllerGetVolume", { volume_id: id });
     assert.equal(ok.status?.volume_condition?.abnormal, false);
@@ -677,10 +754,15 @@ describe("ControllerGetVolume", () => {
 
 test("ControllerGetCapabilities", async () => {
   const r = await ctl.call<ControllerGetCapabilitiesResponse__Output>("ControllerGetCapabilities", {});
-  assert.deepEqual(
-    r.capabilities.map((c) => c.rpc?.type).sort(),
-    ["CREATE_DELETE_VOLUME", "EXPAND_VOLUME", "GET_CAPACITY", "GET_VOLUME", "LIST_VOLUMES", "PUBLISH_UNPUBLISH_VOLUME", "VOLUME_CONDITION"],
-  );
+  assert.deepEqual(r.capabilities.map((c) => c.rpc?.type).sort(), [
+    "CREATE_DELETE_VOLUME",
+    "EXPAND_VOLUME",
+    "GET_CAPACITY",
+    "GET_VOLUME",
+    "LIST_VOLUMES",
+    "PUBLISH_UNPUBLISH_VOLUME",
+    "VOLUME_CONDITION",
+  ]);
 });
 
 test("Probe is ready while a blockd answers", async () => {

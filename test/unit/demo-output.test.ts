@@ -56,7 +56,11 @@ test("StepLog: every line it writes goes through the scrubber, a failing step in
   const written: string[] = [];
   const s = new Scrubber(false);
   let now = 0;
-  const log = new StepLog(s, (t) => written.push(t), () => now);
+  const log = new StepLog(
+    s,
+    (t) => written.push(t),
+    () => now,
+  );
   s.hide(PASSWORD);
   log.block(CREATE_OUT);
   log.say(`a detail naming ${PASSWORD}`);
@@ -75,7 +79,11 @@ test("StepLog: every line it writes goes through the scrubber, a failing step in
 test("StepLog times steps with its clock; the summary lists them and the wall total", async () => {
   const written: string[] = [];
   let now = 1_000;
-  const log = new StepLog(new Scrubber(false), (t) => written.push(t), () => now);
+  const log = new StepLog(
+    new Scrubber(false),
+    (t) => written.push(t),
+    () => now,
+  );
   const r = await log.step(
     "CreateVolume",
     () => {

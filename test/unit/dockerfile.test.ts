@@ -16,8 +16,16 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ROOT } from "../helpers/spawn-program.js";
 import { renderChart } from "../helpers/helm.js";
 
-interface Instruction { op: string; args: string; line: number }
-interface Stage { from: string; name?: string; instructions: Instruction[] }
+interface Instruction {
+  op: string;
+  args: string;
+  line: number;
+}
+interface Stage {
+  from: string;
+  name?: string;
+  instructions: Instruction[];
+}
 
 function parseDockerfile(text: string): Stage[] {
   const joined: Instruction[] = [];
@@ -53,10 +61,17 @@ const stage = (name: string): Stage => {
   assert.ok(s, `no stage ${name}`);
   return s;
 };
-const runs = (s: Stage): string => s.instructions.filter((i) => i.op === "RUN").map((i) => i.args).join("\n");
+const runs = (s: Stage): string =>
+  s.instructions
+    .filter((i) => i.op === "RUN")
+    .map((i) => i.args)
+    .join("\n");
 
 test("multi-stage: build on node:20-bookworm, runtime on debian:12-slim, all pinned by tag", () => {
-  assert.deepEqual(stages.map((s) => s.name), ["build", "runtime"]);
+  assert.deepEqual(
+    stages.map((s) => s.name),
+    ["build", "runtime"],
+  );
   assert.equal(stage("build").from, "node:20-bookworm");
   assert.equal(stage("runtime").from, "debian:12-slim");
   for (const s of stages) assert.match(s.from, /^[\w./-]+:[\w.-]+$/, `${s.from} must name a tag, not latest`);
@@ -81,7 +96,10 @@ test("build runs npm ci + npm run build; the runtime ships the bundles and no no
 });
 
 test("every COPY source from the build context exists and is not excluded by .dockerignore", () => {
-  const ignore = readFileSync(join(ROOT, ".dockerignore"), "utf8").split("\n").map((l) => l.trim()).filter((l) => l && !l.startsWith("#"));
+  const ignore = readFileSync(join(ROOT, ".dockerignore"), "utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith("#"));
   assert.equal(ignore[0], "*", ".dockerignore starts from nothing and lists what goes in");
   const included = new Set(ignore.filter((l) => l.startsWith("!")).map((l) => l.slice(1).replace(/\/$/, "")));
   let n = 0;
@@ -97,10 +115,14 @@ test("every COPY source from the build context exists and is not excluded by .do
   }
   assert.ok(n >= 6);
   // the stages copied from exist
-  for (const s of stages) for (const ins of s.instructions.filter((i) => i.args.startsWith("--from="))) {
-    const from = /^--from=(\S+)/.exec(ins.args)?.[1] ?? "";
-    assert.ok(stages.some((x) => x.name === from), `line ${ins.line}: no stage ${from}`);
-  }
+  for (const s of stages)
+    for (const ins of s.instructions.filter((i) => i.args.startsWith("--from="))) {
+      const from = /^--from=(\S+)/.exec(ins.args)?.[1] ?? "";
+      assert.ok(
+        stages.some((x) => x.name === from),
+        `line ${ins.line}: no stage ${from}`,
+      );
+    }
 });
 
 test("the runtime's entry points exist after npm run build", () => {
@@ -114,7 +136,8 @@ test("the runtime's entry points exist after npm run build", () => {
     const bin = readFileSync(join(ROOT, "bin", `${program}.js`), "utf8");
     assert.match(bin, new RegExp(`import "\\.\\./dist/bundle/${program}\\.js"`));
     assert.ok(existsSync(join(ROOT, "src/cmd", `${program}.ts`)), `src/cmd/${program}.ts compiles to dist/cmd/${program}.js, bundled into dist/bundle/`);
-    if (existsSync(join(ROOT, "dist/bundle"))) assert.ok(existsSync(join(ROOT, "dist/bundle", `${program}.js`)), `dist/bundle/${program}.js (run npm run build)`);
+    if (existsSync(join(ROOT, "dist/bundle")))
+      assert.ok(existsSync(join(ROOT, "dist/bundle", `${program}.js`)), `dist/bundle/${program}.js (run npm run build)`);
   }
   assert.match(readFileSync(join(ROOT, "package.json"), "utf8"), /"build": "tsc -p tsconfig.build.json && node scripts\/bundle.mjs"/);
   // package.json at the package root, where src/util/package-dir.ts looks from any depth; the proto
@@ -125,7 +148,9 @@ test("the runtime's entry points exist after npm run build", () => {
     assert.ok(readdirSync(join(ROOT, "src/generated")).includes(`${p}.descriptor.json`));
   }
   assert.doesNotMatch(proto, /loadSync|PACKAGE_DIR|csi-proto"/, "the programs read no .proto file");
-  const copied = stage("runtime").instructions.filter((i) => i.op === "COPY").map((i) => i.args);
+  const copied = stage("runtime")
+    .instructions.filter((i) => i.op === "COPY")
+    .map((i) => i.args);
   assert.ok(copied.includes("package.json ./") && copied.includes("--from=build /src/dist/bundle ./dist/bundle"));
   assert.ok(!copied.some((c) => c.includes("csi-proto")), "csi-proto/ is not needed in the image");
 });
@@ -146,7 +171,11 @@ test("the bundles run with nothing beside them but package.json and bin/ (no nod
   const app = mkdtempSync(join(tmpdir(), "bundles-only-"));
   try {
     // the image's /app: dist/bundle/ (made here by scripts/bundle.mjs, as npm run build makes it), package.json, bin/
-    const made = await Promise.all(PROGRAMS.map((p) => run(process.execPath, [join(ROOT, "scripts/bundle.mjs"), join(ROOT, "src/cmd", `${p}.ts`), join(app, "dist/bundle", `${p}.js`)], { cwd: ROOT })));
+    const made = await Promise.all(
+      PROGRAMS.map((p) =>
+        run(process.execPath, [join(ROOT, "scripts/bundle.mjs"), join(ROOT, "src/cmd", `${p}.ts`), join(app, "dist/bundle", `${p}.js`)], { cwd: ROOT }),
+      ),
+    );
     for (const m of made) assert.equal(m.code, 0, m.out);
     cpSync(join(ROOT, "package.json"), join(app, "package.json"));
     cpSync(join(ROOT, "bin"), join(app, "bin"), { recursive: true });
@@ -169,13 +198,30 @@ test("the bundles run with nothing beside them but package.json and bin/ (no nod
       assert.equal(r.code, 0, `${p} --help: ${r.out}`);
     }
     // an RPC through grpc-js and the blockd descriptor: the CLI asks a blockd that is not there
-    const cli = await run(process.execPath, [join(app, "bin/gluster-block.js"), "list", "hv"], { cwd: app, env: { ...env, GB_CLI_SOCKET: join(app, "no-blockd.sock") } });
+    const cli = await run(process.execPath, [join(app, "bin/gluster-block.js"), "list", "hv"], {
+      cwd: app,
+      env: { ...env, GB_CLI_SOCKET: join(app, "no-blockd.sock") },
+    });
     assert.equal(cli.code, 255, cli.out);
     assert.match(cli.out, /failed to connect to gluster-blockd at .*no-blockd\.sock: is it running\?/);
     // the controller serves CSI (the csi descriptor) on its socket, and stops on SIGTERM
     const sock = join(app, "csi.sock");
     mkdirSync(join(app, "state"));
-    const ctl = spawn(process.execPath, [join(app, "bin/gluster-block-csi.js"), "controller", "--endpoint", `unix://${sock}`, "--kube-api", "off", "--blockd-endpoints", "127.0.0.1:9", "--blockd-insecure-no-auth"], { cwd: app, env, stdio: ["ignore", "pipe", "pipe"] });
+    const ctl = spawn(
+      process.execPath,
+      [
+        join(app, "bin/gluster-block-csi.js"),
+        "controller",
+        "--endpoint",
+        `unix://${sock}`,
+        "--kube-api",
+        "off",
+        "--blockd-endpoints",
+        "127.0.0.1:9",
+        "--blockd-insecure-no-auth",
+      ],
+      { cwd: app, env, stdio: ["ignore", "pipe", "pipe"] },
+    );
     let out = "";
     ctl.stdout.on("data", (d: Buffer) => (out += d.toString()));
     ctl.stderr.on("data", (d: Buffer) => (out += d.toString()));
@@ -194,9 +240,14 @@ test("the bundles run with nothing beside them but package.json and bin/ (no nod
 
 test("the runtime has the tools each mode runs, and the commands the chart starts", () => {
   const runtime = runs(stage("runtime"));
-  for (const pkg of ["open-iscsi", "multipath-tools", "xfsprogs", "e2fsprogs", "util-linux", "glusterfs-client", "glusterfs-cli", "kmod", "tini"]) assert.match(runtime, new RegExp(`\\b${pkg}\\b`), pkg);
+  for (const pkg of ["open-iscsi", "multipath-tools", "xfsprogs", "e2fsprogs", "util-linux", "glusterfs-client", "glusterfs-cli", "kmod", "tini"])
+    assert.match(runtime, new RegExp(`\\b${pkg}\\b`), pkg);
   const objs = renderChart();
-  const commands = objs.flatMap((o) => ((o.spec as { template?: { spec: { containers: { image: string; command?: string[] }[] } } } | undefined)?.template?.spec.containers ?? []).filter((c) => c.image.startsWith("gluster-block-csi:")).map((c) => c.command ?? []));
+  const commands = objs.flatMap((o) =>
+    ((o.spec as { template?: { spec: { containers: { image: string; command?: string[] }[] } } } | undefined)?.template?.spec.containers ?? [])
+      .filter((c) => c.image.startsWith("gluster-block-csi:"))
+      .map((c) => c.command ?? []),
+  );
   assert.equal(commands.length, 3);
   for (const cmd of commands) {
     assert.equal(cmd[0], "/usr/bin/tini");

@@ -24,10 +24,32 @@ import { DEFAULT_BLOCKD_PORT } from "../../src/controller/discovery.js";
 import { CHAP_SECRET_PREFIX } from "../../src/controller/chap-secrets.js";
 import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
 
-interface Mount { name: string; mountPath: string; mountPropagation?: string; readOnly?: boolean }
-interface Container { name: string; args?: string[]; command?: string[]; securityContext?: { privileged?: boolean; runAsNonRoot?: boolean }; volumeMounts?: Mount[]; ports?: { name?: string; containerPort: number }[] }
-interface PodSpec { containers: Container[]; volumes: { name: string; hostPath?: { path: string }; secret?: { secretName: string; defaultMode?: number } }[]; hostNetwork?: boolean; securityContext?: { runAsNonRoot?: boolean; runAsUser?: number }; serviceAccountName?: string }
-interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
+interface Mount {
+  name: string;
+  mountPath: string;
+  mountPropagation?: string;
+  readOnly?: boolean;
+}
+interface Container {
+  name: string;
+  args?: string[];
+  command?: string[];
+  securityContext?: { privileged?: boolean; runAsNonRoot?: boolean };
+  volumeMounts?: Mount[];
+  ports?: { name?: string; containerPort: number }[];
+}
+interface PodSpec {
+  containers: Container[];
+  volumes: { name: string; hostPath?: { path: string }; secret?: { secretName: string; defaultMode?: number } }[];
+  hostNetwork?: boolean;
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+  serviceAccountName?: string;
+}
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
 
 const pod = (o: K8sObject): PodSpec => (o.spec as { template: { spec: PodSpec } }).template.spec;
 const container = (p: PodSpec, name: string): Container => {
@@ -117,7 +139,11 @@ for (const [label, opts, kubelet, driver] of [
     });
 
     test("the StorageClass templates the CHAP Secret the controller makes, in the release namespace", () => {
-      const all = renderChart({ ...opts, set: ["storageClass.create=true", "storageClass.hostingVolume=hv", "storageClass.auth=true"], namespace: "storage-ns" });
+      const all = renderChart({
+        ...opts,
+        set: ["storageClass.create=true", "storageClass.hostingVolume=hv", "storageClass.auth=true"],
+        namespace: "storage-ns",
+      });
       const sc = findObject(all, "StorageClass", "");
       const params = sc.parameters as Record<string, string>;
       assert.equal(params["csi.storage.k8s.io/node-stage-secret-name"], `${CHAP_SECRET_PREFIX}\${pv.name}`);
@@ -127,7 +153,11 @@ for (const [label, opts, kubelet, driver] of [
       assert.equal(arg(ctrl, "--namespace"), "storage-ns", "the controller writes its Secrets where the StorageClass points");
       const prov = container(pod(findObject(all, "Deployment", "-controller")), "csi-provisioner");
       assert.ok(prov.args?.includes("--extra-create-metadata"), "the controller names Secrets and Events from the PV/PVC metadata");
-      const noAuth = findObject(renderChart({ ...opts, set: ["storageClass.create=true", "storageClass.hostingVolume=hv", "storageClass.auth=false"] }), "StorageClass", "");
+      const noAuth = findObject(
+        renderChart({ ...opts, set: ["storageClass.create=true", "storageClass.hostingVolume=hv", "storageClass.auth=false"] }),
+        "StorageClass",
+        "",
+      );
       assert.equal((noAuth.parameters as Record<string, string>)["csi.storage.k8s.io/node-stage-secret-name"], undefined);
     });
 
@@ -189,7 +219,8 @@ for (const [label, opts, kubelet, driver] of [
     test("the generated certificates: two distinct ones of one CA, each passing its program's start-up checks in its role, and the controller's no peer", async () => {
       const ds = pod(findObject(objs, "DaemonSet", "-blockd"));
       const ctrlPod = pod(findObject(objs, "Deployment", "-controller"));
-      const dataOf = (name: string): Record<string, string> => objs.find((o) => o.kind === "Secret" && o.metadata.name === name)?.data as Record<string, string>;
+      const dataOf = (name: string): Record<string, string> =>
+        objs.find((o) => o.kind === "Secret" && o.metadata.name === name)?.data as Record<string, string>;
       const peer = dataOf(tlsSecretOf(ds, container(ds, "gluster-blockd"), BLOCKD_TLS_FLAGS));
       const ctrl = dataOf(tlsSecretOf(ctrlPod, container(ctrlPod, "gluster-block-csi"), CONTROLLER_TLS_FLAGS));
       const pem = (b64: string | undefined): string => Buffer.from(b64 ?? "", "base64").toString("utf8");
@@ -199,14 +230,19 @@ for (const [label, opts, kubelet, driver] of [
       assert.notEqual(peerCert.fingerprint256, ctrlCert.fingerprint256);
       assert.notEqual(peer["tls.key"], ctrl["tls.key"]);
       assert.deepEqual(certificateRoles(peerCert), ["peer"]);
-      assert.deepEqual(certificateRoles(ctrlCert), ["controller"], "the controller's certificate is no peer: blockd refuses it the peer RPCs, and no client takes it for a blockd");
+      assert.deepEqual(
+        certificateRoles(ctrlCert),
+        ["controller"],
+        "the controller's certificate is no peer: blockd refuses it the peer RPCs, and no client takes it for a blockd",
+      );
       const ca = new X509Certificate(pem(peer["ca.crt"]));
       for (const c of [peerCert, ctrlCert]) assert.ok(c.checkIssued(ca) && c.verify(ca.publicKey), `${c.subject} is signed by the CA`);
       const dir = await mkdtemp(join(tmpdir(), "gb-chart-tls-"));
       try {
         const write = async (role: string, data: Record<string, string>) => {
           const files = { cert: join(dir, `${role}.crt`), key: join(dir, `${role}.key`), ca: join(dir, `${role}-ca.crt`) };
-          for (const [k, file] of Object.entries(files)) await writeFile(file, Buffer.from(data[TLS_FILES[k as keyof typeof TLS_FILES]] ?? "", "base64"), { mode: 0o600 });
+          for (const [k, file] of Object.entries(files))
+            await writeFile(file, Buffer.from(data[TLS_FILES[k as keyof typeof TLS_FILES]] ?? "", "base64"), { mode: 0o600 });
           return files;
         };
         const peerFiles = await write("peer", peer);
@@ -216,7 +252,11 @@ for (const [label, opts, kubelet, driver] of [
         const served = await loadBlockdTls(peerFiles, { flags: BLOCKD_TLS_FLAGS, role: "peer", log: log.log });
         // the controller: DNS:gluster-block-csi-controller, and not a peer's
         await loadBlockdTls(ctrlFiles, { flags: CONTROLLER_TLS_FLAGS, role: "controller", log: log.log });
-        await assert.rejects(loadBlockdTls(peerFiles, { flags: CONTROLLER_TLS_FLAGS, role: "controller", log: log.log }), /this is a blockd peer certificate/, "the controller would refuse blockd's");
+        await assert.rejects(
+          loadBlockdTls(peerFiles, { flags: CONTROLLER_TLS_FLAGS, role: "controller", log: log.log }),
+          /this is a blockd peer certificate/,
+          "the controller would refuse blockd's",
+        );
         assert.equal(log.lines.length, 0, `no warning (in date, signed by the CA): ${log.text()}`);
         const days = label === "defaults" ? 3650 : 365;
         assert.ok(Math.abs(served.validTo.getTime() - Date.now() - days * 86_400_000) < 2 * 86_400_000, `valid for blockd.tls.validityDays (${days})`);
@@ -245,14 +285,25 @@ for (const [label, opts, kubelet, driver] of [
       const calls = [...src.matchAll(/this\.(core|storage)\.(create|read|replace|list|delete|patch)(Namespaced)?([A-Z]\w*?)(?:ForAllNamespaces)?\(/g)];
       assert.ok(calls.length >= 8, `found only ${calls.length} API calls in kube-api.ts`);
       const VERB: Record<string, string> = { create: "create", read: "get", replace: "update", list: "list", delete: "delete", patch: "patch" };
-      const RESOURCE: Record<string, string> = { Secret: "secrets", Pod: "pods", Event: "events", StorageClass: "storageclasses", CSINode: "csinodes", PersistentVolume: "persistentvolumes", PersistentVolumeClaim: "persistentvolumeclaims" };
+      const RESOURCE: Record<string, string> = {
+        Secret: "secrets",
+        Pod: "pods",
+        Event: "events",
+        StorageClass: "storageclasses",
+        CSINode: "csinodes",
+        PersistentVolume: "persistentvolumes",
+        PersistentVolumeClaim: "persistentvolumeclaims",
+      };
       for (const [, api, op, namespaced, kind] of calls) {
         const resource = RESOURCE[kind ?? ""];
         assert.ok(resource, `no RBAC mapping for ${kind}: add it here and to the chart`);
         const group = api === "storage" ? "storage.k8s.io" : "";
         const verb = VERB[op ?? ""] ?? "";
         // Secrets and Pods live in the driver's namespace (a Role); Events go to claims anywhere (ClusterRole)
-        const ok = namespaced && resource !== "events" ? allows(bound("Role"), group, resource, verb) || allows(bound("ClusterRole"), group, resource, verb) : allows(bound("ClusterRole"), group, resource, verb);
+        const ok =
+          namespaced && resource !== "events"
+            ? allows(bound("Role"), group, resource, verb) || allows(bound("ClusterRole"), group, resource, verb)
+            : allows(bound("ClusterRole"), group, resource, verb);
         assert.ok(ok, `the controller calls ${op} ${resource} but RBAC does not grant it`);
       }
       // least privilege: Secrets only in the namespace, never cluster-wide
@@ -260,7 +311,10 @@ for (const [label, opts, kubelet, driver] of [
       assert.ok(allows(bound("Role"), "coordination.k8s.io", "leases", "update"), "sidecar leader election needs leases");
       assert.ok(allows(bound("ClusterRole"), "storage.k8s.io", "volumeattachments", "patch"), "the attacher patches VolumeAttachments");
       const nodeSa = pod(findObject(objs, "DaemonSet", "-node")).serviceAccountName;
-      assert.ok(!objs.some((o) => o.kind.endsWith("Binding") && (o.subjects as { name: string }[]).some((s) => s.name === nodeSa)), "the node plugin needs no RBAC");
+      assert.ok(
+        !objs.some((o) => o.kind.endsWith("Binding") && (o.subjects as { name: string }[]).some((s) => s.name === nodeSa)),
+        "the node plugin needs no RBAC",
+      );
     });
   });
 }
@@ -282,7 +336,10 @@ describe("blockd TLS settings", () => {
   test("an existing Secret for one role alone is refused: the chart cannot sign the other for a CA it does not hold", () => {
     const peerOnly = helm(["template", "x", CHART_DIR, "--set", "blockd.tls.existingSecret=my-peer"]);
     assert.notEqual(peerOnly.code, 0);
-    assert.match(peerOnly.stderr, /blockd\.tls\.existingSecret needs blockd\.tls\.controllerExistingSecret: the controller's own client certificate \(DNS:gluster-block-csi-controller\)/);
+    assert.match(
+      peerOnly.stderr,
+      /blockd\.tls\.existingSecret needs blockd\.tls\.controllerExistingSecret: the controller's own client certificate \(DNS:gluster-block-csi-controller\)/,
+    );
     const ctrlOnly = helm(["template", "x", CHART_DIR, "--set", "blockd.tls.controllerExistingSecret=my-ctrl"]);
     assert.notEqual(ctrlOnly.code, 0);
     assert.match(ctrlOnly.stderr, /blockd\.tls\.controllerExistingSecret needs blockd\.tls\.existingSecret/);
@@ -291,7 +348,10 @@ describe("blockd TLS settings", () => {
   test("blockd.tls.enabled=false alone is refused at render time: the key would cross the network in cleartext", () => {
     const r = helm(["template", "x", CHART_DIR, "--set", "blockd.tls.enabled=false"]);
     assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /blockd\.tls\.enabled=false sends blockd's shared key and the CHAP passwords over the network in cleartext: keep TLS on, or set blockd\.tls\.insecureKeyOverPlaintext=true/);
+    assert.match(
+      r.stderr,
+      /blockd\.tls\.enabled=false sends blockd's shared key and the CHAP passwords over the network in cleartext: keep TLS on, or set blockd\.tls\.insecureKeyOverPlaintext=true/,
+    );
   });
 
   test("blockd.tls.enabled=false with insecureKeyOverPlaintext: no TLS flags, volumes or Secret; the key stays, with the insecure flag on both ends", () => {
@@ -299,8 +359,15 @@ describe("blockd TLS settings", () => {
     const ds = pod(findObject(objs, "DaemonSet", "-blockd"));
     const ctrlPod = pod(findObject(objs, "Deployment", "-controller"));
     for (const c of [container(ds, "gluster-blockd"), container(ctrlPod, "gluster-block-csi")]) {
-      assert.deepEqual(c.args?.filter((a) => a.includes("tls")), [], c.name);
-      assert.ok(c.args?.some((a) => /^--(blockd-)?key-file=/.test(a)), `${c.name} keeps the key`);
+      assert.deepEqual(
+        c.args?.filter((a) => a.includes("tls")),
+        [],
+        c.name,
+      );
+      assert.ok(
+        c.args?.some((a) => /^--(blockd-)?key-file=/.test(a)),
+        `${c.name} keeps the key`,
+      );
     }
     assert.ok(container(ds, "gluster-blockd").args?.includes("--insecure-key-over-plaintext"));
     assert.ok(container(ctrlPod, "gluster-block-csi").args?.includes("--blockd-insecure-key-over-plaintext"));

@@ -19,7 +19,9 @@ const PROTOS = ["csi", "blockd"] as const;
 for (const file of ["csi.proto", "blockd.proto"]) {
   test(`protoc compiles ${file} without warnings`, async () => {
     const out = join(await mkdtemp(join(tmpdir(), "protoc-")), "d.pb");
-    const r = spawnSync("protoc", [`--proto_path=${join(ROOT, "csi-proto")}`, "--proto_path=/usr/include", `--descriptor_set_out=${out}`, file], { encoding: "utf8" });
+    const r = spawnSync("protoc", [`--proto_path=${join(ROOT, "csi-proto")}`, "--proto_path=/usr/include", `--descriptor_set_out=${out}`, file], {
+      encoding: "utf8",
+    });
     assert.equal(r.error, undefined, `protoc could not run (install protobuf-compiler): ${String(r.error)}`);
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stderr, "", "protoc printed warnings");
@@ -31,10 +33,30 @@ test("csi.proto carries the CSI services with their published RPCs", () => {
   const v1 = csiProto().csi.v1;
   assert.deepEqual(Object.keys(v1.Identity.service).sort(), ["GetPluginCapabilities", "GetPluginInfo", "Probe"]);
   assert.equal(v1.Identity.service.GetPluginInfo.path, "/csi.v1.Identity/GetPluginInfo");
-  for (const m of ["CreateVolume", "DeleteVolume", "ControllerPublishVolume", "ControllerUnpublishVolume", "ValidateVolumeCapabilities", "ListVolumes", "GetCapacity", "ControllerGetCapabilities", "ControllerExpandVolume", "ControllerGetVolume"]) {
+  for (const m of [
+    "CreateVolume",
+    "DeleteVolume",
+    "ControllerPublishVolume",
+    "ControllerUnpublishVolume",
+    "ValidateVolumeCapabilities",
+    "ListVolumes",
+    "GetCapacity",
+    "ControllerGetCapabilities",
+    "ControllerExpandVolume",
+    "ControllerGetVolume",
+  ]) {
     assert.ok(m in v1.Controller.service, m);
   }
-  for (const m of ["NodeStageVolume", "NodeUnstageVolume", "NodePublishVolume", "NodeUnpublishVolume", "NodeGetVolumeStats", "NodeExpandVolume", "NodeGetCapabilities", "NodeGetInfo"]) {
+  for (const m of [
+    "NodeStageVolume",
+    "NodeUnstageVolume",
+    "NodePublishVolume",
+    "NodeUnpublishVolume",
+    "NodeGetVolumeStats",
+    "NodeExpandVolume",
+    "NodeGetCapabilities",
+    "NodeGetInfo",
+  ]) {
     assert.ok(m in v1.Node.service, m);
   }
   assert.ok(blockdProto().glusterblock.v1.Blockd.service.CreateBlock);
@@ -74,7 +96,11 @@ test("the descriptors the programs load are what npm run gen compiles from csi-p
   for (const p of PROTOS) {
     const file = `${p}.descriptor.json`;
     const fresh = await readFile(join(dir, file), "utf8");
-    assert.equal(await readFile(join(ROOT, "src/generated", file), "utf8"), fresh, `src/generated/${file} differs from what csi-proto/${p}.proto compiles to: run npm run gen`);
+    assert.equal(
+      await readFile(join(ROOT, "src/generated", file), "utf8"),
+      fresh,
+      `src/generated/${file} differs from what csi-proto/${p}.proto compiles to: run npm run gen`,
+    );
     assert.deepEqual(DESCRIPTORS[p], JSON.parse(fresh) as unknown, `src/rpc/proto.ts loads src/generated/${file}`);
   }
 });
@@ -102,8 +128,17 @@ test("every message encodes, decodes and converts with the same code from the de
     fromDescriptor.resolveAll();
     const types = messageTypes(fromProto);
     assert.ok(types.length > (p === "csi" ? 100 : 25), `${p}: ${types.length} message types`);
-    assert.deepEqual(messageTypes(fromDescriptor).map((t) => t.fullName), types.map((t) => t.fullName));
-    const codecs = { encoder: protobuf.encoder, decoder: protobuf.decoder, fromObject: protobuf.converter.fromObject, toObject: protobuf.converter.toObject, verifier: protobuf.verifier };
+    assert.deepEqual(
+      messageTypes(fromDescriptor).map((t) => t.fullName),
+      types.map((t) => t.fullName),
+    );
+    const codecs = {
+      encoder: protobuf.encoder,
+      decoder: protobuf.decoder,
+      fromObject: protobuf.converter.fromObject,
+      toObject: protobuf.converter.toObject,
+      verifier: protobuf.verifier,
+    };
     for (const t of types) {
       const d = fromDescriptor.lookupType(t.fullName);
       for (const [name, codegen] of Object.entries(codecs)) assert.equal(codegen(d).toString(), codegen(t).toString(), `${t.fullName}: ${name}`);
@@ -117,24 +152,67 @@ function comparable(def: PackageDefinition): Record<string, unknown> {
   for (const [name, d] of Object.entries(def)) {
     if ("format" in d) out[name] = { format: d.format, type: d.type as unknown, fileDescriptorProtos: d.fileDescriptorProtos };
     else {
-      out[name] = Object.fromEntries(Object.entries(d).map(([m, md]) => [m, { path: md.path, requestStream: md.requestStream, responseStream: md.responseStream, originalName: md.originalName, options: md.options, requestType: md.requestType.type, responseType: md.responseType.type }]));
+      out[name] = Object.fromEntries(
+        Object.entries(d).map(([m, md]) => [
+          m,
+          {
+            path: md.path,
+            requestStream: md.requestStream,
+            responseStream: md.responseStream,
+            originalName: md.originalName,
+            options: md.options,
+            requestType: md.requestType.type,
+            responseType: md.responseType.type,
+          },
+        ]),
+      );
     }
   }
   return out;
 }
 
 test("the package definitions from the descriptors equal loadSync's from the .proto files, and so do the bytes and objects on the wire", () => {
-  const defs = PROTOS.map((p) => ({ parsed: loadSync(`${p}.proto`, { ...LOADER_OPTIONS, includeDirs: [PROTO_DIR] }), loaded: fromJSON(DESCRIPTORS[p], LOADER_OPTIONS) }));
+  const defs = PROTOS.map((p) => ({
+    parsed: loadSync(`${p}.proto`, { ...LOADER_OPTIONS, includeDirs: [PROTO_DIR] }),
+    loaded: fromJSON(DESCRIPTORS[p], LOADER_OPTIONS),
+  }));
   for (const { parsed, loaded } of defs) assert.deepEqual(comparable(loaded), comparable(parsed));
   const [csi, blockd] = defs;
   assert.ok(csi && blockd);
   const samples: [PackageDefinition, PackageDefinition, string, string, Record<string, unknown>][] = [
-    [csi.parsed, csi.loaded, "csi.v1.Controller", "CreateVolume", {
-      name: "pvc-1", capacity_range: { required_bytes: "9007199254740993", limit_bytes: "0" }, secrets: { chap: "s3cret" },
-      volume_capabilities: [{ mount: { fs_type: "xfs", mount_flags: ["noatime"] }, access_mode: { mode: "SINGLE_NODE_WRITER" } }, { block: {}, access_mode: { mode: 5 } }],
-      volume_content_source: { volume: { volume_id: "v0" } }, parameters: { hostingVolume: "hv" },
-    }],
-    [blockd.parsed, blockd.loaded, "glusterblock.v1.Blockd", "CreateBlock", { volume: "hv", block: "b1", ha: 3, hosts: ["10.0.0.1", "10.0.0.2"], auth: true, prealloc: "PREALLOC_NO", size_bytes: "18446744073709551615", acl_mode: "ACL_MODE_EXPLICIT" }],
+    [
+      csi.parsed,
+      csi.loaded,
+      "csi.v1.Controller",
+      "CreateVolume",
+      {
+        name: "pvc-1",
+        capacity_range: { required_bytes: "9007199254740993", limit_bytes: "0" },
+        secrets: { chap: "s3cret" },
+        volume_capabilities: [
+          { mount: { fs_type: "xfs", mount_flags: ["noatime"] }, access_mode: { mode: "SINGLE_NODE_WRITER" } },
+          { block: {}, access_mode: { mode: 5 } },
+        ],
+        volume_content_source: { volume: { volume_id: "v0" } },
+        parameters: { hostingVolume: "hv" },
+      },
+    ],
+    [
+      blockd.parsed,
+      blockd.loaded,
+      "glusterblock.v1.Blockd",
+      "CreateBlock",
+      {
+        volume: "hv",
+        block: "b1",
+        ha: 3,
+        hosts: ["10.0.0.1", "10.0.0.2"],
+        auth: true,
+        prealloc: "PREALLOC_NO",
+        size_bytes: "18446744073709551615",
+        acl_mode: "ACL_MODE_EXPLICIT",
+      },
+    ],
   ];
   for (const [parsed, loaded, service, method, request] of samples) {
     const a = parsed[service];
@@ -147,6 +225,9 @@ test("the package definitions from the descriptors equal loadSync's from the .pr
     assert.deepEqual(bytes, ma.requestSerialize(request), `${method}: the same bytes`);
     const decoded = mb.requestDeserialize(bytes) as Record<string, unknown>;
     assert.deepEqual(decoded, ma.requestDeserialize(bytes), `${method}: the same decoded object`);
-    assert.ok(Object.keys(decoded).every((k) => k === k.toLowerCase()), `${method}: field names as in the .proto (keepCase): ${Object.keys(decoded).join(", ")}`);
+    assert.ok(
+      Object.keys(decoded).every((k) => k === k.toLowerCase()),
+      `${method}: field names as in the .proto (keepCase): ${Object.keys(decoded).join(", ")}`,
+    );
   }
 });

@@ -26,12 +26,6 @@ export function toBlockInfo(d: BlockDetails): BlockInfo {
     owner: d.owner,
     wwid: wwidFor(d.meta.gbid),
     auth: d.meta.password !== "",
-    state: isDeleteStarted(d.meta)
-      ? "deleting"
-      : d.meta.entryCreate !== "SUCCESS"
-        ? "creating"
-        : exportedOn(d.meta).length < d.meta.ha
-          ? "degraded"
-          : "ready",
+    state: isDeleteStarted(d.meta) ? "deleting" : d.meta.entryCreate !== "SUCCESS" ? "creating" : exportedOn(d.meta).length < d.meta.ha ? "degraded" : "ready",
   };
 }

@@ -86,7 +86,12 @@ export async function startBlockd(cfg: BlockdConfig): Promise<RunningBlockd> {
   const auditor = new Auditor(engine, local, lio, peers, log);
   const proto = blockdProto().glusterblock.v1;
 
-  const base: WrapOptions = { log, mapError: blockErrorToCsi, quietMethods: ["Ping", "GetNodeStatus", "TargetStatus", "TargetStatuses"], ...(cfg.observer ? { observer: cfg.observer } : {}) };
+  const base: WrapOptions = {
+    log,
+    mapError: blockErrorToCsi,
+    quietMethods: ["Ping", "GetNodeStatus", "TargetStatus", "TargetStatuses"],
+    ...(cfg.observer ? { observer: cfg.observer } : {}),
+  };
 
   // the CLI: local, root only
   const cliServer = new GrpcServer(log.child({ listener: "cli" }));
@@ -125,7 +130,13 @@ async function reconcileAll(cfg: BlockdConfig, gluster: GlusterCli, mounts: Volu
     for (const volume of volumes) {
       try {
         const root = await mounts.ensure(volume);
-        if (!(await access(join(root, META_DIR)).then(() => true, () => false))) continue;
+        if (
+          !(await access(join(root, META_DIR)).then(
+            () => true,
+            () => false,
+          ))
+        )
+          continue;
         const r = await local.reconcileVolume(volume);
         log.info("reconciled LIO to the journals", { volume, converged: r.converged.length, failed: r.failed, ms: Date.now() - started });
         const findings = await auditor.audit(volume, false);

@@ -51,7 +51,13 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
       };
     },
     async DeleteBlock(req, ctx) {
-      const r = await forCall(ctx).delete({ volume: req.volume, block: req.block, unlinkStorage: req.unlink_storage, force: req.force, missingOk: req.missing_ok });
+      const r = await forCall(ctx).delete({
+        volume: req.volume,
+        block: req.block,
+        unlinkStorage: req.unlink_storage,
+        force: req.force,
+        missingOk: req.missing_ok,
+      });
       return { successful_on: r.successfulOn, failed_on: r.failedOn, not_found: r.notFound };
     },
     async ModifyAuth(req, ctx) {
@@ -65,7 +71,14 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
     async ReplaceNode(req, ctx) {
       const r = await forCall(ctx).replace({ volume: req.volume, block: req.block, oldNode: req.old_node, newNode: req.new_node, force: req.force });
       return r.outcome === "done"
-        ? { name: req.block, outcome: r.outcome, created: r.created, deleted: r.deleted, portal_success_on: r.portalSuccessOn, portal_failed_on: r.portalFailedOn }
+        ? {
+            name: req.block,
+            outcome: r.outcome,
+            created: r.created,
+            deleted: r.deleted,
+            portal_success_on: r.portalSuccessOn,
+            portal_failed_on: r.portalFailedOn,
+          }
         : { name: req.block, outcome: r.outcome, created: false, deleted: false, portal_success_on: [], portal_failed_on: [] };
     },
     async GetBlock(req, ctx) {
@@ -83,7 +96,13 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
     async GetVolumeSpace(req, ctx) {
       const s = await forCall(ctx).space(req.volume);
       const avail = s.freeBytes > s.reserveBytes ? s.freeBytes - s.reserveBytes : 0n;
-      return { volume: req.volume, total_bytes: s.totalBytes.toString(), free_bytes: s.freeBytes.toString(), reserve_bytes: s.reserveBytes.toString(), available_bytes: avail.toString() };
+      return {
+        volume: req.volume,
+        total_bytes: s.totalBytes.toString(),
+        free_bytes: s.freeBytes.toString(),
+        reserve_bytes: s.reserveBytes.toString(),
+        available_bytes: avail.toString(),
+      };
     },
     async Audit(req) {
       const findings = await auditor.audit(req.volume, req.fix);

@@ -90,7 +90,12 @@ export function tcpAuthRefusal(c: TcpAuthChoice): string | undefined {
 
 /** The choice of a TcpApiOptions. */
 export function tcpAuthChoice(o: Pick<TcpApiOptions, "key" | "tls" | "insecureNoAuth" | "insecureKeyOverPlaintext">): TcpAuthChoice {
-  return { tls: o.tls !== undefined, key: o.key !== undefined, insecureNoAuth: o.insecureNoAuth === true, insecureKeyOverPlaintext: o.insecureKeyOverPlaintext === true };
+  return {
+    tls: o.tls !== undefined,
+    key: o.key !== undefined,
+    insecureNoAuth: o.insecureNoAuth === true,
+    insecureKeyOverPlaintext: o.insecureKeyOverPlaintext === true,
+  };
 }
 
 /** Who may call each service over TCP. */
@@ -165,9 +170,15 @@ export async function serveTcpApi(o: TcpApiOptions): Promise<RunningTcpApi> {
       sharedKey: o.key !== undefined,
     });
   } else if (o.insecureNoAuth) {
-    o.log.warn(`INSECURE (--insecure-no-auth): the TCP API serves every caller without authentication; anyone who reaches ${address} can create and delete blocks and read every CHAP password. Configure ${TLS_FLAGS_TEXT}`, { address });
+    o.log.warn(
+      `INSECURE (--insecure-no-auth): the TCP API serves every caller without authentication; anyone who reaches ${address} can create and delete blocks and read every CHAP password. Configure ${TLS_FLAGS_TEXT}`,
+      { address },
+    );
   } else {
-    o.log.warn(`INSECURE (--insecure-key-over-plaintext): the TCP API runs without TLS; the shared key and the CHAP passwords cross the network in cleartext, and whoever reads the key can call this API. Configure ${TLS_FLAGS_TEXT}`, { address });
+    o.log.warn(
+      `INSECURE (--insecure-key-over-plaintext): the TCP API runs without TLS; the shared key and the CHAP passwords cross the network in cleartext, and whoever reads the key can call this API. Configure ${TLS_FLAGS_TEXT}`,
+      { address },
+    );
   }
   return { server, address };
 }

@@ -154,7 +154,8 @@ function parseCreate(args: readonly string[]): CreateCommand {
   const bs = opts.get("block-size");
   const io = opts.get("io-timeout");
   const blockSize = bs === undefined ? undefined : uint("block-size", bs, SECTOR_SIZE, UINT32_MAX);
-  if (blockSize !== undefined && !BLOCK_SIZES.includes(blockSize)) throw new ArgError(`'block-size' must be one of ${BLOCK_SIZES.join(", ")}, got ${blockSize}`);
+  if (blockSize !== undefined && !BLOCK_SIZES.includes(blockSize))
+    throw new ArgError(`'block-size' must be one of ${BLOCK_SIZES.join(", ")}, got ${blockSize}`);
   let sizeBytes: bigint | undefined;
   if (storage === undefined) {
     sizeBytes = parseSize(positional[1] ?? "");

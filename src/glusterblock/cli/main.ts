@@ -145,7 +145,12 @@ async function dispatch(client: BlockdClient, c: CliCommand, json: JsonStyle | u
       );
     }
     case "modify-size": {
-      const r = await call<ResizeBlockResponse__Output>("ResizeBlock", { volume: c.volume, block: c.block, size_bytes: c.sizeBytes.toString(), force: c.force });
+      const r = await call<ResizeBlockResponse__Output>("ResizeBlock", {
+        volume: c.volume,
+        block: c.block,
+        size_bytes: c.sizeBytes.toString(),
+        force: c.force,
+      });
       return renderModifySize({ iqn: r.iqn, sizeBytes: BigInt(r.size_bytes), successfulOn: r.successful_on, failedOn: r.failed_on, skippedOn: [] }, json);
     }
     case "reload": {
@@ -173,7 +178,13 @@ async function dispatch(client: BlockdClient, c: CliCommand, json: JsonStyle | u
     case "version":
       return renderVersion();
     case "replace": {
-      const r = await call<ReplaceNodeResponse__Output>("ReplaceNode", { volume: c.volume, block: c.block, old_node: c.oldNode, new_node: c.newNode, force: c.force });
+      const r = await call<ReplaceNodeResponse__Output>("ReplaceNode", {
+        volume: c.volume,
+        block: c.block,
+        old_node: c.oldNode,
+        new_node: c.newNode,
+        force: c.force,
+      });
       if (r.outcome === "skipped") return renderReplace({ name: r.name, outcome: r.outcome }, json);
       if (r.outcome === "new-node-in-use") return renderReplace({ name: r.name, outcome: r.outcome, volume: c.volume, newNode: c.newNode }, json);
       return renderReplace(
@@ -189,6 +200,13 @@ async function dispatch(client: BlockdClient, c: CliCommand, json: JsonStyle | u
       );
     }
     case "genconfig":
-      return renderError(opOf(c), { errCode: 255, errMsg: "genconfig is not needed: every gluster-blockd reconciles its targets from the journals at start (reload converges one block now)" }, json);
+      return renderError(
+        opOf(c),
+        {
+          errCode: 255,
+          errMsg: "genconfig is not needed: every gluster-blockd reconciles its targets from the journals at start (reload converges one block now)",
+        },
+        json,
+      );
   }
 }

@@ -200,9 +200,7 @@ export type ReplaceResult =
       readonly delete: ReplaceStep;
       readonly force: boolean;
       /** Other HA nodes' portal swap. */
-      readonly portal:
-        | { readonly skippedOn: readonly string[] }
-        | { readonly failedOn: readonly string[]; readonly successOn: readonly string[] };
+      readonly portal: { readonly skippedOn: readonly string[] } | { readonly failedOn: readonly string[]; readonly successOn: readonly string[] };
       readonly errCode?: number;
     };
 

@@ -29,7 +29,8 @@ const parser = new XMLParser({
 type Node = Record<string, unknown>;
 const obj = (v: unknown): Node => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Node) : {});
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === "" ? [] : [v]);
-const text = (v: unknown): string => (typeof v === "string" ? v : typeof v === "number" ? String(v) : obj(v)["#text"] !== undefined ? String(obj(v)["#text"]) : "");
+const text = (v: unknown): string =>
+  typeof v === "string" ? v : typeof v === "number" ? String(v) : obj(v)["#text"] !== undefined ? String(obj(v)["#text"]) : "";
 
 export class GlusterXmlError extends Error {
   override readonly name = "GlusterXmlError";

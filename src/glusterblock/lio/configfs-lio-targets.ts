@@ -8,7 +8,18 @@ import { MutationGate } from "./mutation-gate.js";
 import { LioPaths } from "./paths.js";
 import type { ApplyReport, BackstoreState, BlockTargetSpec, LioBlockState, LioTargets, TargetState } from "./types.js";
 import { IQN_PREFIX } from "../../identity/names.js";
-import { backstoreAtLink, backstoreIndex, createBackstore, findBackstore, judgeBackstore, listUserBackstores, readBackstore, removeBackstoreAt, sweepEmptyUserHbas, tuneBackstore } from "./backstore.js";
+import {
+  backstoreAtLink,
+  backstoreIndex,
+  createBackstore,
+  findBackstore,
+  judgeBackstore,
+  listUserBackstores,
+  readBackstore,
+  removeBackstoreAt,
+  sweepEmptyUserHbas,
+  tuneBackstore,
+} from "./backstore.js";
 import type { BackstoreLocation, LocateBackstore } from "./backstore.js";
 import { ensureAluaGroups, removeAluaGroups } from "./alua.js";
 import { convergeTarget, linkedStorageObject, ownPathActive, readTarget, removeTarget } from "./iscsi-target.js";
@@ -109,7 +120,9 @@ export class ConfigfsLioTargets implements LioTargets {
 
   /** the block's backstore: where its target's LUN points, else searched for */
   private async locate(s: CfsSession, ref: { name: string; iqn: string }): Promise<BackstoreLocation | undefined> {
-    return (await backstoreAtLink(s, this.paths, ref.name, await linkedStorageObject(s, this.paths, ref.iqn))) ?? (await findBackstore(s, this.paths, ref.name));
+    return (
+      (await backstoreAtLink(s, this.paths, ref.name, await linkedStorageObject(s, this.paths, ref.iqn))) ?? (await findBackstore(s, this.paths, ref.name))
+    );
   }
 
   async list(): Promise<LioBlockState[]> {

@@ -25,7 +25,10 @@ export interface LeaseLockOptions {
 
 export class LockBusyError extends Error {
   override readonly name = "LockBusyError";
-  constructor(readonly key: string, readonly holder: string) {
+  constructor(
+    readonly key: string,
+    readonly holder: string,
+  ) {
     super(`${key} is locked by ${holder}`);
   }
 }
@@ -59,17 +62,26 @@ export async function acquireLease(key: string, opts: LeaseLockOptions): Promise
     if (st && (Date.now() - st.mtimeMs > leaseMs || (content !== "" && opts.holderGone?.(content) === true))) {
       // abandoned: move it aside (atomic, one winner), then try again at once
       const aside = `${path}.stale-${randomBytes(4).toString("hex")}`;
-      if (await rename(path, aside).then(() => true, () => false)) await unlink(aside).catch(() => undefined);
+      if (
+        await rename(path, aside).then(
+          () => true,
+          () => false,
+        )
+      )
+        await unlink(aside).catch(() => undefined);
       continue;
     }
     holder = content || "unknown";
     if (Date.now() >= deadline) throw new LockBusyError(key, holder);
     await sleep(Math.min(1000, 100 * 2 ** Math.min(attempt, 3)));
   }
-  const refresh = setInterval(() => {
-    const now = new Date();
-    utimes(path, now, now).catch(() => undefined);
-  }, Math.max(1000, Math.floor(leaseMs / 4)));
+  const refresh = setInterval(
+    () => {
+      const now = new Date();
+      utimes(path, now, now).catch(() => undefined);
+    },
+    Math.max(1000, Math.floor(leaseMs / 4)),
+  );
   refresh.unref();
   return {
     async release() {

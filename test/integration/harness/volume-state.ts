@@ -13,7 +13,11 @@ import type { LioBlockState } from "../../../src/glusterblock/lio/types.js";
 import { IQN_PREFIX } from "../../../src/identity/names.js";
 import { META_DIR, STORE_DIR, LOCK_DIR } from "../../../src/glusterblock/volume/block-store.js";
 
-const listDir = (dir: string): Promise<string[]> => readdir(dir).then((n) => n.sort(), () => []);
+const listDir = (dir: string): Promise<string[]> =>
+  readdir(dir).then(
+    (n) => n.sort(),
+    () => [],
+  );
 
 /** Every journal (raw), backing file (name and size), lock and node's LIO: equal strings mean nothing changed. */
 export async function volumeSnapshot(c: EngineCluster, root: string): Promise<string> {

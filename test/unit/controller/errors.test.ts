@@ -5,7 +5,8 @@ import { StatusError } from "../../../src/rpc/errors.js";
 import { blockdError, controllerErrorMap, KubeApiError, kubeErrorToCsi } from "../../../src/controller/errors.js";
 import { knownSecrets } from "../../../src/util/redact.js";
 
-const serviceError = (code: status, details: string): ServiceError => Object.assign(new Error(`${code} ${status[code]}: ${details}`), { code, details, metadata: new Metadata() });
+const serviceError = (code: status, details: string): ServiceError =>
+  Object.assign(new Error(`${code} ${status[code]}: ${details}`), { code, details, metadata: new Metadata() });
 
 test("blockd's gRPC codes map to the controller's, one table", () => {
   const table: [status, status][] = [
@@ -29,7 +30,10 @@ test("blockd's gRPC codes map to the controller's, one table", () => {
     assert.match(e.message, /gluster-blockd 10\.0\.0\.1:24010 CreateBlock/);
   }
   assert.match(blockdError(serviceError(status.UNAUTHENTICATED, "no key"), "x").message, /--blockd-key-file/);
-  assert.match(blockdError(serviceError(status.PERMISSION_DENIED, "not the controller"), "x").message, /--blockd-tls-cert must be the controller's client certificate, naming DNS:gluster-block-csi-controller/);
+  assert.match(
+    blockdError(serviceError(status.PERMISSION_DENIED, "not the controller"), "x").message,
+    /--blockd-tls-cert must be the controller's client certificate, naming DNS:gluster-block-csi-controller/,
+  );
   assert.equal(blockdError(new Error("socket hang up"), "x").code, status.INTERNAL);
 });
 

@@ -33,7 +33,10 @@ describe("volume and block names", () => {
   });
   it("names the bad character without echoing control characters raw", () => {
     assert.throws(() => validateBlockName("a.b"), /contains '\.'/);
-    assert.throws(() => validateBlockName("a\u0001b"), (e: Error) => /U\+0001/.test(e.message) && !e.message.includes("\u0001"));
+    assert.throws(
+      () => validateBlockName("a\u0001b"),
+      (e: Error) => /U\+0001/.test(e.message) && !e.message.includes("\u0001"),
+    );
   });
   it("splits volname/blockname", () => {
     assert.deepEqual(parseVolumeBlock("block-test/t1"), { volume: "block-test", block: "t1" });
@@ -72,10 +75,7 @@ describe("identities", () => {
   });
   it("cfgstringFor matches the original's targetcli output (43 s by default)", () => {
     const gbid = "1bcc8980-5c86-4fc6-a2bb-b185786f3a5f";
-    assert.equal(
-      cfgstringFor("block-test", "localhost", gbid),
-      "block-test@localhost/block-store/1bcc8980-5c86-4fc6-a2bb-b185786f3a5f;tcmur_cmd_time_out=43",
-    );
+    assert.equal(cfgstringFor("block-test", "localhost", gbid), "block-test@localhost/block-store/1bcc8980-5c86-4fc6-a2bb-b185786f3a5f;tcmur_cmd_time_out=43");
     assert.equal(cfgstringFor("block-test", "localhost", gbid, 0), cfgstringFor("block-test", "localhost", gbid));
     assert.equal(cfgstringFor("v", "10.0.0.1", gbid, 60), `v@10.0.0.1/block-store/${gbid};tcmur_cmd_time_out=60`);
     assert.throws(() => cfgstringFor("v", "a;b", gbid), InvalidNameError);

@@ -108,7 +108,7 @@ test("a call its client cancels ends the program its handler runs, and ends CANC
   const pid = await childPid();
   assert.ok(alive(pid));
   ac.abort();
-  assert.equal((await call as { code?: number }).code, status.CANCELLED, "the client sees its own cancellation");
+  assert.equal(((await call) as { code?: number }).code, status.CANCELLED, "the client sees its own cancellation");
   assert.equal(await endedWith("NodeStageVolume"), status.CANCELLED);
   assert.ok(execError instanceof ExecCancelledError, `the handler's exec rejected with ${String(execError)}`);
   assert.match(execError.message, /cancelled by the caller/);
@@ -122,7 +122,7 @@ test("a call whose deadline passes ends the program its handler runs, and ends D
   await rm(pidFile(), { force: true });
   const call = unary(clients.node, "NodeStageVolume", {}, { timeoutMs: 500 }).catch((e: unknown) => e);
   const pid = await childPid();
-  assert.equal((await call as { code?: number }).code, status.DEADLINE_EXCEEDED);
+  assert.equal(((await call) as { code?: number }).code, status.DEADLINE_EXCEEDED);
   assert.equal(await endedWith("NodeStageVolume"), status.DEADLINE_EXCEEDED);
   assert.ok(execError instanceof ExecCancelledError, `the handler's exec rejected with ${String(execError)}`);
   assert.match(execError.message, /deadline passed/);
@@ -145,7 +145,7 @@ test("unary() with a signal cancels its outgoing call: the server's handler sees
   const call = unary(clients.node, "NodeUnstageVolume", {}, { timeoutMs: 30_000, signal: ac.signal }).catch((e: unknown) => e);
   for (let i = 0; i < 300 && unstageCalls === before; i++) await delay(10);
   ac.abort();
-  assert.equal((await call as { code?: number }).code, status.CANCELLED);
+  assert.equal(((await call) as { code?: number }).code, status.CANCELLED);
   await Promise.race([unstageCancelled, delay(5_000).then(() => assert.fail("the server's handler was not cancelled"))]);
 });
 

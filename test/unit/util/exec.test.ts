@@ -128,7 +128,14 @@ test("a call whose signal already fired starts nothing", async () => {
   const err = await exec("touch", [marker], { signal: AbortSignal.abort() }).catch((e: unknown) => e);
   assert.ok(err instanceof ExecCancelledError);
   assert.match(err.message, /cancelled before it started/);
-  assert.equal(await readFile(marker).then(() => true, () => false), false, "the program never ran");
+  assert.equal(
+    await readFile(marker).then(
+      () => true,
+      () => false,
+    ),
+    false,
+    "the program never ran",
+  );
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -52,7 +52,19 @@ async function blockdArgs(): Promise<{ args: string[]; socket: string; port: num
   const i = n++;
   const socket = join(dir, `gb-${i}.sock`);
   const port = await freePort();
-  const args = ["--host", "127.0.0.1", "--socket", socket, "--listen", `127.0.0.1:${port}`, "--no-reconcile", "--configfs-root", join(dir, `cfs-${i}`), "--mount-root", join(dir, `mnt-${i}`)];
+  const args = [
+    "--host",
+    "127.0.0.1",
+    "--socket",
+    socket,
+    "--listen",
+    `127.0.0.1:${port}`,
+    "--no-reconcile",
+    "--configfs-root",
+    join(dir, `cfs-${i}`),
+    "--mount-root",
+    join(dir, `mnt-${i}`),
+  ];
   return { args, socket, port };
 }
 
@@ -97,14 +109,20 @@ describe("gluster-blockd refuses to start without authentication on TCP", () => 
   test("no TLS and no key: exit 2 with a message naming the TLS flags and --insecure-no-auth; nothing bound", async () => {
     const r = await refusedStart([]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /^error: gluster-blockd refuses to serve its TCP API without authentication: anyone who reaches it could create and delete blocks and read every CHAP password\. Configure mutual TLS \(--tls-cert, --tls-key, --tls-ca\), or give --insecure-no-auth to serve every caller anyway\n/);
+    assert.match(
+      r.stderr,
+      /^error: gluster-blockd refuses to serve its TCP API without authentication: anyone who reaches it could create and delete blocks and read every CHAP password\. Configure mutual TLS \(--tls-cert, --tls-key, --tls-ca\), or give --insecure-no-auth to serve every caller anyway\n/,
+    );
     assert.ok(!existsSync(r.socket), "not even the CLI socket was made");
   });
 
   test("a key without TLS: exit 2 with a message naming the TLS flags and --insecure-key-over-plaintext", async () => {
     const r = await refusedStart(["--key-file", keyFile]);
     assert.equal(r.code, 2, r.stderr);
-    assert.match(r.stderr, /^error: gluster-blockd refuses --key-file without TLS: the shared key, and the CHAP passwords blockd answers with, would cross the network in cleartext\. Configure mutual TLS \(--tls-cert, --tls-key, --tls-ca\) \(the key may stay, on top\), or give --insecure-key-over-plaintext to accept cleartext\n/);
+    assert.match(
+      r.stderr,
+      /^error: gluster-blockd refuses --key-file without TLS: the shared key, and the CHAP passwords blockd answers with, would cross the network in cleartext\. Configure mutual TLS \(--tls-cert, --tls-key, --tls-ca\) \(the key may stay, on top\), or give --insecure-key-over-plaintext to accept cleartext\n/,
+    );
     assert.ok(!existsSync(r.socket));
   });
 
@@ -135,7 +153,10 @@ describe("gluster-blockd with an explicit insecure flag starts, and says so", ()
     try {
       assert.equal((await probe(port)).code, status.UNAUTHENTICATED);
       assert.equal((await probe(port, KEY)).code, status.INVALID_ARGUMENT);
-      assert.match(p.output(), /"level":"warn".*INSECURE \(--insecure-key-over-plaintext\): the TCP API runs without TLS; the shared key and the CHAP passwords cross the network in cleartext/);
+      assert.match(
+        p.output(),
+        /"level":"warn".*INSECURE \(--insecure-key-over-plaintext\): the TCP API runs without TLS; the shared key and the CHAP passwords cross the network in cleartext/,
+      );
     } finally {
       await p.stop();
     }
@@ -173,7 +194,8 @@ describe("the policy", () => {
     assert.match(blockdTransportRefusal(c(false, false)) ?? "", /refuses to call gluster-blockd without TLS.*--blockd-insecure-no-auth/);
     assert.match(blockdTransportRefusal(c(false, true)) ?? "", /refuses to send --blockd-key-file without TLS.*--blockd-insecure-key-over-plaintext/);
     assert.match(blockdTransportRefusal(c(true, false, false, true)) ?? "", /TLS is configured/);
-    const cfg = (argv: string[]) => controllerConfig(parseFlags(["--blockd-endpoints", "127.0.0.1:24010", ...argv], CONTROLLER_FLAGS), "block.csi.gluster.org", {});
+    const cfg = (argv: string[]) =>
+      controllerConfig(parseFlags(["--blockd-endpoints", "127.0.0.1:24010", ...argv], CONTROLLER_FLAGS), "block.csi.gluster.org", {});
     assert.throws(() => cfg([]), UsageError);
     assert.throws(() => cfg(["--blockd-key-file", keyFile]), /refuses to send --blockd-key-file without TLS/);
     assert.equal(cfg(["--blockd-key-file", keyFile, "--blockd-insecure-key-over-plaintext"]).insecure, "key-over-plaintext");
@@ -184,8 +206,21 @@ describe("the policy", () => {
 
 test("gluster-block-csi controller with a key and no TLS exits 2 before it serves", async () => {
   const socket = join(dir, "csi.sock");
-  const r = await exitOf("gluster-block-csi", ["controller", "--endpoint", `unix://${socket}`, "--kube-api", "off", "--blockd-endpoints", "127.0.0.1:1", "--blockd-key-file", keyFile]);
+  const r = await exitOf("gluster-block-csi", [
+    "controller",
+    "--endpoint",
+    `unix://${socket}`,
+    "--kube-api",
+    "off",
+    "--blockd-endpoints",
+    "127.0.0.1:1",
+    "--blockd-key-file",
+    keyFile,
+  ]);
   assert.equal(r.code, 2, r.stderr);
-  assert.match(r.stderr, /^error: the controller refuses to send --blockd-key-file without TLS: the key, and the CHAP passwords blockd answers with, would cross the network in cleartext\./);
+  assert.match(
+    r.stderr,
+    /^error: the controller refuses to send --blockd-key-file without TLS: the key, and the CHAP passwords blockd answers with, would cross the network in cleartext\./,
+  );
   assert.ok(!existsSync(socket));
 });

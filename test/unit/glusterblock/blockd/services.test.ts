@@ -76,7 +76,14 @@ before(async () => {
   store = v.store;
   const lio = new ConfigfsLioTargets({ fs: new FakeConfigfs() });
   const local = new LocalNode({ host: HOST, mounts: v.mounts, lio, exec: noExec, volfileServer: "localhost", log: nullLogger });
-  const engine = new BlockEngine({ host: HOST, mounts: v.mounts, gluster: new GlusterCli({ exec: glusterExec }), peers: noPeers, exec: noExec, log: nullLogger });
+  const engine = new BlockEngine({
+    host: HOST,
+    mounts: v.mounts,
+    gluster: new GlusterCli({ exec: glusterExec }),
+    peers: noPeers,
+    exec: noExec,
+    log: nullLogger,
+  });
   const auditor = new Auditor(engine, local, lio, noPeers, nullLogger);
   const svc = blockdProto().glusterblock.v1.Blockd.service;
   server = new GrpcServer(nullLogger);
@@ -153,7 +160,11 @@ test("ListBlocks with details answers every readable block's GetBlock in one cal
   const r = await unary<ListBlocksResponse__Output>(client, "ListBlocks", { volume: VOLUME, details: true }, { timeoutMs: 10_000 });
   assert.deepEqual([...r.blocks].sort(), ["b0", "b1", "b2", "b3", "b4"]);
   const order = (names: string[]): string[] => [...names].sort((a, b) => r.blocks.indexOf(a) - r.blocks.indexOf(b));
-  assert.deepEqual(r.infos.map((i) => i.name), order(["b0", "b1", "b2"]), "in the listing's order");
+  assert.deepEqual(
+    r.infos.map((i) => i.name),
+    order(["b0", "b1", "b2"]),
+    "in the listing's order",
+  );
   for (const info of r.infos) {
     const one = await unary<BlockInfo__Output>(client, "GetBlock", { volume: VOLUME, block: info.name }, { timeoutMs: 10_000 });
     assert.deepEqual(info, one, `${info.name}: what GetBlock answers`);
@@ -162,7 +173,10 @@ test("ListBlocks with details answers every readable block's GetBlock in one cal
     r.infos.map((i) => [i.name, i.state]),
     order(["b0", "b1", "b2"]).map((n) => [n, { b0: "ready", b1: "degraded", b2: "creating" }[n]]),
   );
-  assert.deepEqual(r.unreadable.map((u) => u.name), ["b3"]);
+  assert.deepEqual(
+    r.unreadable.map((u) => u.name),
+    ["b3"],
+  );
   assert.match(r.unreadable[0]?.error ?? "", /line 2/);
   const b3 = await unary(client, "GetBlock", { volume: VOLUME, block: "b3" }, { timeoutMs: 10_000 }).catch((e: unknown) => e);
   assert.equal((b3 as { code?: number }).code, status.DATA_LOSS, "GetBlock fails for the block reported unreadable");

@@ -123,7 +123,15 @@ before(async () => {
   serverLog = captureLog("debug");
   peerTls = await loadBlockdTls({ ...pki.blockd, ca: pki.ca }, { flags: BLOCKD_TLS_FLAGS, role: "peer", log: serverLog.log });
   controllerTls = await loadBlockdTls({ ...pki.controller, ca: pki.ca }, { flags: CONTROLLER_TLS_FLAGS, role: "controller", log: captureLog().log });
-  api = await serveTcpApi({ listen: LOOPBACK, tls: peerTls, key: KEY, blockd: blockdHandlers, peer: peerHandlers, wrap: { log: serverLog.log }, log: serverLog.log });
+  api = await serveTcpApi({
+    listen: LOOPBACK,
+    tls: peerTls,
+    key: KEY,
+    blockd: blockdHandlers,
+    peer: peerHandlers,
+    wrap: { log: serverLog.log },
+    log: serverLog.log,
+  });
 });
 
 after(async () => {
@@ -138,7 +146,10 @@ describe("the controller's client certificate", () => {
     const blockd = new BlockdClient({ discovery: new StaticDiscovery([hostPort(api)]), key: KEY, tls: controllerTls, log: captureLog().log });
     clients.push(blockd);
     assert.equal((await blockd.call(hostPort(api), "GetNodeStatus", {})).host, "127.0.0.1");
-    assert.equal((await blockd.call(hostPort(api), "CreateBlock", { volume: "hv", block: "c1", size_bytes: "1048576" })).iqn, "iqn.2016-12.org.gluster-block:c1");
+    assert.equal(
+      (await blockd.call(hostPort(api), "CreateBlock", { volume: "hv", block: "c1", size_bytes: "1048576" })).iqn,
+      "iqn.2016-12.org.gluster-block:c1",
+    );
     assert.deepEqual([calls.GetNodeStatus, calls.CreateBlock], [before.s + 1, before.c + 1]);
   });
 
@@ -148,7 +159,10 @@ describe("the controller's client certificate", () => {
     for (const m of PEER_METHODS) {
       const r = await outcome(unary(c, m, peerRequest(m), { timeoutMs: 5_000, metadata: withKey() }));
       assert.equal(r.code, status.PERMISSION_DENIED, `${m}: ${status[r.code]} ${r.details}`);
-      assert.match(r.details, /^the BlockdPeer service serves only a blockd peer \(DNS:gluster-blockd, serverAuth and clientAuth\); the client certificate \(CN=gluster-block-csi controller, DNS:gluster-block-csi-controller\) is the controller/);
+      assert.match(
+        r.details,
+        /^the BlockdPeer service serves only a blockd peer \(DNS:gluster-blockd, serverAuth and clientAuth\); the client certificate \(CN=gluster-block-csi controller, DNS:gluster-block-csi-controller\) is the controller/,
+      );
     }
     assert.equal(total(), before, "no handler ran");
     const refused = serverLog.lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === "refused a call this caller may not make");
@@ -160,15 +174,31 @@ describe("the controller's client certificate", () => {
     // a listener serving the controller's certificate (as if it were stolen); the programs' own start-up check refuses it, so build the material by hand
     const stolen: BlockdTls = { ...controllerTls, ca: await readFile(pki.ca) };
     const impostorLog = captureLog();
-    const impostor = await serveTcpApi({ listen: LOOPBACK, tls: stolen, blockd: blockdHandlers, peer: peerHandlers, wrap: { log: impostorLog.log }, log: impostorLog.log });
+    const impostor = await serveTcpApi({
+      listen: LOOPBACK,
+      tls: stolen,
+      blockd: blockdHandlers,
+      peer: peerHandlers,
+      wrap: { log: impostorLog.log },
+      log: impostorLog.log,
+    });
     try {
       const before = total();
       const peers = new GrpcPeers({ local: { host: "192.0.2.99" } as LocalNode, port: portOf(impostor), key: KEY, tls: peerTls, timeoutMs: 5_000 });
       clients.push(peers);
       await assert.rejects(peers.ping("127.0.0.1", 5_000), (err: unknown) => (err as { code?: number }).code === status.UNAVAILABLE);
-      const blockd = new BlockdClient({ discovery: new StaticDiscovery([hostPort(impostor)]), key: KEY, tls: controllerTls, log: captureLog().log, connectTimeoutMs: 2_000 });
+      const blockd = new BlockdClient({
+        discovery: new StaticDiscovery([hostPort(impostor)]),
+        key: KEY,
+        tls: controllerTls,
+        log: captureLog().log,
+        connectTimeoutMs: 2_000,
+      });
       clients.push(blockd);
-      await assert.rejects(blockd.call(hostPort(impostor), "CreateBlock", { volume: "hv", block: "to-impostor", size_bytes: "1048576" }), (err: unknown) => err instanceof StatusError && err.code === status.UNAVAILABLE);
+      await assert.rejects(
+        blockd.call(hostPort(impostor), "CreateBlock", { volume: "hv", block: "to-impostor", size_bytes: "1048576" }),
+        (err: unknown) => err instanceof StatusError && err.code === status.UNAVAILABLE,
+      );
       assert.equal(total(), before, "nothing reached the impostor's handlers");
     } finally {
       await impostor.server.stop(1_000);
@@ -184,7 +214,10 @@ describe("a peer certificate", () => {
     assert.equal((await peers.ping("127.0.0.1")).ready, true);
     assert.equal((await peers.apply("127.0.0.1", REF)).detail, "b1");
     assert.equal((await peers.remove("127.0.0.1", REF)).detail, "b1");
-    assert.deepEqual((await peers.statusMany("127.0.0.1", [REF])).map((a) => ("detail" in a ? a.detail : a.error)), ["b1"]);
+    assert.deepEqual(
+      (await peers.statusMany("127.0.0.1", [REF])).map((a) => ("detail" in a ? a.detail : a.error)),
+      ["b1"],
+    );
     assert.deepEqual([calls.Ping, calls.ApplyTarget, calls.TargetStatuses], [before.ping + 1, before.apply + 1, before.many + 1]);
   });
 
@@ -200,7 +233,9 @@ describe("certificates of the CA in no role", () => {
   test("one that names neither role is PERMISSION_DENIED on both services", async () => {
     const before = total();
     const blockd = await rawClient("Blockd", pki.stranger);
-    const r = await outcome(unary(blockd, "CreateBlock", { volume: "hv", block: "stranger", size_bytes: "1048576" }, { timeoutMs: 5_000, metadata: withKey() }));
+    const r = await outcome(
+      unary(blockd, "CreateBlock", { volume: "hv", block: "stranger", size_bytes: "1048576" }, { timeoutMs: 5_000, metadata: withKey() }),
+    );
     assert.equal(r.code, status.PERMISSION_DENIED, r.details);
     assert.match(r.details, /^the Blockd service serves only the controller \(DNS:gluster-block-csi-controller, clientAuth\) and a blockd peer .* is neither$/);
     const peer = await rawClient("BlockdPeer", pki.stranger);
@@ -224,14 +259,21 @@ describe("authentication comes before the role", () => {
     const r = await outcome(unary(c, "Ping", {}, { timeoutMs: 5_000 }));
     assert.deepEqual([r.code, r.details], [status.UNAUTHENTICATED, "a valid blockd key is required"]);
     const ctl = await rawClient("BlockdPeer", pki.controller);
-    assert.equal((await outcome(unary(ctl, "Ping", {}, { timeoutMs: 5_000 }))).code, status.UNAUTHENTICATED, "the controller without the key learns nothing of roles");
+    assert.equal(
+      (await outcome(unary(ctl, "Ping", {}, { timeoutMs: 5_000 }))).code,
+      status.UNAUTHENTICATED,
+      "the controller without the key learns nothing of roles",
+    );
     assert.equal(total(), before);
   });
 
   test("the per-call check, from a verified certificate: the key first, then the role of the service", async () => {
     const verified = async (files: CertFiles): Promise<AuthContext> => {
       const x = new X509Certificate(await readFile(files.cert));
-      return { transportSecurityType: "ssl", sslPeerCertificate: { raw: x.raw, fingerprint256: x.fingerprint256, subject: { CN: "x" }, subjectaltname: x.subjectAltName } } as unknown as AuthContext;
+      return {
+        transportSecurityType: "ssl",
+        sslPeerCertificate: { raw: x.raw, fingerprint256: x.fingerprint256, subject: { CN: "x" }, subjectaltname: x.subjectAltName },
+      } as unknown as AuthContext;
     };
     const md = (key?: string): Metadata => {
       const m = new Metadata();
@@ -242,23 +284,44 @@ describe("authentication comes before the role", () => {
     const [peer, controller, stranger] = await Promise.all([pki.blockd, pki.controller, pki.stranger].map(verified));
     const blockd = tcpAuthorizer(KEY, true, "Blockd");
     const peerSvc = tcpAuthorizer(KEY, true, "BlockdPeer");
-    assert.deepEqual([blockd, peerSvc].map((a) => code(a(md(KEY), "p", peer!))), ["OK", "OK"]);
-    assert.deepEqual([blockd, peerSvc].map((a) => code(a(md(KEY), "p", controller!))), ["OK", "PERMISSION_DENIED"]);
-    assert.deepEqual([blockd, peerSvc].map((a) => code(a(md(KEY), "p", stranger!))), ["PERMISSION_DENIED", "PERMISSION_DENIED"]);
-    assert.deepEqual([blockd, peerSvc].map((a) => code(a(md("wrong-key-0123456789"), "p", controller!))), ["UNAUTHENTICATED", "UNAUTHENTICATED"]);
+    assert.deepEqual(
+      [blockd, peerSvc].map((a) => code(a(md(KEY), "p", peer!))),
+      ["OK", "OK"],
+    );
+    assert.deepEqual(
+      [blockd, peerSvc].map((a) => code(a(md(KEY), "p", controller!))),
+      ["OK", "PERMISSION_DENIED"],
+    );
+    assert.deepEqual(
+      [blockd, peerSvc].map((a) => code(a(md(KEY), "p", stranger!))),
+      ["PERMISSION_DENIED", "PERMISSION_DENIED"],
+    );
+    assert.deepEqual(
+      [blockd, peerSvc].map((a) => code(a(md("wrong-key-0123456789"), "p", controller!))),
+      ["UNAUTHENTICATED", "UNAUTHENTICATED"],
+    );
   });
 });
 
 describe("each program's own certificate at start-up", () => {
   test("the controller refuses a peer certificate, and one not naming the controller", async () => {
     const load = (files: CertFiles) => loadBlockdTls({ ...files, ca: pki.ca }, { flags: CONTROLLER_TLS_FLAGS, role: "controller", log: captureLog().log });
-    await assert.rejects(load(pki.blockd), /--blockd-tls-cert .*blockd\.crt: this is a blockd peer certificate \(it names gluster-blockd\): with it the controller could call blockd's peer-only RPCs and pose as a blockd/);
-    await assert.rejects(load(pki.stranger), /--blockd-tls-cert .*stranger\.crt: the certificate does not name gluster-block-csi-controller \(its subject alternative names: DNS:storage-admin\.example\.org\)/);
+    await assert.rejects(
+      load(pki.blockd),
+      /--blockd-tls-cert .*blockd\.crt: this is a blockd peer certificate \(it names gluster-blockd\): with it the controller could call blockd's peer-only RPCs and pose as a blockd/,
+    );
+    await assert.rejects(
+      load(pki.stranger),
+      /--blockd-tls-cert .*stranger\.crt: the certificate does not name gluster-block-csi-controller \(its subject alternative names: DNS:storage-admin\.example\.org\)/,
+    );
     await load(pki.controller);
   });
 
   test("blockd refuses the controller's certificate: it lacks serverAuth and the name gluster-blockd", async () => {
-    await assert.rejects(loadBlockdTls({ ...pki.controller, ca: pki.ca }, { flags: BLOCKD_TLS_FLAGS, role: "peer", log: captureLog().log }), /extendedKeyUsage lacks serverAuth/);
+    await assert.rejects(
+      loadBlockdTls({ ...pki.controller, ca: pki.ca }, { flags: BLOCKD_TLS_FLAGS, role: "peer", log: captureLog().log }),
+      /extendedKeyUsage lacks serverAuth/,
+    );
   });
 
   test("the roles of each test certificate", async () => {

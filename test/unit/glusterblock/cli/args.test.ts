@@ -20,13 +20,39 @@ describe("parseArgs: commands", () => {
   });
   it("create with every option, in any order, and a JSON flag", () => {
     const p = parseArgs([
-      "timeout", "60", "create", "block-test/r1", "io-timeout", "60", "ha", "3", "auth", "enable", "prealloc", "no",
-      "ring-buffer", "32", "block-size", "4096", "10.0.0.1,10.0.0.2,10.0.0.3", "64MiB", "--json-pretty",
+      "timeout",
+      "60",
+      "create",
+      "block-test/r1",
+      "io-timeout",
+      "60",
+      "ha",
+      "3",
+      "auth",
+      "enable",
+      "prealloc",
+      "no",
+      "ring-buffer",
+      "32",
+      "block-size",
+      "4096",
+      "10.0.0.1,10.0.0.2,10.0.0.3",
+      "64MiB",
+      "--json-pretty",
     ]);
     assert.deepEqual(p, {
       command: {
-        kind: "create", volume: "block-test", block: "r1", ha: 3, auth: true, prealloc: false, ringBufferMb: 32, blockSize: 4096,
-        ioTimeout: 60, hosts: ["10.0.0.1", "10.0.0.2", "10.0.0.3"], sizeBytes: 64n * 1024n * 1024n,
+        kind: "create",
+        volume: "block-test",
+        block: "r1",
+        ha: 3,
+        auth: true,
+        prealloc: false,
+        ringBufferMb: 32,
+        blockSize: 4096,
+        ioTimeout: 60,
+        hosts: ["10.0.0.1", "10.0.0.2", "10.0.0.3"],
+        sizeBytes: 64n * 1024n * 1024n,
       },
       json: "pretty",
       timeoutSec: 60,
@@ -40,7 +66,15 @@ describe("parseArgs: commands", () => {
     usageError(["create", "v/b", "prealloc", "no", "storage", "f", "10.0.0.1"], /do not use 'prealloc' with 'storage'/);
   });
   it("the original's yes/no words", () => {
-    for (const [w, v] of [["enable", true], ["yes", true], ["true", true], ["1", true], ["disable", false], ["no", false], ["0", false]] as const) {
+    for (const [w, v] of [
+      ["enable", true],
+      ["yes", true],
+      ["true", true],
+      ["1", true],
+      ["disable", false],
+      ["no", false],
+      ["0", false],
+    ] as const) {
       const p = parseArgs(["modify", "v/b", "auth", w]);
       assert.deepEqual(p.command, { kind: "modify-auth", volume: "v", block: "b", auth: v });
     }
@@ -50,9 +84,28 @@ describe("parseArgs: commands", () => {
     assert.deepEqual(parseArgs(["info", "block-test/t1", "--json"]).command, { kind: "info", volume: "block-test", block: "t1" });
     assert.deepEqual(parseArgs(["info", "block-test/t1", "--json"]).json, "spaced");
     assert.deepEqual(parseArgs(["delete", "v/b"]).command, { kind: "delete", volume: "v", block: "b", unlinkStorage: true, force: false });
-    assert.deepEqual(parseArgs(["delete", "v/b", "force", "unlink-storage", "no"]).command, { kind: "delete", volume: "v", block: "b", unlinkStorage: false, force: true });
-    assert.deepEqual(parseArgs(["modify", "v/b", "size", "2GiB", "force"]).command, { kind: "modify-size", volume: "v", block: "b", sizeBytes: 2n * GiB, force: true });
-    assert.deepEqual(parseArgs(["replace", "v/b", "10.0.0.1", "fd00::4", "force"]).command, { kind: "replace", volume: "v", block: "b", oldNode: "10.0.0.1", newNode: "fd00::4", force: true });
+    assert.deepEqual(parseArgs(["delete", "v/b", "force", "unlink-storage", "no"]).command, {
+      kind: "delete",
+      volume: "v",
+      block: "b",
+      unlinkStorage: false,
+      force: true,
+    });
+    assert.deepEqual(parseArgs(["modify", "v/b", "size", "2GiB", "force"]).command, {
+      kind: "modify-size",
+      volume: "v",
+      block: "b",
+      sizeBytes: 2n * GiB,
+      force: true,
+    });
+    assert.deepEqual(parseArgs(["replace", "v/b", "10.0.0.1", "fd00::4", "force"]).command, {
+      kind: "replace",
+      volume: "v",
+      block: "b",
+      oldNode: "10.0.0.1",
+      newNode: "fd00::4",
+      force: true,
+    });
     assert.deepEqual(parseArgs(["reload", "v/b"]).command, { kind: "reload", volume: "v", block: "b", force: false });
     assert.deepEqual(parseArgs(["genconfig", "v1,v2", "enable-tpg", "10.0.0.1"]).command, { kind: "genconfig", volumes: ["v1", "v2"], enableTpg: "10.0.0.1" });
     assert.deepEqual(parseArgs(["audit", "v", "--fix", "--json"]), { command: { kind: "audit", volume: "v", fix: true }, json: "spaced" });
@@ -121,14 +174,46 @@ describe("parseArgs: errors", () => {
     usageError(["audit", "v", "--fox"], /unknown option "--fox"/);
   });
   it("carries the JSON style asked for into the error", () => {
-    assert.throws(() => parseArgs(["--json-plain", "create", "v/b", "x", "1G"]), (e: unknown) => e instanceof CliUsageError && e.json === "plain");
-    assert.throws(() => parseArgs(["create", "v/b", "x", "1G"]), (e: unknown) => e instanceof CliUsageError && e.json === undefined);
+    assert.throws(
+      () => parseArgs(["--json-plain", "create", "v/b", "x", "1G"]),
+      (e: unknown) => e instanceof CliUsageError && e.json === "plain",
+    );
+    assert.throws(
+      () => parseArgs(["create", "v/b", "x", "1G"]),
+      (e: unknown) => e instanceof CliUsageError && e.json === undefined,
+    );
   });
   it("never throws anything but CliUsageError on arbitrary argv (property)", () => {
     const word = fc.oneof(
       fc.string({ maxLength: 12 }),
-      fc.constantFrom("create", "list", "info", "delete", "modify", "replace", "reload", "genconfig", "audit", "help", "timeout", "ha", "auth",
-        "size", "force", "storage", "--json", "--json-pretty", "v/b", "10.0.0.1", "10.0.0.1,10.0.0.2", "1GiB", "2GB", "3", "enable", "--fix"),
+      fc.constantFrom(
+        "create",
+        "list",
+        "info",
+        "delete",
+        "modify",
+        "replace",
+        "reload",
+        "genconfig",
+        "audit",
+        "help",
+        "timeout",
+        "ha",
+        "auth",
+        "size",
+        "force",
+        "storage",
+        "--json",
+        "--json-pretty",
+        "v/b",
+        "10.0.0.1",
+        "10.0.0.1,10.0.0.2",
+        "1GiB",
+        "2GB",
+        "3",
+        "enable",
+        "--fix",
+      ),
     );
     fc.assert(
       fc.property(fc.array(word, { maxLength: 10 }), (argv) => {

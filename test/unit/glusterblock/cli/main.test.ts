@@ -16,8 +16,14 @@ describe("the CLI's error answers", () => {
     assert.equal(plain.exitCode, 17);
     assert.equal(plain.stdout, "");
     assert.equal(plain.stderr, "BLOCK with name: 't1' already EXIST\n\nRESULT:FAIL\n");
-    assert.equal(renderError("create", { errCode: 17, errMsg: msg }, "plain").stderr, `{"RESULT":"FAIL","errCode":17,"errMsg":"BLOCK with name: 't1' already EXIST\\n"}\n`);
-    assert.equal(renderError("create", { errCode: 17, errMsg: msg }, "spaced").stderr, `{ "RESULT": "FAIL", "errCode": 17, "errMsg": "BLOCK with name: 't1' already EXIST\\n" }\n`);
+    assert.equal(
+      renderError("create", { errCode: 17, errMsg: msg }, "plain").stderr,
+      `{"RESULT":"FAIL","errCode":17,"errMsg":"BLOCK with name: 't1' already EXIST\\n"}\n`,
+    );
+    assert.equal(
+      renderError("create", { errCode: 17, errMsg: msg }, "spaced").stderr,
+      `{ "RESULT": "FAIL", "errCode": 17, "errMsg": "BLOCK with name: 't1' already EXIST\\n" }\n`,
+    );
   });
   it("other commands keep blockd's message", () => {
     const { command } = parseArgs(["info", "block-test/t1"]);

@@ -146,7 +146,10 @@ test("a host that cannot be asked: each of its blocks is reported unreachable an
       v.names.map((b) => ["metadata-without-target", H3, b, false]),
     );
     assert.ok(found.every((f) => f.detail.startsWith("unreachable: connect ECONNREFUSED")));
-    assert.deepEqual(v.peers.calls.sort(), HOSTS.map((h) => `statusMany ${h}`));
+    assert.deepEqual(
+      v.peers.calls.sort(),
+      HOSTS.map((h) => `statusMany ${h}`),
+    );
     assert.deepEqual(v.deleted, []);
   } finally {
     await v.cleanup();

@@ -23,7 +23,10 @@ async function deadPid(): Promise<number> {
 test("a second holder waits and gives up with the holder's name", async () => {
   const dir = await lockDir();
   const held = await acquireLease("blk", { dir, owner: processOwner(HOST), holderGone: ownerGone(HOST) });
-  await assert.rejects(acquireLease("blk", { dir, owner: processOwner("10.0.0.2"), waitMs: 300 }), (err: unknown) => err instanceof LockBusyError && err.holder.startsWith(`${HOST} ${process.pid} `));
+  await assert.rejects(
+    acquireLease("blk", { dir, owner: processOwner("10.0.0.2"), waitMs: 300 }),
+    (err: unknown) => err instanceof LockBusyError && err.holder.startsWith(`${HOST} ${process.pid} `),
+  );
   await held.release();
   const again = await acquireLease("blk", { dir, owner: processOwner("10.0.0.2"), waitMs: 300 });
   await again.release();
