@@ -246,10 +246,11 @@ export class Auditor {
         detail: owner ? `${g.iqn ?? g.cfgstring}: ${here} is not a host of block ${owner.name}` : (g.iqn ?? g.cfgstring),
       };
       const name = g.name;
-      // a backstore with no target and no serial: its target (if any) cannot be named
-      // (GBIDs are random per create, not a function of the name)
-      const iqn = g.iqn ?? (g.gbid ? `${IQN_PREFIX}${g.gbid}` : undefined);
-      if (!fix || name === undefined || iqn === undefined) {
+      // No target links a backstore that has no IQN in its group: with no serial
+      // either (a create cut short before its WWN), only the backstore goes, and
+      // the IQN given is one no block can have (GBIDs are UUIDs), so no target is touched.
+      const iqn = g.iqn ?? `${IQN_PREFIX}${g.gbid || "no-target"}`;
+      if (!fix || name === undefined) {
         // a target with no backstore cannot be told apart from another volume's: reported only
         add(finding);
         continue;

@@ -10,7 +10,7 @@ import { Auditor, type Finding } from "../../../src/glusterblock/engine/audit.js
 import { parseJournal } from "../../../src/glusterblock/journal/index.js";
 import { readExtensions } from "../../../src/glusterblock/engine/extensions.js";
 import type { LioBlockState } from "../../../src/glusterblock/lio/types.js";
-import { IQN_PREFIX } from "../../../src/identity/names.js";
+import { IQN_PREFIX, wwidFor } from "../../../src/identity/names.js";
 import { META_DIR, STORE_DIR, LOCK_DIR } from "../../../src/glusterblock/volume/block-store.js";
 
 const listDir = (dir: string): Promise<string[]> =>
@@ -77,7 +77,18 @@ export async function blockState(c: EngineCluster, root: string, block: string):
     const values = new Set((await Promise.all(pw.map((p) => n.configfs.read(p)))).map((v) => v.trim()).filter((v) => v !== ""));
     chap[h] = values.size === 0 ? "none" : values.size === 1 && values.has(password) ? "journal's" : "OTHER";
   }
-  return { journal, files: fileSizes, lio, chap, locks: await listDir(join(root, LOCK_DIR)) };
+  return withoutIdentity({ journal, files: fileSizes, lio, chap, locks: await listDir(join(root, LOCK_DIR)) }, gbid);
+}
+
+/**
+ * The block's GBID (random per create) and what derives from it (IQN, WWID,
+ * file name) written as placeholders: two runs of the same operations make
+ * equal states but not equal GBIDs. A second, different GBID stays visible.
+ */
+function withoutIdentity(state: Record<string, unknown>, gbid: string | undefined): Record<string, unknown> {
+  if (gbid === undefined || gbid === "") return state;
+  const text = JSON.stringify(state).split(gbid).join("<gbid>").split(wwidFor(gbid)).join("<wwid>");
+  return JSON.parse(text) as Record<string, unknown>;
 }
 
 /** The audit as each node's gluster-blockd would run it (each sees its own LIO). */
