@@ -1,6 +1,6 @@
 // Part 2, the same through the CSI driver, with this program in the role of
 // the sidecars and kubelet: the controller runs on this host against the
-// three blockd daemons, with a fake Kubernetes API that keeps the CHAP
+// three blockd daemons, with a Kubernetes API stand-in that keeps the CHAP
 // Secret; the node plugin runs on n1. CreateVolume -> ControllerPublish ->
 // NodeStage -> NodePublish -> write, then the teardown in reverse.
 import { BLOCKD_KEY, labControllerTls } from "../lab/harness/product.js";
@@ -43,7 +43,7 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
   const cap = mountCap(FS_TYPE);
   let ctl: ControllerUnderTest | undefined;
   let kube: FakeKubeApi | undefined;
-  /** the fake API's Secrets, still readable after it stopped */
+  /** the API stand-in's Secrets, still readable after it stopped */
   let secrets: FakeKubeApi["secrets"] | undefined;
   const stopController = async (): Promise<void> => {
     const [c, k] = [ctl, kube];
@@ -65,7 +65,7 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
     const nodeId = nodeIdOf(info);
     if (nodeId === "") throw new Error("NodeGetInfo returned no node_id");
 
-    undo.push("stop the controller and the fake Kubernetes API", stopController);
+    undo.push("stop the controller and the Kubernetes API stand-in", stopController);
     ctl = await log.step(
       "start the CSI controller on this host",
       async () => {
@@ -74,7 +74,7 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
         const endpoints = lab.addresses.map((a) => `${a}:24010`);
         return startController({ endpoints, key: BLOCKD_KEY, tls: await labControllerTls(), kubeconfig: await kube.kubeconfig(), namespace: CSI_NAMESPACE });
       },
-      () => `driver ${DRIVER}; blockd on ${lab.addresses.join(", ")} port 24010; Secrets in a fake Kubernetes API`,
+      () => `driver ${DRIVER}; blockd on ${lab.addresses.join(", ")} port 24010; Secrets in a Kubernetes API stand-in`,
     );
     const controller = ctl;
 
@@ -225,7 +225,7 @@ async function nothingLeft(ctx: DemoContext, secrets: FakeKubeApi["secrets"] | u
     .map(([k, v]) => `${k}=${v}`);
   const record = (await ctx.initiator.run(`test -e ${NODE_RECORD_FILE}`)).code === 0;
   if (record) left.push("the node plugin's record");
-  if (secrets && secrets.size > 0) left.push(`${secrets.size} Secret(s) in the fake Kubernetes API`);
+  if (secrets && secrets.size > 0) left.push(`${secrets.size} Secret(s) in the Kubernetes API stand-in`);
   if (await blockListed(ctx.initiator, PV_NAME)) left.push(`${PV_NAME} still in gluster-block list`);
   if (left.length > 0) throw new Error(`left behind: ${left.join(", ")}`);
   return `${ctx.initiator.name}: 0 sessions, paths, maps, mounts, node records; Secret deleted; not in gluster-block list`;

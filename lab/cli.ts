@@ -62,7 +62,7 @@ async function main(argv: string[]): Promise<number> {
       for (const n of s.nodes) {
         console.log(`${n.node}  ${n.address}  ssh 127.0.0.1:${n.sshPort}  qemu pid ${n.qemuPid ?? "-"}  ${n.detail}`);
       }
-      if (s.labUp) console.log(`lab up with ${s.labUp} node(s), volume ${HOSTING_VOLUME}`);
+      if (s.labUp) console.log(`lab up with ${s.labUp} node(s), volume ${HOSTING_VOLUME}, sharing ${s.repo ?? "an unknown checkout"} at /lab/repo`);
       return s.nodes.every((n) => n.ready) ? 0 : 1;
     }
     case "down": {

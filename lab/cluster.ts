@@ -2,7 +2,7 @@
 // create the block-hosting volume.  Idempotent.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { HOSTING_VOLUME, LAB_SCRIPTS, LAB_STATE, nodeAddress, nodeName, sshPort, sshKey } from "./config.js";
+import { HOSTING_VOLUME, LAB_REPO, LAB_SCRIPTS, LAB_STATE, nodeAddress, nodeName, sshPort, sshKey } from "./config.js";
 import { secondsSince } from "./proc.js";
 import { sshMust } from "./ssh.js";
 import { buildImage, netUp, runningVms, startVm } from "./vm.js";
@@ -19,6 +19,21 @@ export interface UpResult {
 }
 
 const nodesFile = (): string => join(LAB_STATE, "nodes");
+
+const repoFile = (): string => join(LAB_STATE, "repo");
+
+/**
+ * The checkout the running VMs share at /lab/repo. A lab booted from another
+ * checkout (a fresh clone's demo, another worktree) would run that
+ * checkout's dist/: it is never reused, it is booted again from this one.
+ */
+export function labRepo(): string | undefined {
+  try {
+    return readFileSync(repoFile(), "utf8").trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** Node count of the lab that is up, when one is. */
 export function labNodes(): number | undefined {
@@ -48,10 +63,14 @@ export async function up(count: number): Promise<UpResult> {
   const running = runningVms();
   // the same VMs run (maybe from an `up` that failed half-way): reuse them,
   // every step below is idempotent
-  const reusable = running.length === count && nodes.every((i) => running.includes(i));
+  const sameRepo = labRepo() === LAB_REPO;
+  const reusable = sameRepo && running.length === count && nodes.every((i) => running.includes(i));
   if (!reusable && running.length > 0) {
-    process.stderr.write(`[lab] a lab of ${running.length} VM(s) runs; restarting it with ${count}\n`);
-    await phase(phases, "down (topology change)", () => down());
+    const why = sameRepo
+      ? `a lab of ${running.length} VM(s) runs; restarting it with ${count}`
+      : `the running lab shares ${labRepo() ?? "an unknown checkout"}, not ${LAB_REPO}; restarting it`;
+    process.stderr.write(`[lab] ${why}\n`);
+    await phase(phases, sameRepo ? "down (topology change)" : "down (another checkout)", () => down());
   }
   if (reusable) process.stderr.write(`[lab] reusing the running lab (${count} VM(s))\n`);
   await phase(phases, "image", () => buildImage());
@@ -59,6 +78,7 @@ export async function up(count: number): Promise<UpResult> {
   if (!reusable) {
     mkdirSync(LAB_STATE, { recursive: true });
     writeFileSync(nodesFile(), "0\n"); // not usable until the volume is up
+    writeFileSync(repoFile(), `${LAB_REPO}\n`);
     await phase(phases, `boot ${count} VM(s) in parallel`, () => Promise.all(nodes.map((i) => startVm(i))));
   }
   const ready = readFileSync(join(LAB_SCRIPTS, "guest/ready.sh"), "utf8");

@@ -5,6 +5,8 @@ import { fileURLToPath } from "node:url";
 
 export const LAB_SCRIPTS = dirname(fileURLToPath(import.meta.url));
 export const REPO_ROOT = resolve(LAB_SCRIPTS, "..");
+/** the checkout the VMs share at /lab/repo (vm.sh reads the same variable) */
+export const LAB_REPO = resolve(process.env.LAB_REPO ?? REPO_ROOT);
 export const LAB_CACHE = process.env.LAB_CACHE ?? "/var/tmp/gluster-block-csi-lab";
 export const LAB_STATE = process.env.LAB_STATE ?? join(LAB_CACHE, "run");
 export const LAB_NET = process.env.LAB_NET ?? "10.213.0";

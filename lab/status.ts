@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { LAB_SCRIPTS, nodeAddress, nodeName, sshPort } from "./config.js";
-import { labNodes } from "./cluster.js";
+import { labNodes, labRepo } from "./cluster.js";
 import { sshRun } from "./ssh.js";
 import { qemuPid, runningVms } from "./vm.js";
 
@@ -15,7 +15,7 @@ export interface NodeStatus {
   detail: string;
 }
 
-export async function status(): Promise<{ nodes: NodeStatus[]; labUp: number | undefined }> {
+export async function status(): Promise<{ nodes: NodeStatus[]; labUp: number | undefined; repo: string | undefined }> {
   const ready = readFileSync(join(LAB_SCRIPTS, "guest/ready.sh"), "utf8");
   const nodes = await Promise.all(
     runningVms().map(async (i): Promise<NodeStatus> => {
@@ -31,5 +31,5 @@ export async function status(): Promise<{ nodes: NodeStatus[]; labUp: number | u
       };
     }),
   );
-  return { nodes, labUp: labNodes() };
+  return { nodes, labUp: labNodes(), repo: labRepo() };
 }

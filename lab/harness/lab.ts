@@ -5,8 +5,8 @@
 //   await lab.node(1).must(["gluster", "volume", "info"]);
 //   await lab.resetState();
 import { join } from "node:path";
-import { HOSTING_VOLUME, LAB_STATE, nodeAddress } from "../config.js";
-import { labNodes, up } from "../cluster.js";
+import { HOSTING_VOLUME, LAB_REPO, LAB_STATE, nodeAddress } from "../config.js";
+import { labNodes, labRepo, up } from "../cluster.js";
 import { collectLogs as collectLabLogs } from "../logs.js";
 import { scpTo, sshMust, sshRun } from "../ssh.js";
 import { runningVms } from "../vm.js";
@@ -77,7 +77,8 @@ function makeNode(i: number): LabNode {
 export async function ensureLab({ nodes = 3 }: { nodes?: 1 | 3 } = {}): Promise<Lab> {
   const current = labNodes();
   const running = runningVms();
-  const ok = current !== undefined && current >= nodes && Array.from({ length: current }, (_, k) => k + 1).every((i) => running.includes(i));
+  const ok =
+    labRepo() === LAB_REPO && current !== undefined && current >= nodes && Array.from({ length: current }, (_, k) => k + 1).every((i) => running.includes(i));
   const count = ok && current !== undefined ? current : nodes;
   if (!ok) {
     const r = await up(nodes);

@@ -1,5 +1,5 @@
 // The controller program's services on a unix socket in a test, pointed at a
-// fake (or real) blockd and, optionally, a fake Kubernetes API through a
+// fake (or real) blockd and, optionally, a Kubernetes API stand-in through a
 // kubeconfig file; with a CSI client and a captured log.
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
