@@ -10,7 +10,10 @@ export abstract class BlockError extends Error {
 export class VolumeNotFoundError extends BlockError {
   override readonly name = "VolumeNotFoundError";
   readonly errCode = 2;
-  constructor(readonly volume: string, detail?: string) {
+  constructor(
+    readonly volume: string,
+    detail?: string,
+  ) {
     super(`volume ${volume} doesn't exist${detail ? ` (${detail})` : ""}`);
   }
 }
@@ -26,7 +29,10 @@ export class VolumeNotStartedError extends BlockError {
 export class BlockNotFoundError extends BlockError {
   override readonly name = "BlockNotFoundError";
   readonly errCode = 2;
-  constructor(readonly volume: string, readonly block: string) {
+  constructor(
+    readonly volume: string,
+    readonly block: string,
+  ) {
     super(`block ${volume}/${block} doesn't exist`);
   }
 }
@@ -34,7 +40,11 @@ export class BlockNotFoundError extends BlockError {
 export class BlockExistsError extends BlockError {
   override readonly name = "BlockExistsError";
   readonly errCode = 17;
-  constructor(readonly volume: string, readonly block: string, detail?: string) {
+  constructor(
+    readonly volume: string,
+    readonly block: string,
+    detail?: string,
+  ) {
     super(`block ${volume}/${block} already exists${detail ? `: ${detail}` : ""}`);
   }
 }
@@ -61,7 +71,10 @@ export class PreconditionError extends BlockError {
 export class HostUnreachableError extends BlockError {
   override readonly name = "HostUnreachableError";
   readonly errCode = 255;
-  constructor(readonly hosts: readonly string[], detail: string) {
+  constructor(
+    readonly hosts: readonly string[],
+    detail: string,
+  ) {
     super(`host${hosts.length > 1 ? "s" : ""} ${hosts.join(", ")} unreachable: ${detail}`);
   }
 }
@@ -70,7 +83,11 @@ export class HostUnreachableError extends BlockError {
 export class BlockBusyError extends BlockError {
   override readonly name = "BlockBusyError";
   readonly errCode = 255;
-  constructor(readonly volume: string, readonly block: string, holder?: string) {
+  constructor(
+    readonly volume: string,
+    readonly block: string,
+    holder?: string,
+  ) {
     super(`block ${volume}/${block} is busy with another operation${holder ? ` (held by ${holder})` : ""}; retry later`);
   }
 }
@@ -83,7 +100,11 @@ export class BlockBusyError extends BlockError {
 export class BlockLockLostError extends BlockError {
   override readonly name = "BlockLockLostError";
   readonly errCode = 255;
-  constructor(readonly volume: string, readonly block: string, readonly reason: string) {
+  constructor(
+    readonly volume: string,
+    readonly block: string,
+    readonly reason: string,
+  ) {
     super(`block ${volume}/${block}: the operation lost its lock (${reason}) and stopped before its next write; retry`);
   }
 }

@@ -111,7 +111,8 @@ const csi = (method: string, req: unknown): Promise<unknown> => {
 const run: Record<OpName, (pv: string) => Promise<unknown>> = {
   CreateVolume: (pv) => csi("CreateVolume", createReq(pv)),
   DeleteVolume: (pv) => csi("DeleteVolume", { volume_id: volumeId(pv) }),
-  ControllerExpandVolume: (pv) => csi("ControllerExpandVolume", { volume_id: volumeId(pv), capacity_range: { required_bytes: String(EXPANDED) }, volume_capability: mountCap("xfs") }),
+  ControllerExpandVolume: (pv) =>
+    csi("ControllerExpandVolume", { volume_id: volumeId(pv), capacity_range: { required_bytes: String(EXPANDED) }, volume_capability: mountCap("xfs") }),
   ControllerPublishVolume: (pv) => csi("ControllerPublishVolume", { volume_id: volumeId(pv), node_id: NODE_ID, volume_capability: mountCap("xfs") }),
   ControllerUnpublishVolume: (pv) => csi("ControllerUnpublishVolume", { volume_id: volumeId(pv), node_id: NODE_ID }),
 };
@@ -148,7 +149,12 @@ async function asSidecar(what: string, fn: () => Promise<unknown>): Promise<Call
       const code = typeof e.code === "number" ? e.code : -1;
       const text = `${codeName(code)}: ${typeof e.details === "string" && e.details !== "" ? e.details : String(e.message ?? err)}`;
       if (!RETRYABLE.has(code) || attempt >= MAX_ATTEMPTS) {
-        return { ok: false, attempts: attempt, retried, error: `${RETRYABLE.has(code) ? `still failing after ${attempt} attempts` : `not retryable (attempt ${attempt})`}: ${text}` };
+        return {
+          ok: false,
+          attempts: attempt,
+          retried,
+          error: `${RETRYABLE.has(code) ? `still failing after ${attempt} attempts` : `not retryable (attempt ${attempt})`}: ${text}`,
+        };
       }
       retried.push(codeName(code));
       say(`  ${what}: attempt ${attempt} got ${text.slice(0, 200)}; again in ${backoff / 1000}s`);
@@ -224,13 +230,20 @@ async function lioOf(n: LabNode, pv: string): Promise<{ objects: string[]; passw
 async function auditEveryNode(): Promise<string[]> {
   if (!lab) throw new Error("no lab");
   const rs = await Promise.all(lab.nodes.map(async (n) => ({ n, r: await cli(n, ["audit", HV]) })));
-  return rs.filter(({ r }) => r.code !== 0 || r.stdout !== `VOLUME: ${HV}\nRESULT: SUCCESS\n`).map(({ n, r }) => `${n.name}: exit ${r.code}: ${(r.stdout + r.stderr).trim().replace(/\n/g, " | ")}`);
+  return rs
+    .filter(({ r }) => r.code !== 0 || r.stdout !== `VOLUME: ${HV}\nRESULT: SUCCESS\n`)
+    .map(({ n, r }) => `${n.name}: exit ${r.code}: ${(r.stdout + r.stderr).trim().replace(/\n/g, " | ")}`);
 }
 
 /** Keys sorted, so two equal states print the same. */
 function canonical(v: unknown): unknown {
   if (Array.isArray(v)) return v.map(canonical);
-  if (v && typeof v === "object") return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
+  if (v && typeof v === "object")
+    return Object.fromEntries(
+      Object.keys(v)
+        .sort()
+        .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+    );
   return v;
 }
 
@@ -320,7 +333,6 @@ async function endState(pv: string): Promise<Record<string, unknown>> {
   return JSON.parse(text) as Record<string, unknown>;
 }
 
-
 // --- blockd's step log and the crash hook ----------------------------------------
 
 async function journalCursor(n: LabNode): Promise<string> {
@@ -356,7 +368,12 @@ async function disarm(): Promise<void> {
 async function crashedNodes(): Promise<LabNode[]> {
   if (!lab) throw new Error("no lab");
   for (let k = 0; ; k++) {
-    const rs = await Promise.all(lab.nodes.map(async (n) => ({ n, r: (await n.run(`[ -e ${CRASH_FILE} ] && echo armed || echo fired; systemctl is-active gluster-blockd`)).stdout.split("\n") })));
+    const rs = await Promise.all(
+      lab.nodes.map(async (n) => ({
+        n,
+        r: (await n.run(`[ -e ${CRASH_FILE} ] && echo armed || echo fired; systemctl is-active gluster-blockd`)).stdout.split("\n"),
+      })),
+    );
     const fired = rs.filter(({ r }) => r[0] === "fired");
     if (fired.every(({ r }) => r[1] !== "active") || k >= 20) return fired.map(({ n }) => n);
     await sleep(500);
@@ -396,7 +413,9 @@ async function cleanUp(pvs: string[]): Promise<void> {
     await mustSucceed(`DeleteVolume ${pv} (clean-up)`, () => run.DeleteVolume(pv));
     live.delete(pv);
   }
-  const left = (await Promise.all(pvs.map(async (pv) => ({ pv, s: await endState(pv) })))).filter(({ s }) => firstDifference(s, references.get("DeleteVolume")?.state) !== "");
+  const left = (await Promise.all(pvs.map(async (pv) => ({ pv, s: await endState(pv) })))).filter(
+    ({ s }) => firstDifference(s, references.get("DeleteVolume")?.state) !== "",
+  );
   if (left.length > 0) throw new Error(`clean-up left ${left.map(({ pv, s }) => `${pv}: ${JSON.stringify(s).slice(0, 400)}`).join("; ")}`);
 }
 
@@ -407,7 +426,8 @@ async function referenceRuns(ops: ReadonlySet<OpName>): Promise<void> {
   // create and delete always (the delete leaves the volume clean); publish and unpublish as a pair (expand after them sees an unpublished volume)
   const access = ops.has("ControllerPublishVolume") || ops.has("ControllerUnpublishVolume");
   const chain = REFERENCE_CHAIN.filter(
-    (op) => op === "CreateVolume" || op === "DeleteVolume" || ops.has(op) || (access && (op === "ControllerPublishVolume" || op === "ControllerUnpublishVolume")),
+    (op) =>
+      op === "CreateVolume" || op === "DeleteVolume" || ops.has(op) || (access && (op === "ControllerPublishVolume" || op === "ControllerUnpublishVolume")),
   );
   for (const op of chain) {
     const cursors = await Promise.all(lab.nodes.map((n) => journalCursor(n)));
@@ -419,7 +439,11 @@ async function referenceRuns(ops: ReadonlySet<OpName>): Promise<void> {
     const nodes: readonly LabNode[] = lab.nodes;
     const logged: { n: LabNode; steps: string[] }[] = await Promise.all(nodes.map(async (n, i) => ({ n, steps: await stepsSince(n, cursors[i] ?? "") })));
     const coordinators = logged.filter((l) => l.steps.length > 0);
-    assert.equal(coordinators.length, 1, `${op}: exactly one daemon reports engine steps (${logged.map((l) => `${l.n.name}: ${l.steps.join(",")}`).join("; ")})`);
+    assert.equal(
+      coordinators.length,
+      1,
+      `${op}: exactly one daemon reports engine steps (${logged.map((l) => `${l.n.name}: ${l.steps.join(",")}`).join("; ")})`,
+    );
     const c = coordinators[0];
     if (!c) throw new Error("unreachable");
     const state = await endState(pv);
@@ -517,7 +541,10 @@ function printMatrix(title: string): void {
   const w4 = Math.max(14, ...cells.map((x) => x.retry.length));
   const line = (a: string, b: string, c: string, d: string, e: string, f: string, g = ""): string =>
     `${a.padEnd(w1)}  ${b.padEnd(w2)}  ${c.padEnd(7)}  ${d.padEnd(w4)}  ${e.padStart(7)}  ${f.padEnd(9)}  ${g}`.trimEnd();
-  const out = [line("operation", "after step", "killed", "retry attempts", "time", "converged"), line("-".repeat(w1), "-".repeat(w2), "-------", "-".repeat(w4), "-------", "---------")];
+  const out = [
+    line("operation", "after step", "killed", "retry attempts", "time", "converged"),
+    line("-".repeat(w1), "-".repeat(w2), "-------", "-".repeat(w4), "-------", "---------"),
+  ];
   for (const x of cells) out.push(line(x.op, `${x.index} ${x.step}`, x.stoppedOn, x.retry, secs(x.seconds * 1000), x.converged ? "yes" : "NO", x.why));
   console.log(`\n${title}\n${out.join("\n")}\n`);
 }
@@ -525,7 +552,9 @@ function printMatrix(title: string): void {
 // --- the test -------------------------------------------------------------------------
 
 before(async () => {
-  say(`mode ${MODE}${process.env.E2E_FAULT_ONLY ? ` (E2E_FAULT_ONLY=${process.env.E2E_FAULT_ONLY})` : ""}; cells in batches of ${BATCH}; retry on ${[...RETRYABLE].map(codeName).join("/")}, at most ${MAX_ATTEMPTS} attempts`);
+  say(
+    `mode ${MODE}${process.env.E2E_FAULT_ONLY ? ` (E2E_FAULT_ONLY=${process.env.E2E_FAULT_ONLY})` : ""}; cells in batches of ${BATCH}; retry on ${[...RETRYABLE].map(codeName).join("/")}, at most ${MAX_ATTEMPTS} attempts`,
+  );
   buildProduct();
   lab = await ensureLab({ nodes: 3 });
   await lab.resetState();
@@ -559,7 +588,9 @@ test(`fault matrix (${MODE}): each operation stopped after each chosen step conv
   assert.ok(references.size > 0, "the uninterrupted runs ran");
   const chosen = chooseCells();
   say(`${chosen.length} cell(s): ${chosen.map((c) => `${c.op}@${c.step}`).join(" ")}`);
-  chosen.forEach((c, i) => cells.push({ ...c, pv: `pvc-fault-matrix-${String(i + 1).padStart(3, "0")}`, stoppedOn: "", converged: false, retry: "", seconds: 0, why: "" }));
+  chosen.forEach((c, i) =>
+    cells.push({ ...c, pv: `pvc-fault-matrix-${String(i + 1).padStart(3, "0")}`, stoppedOn: "", converged: false, retry: "", seconds: 0, why: "" }),
+  );
   for (let b = 0; b < cells.length; b += BATCH) {
     const batch = cells.slice(b, b + BATCH);
     for (const cell of batch) cell.seconds += (await stop(cell)) / 1000;

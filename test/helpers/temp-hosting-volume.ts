@@ -27,7 +27,15 @@ export async function tempHostingVolume(volume: string, prefix: string): Promise
   await writeFile(mountinfoPath, `36 35 0:40 / ${root} rw,relatime shared:1 - fuse.glusterfs localhost:/${volume} rw\n`);
   const procDir = join(dir, "proc");
   await mkdir(join(procDir, "1"), { recursive: true });
-  const client = ["/usr/sbin/glusterfs", ...MOUNT_OPTIONS.split(",").map((o) => `--${o}`), "--process-name", "fuse", "--volfile-server=localhost", `--volfile-id=/${volume}`, root];
+  const client = [
+    "/usr/sbin/glusterfs",
+    ...MOUNT_OPTIONS.split(",").map((o) => `--${o}`),
+    "--process-name",
+    "fuse",
+    "--volfile-server=localhost",
+    `--volfile-id=/${volume}`,
+    root,
+  ];
   await writeFile(join(procDir, "1", "cmdline"), `${client.join("\0")}\0`);
   const mounts = new VolumeMounts({ exec: noExec, root: mountRoot, volfileServer: "localhost", mountinfoPath, procDir });
   const store = new BlockStore(volume, root, noExec);

@@ -14,7 +14,15 @@ import { VolumeMounts } from "../../src/glusterblock/volume/mounts.js";
 import { GlusterCli } from "../../src/glusterblock/gluster/gluster-cli.js";
 import { nullLogger } from "../../src/util/log.js";
 import type { CreateRequest } from "../../src/glusterblock/engine/requests.js";
-import { BlockExistsError, BlockNotFoundError, HostUnreachableError, InvalidRequestError, PartialFailureError, PreconditionError, VolumeNotFoundError } from "../../src/glusterblock/errors.js";
+import {
+  BlockExistsError,
+  BlockNotFoundError,
+  HostUnreachableError,
+  InvalidRequestError,
+  PartialFailureError,
+  PreconditionError,
+  VolumeNotFoundError,
+} from "../../src/glusterblock/errors.js";
 import { InvalidNameError, gbidFor, iqnFor } from "../../src/identity/names.js";
 import { SizeError } from "../../src/identity/size.js";
 import { parseJournal } from "../../src/glusterblock/journal/index.js";
@@ -63,7 +71,10 @@ describe("create, info, modify, delete on a real volume", () => {
     const gbid = gbidFor(c.volume, "sample-block");
     assert.equal(r.gbid, gbid);
     assert.equal(r.iqn, iqnFor(gbid));
-    assert.deepEqual(r.portals, c.hosts.map((h) => `${h}:3260`));
+    assert.deepEqual(
+      r.portals,
+      c.hosts.map((h) => `${h}:3260`),
+    );
     assert.equal(r.username, gbid);
     assert.match(r.password ?? "", /^[0-9a-f-]{36}$/);
     assert.equal(r.alreadyExisted, false);
@@ -193,7 +204,10 @@ describe("failures converge", () => {
   test("a create cut short after the journal's first lines is finished by the retry", async () => {
     const gbid = gbidFor(c.volume, "blk-resume");
     // what a coordinator that died right after its first append leaves behind
-    await writeFile(join(root, "block-meta", "blk-resume"), `VOLUME: ${c.volume}\nGBID: ${gbid}\nHA: 3\nENTRYCREATE: INPROGRESS\nPRIOPATH: ${c.hosts[0]}\nHOSTS: ${c.hosts.join(" ")}\nACLMODE: GENERATED\nPREALLOC: NO\n`);
+    await writeFile(
+      join(root, "block-meta", "blk-resume"),
+      `VOLUME: ${c.volume}\nGBID: ${gbid}\nHA: 3\nENTRYCREATE: INPROGRESS\nPRIOPATH: ${c.hosts[0]}\nHOSTS: ${c.hosts.join(" ")}\nACLMODE: GENERATED\nPREALLOC: NO\n`,
+    );
     const r = await e.create(req("blk-resume"));
     assert.equal(r.gbid, gbid);
     assert.equal(r.portals.length, 3);
@@ -216,7 +230,10 @@ describe("failures converge", () => {
     for (const n of c.nodes.values()) {
       const t = (await n.lio.get(iqnFor(gbidFor(c.volume, "blk-acl"))))?.target?.tpgs.find((x) => x.enabled);
       assert.equal(t?.generateNodeAcls, false);
-      assert.deepEqual(t?.acls.map((a) => a.initiator), [iqn]);
+      assert.deepEqual(
+        t?.acls.map((a) => a.initiator),
+        [iqn],
+      );
     }
     await e.setInitiatorAccess({ volume: c.volume, block: "blk-acl", initiator: iqn, allow: false });
     for (const n of c.nodes.values()) {
@@ -276,7 +293,10 @@ describe("the gluster-block CLI through a blockd socket", () => {
     const sock = join(await mkdtemp(join(tmpdir(), "gb-cli-")), "blockd.sock");
     const server = new GrpcServer(nullLogger);
     const svc = blockdProto().glusterblock.v1.Blockd.service;
-    server.addService(svc, wrapService(svc, blockdService(e, new Auditor(e, n1.local, n1.lio, c.peers, nullLogger)), { log: nullLogger, mapError: blockErrorToCsi }));
+    server.addService(
+      svc,
+      wrapService(svc, blockdService(e, new Auditor(e, n1.local, n1.lio, c.peers, nullLogger)), { log: nullLogger, mapError: blockErrorToCsi }),
+    );
     await server.listen({ endpoint: { kind: "unix", path: sock }, socketMode: 0o600 });
     try {
       assert.equal((await st(sock)).mode & 0o777, 0o600, "the CLI socket is root only");
@@ -333,7 +353,11 @@ describe("replace", () => {
     assert.deepEqual(t3?.find((t) => t.enabled)?.portals, [`${h3}:3260`], "the new node serves its own TPG");
     assert.equal(t3?.find((t) => t.enabled)?.authentication, true);
     const t1 = (await lio(h1))?.target?.tpgs;
-    assert.deepEqual(t1?.map((t) => t.portals[0]), [`${h1}:3260`, `${h3}:3260`], "the other node's TPG 2 now names the new node");
+    assert.deepEqual(
+      t1?.map((t) => t.portals[0]),
+      [`${h1}:3260`, `${h3}:3260`],
+      "the other node's TPG 2 now names the new node",
+    );
     const d = await e.details(c.volume, "blk-move");
     assert.deepEqual([...d.info.exportedOn].sort(), [h1, h3].sort());
     assert.deepEqual(d.hosts, [h1, h3]);
@@ -369,7 +393,10 @@ describe("hosting volume mounts", () => {
     await exec("kill", ["-9", pids[0] ?? ""]);
     let dead: unknown;
     for (let i = 0; i < 50 && !dead; i++) {
-      dead = await stat(dir).then(() => undefined, (err: unknown) => err);
+      dead = await stat(dir).then(
+        () => undefined,
+        (err: unknown) => err,
+      );
       if (!dead) await new Promise((r) => setTimeout(r, 100));
     }
     assert.match(String(dead), /ENOTCONN|ECONNABORTED/, "the mount is dead once its client is killed");
@@ -385,7 +412,15 @@ describe("hosting volume mounts", () => {
     await e.create(req("blk-fresh", { aclMode: "EXPLICIT" }));
     // node 2's engine, through a mount of its own
     const mounts2 = new VolumeMounts({ exec, root: await mkdtemp(join(tmpdir(), "gb-mnt2-")), volfileServer: c.gluster.address(2) });
-    const e2 = new BlockEngine({ host: c.hosts[1] ?? "", mounts: mounts2, gluster: new GlusterCli({ exec, glusterdSocket: c.gluster.socket(2) }), peers: c.peers, exec, log: nullLogger, lockWaitMs: 5_000 });
+    const e2 = new BlockEngine({
+      host: c.hosts[1] ?? "",
+      mounts: mounts2,
+      gluster: new GlusterCli({ exec, glusterdSocket: c.gluster.socket(2) }),
+      peers: c.peers,
+      exec,
+      log: nullLogger,
+      lockWaitMs: 5_000,
+    });
     const initiator = (who: string): string => `iqn.2024-01.test.fresh:${who}`;
     try {
       const expected: string[] = [];
@@ -397,7 +432,11 @@ describe("hosting volume mounts", () => {
         expected.push(initiator(`n1-${round}`), initiator(`n2-${round}`));
         // as the bricks hold it (no mount's cache between)
         const meta = parseJournal("blk-fresh", await readFile(join(c.gluster.dir, "n3", "bricks", `${c.volume}-b1`, "block-meta", "blk-fresh"), "utf8"));
-        assert.deepEqual(readExtensions(meta).initiators.sort(), [...expected].sort(), `round ${round}: node 2 read a journal without node 1's last line and wrote over its update`);
+        assert.deepEqual(
+          readExtensions(meta).initiators.sort(),
+          [...expected].sort(),
+          `round ${round}: node 2 read a journal without node 1's last line and wrote over its update`,
+        );
       }
     } finally {
       await mounts2.unmount(c.volume).catch(() => undefined);

@@ -45,49 +45,59 @@ after(async () => {
   await c?.down();
 });
 
-test("contenders on two nodes through four mounts race the lock a SIGKILLed holder left: one holds it at a time, no update is lost", { timeout: 10 * 60_000 }, async () => {
-  const block = "lk-race";
-  const trace = "trace-lk-race";
-  await createContendedBlock(c, block);
-  const ps: EngineProcess[] = [];
-  try {
-    // the dead holder: node 1's gluster-blockd, killed while it holds the block
-    const dead = await EngineProcess.start(c, "dead", 1, { trace });
-    ps.push(dead);
-    dead.send({ cmd: "run", op: "allow", block, initiator: iqn("dead"), pauseAt: "journal:initiators" });
-    await dead.next("paused");
-    await dead.kill();
-    // node 1 again (its restarted daemon's requests: they know the holder is dead) and node 2,
-    // each through a mount of its own
-    const contenders = await Promise.all(
-      [
-        ["n1a", 1, 1],
-        ["n1b", 1, 2],
-        ["n1c", 1, 3],
-        ["n2a", 2, 2],
-      ].map(([name, node, mountFrom]) => EngineProcess.start(c, String(name), Number(node), { mountFrom: Number(mountFrom), trace, stepDelayMs: 100, lockWaitMs: 120_000 })),
-    );
-    ps.push(...contenders);
-    for (const p of contenders) p.send({ cmd: "run", op: "allow", block, initiator: iqn(p.name), gate: true });
-    await Promise.all(contenders.map((p) => p.next("gated")));
-    // closes are slow here (see the top)
-    const t0 = performance.now();
-    await writeFile(join(root, "flush-probe"), "");
-    const closeMs = performance.now() - t0;
-    assert.ok(closeMs >= 150, `a write and close took ${closeMs.toFixed(0)} ms`);
-    // they arrive at the lock 30 ms apart
-    for (const p of contenders) {
-      p.send({ cmd: "open" });
-      await sleep(30);
-    }
-    const results = await Promise.all(contenders.map((p) => p.next("done", 180_000)));
-    assert.deepEqual(results.map((r) => r.ok), [true, true, true, true], JSON.stringify(results));
+test(
+  "contenders on two nodes through four mounts race the lock a SIGKILLed holder left: one holds it at a time, no update is lost",
+  { timeout: 10 * 60_000 },
+  async () => {
+    const block = "lk-race";
+    const trace = "trace-lk-race";
+    await createContendedBlock(c, block);
+    const ps: EngineProcess[] = [];
+    try {
+      // the dead holder: node 1's gluster-blockd, killed while it holds the block
+      const dead = await EngineProcess.start(c, "dead", 1, { trace });
+      ps.push(dead);
+      dead.send({ cmd: "run", op: "allow", block, initiator: iqn("dead"), pauseAt: "journal:initiators" });
+      await dead.next("paused");
+      await dead.kill();
+      // node 1 again (its restarted daemon's requests: they know the holder is dead) and node 2,
+      // each through a mount of its own
+      const contenders = await Promise.all(
+        [
+          ["n1a", 1, 1],
+          ["n1b", 1, 2],
+          ["n1c", 1, 3],
+          ["n2a", 2, 2],
+        ].map(([name, node, mountFrom]) =>
+          EngineProcess.start(c, String(name), Number(node), { mountFrom: Number(mountFrom), trace, stepDelayMs: 100, lockWaitMs: 120_000 }),
+        ),
+      );
+      ps.push(...contenders);
+      for (const p of contenders) p.send({ cmd: "run", op: "allow", block, initiator: iqn(p.name), gate: true });
+      await Promise.all(contenders.map((p) => p.next("gated")));
+      // closes are slow here (see the top)
+      const t0 = performance.now();
+      await writeFile(join(root, "flush-probe"), "");
+      const closeMs = performance.now() - t0;
+      assert.ok(closeMs >= 150, `a write and close took ${closeMs.toFixed(0)} ms`);
+      // they arrive at the lock 30 ms apart
+      for (const p of contenders) {
+        p.send({ cmd: "open" });
+        await sleep(30);
+      }
+      const results = await Promise.all(contenders.map((p) => p.next("done", 180_000)));
+      assert.deepEqual(
+        results.map((r) => r.ok),
+        [true, true, true, true],
+        JSON.stringify(results),
+      );
 
-    const { lines, split } = await interleaved(root, trace);
-    assert.deepEqual(split, [], `two held the block at once:\n${lines.join("\n")}`);
-    assert.deepEqual(await initiatorsOf(root, block), ["dead", "n1a", "n1b", "n1c", "n2a"].map(iqn).sort(), "every contender's update is in the journal");
-    assert.ok(!(await readdir(join(root, LOCK_DIR)).catch(() => [] as string[])).includes(block), "no lock file is left");
-  } finally {
-    await quitAll(ps);
-  }
-});
+      const { lines, split } = await interleaved(root, trace);
+      assert.deepEqual(split, [], `two held the block at once:\n${lines.join("\n")}`);
+      assert.deepEqual(await initiatorsOf(root, block), ["dead", "n1a", "n1b", "n1c", "n2a"].map(iqn).sort(), "every contender's update is in the journal");
+      assert.ok(!(await readdir(join(root, LOCK_DIR)).catch(() => [] as string[])).includes(block), "no lock file is left");
+    } finally {
+      await quitAll(ps);
+    }
+  },
+);

@@ -68,7 +68,6 @@ interface Cell {
   why: string;
 }
 
-
 async function runMatrix(op: Operation): Promise<Cell[]> {
   // the uninterrupted run: its steps and its end state
   await wipeVolume(c, root);
@@ -165,9 +164,18 @@ test("a retried delete leaves no journal, file, lock or LIO object anywhere", as
   await c.engine(1).create(createReq());
   const peers = new ProcessPeers(c.peers);
   const faults = stopAfter(peers, `lio-remove:${c.hosts[1] ?? ""}`);
-  await assert.rejects(c.engine(1, { peers, faults }).delete({ volume: c.volume, block: BLOCK, unlinkStorage: true, force: false, missingOk: true }), SimulatedCrash);
+  await assert.rejects(
+    c.engine(1, { peers, faults }).delete({ volume: c.volume, block: BLOCK, unlinkStorage: true, force: false, missingOk: true }),
+    SimulatedCrash,
+  );
   await peers.idle();
   await c.engine(3).delete({ volume: c.volume, block: BLOCK, unlinkStorage: true, force: false, missingOk: true });
   const s = await blockState(c, root, BLOCK);
-  assert.deepEqual(s, { journal: undefined, files: {}, lio: Object.fromEntries(c.hosts.map((h) => [h, []])), chap: Object.fromEntries(c.hosts.map((h) => [h, "none"])), locks: [] });
+  assert.deepEqual(s, {
+    journal: undefined,
+    files: {},
+    lio: Object.fromEntries(c.hosts.map((h) => [h, []])),
+    chap: Object.fromEntries(c.hosts.map((h) => [h, "none"])),
+    locks: [],
+  });
 });

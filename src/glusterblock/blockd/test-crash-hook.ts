@@ -94,10 +94,12 @@ export function testCrashHook(env: NodeJS.ProcessEnv, deps: CrashHookDeps): Engi
   const current = async (): Promise<{ text: string; spec: CrashSpec } | undefined> => {
     if (fixed) return { text: armed, spec: fixed };
     if (!file) return undefined;
-    const text = (await readSpec(file).catch((err: unknown) => {
-      log.error("test crash file unreadable; not crashing", { crashFile: file, error: err instanceof Error ? err.message : String(err) });
-      return undefined;
-    }))?.trim();
+    const text = (
+      await readSpec(file).catch((err: unknown) => {
+        log.error("test crash file unreadable; not crashing", { crashFile: file, error: err instanceof Error ? err.message : String(err) });
+        return undefined;
+      })
+    )?.trim();
     if (!text) return undefined;
     try {
       return { text, spec: parseCrashSpec(text) };

@@ -122,7 +122,10 @@ export class Auditor {
       const finding = { kind: "journal-corrupt" as const, host: "", block: name };
       if (data.length > 0) {
         keep();
-        add({ ...finding, detail: `${u.error}; its block's file /block-store/${data.join(", /block-store/")} and LIO objects are kept: repair the journal by hand` });
+        add({
+          ...finding,
+          detail: `${u.error}; its block's file /block-store/${data.join(", /block-store/")} and LIO objects are kept: repair the journal by hand`,
+        });
         continue;
       }
       const moved = await this.ifIdle(store, name, async () => {
@@ -148,7 +151,12 @@ export class Auditor {
     for (const f of files) {
       if (named.has(f)) continue;
       // set aside, never deleted: it may be data an admin kept (`delete ... unlink-storage no`)
-      const finding = { kind: "file-without-metadata" as const, host: "", block: f, detail: `/block-store/${f}; fix moves it to /${ORPHAN_DIR}/ (delete it there by hand)` };
+      const finding = {
+        kind: "file-without-metadata" as const,
+        host: "",
+        block: f,
+        detail: `/block-store/${f}; fix moves it to /${ORPHAN_DIR}/ (delete it there by hand)`,
+      };
       if (fix) {
         const to = await store.setAsideBackingFile(f);
         add({ ...finding, detail: `/block-store/${f} moved to ${to}` }, true);
@@ -174,7 +182,11 @@ export class Auditor {
         // only if no operation holds the block right now
         if (!(await this.ifIdle(store, m.name, () => Promise.resolve()))) continue;
         const detail =
-          unfinished === "delete-incomplete" ? "a delete was cut short" : m.entryCreate !== "SUCCESS" ? "journal stops at ENTRYCREATE: INPROGRESS" : "the create stopped before any host served the block";
+          unfinished === "delete-incomplete"
+            ? "a delete was cut short"
+            : m.entryCreate !== "SUCCESS"
+              ? "journal stops at ENTRYCREATE: INPROGRESS"
+              : "the create stopped before any host served the block";
         const finding = { kind: unfinished, host: "", block: m.name, detail };
         if (fix) {
           await this.engine.delete({ volume, block: m.name, unlinkStorage: true, force: true, missingOk: true });
@@ -183,7 +195,12 @@ export class Auditor {
         continue;
       }
       if (fileGone.has(m.name)) {
-        const finding = { kind: "metadata-without-file" as const, host: "", block: m.name, detail: `/block-store/${m.gbid} is missing: the block's data is gone` };
+        const finding = {
+          kind: "metadata-without-file" as const,
+          host: "",
+          block: m.name,
+          detail: `/block-store/${m.gbid} is missing: the block's data is gone`,
+        };
         // its targets serve a LUN that cannot be read: the block is deleted, targets and journal
         if (fix && (await this.ifIdle(store, m.name, () => Promise.resolve()))) {
           await this.engine.delete({ volume, block: m.name, unlinkStorage: true, force: true, missingOk: true });
@@ -218,7 +235,12 @@ export class Auditor {
       // a block's objects on a node that is not one of its hosts (a replace whose clean-up failed) are orphans too
       if (owner && haHosts(owner, readExtensions(owner)).includes(here)) continue;
       const block = g.name ?? owner?.name ?? g.gbid ?? "?";
-      const finding = { kind: "lio-without-metadata" as const, host: here, block, detail: owner ? `${g.iqn ?? g.cfgstring}: ${here} is not a host of block ${owner.name}` : (g.iqn ?? g.cfgstring) };
+      const finding = {
+        kind: "lio-without-metadata" as const,
+        host: here,
+        block,
+        detail: owner ? `${g.iqn ?? g.cfgstring}: ${here} is not a host of block ${owner.name}` : (g.iqn ?? g.cfgstring),
+      };
       const name = g.name;
       if (!fix || name === undefined) {
         // a target with no backstore cannot be told apart from another volume's: reported only

@@ -104,7 +104,12 @@ export class BlockEngine {
 
   private async lock(store: BlockStore, block: string): Promise<HeldLock> {
     try {
-      return await acquireBlockLock(block, { dir: store.lockDir, owner: processOwner(this.host), waitMs: this.opts.lockWaitMs ?? 30_000, exec: this.opts.exec });
+      return await acquireBlockLock(block, {
+        dir: store.lockDir,
+        owner: processOwner(this.host),
+        waitMs: this.opts.lockWaitMs ?? 30_000,
+        exec: this.opts.exec,
+      });
     } catch (err) {
       if (err instanceof LockBusyError) throw new BlockBusyError(store.volume, block, err.holder);
       throw err;
@@ -182,7 +187,11 @@ export class BlockEngine {
         await this.deleteLocked(store, after, { unlinkStorage: req.storage === undefined, force: true }).catch((err: unknown) =>
           this.log.error("rollback of a failed create failed", { block: req.block, error: String(err) }),
         );
-        throw new PartialFailureError(`failed to configure block ${req.volume}/${req.block} on ${failedOn.join(", ")}; the create was rolled back`, failedOn, []);
+        throw new PartialFailureError(
+          `failed to configure block ${req.volume}/${req.block} on ${failedOn.join(", ")}; the create was rolled back`,
+          failedOn,
+          [],
+        );
       }
       const final = (await store.readMeta(req.block)) ?? meta;
       return this.createOutcome(final, alreadyExisted);
@@ -204,9 +213,12 @@ export class BlockEngine {
       if (req.sizeBytes === undefined) throw new InvalidRequestError("a size is required");
       checkDeviceSize(req.sizeBytes, req.blockSize || 512);
     }
-    if (req.ringBufferMb !== undefined && (req.ringBufferMb < 1 || req.ringBufferMb > 1024)) throw new InvalidRequestError(`ring-buffer must be 1..1024 MB, got ${req.ringBufferMb}`);
-    if (req.blockSize !== undefined && (req.blockSize < 512 || req.blockSize % 512 !== 0)) throw new InvalidRequestError(`block-size must be a multiple of 512, got ${req.blockSize}`);
-    if (req.ioTimeout !== undefined && (req.ioTimeout < 1 || req.ioTimeout > 3600)) throw new InvalidRequestError(`io-timeout must be 1..3600 s, got ${req.ioTimeout}`);
+    if (req.ringBufferMb !== undefined && (req.ringBufferMb < 1 || req.ringBufferMb > 1024))
+      throw new InvalidRequestError(`ring-buffer must be 1..1024 MB, got ${req.ringBufferMb}`);
+    if (req.blockSize !== undefined && (req.blockSize < 512 || req.blockSize % 512 !== 0))
+      throw new InvalidRequestError(`block-size must be a multiple of 512, got ${req.blockSize}`);
+    if (req.ioTimeout !== undefined && (req.ioTimeout < 1 || req.ioTimeout > 3600))
+      throw new InvalidRequestError(`io-timeout must be 1..3600 s, got ${req.ioTimeout}`);
     return hosts;
   }
 
@@ -221,14 +233,16 @@ export class BlockEngine {
       for (const a of await resolvePeerNames(names)) known.add(canonicalHost(a));
       missing = hosts.filter((h) => !known.has(h));
     }
-    if (missing.length > 0) throw new PreconditionError(`host${missing.length > 1 ? "s" : ""} ${missing.join(", ")} not in the trusted storage pool of this node`);
+    if (missing.length > 0)
+      throw new PreconditionError(`host${missing.length > 1 ? "s" : ""} ${missing.join(", ")} not in the trusted storage pool of this node`);
   }
 
   /** A retried create must ask for the same block; anything else is a name conflict. */
   private checkSameBlock(meta: BlockMeta, req: CreateRequest, chosen: string[]): void {
     const ext = readExtensions(meta);
     const diffs: string[] = [];
-    if (req.sizeBytes !== undefined && meta.sizeBytes !== 0n && meta.sizeBytes !== req.sizeBytes) diffs.push(`size ${formatSize(meta.sizeBytes)} != ${formatSize(req.sizeBytes)}`);
+    if (req.sizeBytes !== undefined && meta.sizeBytes !== 0n && meta.sizeBytes !== req.sizeBytes)
+      diffs.push(`size ${formatSize(meta.sizeBytes)} != ${formatSize(req.sizeBytes)}`);
     if (meta.ha !== req.ha) diffs.push(`ha ${meta.ha} != ${req.ha}`);
     // the password is written with ENTRYCREATE: SUCCESS; a create cut short before has none yet
     if (meta.entryCreate === "SUCCESS" && (meta.password !== "") !== req.auth) diffs.push(`auth ${meta.password !== "" ? "enabled" : "disabled"}`);
@@ -327,7 +341,10 @@ export class BlockEngine {
     const size = op === "resize" ? meta.sizeBytes : undefined;
     const current = new Map(meta.hosts.map((h) => [h.host, h.status]));
     // create: hosts already CONFIGSUCCESS are only re-applied, not journaled again
-    const fresh = op === "create" ? hosts.filter((h) => current.get(h) !== "CONFIGSUCCESS" && !current.get(h)?.startsWith("AUTH") && !current.get(h)?.startsWith("RS")) : hosts;
+    const fresh =
+      op === "create"
+        ? hosts.filter((h) => current.get(h) !== "CONFIGSUCCESS" && !current.get(h)?.startsWith("AUTH") && !current.get(h)?.startsWith("RS"))
+        : hosts;
     if (start) await this.append(store, meta.name, fresh.map((h) => hostLine(h, start, size)).join(""), `journal:${op}-begin`);
     const results = await Promise.all(
       hosts.map(async (h): Promise<[string, TargetResult | Error]> => {
@@ -361,7 +378,13 @@ export class BlockEngine {
 
   // --- delete ---------------------------------------------------------------
 
-  async delete(req: { volume: string; block: string; unlinkStorage: boolean; force: boolean; missingOk: boolean }): Promise<HostsOutcome & { notFound: boolean }> {
+  async delete(req: {
+    volume: string;
+    block: string;
+    unlinkStorage: boolean;
+    force: boolean;
+    missingOk: boolean;
+  }): Promise<HostsOutcome & { notFound: boolean }> {
     return this.withBlock(req.volume, req.block, async (store) => {
       const meta = await store.readMeta(req.block);
       if (!meta) {
@@ -395,7 +418,11 @@ export class BlockEngine {
     const failedOn = results.filter(([, ok]) => !ok).map(([h]) => h);
     await this.append(store, meta.name, results.map(([h, ok]) => hostLine(h, ok ? "CLEANUPSUCCESS" : "CLEANUPFAIL")).join(""), "journal:cleanup-result");
     if (failedOn.length > 0 && !req.force) {
-      throw new PartialFailureError(`failed to delete block ${meta.volume}/${meta.name} on ${failedOn.join(", ")}; retry, or delete with force`, failedOn, successfulOn);
+      throw new PartialFailureError(
+        `failed to delete block ${meta.volume}/${meta.name} on ${failedOn.join(", ")}; retry, or delete with force`,
+        failedOn,
+        successfulOn,
+      );
     }
     await this.append(store, meta.name, entryDeleteLine("INPROGRESS"), "journal:delete-begin");
     if (req.unlinkStorage) {
@@ -418,7 +445,12 @@ export class BlockEngine {
       await this.append(store, req.block, passwordLine(password), "journal:password");
       const after = await this.existing(store, req.block);
       const r = await this.configureHosts(store, after, req.enable ? "auth-on" : "auth-off");
-      if (r.failedOn.length > 0) throw new PartialFailureError(`auth ${req.enable ? "enable" : "disable"} failed on ${r.failedOn.join(", ")}; retry to converge`, r.failedOn, r.successfulOn);
+      if (r.failedOn.length > 0)
+        throw new PartialFailureError(
+          `auth ${req.enable ? "enable" : "disable"} failed on ${r.failedOn.join(", ")}; retry to converge`,
+          r.failedOn,
+          r.successfulOn,
+        );
       return { ...r, iqn: iqnFor(meta.gbid), ...(req.enable ? { username: meta.gbid, password } : {}) };
     });
   }
@@ -430,7 +462,9 @@ export class BlockEngine {
       const size = req.sizeBytes;
       checkDeviceSize(size, bs);
       if (size < meta.sizeBytes && !req.force) {
-        throw new InvalidRequestError(`shrinking block ${req.volume}/${req.block} from ${formatSize(meta.sizeBytes)} to ${formatSize(size)} can lose data; use force`);
+        throw new InvalidRequestError(
+          `shrinking block ${req.volume}/${req.block} from ${formatSize(meta.sizeBytes)} to ${formatSize(size)} can lose data; use force`,
+        );
       }
       // a resize cut short after its SIZE line: the hosts still have the old size
       const pending = meta.hosts.some((h) => h.status === "RSINPROGRESS" || h.status === "RSFAIL") || hostsBehindSize(meta).length > 0;
@@ -470,7 +504,8 @@ export class BlockEngine {
       if (changed) await this.append(store, req.block, extLine("INITIATORS", [...set].join(" ")), "journal:initiators");
       const after = await this.existing(store, req.block);
       const r = await this.configureHosts(store, after, "access");
-      if (r.failedOn.length > 0) throw new PartialFailureError(`initiator access change failed on ${r.failedOn.join(", ")}; retry to converge`, r.failedOn, r.successfulOn);
+      if (r.failedOn.length > 0)
+        throw new PartialFailureError(`initiator access change failed on ${r.failedOn.join(", ")}; retry to converge`, r.failedOn, r.successfulOn);
       return r;
     });
   }
@@ -520,11 +555,17 @@ export class BlockEngine {
       const created = await attempt(() => this.opts.peers.apply(newNode, ref));
       if (!created) {
         // back to the old HA list: the new node never served
-        await store.append(req.block, hostLine(newNode, "CONFIGFAIL") + extLine("HOSTS", hosts.join(" ")) + (meta.prioPath === oldNode ? keyLine("PRIOPATH", oldNode) : ""));
+        await store.append(
+          req.block,
+          hostLine(newNode, "CONFIGFAIL") + extLine("HOSTS", hosts.join(" ")) + (meta.prioPath === oldNode ? keyLine("PRIOPATH", oldNode) : ""),
+        );
         await attempt(() => this.opts.peers.remove(newNode, ref));
         return { outcome: "done", created: false, deleted: false, portalSuccessOn: [], portalFailedOn: [], force: req.force };
       }
-      await store.append(req.block, hostLine(newNode, "CONFIGSUCCESS") + (meta.password ? hostLine(newNode, "AUTHENFORCED") : "") + hostLine(oldNode, "CLEANUPINPROGRESS"));
+      await store.append(
+        req.block,
+        hostLine(newNode, "CONFIGSUCCESS") + (meta.password ? hostLine(newNode, "AUTHENFORCED") : "") + hostLine(oldNode, "CLEANUPINPROGRESS"),
+      );
       const deleted = await attempt(() => this.opts.peers.remove(oldNode, ref));
       await store.append(req.block, hostLine(oldNode, deleted ? "CLEANUPSUCCESS" : "CLEANUPFAIL"));
       const portal = await Promise.all(others.map(async (h) => [h, await attempt(() => this.opts.peers.apply(h, ref))] as const));
@@ -578,7 +619,9 @@ export class BlockEngine {
     const ref: PeerRef = { volume, block, gbid: d.meta.gbid };
     return Promise.all(
       d.hosts.map((h) =>
-        this.opts.peers.status(h, ref).catch((err: unknown) => ({ host: h, present: false, matches: false, detail: `unreachable: ${err instanceof Error ? err.message : String(err)}` })),
+        this.opts.peers
+          .status(h, ref)
+          .catch((err: unknown) => ({ host: h, present: false, matches: false, detail: `unreachable: ${err instanceof Error ? err.message : String(err)}` })),
       ),
     );
   }

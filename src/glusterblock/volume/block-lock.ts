@@ -46,7 +46,10 @@ export interface BlockLockOptions {
 
 export class LockBusyError extends Error {
   override readonly name = "LockBusyError";
-  constructor(readonly key: string, readonly holder: string) {
+  constructor(
+    readonly key: string,
+    readonly holder: string,
+  ) {
     super(`${key} is locked by ${holder}`);
   }
 }
@@ -54,7 +57,10 @@ export class LockBusyError extends Error {
 /** A holder's lock is no longer (only) its own: whatever it was about to write must not be written. */
 export class LockLostError extends Error {
   override readonly name = "LockLostError";
-  constructor(readonly key: string, readonly reason: string) {
+  constructor(
+    readonly key: string,
+    readonly reason: string,
+  ) {
     super(`lock of ${key} lost: ${reason}`);
   }
 }
@@ -73,7 +79,11 @@ const BUSY_EXIT = 75;
 
 /** Takes the lock on the file open as `fh`: true when held, false when another holder has it; throws when the lock cannot be asked for. */
 async function flockFd(run: Exec, fh: FileHandle): Promise<boolean> {
-  const r = await run("flock", ["--exclusive", "--nonblock", "--conflict-exit-code", String(BUSY_EXIT), "3"], { fds: [fh.fd], okExitCodes: [BUSY_EXIT], timeoutMs: 30_000 });
+  const r = await run("flock", ["--exclusive", "--nonblock", "--conflict-exit-code", String(BUSY_EXIT), "3"], {
+    fds: [fh.fd],
+    okExitCodes: [BUSY_EXIT],
+    timeoutMs: 30_000,
+  });
   return r.exitCode === 0;
 }
 
@@ -149,7 +159,13 @@ function heldLock(key: string, path: string, fh: FileHandle, token: string, run:
       if (released) return;
       try {
         // only our own file, while it is still ours: never one a successor holds
-        if (await check().then(() => true, () => false)) await unlink(path).catch(() => undefined);
+        if (
+          await check().then(
+            () => true,
+            () => false,
+          )
+        )
+          await unlink(path).catch(() => undefined);
       } finally {
         released = true;
         await fh.close().catch(() => undefined);

@@ -124,7 +124,12 @@ export class BlockStore {
     const st = await stat(src, { bigint: true });
     if (!st.isFile()) throw new Error(`${relativePath} is not a regular file`);
     const dst = this.storePath(gbid);
-    if (!(await stat(dst).then(() => true, () => false))) {
+    if (
+      !(await stat(dst).then(
+        () => true,
+        () => false,
+      ))
+    ) {
       if (st.nlink !== 1n) throw new Error(`${relativePath} has ${st.nlink} links; a file in use elsewhere cannot be adopted`);
       await this.fence?.();
       await link(src, dst);

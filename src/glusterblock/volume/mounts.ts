@@ -114,7 +114,10 @@ export class VolumeMounts {
     }
     await mkdir(dir, { recursive: true });
     const started = Date.now();
-    await this.opts.exec("mount", ["-t", "glusterfs", "-o", MOUNT_OPTIONS, `${this.opts.volfileServer}:/${volume}`, dir], { timeoutMs: 60_000, logger: this.log });
+    await this.opts.exec("mount", ["-t", "glusterfs", "-o", MOUNT_OPTIONS, `${this.opts.volfileServer}:/${volume}`, dir], {
+      timeoutMs: 60_000,
+      logger: this.log,
+    });
     if (!(await this.isMounted(volume))) throw new Error(`mount of ${volume} at ${dir} reported success but is not in mountinfo`);
     this.checked.add(volume);
     this.log.info("mounted hosting volume", { volume, dir, ms: Date.now() - started });

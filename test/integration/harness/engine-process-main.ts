@@ -47,7 +47,17 @@ const nodes = new Map(
   cfg.hosts.map((host) => {
     const configfs = new FakeConfigfs();
     const lio = new ConfigfsLioTargets({ fs: configfs });
-    return [host, { host, configfs, lio, local: new LocalNode({ host, mounts, lio, exec, volfileServer: "localhost", log: nullLogger }), down: false, recoverAfterCrash: false }];
+    return [
+      host,
+      {
+        host,
+        configfs,
+        lio,
+        local: new LocalNode({ host, mounts, lio, exec, volfileServer: "localhost", log: nullLogger }),
+        down: false,
+        recoverAfterCrash: false,
+      },
+    ];
   }),
 );
 

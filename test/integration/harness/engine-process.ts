@@ -86,7 +86,10 @@ export class EngineProcess {
       lockWaitMs: 5_000,
       ...rest,
     };
-    const child = spawn(process.execPath, ["--import", "tsx", "test/integration/harness/engine-process-main.ts", JSON.stringify(cfg)], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+    const child = spawn(process.execPath, ["--import", "tsx", "test/integration/harness/engine-process-main.ts", JSON.stringify(cfg)], {
+      cwd: ROOT,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
     const p = new EngineProcess(name, child);
     p.send({ cmd: "warm" });
     p.clockOffsetMs = (await p.next("warm", 120_000)).now - Date.now();
@@ -146,7 +149,9 @@ export async function quitAll(ps: readonly EngineProcess[]): Promise<void> {
 
 /** A CSI-like block (explicit ACLs) whose initiator list the contenders add to. */
 export async function createContendedBlock(c: EngineCluster, block: string): Promise<void> {
-  await c.engine(1).create({ volume: c.volume, block, ha: 3, hosts: c.hosts, auth: false, prealloc: false, sizeBytes: 16n * 1024n * 1024n, aclMode: "EXPLICIT", owner: "" });
+  await c
+    .engine(1)
+    .create({ volume: c.volume, block, ha: 3, hosts: c.hosts, auth: false, prealloc: false, sizeBytes: 16n * 1024n * 1024n, aclMode: "EXPLICIT", owner: "" });
 }
 
 export const contenderIqn = (who: string): string => `iqn.2024-01.test.lock:${who}`;

@@ -20,7 +20,10 @@ async function lockDir(): Promise<string> {
 
 /** A holder in its own process (test/helpers/hold-block-lock.ts), once it holds the lock. */
 async function holderProcess(dir: string, owner: string) {
-  const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/hold-block-lock.ts", dir, "blk", owner], { cwd: ROOT, stdio: ["pipe", "pipe", "inherit"] });
+  const child = spawn(process.execPath, ["--import", "tsx", "test/helpers/hold-block-lock.ts", dir, "blk", owner], {
+    cwd: ROOT,
+    stdio: ["pipe", "pipe", "inherit"],
+  });
   let out = "";
   child.stdout.setEncoding("utf8").on("data", (d: string) => (out += d));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
@@ -37,7 +40,10 @@ test("a second holder waits and gives up with the holder's name; once released t
   const held = await acquireBlockLock("blk", { dir, owner: processOwner(HOST) });
   assert.match(held.token, new RegExp(`^${HOST} ${process.pid} [0-9a-f]{12}$`));
   const t0 = performance.now();
-  await assert.rejects(acquireBlockLock("blk", { dir, owner: processOwner("10.0.0.2"), waitMs: 300 }), (err: unknown) => err instanceof LockBusyError && err.holder === held.token);
+  await assert.rejects(
+    acquireBlockLock("blk", { dir, owner: processOwner("10.0.0.2"), waitMs: 300 }),
+    (err: unknown) => err instanceof LockBusyError && err.holder === held.token,
+  );
   assert.ok(performance.now() - t0 >= 300, "it waited");
   await held.release();
   assert.deepEqual(await readdir(dir), [], "the lock file is gone");
@@ -134,7 +140,10 @@ test("a contender that locks a lock file its holder just removed does not hold i
     }
     return exec(file, args, opts);
   };
-  await assert.rejects(acquireBlockLock("blk", { dir, owner: "contender 3", waitMs: 300, exec: racing }), (err: unknown) => err instanceof LockBusyError && err.holder === successor?.token);
+  await assert.rejects(
+    acquireBlockLock("blk", { dir, owner: "contender 3", waitMs: 300, exec: racing }),
+    (err: unknown) => err instanceof LockBusyError && err.holder === successor?.token,
+  );
   assert.ok(successor);
   await successor.check();
   await successor.release();

@@ -14,7 +14,12 @@ test("a fenced store runs its fence before every change of a journal or backing 
   await plain.createBackingFile("g1", 4096n, false);
   await writeFile(join(root, "adoptme"), "data");
   const snapshot = async (): Promise<string> =>
-    JSON.stringify([await readdir(join(root, "block-meta")), await readdir(join(root, "block-store")), await plain.readRaw("blk"), String(await plain.backingFileSize("g1"))]);
+    JSON.stringify([
+      await readdir(join(root, "block-meta")),
+      await readdir(join(root, "block-store")),
+      await plain.readRaw("blk"),
+      String(await plain.backingFileSize("g1")),
+    ]);
 
   const calls: string[] = [];
   let open = true;

@@ -30,7 +30,15 @@ async function fixture(clients: Record<string, string[]> = {}, mounted = false) 
   return { mounts, calls, dir };
 }
 
-const client = (...opts: string[]): string[] => ["/usr/sbin/glusterfs", ...opts, "--process-name", "fuse", "--volfile-server=10.0.0.1", "--volfile-id=/vol1", "$DIR"];
+const client = (...opts: string[]): string[] => [
+  "/usr/sbin/glusterfs",
+  ...opts,
+  "--process-name",
+  "fuse",
+  "--volfile-server=10.0.0.1",
+  "--volfile-id=/vol1",
+  "$DIR",
+];
 
 test("a hosting volume is mounted without FUSE attribute or lookup caching", async () => {
   const { mounts, calls, dir } = await fixture();
@@ -52,10 +60,14 @@ test("a live mount whose client caches attributes (an older blockd's, or none fo
   for (const clients of cases) {
     const { mounts, calls, dir } = await fixture(clients, true);
     assert.equal(await mounts.ensure("vol1"), dir);
-    assert.deepEqual(calls, [
-      ["umount", "-l", dir],
-      ["mount", "-t", "glusterfs", "-o", MOUNT_OPTIONS, "10.0.0.1:/vol1", dir],
-    ], JSON.stringify(clients));
+    assert.deepEqual(
+      calls,
+      [
+        ["umount", "-l", dir],
+        ["mount", "-t", "glusterfs", "-o", MOUNT_OPTIONS, "10.0.0.1:/vol1", dir],
+      ],
+      JSON.stringify(clients),
+    );
     assert.equal(await mounts.ensure("vol1"), dir);
     assert.equal(calls.length, 2, "checked once");
   }
