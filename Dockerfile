@@ -19,18 +19,12 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
-COPY csi-proto ./csi-proto
 COPY src ./src
 COPY scripts/bundle.mjs ./scripts/
 RUN npm run build
 
-# ---- prod-deps: production dependencies only
-FROM node:20-bookworm AS prod-deps
-WORKDIR /src
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
-
-# ---- runtime
+# ---- runtime: node, the three bundles (each program with its dependencies
+# and the proto descriptors inside), bin/ and package.json: no node_modules
 FROM debian:12-slim AS runtime
 ARG DEBIAN_FRONTEND=noninteractive
 # node mode: open-iscsi, multipath-tools, xfsprogs, e2fsprogs, util-linux (mount, findmnt, blkid, blockdev, flock)
@@ -46,10 +40,8 @@ RUN apt-get update \
  && rm -f /etc/iscsi/initiatorname.iscsi
 COPY --from=build /usr/local/bin/node /usr/local/bin/node
 WORKDIR /app
-COPY --from=prod-deps /src/node_modules ./node_modules
-COPY --from=build /src/dist ./dist
+COPY --from=build /src/dist/bundle ./dist/bundle
 COPY package.json ./
-COPY csi-proto ./csi-proto
 COPY bin ./bin
 RUN chmod 0755 bin/*.js \
  && ln -s /app/bin/gluster-block-csi.js /usr/local/bin/gluster-block-csi \
@@ -57,7 +49,9 @@ RUN chmod 0755 bin/*.js \
  && ln -s /app/bin/gluster-block.js /usr/local/bin/gluster-block \
  && groupadd --system --gid 10001 gbcsi \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin gbcsi \
- && node /app/bin/gluster-block-csi.js --help >/dev/null
+ && node /app/bin/gluster-block-csi.js --help >/dev/null \
+ && node /app/bin/gluster-blockd.js --help >/dev/null \
+ && node /app/bin/gluster-block.js --help >/dev/null
 ENV NODE_ENV=production
 # non-root by default (the controller); the node plugin and gluster-blockd set runAsUser: 0
 USER 10001:10001

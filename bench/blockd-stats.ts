@@ -44,4 +44,3 @@ export async function reconcileAfterWipe(n: LabNode): Promise<ReconcileFigures> 
   const luns = await n.must("ls -d /sys/kernel/config/target/iscsi/*/tpgt_*/lun/lun_0 2>/dev/null | wc -l");
   return { converged: fields.converged ?? 0, reconcileS: (fields.ms ?? 0) / 1000, restartToReadyS, lunsAfter: Number(luns.stdout.trim()) };
 }
-

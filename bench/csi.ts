@@ -4,7 +4,7 @@
 // ha 1 and ha 3, ControllerPublish/Unpublish, and N CreateVolume calls at
 // once against the same N one after another.
 import type { Lab, LabNode } from "../lab/harness/lab.js";
-import { BLOCKD_KEY } from "../lab/harness/product.js";
+import { BLOCKD_KEY, labControllerTls } from "../lab/harness/product.js";
 import { FakeKubeApi } from "../lab/harness/kube-api-standin.js";
 import { startController, mountCap, MiB, type ControllerUnderTest } from "../lab/harness/local-controller.js";
 import { median, timed } from "./timing.js";
@@ -19,7 +19,7 @@ export interface CsiBench {
 
 const createReq = (name: string, ha: number) => ({
   name,
-  capacity_range: { required_bytes: String(64 * MiB) },
+  capacity_range: { required_bytes: String(320 * MiB) }, // xfs: at least 300 MiB
   volume_capabilities: [mountCap("xfs")],
   parameters: { hostingVolume: "block-test", haCount: String(ha), "csi.storage.k8s.io/pv/name": name },
 });
@@ -41,9 +41,21 @@ export async function benchCsi(lab: Lab, o: { reps: number; parallel: number; lo
     await ctl!.call("DeleteVolume", { volume_id: `v1/block-test/${name}` }, 600_000);
     made.delete(name);
   };
-  const out: CsiBench = { create: { 1: [], 3: [] }, remove: { 1: [], 3: [] }, publish: [], unpublish: [], parallel: { count: o.parallel, wallS: 0, sequentialS: 0, failures: 0 } };
+  const out: CsiBench = {
+    create: { 1: [], 3: [] },
+    remove: { 1: [], 3: [] },
+    publish: [],
+    unpublish: [],
+    parallel: { count: o.parallel, wallS: 0, sequentialS: 0, failures: 0 },
+  };
   try {
-    ctl = await startController({ endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, kubeconfig: await kube.kubeconfig(), namespace: "gluster-block-csi" });
+    ctl = await startController({
+      endpoints: lab.addresses.map((a) => `${a}:24010`),
+      key: BLOCKD_KEY,
+      tls: await labControllerTls(),
+      kubeconfig: await kube.kubeconfig(),
+      namespace: "gluster-block-csi",
+    });
     const nodeId = `n1/${await initiatorOf(lab.node(1))}`;
     for (const ha of [1, 3] as const) {
       for (let r = 0; r < o.reps; r++) {
@@ -59,7 +71,9 @@ export async function benchCsi(lab: Lab, o: { reps: number; parallel: number; lo
       }
     }
     const m = (x: number[]): string => median(x).toFixed(2);
-    o.log(`CSI: CreateVolume ha 1 ${m(out.create[1])} s, ha 3 ${m(out.create[3])} s; DeleteVolume ha 1 ${m(out.remove[1])} s, ha 3 ${m(out.remove[3])} s; ControllerPublish ${m(out.publish)} s, Unpublish ${m(out.unpublish)} s (medians of ${o.reps})`);
+    o.log(
+      `CSI: CreateVolume ha 1 ${m(out.create[1])} s, ha 3 ${m(out.create[3])} s; DeleteVolume ha 1 ${m(out.remove[1])} s, ha 3 ${m(out.remove[3])} s; ControllerPublish ${m(out.publish)} s, Unpublish ${m(out.unpublish)} s (medians of ${o.reps})`,
+    );
 
     const names = Array.from({ length: o.parallel }, (_, i) => `pvc-bench-par-${i}`);
     out.parallel.sequentialS = await timed(async () => {
@@ -69,10 +83,13 @@ export async function benchCsi(lab: Lab, o: { reps: number; parallel: number; lo
     out.parallel.wallS = await timed(async () => {
       const rs = await Promise.allSettled(names.map((n) => create(n, 3)));
       out.parallel.failures = rs.filter((r) => r.status === "rejected").length;
-      for (const r of rs) if (r.status === "rejected") o.log(`parallel CreateVolume failed: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`);
+      for (const r of rs)
+        if (r.status === "rejected") o.log(`parallel CreateVolume failed: ${r.reason instanceof Error ? r.reason.message : String(r.reason)}`);
     });
     for (const n of names) await remove(n).catch(() => undefined);
-    o.log(`CSI: ${o.parallel} CreateVolume at once ${out.parallel.wallS.toFixed(1)} s vs one after another ${out.parallel.sequentialS.toFixed(1)} s, ${out.parallel.failures} failed`);
+    o.log(
+      `CSI: ${o.parallel} CreateVolume at once ${out.parallel.wallS.toFixed(1)} s vs one after another ${out.parallel.sequentialS.toFixed(1)} s, ${out.parallel.failures} failed`,
+    );
   } finally {
     for (const n of made) await remove(n).catch(() => undefined);
     await ctl?.stop();

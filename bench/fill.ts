@@ -39,7 +39,8 @@ export function filler(lab: Lab, wave: number, log: (s: string) => void): Filler
     log(`create fill${i} failed (${first.code}), retrying once: ${(first.stderr || first.stdout).trim()}`);
     await cli(n, ["delete", name(i), "force"]);
     const again = await cli(n, args);
-    if (again.code !== 0) throw new Error(`gluster-block create fill${i} failed twice: ${(first.stderr || first.stdout).trim()} / then: ${(again.stderr || again.stdout).trim()}`);
+    if (again.code !== 0)
+      throw new Error(`gluster-block create fill${i} failed twice: ${(first.stderr || first.stdout).trim()} / then: ${(again.stderr || again.stdout).trim()}`);
   };
   return {
     get existing(): number {

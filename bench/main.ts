@@ -24,9 +24,10 @@
 // (--many N, or a rising list such as --many 100,500), 20 parallel creates
 // (--parallel N), 10 node loops (--node-loops N). The existing volumes are
 // made --fill-wave N (5) at a time and wiped at the end (fill.ts).
+import { randomUUID } from "node:crypto";
 import { ensureLab, type Lab, type LabNode } from "../lab/harness/lab.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "../lab/harness/product.js";
-import { gbidFor, iqnFor } from "../src/identity/names.js";
+import { iqnFor } from "../src/identity/names.js";
 import { median, timed } from "./timing.js";
 import { benchCsi, type CsiBench } from "./csi.js";
 import { BENCH_BLOCKD_ARGS, blockdRssMb, reconcileAfterWipe, type ReconcileFigures } from "./blockd-stats.js";
@@ -58,8 +59,11 @@ function parse(argv: string[]): Args {
   const list = (flag: string, dflt: number[]): number[] => {
     const i = argv.indexOf(flag);
     if (i < 0) return dflt;
-    const v = String(argv[i + 1]).split(",").map(Number);
-    if (!v.every((x, k) => Number.isInteger(x) && x > (k === 0 ? 1 : v[k - 1]!))) throw new Error(`${flag} takes a whole number above 1, or a rising comma-separated list of them (100,500)`);
+    const v = String(argv[i + 1])
+      .split(",")
+      .map(Number);
+    if (!v.every((x, k) => Number.isInteger(x) && x > (k === 0 ? 1 : v[k - 1]!)))
+      throw new Error(`${flag} takes a whole number above 1, or a rising comma-separated list of them (100,500)`);
     return v;
   };
   const flags = ["--quick", "--json", "--reps", "--many", "--parallel", "--node-loops", "--fill-wave", "--only"];
@@ -106,7 +110,8 @@ function floorCreateBatch(lab: Lab, nodeIndex: number, name: string, gbid: strin
 }
 
 async function floor(lab: Lab, name: string, ha: number): Promise<{ create: number; remove: number }> {
-  const gbid = gbidFor(lab.volume, name);
+  // a target made by hand, as the original would: any GBID names it
+  const gbid = randomUUID();
   const nodes = lab.nodes.slice(0, ha);
   // the backing file, as the original had made it before its targetcli batch (blockd's FUSE mount on n1)
   const file = `/run/gluster-blockd/mnt/${lab.volume}/block-store/${gbid}`;
@@ -115,7 +120,9 @@ async function floor(lab: Lab, name: string, ha: number): Promise<{ create: numb
     await Promise.all(nodes.map((n, i) => n.must(["targetcli"], { input: floorCreateBatch(lab, i + 1, name, gbid, ha), timeoutMs: 600_000 })));
   });
   const remove = await timed(async () => {
-    await Promise.all(nodes.map((n) => n.must(["targetcli"], { input: `/iscsi delete ${iqnFor(gbid)}\n/backstores/user:glfs delete ${name}\n`, timeoutMs: 600_000 })));
+    await Promise.all(
+      nodes.map((n) => n.must(["targetcli"], { input: `/iscsi delete ${iqnFor(gbid)}\n/backstores/user:glfs delete ${name}\n`, timeoutMs: 600_000 })),
+    );
   });
   await lab.node(1).must(["rm", "-f", file]);
   return { create, remove };
@@ -163,7 +170,9 @@ async function controlPlane(lab: Lab, a: Args, log: (s: string) => void): Promis
           d.floor.push(f.remove);
         }
         out.rows.push(c, d);
-        log(`${c.what} with ${count} existing: ours ${median(c.ours).toFixed(2)} s, floor ${median(c.floor).toFixed(2)} s; delete ours ${median(d.ours).toFixed(2)} s, floor ${median(d.floor).toFixed(2)} s`);
+        log(
+          `${c.what} with ${count} existing: ours ${median(c.ours).toFixed(2)} s, floor ${median(c.floor).toFixed(2)} s; delete ours ${median(d.ours).toFixed(2)} s, floor ${median(d.floor).toFixed(2)} s`,
+        );
       }
       const mb = await blockdRssMb(n1);
       out.rss.push({ existing: count, mb });
@@ -205,12 +214,24 @@ function printControlPlane(a: Args, p: ControlPlane): void {
   const table = controlPlaneTable(a, p);
   console.log("\n| operation | existing | ours median (min-max) s | floor (1 targetcli/node) s | ours/floor | ours vs few existing |");
   console.log("|---|---|---|---|---|---|");
-  for (const t of table.rows) console.log(`| ${t.what} | ${t.existing} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${t.floor_median_s} | ${t.ratio_to_floor} | ${t.flatness_vs_few} |`);
-  for (const t of table.csi) console.log(`| ${t.what} | ${t.existing} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${Number.isNaN(t.floor_median_s) ? "-" : t.floor_median_s} | ${Number.isNaN(t.ratio_to_floor) ? "-" : t.ratio_to_floor} | |`);
+  for (const t of table.rows)
+    console.log(
+      `| ${t.what} | ${t.existing} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${t.floor_median_s} | ${t.ratio_to_floor} | ${t.flatness_vs_few} |`,
+    );
+  for (const t of table.csi)
+    console.log(
+      `| ${t.what} | ${t.existing} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${Number.isNaN(t.floor_median_s) ? "-" : t.floor_median_s} | ${Number.isNaN(t.ratio_to_floor) ? "-" : t.ratio_to_floor} | |`,
+    );
   const parallel = table.parallel;
-  if (parallel) console.log(`\n${parallel.count} CreateVolume at once: ${parallel.wallS.toFixed(1)} s, one after another ${parallel.sequentialS.toFixed(1)} s (ratio ${parallel.ratio}), ${parallel.failures} failed`);
+  if (parallel)
+    console.log(
+      `\n${parallel.count} CreateVolume at once: ${parallel.wallS.toFixed(1)} s, one after another ${parallel.sequentialS.toFixed(1)} s (ratio ${parallel.ratio}), ${parallel.failures} failed`,
+    );
   console.log(`gluster-blockd RSS: ${rss.map((r) => `${r.mb.toFixed(0)} MB at ${r.existing} volumes`).join(", ")}`);
-  if (reconcile) console.log(`reconcile after n1's LIO was wiped: ${reconcile.converged} blocks exported again in ${reconcile.reconcileS.toFixed(1)} s (restart to done ${reconcile.restartToReadyS.toFixed(1)} s); ${reconcile.lunsAfter} LUNs in configfs`);
+  if (reconcile)
+    console.log(
+      `reconcile after n1's LIO was wiped: ${reconcile.converged} blocks exported again in ${reconcile.reconcileS.toFixed(1)} s (restart to done ${reconcile.restartToReadyS.toFixed(1)} s); ${reconcile.lunsAfter} LUNs in configfs`,
+    );
 }
 
 function controlPlaneTable(a: Args, p: ControlPlane) {
@@ -239,7 +260,15 @@ function controlPlaneTable(a: Args, p: ControlPlane) {
         ]),
         { what: "CSI ControllerPublish (ACL on 3 nodes)", ours: csi.publish, floor: NaN },
         { what: "CSI ControllerUnpublish", ours: csi.unpublish, floor: NaN },
-      ].map((r) => ({ what: r.what, existing: a.few, ours_median_s: r2(median(r.ours)), ours_min_s: r2(Math.min(...r.ours)), ours_max_s: r2(Math.max(...r.ours)), floor_median_s: r2(r.floor), ratio_to_floor: r2(median(r.ours) / r.floor) }))
+      ].map((r) => ({
+        what: r.what,
+        existing: a.few,
+        ours_median_s: r2(median(r.ours)),
+        ours_min_s: r2(Math.min(...r.ours)),
+        ours_max_s: r2(Math.max(...r.ours)),
+        floor_median_s: r2(r.floor),
+        ratio_to_floor: r2(median(r.ours) / r.floor),
+      }))
     : [];
   const parallel = csi ? { ...csi.parallel, ratio: r2(csi.parallel.wallS / csi.parallel.sequentialS) } : undefined;
   return { rows: table, csi: csiRows, parallel };
@@ -266,14 +295,29 @@ async function main(): Promise<void> {
   if (a.json) {
     const t = plane ? controlPlaneTable(a, plane) : undefined;
     const cp = plane && t ? { rows: t.rows, csi: t.csi, parallel: t.parallel, blockdRssMb: plane.rss, reconcile: plane.reconcile } : {};
-    console.log(JSON.stringify({ reps: a.reps, few: a.few, many: a.many, ...cp, node: { loops: a.nodeLoops, firstStageAttempts: node.firstStageAttempts, rows: nodeTable, perLoopS: node } }, null, 2));
+    console.log(
+      JSON.stringify(
+        {
+          reps: a.reps,
+          few: a.few,
+          many: a.many,
+          ...cp,
+          node: { loops: a.nodeLoops, firstStageAttempts: node.firstStageAttempts, rows: nodeTable, perLoopS: node },
+        },
+        null,
+        2,
+      ),
+    );
     return;
   }
   if (plane) printControlPlane(a, plane);
   console.log(`\nnode plugin on n1, ${a.nodeLoops} loop(s) after the one that formats (first NodeStage took ${node.firstStageAttempts} call(s))`);
   console.log("| operation | loops | ours median (min-max) s | floor: iscsiadm, multipath, mkfs.xfs, mount by hand, median (min-max) s | ours/floor |");
   console.log("|---|---|---|---|---|");
-  for (const t of nodeTable) console.log(`| ${t.what} | ${t.loops} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${t.floor_median_s} (${t.floor_min_s}-${t.floor_max_s}) | ${t.ratio_to_floor} |`);
+  for (const t of nodeTable)
+    console.log(
+      `| ${t.what} | ${t.loops} | ${t.ours_median_s} (${t.ours_min_s}-${t.ours_max_s}) | ${t.floor_median_s} (${t.floor_min_s}-${t.floor_max_s}) | ${t.ratio_to_floor} |`,
+    );
 }
 
 main().catch((err: unknown) => {

@@ -11,7 +11,7 @@ import { isDeepStrictEqual } from "node:util";
 import type { Lab, LabNode } from "../lab/harness/lab.js";
 import { cli } from "../lab/harness/product.js";
 import { csiCalls, NOTHING, startNodePlugin, stopNodePlugin, traces, type Call } from "../lab/harness/node-plugin.js";
-import { gbidFor, iqnFor, wwidFor } from "../src/identity/names.js";
+import { iqnFor, wwidFor } from "../src/identity/names.js";
 import { toVolumeContext } from "../src/csi/volume-context.js";
 import { floorSeconds, floorStageScript, floorUnstageScript, type FloorTarget } from "./node-floor.js";
 
@@ -27,12 +27,14 @@ const BLOCK = "bench-node";
 const STAGING = `/var/lib/kubelet/plugins/kubernetes.io/csi/block.csi.gluster.org/${BLOCK}/globalmount`;
 const FLOOR_MOUNT = `/var/lib/kubelet/gbcsi-bench-floor/${BLOCK}`;
 
-async function createBlock(lab: Lab): Promise<{ password: string }> {
+async function createBlock(lab: Lab): Promise<{ password: string; gbid: string }> {
   // xfsprogs 6 refuses filesystems under 300 MB
   const r = await cli(lab.node(1), ["create", `${lab.volume}/${BLOCK}`, "ha", "3", "auth", "enable", lab.addresses.join(","), "512MiB"]);
   const password = /^PASSWORD: ?(.*)$/m.exec(r.stdout)?.[1]?.trim();
-  if (r.code !== 0 || !password) throw new Error(`gluster-block create ${BLOCK}: ${r.stderr || r.stdout}`);
-  return { password };
+  // the CHAP user is the block's GBID (random per create)
+  const gbid = /^USERNAME: ?(.*)$/m.exec(r.stdout)?.[1]?.trim();
+  if (r.code !== 0 || !password || !gbid) throw new Error(`gluster-block create ${BLOCK}: ${r.stderr || r.stdout}`);
+  return { password, gbid };
 }
 
 async function assertClean(n: LabNode, t: FloorTarget, after: string): Promise<void> {
@@ -42,15 +44,17 @@ async function assertClean(n: LabNode, t: FloorTarget, after: string): Promise<v
 
 export async function benchNode(lab: Lab, o: { loops: number; log: (s: string) => void }): Promise<NodeBench> {
   const n1 = lab.node(1);
-  const gbid = gbidFor(lab.volume, BLOCK);
+  let gbid = "";
   const portals = lab.addresses.map((a) => `${a}:3260`);
-  const t: FloorTarget = { iqn: iqnFor(gbid), wwid: wwidFor(gbid), portals, username: gbid, mountPoint: FLOOR_MOUNT };
+  // named once the block is made (its GBID is random per create)
+  const t: FloorTarget = { iqn: "", wwid: "", portals, username: "", mountPoint: FLOOR_MOUNT };
   const out: NodeBench = { ours: { stage: [], unstage: [] }, floor: { stage: [], unstage: [] }, firstStageAttempts: 0 };
   let password = "";
   let created = false;
   try {
-    ({ password } = await createBlock(lab));
+    ({ password, gbid } = await createBlock(lab));
     created = true;
+    Object.assign(t, { iqn: iqnFor(gbid), wwid: wwidFor(gbid), username: gbid });
     // the collector off: the floor's sessions are ones no record of the plugin owns
     await startNodePlugin(n1, { GBCSI_GC_MODE: "off" });
     const context = toVolumeContext({ iqn: t.iqn, portals, lun: 0, hostingVolume: lab.volume, gbid, ha: 3, wwid: t.wwid, fsType: "", auth: true });
@@ -82,12 +86,16 @@ export async function benchNode(lab: Lab, o: { loops: number; log: (s: string) =
       out.floor.unstage.push(floorSeconds((await n1.must(floorUnstageScript(t), { timeoutMs: 300_000 })).stdout));
       await assertClean(n1, t, `the floor's loop ${i}`);
       const s = (x: number[]): string => (x.at(-1) ?? NaN).toFixed(2);
-      o.log(`node loop ${i}${i === 0 ? " (formats)" : ""}: stage ours ${s(out.ours.stage)} s, floor ${s(out.floor.stage)} s; unstage ours ${s(out.ours.unstage)} s, floor ${s(out.floor.unstage)} s`);
+      o.log(
+        `node loop ${i}${i === 0 ? " (formats)" : ""}: stage ours ${s(out.ours.stage)} s, floor ${s(out.floor.stage)} s; unstage ours ${s(out.ours.unstage)} s, floor ${s(out.floor.unstage)} s`,
+      );
     }
   } finally {
     // whatever a failed loop left: the plugin's unstage, then the floor's by hand
     if (created) {
-      await csiCalls(n1, [{ method: "NodeUnstageVolume", request: { volume_id: `v1/${lab.volume}/${BLOCK}`, staging_target_path: STAGING } }]).catch(() => undefined);
+      await csiCalls(n1, [{ method: "NodeUnstageVolume", request: { volume_id: `v1/${lab.volume}/${BLOCK}`, staging_target_path: STAGING } }]).catch(
+        () => undefined,
+      );
       await n1.run(floorUnstageScript(t, true)).catch(() => undefined);
     }
     await stopNodePlugin(n1);

@@ -10,6 +10,9 @@ export function cliField(out: string, key: string): string | undefined {
 
 /** The lines of multi-line output, empty ones dropped, joined with "; " (or `none`). */
 export function oneLine(out: string, none = "nothing to do"): string {
-  const lines = out.split("\n").map((l) => l.trim()).filter((l) => l !== "");
+  const lines = out
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
   return lines.length === 0 ? none : lines.join("; ");
 }

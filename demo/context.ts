@@ -4,7 +4,7 @@
 import type { Lab, LabNode } from "../lab/harness/lab.js";
 import { NODE_STATE_DIR } from "../lab/harness/node-plugin.js";
 import { DRIVER } from "../lab/harness/local-controller.js";
-import { gbidFor, iqnFor, wwidFor } from "../src/identity/names.js";
+import { iqnFor, wwidFor } from "../src/identity/names.js";
 import { recordFileName } from "../src/node/node-record.js";
 import type { DemoFlags } from "./flags.js";
 import type { Scrubber } from "./secrets.js";
@@ -36,8 +36,17 @@ export interface Block {
   wwid: string;
 }
 
+/** block name -> its GBID, as its create or `info` answered (GBIDs are random per create) */
+const gbids = new Map<string, string>();
+/** the nil UUID: a block whose GBID was never learned has no target to find */
+const UNKNOWN_GBID = "00000000-0000-0000-0000-000000000000";
+
+export function learnGbid(name: string, gbid: string): void {
+  gbids.set(name, gbid);
+}
+
 export function block(name: string): Block {
-  const gbid = gbidFor(VOLUME, name);
+  const gbid = gbids.get(name) ?? UNKNOWN_GBID;
   return { name, gbid, iqn: iqnFor(gbid), wwid: wwidFor(gbid) };
 }
 

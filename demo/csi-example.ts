@@ -3,7 +3,7 @@
 // three blockd daemons, with a fake Kubernetes API that keeps the CHAP
 // Secret; the node plugin runs on n1. CreateVolume -> ControllerPublish ->
 // NodeStage -> NodePublish -> write, then the teardown in reverse.
-import { BLOCKD_KEY } from "../lab/harness/product.js";
+import { BLOCKD_KEY, labControllerTls } from "../lab/harness/product.js";
 import { NODE_SOCKET, startNodePlugin, stopNodePlugin, traces, type CallResult } from "../lab/harness/node-plugin.js";
 import { FakeKubeApi } from "../lab/harness/kube-api-standin.js";
 import { DRIVER, mountCap, startController, type ControllerUnderTest } from "../lab/harness/local-controller.js";
@@ -13,6 +13,7 @@ import type { CreateVolumeResponse__Output } from "../src/generated/csi/v1/Creat
 import type { ControllerPublishVolumeResponse__Output } from "../src/generated/csi/v1/ControllerPublishVolumeResponse.js";
 import {
   block,
+  learnGbid,
   CSI_NAMESPACE,
   CSI_SIZE_BYTES,
   CSI_VOLUME_ID,
@@ -36,7 +37,8 @@ const FS_TYPE = "xfs";
 
 export async function csiExample(ctx: DemoContext): Promise<void> {
   const { lab, log, initiator: n1 } = ctx;
-  const b = block(PV_NAME);
+  // named once CreateVolume answers (a GBID is random per create)
+  let b = block(PV_NAME);
   const undo = new Undo();
   const cap = mountCap(FS_TYPE);
   let ctl: ControllerUnderTest | undefined;
@@ -53,7 +55,11 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
     undo.push(`stop the node plugin on ${n1.name}`, async () => {
       await stopNodePlugin(n1);
     });
-    await log.step(`start the CSI node plugin on ${n1.name} (systemd unit gbcsi-node)`, () => startNodePlugin(n1), () => `unix://${NODE_SOCKET}`);
+    await log.step(
+      `start the CSI node plugin on ${n1.name} (systemd unit gbcsi-node)`,
+      () => startNodePlugin(n1),
+      () => `unix://${NODE_SOCKET}`,
+    );
     const nodeIdOf = (r: CallResult | undefined): string => (typeof r?.response?.node_id === "string" ? r.response.node_id : "");
     const [info] = await nodeCalls(log, n1, [{ method: "NodeGetInfo", request: {}, detail: (r) => `node_id ${nodeIdOf(r)} (what kubelet registers)` }]);
     const nodeId = nodeIdOf(info);
@@ -66,7 +72,7 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
         kube = await new FakeKubeApi().start();
         secrets = kube.secrets;
         const endpoints = lab.addresses.map((a) => `${a}:24010`);
-        return startController({ endpoints, key: BLOCKD_KEY, kubeconfig: await kube.kubeconfig(), namespace: CSI_NAMESPACE });
+        return startController({ endpoints, key: BLOCKD_KEY, tls: await labControllerTls(), kubeconfig: await kube.kubeconfig(), namespace: CSI_NAMESPACE });
       },
       () => `driver ${DRIVER}; blockd on ${lab.addresses.join(", ")} port 24010; Secrets in a fake Kubernetes API`,
     );
@@ -99,6 +105,8 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
     );
     const volume = created.volume;
     if (!volume) throw new Error("CreateVolume returned no volume");
+    learnGbid(PV_NAME, volume.volume_context?.gbid ?? "");
+    b = block(PV_NAME);
     const secretName = chapSecretName(PV_NAME);
     const secret = secrets?.get(`${CSI_NAMESPACE}/${secretName}`);
     const data = (secret?.data ?? {}) as Record<string, string>;
@@ -124,7 +132,9 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
         attributes: volume.volume_context,
       }),
     );
-    log.say(`  CHAP: Secret ${CSI_NAMESPACE}/${secretName} (the PV's node-stage secret): username=${chap.username}, password=${chap.password ? HIDDEN : "(missing)"}`);
+    log.say(
+      `  CHAP: Secret ${CSI_NAMESPACE}/${secretName} (the PV's node-stage secret): username=${chap.username}, password=${chap.password ? HIDDEN : "(missing)"}`,
+    );
     if (chap.username !== b.gbid || chap.password === "") throw new Error(`the CHAP Secret ${CSI_NAMESPACE}/${secretName} is missing or incomplete`);
 
     undo.push(`ControllerUnpublishVolume from ${n1.name}`, async () => {
@@ -133,14 +143,24 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
     });
     await log.step(
       `ControllerPublishVolume to ${n1.name}`,
-      () => controller.call<ControllerPublishVolumeResponse__Output>("ControllerPublishVolume", { volume_id: volume.volume_id, node_id: nodeId, volume_capability: cap, readonly: false, volume_context: volume.volume_context }, 300_000),
+      () =>
+        controller.call<ControllerPublishVolumeResponse__Output>(
+          "ControllerPublishVolume",
+          { volume_id: volume.volume_id, node_id: nodeId, volume_capability: cap, readonly: false, volume_context: volume.volume_context },
+          300_000,
+        ),
       (r) => `${n1.name}'s initiator on the ACLs of 3 targets; publish_context ${JSON.stringify(r.publish_context ?? {})}`,
     );
 
     undo.pushLogged("NodeUnpublishVolume, NodeUnstageVolume", async () => {
       await nodeCalls(log, n1, [
         { method: "NodeUnpublishVolume", request: { volume_id: volume.volume_id, target_path: PUBLISH_PATH }, detail: () => `unmounted ${PUBLISH_PATH}` },
-        { method: "NodeUnstageVolume", request: { volume_id: volume.volume_id, staging_target_path: STAGING_PATH }, retries: 5, detail: () => "unmounted, map flushed, logged out of 3 portals, records deleted" },
+        {
+          method: "NodeUnstageVolume",
+          request: { volume_id: volume.volume_id, staging_target_path: STAGING_PATH },
+          retries: 5,
+          detail: () => "unmounted, map flushed, logged out of 3 portals, records deleted",
+        },
       ]);
     });
     const stageRequest = {
@@ -152,10 +172,22 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
       volume_context: volume.volume_context,
     };
     await nodeCalls(log, n1, [
-      { method: "NodeStageVolume", request: stageRequest, retries: 5, detail: () => "CHAP login on 3 portals, WWID-checked map, mkfs.xfs, mounted at the staging path" },
+      {
+        method: "NodeStageVolume",
+        request: stageRequest,
+        retries: 5,
+        detail: () => "CHAP login on 3 portals, WWID-checked map, mkfs.xfs, mounted at the staging path",
+      },
       {
         method: "NodePublishVolume",
-        request: { volume_id: volume.volume_id, staging_target_path: STAGING_PATH, target_path: PUBLISH_PATH, volume_capability: cap, readonly: false, volume_context: volume.volume_context },
+        request: {
+          volume_id: volume.volume_id,
+          staging_target_path: STAGING_PATH,
+          target_path: PUBLISH_PATH,
+          volume_capability: cap,
+          readonly: false,
+          volume_context: volume.volume_context,
+        },
         detail: () => `bind mount at ${PUBLISH_PATH}`,
       },
     ]);
@@ -165,7 +197,11 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
       async () => ({ ...(await traces(n1, b.iqn, b.wwid)), mounts: await mountsNaming(n1, PV_NAME) }),
       (t) => `${t.sessions} iSCSI sessions, ${t.paths} paths, ${t.maps} multipath map /dev/mapper/${b.wwid}, ${t.mounts} mounts (staging + pod)`,
     );
-    await log.step("the pod writes: 16 MiB and a file, sync, drop caches, read back", () => writeAndCheck(n1, PUBLISH_PATH), (r) => r);
+    await log.step(
+      "the pod writes: 16 MiB and a file, sync, drop caches, read back",
+      () => writeAndCheck(n1, PUBLISH_PATH),
+      (r) => r,
+    );
   } finally {
     await finishPart(ctx, undo, { name: `check: nothing of ${PV_NAME} is left`, run: () => nothingLeft(ctx, secrets) });
     // the controller lives in this process: with --keep too it goes (the volume stays)
@@ -176,7 +212,14 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
 async function nothingLeft(ctx: DemoContext, secrets: FakeKubeApi["secrets"] | undefined): Promise<string> {
   const b = block(PV_NAME);
   const t = await traces(ctx.initiator, b.iqn, b.wwid);
-  const counts = { sessions: t.sessions, paths: t.paths, maps: t.maps, mounts: await mountsNaming(ctx.initiator, PV_NAME), nodeRecords: t.nodeRecords, wwids: t.wwids };
+  const counts = {
+    sessions: t.sessions,
+    paths: t.paths,
+    maps: t.maps,
+    mounts: await mountsNaming(ctx.initiator, PV_NAME),
+    nodeRecords: t.nodeRecords,
+    wwids: t.wwids,
+  };
   const left = Object.entries(counts)
     .filter(([, v]) => v !== 0)
     .map(([k, v]) => `${k}=${v}`);

@@ -3,8 +3,9 @@
 // removed before a new run, or by --cleanup alone. Only the demo's own
 // blocks, mounts, sessions, records and node plugin are touched.
 import { NODE_UNIT, stopNodePlugin } from "../lab/harness/node-plugin.js";
-import { block, NODE_RECORD_FILE, PUBLISH_PATH, PV_NAME, SEED_BLOCK, SEED_MOUNT, STAGING_PATH, type DemoContext } from "./context.js";
+import { block, learnGbid, VOLUME, NODE_RECORD_FILE, PUBLISH_PATH, PV_NAME, SEED_BLOCK, SEED_MOUNT, STAGING_PATH, type DemoContext } from "./context.js";
 import { oneLine } from "./cli-output.js";
+import { cli } from "../lab/harness/product.js";
 import { sweepScript } from "./initiator.js";
 import { blocksListed, deleteBlock } from "./lab-steps.js";
 
@@ -18,6 +19,12 @@ export async function sweepLeftovers(ctx: DemoContext): Promise<string> {
     await stopNodePlugin(n1);
     done.push(`stopped the node plugin on ${n1.name}`);
   }
+  // a GBID is random per create: the leftover blocks' own, from `info` (a block no longer listed names no target)
+  const listed = await blocksListed(n1);
+  for (const name of [SEED_BLOCK, PV_NAME].filter((x) => listed.includes(x))) {
+    const gbid = /^GBID: (\S+)$/m.exec((await cli(n1, ["info", `${VOLUME}/${name}`])).stdout)?.[1];
+    if (gbid) learnGbid(name, gbid);
+  }
   const seed = block(SEED_BLOCK);
   const pv = block(PV_NAME);
   // one ssh for both (every command costs seconds under qemu TCG), each line marked with its block
@@ -28,7 +35,6 @@ export async function sweepLeftovers(ctx: DemoContext): Promise<string> {
   const out = await n1.must(sweeps.map(([name, script]) => `(\n${script}\n) | sed 's|^|${name}: |'`).join("\n"));
   const swept = oneLine(out.stdout, "");
   if (swept !== "") done.push(`on ${n1.name}: ${swept}`);
-  const listed = await blocksListed(n1);
   for (const name of [SEED_BLOCK, PV_NAME]) {
     if (listed.includes(name)) done.push(`gluster-block delete ${name}: ${await deleteBlock(n1, name)}`);
   }

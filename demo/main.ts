@@ -47,9 +47,17 @@ async function demo(flags: DemoFlags, log: StepLog, scrubber: Scrubber): Promise
     const theLab = lab;
     await log.step("npm run build (dist/ is what the VMs run, shared over 9p)", () => Promise.resolve(buildProduct()));
     blockd = true;
-    await log.step(`start gluster-blockd on ${theLab.nodes.map((n) => n.name).join(" ")}`, () => startBlockdEverywhere(theLab), () => "CLI socket /run/gluster-blockd.socket, peer API TCP 24010 (shared key)");
+    await log.step(
+      `start gluster-blockd on ${theLab.nodes.map((n) => n.name).join(" ")}`,
+      () => startBlockdEverywhere(theLab),
+      () => "CLI socket /run/gluster-blockd.socket, peer API TCP 24010 (mutual TLS + shared key)",
+    );
     const ctx: DemoContext = { lab: theLab, initiator: theLab.node(1), log, scrubber, flags, problems };
-    await log.step("remove what an earlier run left (--keep, or cut short)", () => sweepLeftovers(ctx), (d) => d);
+    await log.step(
+      "remove what an earlier run left (--keep, or cut short)",
+      () => sweepLeftovers(ctx),
+      (d) => d,
+    );
     if (!flags.cleanup) {
       log.heading("1. the seed's example: gluster-block CLI on n1, a hand-driven iSCSI initiator on n1");
       await seedExample(ctx);
@@ -63,7 +71,9 @@ async function demo(flags: DemoFlags, log: StepLog, scrubber: Scrubber): Promise
     log.heading("end");
     if (lab && blockd && !flags.keep) {
       const l = lab;
-      await log.step("stop gluster-blockd on the storage VMs", () => stopBlockdEverywhere(l)).catch((err: unknown) => problems.push(`stop blockd: ${String(err)}`));
+      await log
+        .step("stop gluster-blockd on the storage VMs", () => stopBlockdEverywhere(l))
+        .catch((err: unknown) => problems.push(`stop blockd: ${String(err)}`));
     }
     if (flags.down) {
       await log
@@ -84,8 +94,11 @@ async function demo(flags: DemoFlags, log: StepLog, scrubber: Scrubber): Promise
     log.say("  npm run lab -- ssh 1 'multipath -ll; findmnt /mnt/sample-block; iscsiadm -m session'");
     log.say("Remove it all with: npm run demo -- --cleanup");
   }
-  if (!flags.down) log.say("The lab is still running (the next run reuses it in seconds). Power it off with: npm run lab -- down");
-  if (!ok || problems.length > 0) log.say("The demo FAILED. The VMs' journals and consoles: npm run lab -- logs");
+  // say what is true of the lab now: a demo that failed before booting it started none
+  const labUp = !flags.down && runningVms().length > 0;
+  if (labUp) log.say("The lab is still running (the next run reuses it in seconds). Power it off with: npm run lab -- down");
+  if (!ok || problems.length > 0)
+    log.say(labUp || lab ? "The demo FAILED. The VMs' journals and consoles: npm run lab -- logs" : "The demo FAILED before any lab VM was running.");
   return ok && problems.length === 0;
 }
 

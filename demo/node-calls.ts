@@ -17,7 +17,10 @@ export async function nodeCalls(log: StepLog, n: LabNode, calls: readonly NodeCa
   const client = `  CSI client start in ${n.name} (node + tsx under qemu TCG)`;
   let results: CallResult[];
   try {
-    results = await csiCalls(n, calls.map((c) => ({ ...c, stopOnError: true })));
+    results = await csiCalls(
+      n,
+      calls.map((c) => ({ ...c, stopOnError: true })),
+    );
   } catch (err) {
     log.record(client, (performance.now() - t0) / 1000, false, `FAILED: ${firstLine(err)}`);
     throw err;

@@ -4,7 +4,7 @@
 // then the teardown in reverse.
 import { cli } from "../lab/harness/product.js";
 import { traces } from "../lab/harness/node-plugin.js";
-import { block, SEED_BLOCK, SEED_MOUNT, SEED_SIZE, VOLUME, portalsOf, type DemoContext } from "./context.js";
+import { block, learnGbid, SEED_BLOCK, SEED_MOUNT, SEED_SIZE, VOLUME, portalsOf, type DemoContext } from "./context.js";
 import { detachScript, discoveryScript, guardWriteSameScript, loginScript, multipathWaitScript, unmountScript, type TargetOnNode } from "./initiator.js";
 import { cliField, oneLine } from "./cli-output.js";
 import { blockListed, deleteBlock, writeAndCheck } from "./lab-steps.js";
@@ -13,9 +13,10 @@ import { Undo } from "./undo.js";
 
 export async function seedExample(ctx: DemoContext): Promise<void> {
   const { lab, log, initiator: n1 } = ctx;
-  const b = block(SEED_BLOCK);
-  const target: TargetOnNode = { iqn: b.iqn, wwid: b.wwid, portals: portalsOf(lab) };
-  const device = `/dev/mapper/${b.wwid}`;
+  // named once the create answers (a GBID is random per create; the CHAP user is the GBID)
+  let b = block(SEED_BLOCK);
+  let target: TargetOnNode = { iqn: b.iqn, wwid: b.wwid, portals: portalsOf(lab) };
+  let device = `/dev/mapper/${b.wwid}`;
   const undo = new Undo();
   try {
     const args = ["create", `${VOLUME}/${SEED_BLOCK}`, "ha", "3", "auth", "enable", lab.addresses.join(","), SEED_SIZE];
@@ -33,13 +34,22 @@ export async function seedExample(ctx: DemoContext): Promise<void> {
       () => "run on n1; blockd makes the target on all three",
     );
     log.block(created.out);
-    if (created.username !== b.gbid || created.password === "") throw new Error(`create printed no CHAP credentials (USERNAME ${JSON.stringify(created.username)})`);
+    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(created.username)) learnGbid(SEED_BLOCK, created.username);
+    b = block(SEED_BLOCK);
+    target = { iqn: b.iqn, wwid: b.wwid, portals: portalsOf(lab) };
+    device = `/dev/mapper/${b.wwid}`;
+    if (created.username !== b.gbid || created.password === "")
+      throw new Error(`create printed no CHAP credentials (USERNAME ${JSON.stringify(created.username)})`);
 
-    const info = await log.step(`gluster-block info ${VOLUME}/${SEED_BLOCK}`, async () => {
-      const r = await cli(n1, ["info", `${VOLUME}/${SEED_BLOCK}`]);
-      if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stdout}${r.stderr}`);
-      return r.stdout;
-    }, () => "");
+    const info = await log.step(
+      `gluster-block info ${VOLUME}/${SEED_BLOCK}`,
+      async () => {
+        const r = await cli(n1, ["info", `${VOLUME}/${SEED_BLOCK}`]);
+        if (r.code !== 0) throw new Error(`exit ${r.code}\n${r.stdout}${r.stderr}`);
+        return r.stdout;
+      },
+      () => "",
+    );
     log.block(info);
 
     const found = await log.step(
@@ -56,7 +66,11 @@ export async function seedExample(ctx: DemoContext): Promise<void> {
       (out) => `username = GBID, password from create (hidden); ${out}`,
     );
 
-    const mp = await log.step("multipath: one map over the 3 paths", async () => (await n1.must(multipathWaitScript(b.wwid, 3))).stdout, () => device);
+    const mp = await log.step(
+      "multipath: one map over the 3 paths",
+      async () => (await n1.must(multipathWaitScript(b.wwid, 3))).stdout,
+      () => device,
+    );
     log.block(mp);
 
     await log.step(
@@ -69,7 +83,9 @@ export async function seedExample(ctx: DemoContext): Promise<void> {
       `mkfs.xfs -K ${device}`,
       async () => {
         // blkid first: never format a device that holds data
-        await n1.must(`if blkid -p ${device} >/dev/null 2>&1; then echo "${device} holds data: not formatting it"; exit 1; fi; mkfs.xfs -q -K ${device}`, { timeoutMs: 300_000 });
+        await n1.must(`if blkid -p ${device} >/dev/null 2>&1; then echo "${device} holds data: not formatting it"; exit 1; fi; mkfs.xfs -q -K ${device}`, {
+          timeoutMs: 300_000,
+        });
         return (await n1.must(`blkid -o value -s UUID ${device}`)).stdout.trim();
       },
       (uuid) => `xfs, UUID ${uuid}`,
@@ -85,7 +101,11 @@ export async function seedExample(ctx: DemoContext): Promise<void> {
       (m) => m,
     );
 
-    await log.step("write 16 MiB and a file, sync, drop caches, read back", () => writeAndCheck(n1, SEED_MOUNT), (r) => r);
+    await log.step(
+      "write 16 MiB and a file, sync, drop caches, read back",
+      () => writeAndCheck(n1, SEED_MOUNT),
+      (r) => r,
+    );
   } finally {
     await finishPart(ctx, undo, { name: `check: nothing of ${SEED_BLOCK} is left`, run: () => nothingLeft(ctx) });
   }

@@ -2,8 +2,9 @@
 # install-host-deps.sh - install (idempotently) what the HOST needs for the
 # VM lab (lab/) and the host gluster fixture (test/integration):
 # qemu (TCG), debootstrap, ssh client, glusterd + FUSE client, xfs/ext4
-# tools, python3 (qemu monitor helper) and protoc (the project's code
-# generation and tests).
+# tools, python3 (qemu monitor helper), protoc (the project's code
+# generation and tests) and unzip (the chart tests unpack helm from a layer
+# zip: test/helpers/helm.ts).
 #
 # Runs as root on Debian 12, non-interactively.  `apt-get update` only runs
 # when a package is missing.  The host glusterd service is disabled and
@@ -14,7 +15,7 @@ set -euo pipefail
 
 PKGS=(qemu-system-x86 qemu-utils debootstrap openssh-client iproute2 e2fsprogs
       xfsprogs glusterfs-server glusterfs-client python3 protobuf-compiler
-      libprotobuf-dev)
+      libprotobuf-dev unzip)
 
 log() { printf '[install-host-deps %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 [ "$(id -u)" = 0 ] || { log "must run as root"; exit 1; }
@@ -35,8 +36,15 @@ if [ ${#missing[@]} -gt 0 ]; then
     printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod 0755 /usr/sbin/policy-rc.d; own_policy=1
   fi
   trap '[ "$own_policy" = 1 ] && rm -f /usr/sbin/policy-rc.d' EXIT
-  apt-get update -q >/dev/null
-  apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+  # Another apt-get or dpkg (unattended-upgrades, a second install) may hold
+  # the locks: wait for them rather than fail (DPkg::Lock::Timeout covers
+  # dpkg's lock; the package lists' lock is retried here).
+  for try in $(seq 60); do
+    if out=$(apt-get -o DPkg::Lock::Timeout=600 update -q 2>&1); then break; fi
+    if ! grep -q "Could not get lock" <<<"$out" || [ "$try" = 60 ]; then printf '%s\n' "$out" >&2; exit 1; fi
+    log "apt is busy (another apt-get or dpkg holds its lock): waiting"; sleep 10
+  done
+  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${missing[@]}" >/dev/null
   log "installed in $(( $(date +%s) - t0 ))s"
 else
   log "all host packages present"
@@ -57,7 +65,7 @@ modprobe tun 2>/dev/null || true
 modprobe bridge 2>/dev/null || true
 [ -e /dev/fuse ] || log "warning: /dev/fuse missing (the FUSE mount of the fixture will fail)"
 [ -e /dev/net/tun ] || log "warning: /dev/net/tun missing (the 3-VM lab needs tap devices)"
-for c in qemu-system-x86_64 qemu-img debootstrap ssh glusterd gluster mkfs.xfs mkfs.ext4 protoc python3; do
+for c in qemu-system-x86_64 qemu-img debootstrap ssh glusterd gluster mkfs.xfs mkfs.ext4 protoc python3 unzip; do
   command -v "$c" >/dev/null || { log "missing command after install: $c"; exit 1; }
 done
 log "host ready"

@@ -7,10 +7,28 @@ import type { RunOptions, RunResult } from "./proc.js";
 
 export function sshOptions(i: number): string[] {
   return [
-    "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
-    "-o", "LogLevel=ERROR", "-o", "ConnectTimeout=5", "-o", "ServerAliveInterval=5", "-o", "ServerAliveCountMax=6",
-    "-o", "ControlMaster=auto", "-o", `ControlPath=${join(vmDir(i), "ssh.ctl")}`, "-o", "ControlPersist=300",
-    "-i", sshKey(),
+    "-o",
+    "StrictHostKeyChecking=no",
+    "-o",
+    "UserKnownHostsFile=/dev/null",
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "LogLevel=ERROR",
+    "-o",
+    "ConnectTimeout=5",
+    "-o",
+    "ServerAliveInterval=5",
+    "-o",
+    "ServerAliveCountMax=6",
+    "-o",
+    "ControlMaster=auto",
+    "-o",
+    `ControlPath=${join(vmDir(i), "ssh.ctl")}`,
+    "-o",
+    "ControlPersist=300",
+    "-i",
+    sshKey(),
   ];
 }
 

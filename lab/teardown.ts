@@ -43,23 +43,20 @@ export async function down(): Promise<Leftovers> {
 export function leftovers(): Leftovers {
   return {
     qemu: labQemus().map((p) => `${p.pid} ${p.cmd.slice(0, 120)}`),
-    sshMasters: processesMatching(join(LAB_STATE, "n")).filter((p) => p.cmd.startsWith("ssh")).map((p) => `${p.pid} ${p.cmd.slice(0, 120)}`),
+    sshMasters: processesMatching(join(LAB_STATE, "n"))
+      .filter((p) => p.cmd.startsWith("ssh"))
+      .map((p) => `${p.pid} ${p.cmd.slice(0, 120)}`),
     links: readdirSync("/sys/class/net").filter(
-      (l) =>
-        l === LAB_BRIDGE ||
-        (l.startsWith(LAB_BRIDGE) && /^t\d$/.test(l.slice(LAB_BRIDGE.length))) ||
-        (LAB_BRIDGE === "gbbr0" && /^gbtap\d$/.test(l)), // tap names of the first version
+      (l) => l === LAB_BRIDGE || (l.startsWith(LAB_BRIDGE) && /^t\d$/.test(l.slice(LAB_BRIDGE.length))) || (LAB_BRIDGE === "gbbr0" && /^gbtap\d$/.test(l)), // tap names of the first version
     ),
     mounts: ourMounts(),
   };
 }
 
 /** qemu processes of this lab: their command line names a VM directory of LAB_STATE. */
-const labQemus = (): { pid: number; cmd: string }[] =>
-  processesMatching(`${LAB_STATE}/n`).filter((p) => p.cmd.startsWith("qemu"));
+const labQemus = (): { pid: number; cmd: string }[] => processesMatching(`${LAB_STATE}/n`).filter((p) => p.cmd.startsWith("qemu"));
 
-export const isClean = (l: Leftovers): boolean =>
-  l.qemu.length + l.sshMasters.length + l.links.length + l.mounts.length === 0;
+export const isClean = (l: Leftovers): boolean => l.qemu.length + l.sshMasters.length + l.links.length + l.mounts.length === 0;
 
 /** Mount points under the lab cache (a chroot of an interrupted image build). */
 function ourMounts(): string[] {

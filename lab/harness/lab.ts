@@ -96,7 +96,10 @@ export async function ensureLab({ nodes = 3 }: { nodes?: 1 | 3 } = {}): Promise<
     copyTo: (i, h, g) => lab.node(i).copyTo(h, g),
     async collectLogs(dir) {
       const d = dir ?? join(LAB_STATE, "logs", new Date().toISOString().replace(/[:.]/g, "-"));
-      await collectLabLogs(d, all.map((n) => n.index));
+      await collectLabLogs(
+        d,
+        all.map((n) => n.index),
+      );
       return d;
     },
     async resetState(opts) {

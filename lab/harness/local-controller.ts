@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { parseFlags } from "../../src/util/flags.js";
 import { CONTROLLER_FLAGS, controllerConfig } from "../../src/controller/config.js";
 import { serveController, type RunningController } from "../../src/controller/plugin.js";
+import type { TlsFiles } from "../../src/rpc/tls.js";
 import { csiClients, call } from "./csi-client.js";
 import { captureLog, type CapturedLog } from "./log-capture.js";
 
@@ -23,6 +24,14 @@ export interface ControllerUnderTest {
 export interface ControllerTestOptions {
   endpoints: string[];
   key?: string;
+  /**
+   * the controller's client certificate, its key and blockd's CA (the lab's:
+   * product.ts labControllerTls). Without it the controller calls blockd over
+   * plain TCP, which it does only with the insecure flag that matches: for the
+   * test doubles (test/doubles/fake-blockd.ts) and the in-process blockd of the
+   * integration tests, which serve plaintext on loopback.
+   */
+  tls?: TlsFiles;
   kubeconfig?: string;
   /** extra flags, e.g. ["--default-auth", "false"] */
   flags?: string[];
@@ -37,6 +46,8 @@ export async function startController(o: ControllerTestOptions): Promise<Control
     await writeFile(keyFile, `${o.key}\n`, { mode: 0o600 });
     argv.push("--blockd-key-file", keyFile);
   }
+  if (o.tls) argv.push("--blockd-tls-cert", o.tls.cert, "--blockd-tls-key", o.tls.key, "--blockd-tls-ca", o.tls.ca);
+  else argv.push(o.key ? "--blockd-insecure-key-over-plaintext" : "--blockd-insecure-no-auth");
   if (o.kubeconfig) argv.push("--kubeconfig", o.kubeconfig);
   else argv.push("--kube-api", "off");
   argv.push(...(o.flags ?? []));

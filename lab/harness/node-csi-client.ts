@@ -39,7 +39,9 @@ async function main(): Promise<void> {
       attempts++;
       try {
         const response = await unary(client, c.method, c.request, { timeoutMs: 130_000 });
-        process.stdout.write(JSON.stringify({ method: c.method, ok: true, code: 0, details: "", response, ms: Math.round(performance.now() - t0), attempts }) + "\n");
+        process.stdout.write(
+          JSON.stringify({ method: c.method, ok: true, code: 0, details: "", response, ms: Math.round(performance.now() - t0), attempts }) + "\n",
+        );
         break;
       } catch (err) {
         const e = err as { code?: number; details?: string; message?: string };
@@ -48,7 +50,15 @@ async function main(): Promise<void> {
           continue;
         }
         process.stdout.write(
-          JSON.stringify({ method: c.method, ok: false, code: e.code ?? -1, details: e.details ?? e.message ?? String(err), response: null, ms: Math.round(performance.now() - t0), attempts }) + "\n",
+          JSON.stringify({
+            method: c.method,
+            ok: false,
+            code: e.code ?? -1,
+            details: e.details ?? e.message ?? String(err),
+            response: null,
+            ms: Math.round(performance.now() - t0),
+            attempts,
+          }) + "\n",
         );
         if (c.stopOnError) return finish(node, identity);
         break;

@@ -87,7 +87,15 @@ export async function traces(n: LabNode, iqn: string, wwid: string, mountPrefix 
     echo "wwids=$(grep -c '/${wwid}/' /etc/multipath/wwids 2>/dev/null || true)"
   `);
   const num = (k: string): number => Number(new RegExp(`${k}=(\\d+)`).exec(r.stdout)?.[1] ?? "NaN");
-  return { sessions: num("sessions"), paths: num("paths"), maps: num("maps"), mounts: num("mounts"), nodeRecords: num("nodeRecords"), records: num("records"), wwids: num("wwids") };
+  return {
+    sessions: num("sessions"),
+    paths: num("paths"),
+    maps: num("maps"),
+    mounts: num("mounts"),
+    nodeRecords: num("nodeRecords"),
+    records: num("records"),
+    wwids: num("wwids"),
+  };
 }
 
 export const NOTHING: Traces = { sessions: 0, paths: 0, maps: 0, mounts: 0, nodeRecords: 0, records: 0, wwids: 0 };

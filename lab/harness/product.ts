@@ -1,8 +1,12 @@
 // The product in the lab: dist/ built on the host and shared into the VMs at
 // /lab/repo, run with the host's Node at /lab/node.
 import { spawnSync } from "node:child_process";
-import { REPO_ROOT } from "../config.js";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { LAB_STATE, REPO_ROOT } from "../config.js";
 import type { Lab, LabNode, RunResult } from "./lab.js";
+import { keptRolePki, type RolePki } from "./pki.js";
+import type { TlsFiles } from "../../src/rpc/tls.js";
 
 export const NODE = "/lab/node/bin/node";
 /** the single-file programs (scripts/bundle.mjs): one file over 9p, not hundreds of modules */
@@ -10,6 +14,23 @@ export const DIST = "/lab/repo/dist/bundle";
 export const BLOCKD_KEY_FILE = "/etc/gluster-blockd/key";
 /** the lab's shared key for blockd's TCP API (a test secret; the grep tests look for it) */
 export const BLOCKD_KEY = "lab-blockd-shared-key-0f3c9a7e5d21";
+/** where each node keeps blockd's TLS files (its peer certificate and key, the CA) */
+export const BLOCKD_TLS_DIR = "/etc/gluster-blockd/tls";
+
+/**
+ * The lab's PKI (pki.ts), made once on the host and kept in the lab's state
+ * directory: every blockd runs with mutual TLS, as the chart deploys it, so
+ * the e2e tests, the demo and the bench exercise what ships.
+ */
+export function labPki(): Promise<RolePki> {
+  return keptRolePki(join(LAB_STATE, "pki"));
+}
+
+/** The controller's TLS files on the host, for local-controller.ts startController({ tls }). */
+export async function labControllerTls(): Promise<TlsFiles> {
+  const pki = await labPki();
+  return { cert: pki.controller.cert, key: pki.controller.key, ca: pki.ca };
+}
 
 /** the node plugin's CSI client for the VMs (node-csi-client.ts), bundled into one file like the programs (scripts/bundle.mjs) */
 export const NODE_CSI_CLIENT = "/lab/repo/dist/e2e/node-csi-client.js";
@@ -26,22 +47,40 @@ export function buildProduct(): void {
 }
 
 /**
- * (Re)starts gluster-blockd on a node as a transient systemd unit; waits for
+ * (Re)starts gluster-blockd on a node as a transient systemd unit, with the
+ * lab's TLS files and the shared key, as the chart runs it; waits for
  * its socket. The bundle is one file over 9p in an emulated CPU: about 10 s
  * to the socket on a quiet 2-core host (50 s when Node loaded every module).
  * `env` is set in the daemon's environment (test hooks: test-crash-hook.ts).
  */
 export async function startBlockd(n: LabNode, extraArgs: string[] = [], env: Readonly<Record<string, string>> = {}): Promise<void> {
-  for (const k of Object.keys(env)) if (!/^[A-Z_][A-Z0-9_]*$/.test(k) || /[\s'"\\$`]/.test(env[k] ?? "")) throw new Error(`startBlockd: env ${k} is not a plain NAME=value`);
-  const setenv = Object.entries(env).map(([k, v]) => `--setenv=${k}=${v} `).join("");
+  for (const k of Object.keys(env))
+    if (!/^[A-Z_][A-Z0-9_]*$/.test(k) || /[\s'"\\$`]/.test(env[k] ?? "")) throw new Error(`startBlockd: env ${k} is not a plain NAME=value`);
+  const setenv = Object.entries(env)
+    .map(([k, v]) => `--setenv=${k}=${v} `)
+    .join("");
   await stopBlockd(n);
-  // the key goes over stdin: a command line shows up in failure messages
-  await n.must(`set -e; mkdir -p /etc/gluster-blockd; umask 077; cat > ${BLOCKD_KEY_FILE}`, { input: `${BLOCKD_KEY}\n` });
-  await n.must(`set -e; rm -f /run/gluster-blockd.socket
+  // the key and the TLS files go over stdin: a command line shows up in failure messages
+  await n.must(`set -e; mkdir -p /etc/gluster-blockd ${BLOCKD_TLS_DIR}; chmod 0700 ${BLOCKD_TLS_DIR}; umask 077; cat > ${BLOCKD_KEY_FILE}`, {
+    input: `${BLOCKD_KEY}\n`,
+  });
+  const pki = await labPki();
+  for (const [src, name] of [
+    [pki.ca, "ca.crt"],
+    [pki.blockd.cert, "tls.crt"],
+    [pki.blockd.key, "tls.key"],
+  ] as const) {
+    await n.must(`set -e; umask 077; cat > ${BLOCKD_TLS_DIR}/${name}`, { input: await readFile(src, "utf8") });
+  }
+  const tls = `--tls-cert ${BLOCKD_TLS_DIR}/tls.crt --tls-key ${BLOCKD_TLS_DIR}/tls.key --tls-ca ${BLOCKD_TLS_DIR}/ca.crt`;
+  await n.must(
+    `set -e; rm -f /run/gluster-blockd.socket
     systemd-run --unit=gluster-blockd --collect --property=KillMode=mixed ${setenv}\
-      ${NODE} ${DIST}/gluster-blockd.js --host ${n.address} --key-file ${BLOCKD_KEY_FILE} --volumes block-test --log-level debug ${extraArgs.join(" ")}
+      ${NODE} ${DIST}/gluster-blockd.js --host ${n.address} ${tls} --key-file ${BLOCKD_KEY_FILE} --volumes block-test --log-level debug ${extraArgs.join(" ")}
     for k in $(seq 1500); do [ -S /run/gluster-blockd.socket ] && exit 0; sleep 0.2; done
-    journalctl -u gluster-blockd --no-pager | tail -30; exit 1`, { timeoutMs: 420_000 });
+    journalctl -u gluster-blockd --no-pager | tail -30; exit 1`,
+    { timeoutMs: 420_000 },
+  );
 }
 
 export async function stopBlockd(n: LabNode): Promise<void> {

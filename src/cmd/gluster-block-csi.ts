@@ -31,7 +31,8 @@ const usage = (): string =>
 runMain(usage, async (argv) => {
   const f = parseFlags(argv, FLAGS);
   const mode = f.positionals[0];
-  if (mode !== "controller" && mode !== "node") throw new UsageError(mode === undefined ? "a mode is required: controller or node" : `unknown mode ${JSON.stringify(mode)}: expected controller or node`);
+  if (mode !== "controller" && mode !== "node")
+    throw new UsageError(mode === undefined ? "a mode is required: controller or node" : `unknown mode ${JSON.stringify(mode)}: expected controller or node`);
   if (f.positionals.length > 1) throw new UsageError(`unexpected argument ${JSON.stringify(f.positionals[1])}`);
   const driverName = str(f, "driver-name") ?? DEFAULT_DRIVER_NAME;
   const bad = validateDriverName(driverName);

@@ -5,6 +5,7 @@ import { createLogger } from "../util/log.js";
 import { parseEndpoint, EndpointError, type Endpoint } from "../rpc/endpoint.js";
 import { stopOnSignalsFn } from "../rpc/signals.js";
 import { startBlockd } from "../glusterblock/blockd/daemon.js";
+import { tcpAuthRefusal } from "../glusterblock/blockd/tcp-api.js";
 import { tlsFiles, BLOCKD_TLS_FLAGS } from "../rpc/tls.js";
 import { isHostAddress } from "../identity/names.js";
 import { startProgramMetrics, MetricsAddressError } from "../util/metrics.js";
@@ -21,10 +22,27 @@ const FLAGS: FlagSpecs = {
   socket: { type: "string", help: "unix socket of the gluster-block CLI (mode 0600)", default: BLOCKD_DEFAULTS.socket },
   listen: { type: "string", help: "TCP address of the peer and controller API", default: `0.0.0.0:${BLOCKD_DEFAULTS.port}` },
   "peer-port": { type: "string", help: "TCP port of the other nodes' gluster-blockd", default: String(BLOCKD_DEFAULTS.port) },
-  "key-file": { type: "string", help: "file holding the shared key every TCP caller must present" },
-  "tls-cert": { type: "string", help: "mutual TLS on the TCP API: this node's PEM certificate (SAN DNS:gluster-blockd; serverAuth and clientAuth), also presented to the peers" },
+  "key-file": {
+    type: "string",
+    help: "file holding a shared key every TCP caller must present, on top of TLS (without TLS only with --insecure-key-over-plaintext)",
+  },
+  "tls-cert": {
+    type: "string",
+    help: "mutual TLS on the TCP API: this node's PEM peer certificate (SAN DNS:gluster-blockd; serverAuth and clientAuth), also presented to the peers",
+  },
   "tls-key": { type: "string", help: "mutual TLS: the certificate's PEM private key" },
-  "tls-ca": { type: "string", help: "mutual TLS: PEM CA bundle; every TCP caller (peers, the controller) must present a certificate it signs" },
+  "tls-ca": {
+    type: "string",
+    help: "mutual TLS: PEM CA bundle; every TCP caller must present a certificate it signs, whose name is its role: peers (DNS:gluster-blockd) may call everything, the controller (DNS:gluster-block-csi-controller) the Blockd service only",
+  },
+  "insecure-no-auth": {
+    type: "boolean",
+    help: "INSECURE: serve the TCP API with neither TLS nor a key, to every caller (who can then create and delete blocks and read every CHAP password); without it gluster-blockd refuses to start unauthenticated",
+  },
+  "insecure-key-over-plaintext": {
+    type: "boolean",
+    help: "INSECURE: allow --key-file without TLS (the key and the CHAP passwords cross the network in cleartext); without it gluster-blockd refuses a key without TLS",
+  },
   "mount-root": { type: "string", help: "where hosting volumes are FUSE-mounted", default: BLOCKD_DEFAULTS.mountRoot },
   "volfile-server": { type: "string", help: "glusterd serving volfiles to the mounts and to tcmu-runner", default: "localhost" },
   "glusterd-socket": { type: "string", help: "glusterd's socket, when not the default" },
@@ -35,7 +53,13 @@ const FLAGS: FlagSpecs = {
   "log-level": { type: "string", help: "error|warn|info|debug", default: "info" },
 };
 
-const usage = (): string => usageText("gluster-blockd", "--host <ip> [flags]", FLAGS, "The gluster-block daemon of one storage node: block metadata on the hosting volumes, this node's LIO targets, and the HA peers.");
+const usage = (): string =>
+  usageText(
+    "gluster-blockd",
+    "--host <ip> [flags]",
+    FLAGS,
+    "The gluster-block daemon of one storage node: block metadata on the hosting volumes, this node's LIO targets, and the HA peers.",
+  );
 
 function endpoint(flag: string, text: string): Endpoint {
   try {
@@ -57,11 +81,15 @@ runMain(usage, async (argv) => {
   const listen = endpoint("listen", str(f, "listen") ?? `0.0.0.0:${BLOCKD_DEFAULTS.port}`);
   if (listen.kind !== "tcp") throw new UsageError("--listen must be host:port");
   const tls = tlsFiles({ cert: str(f, "tls-cert"), key: str(f, "tls-key"), ca: str(f, "tls-ca") }, BLOCKD_TLS_FLAGS);
+  const keyFile = str(f, "key-file");
+  const insecure = { insecureNoAuth: bool(f, "insecure-no-auth"), insecureKeyOverPlaintext: bool(f, "insecure-key-over-plaintext") };
+  // secure by default: no unauthenticated TCP, no key in cleartext, unless a flag says so
+  const refused = tcpAuthRefusal({ tls: tls !== undefined, key: Boolean(keyFile), ...insecure });
+  if (refused !== undefined) throw new UsageError(refused);
   const log = createLogger({ service: "gluster-blockd", level: logLevel(f), node: host });
   const metrics = await startProgramMetrics(str(f, "metrics-address"), "gluster-blockd", log).catch((err: unknown) => {
     throw err instanceof MetricsAddressError ? new UsageError(`--metrics-address: ${err.message}`) : err;
   });
-  const keyFile = str(f, "key-file");
   const glusterdSocket = str(f, "glusterd-socket");
   const configfsRoot = str(f, "configfs-root");
   const faults = testCrashHook(process.env, { log });
@@ -74,6 +102,7 @@ runMain(usage, async (argv) => {
     volfileServer: str(f, "volfile-server") ?? "localhost",
     ...(keyFile ? { keyFile } : {}),
     ...(tls ? { tls } : {}),
+    ...insecure,
     ...(glusterdSocket ? { glusterdSocket } : {}),
     ...(configfsRoot ? { configfsRoot } : {}),
     volumes: strList(f, "volumes"),

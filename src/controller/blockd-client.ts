@@ -1,10 +1,12 @@
 // The controller's side of blockd's TCP API: one channel per endpoint, the
-// shared key and the request id on every call, a deadline on every call, and
-// every failure mapped to a StatusError (errors.ts). Calls that may go to any
+// shared key and the request id on every call, a deadline on every call, the
+// CSI call's cancellation passed on (a cancelled CSI call cancels its blockd
+// call), and every failure mapped to a StatusError (errors.ts). Calls that may go to any
 // node pick the first endpoint whose channel connects, so one node down costs
-// a connect timeout, not a failed operation. With TLS, the controller's
-// certificate is the client certificate and every blockd is checked against
-// DNS:gluster-blockd, not the IP address dialled (glusterblock/blockd/tls.ts).
+// a connect timeout, not a failed operation. With TLS, the controller's own
+// certificate (DNS:gluster-block-csi-controller: blockd serves it the Blockd
+// service, never the peer RPCs) is the client certificate and every blockd is
+// checked against DNS:gluster-blockd, not the IP address dialled (rpc/tls.ts).
 import { connectivityState, Metadata } from "@grpc/grpc-js";
 import { blockdProto } from "../rpc/proto.js";
 import { unary } from "../rpc/unary-client.js";
@@ -68,6 +70,12 @@ export interface BlockdClientOptions {
   connectTimeoutMs?: number;
 }
 
+/** The CSI call a blockd call is made for (an RpcContext is one): its request id, so logs correlate, and its cancellation. */
+export interface Caller {
+  readonly requestId?: string;
+  readonly signal?: AbortSignal;
+}
+
 export interface NodeLoad {
   endpoint: string;
   /** the node's own address, as in portals and HA host lists */
@@ -75,7 +83,6 @@ export interface NodeLoad {
   activePaths: number;
   targets: number;
   ready: boolean;
-  volumes: string[];
 }
 
 export class BlockdClient {
@@ -99,6 +106,8 @@ export class BlockdClient {
         ...this.transport.options,
         "grpc.initial_reconnect_backoff_ms": 250,
         "grpc.max_reconnect_backoff_ms": 2_000,
+        // ListBlocks{details} carries every block's BlockInfo (~600 bytes): the 4 MiB default ends near 7000 blocks
+        "grpc.max_receive_message_length": 64 * 1024 * 1024,
       });
       this.clients.set(endpoint, c);
     }
@@ -112,11 +121,21 @@ export class BlockdClient {
   }
 
   /** Calls `method` on one endpoint; failures come back as StatusErrors. */
-  async call<M extends BlockdMethod>(endpoint: string, method: M, req: BlockdMethods[M][0], requestId?: string, timeoutMs?: number): Promise<BlockdMethods[M][1]> {
+  async call<M extends BlockdMethod>(
+    endpoint: string,
+    method: M,
+    req: BlockdMethods[M][0],
+    caller: Caller = {},
+    timeoutMs?: number,
+  ): Promise<BlockdMethods[M][1]> {
     const deadline = timeoutMs ?? (READ_ONLY.has(method) ? (this.opts.queryTimeoutMs ?? 30_000) : (this.opts.mutateTimeoutMs ?? 300_000));
     if (!(await this.connects(endpoint))) throw unavailable(`gluster-blockd ${endpoint} does not connect${this.tlsHint()}`);
     try {
-      return await unary<BlockdMethods[M][1]>(this.client(endpoint), method, req, { timeoutMs: deadline, metadata: this.metadata(requestId) });
+      return await unary<BlockdMethods[M][1]>(this.client(endpoint), method, req, {
+        timeoutMs: deadline,
+        metadata: this.metadata(caller.requestId),
+        ...(caller.signal ? { signal: caller.signal } : {}),
+      });
     } catch (err) {
       throw blockdError(err, `${endpoint} ${method}`);
     }
@@ -169,14 +188,14 @@ export class BlockdClient {
   }
 
   /** Calls `method` on any reachable endpoint (`prefer` first). */
-  async any<M extends BlockdMethod>(method: M, req: BlockdMethods[M][0], requestId?: string, prefer: readonly string[] = []): Promise<BlockdMethods[M][1]> {
-    return this.call(await this.pick(prefer), method, req, requestId);
+  async any<M extends BlockdMethod>(method: M, req: BlockdMethods[M][0], caller: Caller = {}, prefer: readonly string[] = []): Promise<BlockdMethods[M][1]> {
+    return this.call(await this.pick(prefer), method, req, caller);
   }
 
   /** GetNodeStatus of every known endpoint, in parallel; unreachable ones are left out. */
-  async nodes(requestId?: string, timeoutMs = 5_000): Promise<NodeLoad[]> {
+  async nodes(caller: Caller = {}, timeoutMs = 5_000): Promise<NodeLoad[]> {
     const all = await this.opts.discovery.endpoints();
-    const results = await Promise.allSettled(all.map((e) => this.call(e, "GetNodeStatus", {}, requestId, timeoutMs)));
+    const results = await Promise.allSettled(all.map((e) => this.call(e, "GetNodeStatus", {}, caller, timeoutMs)));
     const out: NodeLoad[] = [];
     results.forEach((r, i) => {
       const endpoint = all[i] ?? "";
@@ -185,7 +204,7 @@ export class BlockdClient {
         return;
       }
       const s = r.value;
-      out.push({ endpoint, host: s.host, activePaths: s.active_paths, targets: s.targets, ready: s.ready, volumes: s.volumes });
+      out.push({ endpoint, host: s.host, activePaths: s.active_paths, targets: s.targets, ready: s.ready });
     });
     return out;
   }

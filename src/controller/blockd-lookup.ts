@@ -3,14 +3,14 @@ import { status } from "@grpc/grpc-js";
 import { StatusError, invalidArgument, notFound } from "../rpc/errors.js";
 import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.js";
-import type { BlockdClient } from "./blockd-client.js";
+import type { BlockdClient, Caller } from "./blockd-client.js";
 
 export const isCode = (err: unknown, code: status): boolean => err instanceof StatusError && err.code === code;
 
 /** The block, or undefined when blockd says there is no such block or hosting volume. */
-export async function findBlock(blockd: BlockdClient, ref: VolumeRef, requestId?: string): Promise<BlockInfo__Output | undefined> {
+export async function findBlock(blockd: BlockdClient, ref: VolumeRef, caller: Caller = {}): Promise<BlockInfo__Output | undefined> {
   try {
-    return await blockd.any("GetBlock", { volume: ref.hostingVolume, block: ref.block }, requestId);
+    return await blockd.any("GetBlock", { volume: ref.hostingVolume, block: ref.block }, caller);
   } catch (err) {
     if (isCode(err, status.NOT_FOUND)) return undefined;
     throw err;
@@ -27,8 +27,8 @@ export function existingRef(volumeId: string): VolumeRef {
   }
 }
 
-export async function requireBlock(blockd: BlockdClient, volumeId: string, ref: VolumeRef, requestId?: string): Promise<BlockInfo__Output> {
-  const info = await findBlock(blockd, ref, requestId);
+export async function requireBlock(blockd: BlockdClient, volumeId: string, ref: VolumeRef, caller: Caller = {}): Promise<BlockInfo__Output> {
+  const info = await findBlock(blockd, ref, caller);
   if (!info || info.state === "deleting") throw notFound(`volume ${volumeId} does not exist`);
   return info;
 }

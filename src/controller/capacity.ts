@@ -11,6 +11,13 @@ export const DEFAULT_VOLUME_BYTES = GiB;
 /** The largest size we hand out: the engine's limit (a file offset), in whole MiB. */
 export const MAX_VOLUME_BYTES = (((1n << 63n) - 1n) / MiB) * MiB;
 
+/**
+ * The smallest volume each filesystem can be made on: mkfs.xfs (xfsprogs 5.19
+ * and later; Debian 12 ships 6.1) refuses a device under 300 MiB, so a smaller
+ * xfs volume would be bound and then fail at NodeStage. ext4 formats 1 MiB.
+ */
+export const FILESYSTEM_MIN_BYTES: Readonly<Record<string, bigint>> = { xfs: 300n * MiB, ext4: MiB };
+
 export interface CapacityRangeInput {
   required_bytes: string;
   limit_bytes: string;
@@ -42,8 +49,13 @@ export function parseRange(range: CapacityRangeInput | null | undefined): Parsed
   return { required, limit };
 }
 
-/** The size CreateVolume makes: the required bytes rounded up to a MiB, within the limit. */
-export function createSize(range: CapacityRangeInput | null | undefined, defaultBytes: bigint = DEFAULT_VOLUME_BYTES): bigint {
+/**
+ * The size CreateVolume makes: the required bytes rounded up to a MiB, and up
+ * to the filesystem's smallest (`fsType` of a mount volume; none for a raw
+ * block), within the limit: CSI lets a plugin make a volume larger than
+ * required_bytes as long as it stays within limit_bytes.
+ */
+export function createSize(range: CapacityRangeInput | null | undefined, defaultBytes: bigint = DEFAULT_VOLUME_BYTES, fsType?: string): bigint {
   const { required, limit } = parseRange(range);
   let size: bigint;
   if (required === 0n) {
@@ -52,6 +64,15 @@ export function createSize(range: CapacityRangeInput | null | undefined, default
   } else size = roundUp(required);
   if (size < MiB) throw outOfRange(`capacity_range allows no volume: the smallest is 1 MiB, the limit is ${limit} bytes`);
   if (limit > 0n && size > limit) throw outOfRange(`capacity_range [${required}, ${limit}] holds no whole MiB; sizes are whole MiB`);
+  const fsMin = fsType === undefined ? undefined : FILESYSTEM_MIN_BYTES[fsType];
+  if (fsMin !== undefined && size < fsMin) {
+    if (limit > 0n && limit < fsMin) {
+      throw outOfRange(
+        `capacity_range allows at most ${limit} bytes, but an ${fsType} filesystem needs at least ${fsMin / MiB} MiB; raise the limit or use another fsType`,
+      );
+    }
+    size = fsMin;
+  }
   if (size > MAX_VOLUME_BYTES) throw outOfRange(`capacity ${size} bytes is larger than the largest volume (${MAX_VOLUME_BYTES} bytes)`);
   return size;
 }

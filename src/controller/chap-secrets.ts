@@ -4,8 +4,9 @@
 //   csi.storage.k8s.io/node-stage-secret-namespace: <driver namespace>
 // The Secret's name is the prefix plus the CSI volume name, which the
 // external-provisioner makes equal to the PV name. It is labelled with the
-// block's GBID (a function of the volume ID), so DeleteVolume, which only
-// knows the ID, finds it again even when the name could not be derived.
+// block's GBID (random per create) and annotated with the volume ID, so
+// DeleteVolume, which only knows the ID, finds it again by the annotation,
+// also after the block is gone and when the name could not be derived.
 import type { V1Secret } from "@kubernetes/client-node";
 import { createHash } from "node:crypto";
 import type { KubeApi } from "./kube-api.js";
@@ -38,7 +39,11 @@ export function chapSecretName(csiName: string): string {
   if (direct.length <= 253 && DNS_SUBDOMAIN.test(direct)) return direct;
   // not a Kubernetes name (another CO): a stable, valid stand-in; templating cannot match it
   const hash = createHash("sha256").update(csiName, "utf8").digest("hex").slice(0, 12);
-  const base = csiName.toLowerCase().replace(/[^a-z0-9-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 200);
+  const base = csiName
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, "-")
+    .replace(/^-+|-+$/g, "")
+    .slice(0, 200);
   return `${CHAP_SECRET_PREFIX}${base ? `${base}-` : ""}${hash}`;
 }
 
@@ -116,22 +121,32 @@ export class ChapSecrets {
       current.data?.[SECRET_KEYS.username] === want.data?.[SECRET_KEYS.username] &&
       current.data?.[SECRET_KEYS.password] === want.data?.[SECRET_KEYS.password];
     if (!same) {
-      const body: V1Secret = { ...want, metadata: { ...want.metadata, ...(current.metadata?.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}) } };
+      const body: V1Secret = {
+        ...want,
+        metadata: { ...want.metadata, ...(current.metadata?.resourceVersion ? { resourceVersion: current.metadata.resourceVersion } : {}) },
+      };
       await kube.replaceSecret(this.namespace, name, body);
       this.log.info("CHAP secret updated", { secret: `${this.namespace}/${name}`, volumeId: spec.volumeId });
     }
     return name;
   }
 
-  /** Deletes every Secret of ours for the block (by its GBID label); returns their names. */
-  async deleteFor(gbid: string): Promise<string[]> {
+  /**
+   * Deletes every CHAP Secret of ours made for the volume ID (its annotation);
+   * returns their names. Needs no block: a DeleteVolume retried after the
+   * block is gone still finds them.
+   */
+  async deleteForVolume(volumeId: string): Promise<string[]> {
     if (!this.kube) return [];
     const kube = this.kube;
-    const found = await kube.listSecrets(this.namespace, `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_GBID}=${gbid}`);
-    const names = found.map((s) => s.metadata?.name ?? "").filter((n) => n !== "");
+    const found = await kube.listSecrets(this.namespace, `${LABEL_MANAGED_BY}=${MANAGED_BY},${LABEL_COMPONENT}=chap`);
+    const names = found
+      .filter((s) => s.metadata?.annotations?.[ANNOTATION.volumeId] === volumeId)
+      .map((s) => s.metadata?.name ?? "")
+      .filter((n) => n !== "");
     for (const n of names) {
       await kube.deleteSecret(this.namespace, n);
-      this.log.info("CHAP secret deleted", { secret: `${this.namespace}/${n}`, gbid });
+      this.log.info("CHAP secret deleted", { secret: `${this.namespace}/${n}`, volumeId });
     }
     return names;
   }

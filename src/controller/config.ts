@@ -1,6 +1,6 @@
 // Controller flags to a configuration, and the configuration to a running
 // set of dependencies (blockd client, Kubernetes API, Secrets, Events).
-import { int, str, strList, UsageError, type FlagSpecs, type ParsedFlags } from "../util/flags.js";
+import { bool, int, str, strList, UsageError, type FlagSpecs, type ParsedFlags } from "../util/flags.js";
 import { parseEndpoint } from "../rpc/endpoint.js";
 import { parseSize } from "../identity/size.js";
 import { validateVolumeName } from "../identity/names.js";
@@ -23,22 +23,51 @@ import type { ControllerDeps } from "./deps.js";
 
 /** The controller's flags (gluster-block-csi adds them to its own). */
 export const CONTROLLER_FLAGS: FlagSpecs = {
-  "blockd-endpoints": { type: "string", help: "controller: comma-separated gluster-blockd addresses host:port; when set, Kubernetes discovery is off", multiple: true },
-  "blockd-key-file": { type: "string", help: "controller: file with blockd's shared TCP key (sent as x-blockd-key)" },
-  "blockd-tls-cert": { type: "string", help: "controller: mutual TLS to blockd: the controller's PEM client certificate (clientAuth), signed by blockd's CA" },
+  "blockd-endpoints": {
+    type: "string",
+    help: "controller: comma-separated gluster-blockd addresses host:port; when set, Kubernetes discovery is off",
+    multiple: true,
+  },
+  "blockd-key-file": {
+    type: "string",
+    help: "controller: file with blockd's shared TCP key (sent as x-blockd-key), on top of TLS (without TLS only with --blockd-insecure-key-over-plaintext)",
+  },
+  "blockd-tls-cert": {
+    type: "string",
+    help: "controller: mutual TLS to blockd: the controller's own PEM client certificate (SAN DNS:gluster-block-csi-controller, clientAuth; not a blockd peer's), signed by blockd's CA",
+  },
   "blockd-tls-key": { type: "string", help: "controller: mutual TLS: the client certificate's PEM private key" },
   "blockd-tls-ca": { type: "string", help: "controller: mutual TLS: PEM CA bundle that signs blockd's certificates (checked against DNS:gluster-blockd)" },
+  "blockd-insecure-no-auth": {
+    type: "boolean",
+    help: "controller: INSECURE: call gluster-blockd over plain TCP with neither TLS nor a key (for blockd run with --insecure-no-auth): no blockd is authenticated, CHAP passwords cross the network in cleartext",
+  },
+  "blockd-insecure-key-over-plaintext": {
+    type: "boolean",
+    help: "controller: INSECURE: send --blockd-key-file over plain TCP (for blockd run with --insecure-key-over-plaintext): the key and CHAP passwords cross the network in cleartext",
+  },
   "blockd-port": { type: "string", help: "controller: blockd TCP port of discovered pods", default: String(DEFAULT_BLOCKD_PORT) },
   "blockd-selector": { type: "string", help: "controller: label selector of the blockd DaemonSet's pods, in --namespace", default: DEFAULT_BLOCKD_SELECTOR },
   "blockd-timeout": { type: "string", help: "controller: seconds a changing blockd call may take (create with full prealloc is slow)", default: "300" },
-  namespace: { type: "string", help: "controller: the driver's namespace (CHAP Secrets, blockd pods); default $POD_NAMESPACE or the pod's service account namespace" },
+  namespace: {
+    type: "string",
+    help: "controller: the driver's namespace (CHAP Secrets, blockd pods); default $POD_NAMESPACE or the pod's service account namespace",
+  },
   kubeconfig: { type: "string", help: "controller: kubeconfig file for the Kubernetes API (default: in-cluster when running in a pod)" },
   "kube-api": { type: "string", help: "controller: auto|off; off = no Secrets (auth volumes refused), no Events, static endpoints only", default: "auto" },
   "hosting-volumes": { type: "string", help: "controller: hosting volumes ListVolumes/GetCapacity look at besides those StorageClasses name", multiple: true },
   "default-ha-count": { type: "string", help: "controller: haCount when a StorageClass names none", default: String(BUILTIN_DEFAULTS.haCount) },
   "default-auth": { type: "string", help: "controller: auth (CHAP) when a StorageClass names none: true|false", default: String(BUILTIN_DEFAULTS.auth) },
-  "default-prealloc": { type: "string", help: "controller: prealloc when a StorageClass names none: true|false (false = thin files)", default: String(BUILTIN_DEFAULTS.prealloc) },
-  "default-fstype": { type: "string", help: "controller: filesystem when neither the StorageClass nor the capability names one", default: BUILTIN_DEFAULTS.fsType },
+  "default-prealloc": {
+    type: "string",
+    help: "controller: prealloc when a StorageClass names none: true|false (false = thin files)",
+    default: String(BUILTIN_DEFAULTS.prealloc),
+  },
+  "default-fstype": {
+    type: "string",
+    help: "controller: filesystem when neither the StorageClass nor the capability names one",
+    default: BUILTIN_DEFAULTS.fsType,
+  },
   "default-size": { type: "string", help: "controller: size of a CreateVolume without a capacity range", default: "1GiB" },
 };
 
@@ -51,6 +80,8 @@ export interface ControllerConfig {
   keyFile?: string;
   /** mutual TLS to blockd */
   tls?: TlsFiles;
+  /** without TLS (only with --blockd-insecure-*): which insecure flag allowed it */
+  insecure?: "no-auth" | "key-over-plaintext";
   blockdPort: number;
   blockdSelector: string;
   blockdTimeoutMs: number;
@@ -60,6 +91,37 @@ export interface ControllerConfig {
   hostingVolumes: string[];
   defaults: ParameterDefaults;
   defaultSizeBytes: bigint;
+}
+
+/**
+ * Why the controller must not call blockd so, in the words of its flags;
+ * undefined when it may. Without TLS the controller cannot tell a blockd
+ * from an impostor, and the key and the CHAP passwords cross the network in
+ * cleartext: only an explicit insecure flag allows it, and only the one
+ * that matches (a flag the rest contradicts is refused too).
+ */
+export function blockdTransportRefusal(c: { tls: boolean; key: boolean; insecureNoAuth: boolean; insecureKeyOverPlaintext: boolean }): string | undefined {
+  const tlsFlags = "--blockd-tls-cert, --blockd-tls-key, --blockd-tls-ca";
+  if (c.insecureNoAuth && (c.tls || c.key))
+    return "--blockd-insecure-no-auth calls blockd without authentication, but --blockd-tls-*/--blockd-key-file configure it: drop --blockd-insecure-no-auth or those flags";
+  if (c.insecureKeyOverPlaintext && (c.tls || !c.key)) {
+    return c.tls
+      ? "--blockd-insecure-key-over-plaintext is only for --blockd-key-file without TLS, and TLS is configured: drop --blockd-insecure-key-over-plaintext"
+      : "--blockd-insecure-key-over-plaintext is only for --blockd-key-file without TLS, and there is no --blockd-key-file";
+  }
+  if (!c.tls && !c.key && !c.insecureNoAuth) {
+    return (
+      "the controller refuses to call gluster-blockd without TLS: it could not tell blockd from an impostor, and the CHAP passwords blockd answers with would cross the network in cleartext. " +
+      `Give ${tlsFlags}, or --blockd-insecure-no-auth for a blockd run with --insecure-no-auth`
+    );
+  }
+  if (!c.tls && c.key && !c.insecureKeyOverPlaintext) {
+    return (
+      "the controller refuses to send --blockd-key-file without TLS: the key, and the CHAP passwords blockd answers with, would cross the network in cleartext. " +
+      `Give ${tlsFlags} (the key may stay, on top), or --blockd-insecure-key-over-plaintext for a blockd run with --insecure-key-over-plaintext`
+    );
+  }
+  return undefined;
 }
 
 function boolFlag(f: ParsedFlags, name: string, dflt: boolean): boolean {
@@ -100,11 +162,17 @@ export function controllerConfig(f: ParsedFlags, driverName: string, env: NodeJS
   const kubeconfig = str(f, "kubeconfig");
   const keyFile = str(f, "blockd-key-file");
   const tls = tlsFiles({ cert: str(f, "blockd-tls-cert"), key: str(f, "blockd-tls-key"), ca: str(f, "blockd-tls-ca") }, CONTROLLER_TLS_FLAGS);
+  const insecureNoAuth = bool(f, "blockd-insecure-no-auth");
+  const insecureKeyOverPlaintext = bool(f, "blockd-insecure-key-over-plaintext");
+  // secure by default: TLS to blockd, unless a flag says otherwise
+  const refused = blockdTransportRefusal({ tls: tls !== undefined, key: Boolean(keyFile), insecureNoAuth, insecureKeyOverPlaintext });
+  if (refused !== undefined) throw new UsageError(refused);
   return {
     driverName,
     staticEndpoints,
     ...(keyFile ? { keyFile } : {}),
     ...(tls ? { tls } : {}),
+    ...(insecureNoAuth ? { insecure: "no-auth" as const } : insecureKeyOverPlaintext ? { insecure: "key-over-plaintext" as const } : {}),
     blockdPort: int(f, "blockd-port", 1, 65535) ?? DEFAULT_BLOCKD_PORT,
     blockdSelector: str(f, "blockd-selector") ?? DEFAULT_BLOCKD_SELECTOR,
     blockdTimeoutMs: (int(f, "blockd-timeout", 1, 86_400) ?? 300) * 1000,
@@ -136,13 +204,34 @@ export async function buildController(cfg: ControllerConfig, log: Logger, overri
   if (cfg.staticEndpoints.length > 0) discovery = new StaticDiscovery(cfg.staticEndpoints);
   else if (kube) discovery = new KubeDiscovery(kube, cfg.namespace, cfg.blockdSelector, cfg.blockdPort);
   else throw new UsageError("controller: no way to find gluster-blockd: give --blockd-endpoints, or run with a Kubernetes API (in a pod or --kubeconfig)");
+  // the flags were checked in controllerConfig; a configuration made otherwise is checked here
+  const refused = blockdTransportRefusal({
+    tls: cfg.tls !== undefined,
+    key: Boolean(cfg.keyFile),
+    insecureNoAuth: cfg.insecure === "no-auth",
+    insecureKeyOverPlaintext: cfg.insecure === "key-over-plaintext",
+  });
+  if (refused !== undefined) throw new UsageError(refused);
   const key = cfg.keyFile ? await readPeerKey(cfg.keyFile) : undefined;
-  if (!key) log.warn("no --blockd-key-file: calls to gluster-blockd carry no key; blockd refuses them when it requires one");
-  const tls = cfg.tls ? await loadBlockdTls(cfg.tls, { flags: CONTROLLER_TLS_FLAGS, serves: false, log }) : undefined;
-  if (!tls) log.warn("no --blockd-tls-cert/--blockd-tls-key/--blockd-tls-ca: calls to gluster-blockd are plain TCP; blockd refuses them when it requires TLS");
+  const tls = cfg.tls ? await loadBlockdTls(cfg.tls, { flags: CONTROLLER_TLS_FLAGS, role: "controller", log }) : undefined;
+  if (cfg.insecure === "no-auth")
+    log.warn(
+      "INSECURE (--blockd-insecure-no-auth): calls to gluster-blockd are plain TCP without authentication; no blockd is authenticated, and CHAP passwords cross the network in cleartext",
+    );
+  if (cfg.insecure === "key-over-plaintext")
+    log.warn(
+      "INSECURE (--blockd-insecure-key-over-plaintext): calls to gluster-blockd are plain TCP; the shared key and CHAP passwords cross the network in cleartext, and no blockd is authenticated",
+    );
   if (!kube) log.warn("no Kubernetes API: CHAP (auth) volumes are refused, no Events are recorded", { discovery: discovery.describe() });
   const blockd = new BlockdClient({ discovery, ...(key ? { key } : {}), ...(tls ? { tls } : {}), log, mutateTimeoutMs: cfg.blockdTimeoutMs });
-  log.info("controller configured", { discovery: discovery.describe(), namespace: cfg.namespace, kubeApi: kube !== undefined, blockdTls: tls !== undefined, defaults: cfg.defaults, defaultSizeBytes: cfg.defaultSizeBytes.toString() });
+  log.info("controller configured", {
+    discovery: discovery.describe(),
+    namespace: cfg.namespace,
+    kubeApi: kube !== undefined,
+    blockdTls: tls !== undefined,
+    defaults: cfg.defaults,
+    defaultSizeBytes: cfg.defaultSizeBytes.toString(),
+  });
   return {
     kube,
     deps: {
@@ -151,7 +240,7 @@ export async function buildController(cfg: ControllerConfig, log: Logger, overri
       events: new PvcEvents(kube, `${cfg.driverName}/controller`, log),
       locks: new VolumeLocks(),
       placements: new PlacementReservations(),
-      hostingVolumes: new HostingVolumes({ configured: cfg.hostingVolumes, ...(kube ? { kube } : {}), driverName: cfg.driverName, blockd, log }),
+      hostingVolumes: new HostingVolumes({ configured: cfg.hostingVolumes, ...(kube ? { kube } : {}), driverName: cfg.driverName, log }),
       nodeIds: new NodeIdBook(kube, cfg.driverName, log),
       defaults: cfg.defaults,
       defaultSizeBytes: cfg.defaultSizeBytes,

@@ -9,23 +9,19 @@ import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.j
 import type { AuditFinding__Output } from "../generated/glusterblock/v1/AuditFinding.js";
 import type { AsyncHandlers } from "../rpc/rpc.js";
 import { failedPrecondition, invalidArgument } from "../rpc/errors.js";
-import { formatVolumeId, parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
+import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import { parseNodeId } from "../csi/node-id.js";
-import { toVolumeContext, CONTEXT_KEY } from "../csi/volume-context.js";
-import { gbidFor } from "../identity/names.js";
+import { CONTEXT_KEY } from "../csi/volume-context.js";
 import { capabilityProblem, checkCapabilities, checkCapability } from "./capabilities.js";
 import { expandSize, MiB } from "./capacity.js";
-import { pageOf } from "./paging.js";
 import { PARAM, parseParameters } from "./params.js";
 import { volumeCondition } from "./volume-condition.js";
 import { parseOwner } from "./owner.js";
 import { createVolume, eventTarget } from "./create-volume.js";
 import { existingRef, findBlock, isCode, requireBlock } from "./blockd-lookup.js";
 import type { ControllerDeps } from "./deps.js";
-import { mapLimit } from "../util/map-limit.js";
-
-/** GetBlock calls one ListVolumes page makes at once */
-const LIST_CONCURRENCY = 8;
+import { listVolumes } from "./list-volumes.js";
+import { contextOf } from "./block-context.js";
 
 export const CONTROLLER_CAPABILITIES: ControllerServiceCapability[] = (
   ["CREATE_DELETE_VOLUME", "PUBLISH_UNPUBLISH_VOLUME", "LIST_VOLUMES", "GET_CAPACITY", "EXPAND_VOLUME", "GET_VOLUME", "VOLUME_CONDITION"] as const
@@ -35,26 +31,13 @@ export const CONTROLLER_CAPABILITIES: ControllerServiceCapability[] = (
 function deleteRef(volumeId: string): VolumeRef | undefined {
   if (volumeId === "") throw invalidArgument("volume_id is required");
   // an ID of another format version may name a live volume: never answer "gone" for it
-  if (/^v\d+\//.test(volumeId) && !volumeId.startsWith("v1/")) throw invalidArgument(`volume_id ${JSON.stringify(volumeId.slice(0, 140))} has a format version this controller does not know`);
+  if (/^v\d+\//.test(volumeId) && !volumeId.startsWith("v1/"))
+    throw invalidArgument(`volume_id ${JSON.stringify(volumeId.slice(0, 140))} has a format version this controller does not know`);
   try {
     return parseVolumeId(volumeId);
   } catch {
     return undefined;
   }
-}
-
-function contextOf(info: BlockInfo__Output, ref: VolumeRef): Record<string, string> {
-  return toVolumeContext({
-    iqn: info.iqn,
-    portals: info.portals,
-    lun: 0,
-    hostingVolume: ref.hostingVolume,
-    gbid: info.gbid,
-    ha: info.ha,
-    wwid: info.wwid,
-    fsType: "",
-    auth: info.auth,
-  });
 }
 
 export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHandlers> {
@@ -81,14 +64,20 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       }
       return d.locks.with([req.volume_id], async () => {
         try {
-          const r = await d.blockd.any("DeleteBlock", { volume: ref.hostingVolume, block: ref.block, unlink_storage: true, force: false, missing_ok: true }, ctx.requestId);
+          const r = await d.blockd.any(
+            "DeleteBlock",
+            { volume: ref.hostingVolume, block: ref.block, unlink_storage: true, force: false, missing_ok: true },
+            ctx,
+          );
           ctx.log.info(r.not_found ? "volume was already gone" : "volume deleted", { volumeId: req.volume_id, on: r.successful_on });
         } catch (err) {
           // the hosting volume itself is gone: so is the block
           if (!isCode(err, status.NOT_FOUND)) throw err;
           ctx.log.info("hosting volume not found; the volume is gone", { volumeId: req.volume_id });
         }
-        const deleted = await d.secrets.deleteFor(gbidFor(ref.hostingVolume, ref.block));
+        // found by the volume ID it was made for (GBIDs are random per create, so
+        // the block's name does not name it), also on a retry after the block is gone
+        const deleted = await d.secrets.deleteForVolume(req.volume_id);
         if (deleted.length > 0) ctx.log.info("CHAP secrets deleted", { secrets: deleted });
         return {};
       });
@@ -99,12 +88,12 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       const node = parseNodeId(req.node_id);
       checkCapability(req.volume_capability);
       return d.locks.with([req.volume_id], async () => {
-        const info = await requireBlock(d.blockd, req.volume_id, ref, ctx.requestId);
+        const info = await requireBlock(d.blockd, req.volume_id, ref, ctx);
         const others = info.initiators.filter((i) => i !== node.initiatorIqn);
         if (info.acl_mode === "ACL_MODE_EXPLICIT" && others.length > 0) {
           throw failedPrecondition(`volume ${req.volume_id} is published to initiator ${others.join(", ")}; it is single-node: unpublish it there first`);
         }
-        await d.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: node.initiatorIqn, allow: true }, ctx.requestId);
+        await d.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: node.initiatorIqn, allow: true }, ctx);
         d.nodeIds.remember(req.node_id);
         return { publish_context: {} };
       });
@@ -120,13 +109,13 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
         return {}; // cannot name a volume of ours: nothing is published
       }
       return d.locks.with([req.volume_id], async () => {
-        const info = await findBlock(d.blockd, ref, ctx.requestId);
+        const info = await findBlock(d.blockd, ref, ctx);
         if (!info) return {}; // CSI: a volume that is gone is unpublished
         // no node ID: unpublish from every node
         const iqns = node ? [node.initiatorIqn] : info.initiators;
         for (const iqn of iqns) {
           try {
-            await d.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: iqn, allow: false }, ctx.requestId);
+            await d.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: iqn, allow: false }, ctx);
           } catch (err) {
             if (!isCode(err, status.NOT_FOUND)) throw err;
           }
@@ -138,7 +127,7 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
     async ValidateVolumeCapabilities(req, ctx) {
       const ref = existingRef(req.volume_id);
       if (req.volume_capabilities.length === 0) throw invalidArgument("volume_capabilities is required");
-      await requireBlock(d.blockd, req.volume_id, ref, ctx.requestId);
+      await requireBlock(d.blockd, req.volume_id, ref, ctx);
       const unconfirmed = (message: string) => ({ confirmed: null, message });
       for (const cap of req.volume_capabilities) {
         const p = capabilityProblem(cap);
@@ -160,36 +149,17 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
         }
       }
       return {
-        confirmed: { volume_context: req.volume_context, volume_capabilities: req.volume_capabilities, parameters: req.parameters, mutable_parameters: req.mutable_parameters },
+        confirmed: {
+          volume_context: req.volume_context,
+          volume_capabilities: req.volume_capabilities,
+          parameters: req.parameters,
+          mutable_parameters: req.mutable_parameters,
+        },
         message: "",
       };
     },
 
-    async ListVolumes(req, ctx) {
-      const ids: string[] = [];
-      for (const volume of await d.hostingVolumes.list(ctx.requestId)) {
-        try {
-          const l = await d.blockd.any("ListBlocks", { volume, details: false }, ctx.requestId);
-          for (const block of l.blocks) ids.push(formatVolumeId({ hostingVolume: volume, block }));
-        } catch (err) {
-          if (!isCode(err, status.NOT_FOUND) && !isCode(err, status.FAILED_PRECONDITION)) throw err;
-          ctx.log.warn("hosting volume not listable; skipped", { volume, error: err instanceof Error ? err.message : String(err) });
-        }
-      }
-      ids.sort();
-      const page = pageOf(ids, req.starting_token, req.max_entries);
-      // one journal read per entry on blockd: side by side (one after another took ~1 s per volume in the lab)
-      const found = await mapLimit(page.ids, LIST_CONCURRENCY, async (id) => {
-        const ref = parseVolumeId(id);
-        const info = await findBlock(d.blockd, ref, ctx.requestId);
-        if (!info) return undefined; // deleted since the listing
-        return {
-          volume: { volume_id: id, capacity_bytes: info.size_bytes, volume_context: contextOf(info, ref) },
-          status: { published_node_ids: [], volume_condition: volumeCondition(info) },
-        };
-      });
-      return { entries: found.filter((e) => e !== undefined), next_token: page.nextToken };
-    },
+    ListVolumes: (req, ctx) => listVolumes(d, req, ctx),
 
     async GetCapacity(req, ctx) {
       for (const cap of req.volume_capabilities) if (capabilityProblem(cap)) return { available_capacity: "0" };
@@ -197,12 +167,12 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       const named = params[PARAM.hostingVolume];
       // validate the rest even when no hosting volume is named
       parseParameters(named ? params : { ...params, [PARAM.hostingVolume]: "placeholder" }, d.defaults);
-      const volumes = named ? [named] : await d.hostingVolumes.list(ctx.requestId);
+      const volumes = named ? [named] : await d.hostingVolumes.list();
       let total = 0n;
       let largest = 0n;
       for (const volume of volumes) {
         try {
-          const s = await d.blockd.any("GetVolumeSpace", { volume }, ctx.requestId);
+          const s = await d.blockd.any("GetVolumeSpace", { volume }, ctx);
           const avail = BigInt(s.available_bytes);
           total += avail;
           if (avail > largest) largest = avail;
@@ -223,28 +193,34 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
     async ControllerExpandVolume(req, ctx) {
       const ref = existingRef(req.volume_id);
       const size = expandSize(req.capacity_range);
-      const blockMode = req.volume_capability ? checkCapability(req.volume_capability).block && !req.volume_capability.mount : false;
-      const nodeExpansion = !blockMode;
+      if (req.volume_capability) checkCapability(req.volume_capability);
+      // Block too: the node's paths and multipath map keep the old size until
+      // NodeExpandVolume rescans them; a Filesystem is grown there as well
+      const nodeExpansion = true;
       return d.locks.with([req.volume_id], async () => {
-        const info = await requireBlock(d.blockd, req.volume_id, ref, ctx.requestId);
+        const info = await requireBlock(d.blockd, req.volume_id, ref, ctx);
         const current = BigInt(info.size_bytes);
         if (size < current) return { capacity_bytes: current.toString(), node_expansion_required: nodeExpansion };
         // the same size too: a resize cut short after its SIZE line left hosts
         // at the old size that only blockd sees (it answers at once when none is)
-        const r = await d.blockd.any("ResizeBlock", { volume: ref.hostingVolume, block: ref.block, size_bytes: size.toString(), force: false }, ctx.requestId);
-        ctx.log.info(size === current ? "volume size confirmed on every host" : "volume expanded", { volumeId: req.volume_id, from: current.toString(), to: r.size_bytes });
+        const r = await d.blockd.any("ResizeBlock", { volume: ref.hostingVolume, block: ref.block, size_bytes: size.toString(), force: false }, ctx);
+        ctx.log.info(size === current ? "volume size confirmed on every host" : "volume expanded", {
+          volumeId: req.volume_id,
+          from: current.toString(),
+          to: r.size_bytes,
+        });
         return { capacity_bytes: r.size_bytes, node_expansion_required: nodeExpansion };
       });
     },
 
     async ControllerGetVolume(req, ctx) {
       const ref = existingRef(req.volume_id);
-      const info = await requireBlock(d.blockd, req.volume_id, ref, ctx.requestId);
+      const info = await requireBlock(d.blockd, req.volume_id, ref, ctx);
       // LIO's own view on every HA host, against the journal (read only, this block only)
       let findings: AuditFinding__Output[] = [];
       let auditError: string | undefined;
       try {
-        const report = await d.blockd.any("GetTargetStatus", { volume: ref.hostingVolume, block: ref.block }, ctx.requestId);
+        const report = await d.blockd.any("GetTargetStatus", { volume: ref.hostingVolume, block: ref.block }, ctx);
         findings = report.hosts
           .filter((h) => !h.matches)
           .map((h) => ({ kind: h.present ? "target-differs" : "target-missing", host: h.host, block: ref.block, detail: h.detail, fixed: false }));

@@ -52,14 +52,18 @@ export function validateCreate(d: Pick<ControllerDeps, "defaults" | "defaultSize
     throw invalidArgument(`parameter ${PARAM.fsType}: ${params.fsType} conflicts with the volume capability's fs_type ${caps.fsType}`);
   }
   const fsType = caps.fsType || params.fsType || d.defaults.fsType;
-  const sizeBytes = createSize(req.capacity_range, d.defaultSizeBytes);
+  const sizeBytes = createSize(req.capacity_range, d.defaultSizeBytes, caps.mount ? fsType : undefined);
   const block = blockNameFor(name);
   const volumeId = formatVolumeId({ hostingVolume: params.hostingVolume, block });
   if (Buffer.byteLength(volumeId) > MAX_VOLUME_ID_BYTES) {
-    throw invalidArgument(`parameter ${PARAM.hostingVolume}: ${params.hostingVolume} is too long for a volume ID (${volumeId.length} > ${MAX_VOLUME_ID_BYTES} bytes)`);
+    throw invalidArgument(
+      `parameter ${PARAM.hostingVolume}: ${params.hostingVolume} is too long for a volume ID (${volumeId.length} > ${MAX_VOLUME_ID_BYTES} bytes)`,
+    );
   }
   if (params.auth && !d.secrets.enabled) {
-    throw failedPrecondition(`parameter ${PARAM.auth} is true, but CHAP credentials are kept in Kubernetes Secrets and no Kubernetes API is configured; set ${PARAM.auth}: "false" or give the controller API access`);
+    throw failedPrecondition(
+      `parameter ${PARAM.auth} is true, but CHAP credentials are kept in Kubernetes Secrets and no Kubernetes API is configured; set ${PARAM.auth}: "false" or give the controller API access`,
+    );
   }
   return { name, params, fsType, mount: caps.mount, sizeBytes, block, volumeId };
 }
@@ -92,11 +96,20 @@ function chooseHosts(d: ControllerDeps, ha: number, nodes: readonly NodeLoad[]):
 async function tooFewNodes(d: ControllerDeps, ha: number, nodes: readonly NodeLoad[]): Promise<never> {
   const live = rankNodes(nodes).length;
   const known = await d.blockd.discovery.endpoints();
-  throw unavailable(`haCount ${ha} needs ${ha} live gluster-blockd nodes; ${live} of ${known.length} known answer and are ready (${d.blockd.discovery.describe()})`);
+  throw unavailable(
+    `haCount ${ha} needs ${ha} live gluster-blockd nodes; ${live} of ${known.length} known answer and are ready (${d.blockd.discovery.describe()})`,
+  );
 }
 
 /** CreateBlock on the first host's blockd (it coordinates: spread as the active paths are), or the next that connects. */
-async function createBlock(d: ControllerDeps, v: Validated, ctx: RpcContext, hosts: string[], nodes: readonly NodeLoad[], sizeBytes: bigint): Promise<{ r: CreateBlockResponse__Output; coordinator: string }> {
+async function createBlock(
+  d: ControllerDeps,
+  v: Validated,
+  ctx: RpcContext,
+  hosts: string[],
+  nodes: readonly NodeLoad[],
+  sizeBytes: bigint,
+): Promise<{ r: CreateBlockResponse__Output; coordinator: string }> {
   const { params } = v;
   const endpointOfHost = new Map(nodes.map((n) => [n.host, n.endpoint]));
   const prefer = hosts.map((h) => endpointOfHost.get(h)).filter((e): e is string => e !== undefined);
@@ -118,7 +131,7 @@ async function createBlock(d: ControllerDeps, v: Validated, ctx: RpcContext, hos
       acl_mode: "ACL_MODE_EXPLICIT",
       owner: formatOwner({ csiName: v.name, ...(params.pvName ? { pvName: params.pvName } : {}), ...(params.pvc ? { pvc: params.pvc } : {}) }),
     },
-    ctx.requestId,
+    ctx,
   );
   return { r, coordinator };
 }
@@ -131,7 +144,8 @@ export async function createVolume(d: ControllerDeps, req: CreateVolumeRequest__
     return await createLocked(d, req, v, ctx);
   } catch (err) {
     const e = toStatusError(err, controllerErrorMap);
-    if (e.code !== status.ABORTED) await d.events.emit(eventTarget(v.params), "Warning", "CreateBlockFailed", `gluster-block volume ${v.volumeId}: ${e.message}`);
+    if (e.code !== status.ABORTED)
+      await d.events.emit(eventTarget(v.params), "Warning", "CreateBlockFailed", `gluster-block volume ${v.volumeId}: ${e.message}`);
     throw e;
   } finally {
     release();
@@ -141,10 +155,10 @@ export async function createVolume(d: ControllerDeps, req: CreateVolumeRequest__
 async function createLocked(d: ControllerDeps, req: CreateVolumeRequest__Output, v: Validated, ctx: RpcContext): Promise<CreateVolumeResponse> {
   const { params } = v;
   const ref = { hostingVolume: params.hostingVolume, block: v.block };
-  const existing = await findBlock(d.blockd, ref, ctx.requestId);
+  const existing = await findBlock(d.blockd, ref, ctx);
   let sizeBytes = v.sizeBytes;
   let hosts: string[] | undefined = params.hosts?.slice(0, params.haCount);
-  const nodes = await d.blockd.nodes(ctx.requestId);
+  const nodes = await d.blockd.nodes(ctx);
   if (existing && existing.state !== "deleting") {
     const diff = mismatch(existing, v, req);
     if (diff) throw alreadyExists(`volume ${v.name} exists (${v.volumeId}) with other parameters: ${diff}`);
@@ -176,7 +190,12 @@ async function createLocked(d: ControllerDeps, req: CreateVolumeRequest__Output,
     });
   }
   if (r.portals.length < params.haCount) {
-    await d.events.emit(eventTarget(params), "Warning", "DegradedHA", `gluster-block volume ${v.volumeId} is exported on ${r.portals.length} of ${params.haCount} hosts`);
+    await d.events.emit(
+      eventTarget(params),
+      "Warning",
+      "DegradedHA",
+      `gluster-block volume ${v.volumeId} is exported on ${r.portals.length} of ${params.haCount} hosts`,
+    );
   }
   ctx.log.info(r.already_existed ? "volume already existed" : "volume created", { volumeId: v.volumeId, sizeBytes: r.size_bytes, hosts, coordinator });
   return {

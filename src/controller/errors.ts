@@ -37,11 +37,24 @@ const BLOCKD_TO_CSI: ReadonlyMap<number, number> = new Map([
 /** A failed blockd call as the controller reports it. */
 export function blockdError(err: unknown, where: string): StatusError {
   const g = fromGrpcError(err);
-  if (!g) return new StatusError(status.INTERNAL, `gluster-blockd ${where}: ${knownSecrets.scrub(err instanceof Error ? err.message : String(err))}`, { cause: err });
+  if (!g)
+    return new StatusError(status.INTERNAL, `gluster-blockd ${where}: ${knownSecrets.scrub(err instanceof Error ? err.message : String(err))}`, { cause: err });
   const msg = knownSecrets.scrub(g.message);
   if (g.code === status.UNAUTHENTICATED) {
     // blockd's TLS handshake refuses a bad certificate before any call, so this is nearly always the key
-    return new StatusError(status.INTERNAL, `gluster-blockd ${where} refused the controller (${msg}); check --blockd-key-file against the storage nodes' key, and --blockd-tls-* against their CA`, { cause: err });
+    return new StatusError(
+      status.INTERNAL,
+      `gluster-blockd ${where} refused the controller (${msg}); check --blockd-key-file against the storage nodes' key, and --blockd-tls-* against their CA`,
+      { cause: err },
+    );
+  }
+  if (g.code === status.PERMISSION_DENIED) {
+    // blockd knows who we are (the handshake passed), and that one may not call it
+    return new StatusError(
+      status.INTERNAL,
+      `gluster-blockd ${where} refused the controller's certificate (${msg}); --blockd-tls-cert must be the controller's client certificate, naming DNS:gluster-block-csi-controller`,
+      { cause: err },
+    );
   }
   const code = BLOCKD_TO_CSI.get(g.code) ?? status.INTERNAL;
   return new StatusError(code, `gluster-blockd ${where}: ${msg}`, { cause: err });

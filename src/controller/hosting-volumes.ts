@@ -1,23 +1,22 @@
 // The hosting volumes ListVolumes and GetCapacity look at: the flag's list,
 // the hostingVolume of every StorageClass of this driver (Kubernetes API),
-// the volumes the blockd nodes report, and those CreateVolume saw since start.
+// and those CreateVolume saw since start. (blockd holds no list of hosting
+// volumes: any gluster volume can hold blocks, so only what the driver is
+// set up to provision into counts.)
 import type { KubeApi } from "./kube-api.js";
-import type { BlockdClient } from "./blockd-client.js";
 import type { Logger } from "../util/log.js";
 import { PARAM } from "./params.js";
 
 export class HostingVolumes {
   private readonly seen = new Set<string>();
 
-  constructor(
-    private readonly opts: { configured: readonly string[]; kube?: KubeApi; driverName: string; blockd: BlockdClient; log: Logger },
-  ) {}
+  constructor(private readonly opts: { configured: readonly string[]; kube?: KubeApi; driverName: string; log: Logger }) {}
 
   note(volume: string): void {
     this.seen.add(volume);
   }
 
-  async list(requestId?: string): Promise<string[]> {
+  async list(): Promise<string[]> {
     const all = new Set<string>([...this.opts.configured, ...this.seen]);
     if (this.opts.kube) {
       try {
@@ -29,7 +28,6 @@ export class HostingVolumes {
         this.opts.log.warn("could not list StorageClasses for hosting volumes", { error: err instanceof Error ? err.message : String(err) });
       }
     }
-    for (const n of await this.opts.blockd.nodes(requestId)) for (const v of n.volumes) all.add(v);
     return [...all].sort();
   }
 }

@@ -4,15 +4,7 @@
 // (node IDs for ControllerGetVolume). ApiExceptions and network errors become
 // KubeApiError here; nothing from the client library leaks further.
 import { readFileSync } from "node:fs";
-import {
-  ApiException,
-  CoreV1Api,
-  KubeConfig,
-  StorageV1Api,
-  type CoreV1Event,
-  type V1Pod,
-  type V1Secret,
-} from "@kubernetes/client-node";
+import { ApiException, CoreV1Api, KubeConfig, StorageV1Api, type CoreV1Event, type V1Pod, type V1Secret } from "@kubernetes/client-node";
 import { KubeApiError } from "./errors.js";
 
 export interface KubeApi {

@@ -16,7 +16,13 @@ export function encodeToken(afterId: string): string {
 export function decodeToken(token: string): string {
   try {
     const body = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as unknown;
-    if (body !== null && typeof body === "object" && (body as TokenBody).v === 1 && typeof (body as TokenBody).after === "string" && (body as TokenBody).after !== "") {
+    if (
+      body !== null &&
+      typeof body === "object" &&
+      (body as TokenBody).v === 1 &&
+      typeof (body as TokenBody).after === "string" &&
+      (body as TokenBody).after !== ""
+    ) {
       return (body as TokenBody).after;
     }
   } catch {

@@ -6,6 +6,7 @@
 import { invalidArgument } from "../rpc/errors.js";
 import { canonicalHost, validateHostAddress, validateVolumeName } from "../identity/names.js";
 import { SUPPORTED_FS_TYPES } from "./capabilities.js";
+import { BLOCK_SIZES, HA_COUNT, IO_TIMEOUT_SEC, RING_BUFFER_MB } from "../identity/limits.js";
 
 export const PARAM = {
   hostingVolume: "hostingVolume",
@@ -22,11 +23,20 @@ export const PARAM = {
   pvcNamespace: "csi.storage.k8s.io/pvc/namespace",
 } as const;
 
-const KNOWN = new Set<string>([PARAM.hostingVolume, PARAM.haCount, PARAM.hosts, PARAM.auth, PARAM.prealloc, PARAM.ringBuffer, PARAM.blockSize, PARAM.ioTimeout, PARAM.fsType]);
+const KNOWN = new Set<string>([
+  PARAM.hostingVolume,
+  PARAM.haCount,
+  PARAM.hosts,
+  PARAM.auth,
+  PARAM.prealloc,
+  PARAM.ringBuffer,
+  PARAM.blockSize,
+  PARAM.ioTimeout,
+  PARAM.fsType,
+]);
 const SIDECAR_PREFIX = "csi.storage.k8s.io/";
 
-export const MAX_HA_COUNT = 16;
-export const BLOCK_SIZES: readonly number[] = [512, 1024, 2048, 4096];
+export const MAX_HA_COUNT = HA_COUNT.max;
 
 /** Defaults for parameters a StorageClass leaves out (controller flags). */
 export interface ParameterDefaults {
@@ -98,7 +108,7 @@ export function parseParameters(params: Readonly<Record<string, string>>, defaul
   let haCount = defaults.haCount;
   const ha = get(PARAM.haCount);
   if (ha !== undefined) {
-    const n = parseInt(ha, 1, MAX_HA_COUNT);
+    const n = parseInt(ha, HA_COUNT.min, MAX_HA_COUNT);
     if (n === undefined) p.add(PARAM.haCount, `${JSON.stringify(ha)} is not a whole number from 1 to ${MAX_HA_COUNT}`);
     else haCount = n;
   }
@@ -106,7 +116,10 @@ export function parseParameters(params: Readonly<Record<string, string>>, defaul
   let hosts: string[] | undefined;
   const hostsText = get(PARAM.hosts);
   if (hostsText !== undefined) {
-    const list = hostsText.split(",").map((h) => h.trim()).filter((h) => h !== "");
+    const list = hostsText
+      .split(",")
+      .map((h) => h.trim())
+      .filter((h) => h !== "");
     const bad: string[] = [];
     const canon: string[] = [];
     for (const h of list) {
@@ -118,7 +131,11 @@ export function parseParameters(params: Readonly<Record<string, string>>, defaul
       }
     }
     if (list.length === 0) p.add(PARAM.hosts, "is empty; give comma-separated IP addresses, or leave it out to choose among live nodes");
-    else if (bad.length > 0) p.add(PARAM.hosts, `${bad.map((b) => JSON.stringify(b)).join(", ")} ${bad.length > 1 ? "are not IP addresses" : "is not an IP address"}; hostnames are not supported`);
+    else if (bad.length > 0)
+      p.add(
+        PARAM.hosts,
+        `${bad.map((b) => JSON.stringify(b)).join(", ")} ${bad.length > 1 ? "are not IP addresses" : "is not an IP address"}; hostnames are not supported`,
+      );
     else if (new Set(canon).size !== canon.length) p.add(PARAM.hosts, `lists a host twice (${hostsText})`);
     else if (canon.length < haCount) p.add(PARAM.hosts, `names ${canon.length} host(s), fewer than ${PARAM.haCount} ${haCount}`);
     else hosts = canon;
@@ -141,8 +158,8 @@ export function parseParameters(params: Readonly<Record<string, string>>, defaul
     if (n === undefined) p.add(name, `${JSON.stringify(v)} is not a whole number of ${unit} from ${min} to ${max}`);
     return n;
   };
-  const ringBufferMb = optInt(PARAM.ringBuffer, 1, 1024, "MiB");
-  const ioTimeoutS = optInt(PARAM.ioTimeout, 1, 3600, "seconds");
+  const ringBufferMb = optInt(PARAM.ringBuffer, RING_BUFFER_MB.min, RING_BUFFER_MB.max, "MiB");
+  const ioTimeoutS = optInt(PARAM.ioTimeout, IO_TIMEOUT_SEC.min, IO_TIMEOUT_SEC.max, "seconds");
   let blockSize: number | undefined;
   const bs = get(PARAM.blockSize);
   if (bs !== undefined) {

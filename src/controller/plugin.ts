@@ -40,7 +40,12 @@ export interface RunningController {
 }
 
 /** Serves Identity + Controller on `endpoint`; for the program and for tests. */
-export async function serveController(cfg: ControllerConfig, endpoint: Endpoint, log: Logger, overrides: { kube?: KubeApi; observer?: RpcObserver } = {}): Promise<RunningController> {
+export async function serveController(
+  cfg: ControllerConfig,
+  endpoint: Endpoint,
+  log: Logger,
+  overrides: { kube?: KubeApi; observer?: RpcObserver } = {},
+): Promise<RunningController> {
   const observe = overrides.observer ? { observer: overrides.observer } : {};
   const built = await buildController(cfg, log, overrides);
   const csi = csiProto().csi.v1;
@@ -53,7 +58,10 @@ export async function serveController(cfg: ControllerConfig, endpoint: Endpoint,
       { log, quietMethods: ["Probe"], ...observe },
     ),
   );
-  server.addService(csi.Controller.service, wrapService(csi.Controller.service, controllerService(built.deps), { log, mapError: controllerErrorMap, ...observe }));
+  server.addService(
+    csi.Controller.service,
+    wrapService(csi.Controller.service, controllerService(built.deps), { log, mapError: controllerErrorMap, ...observe }),
+  );
   const address = await server.listen({ endpoint });
   return {
     server,
@@ -66,7 +74,12 @@ export async function serveController(cfg: ControllerConfig, endpoint: Endpoint,
 }
 
 export async function startControllerPlugin(opts: ControllerPluginOptions): Promise<GrpcServer> {
-  const running = await serveController(controllerConfig(opts.flags, opts.driverName), opts.endpoint, opts.log, opts.observer ? { observer: opts.observer } : {});
+  const running = await serveController(
+    controllerConfig(opts.flags, opts.driverName),
+    opts.endpoint,
+    opts.log,
+    opts.observer ? { observer: opts.observer } : {},
+  );
   stopOnSignalsFn(() => running.stop(), opts.log);
   return running.server;
 }

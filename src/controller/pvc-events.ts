@@ -37,7 +37,13 @@ export class PvcEvents {
       apiVersion: "v1",
       kind: "Event",
       metadata: { name: `${target.name}.${randomBytes(8).toString("hex")}`, namespace: target.namespace },
-      involvedObject: { apiVersion: "v1", kind: "PersistentVolumeClaim", name: target.name, namespace: target.namespace, ...(target.uid ? { uid: target.uid } : {}) },
+      involvedObject: {
+        apiVersion: "v1",
+        kind: "PersistentVolumeClaim",
+        name: target.name,
+        namespace: target.namespace,
+        ...(target.uid ? { uid: target.uid } : {}),
+      },
       type,
       reason,
       message: knownSecrets.scrub(message).slice(0, 1024),
@@ -51,7 +57,11 @@ export class PvcEvents {
     try {
       await this.kube.createEvent(target.namespace, event);
     } catch (err) {
-      this.log.warn("could not record an event on the claim", { pvc: `${target.namespace}/${target.name}`, reason, error: err instanceof Error ? err.message : String(err) });
+      this.log.warn("could not record an event on the claim", {
+        pvc: `${target.namespace}/${target.name}`,
+        reason,
+        error: err instanceof Error ? err.message : String(err),
+      });
     }
   }
 }

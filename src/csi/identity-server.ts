@@ -24,8 +24,7 @@ export interface IdentityOptions {
 
 export function identityServer(opts: IdentityOptions): AsyncHandlers<IdentityHandlers> {
   return {
-    GetPluginInfo: () =>
-      Promise.resolve({ name: opts.driverName, vendor_version: VERSION, manifest: opts.manifest ?? {} }),
+    GetPluginInfo: () => Promise.resolve({ name: opts.driverName, vendor_version: VERSION, manifest: opts.manifest ?? {} }),
     GetPluginCapabilities: () => Promise.resolve({ capabilities: opts.capabilities }),
     async Probe(_req, ctx) {
       const r = await opts.probe();
@@ -39,10 +38,7 @@ export function identityServer(opts: IdentityOptions): AsyncHandlers<IdentityHan
   };
 }
 
-export const CONTROLLER_PLUGIN_CAPABILITIES: PluginCapability[] = [
-  { service: { type: "CONTROLLER_SERVICE" } },
-  { volume_expansion: { type: "ONLINE" } },
-];
+export const CONTROLLER_PLUGIN_CAPABILITIES: PluginCapability[] = [{ service: { type: "CONTROLLER_SERVICE" } }, { volume_expansion: { type: "ONLINE" } }];
 
 /** The node plugin serves no controller; it still tells the truth about expansion. */
 export const NODE_PLUGIN_CAPABILITIES: PluginCapability[] = [{ volume_expansion: { type: "ONLINE" } }];
@@ -50,6 +46,7 @@ export const NODE_PLUGIN_CAPABILITIES: PluginCapability[] = [{ volume_expansion:
 /** Validates a CSI driver name: DNS subdomain, at most 63 characters (CSI spec GetPluginInfo). */
 export function validateDriverName(name: string): string | undefined {
   if (name.length === 0 || name.length > 63) return "driver name must be 1 to 63 characters";
-  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name)) return "driver name must be a DNS subdomain: lower case alphanumerics, '-' and '.', starting and ending with an alphanumeric";
+  if (!/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name))
+    return "driver name must be a DNS subdomain: lower case alphanumerics, '-' and '.', starting and ending with an alphanumeric";
   return undefined;
 }

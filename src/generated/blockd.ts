@@ -33,6 +33,7 @@ import type { ResizeBlockResponse as _glusterblock_v1_ResizeBlockResponse, Resiz
 import type { SetInitiatorAccessRequest as _glusterblock_v1_SetInitiatorAccessRequest, SetInitiatorAccessRequest__Output as _glusterblock_v1_SetInitiatorAccessRequest__Output } from './glusterblock/v1/SetInitiatorAccessRequest.js';
 import type { SetInitiatorAccessResponse as _glusterblock_v1_SetInitiatorAccessResponse, SetInitiatorAccessResponse__Output as _glusterblock_v1_SetInitiatorAccessResponse__Output } from './glusterblock/v1/SetInitiatorAccessResponse.js';
 import type { TargetStatusReport as _glusterblock_v1_TargetStatusReport, TargetStatusReport__Output as _glusterblock_v1_TargetStatusReport__Output } from './glusterblock/v1/TargetStatusReport.js';
+import type { UnreadableBlock as _glusterblock_v1_UnreadableBlock, UnreadableBlock__Output as _glusterblock_v1_UnreadableBlock__Output } from './glusterblock/v1/UnreadableBlock.js';
 import type { VolumeSpace as _glusterblock_v1_VolumeSpace, VolumeSpace__Output as _glusterblock_v1_VolumeSpace__Output } from './glusterblock/v1/VolumeSpace.js';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
@@ -75,6 +76,7 @@ export interface ProtoGrpcType {
       SetInitiatorAccessRequest: MessageTypeDefinition<_glusterblock_v1_SetInitiatorAccessRequest, _glusterblock_v1_SetInitiatorAccessRequest__Output>
       SetInitiatorAccessResponse: MessageTypeDefinition<_glusterblock_v1_SetInitiatorAccessResponse, _glusterblock_v1_SetInitiatorAccessResponse__Output>
       TargetStatusReport: MessageTypeDefinition<_glusterblock_v1_TargetStatusReport, _glusterblock_v1_TargetStatusReport__Output>
+      UnreadableBlock: MessageTypeDefinition<_glusterblock_v1_UnreadableBlock, _glusterblock_v1_UnreadableBlock__Output>
       VolumeSpace: MessageTypeDefinition<_glusterblock_v1_VolumeSpace, _glusterblock_v1_VolumeSpace__Output>
     }
   }

@@ -1,8 +1,9 @@
 // Names and identities of a gluster-block block device: what a hosting volume,
-// a block and a host may be called, and the identifiers derived from them
-// (GBID, IQN, WWID, the tcmu-runner cfgstring). Pure functions, no I/O.
+// a block and a host may be called, and the identifiers derived from a
+// block's GBID (IQN, WWID, the tcmu-runner cfgstring). The GBID itself is
+// random per create (the engine draws it). Pure functions, no I/O.
 import { isIPv4, isIPv6 } from "node:net";
-import { v5 as uuidv5, validate as uuidValidate } from "uuid";
+import { validate as uuidValidate } from "uuid";
 
 /**
  * The original checks `strlen(name) >= 255` and keeps names in 255-byte C
@@ -10,15 +11,6 @@ import { v5 as uuidv5, validate as uuidValidate } from "uuid";
  * same, so every name we write is one the original can read back.
  */
 export const MAX_NAME_LENGTH = 254;
-
-/**
- * Namespace of our deterministic GBIDs: GBID = uuidv5(`${volume}/${block}`, this).
- * Fixed forever: changing it would give every existing block a new identity.
- * (A random v4 UUID generated once for this project; the original drew a
- * random v4 GBID per create, which is why a retried create could not find its
- * own half-made block.)
- */
-export const GBID_NAMESPACE = "0667c3d1-11e0-4b2d-afae-86d1486505ab";
 
 export const IQN_PREFIX = "iqn.2016-12.org.gluster-block:";
 
@@ -148,15 +140,8 @@ export function parseVolumeBlock(text: string): { volume: string; block: string 
   return { volume, block };
 }
 
-/** Deterministic GBID of a block: uuid v5 of `${volume}/${block}` in GBID_NAMESPACE. */
-export function gbidFor(volume: string, block: string): string {
-  validateVolumeName(volume);
-  validateBlockName(block);
-  return uuidv5(`${volume}/${block}`, GBID_NAMESPACE);
-}
-
 function checkGbid(gbid: string): void {
-  // GBIDs written by the original are uuid_unparse() output (v4, lower case); ours are v5
+  // GBIDs are uuid_unparse() output (v4, lower case), the original's and ours; earlier builds of ours wrote v5
   if (!uuidValidate(gbid) || gbid !== gbid.toLowerCase()) {
     throw new InvalidNameError("gbid", gbid, `GBID ${quoteForMessage(gbid)} is not a lower-case UUID`);
   }

@@ -84,10 +84,7 @@ export function checkDeviceSize(bytes: bigint, blockSize: number = SECTOR_SIZE):
   const rem = bytes % bs;
   if (rem !== 0n) {
     const down = bytes - rem;
-    throw new SizeError(
-      "alignment",
-      `size ${bytes} B is not a multiple of the ${blockSize}-byte block size; use ${down} or ${down + bs}`,
-    );
+    throw new SizeError("alignment", `size ${bytes} B is not a multiple of the ${blockSize}-byte block size; use ${down} or ${down + bs}`);
   }
 }
 

@@ -47,6 +47,8 @@ export interface Attached {
 }
 
 const errText = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+/** exec options carrying the call's cancellation, if it has one */
+const signalOf = (budget: Budget): { signal?: AbortSignal } => (budget.signal ? { signal: budget.signal } : {});
 
 export function disksAtLun(sessions: readonly IscsiSession[], lun: number): ScsiDisk[] {
   return sessions.flatMap((s) => s.disks.filter((d) => d.lun === lun));
@@ -72,7 +74,7 @@ export class Attacher {
     const ready: string[] = [];
     for (const p of todo) {
       try {
-        if (writeRecords || !(await this.deps.iscsi.hasRecord(t.iqn, p))) await this.deps.iscsi.ensureRecord(t.iqn, p, chap);
+        if (writeRecords || !(await this.deps.iscsi.hasRecord(t.iqn, p))) await this.deps.iscsi.ensureRecord(t.iqn, p, chap, budget.signal);
         ready.push(p);
       } catch (err) {
         failed.set(p, new NodeRecordError(`the iscsiadm node record of ${t.iqn} at ${p} could not be written: ${errText(err)}`, { cause: err }));
@@ -81,7 +83,7 @@ export class Attacher {
     await Promise.all(
       ready.map(async (p) => {
         try {
-          await this.deps.iscsi.login(t.iqn, p, budget.cap(15_000));
+          await this.deps.iscsi.login(t.iqn, p, budget.cap(15_000), budget.signal);
         } catch (err) {
           failed.set(p, err);
         }
@@ -134,6 +136,7 @@ export class Attacher {
     await this.deps.multipath.checkConfig();
     await this.deps.multipath.allowWwid(t.wwid);
     const failed = await this.loginAll(t, chap, budget, true);
+    budget.checkCancelled(`logging in to ${t.iqn}`);
     // a portal that is down is left to the healer; one whose record failed only a retry with the secret can finish
     const unrecorded = [...failed.values()].find((e) => e instanceof NodeRecordError);
     if (unrecorded) throw unrecorded;
@@ -141,7 +144,9 @@ export class Attacher {
     if (logged.length === 0) {
       const first = [...failed.values()][0];
       if (first instanceof Error && first.name === "AuthFailedError") throw first;
-      throw new NoPathError(`no iSCSI session to ${t.iqn} on any of ${t.portals.join(", ")}: ${[...failed.entries()].map(([p, e]) => `${p}: ${errText(e)}`).join("; ")}`);
+      throw new NoPathError(
+        `no iSCSI session to ${t.iqn} on any of ${t.portals.join(", ")}: ${[...failed.entries()].map(([p, e]) => `${p}: ${errText(e)}`).join("; ")}`,
+      );
     }
     await this.scan(t);
 
@@ -183,7 +188,7 @@ export class Attacher {
         if (handed.has(d.name)) continue;
         if (performance.now() < udevDeadline && !(await this.deps.udev.initialized(await this.deps.sysfs.devNo(d.name)))) continue;
         handed.add(d.name);
-        await this.deps.multipath.addPaths([d.name]);
+        await this.deps.multipath.addPaths([d.name], budget.signal);
         return true;
       }
       return false;
@@ -197,7 +202,11 @@ export class Attacher {
       },
       { budget, intervalMs: this.pollMs },
     );
-    if (!map) throw new BudgetExceededError(`waiting for the multipath map ${t.wwid} (paths ${paths.map((d) => d.name).join(", ")}; is the WWID blacklisted?)`, budget.totalMs);
+    if (!map)
+      throw new BudgetExceededError(
+        `waiting for the multipath map ${t.wwid} (paths ${paths.map((d) => d.name).join(", ")}; is the WWID blacklisted?)`,
+        budget.totalMs,
+      );
     // a map made by hand: multipathd may have passed over the other paths' uevents (a WWID not yet allowed)
     const left = handed.size > 0 ? paths.filter((d) => !map?.slaves.includes(d.name)) : [];
     if (left.length > 0) {
@@ -257,9 +266,10 @@ export class Attacher {
     const allDisks = [...new Set([...disks, ...maps.flatMap((m) => m.slaves)])];
     await this.assertUnused(maps, allDisks);
     for (const m of maps) {
-      await this.deps.exec("blockdev", ["--flushbufs", this.devicePath(m)], { timeoutMs: budget.cap(5_000), logger: this.deps.log }).catch((err: unknown) =>
-        this.deps.log.warn("flushbufs failed", { device: m.name, error: errText(err) }),
-      );
+      await this.deps
+        .exec("blockdev", ["--flushbufs", this.devicePath(m)], { timeoutMs: budget.cap(5_000), logger: this.deps.log, ...signalOf(budget) })
+        .catch((err: unknown) => this.deps.log.warn("flushbufs failed", { device: m.name, error: errText(err) }));
+      budget.checkCancelled(`flushing ${m.name}`);
       const wwid = m.uuid.replace(/^mpath-/, "");
       await this.deps.multipath.disableQueueing(wwid);
       if (!(await this.deps.multipath.flush(wwid, budget))) {
@@ -278,7 +288,9 @@ export class Attacher {
     // each path's removal waits on its own target (a SYNCHRONIZE CACHE): side by side
     await Promise.all(
       present.map(async (d) => {
-        await this.deps.exec("blockdev", ["--flushbufs", join(this.deps.devDir, d)], { timeoutMs: budget.cap(5_000), logger: this.deps.log }).catch(() => undefined);
+        await this.deps
+          .exec("blockdev", ["--flushbufs", join(this.deps.devDir, d)], { timeoutMs: budget.cap(5_000), logger: this.deps.log })
+          .catch(() => undefined);
         await this.deps.sysfs.deleteDisk(d).catch((err: unknown) => this.deps.log.warn("deleting path failed", { disk: d, error: errText(err) }));
       }),
     );
@@ -291,16 +303,23 @@ export class Attacher {
       const portals = new Set([...sessions.map((s) => s.portal).filter((p) => p !== ""), ...(await this.deps.iscsi.recordPortals(t.iqn))]);
       budget.check(`logging out of ${t.iqn}`);
       // one session per portal, each its own connection: logged out side by side, as they were logged in
-      const outs = await Promise.allSettled([...portals].map((p) => this.deps.iscsi.logout(t.iqn, p, budget.cap(15_000))));
+      const outs = await Promise.allSettled([...portals].map((p) => this.deps.iscsi.logout(t.iqn, p, budget.cap(15_000), budget.signal)));
       const failed = outs.find((o): o is PromiseRejectedResult => o.status === "rejected");
       if (failed) throw failed.reason;
       // a session whose connection lost its address: log out by target
       if ((await this.deps.sysfs.sessionsOf(t.iqn)).length > 0) {
-        await this.deps.exec("iscsiadm", ["-m", "node", "-T", t.iqn, "--logout"], { timeoutMs: budget.cap(15_000), logger: this.deps.log, okExitCodes: [21] });
+        await this.deps.exec("iscsiadm", ["-m", "node", "-T", t.iqn, "--logout"], {
+          timeoutMs: budget.cap(15_000),
+          logger: this.deps.log,
+          okExitCodes: [21],
+          ...signalOf(budget),
+        });
       }
       await this.deps.iscsi.deleteRecords(t.iqn);
     }
-    await this.deps.multipath.forgetWwid(t.wwid).catch((err: unknown) => this.deps.log.warn("multipath -w failed", { wwid: t.wwid, error: errText(err) }));
+    // a failure fails the detach: its retry still has the record naming the WWID (a GBID is random per
+    // create, so a retry without the record could not name it again)
+    await this.deps.multipath.forgetWwid(t.wwid);
     // a last look: slaves vanish briefly during logout, so check maps again
     if (await this.deps.multipath.map(t.wwid)) {
       await delay(this.pollMs);

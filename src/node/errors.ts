@@ -1,12 +1,15 @@
 // Domain errors of the node plugin, and their one mapping to gRPC codes.
 import { status } from "@grpc/grpc-js";
 import { StatusError } from "../rpc/errors.js";
-import { ExecError } from "../util/exec.js";
+import { ExecCancelledError, ExecError } from "../util/exec.js";
 
 /** Another operation holds the volume and did not let go in time. */
 export class VolumeBusyError extends Error {
   override readonly name = "VolumeBusyError";
-  constructor(readonly volumeId: string, readonly waitedMs: number) {
+  constructor(
+    readonly volumeId: string,
+    readonly waitedMs: number,
+  ) {
     super(`another operation on volume ${volumeId} is still running (waited ${Math.round(waitedMs / 1000)} s); try again`);
   }
 }
@@ -19,10 +22,22 @@ export class BudgetExceededError extends Error {
   }
 }
 
+/** The caller cancelled the call, or its deadline passed: the call stops where it is; what it did so far stays. */
+export class CallCancelledError extends Error {
+  override readonly name = "CallCancelledError";
+  constructor(what: string, signal: AbortSignal) {
+    super(`${signal.reason instanceof Error ? signal.reason.message : "cancelled by the caller"} while ${what}; progress is kept, retry`);
+  }
+}
+
 /** A device of the target answers with another identity than the one the volume must have. */
 export class WwidMismatchError extends Error {
   override readonly name = "WwidMismatchError";
-  constructor(readonly expected: string, readonly found: string, readonly device: string) {
+  constructor(
+    readonly expected: string,
+    readonly found: string,
+    readonly device: string,
+  ) {
     super(`device ${device} has WWID ${found}, but the volume's WWID is ${expected}; refusing to use it`);
   }
 }
@@ -85,6 +100,7 @@ export function mapNodeError(err: unknown): StatusError | undefined {
   const to = (code: status): StatusError => new StatusError(code, err instanceof Error ? err.message : String(err), { cause: err });
   if (err instanceof VolumeBusyError) return to(status.ABORTED);
   if (err instanceof BudgetExceededError) return to(status.DEADLINE_EXCEEDED);
+  if (err instanceof CallCancelledError || err instanceof ExecCancelledError) return to(status.CANCELLED);
   if (err instanceof WwidMismatchError) return to(status.FAILED_PRECONDITION);
   if (err instanceof NoPathError) return to(status.UNAVAILABLE);
   if (err instanceof HostConfigError) return to(status.FAILED_PRECONDITION);

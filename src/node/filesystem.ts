@@ -29,6 +29,8 @@ export interface FormatOptions {
   uuid: string;
   /** overwrite a signature found on the device (only our own unfinished format) */
   force: boolean;
+  /** the caller's cancellation: mkfs is ended when it fires (format-intent.ts covers the half-made filesystem) */
+  signal?: AbortSignal;
 }
 
 /** Parses `blkid -o export` KEY=VALUE lines. */
@@ -85,14 +87,14 @@ export class Filesystems {
       fs === "xfs"
         ? ["mkfs.xfs", ["-K", "-q", ...(o.force ? ["-f"] : []), "-m", `uuid=${o.uuid}`, device]]
         : ["mkfs.ext4", ["-F", "-q", "-m", "0", "-E", "nodiscard", "-U", o.uuid, device]];
-    await this.exec(prog, args, { timeoutMs: 60_000, logger: this.log });
+    await this.exec(prog, args, { timeoutMs: 60_000, logger: this.log, ...(o.signal ? { signal: o.signal } : {}) });
   }
 
   /** ext4 before a read-write mount: repair what is safe to repair automatically (exit 1 = fixed). */
-  async check(device: string, fs: FsType): Promise<void> {
+  async check(device: string, fs: FsType, signal?: AbortSignal): Promise<void> {
     if (fs !== "ext4") return; // xfs repairs its log at mount
     // exit 1: errors fixed; 2: fixed, reboot advised (not for an unmounted fs); 4 and up: left for a human
-    await this.exec("e2fsck", ["-p", device], { timeoutMs: 60_000, logger: this.log, okExitCodes: [1, 2] });
+    await this.exec("e2fsck", ["-p", device], { timeoutMs: 60_000, logger: this.log, okExitCodes: [1, 2], ...(signal ? { signal } : {}) });
   }
 
   /** Grows a mounted filesystem to its device. */

@@ -57,7 +57,10 @@ export async function planFormat(i: PlanInput): Promise<FormatPlan> {
     // The intent was recorded only after the device read blank and zero, and
     // nothing mounts it while the intent stands: what is on it now is our
     // cut-short mkfs (mke2fs leaves no signature until its last write).
-    const why = probe.type === "" ? "no signature yet (mkfs cut short before its superblock)" : `a ${probe.type} signature with our UUID ${intent.uuid} (mkfs cut short, or its success not recorded)`;
+    const why =
+      probe.type === ""
+        ? "no signature yet (mkfs cut short before its superblock)"
+        : `a ${probe.type} signature with our UUID ${intent.uuid} (mkfs cut short, or its success not recorded)`;
     return { action: "format", resume: true, why };
   }
   if (probe.type === "") {

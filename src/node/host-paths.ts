@@ -24,5 +24,4 @@ export function defaultHostPaths(stateDir: string): HostPaths {
 
 export const recordsDir = (p: HostPaths): string => join(p.stateDir, "volumes");
 export const initiatorNameFile = (p: HostPaths): string => join(p.iscsiDir, "initiatorname.iscsi");
-export const iscsiNodesDir = (p: HostPaths): string => join(p.iscsiDir, "nodes");
 export const iscsiDbLockFile = (p: HostPaths): string => join(p.lockDir, "gluster-block-csi-iscsiadm.lock");

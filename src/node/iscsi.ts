@@ -102,19 +102,24 @@ export class Iscsiadm {
   }
 
   /** Creates (or refreshes) the node record of one target portal, with our settings and the CHAP credentials. */
-  async ensureRecord(iqn: string, portal: string, chap: Chap | undefined): Promise<void> {
+  async ensureRecord(iqn: string, portal: string, chap: Chap | undefined, signal?: AbortSignal): Promise<void> {
     const base = ["-m", "node", "-T", iqn, "-p", portal];
-    if (!(await this.hasRecord(iqn, portal))) await this.dbWrite([...base, "-o", "new"]);
+    const cancel = signal ? { signal } : {};
+    if (!(await this.hasRecord(iqn, portal))) await this.dbWrite([...base, "-o", "new"], cancel);
     // one update with every name/value pair: one process and one database write instead of eight
     const settings: (readonly [string, string])[] = [...RECORD_SETTINGS];
-    if (chap) settings.push(["node.session.auth.authmethod", "CHAP"], ["node.session.auth.username", chap.username], ["node.session.auth.password", chap.password]);
+    if (chap)
+      settings.push(["node.session.auth.authmethod", "CHAP"], ["node.session.auth.username", chap.username], ["node.session.auth.password", chap.password]);
     else settings.push(["node.session.auth.authmethod", "None"]);
-    await this.dbWrite([...base, "-o", "update", ...settings.flatMap(([k, v]) => ["-n", k, "-v", v])], chap ? { secrets: [chap.password] } : {});
+    await this.dbWrite([...base, "-o", "update", ...settings.flatMap(([k, v]) => ["-n", k, "-v", v])], {
+      ...cancel,
+      ...(chap ? { secrets: [chap.password] } : {}),
+    });
   }
 
-  async login(iqn: string, portal: string, timeoutMs: number): Promise<void> {
+  async login(iqn: string, portal: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
     try {
-      await this.run(["-m", "node", "-T", iqn, "-p", portal, "--login"], { okExitCodes: [ISCSI_ERR.SESS_EXISTS], timeoutMs });
+      await this.run(["-m", "node", "-T", iqn, "-p", portal, "--login"], { okExitCodes: [ISCSI_ERR.SESS_EXISTS], timeoutMs, ...(signal ? { signal } : {}) });
     } catch (err) {
       if (err instanceof ExecError && err.exitCode === ISCSI_ERR.LOGIN_AUTH_FAILED) {
         throw new AuthFailedError(`iSCSI login to ${iqn} at ${portal} was refused: CHAP authentication failed`, { cause: err });
@@ -123,8 +128,8 @@ export class Iscsiadm {
     }
   }
 
-  async logout(iqn: string, portal: string, timeoutMs = 15_000): Promise<void> {
-    await this.run(["-m", "node", "-T", iqn, "-p", portal, "--logout"], { okExitCodes: [ISCSI_ERR.NO_OBJS_FOUND], timeoutMs });
+  async logout(iqn: string, portal: string, timeoutMs = 15_000, signal?: AbortSignal): Promise<void> {
+    await this.run(["-m", "node", "-T", iqn, "-p", portal, "--logout"], { okExitCodes: [ISCSI_ERR.NO_OBJS_FOUND], timeoutMs, ...(signal ? { signal } : {}) });
   }
 
   /** Deletes the target's node records (all portals, or one). */

@@ -30,7 +30,9 @@ export function parseFindmnt(text: string): MountEntry[] {
         target: str(item.target),
         source: str(item.source),
         fstype: str(item.fstype),
-        options: str(item.options).split(",").filter((o) => o !== ""),
+        options: str(item.options)
+          .split(",")
+          .filter((o) => o !== ""),
         devNo: str(item["maj:min"]),
       });
       if (Array.isArray(item.children)) walk(item.children);
@@ -65,9 +67,9 @@ export class Mounter {
     return r.exitCode === 0 ? parseFindmnt(r.stdout).filter((m) => m.target === target) : [];
   }
 
-  async mount(source: string, target: string, fstype: string, options: readonly string[]): Promise<void> {
+  async mount(source: string, target: string, fstype: string, options: readonly string[], signal?: AbortSignal): Promise<void> {
     const args = ["-t", fstype, ...(options.length > 0 ? ["-o", options.join(",")] : []), source, target];
-    await this.exec("mount", args, { timeoutMs: 30_000, logger: this.log });
+    await this.exec("mount", args, { timeoutMs: 30_000, logger: this.log, ...(signal ? { signal } : {}) });
   }
 
   async bind(source: string, target: string, readOnly: boolean): Promise<void> {

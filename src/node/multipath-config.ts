@@ -105,7 +105,12 @@ export interface EffectiveSettings {
 
 /** What multipathd applies to a LIO-ORG "TCMU device" path: defaults, then matching device entries in order, then overrides. */
 export function effectiveTcmuSettings(conf: ConfSection): EffectiveSettings {
-  const keys = { pathGroupingPolicy: "path_grouping_policy", pathChecker: "path_checker", detectChecker: "detect_checker", noPathRetry: "no_path_retry" } as const;
+  const keys = {
+    pathGroupingPolicy: "path_grouping_policy",
+    pathChecker: "path_checker",
+    detectChecker: "detect_checker",
+    noPathRetry: "no_path_retry",
+  } as const;
   const defaults = conf.children.find((c) => c.name === "defaults");
   const eff: EffectiveSettings = {
     pathGroupingPolicy: defaults?.values.get(keys.pathGroupingPolicy) ?? "failover",
@@ -139,7 +144,9 @@ export function tcmuSettingProblems(eff: EffectiveSettings): string[] {
     problems.push("path_checker is tur: tcmu-runner answers TEST UNIT READY with GOOD even when its backend is gone; use directio");
   }
   if (eff.pathChecker !== "tur" && eff.detectChecker !== "no") {
-    problems.push(`detect_checker is ${eff.detectChecker}: multipathd then uses tur for ALUA devices such as tcmu's, whatever path_checker says; set detect_checker no beside path_checker directio`);
+    problems.push(
+      `detect_checker is ${eff.detectChecker}: multipathd then uses tur for ALUA devices such as tcmu's, whatever path_checker says; set detect_checker no beside path_checker directio`,
+    );
   }
   if (eff.noPathRetry === "queue") {
     problems.push("no_path_retry is queue: I/O would queue forever with every gateway gone; use a finite number of retries");

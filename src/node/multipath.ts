@@ -4,8 +4,7 @@
 import type { Exec } from "../util/exec.js";
 import { ExecError } from "../util/exec.js";
 import type { Logger } from "../util/log.js";
-import { setTimeout as delay } from "node:timers/promises";
-import type { Budget } from "./budget.js";
+import { pause, type Budget } from "./budget.js";
 import { HostConfigError } from "./errors.js";
 import { effectiveTcmuSettings, parseMultipathConfig, tcmuSettingProblems, type EffectiveSettings } from "./multipath-config.js";
 import type { DmMap, Sysfs } from "./sysfs.js";
@@ -72,7 +71,9 @@ export class Multipath {
     const problems = tcmuSettingProblems(settings);
     if (problems.length > 0) throw new HostConfigError(`multipath settings for LIO-ORG TCMU devices are unsafe: ${problems.join("; ")}`);
     if (settings.findMultipaths === "no" || settings.findMultipaths === "off") {
-      this.deps.log.warn("multipath find_multipaths is off: multipathd maps every non-blacklisted disk of this host", { findMultipaths: settings.findMultipaths });
+      this.deps.log.warn("multipath find_multipaths is off: multipathd maps every non-blacklisted disk of this host", {
+        findMultipaths: settings.findMultipaths,
+      });
     }
     this.checked = { at: performance.now(), settings };
     return settings;
@@ -92,11 +93,13 @@ export class Multipath {
   }
 
   /** Asks multipathd to take these paths (it builds the map if the uevent was missed). */
-  async addPaths(disks: readonly string[]): Promise<void> {
+  async addPaths(disks: readonly string[], signal?: AbortSignal): Promise<void> {
     for (const d of disks) {
-      await this.deps.exec("multipathd", ["add", "path", d], { timeoutMs: 10_000, logger: this.deps.log, okExitCodes: [1] }).catch((err: unknown) => {
-        this.deps.log.warn("multipathd add path failed", { disk: d, error: err instanceof Error ? err.message : String(err) });
-      });
+      await this.deps
+        .exec("multipathd", ["add", "path", d], { timeoutMs: 10_000, logger: this.deps.log, okExitCodes: [1], ...(signal ? { signal } : {}) })
+        .catch((err: unknown) => {
+          this.deps.log.warn("multipathd add path failed", { disk: d, error: err instanceof Error ? err.message : String(err) });
+        });
     }
   }
 
@@ -123,14 +126,19 @@ export class Multipath {
   async flush(wwid: string, budget: Budget): Promise<boolean> {
     for (let attempt = 0; attempt < 5; attempt++) {
       if (!(await this.map(wwid))) return true;
+      budget.checkCancelled(`removing multipath map ${wwid}`);
       if (budget.expired()) return false;
       try {
-        await this.deps.exec("multipath", ["-f", wwid], { timeoutMs: budget.cap(10_000), logger: this.deps.log });
+        await this.deps.exec("multipath", ["-f", wwid], {
+          timeoutMs: budget.cap(10_000),
+          logger: this.deps.log,
+          ...(budget.signal ? { signal: budget.signal } : {}),
+        });
       } catch (err) {
         this.deps.log.warn("multipath -f failed", { wwid, attempt, error: err instanceof Error ? err.message : String(err) });
       }
       if (!(await this.map(wwid))) return true;
-      await delay(500);
+      await pause(budget, 500, `removing multipath map ${wwid}`);
     }
     return !(await this.map(wwid));
   }
@@ -139,7 +147,17 @@ export class Multipath {
   async resize(wwid: string): Promise<void> {
     const r = await this.deps.exec("multipathd", ["resize", "map", wwid], { timeoutMs: 15_000, logger: this.deps.log, okExitCodes: [1] });
     if (!/\bok\b/.test(r.stdout)) {
-      throw new ExecError("multipathd", ["resize", "map", wwid], r.exitCode, undefined, false, r.stderr.slice(-2000), r.stdout.slice(-2000), r.durationMs, "resize refused");
+      throw new ExecError(
+        "multipathd",
+        ["resize", "map", wwid],
+        r.exitCode,
+        undefined,
+        false,
+        r.stderr.slice(-2000),
+        r.stdout.slice(-2000),
+        r.durationMs,
+        "resize refused",
+      );
     }
   }
 }

@@ -1,7 +1,7 @@
 // NodeGetInfo's facts: the node ID carries the host's initiator IQN (so the
 // controller can put it on the targets' ACLs), max volumes, topology.
 import { readFile } from "node:fs/promises";
-import { INITIATOR_NAME } from "../csi/node-id.js";
+import { isInitiatorName } from "../identity/initiator-name.js";
 
 export class InitiatorNameError extends Error {
   override readonly name = "InitiatorNameError";
@@ -18,7 +18,7 @@ export async function readInitiatorName(file: string): Promise<string> {
   for (const line of text.split("\n")) {
     const m = /^\s*InitiatorName\s*=\s*(\S+)\s*$/.exec(line);
     if (m?.[1]) {
-      if (!INITIATOR_NAME.test(m[1])) throw new InitiatorNameError(`${file}: ${JSON.stringify(m[1])} is not an iSCSI name`);
+      if (!isInitiatorName(m[1])) throw new InitiatorNameError(`${file}: ${JSON.stringify(m[1])} is not an iSCSI name`);
       return m[1];
     }
   }
@@ -28,7 +28,10 @@ export async function readInitiatorName(file: string): Promise<string> {
 /** "zone=a,rack=r1" -> {zone: "a", rack: "r1"} */
 export function parseTopology(text: string | undefined): Record<string, string> {
   const out: Record<string, string> = {};
-  for (const part of (text ?? "").split(",").map((s) => s.trim()).filter((s) => s !== "")) {
+  for (const part of (text ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "")) {
     const eq = part.indexOf("=");
     if (eq <= 0) throw new Error(`topology segment ${JSON.stringify(part)} is not key=value`);
     out[part.slice(0, eq)] = part.slice(eq + 1);

@@ -57,6 +57,7 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
         stager.stage(
           { volumeId: req.volume_id, stagingPath, cap, chap, target: { iqn: vctx.iqn, portals: vctx.portals, lun: vctx.lun, wwid: vctx.wwid } },
           ctx.log,
+          ctx.signal,
         ),
       );
       return {};
@@ -65,7 +66,7 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
     async NodeUnstageVolume(req, ctx) {
       const ref = requireVolumeId(req.volume_id);
       const stagingPath = requirePath("staging_target_path", req.staging_target_path);
-      await locked(req.volume_id, () => stager.unstage(ref, req.volume_id, stagingPath, ctx.log));
+      await locked(req.volume_id, () => stager.unstage(ref, req.volume_id, stagingPath, ctx.log, ctx.signal));
       return {};
     },
 
@@ -100,7 +101,10 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
       const required = Number(req.capacity_range?.required_bytes ?? 0);
       if (!Number.isFinite(required) || required < 0) throw invalidArgument("capacity_range.required_bytes is negative");
       const size = await locked(req.volume_id, () => health.expand(req.volume_id, volumePath));
-      if (required > 0 && size < required) throw failedPrecondition(`volume ${req.volume_id} is ${size} bytes after the rescan, less than the ${required} asked for; has the controller grown it?`);
+      if (required > 0 && size < required)
+        throw failedPrecondition(
+          `volume ${req.volume_id} is ${size} bytes after the rescan, less than the ${required} asked for; has the controller grown it?`,
+        );
       return { capacity_bytes: size };
     },
   };

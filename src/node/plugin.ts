@@ -80,7 +80,10 @@ export async function startNodePlugin(opts: NodePluginOptions): Promise<GrpcServ
       wrap,
     ),
   );
-  server.addService(csi.Node.service, wrapService(csi.Node.service, nodeServer(deps, { nodeName, maxVolumesPerNode: config.maxVolumes, topology: config.topology }), wrap));
+  server.addService(
+    csi.Node.service,
+    wrapService(csi.Node.service, nodeServer(deps, { nodeName, maxVolumesPerNode: config.maxVolumes, topology: config.topology }), wrap),
+  );
   await server.listen({ endpoint: opts.endpoint });
 
   const background: Periodic[] = [];

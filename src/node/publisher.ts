@@ -58,7 +58,9 @@ export class Publisher {
     await this.deps.mounter.unmountAll(targetPath);
     const st = await stat(targetPath).catch(() => undefined);
     if (st?.isDirectory()) {
-      await rmdir(targetPath).catch((err: unknown) => log.warn("target directory not removed", { targetPath, error: err instanceof Error ? err.message : String(err) }));
+      await rmdir(targetPath).catch((err: unknown) =>
+        log.warn("target directory not removed", { targetPath, error: err instanceof Error ? err.message : String(err) }),
+      );
     } else if (st) {
       await rm(targetPath, { force: true });
     }

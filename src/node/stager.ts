@@ -4,7 +4,6 @@
 // directory changes nothing.
 import { mkdir } from "node:fs/promises";
 import type { Logger } from "../util/log.js";
-import { gbidFor, iqnFor, wwidFor } from "../identity/names.js";
 import type { VolumeRef } from "../csi/volume-id.js";
 import { Budget } from "./budget.js";
 import { ConflictError, FsTypeMismatchError, WwidMismatchError } from "./errors.js";
@@ -38,14 +37,18 @@ export class Stager {
     return (await this.deps.mounter.at(p.stagingPath)).some((m) => m.devNo === map.devNo);
   }
 
-  async stage(p: StageParams, log: Logger): Promise<void> {
-    const budget = new Budget(this.deps.budgetMs);
+  /** `signal`: the caller's cancellation; the stage stops where it is, and a retry carries on from the record. */
+  async stage(p: StageParams, log: Logger, signal?: AbortSignal): Promise<void> {
+    const budget = new Budget(this.deps.budgetMs, signal);
     const existing = await this.deps.records.get(p.volumeId);
     if (existing && existing.phase !== "detaching") {
       if (existing.accessType !== p.cap.accessType || (p.cap.accessType === "mount" && existing.fsType !== p.cap.fsType)) {
-        throw new ConflictError(`volume ${p.volumeId} is already staged here as ${existing.accessType}${existing.accessType === "mount" ? ` (${existing.fsType})` : ""}`);
+        throw new ConflictError(
+          `volume ${p.volumeId} is already staged here as ${existing.accessType}${existing.accessType === "mount" ? ` (${existing.fsType})` : ""}`,
+        );
       }
-      if (existing.iqn !== p.target.iqn || existing.wwid !== p.target.wwid) throw new ConflictError(`volume ${p.volumeId} is already staged here from target ${existing.iqn}`);
+      if (existing.iqn !== p.target.iqn || existing.wwid !== p.target.wwid)
+        throw new ConflictError(`volume ${p.volumeId} is already staged here from target ${existing.iqn}`);
       if (existing.phase === "staged" && existing.stagingPath !== p.stagingPath) {
         throw new ConflictError(`volume ${p.volumeId} is already staged here at ${existing.stagingPath}`);
       }
@@ -84,7 +87,9 @@ export class Stager {
           await this.deps.attacher.detach(p.target, new Budget(this.deps.budgetMs));
           await this.deps.records.delete(p.volumeId);
         } catch (cleanupErr) {
-          log.error("rollback after WWID mismatch failed; unstage or the garbage collector will finish it", { error: cleanupErr instanceof Error ? cleanupErr.message : String(cleanupErr) });
+          log.error("rollback after WWID mismatch failed; unstage or the garbage collector will finish it", {
+            error: cleanupErr instanceof Error ? cleanupErr.message : String(cleanupErr),
+          });
         }
       }
       throw err;
@@ -109,7 +114,14 @@ export class Stager {
     await mkdir(p.stagingPath, { recursive: true });
     const fsType = p.cap.fsType;
     const probe = await this.deps.fs.probe(device);
-    const plan = await planFormat({ device, fsType, readOnly: p.cap.readOnlyMode, probe, intent: rec.formatIntent, headIsZero: () => this.deps.fs.headIsZero(device) });
+    const plan = await planFormat({
+      device,
+      fsType,
+      readOnly: p.cap.readOnlyMode,
+      probe,
+      intent: rec.formatIntent,
+      headIsZero: () => this.deps.fs.headIsZero(device),
+    });
     if (plan.action === "format") {
       budget.check("formatting");
       const intent = plan.resume && rec.formatIntent ? rec.formatIntent : newFormatIntent(fsType);
@@ -117,23 +129,29 @@ export class Stager {
       else log.info("formatting a blank device", { device, fsType, uuid: intent.uuid });
       // the intent is durable before mkfs writes a byte, and goes only once mkfs succeeded and blkid sees its work
       if (rec.formatIntent !== intent) rec = await this.deps.records.put({ ...rec, formatIntent: intent });
-      await this.deps.fs.format(device, fsType, { uuid: intent.uuid, force: plan.resume });
+      await this.deps.fs.format(device, fsType, { uuid: intent.uuid, force: plan.resume, ...(budget.signal ? { signal: budget.signal } : {}) });
       const again = await this.deps.fs.probe(device);
       if (again.type !== fsType || again.uuid.toLowerCase() !== intent.uuid) {
-        throw new FsTypeMismatchError(`mkfs.${fsType} finished but blkid sees ${JSON.stringify(again.type)} with UUID ${JSON.stringify(again.uuid)} on ${device}, not ${intent.uuid}`);
+        throw new FsTypeMismatchError(
+          `mkfs.${fsType} finished but blkid sees ${JSON.stringify(again.type)} with UUID ${JSON.stringify(again.uuid)} on ${device}, not ${intent.uuid}`,
+        );
       }
       rec = await this.withoutIntent(rec);
     } else {
       if (rec.formatIntent) {
         // not our UUID: someone else's filesystem, used as it is; our intent is void
-        log.warn("the device holds a filesystem this node did not make; the format intent is dropped", { device, uuid: probe.uuid, intent: rec.formatIntent.uuid });
+        log.warn("the device holds a filesystem this node did not make; the format intent is dropped", {
+          device,
+          uuid: probe.uuid,
+          intent: rec.formatIntent.uuid,
+        });
         rec = await this.withoutIntent(rec);
       }
-      if (!p.cap.readOnlyMode) await this.deps.fs.check(device, fsType);
+      if (!p.cap.readOnlyMode) await this.deps.fs.check(device, fsType, budget.signal);
     }
     budget.check("mounting");
     const options = [...p.cap.mountFlags, ...(p.cap.readOnlyMode && !p.cap.mountFlags.includes("ro") ? ["ro"] : [])];
-    await this.deps.mounter.mount(device, p.stagingPath, fsType, options);
+    await this.deps.mounter.mount(device, p.stagingPath, fsType, options, budget.signal);
     return rec;
   }
 
@@ -142,8 +160,12 @@ export class Stager {
     return this.deps.records.put(rest);
   }
 
-  /** Target of a volume with no record: from the staging mount's map, else from the volume ID (our GBIDs are deterministic). */
-  private async inferTarget(ref: VolumeRef, stagingPath: string): Promise<TargetSpec> {
+  /**
+   * Target of a volume with no record: from the staging mount's map and its
+   * session, else unknown. A GBID is random per create, so the volume ID
+   * cannot name the target: guessing would detach another volume's disk.
+   */
+  private async inferTarget(stagingPath: string): Promise<TargetSpec | undefined> {
     const here = await this.deps.mounter.at(stagingPath);
     if (here.length > 0) {
       const maps = await this.deps.sysfs.dmMaps();
@@ -155,14 +177,22 @@ export class Stager {
         if (s) return { iqn: s.targetName, portals: [], lun: s.disks.find((dk) => m.slaves.includes(dk.name))?.lun ?? 0, wwid };
       }
     }
-    const gbid = gbidFor(ref.hostingVolume, ref.block);
-    return { iqn: iqnFor(gbid), portals: [], lun: 0, wwid: wwidFor(gbid) };
+    return undefined;
   }
 
-  async unstage(ref: VolumeRef, volumeId: string, stagingPath: string, log: Logger): Promise<void> {
-    const budget = new Budget(this.deps.budgetMs);
+  async unstage(ref: VolumeRef, volumeId: string, stagingPath: string, log: Logger, signal?: AbortSignal): Promise<void> {
+    const budget = new Budget(this.deps.budgetMs, signal);
     let rec = await this.deps.records.get(volumeId);
-    const target = rec ? targetOf(rec) : await this.inferTarget(ref, stagingPath);
+    const target = rec ? targetOf(rec) : await this.inferTarget(stagingPath);
+    if (!target) {
+      // nothing names the volume's target here: no sessions or maps are touched (they may be another volume's)
+      log.info("no node record and no target behind the staging path; unmounting only, the volume's sessions are not known here", {
+        volume: `${ref.hostingVolume}/${ref.block}`,
+        stagingPath,
+      });
+      await this.deps.mounter.unmountAll(stagingPath);
+      return;
+    }
     if (!rec) log.info("no node record; cleaning up from what the host shows", { iqn: target.iqn, wwid: target.wwid });
     if (rec) rec = await this.deps.records.put({ ...rec, phase: "detaching" });
     await this.deps.mounter.unmountAll(stagingPath);

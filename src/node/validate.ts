@@ -37,15 +37,21 @@ export function requireCapability(cap: VolumeCapability__Output | null | undefin
   if (!cap) throw invalidArgument("volume_capability is required");
   const mode = String(cap.access_mode?.mode ?? "UNKNOWN");
   if (!SINGLE_NODE.has(mode) && !READ_ONLY.has(mode)) {
-    throw invalidArgument(`volume_capability.access_mode ${mode} is not supported: a gluster-block volume is attached to one node at a time (or read-only on several)`);
+    throw invalidArgument(
+      `volume_capability.access_mode ${mode} is not supported: a gluster-block volume is attached to one node at a time (or read-only on several)`,
+    );
   }
   if (cap.block) return { accessType: "block", fsType: DEFAULT_FS, mountFlags: [], readOnlyMode: READ_ONLY.has(mode) };
   if (!cap.mount) throw invalidArgument("volume_capability.access_type must be block or mount");
   const fs = cap.mount.fs_type || contextFsType || DEFAULT_FS;
   if (!isSupportedFs(fs)) throw invalidArgument(`volume_capability.mount.fs_type ${JSON.stringify(fs)} is not supported (${SUPPORTED_FS.join(", ")})`);
-  const flags = (cap.mount.mount_flags ?? []).flatMap((f) => f.split(",")).map((f) => f.trim()).filter((f) => f !== "");
+  const flags = (cap.mount.mount_flags ?? [])
+    .flatMap((f) => f.split(","))
+    .map((f) => f.trim())
+    .filter((f) => f !== "");
   for (const f of flags) {
-    if (FORBIDDEN_FLAGS.has(f)) throw invalidArgument(`volume_capability.mount.mount_flags: ${f} is not allowed (discards through tcmu-runner's glfs handler time out)`);
+    if (FORBIDDEN_FLAGS.has(f))
+      throw invalidArgument(`volume_capability.mount.mount_flags: ${f} is not allowed (discards through tcmu-runner's glfs handler time out)`);
   }
   return { accessType: "mount", fsType: fs, mountFlags: flags, readOnlyMode: READ_ONLY.has(mode) };
 }

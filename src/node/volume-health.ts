@@ -27,7 +27,9 @@ export class VolumeHealth {
       else if (s.state !== "LOGGED_IN") problems.push(`iSCSI session to ${portal} is ${s.state}`);
       else if (!s.disks.some((dk) => dk.lun === rec.lun)) problems.push(`LUN ${rec.lun} missing on the session to ${portal}`);
     }
-    for (const s of sessions) for (const dk of s.disks) if (dk.lun === rec.lun && dk.wwid !== "" && dk.wwid !== rec.wwid) problems.push(`path ${dk.name} has WWID ${dk.wwid}, expected ${rec.wwid}`);
+    for (const s of sessions)
+      for (const dk of s.disks)
+        if (dk.lun === rec.lun && dk.wwid !== "" && dk.wwid !== rec.wwid) problems.push(`path ${dk.name} has WWID ${dk.wwid}, expected ${rec.wwid}`);
     if (map) {
       const state = await this.deps.multipath.state(rec.wwid);
       for (const p of state?.paths ?? []) {
@@ -38,7 +40,8 @@ export class VolumeHealth {
       }
       if (state && state.paths.length === 0) problems.push("the multipath map has no paths");
     }
-    if (mountOptions && mountOptions.includes("ro") && !rec.mountFlags.includes("ro")) problems.push("the filesystem is mounted read-only (an I/O error made it so, or it was remounted)");
+    if (mountOptions && mountOptions.includes("ro") && !rec.mountFlags.includes("ro"))
+      problems.push("the filesystem is mounted read-only (an I/O error made it so, or it was remounted)");
     return { abnormal: problems.length > 0, message: problems.length > 0 ? problems.join("; ") : "healthy" };
   }
 

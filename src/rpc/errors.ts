@@ -4,8 +4,6 @@
 // reach it: a Kubernetes ApiException's `code` is an HTTP status.
 import { status } from "@grpc/grpc-js";
 
-export { status as GrpcCode };
-
 export class StatusError extends Error {
   override readonly name = "StatusError";
   constructor(
@@ -25,12 +23,11 @@ export const notFound = (msg: string, cause?: unknown): StatusError => new Statu
 export const alreadyExists = (msg: string, cause?: unknown): StatusError => new StatusError(status.ALREADY_EXISTS, msg, { cause });
 export const aborted = (msg: string, cause?: unknown): StatusError => new StatusError(status.ABORTED, msg, { cause });
 export const failedPrecondition = (msg: string, cause?: unknown): StatusError => new StatusError(status.FAILED_PRECONDITION, msg, { cause });
-export const resourceExhausted = (msg: string, cause?: unknown): StatusError => new StatusError(status.RESOURCE_EXHAUSTED, msg, { cause });
+export const permissionDenied = (msg: string, cause?: unknown): StatusError => new StatusError(status.PERMISSION_DENIED, msg, { cause });
 export const unavailable = (msg: string, cause?: unknown): StatusError => new StatusError(status.UNAVAILABLE, msg, { cause });
 export const outOfRange = (msg: string, cause?: unknown): StatusError => new StatusError(status.OUT_OF_RANGE, msg, { cause });
 export const internal = (msg: string, cause?: unknown): StatusError => new StatusError(status.INTERNAL, msg, { cause });
 export const unauthenticated = (msg: string, cause?: unknown): StatusError => new StatusError(status.UNAUTHENTICATED, msg, { cause });
-export const permissionDenied = (msg: string, cause?: unknown): StatusError => new StatusError(status.PERMISSION_DENIED, msg, { cause });
 export const deadlineExceeded = (msg: string, cause?: unknown): StatusError => new StatusError(status.DEADLINE_EXCEEDED, msg, { cause });
 
 /** Turns a gRPC status received from a peer back into a StatusError (keeps the code). */

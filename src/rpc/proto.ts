@@ -1,11 +1,16 @@
-// Loads csi-proto/*.proto at run time with the loader options the generated
-// types were made with (scripts/gen-proto-types.mjs), so both agree.
-import { loadSync, type Options } from "@grpc/proto-loader";
+// The gRPC objects of csi.proto and blockd.proto, built from their
+// descriptors: csi-proto/*.proto compiled by protobufjs at generation time
+// (npm run gen: scripts/gen-proto-types.mjs) into src/generated/ beside the
+// types, with the loader options below, so both agree. No .proto text is
+// parsed at run time, and the bundles carry the descriptors (esbuild inlines
+// the JSON): the programs read no proto file.
+import { fromJSON, type Options } from "@grpc/proto-loader";
 import { loadPackageDefinition } from "@grpc/grpc-js";
-import { join } from "node:path";
-import { PACKAGE_DIR } from "../util/package-dir.js";
+import type { INamespace } from "protobufjs";
 import type { ProtoGrpcType as CsiProto } from "../generated/csi.js";
 import type { ProtoGrpcType as BlockdProto } from "../generated/blockd.js";
+import csiDescriptor from "../generated/csi.descriptor.json" with { type: "json" };
+import blockdDescriptor from "../generated/blockd.descriptor.json" with { type: "json" };
 
 export const LOADER_OPTIONS: Options = {
   keepCase: true,
@@ -15,18 +20,25 @@ export const LOADER_OPTIONS: Options = {
   oneofs: true,
 };
 
-/** csi-proto/ at the package root (the repo, or the installed package) */
-export const PROTO_DIR = join(PACKAGE_DIR, "csi-proto");
+/**
+ * protobufjs's JSON of each proto file with its imports (keepCase: field names
+ * as in the .proto). The cast: protobufjs's IMethod declares `comment`
+ * required, and its toJSON leaves comments out (as the descriptor should).
+ */
+export const DESCRIPTORS: { readonly csi: INamespace; readonly blockd: INamespace } = {
+  csi: csiDescriptor as INamespace,
+  blockd: blockdDescriptor as INamespace,
+};
 
 let csi: CsiProto | undefined;
 let blockd: BlockdProto | undefined;
 
 export function csiProto(): CsiProto {
-  csi ??= loadPackageDefinition(loadSync("csi.proto", { ...LOADER_OPTIONS, includeDirs: [PROTO_DIR] })) as unknown as CsiProto;
+  csi ??= loadPackageDefinition(fromJSON(DESCRIPTORS.csi, LOADER_OPTIONS)) as unknown as CsiProto;
   return csi;
 }
 
 export function blockdProto(): BlockdProto {
-  blockd ??= loadPackageDefinition(loadSync("blockd.proto", { ...LOADER_OPTIONS, includeDirs: [PROTO_DIR] })) as unknown as BlockdProto;
+  blockd ??= loadPackageDefinition(fromJSON(DESCRIPTORS.blockd, LOADER_OPTIONS)) as unknown as BlockdProto;
   return blockd;
 }

@@ -1,17 +1,12 @@
 // The one wrapper every RPC of every service goes through (ceph-csi's
 // interceptor chain, in one place): request id, child logger, redacted
-// request, duration and code, slow-call warning, error -> gRPC status, and a
-// catch-all that turns anything unexpected into INTERNAL.
-import {
-  Metadata,
-  status,
-  type ServerUnaryCall,
-  type ServiceDefinition,
-  type sendUnaryData,
-  type UntypedServiceImplementation,
-} from "@grpc/grpc-js";
+// request, duration and code, slow-call warning, error -> gRPC status, a
+// catch-all that turns anything unexpected into INTERNAL, and the caller's
+// cancellation as an AbortSignal for the handler to pass on (exec, calls to
+// other services).
+import { Metadata, status, type ServerUnaryCall, type ServiceDefinition, type sendUnaryData, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
-import { StatusError } from "./errors.js";
+import { StatusError, deadlineExceeded } from "./errors.js";
 import { redactValue, knownSecrets, isSecretKey } from "../util/redact.js";
 import type { Logger } from "../util/log.js";
 
@@ -25,7 +20,10 @@ export interface RpcContext {
   readonly peer: string;
   /** metadata to pass on to a downstream gRPC call so logs correlate */
   readonly outgoing: Metadata;
-  /** fires when the caller cancels or its deadline passes */
+  /**
+   * fires when the caller cancels or its deadline passes while the handler
+   * runs (never after it answered); pass it to exec and to outgoing calls
+   */
   readonly signal: AbortSignal;
 }
 
@@ -48,9 +46,11 @@ export interface WrapOptions {
   observer?: RpcObserver;
   /**
    * checks the caller (a shared key in the metadata, the verified TLS client
-   * certificate in `auth`); a returned message refuses the call as UNAUTHENTICATED
+   * certificate in `auth`); a returned StatusError refuses the call with its
+   * code: UNAUTHENTICATED when the caller is not proved to be anyone,
+   * PERMISSION_DENIED when it is, but may not call this service
    */
-  authorize?: (metadata: Metadata, peer: string, auth: AuthContext) => string | undefined;
+  authorize?: (metadata: Metadata, peer: string, auth: AuthContext) => StatusError | undefined;
 }
 
 function newRequestId(): string {
@@ -87,12 +87,20 @@ export function wrapUnary<Req, Res>(method: string, handler: UnaryHandler<Req, R
     const outgoing = new Metadata();
     outgoing.set(REQUEST_ID_HEADER, requestId);
     const abort = new AbortController();
-    call.on("cancelled", () => abort.abort(new Error("cancelled by the caller")));
+    let settled = false;
+    let deadline = false;
+    // grpc-js also says "cancelled" once a call has been answered: only a call still running is cancelled
+    call.on("cancelled", () => {
+      if (settled) return;
+      deadline = deadlinePassed(call.getDeadline());
+      abort.abort(new Error(deadline ? "the caller's deadline passed" : "cancelled by the caller"));
+    });
     const refused = opts.authorize?.(call.metadata, call.getPeer(), call.getAuthContext());
     if (refused !== undefined) {
-      log.warn("refused unauthenticated call", { peer: call.getPeer(), reason: refused });
-      opts.observer?.(method, status.UNAUTHENTICATED, 0);
-      callback({ code: status.UNAUTHENTICATED, details: refused, metadata: new Metadata() });
+      const what = refused.code === status.UNAUTHENTICATED ? "refused unauthenticated call" : "refused a call this caller may not make";
+      log.warn(what, { peer: call.getPeer(), code: refused.codeName, reason: refused.message });
+      opts.observer?.(method, refused.code, 0);
+      callback({ code: refused.code, details: refused.message, metadata: new Metadata() });
       return;
     }
     registerSecrets(call.request);
@@ -100,7 +108,6 @@ export function wrapUnary<Req, Res>(method: string, handler: UnaryHandler<Req, R
     log[level]("request", { request: redactValue(call.request) });
     const ctx: RpcContext = { requestId, method, log, peer: call.getPeer(), outgoing, signal: abort.signal };
 
-    let settled = false;
     const finish = (err: StatusError | null, res?: Res): void => {
       if (settled) return;
       settled = true;
@@ -127,9 +134,24 @@ export function wrapUnary<Req, Res>(method: string, handler: UnaryHandler<Req, R
     }
     pending.then(
       (res) => finish(null, res),
-      (err: unknown) => finish(toStatusError(err, opts.mapError)),
+      (err: unknown) => finish(abort.signal.aborted ? cancelledStatus(deadline, err) : toStatusError(err, opts.mapError)),
     );
   };
+}
+
+function deadlinePassed(d: Date | number): boolean {
+  const at = d instanceof Date ? d.getTime() : d;
+  return Number.isFinite(at) && at <= Date.now();
+}
+
+/**
+ * What a handler that failed after its caller went away ends with (for the
+ * log and the metrics: the caller hears grpc-js's own status): the
+ * cancellation, not whatever the interrupted work threw.
+ */
+function cancelledStatus(deadline: boolean, err: unknown): StatusError {
+  const msg = `${deadline ? "the caller's deadline passed" : "cancelled by the caller"}: ${err instanceof Error ? err.message : String(err)}`;
+  return deadline ? deadlineExceeded(msg, err) : new StatusError(status.CANCELLED, msg, { cause: err });
 }
 
 function causeText(cause: unknown): string | undefined {

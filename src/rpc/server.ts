@@ -41,9 +41,7 @@ export class GrpcServer {
       else if (st) throw new Error(`${e.path} exists and is not a socket; refusing to replace it`);
     }
     const creds = e.kind === "tcp" ? (opts.credentials ?? ServerCredentials.createInsecure()) : ServerCredentials.createInsecure();
-    const port = await new Promise<number>((resolve, reject) =>
-      this.server.bindAsync(grpcAddress(e), creds, (err, p) => (err ? reject(err) : resolve(p))),
-    );
+    const port = await new Promise<number>((resolve, reject) => this.server.bindAsync(grpcAddress(e), creds, (err, p) => (err ? reject(err) : resolve(p))));
     if (e.kind === "tcp" && opts.credentials) logTlsRefusals(this.server, this.log);
     if (e.kind === "unix") {
       this.sockets.push(e.path);
@@ -75,4 +73,3 @@ export class GrpcServer {
     return this.stopping;
   }
 }
-

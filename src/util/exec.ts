@@ -1,7 +1,8 @@
 // The one way this project runs an external program (targetcli, iscsiadm,
 // multipath, mkfs, gluster, ...): an argument array (never a shell), a
-// timeout that sends SIGTERM and then SIGKILL, a typed result, and a typed
-// error whose text never carries a secret.
+// timeout that sends SIGTERM and then SIGKILL, a caller's cancellation that
+// does the same, a typed result, and a typed error whose text never carries
+// a secret.
 import { execa } from "execa";
 import { scrubText, knownSecrets } from "./redact.js";
 import type { Logger } from "./log.js";
@@ -25,6 +26,13 @@ export interface ExecOptions {
   /** exit codes that count as success besides 0 (iscsiadm 15 "already logged in", 21 "no records") */
   okExitCodes?: readonly number[];
   logger?: Logger;
+  /**
+   * the caller's cancellation (an RPC cancelled by its client, or past its
+   * deadline): when it fires the child is ended as a timeout ends it (TERM,
+   * then KILL after the grace), and the call rejects with ExecCancelledError;
+   * already fired, the program is not started
+   */
+  signal?: AbortSignal;
 }
 
 export interface ExecResult {
@@ -41,11 +49,13 @@ export interface ExecResult {
 export type Exec = (file: string, args: readonly string[], opts?: ExecOptions) => Promise<ExecResult>;
 
 const STDERR_TAIL = 2000;
+/** between SIGTERM and SIGKILL, after a timeout or a cancellation */
+const KILL_GRACE_MS = 2_000;
 
 type HandedFd = 3 | 4 | 5 | 6 | 7 | 8 | 9;
 
 export class ExecError extends Error {
-  override readonly name = "ExecError";
+  override readonly name: string = "ExecError";
   constructor(
     readonly file: string,
     readonly redactedArgs: readonly string[],
@@ -66,6 +76,26 @@ export class ExecError extends Error {
   get notFound(): boolean {
     return this.exitCode === undefined && !this.timedOut && this.signal === undefined;
   }
+}
+
+/** The caller cancelled the call (ExecOptions.signal): the child was ended, or never started. */
+export class ExecCancelledError extends ExecError {
+  override readonly name = "ExecCancelledError";
+  override get notFound(): boolean {
+    return false;
+  }
+}
+
+/** Why a signal fired, for an error message: its reason's text, else "cancelled". */
+function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  if (r instanceof Error) return r.name === "AbortError" ? "cancelled" : r.message;
+  return typeof r === "string" && r !== "" ? r : "cancelled";
+}
+
+/** `exec` for one caller: every call it makes also ends when `signal` fires (as well as on its own options' signal). */
+export function withSignal(run: Exec, signal: AbortSignal): Exec {
+  return (file, args, opts = {}) => run(file, args, { ...opts, signal: opts.signal ? AbortSignal.any([opts.signal, signal]) : signal });
 }
 
 /** Observers see every finished call (metrics); they get no output, only timing and outcome. */
@@ -91,6 +121,21 @@ export const exec: Exec = async (file, args, opts = {}) => {
   const log = opts.logger ?? nullLogger;
   const started = performance.now();
   const timeoutMs = opts.timeoutMs ?? 60_000;
+  const cancel = opts.signal;
+  if (cancel?.aborted) {
+    log.debug("exec", { cmd: [file, ...redactedArgs].join(" "), cancelled: true, started: false });
+    throw new ExecCancelledError(
+      file,
+      redactedArgs,
+      undefined,
+      undefined,
+      false,
+      "",
+      "",
+      0,
+      `cancelled before it started (${scrubAll(abortReason(cancel), secrets)})`,
+    );
+  }
   // The child leads its own process group so that a timeout kills everything
   // it started: a shell's grandchild holding stdout open would otherwise keep
   // the call alive long after the child itself was killed.
@@ -109,6 +154,7 @@ export const exec: Exec = async (file, args, opts = {}) => {
     encoding: "utf8",
   });
   let timedOut = false;
+  let cancelled = false;
   const killGroup = (signal: NodeJS.Signals): void => {
     if (child.pid === undefined) return;
     try {
@@ -118,24 +164,49 @@ export const exec: Exec = async (file, args, opts = {}) => {
     }
   };
   let killTimer: NodeJS.Timeout | undefined;
-  const termTimer = setTimeout(() => {
-    timedOut = true;
+  /** TERM now, KILL after the grace; once, whether the timeout or the cancellation asks first */
+  const end = (): void => {
+    if (killTimer) return;
     killGroup("SIGTERM");
-    killTimer = setTimeout(() => killGroup("SIGKILL"), 2_000);
+    killTimer = setTimeout(() => killGroup("SIGKILL"), KILL_GRACE_MS);
+  };
+  const termTimer = setTimeout(() => {
+    if (!cancelled) timedOut = true;
+    end();
   }, timeoutMs);
+  const onAbort = (): void => {
+    if (!timedOut) cancelled = true;
+    end();
+  };
+  cancel?.addEventListener("abort", onAbort, { once: true });
   const r = await child;
+  cancel?.removeEventListener("abort", onAbort);
   clearTimeout(termTimer);
   if (killTimer) clearTimeout(killTimer);
   const durationMs = Math.round(performance.now() - started);
   const stdout = typeof r.stdout === "string" ? r.stdout : "";
   const stderr = typeof r.stderr === "string" ? r.stderr : "";
   const exitCode = typeof r.exitCode === "number" ? r.exitCode : undefined;
-  const ok = exitCode !== undefined && !timedOut && (exitCode === 0 || (opts.okExitCodes ?? []).includes(exitCode));
+  const ok = exitCode !== undefined && !timedOut && !cancelled && (exitCode === 0 || (opts.okExitCodes ?? []).includes(exitCode));
   for (const o of observers) o(file, durationMs, ok);
-  log.debug("exec", { cmd: [file, ...redactedArgs].join(" "), exitCode, durationMs, timedOut });
+  log.debug("exec", { cmd: [file, ...redactedArgs].join(" "), exitCode, durationMs, timedOut, ...(cancelled ? { cancelled } : {}) });
   if (ok) return { file, redactedArgs, stdout, stderr, exitCode, durationMs };
 
   const stderrTail = scrubAll(stderr.slice(-STDERR_TAIL), secrets);
+  if (cancelled && cancel) {
+    const reason = `cancelled after ${durationMs} ms (${scrubAll(abortReason(cancel), secrets)})`;
+    throw new ExecCancelledError(
+      file,
+      redactedArgs,
+      exitCode,
+      r.signal ?? undefined,
+      false,
+      stderrTail,
+      scrubAll(stdout.slice(-STDERR_TAIL), secrets),
+      durationMs,
+      reason,
+    );
+  }
   const reason = timedOut
     ? `timed out after ${timeoutMs} ms`
     : exitCode !== undefined

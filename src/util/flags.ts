@@ -58,18 +58,16 @@ export function str(f: ParsedFlags, name: string): string | undefined {
   const v = f.values[name];
   return typeof v === "string" ? v : undefined;
 }
-export function reqStr(f: ParsedFlags, name: string): string {
-  const v = str(f, name);
-  if (v === undefined || v === "") throw new UsageError(`--${name} is required`);
-  return v;
-}
 export function bool(f: ParsedFlags, name: string): boolean {
   return f.values[name] === true;
 }
 export function strList(f: ParsedFlags, name: string): string[] {
   const v = f.values[name];
   const items = Array.isArray(v) ? v.filter((x): x is string => typeof x === "string") : typeof v === "string" ? [v] : [];
-  return items.flatMap((x) => x.split(",")).map((x) => x.trim()).filter((x) => x !== "");
+  return items
+    .flatMap((x) => x.split(","))
+    .map((x) => x.trim())
+    .filter((x) => x !== "");
 }
 export function int(f: ParsedFlags, name: string, min: number, max: number): number | undefined {
   const v = str(f, name);

@@ -36,9 +36,7 @@ export interface LoggerOptions {
 
 export function createLogger(opts: LoggerOptions): Logger {
   const transports: winston.transport[] = [
-    opts.stream
-      ? new winston.transports.Stream({ stream: opts.stream })
-      : new winston.transports.Stream({ stream: process.stderr }),
+    opts.stream ? new winston.transports.Stream({ stream: opts.stream }) : new winston.transports.Stream({ stream: process.stderr }),
   ];
   return winston.createLogger({
     level: opts.level ?? "info",

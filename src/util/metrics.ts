@@ -38,12 +38,44 @@ export class Metrics {
     // "component", not "program": exec metrics already label by the program run
     this.registry.setDefaultLabels({ component });
     const registers = [this.registry];
-    this.rpcCalls = new Counter({ name: "gluster_block_rpc_calls_total", help: "gRPC calls served, by method and status code", labelNames: ["method", "code"], registers });
-    this.rpcSeconds = new Histogram({ name: "gluster_block_rpc_duration_seconds", help: "gRPC call latency, by method and status code", labelNames: ["method", "code"], buckets: RPC_BUCKETS, registers });
-    this.execCalls = new Counter({ name: "gluster_block_exec_calls_total", help: "external program runs (targetcli, iscsiadm, multipath, gluster, mkfs, ...), by program and result", labelNames: ["program", "result"], registers });
-    this.execSeconds = new Histogram({ name: "gluster_block_exec_duration_seconds", help: "external program run time, by program and result", labelNames: ["program", "result"], buckets: EXEC_BUCKETS, registers });
-    this.volumes = new Gauge({ name: "gluster_block_volumes", help: "block volumes by state, as last counted by the engine or the node plugin", labelNames: ["state"], registers });
-    this.haPaths = new Gauge({ name: "gluster_block_ha_paths_up", help: "iSCSI paths up per volume (the node plugin: multipath paths active; blockd: HA targets exported)", labelNames: ["volume"], registers });
+    this.rpcCalls = new Counter({
+      name: "gluster_block_rpc_calls_total",
+      help: "gRPC calls served, by method and status code",
+      labelNames: ["method", "code"],
+      registers,
+    });
+    this.rpcSeconds = new Histogram({
+      name: "gluster_block_rpc_duration_seconds",
+      help: "gRPC call latency, by method and status code",
+      labelNames: ["method", "code"],
+      buckets: RPC_BUCKETS,
+      registers,
+    });
+    this.execCalls = new Counter({
+      name: "gluster_block_exec_calls_total",
+      help: "external program runs (targetcli, iscsiadm, multipath, gluster, mkfs, ...), by program and result",
+      labelNames: ["program", "result"],
+      registers,
+    });
+    this.execSeconds = new Histogram({
+      name: "gluster_block_exec_duration_seconds",
+      help: "external program run time, by program and result",
+      labelNames: ["program", "result"],
+      buckets: EXEC_BUCKETS,
+      registers,
+    });
+    this.volumes = new Gauge({
+      name: "gluster_block_volumes",
+      help: "block volumes by state, as last counted by the engine or the node plugin",
+      labelNames: ["state"],
+      registers,
+    });
+    this.haPaths = new Gauge({
+      name: "gluster_block_ha_paths_up",
+      help: "iSCSI paths up per volume (the node plugin: multipath paths active; blockd: HA targets exported)",
+      labelNames: ["volume"],
+      registers,
+    });
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -157,7 +189,11 @@ export async function startMetricsServer(metrics: Metrics, address: MetricsAddre
  * The programs' one call: no address, no metrics (undefined); else a registry
  * that already counts exec() runs, served on `address`.
  */
-export async function startProgramMetrics(address: string | undefined, component: string, log: Logger): Promise<{ metrics: Metrics; server: MetricsServer } | undefined> {
+export async function startProgramMetrics(
+  address: string | undefined,
+  component: string,
+  log: Logger,
+): Promise<{ metrics: Metrics; server: MetricsServer } | undefined> {
   if (address === undefined || address === "") return undefined;
   const parsed = parseMetricsAddress(address);
   const metrics = new Metrics(component);

@@ -63,4 +63,3 @@ class SecretRegistry {
 }
 
 export const knownSecrets = new SecretRegistry();
-export { REDACTED };

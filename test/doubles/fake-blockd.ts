@@ -1,18 +1,17 @@
 // A fake gluster-blockd cluster for controller tests: one real gRPC server
 // per storage node (the Blockd service through wrapService, with the shared
 // key checked), all sharing one in-memory model of the hosting volumes. It
-// records every call, can inject errors, and can stop a node.
-import { mkdtemp } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// records every call and every call whose caller cancelled it, can inject
+// errors, and can stop a node.
+import { randomUUID } from "node:crypto";
 import { status } from "@grpc/grpc-js";
 import { GrpcServer } from "../../src/rpc/server.js";
 import { blockdProto } from "../../src/rpc/proto.js";
-import { wrapService, type AsyncHandlers } from "../../src/rpc/rpc.js";
-import { StatusError } from "../../src/rpc/errors.js";
+import { wrapService, type AsyncHandlers, type RpcContext } from "../../src/rpc/rpc.js";
+import { StatusError, unauthenticated } from "../../src/rpc/errors.js";
 import { nullLogger } from "../../src/util/log.js";
 import { keyMatches, KEY_HEADER } from "../../src/rpc/peer-auth.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import type { BlockdHandlers } from "../../src/generated/glusterblock/v1/Blockd.js";
 import type { BlockInfo } from "../../src/generated/glusterblock/v1/BlockInfo.js";
 import type { AuditFinding } from "../../src/generated/glusterblock/v1/AuditFinding.js";
@@ -64,6 +63,8 @@ const fail = (code: status, msg: string): StatusError => new StatusError(code, m
 export class FakeBlockd {
   readonly volumes = new Map<string, FakeVolume>();
   readonly calls: RecordedCall[] = [];
+  /** calls whose caller cancelled them (or whose deadline passed) while they ran */
+  readonly cancelled: RecordedCall[] = [];
   readonly nodes: FakeNode[] = [];
   /** method -> error to answer with, once */
   readonly failNext = new Map<string, StatusError>();
@@ -71,6 +72,10 @@ export class FakeBlockd {
   readonly gates = new Map<string, Promise<void>>();
   /** what Audit reports */
   auditFindings: AuditFinding[] = [];
+  /** "volume/block" -> why its journal cannot be read: ListBlocks{details} reports it, GetBlock answers DATA_LOSS */
+  readonly unreadable = new Map<string, string>();
+  /** false: a blockd older than ListBlocks details (infos never filled) */
+  fillsDetails = true;
   /** host -> what GetTargetStatus reports for it (default: present and matching) */
   readonly targetStatus = new Map<string, { host: string; present: boolean; matches: boolean; detail: string }>();
   private passwordSeq = 0;
@@ -100,7 +105,8 @@ export class FakeBlockd {
       svc,
       wrapService(svc, this.handlers(node), {
         log: nullLogger,
-        authorize: (md) => (this.key === undefined || keyMatches(this.key, md.get(KEY_HEADER)[0]) ? undefined : "a valid blockd key is required"),
+        authorize: (md) =>
+          this.key === undefined || keyMatches(this.key, md.get(KEY_HEADER)[0]) ? undefined : unauthenticated("a valid blockd key is required"),
       }),
     );
     const where = await server.listen({ endpoint: { kind: "tcp", host: "127.0.0.1", port } });
@@ -155,6 +161,8 @@ export class FakeBlockd {
   private existing(volume: string, block: string): FakeBlock {
     const b = this.vol(volume).blocks.get(block);
     if (!b) throw fail(status.NOT_FOUND, `block ${volume}/${block} doesn't exist`);
+    const why = this.unreadable.get(`${volume}/${block}`);
+    if (why !== undefined) throw fail(status.DATA_LOSS, `metadata journal cannot be trusted: ${why}`);
     return b;
   }
 
@@ -184,8 +192,10 @@ export class FakeBlockd {
   }
 
   private handlers(node: FakeNode): AsyncHandlers<BlockdHandlers> {
-    const record = (method: string, request: unknown): void => {
-      this.calls.push({ host: node.host, method, request: JSON.parse(JSON.stringify(request)) as Record<string, unknown> });
+    const record = (method: string, request: unknown, ctx: RpcContext): void => {
+      const recorded = { host: node.host, method, request: JSON.parse(JSON.stringify(request)) as Record<string, unknown> };
+      this.calls.push(recorded);
+      ctx.signal.addEventListener("abort", () => this.cancelled.push(recorded), { once: true });
       const injected = this.failNext.get(method);
       if (injected) {
         this.failNext.delete(method);
@@ -194,8 +204,8 @@ export class FakeBlockd {
     };
     const gate = (method: string): Promise<void> => this.gates.get(method) ?? Promise.resolve();
     return {
-      CreateBlock: async (req) => {
-        record("CreateBlock", req);
+      CreateBlock: async (req, ctx) => {
+        record("CreateBlock", req, ctx);
         await gate("CreateBlock");
         const v = this.vol(req.volume);
         const size = BigInt(req.size_bytes);
@@ -216,8 +226,10 @@ export class FakeBlockd {
           if (old.auth !== req.auth) diffs.push("auth");
           if (old.hosts.join(" ") !== hosts.join(" ")) diffs.push("hosts");
           if (old.aclMode !== req.acl_mode) diffs.push("acl mode");
-          if (diffs.length > 0) throw fail(status.ALREADY_EXISTS, `block ${req.volume}/${req.block} already exists: with other parameters (${diffs.join("; ")})`);
+          if (diffs.length > 0)
+            throw fail(status.ALREADY_EXISTS, `block ${req.volume}/${req.block} already exists: with other parameters (${diffs.join("; ")})`);
           const complete = old.state === "ready";
+          if (complete && req.fail_if_exists) throw fail(status.ALREADY_EXISTS, `block ${req.volume}/${req.block} already exists`);
           old.state = "ready";
           old.exportedOn = [...hosts];
           return this.createResponse(old, complete);
@@ -227,7 +239,7 @@ export class FakeBlockd {
         const b: FakeBlock = {
           volume: req.volume,
           block: req.block,
-          gbid: gbidFor(req.volume, req.block),
+          gbid: randomUUID(), // random per create, as the engine draws it
           sizeBytes: size,
           ha,
           hosts,
@@ -250,9 +262,9 @@ export class FakeBlockd {
         }
         return this.createResponse(b, false);
       },
-      DeleteBlock: async (req) => {
-        record("DeleteBlock", req);
-        await Promise.resolve();
+      DeleteBlock: async (req, ctx) => {
+        record("DeleteBlock", req, ctx);
+        await gate("DeleteBlock");
         const v = this.vol(req.volume);
         const b = v.blocks.get(req.block);
         if (!b) {
@@ -263,9 +275,9 @@ export class FakeBlockd {
         v.freeBytes += b.sizeBytes;
         return { successful_on: b.exportedOn, failed_on: [], not_found: false };
       },
-      ResizeBlock: async (req) => {
-        record("ResizeBlock", req);
-        await Promise.resolve();
+      ResizeBlock: async (req, ctx) => {
+        record("ResizeBlock", req, ctx);
+        await gate("ResizeBlock");
         const b = this.existing(req.volume, req.block);
         const size = BigInt(req.size_bytes);
         if (size < b.sizeBytes && !req.force) throw fail(status.INVALID_ARGUMENT, "shrinking needs force");
@@ -275,19 +287,28 @@ export class FakeBlockd {
         b.sizeBytes = size;
         return { iqn: iqnFor(b.gbid), size_bytes: size.toString(), successful_on: b.exportedOn, failed_on: [] };
       },
-      GetBlock: async (req) => {
-        record("GetBlock", req);
-        await Promise.resolve();
+      GetBlock: async (req, ctx) => {
+        record("GetBlock", req, ctx);
+        await gate("GetBlock");
         return this.info(this.existing(req.volume, req.block));
       },
-      ListBlocks: async (req) => {
-        record("ListBlocks", req);
-        await Promise.resolve();
-        return { blocks: [...this.vol(req.volume).blocks.keys()].sort(), infos: [] };
+      ListBlocks: async (req, ctx) => {
+        record("ListBlocks", req, ctx);
+        await gate("ListBlocks");
+        const v = this.vol(req.volume);
+        const blocks = [...v.blocks.values()].sort((a, b) => (a.block < b.block ? -1 : 1));
+        const names = blocks.map((b) => b.block);
+        if (!req.details || !this.fillsDetails) return { blocks: names, infos: [], unreadable: [] };
+        const why = (b: FakeBlock): string | undefined => this.unreadable.get(`${req.volume}/${b.block}`);
+        return {
+          blocks: names,
+          infos: blocks.filter((b) => why(b) === undefined).map((b) => this.info(b)),
+          unreadable: blocks.flatMap((b) => (why(b) === undefined ? [] : [{ name: b.block, error: why(b) ?? "" }])),
+        };
       },
-      SetInitiatorAccess: async (req) => {
-        record("SetInitiatorAccess", req);
-        await Promise.resolve();
+      SetInitiatorAccess: async (req, ctx) => {
+        record("SetInitiatorAccess", req, ctx);
+        await gate("SetInitiatorAccess");
         const b = this.existing(req.volume, req.block);
         const set = new Set(b.initiators);
         if (req.allow) set.add(req.initiator_iqn);
@@ -295,30 +316,36 @@ export class FakeBlockd {
         b.initiators = [...set];
         return { successful_on: b.exportedOn, failed_on: [] };
       },
-      GetVolumeSpace: async (req) => {
-        record("GetVolumeSpace", req);
-        await Promise.resolve();
+      GetVolumeSpace: async (req, ctx) => {
+        record("GetVolumeSpace", req, ctx);
+        await gate("GetVolumeSpace");
         const v = this.vol(req.volume);
         const reserve = 10n * MiB;
         const avail = v.freeBytes > reserve ? v.freeBytes - reserve : 0n;
-        return { volume: req.volume, total_bytes: v.totalBytes.toString(), free_bytes: v.freeBytes.toString(), reserve_bytes: reserve.toString(), available_bytes: avail.toString() };
+        return {
+          volume: req.volume,
+          total_bytes: v.totalBytes.toString(),
+          free_bytes: v.freeBytes.toString(),
+          reserve_bytes: reserve.toString(),
+          available_bytes: avail.toString(),
+        };
       },
-      Audit: async (req) => {
-        record("Audit", req);
-        await Promise.resolve();
+      Audit: async (req, ctx) => {
+        record("Audit", req, ctx);
+        await gate("Audit");
         this.vol(req.volume);
         return { findings: this.auditFindings };
       },
-      GetTargetStatus: async (req) => {
-        record("GetTargetStatus", req);
-        await Promise.resolve();
+      GetTargetStatus: async (req, ctx) => {
+        record("GetTargetStatus", req, ctx);
+        await gate("GetTargetStatus");
         const b = this.existing(req.volume, req.block);
         return { hosts: b.hosts.map((h) => this.targetStatus.get(h) ?? { host: h, present: true, matches: true, detail: "ok" }) };
       },
-      GetNodeStatus: async (req) => {
-        record("GetNodeStatus", req);
-        await Promise.resolve();
-        return { host: node.host, version: "fake", targets: node.targets, active_paths: node.activePaths, volumes: [], ready: node.ready };
+      GetNodeStatus: async (req, ctx) => {
+        record("GetNodeStatus", req, ctx);
+        await gate("GetNodeStatus");
+        return { host: node.host, version: "fake", targets: node.targets, active_paths: node.activePaths, ready: node.ready };
       },
     };
   }
@@ -335,9 +362,4 @@ export class FakeBlockd {
       wwid: wwidFor(b.gbid),
     };
   }
-}
-
-/** A unix socket path for a CSI server in a test. */
-export async function tempSocket(prefix = "gbcsi-ctl-"): Promise<string> {
-  return join(await mkdtemp(join(tmpdir(), prefix)), "csi.sock");
 }

@@ -8,16 +8,47 @@ import { posix } from "node:path";
 import type { ConfigFs, EntryKind } from "../../src/glusterblock/lio/configfs.js";
 
 type Role =
-  | "root" | "core" | "hba" | "so" | "alua" | "aluaGroup" | "fabric" | "target" | "tpg"
-  | "tpgLuns" | "lun" | "nps" | "np" | "acls" | "acl" | "mappedLun" | "group";
+  | "root"
+  | "core"
+  | "hba"
+  | "so"
+  | "alua"
+  | "aluaGroup"
+  | "fabric"
+  | "target"
+  | "tpg"
+  | "tpgLuns"
+  | "lun"
+  | "nps"
+  | "np"
+  | "acls"
+  | "acl"
+  | "mappedLun"
+  | "group";
 
-interface Attr { t: "file"; get: () => string; set?: (v: string) => void }
-interface Link { t: "link"; target: string }
-interface Dir { t: "dir"; role: Role; kernel: boolean; children: Map<string, Node>; data: Record<string, string | number> }
+interface Attr {
+  t: "file";
+  get: () => string;
+  set?: (v: string) => void;
+}
+interface Link {
+  t: "link";
+  target: string;
+}
+interface Dir {
+  t: "dir";
+  role: Role;
+  kernel: boolean;
+  children: Map<string, Node>;
+  data: Record<string, string | number>;
+}
 type Node = Dir | Attr | Link;
 
 export class FakeConfigfsError extends Error {
-  constructor(readonly code: string, msg: string) {
+  constructor(
+    readonly code: string,
+    msg: string,
+  ) {
     super(`${code}: ${msg}`);
   }
 }
@@ -197,7 +228,10 @@ export class FakeConfigfs implements ConfigFs {
 
   private rel(path: string): string[] {
     if (path !== this.root && !path.startsWith(`${this.root}/`)) throw err("ENOENT", path);
-    return path.slice(this.root.length).split("/").filter((x) => x !== "");
+    return path
+      .slice(this.root.length)
+      .split("/")
+      .filter((x) => x !== "");
   }
 
   private find(path: string): Node | undefined {
@@ -348,7 +382,10 @@ export class FakeConfigfs implements ConfigFs {
       case "acl": {
         if (!/^lun_\d+$/.test(name)) throw err("EINVAL", `bad mapped LUN ${name}`);
         const ml = this.dir("mappedLun", false);
-        ml.children.set("write_protect", this.attr(ml, "write_protect", 0, (v) => this.bool(v)));
+        ml.children.set(
+          "write_protect",
+          this.attr(ml, "write_protect", 0, (v) => this.bool(v)),
+        );
         return ml;
       }
       default:
@@ -357,7 +394,15 @@ export class FakeConfigfs implements ConfigFs {
   }
 
   private makeStorageObject(path: string): Dir {
-    const so = this.dir("so", false, { enabled: 0, dev_config: "", dev_size: 0, max_data_area_mb: 1024, hw_block_size: 512, hw_max_sectors: 128, cmd_ring_size_mb: 8 });
+    const so = this.dir("so", false, {
+      enabled: 0,
+      dev_config: "",
+      dev_size: 0,
+      max_data_area_mb: 1024,
+      hw_block_size: 512,
+      hw_max_sectors: 128,
+      cmd_ring_size_mb: 8,
+    });
     const set = (k: string, v: string): void => {
       switch (k) {
         case "dev_config":
@@ -400,15 +445,42 @@ export class FakeConfigfs implements ConfigFs {
         so.data.dev_size = n;
       },
     });
-    attrib.children.set("cmd_time_out", this.attr(so, "cmd_time_out", 30, (v) => this.int(v)));
-    attrib.children.set("qfull_time_out", this.attr(so, "qfull_time_out", -1, (v) => this.int(v)));
-    attrib.children.set("max_data_area_mb", this.ro(() => `${this.val(so, "max_data_area_mb")}\n`));
-    attrib.children.set("cmd_ring_size_mb", this.ro(() => `${this.val(so, "cmd_ring_size_mb")}\n`));
-    attrib.children.set("hw_block_size", this.ro(() => `${this.val(so, "hw_block_size")}\n`));
-    attrib.children.set("hw_max_sectors", this.ro(() => `${this.val(so, "hw_max_sectors")}\n`));
-    attrib.children.set("alua_support", this.ro(() => "1\n"));
-    attrib.children.set("pgr_support", this.ro(() => "1\n"));
-    attrib.children.set("nl_reply_supported", this.attr(so, "nl_reply_supported", 0, (v) => this.int(v)));
+    attrib.children.set(
+      "cmd_time_out",
+      this.attr(so, "cmd_time_out", 30, (v) => this.int(v)),
+    );
+    attrib.children.set(
+      "qfull_time_out",
+      this.attr(so, "qfull_time_out", -1, (v) => this.int(v)),
+    );
+    attrib.children.set(
+      "max_data_area_mb",
+      this.ro(() => `${this.val(so, "max_data_area_mb")}\n`),
+    );
+    attrib.children.set(
+      "cmd_ring_size_mb",
+      this.ro(() => `${this.val(so, "cmd_ring_size_mb")}\n`),
+    );
+    attrib.children.set(
+      "hw_block_size",
+      this.ro(() => `${this.val(so, "hw_block_size")}\n`),
+    );
+    attrib.children.set(
+      "hw_max_sectors",
+      this.ro(() => `${this.val(so, "hw_max_sectors")}\n`),
+    );
+    attrib.children.set(
+      "alua_support",
+      this.ro(() => "1\n"),
+    );
+    attrib.children.set(
+      "pgr_support",
+      this.ro(() => "1\n"),
+    );
+    attrib.children.set(
+      "nl_reply_supported",
+      this.attr(so, "nl_reply_supported", 0, (v) => this.int(v)),
+    );
     const wwn = this.dir("group", true);
     wwn.children.set("vpd_unit_serial", {
       t: "file",
@@ -446,11 +518,16 @@ export class FakeConfigfs implements ConfigFs {
         so.data.enabled = 1;
       },
     });
-    so.children.set("info", this.ro(() => {
-      const st = this.exported(path) ? "ACTIVATED" : "DEACTIVATED";
-      return `Status: ${st}  Max Queue Depth: 0  SectorSize: 512  HwMaxSectors: ${this.val(so, "hw_max_sectors")}\n` +
-        `        Config: ${this.val(so, "dev_config") || "NULL"} Size: ${this.val(so, "dev_size")} MaxDataAreaMB: ${this.val(so, "max_data_area_mb")} DataPagesPerBlk: 1 CmdRingSizeMB: ${this.val(so, "cmd_ring_size_mb")}\n`;
-    }));
+    so.children.set(
+      "info",
+      this.ro(() => {
+        const st = this.exported(path) ? "ACTIVATED" : "DEACTIVATED";
+        return (
+          `Status: ${st}  Max Queue Depth: 0  SectorSize: 512  HwMaxSectors: ${this.val(so, "hw_max_sectors")}\n` +
+          `        Config: ${this.val(so, "dev_config") || "NULL"} Size: ${this.val(so, "dev_size")} MaxDataAreaMB: ${this.val(so, "max_data_area_mb")} DataPagesPerBlk: 1 CmdRingSizeMB: ${this.val(so, "cmd_ring_size_mb")}\n`
+        );
+      }),
+    );
     so.children.set("udev_path", this.attr(so, "udev_path", ""));
     return so;
   }
@@ -458,7 +535,10 @@ export class FakeConfigfs implements ConfigFs {
   private makeAluaGroup(_alua: Dir, path: string, _name: string, id: number, type: number): Dir {
     const soPath = posix.dirname(posix.dirname(path));
     const g = this.dir("aluaGroup", false, { tg_pt_gp_id: id, alua_access_type: type, alua_access_state: 0, alua_access_status: 0 });
-    g.children.set("tg_pt_gp_id", this.attr(g, "tg_pt_gp_id", id, (v) => this.int(v)));
+    g.children.set(
+      "tg_pt_gp_id",
+      this.attr(g, "tg_pt_gp_id", id, (v) => this.int(v)),
+    );
     g.children.set("alua_access_type", {
       t: "file",
       get: () => `${ALUA_TYPE_NAMES[Number(g.data.alua_access_type)] ?? "None"}\n`,
@@ -483,9 +563,19 @@ export class FakeConfigfs implements ConfigFs {
         g.data.alua_access_state = n;
       },
     });
-    g.children.set("alua_access_status", this.ro(() => `${["None", "Altered by Explicit STPG", "Altered by Implicit ALUA"][Number(g.data.alua_access_status)] ?? "None"}\n`));
-    for (const s of Object.values(SUPPORT_FOR_STATE)) g.children.set(s, this.attr(g, s, 1, (v) => this.bool(v)));
-    g.children.set("members", this.ro(() => ""));
+    g.children.set(
+      "alua_access_status",
+      this.ro(() => `${["None", "Altered by Explicit STPG", "Altered by Implicit ALUA"][Number(g.data.alua_access_status)] ?? "None"}\n`),
+    );
+    for (const s of Object.values(SUPPORT_FOR_STATE))
+      g.children.set(
+        s,
+        this.attr(g, s, 1, (v) => this.bool(v)),
+      );
+    g.children.set(
+      "members",
+      this.ro(() => ""),
+    );
     return g;
   }
 
@@ -494,17 +584,29 @@ export class FakeConfigfs implements ConfigFs {
     const attrib = this.dir("group", true);
     const param = this.dir("group", true, { AuthMethod: "CHAP,None" });
     const defaults: Record<string, number> = {
-      authentication: 1, generate_node_acls: 0, demo_mode_write_protect: 1, tpg_enabled_sendtargets: 1,
-      cache_dynamic_acls: 0, prod_mode_write_protect: 0, demo_mode_discovery: 1, login_timeout: 15,
+      authentication: 1,
+      generate_node_acls: 0,
+      demo_mode_write_protect: 1,
+      tpg_enabled_sendtargets: 1,
+      cache_dynamic_acls: 0,
+      prod_mode_write_protect: 0,
+      demo_mode_discovery: 1,
+      login_timeout: 15,
     };
     for (const [k, v] of Object.entries(defaults)) {
-      attrib.children.set(k, this.attr(attrib, k, v, (x) => {
-        const n = this.bool(x);
-        if (k === "authentication") param.data.AuthMethod = n === 1 ? "CHAP" : "CHAP,None";
-        return n;
-      }));
+      attrib.children.set(
+        k,
+        this.attr(attrib, k, v, (x) => {
+          const n = this.bool(x);
+          if (k === "authentication") param.data.AuthMethod = n === 1 ? "CHAP" : "CHAP,None";
+          return n;
+        }),
+      );
     }
-    attrib.children.set("login_timeout", this.attr(attrib, "login_timeout", 15, (v) => this.int(v)));
+    attrib.children.set(
+      "login_timeout",
+      this.attr(attrib, "login_timeout", 15, (v) => this.int(v)),
+    );
     param.children.set("AuthMethod", this.attr(param, "AuthMethod", "CHAP,None"));
     tpg.children.set("attrib", attrib);
     tpg.children.set("param", param);
@@ -522,14 +624,20 @@ export class FakeConfigfs implements ConfigFs {
         tpg.data.enable = n;
       },
     });
-    tpg.children.set("dynamic_sessions", this.ro(() => ""));
+    tpg.children.set(
+      "dynamic_sessions",
+      this.ro(() => ""),
+    );
     return tpg;
   }
 
   private makeAuth(): Dir {
     const auth = this.dir("group", true);
     for (const k of ["userid", "password", "userid_mutual", "password_mutual"]) auth.children.set(k, this.attr(auth, k, ""));
-    auth.children.set("authenticate_target", this.ro(() => "0\n"));
+    auth.children.set(
+      "authenticate_target",
+      this.ro(() => "0\n"),
+    );
     return auth;
   }
 
@@ -539,8 +647,14 @@ export class FakeConfigfs implements ConfigFs {
     acl.children.set("attrib", this.dir("group", true));
     acl.children.set("param", this.dir("group", true));
     acl.children.set("fabric_statistics", this.dir("group", true));
-    acl.children.set("info", this.ro(() => "No active iSCSI Session for Initiator Endpoint\n"));
-    acl.children.set("cmdsn_depth", this.attr(acl, "cmdsn_depth", 64, (v) => this.int(v)));
+    acl.children.set(
+      "info",
+      this.ro(() => "No active iSCSI Session for Initiator Endpoint\n"),
+    );
+    acl.children.set(
+      "cmdsn_depth",
+      this.attr(acl, "cmdsn_depth", 64, (v) => this.int(v)),
+    );
     return acl;
   }
 }

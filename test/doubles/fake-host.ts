@@ -98,7 +98,14 @@ devices {
 }
 `;
 
-const ok = (file: string, args: readonly string[], stdout = "", exitCode = 0): ExecResult => ({ file, redactedArgs: args, stdout, stderr: "", exitCode, durationMs: 1 });
+const ok = (file: string, args: readonly string[], stdout = "", exitCode = 0): ExecResult => ({
+  file,
+  redactedArgs: args,
+  stdout,
+  stderr: "",
+  exitCode,
+  durationMs: 1,
+});
 const fail = (file: string, args: readonly string[], exitCode: number, stderr: string): ExecError =>
   new ExecError(file, args, exitCode, undefined, false, stderr, "", 1, `exit code ${exitCode}`);
 
@@ -133,7 +140,10 @@ export class FakeHost {
   private nextDisk = 0;
   private nextDm = 0;
 
-  private constructor(readonly root: string, readonly paths: HostPaths) {}
+  private constructor(
+    readonly root: string,
+    readonly paths: HostPaths,
+  ) {}
 
   static async create(): Promise<FakeHost> {
     const root = await mkdtemp(join(tmpdir(), "gbcsi-node-"));
@@ -145,7 +155,17 @@ export class FakeHost {
       lockDir: join(root, "run/lock"),
       udevData: join(root, "run/udev/data"),
     };
-    for (const d of ["sys/class/iscsi_session", "sys/class/scsi_host", "sys/block", "sys/devices/platform", "dev", "etc/iscsi/nodes", "run/lock", "run/udev/data", "kubelet"]) {
+    for (const d of [
+      "sys/class/iscsi_session",
+      "sys/class/scsi_host",
+      "sys/block",
+      "sys/devices/platform",
+      "dev",
+      "etc/iscsi/nodes",
+      "run/lock",
+      "run/udev/data",
+      "kubelet",
+    ]) {
       await mkdir(join(root, d), { recursive: true });
     }
     await writeFile(join(paths.iscsiDir, "initiatorname.iscsi"), "## DO NOT EDIT\nInitiatorName=iqn.1993-08.org.debian:01:worker1\n");
@@ -385,7 +405,13 @@ export class FakeHost {
         const onDisk = wwid ? this.fsByWwid.get(wwid) : undefined;
         const b = this.blkid.get(dev) ?? (onDisk && onDisk.type !== "" ? { UUID: onDisk.uuid, TYPE: onDisk.type } : undefined);
         if (!b) return ok(prog, args, "", 2);
-        return ok(prog, args, `DEVNAME=${dev}\n${Object.entries(b).map(([k, v]) => `${k}=${v}`).join("\n")}\n`);
+        return ok(
+          prog,
+          args,
+          `DEVNAME=${dev}\n${Object.entries(b)
+            .map(([k, v]) => `${k}=${v}`)
+            .join("\n")}\n`,
+        );
       }
       case "mkfs.xfs":
       case "mkfs.ext4":
@@ -413,7 +439,11 @@ export class FakeHost {
     const uuid = type === "xfs" ? (at("-m") ?? "").replace(/^uuid=/, "") : (at("-U") ?? "");
     const before = this.fsByWwid.get(m.wwid);
     if (type === "xfs" && before && before.type !== "" && !args.includes("-f")) {
-      return { ...ok(prog, args), exitCode: 1, stderr: `mkfs.xfs: ${dev} appears to contain an existing filesystem (${before.type}).\nmkfs.xfs: Use the -f option to force overwrite.` };
+      return {
+        ...ok(prog, args),
+        exitCode: 1,
+        stderr: `mkfs.xfs: ${dev} appears to contain an existing filesystem (${before.type}).\nmkfs.xfs: Use the -f option to force overwrite.`,
+      };
     }
     if (this.mountedWwids.has(m.wwid)) this.formatsOverMounted++;
     await this.writeHead(m.dm);
@@ -464,7 +494,8 @@ export class FakeHost {
       if (!portal || !r) return { ...ok("iscsiadm", args), exitCode: 21, stderr: "iscsiadm: No records found" };
       if (this.sessions.some((s) => s.iqn === iqn && s.portal === portal)) return { ...ok("iscsiadm", args), exitCode: 15, stderr: "session exists" };
       const t = this.targets.get(iqn);
-      if (!t || !t.portals.includes(portal) || t.down?.has(portal)) return { ...ok("iscsiadm", args), exitCode: 8, stderr: "iscsiadm: connection login retries (reopen_max) 5 exceeded" };
+      if (!t || !t.portals.includes(portal) || t.down?.has(portal))
+        return { ...ok("iscsiadm", args), exitCode: 8, stderr: "iscsiadm: connection login retries (reopen_max) 5 exceeded" };
       if (t.chap && (r.get("node.session.auth.username") !== t.chap.username || r.get("node.session.auth.password") !== t.chap.password)) {
         return { ...ok("iscsiadm", args), exitCode: 24, stderr: "iscsiadm: Login failed to authenticate with target" };
       }
@@ -493,7 +524,8 @@ export class FakeHost {
     if (flag === "-f") {
       const m = this.maps.find((x) => x.wwid === wwid);
       if (!m) return { ...ok("multipath", args), exitCode: 1, stderr: `${wwid}: not a multipath device` };
-      if (this.mounts.some((x) => x.devNo === `253:${m.dm.slice(3)}` || x.source.endsWith(`[/${m.dm}]`))) return { ...ok("multipath", args), exitCode: 1, stderr: `${wwid}: map in use` };
+      if (this.mounts.some((x) => x.devNo === `253:${m.dm.slice(3)}` || x.source.endsWith(`[/${m.dm}]`)))
+        return { ...ok("multipath", args), exitCode: 1, stderr: `${wwid}: map in use` };
       await this.removeMap(m);
       return ok("multipath", args);
     }
@@ -545,7 +577,9 @@ export class FakeHost {
     return ok(
       "findmnt",
       args,
-      JSON.stringify({ filesystems: list.map((m) => ({ target: m.target, source: m.source, fstype: m.fstype, options: m.options.join(","), "maj:min": m.devNo })) }),
+      JSON.stringify({
+        filesystems: list.map((m) => ({ target: m.target, source: m.source, fstype: m.fstype, options: m.options.join(","), "maj:min": m.devNo })),
+      }),
     );
   }
 
@@ -554,7 +588,8 @@ export class FakeHost {
       const [, src = "", target = ""] = args;
       const under = [...this.mounts].reverse().find((m) => m.target === src);
       if (under) this.mounts.push({ ...under, target, options: ["rw"] });
-      else if (src.startsWith(this.paths.dev)) this.mounts.push({ target, source: `udev[/${basename(src)}]`, fstype: "devtmpfs", options: ["rw"], devNo: "0:5" });
+      else if (src.startsWith(this.paths.dev))
+        this.mounts.push({ target, source: `udev[/${basename(src)}]`, fstype: "devtmpfs", options: ["rw"], devNo: "0:5" });
       else return { ...ok("mount", args), exitCode: 32, stderr: "mount: special device does not exist" };
       return ok("mount", args);
     }
@@ -574,7 +609,11 @@ export class FakeHost {
     const onDisk = wwid ? this.fsByWwid.get(wwid) : undefined;
     if (wwid && !this.blkid.has(src)) {
       if (!onDisk || onDisk.type !== fstype || !onDisk.complete) {
-        return { ...ok("mount", args), exitCode: 32, stderr: `mount: ${target}: wrong fs type, bad option, bad superblock on ${src}, missing codepage or helper program, or other error.` };
+        return {
+          ...ok("mount", args),
+          exitCode: 32,
+          stderr: `mount: ${target}: wrong fs type, bad option, bad superblock on ${src}, missing codepage or helper program, or other error.`,
+        };
       }
       this.mountedWwids.add(wwid);
     }

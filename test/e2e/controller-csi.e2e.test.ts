@@ -8,10 +8,10 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
-import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY } from "../../lab/harness/product.js";
+import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY, labControllerTls } from "../../lab/harness/product.js";
 import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, codeOf, mountCap, GiB, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ListVolumesResponse__Output } from "../../src/generated/csi/v1/ListVolumesResponse.js";
 import type { ControllerGetVolumeResponse__Output } from "../../src/generated/csi/v1/ControllerGetVolumeResponse.js";
@@ -28,9 +28,10 @@ let portals: string[] = [];
 let chap = { username: "", password: "" };
 const initiators: string[] = [];
 const timings: string[] = [];
-const GBID = gbidFor("block-test", PV);
-const IQN = iqnFor(GBID);
-const WWID = wwidFor(GBID);
+// the volume's identity, random per create: read from the first CreateVolume
+let GBID = "";
+let IQN = "";
+let WWID = "";
 
 async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
   const t0 = performance.now();
@@ -77,7 +78,13 @@ before(async () => {
   }
   assert.notEqual(initiators[0], initiators[1], "the two VMs need distinct initiator names");
   kube = await new FakeKubeApi().start();
-  ctl = await startController({ endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, kubeconfig: await kube.kubeconfig(), namespace: NS });
+  ctl = await startController({
+    endpoints: lab.addresses.map((a) => `${a}:24010`),
+    key: BLOCKD_KEY,
+    tls: await labControllerTls(),
+    kubeconfig: await kube.kubeconfig(),
+    namespace: NS,
+  });
 });
 
 after(async () => {
@@ -97,7 +104,7 @@ after(async () => {
 
 const createReq = () => ({
   name: PV,
-  capacity_range: { required_bytes: String(GiB / 4) },
+  capacity_range: { required_bytes: String(384 * MiB) }, // xfs: at least 300 MiB
   volume_capabilities: [mountCap("xfs")],
   parameters: {
     hostingVolume: "block-test",
@@ -108,12 +115,16 @@ const createReq = () => ({
 });
 
 test("CreateVolume twice returns the same HA-3 CHAP volume and its Secret", { timeout: 900_000 }, async () => {
-  const a = await step("CreateVolume (ha 3, auth, 256 MiB)", () => ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(), 600_000));
+  const a = await step("CreateVolume (ha 3, auth, 384 MiB)", () => ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(), 600_000));
   const b = await step("CreateVolume again (idempotent)", () => ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(), 600_000));
   assert.deepEqual(b, a);
   volumeId = a.volume?.volume_id ?? "";
   assert.equal(volumeId, `v1/block-test/${PV}`);
   const ctx = a.volume?.volume_context ?? {};
+  GBID = ctx.gbid ?? "";
+  assert.match(GBID, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "a random GBID");
+  IQN = iqnFor(GBID);
+  WWID = wwidFor(GBID);
   assert.equal(ctx.iqn, IQN);
   assert.equal(ctx.wwid, WWID);
   portals = (ctx.portals ?? "").split(",");
@@ -125,28 +136,71 @@ test("CreateVolume twice returns the same HA-3 CHAP volume and its Secret", { ti
   assert.equal(chap.username, GBID);
   const info = await cli(lab.node(1), ["info", `block-test/${PV}`]);
   assert.equal(info.code, 0, info.stderr);
-  assert.match(info.stdout, /^SIZE: 256\.0 MiB$/m);
+  assert.match(info.stdout, /^SIZE: 384\.0 MiB$/m);
   assert.match(info.stdout, new RegExp(`^PASSWORD: ${chap.password}$`, "m"), "the Secret holds blockd's password");
 });
 
+test(
+  "a create re-issued while one HA node's tcmu-runner is down removes nothing: data, journal and the healthy nodes' targets intact",
+  { timeout: 900_000 },
+  async () => {
+    const n1 = lab.node(1);
+    const n2 = lab.node(2);
+    const file = `/run/gluster-blockd/mnt/block-test/block-store/${GBID}`;
+    // data of our own in the block's file (through the FUSE mount blockd uses), then its checksum
+    await n1.must(`dd if=/dev/urandom of=${file} bs=1M count=4 seek=8 conv=notrunc,fsync status=none`);
+    const sum = async (): Promise<string> =>
+      (await n1.must(`sha256sum ${file} | cut -d' ' -f1; cat /run/gluster-blockd/mnt/block-test/block-meta/${PV} | md5sum`)).stdout;
+    const lio = async (n: LabNode): Promise<string> =>
+      (await n.must(`cd /sys/kernel/config/target && find iscsi/${IQN} core -maxdepth 4 | sort; cat iscsi/${IQN}/tpgt_*/enable`)).stdout;
+    const before = { data: await sum(), n1: await lio(n1), n3: await lio(lab.node(3)) };
+    await n2.must("systemctl stop tcmu-runner");
+    try {
+      const again = await step("CreateVolume re-issued, tcmu-runner down on n2", () =>
+        ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(), 600_000),
+      );
+      assert.equal(again.volume?.volume_id, volumeId, "the existing volume is answered");
+      const byCli = await cli(n1, ["create", `block-test/${PV}`, "ha", "3", "auth", "enable", lab.addresses.join(","), "384MiB", "--json-plain"]);
+      assert.equal(byCli.code, 17, byCli.stdout + byCli.stderr);
+      assert.equal(byCli.stderr, `{"RESULT":"FAIL","errCode":17,"errMsg":"BLOCK with name: '${PV}' already EXIST\\n"}\n`);
+      assert.ok(!byCli.stdout.includes(chap.password) && !byCli.stderr.includes(chap.password), "no credentials handed out");
+    } finally {
+      await n2.must("systemctl start tcmu-runner");
+    }
+    assert.equal(await sum(), before.data, "the block's data and journal are unchanged");
+    assert.equal(await lio(n1), before.n1, "n1's target untouched");
+    assert.equal(await lio(lab.node(3)), before.n3, "n3's target untouched");
+  },
+);
+
 test("ControllerPublishVolume for n1: n1's login works, n2's is refused", { timeout: 900_000 }, async () => {
-  await step("ControllerPublishVolume n1", () => ctl.call("ControllerPublishVolume", { volume_id: volumeId, node_id: `n1/${initiators[0]}`, volume_capability: mountCap("xfs") }, 300_000));
+  await step("ControllerPublishVolume n1", () =>
+    ctl.call("ControllerPublishVolume", { volume_id: volumeId, node_id: `n1/${initiators[0]}`, volume_capability: mountCap("xfs") }, 300_000),
+  );
   const n1 = lab.node(1);
   const n2 = lab.node(2);
   const ok = await step("n1 logs in to 3 portals with CHAP", () => login(n1));
   assert.equal(ok.code, 0, ok.out);
-  await n1.must(`${waitFor(60, `[ "$(multipath -ll ${WWID} 2>/dev/null | grep -c 'active ready running')" = 3 ]`)} || { multipath -v2 >/dev/null; multipath -ll; exit 1; }`);
+  await n1.must(
+    `${waitFor(60, `[ "$(multipath -ll ${WWID} 2>/dev/null | grep -c 'active ready running')" = 3 ]`)} || { multipath -v2 >/dev/null; multipath -ll; exit 1; }`,
+  );
   const refused = await step("n2 login (same CHAP, not published)", () => login(n2));
   assert.notEqual(refused.code, 0, "an initiator not published must not log in");
   assert.match(refused.out, /authoriz|Login failed|24/i);
   await logout(n2);
-  const other = await codeOf(ctl.call("ControllerPublishVolume", { volume_id: volumeId, node_id: `n2/${initiators[1]}`, volume_capability: mountCap("xfs") }, 300_000));
+  const other = await codeOf(
+    ctl.call("ControllerPublishVolume", { volume_id: volumeId, node_id: `n2/${initiators[1]}`, volume_capability: mountCap("xfs") }, 300_000),
+  );
   assert.equal(other.code, 9, "single-node: FAILED_PRECONDITION while n1 holds it");
 });
 
 test("ControllerExpandVolume to 512 MiB reaches the initiator after a rescan", { timeout: 900_000 }, async () => {
   const r = await step("ControllerExpandVolume 512 MiB", () =>
-    ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: volumeId, capacity_range: { required_bytes: String(GiB / 2) }, volume_capability: mountCap("xfs") }, 300_000),
+    ctl.call<ControllerExpandVolumeResponse__Output>(
+      "ControllerExpandVolume",
+      { volume_id: volumeId, capacity_range: { required_bytes: String(GiB / 2) }, volume_capability: mountCap("xfs") },
+      300_000,
+    ),
   );
   assert.deepEqual([r.capacity_bytes, r.node_expansion_required], [String(GiB / 2), true]);
   const n1 = lab.node(1);
@@ -156,7 +210,10 @@ test("ControllerExpandVolume to 512 MiB reaches the initiator after a rescan", {
 
 test("ListVolumes and GetCapacity", { timeout: 300_000 }, async () => {
   const l = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { max_entries: 10 });
-  assert.deepEqual(l.entries.map((e) => e.volume?.volume_id), [volumeId]);
+  assert.deepEqual(
+    l.entries.map((e) => e.volume?.volume_id),
+    [volumeId],
+  );
   assert.equal(l.entries[0]?.volume?.capacity_bytes, String(GiB / 2));
   const c = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: { hostingVolume: "block-test" } });
   assert.ok(BigInt(c.available_capacity) > BigInt(64 * MiB), c.available_capacity);
@@ -168,10 +225,15 @@ test("ControllerGetVolume: normal, then abnormal once n3's target is removed", {
   assert.deepEqual(ok.status?.published_node_ids, [`n1/${initiators[0]}`]);
   const n3 = lab.node(3);
   await step("remove the target on n3 behind blockd's back", () => n3.must(`targetcli /iscsi delete ${IQN}`, { timeoutMs: 300_000 }));
-  const bad = await step("ControllerGetVolume (abnormal)", () => ctl.call<ControllerGetVolumeResponse__Output>("ControllerGetVolume", { volume_id: volumeId }, 300_000));
+  const bad = await step("ControllerGetVolume (abnormal)", () =>
+    ctl.call<ControllerGetVolumeResponse__Output>("ControllerGetVolume", { volume_id: volumeId }, 300_000),
+  );
   assert.equal(bad.status?.volume_condition?.abnormal, true);
   assert.match(bad.status?.volume_condition?.message ?? "", new RegExp(`${lab.addresses[2]?.replace(/\./g, "\\.")}: target-(missing|differs)`));
-  assert.ok(kube.events.some((e) => (e as { reason?: string }).reason === "DegradedHA"), "a DegradedHA Event on the claim");
+  assert.ok(
+    kube.events.some((e) => (e as { reason?: string }).reason === "DegradedHA"),
+    "a DegradedHA Event on the claim",
+  );
 });
 
 test("ControllerUnpublish, then DeleteVolume twice: nothing left behind", { timeout: 900_000 }, async () => {
@@ -180,7 +242,9 @@ test("ControllerUnpublish, then DeleteVolume twice: nothing left behind", { time
   await step("DeleteVolume", () => ctl.call("DeleteVolume", { volume_id: volumeId }, 600_000));
   await step("DeleteVolume again (idempotent)", () => ctl.call("DeleteVolume", { volume_id: volumeId }, 600_000));
   for (const n of lab.nodes) {
-    const left = await n.must(`ls /sys/kernel/config/target/iscsi | grep -c gluster-block || true; ls -d /sys/kernel/config/target/core/user_*/${PV} 2>/dev/null | wc -l`);
+    const left = await n.must(
+      `ls /sys/kernel/config/target/iscsi | grep -c gluster-block || true; ls -d /sys/kernel/config/target/core/user_*/${PV} 2>/dev/null | wc -l`,
+    );
     assert.deepEqual(left.stdout.trim().split("\n"), ["0", "0"], `${n.name}: ${left.stdout}`);
   }
   const list = await cli(lab.node(1), ["list", "block-test"]);

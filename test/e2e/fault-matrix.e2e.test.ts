@@ -29,10 +29,10 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
-import { buildProduct, startBlockd, stopBlockdEverywhere, cli, BLOCKD_KEY } from "../../lab/harness/product.js";
+import { buildProduct, startBlockd, stopBlockdEverywhere, cli, BLOCKD_KEY, labControllerTls } from "../../lab/harness/product.js";
 import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, mountCap, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import { parseJournal } from "../../src/glusterblock/journal/index.js";
 import { readExtensions } from "../../src/glusterblock/engine/extensions.js";
 import { TEST_HOOKS_ENV, CRASH_FILE_ENV } from "../../src/glusterblock/blockd/test-crash-hook.js";
@@ -53,8 +53,8 @@ function mode(): Mode {
 const MODE = mode();
 const HV = "block-test";
 const NS = "gluster-block-csi";
-const SIZE = 64 * MiB;
-const EXPANDED = 128 * MiB;
+const SIZE = 320 * MiB; // xfs: at least 300 MiB (mkfs.xfs's floor; the controller rounds up to it)
+const EXPANDED = 384 * MiB;
 const CRASH_FILE = "/run/gluster-blockd-test-crash";
 const HOOK_ENV = { [TEST_HOOKS_ENV]: "1", [CRASH_FILE_ENV]: CRASH_FILE };
 const MOUNT = "/mnt/fault-matrix";
@@ -187,24 +187,31 @@ function sections(text: string): Map<string, string[]> {
   return out;
 }
 
+/** pv -> the GBID its journal named when last read (random per create: kept for after the journal is gone) */
+const gbids = new Map<string, string>();
+const gbidOf = (pv: string): string => gbids.get(pv) ?? "00000000-0000-0000-0000-000000000000";
+
 /** The hosting volume through a mount of our own on n1 (blockd's comes and goes with its restarts). */
 async function volumeFiles(pv: string): Promise<{ journal?: string; file: string; locks: string[] }> {
-  const gbid = gbidFor(HV, pv);
   const r = await node(1).must(
     `m=${MOUNT}; mountpoint -q $m || { mkdir -p $m; mount -t glusterfs ${node(1).address}:/${HV} $m; }
+     g=$(sed -n 's/^GBID: //p' $m/block-meta/${pv} 2>/dev/null | head -n1); [ -n "$g" ] || g='${gbidOf(pv)}'
+     echo '#gbid'; echo "$g"
      echo '#journal'; [ -f $m/block-meta/${pv} ] && base64 -w0 $m/block-meta/${pv}; echo
-     echo '#file'; stat -c %s $m/block-store/${gbid} 2>/dev/null || echo absent
+     echo '#file'; stat -c %s "$m/block-store/$g" 2>/dev/null || echo absent
      echo '#locks'; ls -A $m/block-meta/.locks 2>/dev/null | grep -F '${pv}' || true`,
     { timeoutMs: 300_000 },
   );
   const s = sections(r.stdout);
+  const g = s.get("gbid")?.[0] ?? "";
+  if (/^[0-9a-f-]{36}$/.test(g)) gbids.set(pv, g);
   const j = s.get("journal")?.[0];
   return { ...(j ? { journal: Buffer.from(j, "base64").toString("utf8") } : {}), file: s.get("file")?.[0] ?? "?", locks: s.get("locks") ?? [] };
 }
 
 /** One node's LIO objects of the block (TPGs by portal, ACLs, LUNs, backstore and its size) and every CHAP password set on them. */
 async function lioOf(n: LabNode, pv: string): Promise<{ objects: string[]; passwords: string[] }> {
-  const iqn = iqnFor(gbidFor(HV, pv));
+  const iqn = iqnFor(gbidOf(pv));
   const r = await n.must(
     `cd /sys/kernel/config/target; t=iscsi/${iqn}
      echo '#objects'
@@ -260,7 +267,6 @@ function isNotFound(err: unknown): boolean {
  */
 async function endState(pv: string): Promise<Record<string, unknown>> {
   if (!lab || !ctl || !kube) throw new Error("not started");
-  const gbid = gbidFor(HV, pv);
   const vid = volumeId(pv);
   const listed = (await ctl.call<ListVolumesResponse__Output>("ListVolumes", {}, CALL_MS)).entries.some((e) => e.volume?.volume_id === vid);
   let volume: unknown = "absent";
@@ -279,6 +285,7 @@ async function endState(pv: string): Promise<Record<string, unknown>> {
     if (!isNotFound(err)) throw err;
   }
   const files = await volumeFiles(pv);
+  const gbid = gbidOf(pv);
   let journal: unknown = "absent";
   let password = "";
   if (files.journal !== undefined) {
@@ -563,7 +570,13 @@ before(async () => {
   await disarm();
   say(`gluster-blockd with test hooks on n1 n2 n3: ${secs(performance.now() - s)}`);
   kube = await new FakeKubeApi().start();
-  ctl = await startController({ endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, kubeconfig: await kube.kubeconfig(), namespace: NS });
+  ctl = await startController({
+    endpoints: lab.addresses.map((a) => `${a}:24010`),
+    key: BLOCKD_KEY,
+    tls: await labControllerTls(),
+    kubeconfig: await kube.kubeconfig(),
+    namespace: NS,
+  });
 });
 
 after(async () => {

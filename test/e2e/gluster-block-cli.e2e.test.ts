@@ -7,14 +7,15 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
 import { buildProduct, startBlockd, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog } from "../../lab/harness/product.js";
-import { wwidFor, iqnFor, gbidFor } from "../../src/identity/names.js";
+import { wwidFor, iqnFor, IQN_PREFIX } from "../../src/identity/names.js";
 
 let lab: Lab;
 let n1: LabNode;
 const BLOCK = "sample-block";
-const GBID = gbidFor("block-test", BLOCK);
-const IQN = iqnFor(GBID);
-const WWID = wwidFor(GBID);
+// the block's identity, random per create: read from the first test's create
+let GBID = "";
+let IQN = "";
+let WWID = "";
 const timings: string[] = [];
 let password = "";
 
@@ -39,11 +40,12 @@ function field(out: string, key: string): string {
 
 async function login(n: LabNode, portals: string[], user: string | undefined, pass: string | undefined): Promise<void> {
   for (const p of portals) {
-    const auth = user && pass
-      ? `iscsiadm -m node -T ${IQN} -p ${p} -o update -n node.session.auth.authmethod -v CHAP
+    const auth =
+      user && pass
+        ? `iscsiadm -m node -T ${IQN} -p ${p} -o update -n node.session.auth.authmethod -v CHAP
          iscsiadm -m node -T ${IQN} -p ${p} -o update -n node.session.auth.username -v ${user}
          iscsiadm -m node -T ${IQN} -p ${p} -o update -n node.session.auth.password -v '${pass}'`
-      : "";
+        : "";
     await n.must(`set -e
       iscsiadm -m node -T ${IQN} -p ${p} -o new >/dev/null
       iscsiadm -m node -T ${IQN} -p ${p} -o update -n node.startup -v manual
@@ -54,7 +56,9 @@ async function login(n: LabNode, portals: string[], user: string | undefined, pa
 }
 
 async function logoutAll(n: LabNode): Promise<void> {
-  await n.run(`umount /mnt/gb-e2e 2>/dev/null; multipath -f ${WWID} 2>/dev/null; iscsiadm -m node -T ${IQN} --logout 2>/dev/null; iscsiadm -m node -T ${IQN} -o delete 2>/dev/null; true`);
+  await n.run(
+    `umount /mnt/gb-e2e 2>/dev/null; multipath -f ${WWID} 2>/dev/null; iscsiadm -m node -T ${IQN} --logout 2>/dev/null; iscsiadm -m node -T ${IQN} -o delete 2>/dev/null; true`,
+  );
 }
 
 before(async () => {
@@ -82,14 +86,22 @@ test("create ha 3 with auth prints IQN, portals and CHAP credentials", { timeout
   const hosts = lab.addresses.join(",");
   const r = await step("gluster-block create ha 3 auth 1GiB", () => cli(n1, ["create", `block-test/${BLOCK}`, "ha", "3", "auth", "enable", hosts, "1GiB"]));
   assert.equal(r.code, 0, r.stderr + r.stdout);
-  assert.equal(field(r.stdout, "IQN"), IQN);
+  IQN = field(r.stdout, "IQN");
+  assert.ok(IQN.startsWith(IQN_PREFIX), IQN);
+  GBID = IQN.slice(IQN_PREFIX.length);
+  assert.match(GBID, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "a random GBID");
+  WWID = wwidFor(GBID);
+  assert.equal(iqnFor(GBID), IQN);
   assert.equal(field(r.stdout, "USERNAME"), GBID);
   password = field(r.stdout, "PASSWORD");
   assert.match(password, /^[0-9a-f-]{36}$/);
   assert.equal(field(r.stdout, "PORTAL\\(S\\)"), lab.addresses.map((a) => `${a}:3260`).join(" "));
   assert.match(r.stdout, /^RESULT: SUCCESS$/m);
   // the original's layout exactly
-  assert.equal(r.stdout, `IQN: ${IQN}\nUSERNAME: ${GBID}\nPASSWORD: ${password}\nPORTAL(S):  ${lab.addresses.map((a) => `${a}:3260`).join(" ")}\nRESULT: SUCCESS\n`);
+  assert.equal(
+    r.stdout,
+    `IQN: ${IQN}\nUSERNAME: ${GBID}\nPASSWORD: ${password}\nPORTAL(S):  ${lab.addresses.map((a) => `${a}:3260`).join(" ")}\nRESULT: SUCCESS\n`,
+  );
   // targetcli shows the original's tree on every node
   for (const n of lab.nodes) {
     const ls = (await n.must(["targetcli", "ls", `/iscsi/${IQN}`], { timeoutMs: 300_000 })).stdout;
@@ -106,18 +118,25 @@ test("an initiator logs in with CHAP to 3 portals: one map of 3 paths, xfs, data
   const portals = lab.addresses.map((a) => `${a}:3260`);
   await step("iscsi login 3 portals with CHAP", () => login(n1, portals, GBID, password));
   await step("multipath map with 3 paths", () =>
-    n1.must(`${waitFor(60, `[ "$(multipath -ll ${WWID} 2>/dev/null | grep -c 'active ready running')" = 3 ]`)} || { multipath -v2 >/dev/null; multipath -ll; exit 1; }`),
+    n1.must(
+      `${waitFor(60, `[ "$(multipath -ll ${WWID} 2>/dev/null | grep -c 'active ready running')" = 3 ]`)} || { multipath -v2 >/dev/null; multipath -ll; exit 1; }`,
+    ),
   );
   await step("mkfs.xfs -K, mount, write, read back", () =>
-    n1.must(`set -e; mkfs.xfs -f -q -K /dev/mapper/${WWID}; mkdir -p /mnt/gb-e2e; mount /dev/mapper/${WWID} /mnt/gb-e2e
+    n1.must(
+      `set -e; mkfs.xfs -f -q -K /dev/mapper/${WWID}; mkdir -p /mnt/gb-e2e; mount /dev/mapper/${WWID} /mnt/gb-e2e
       dd if=/dev/urandom of=/root/gb-e2e.bin bs=1M count=16 status=none; cp /root/gb-e2e.bin /mnt/gb-e2e/data; sync
-      umount /mnt/gb-e2e; echo 3 > /proc/sys/vm/drop_caches; mount /dev/mapper/${WWID} /mnt/gb-e2e; cmp /root/gb-e2e.bin /mnt/gb-e2e/data`, { timeoutMs: 300_000 }),
+      umount /mnt/gb-e2e; echo 3 > /proc/sys/vm/drop_caches; mount /dev/mapper/${WWID} /mnt/gb-e2e; cmp /root/gb-e2e.bin /mnt/gb-e2e/data`,
+      { timeoutMs: 300_000 },
+    ),
   );
 });
 
 test("login without CHAP credentials is refused", { timeout: 300_000 }, async () => {
   const n2 = lab.node(2);
-  const r = await n2.run(`iscsiadm -m node -T ${IQN} -p ${lab.addresses[0]}:3260 -o new >/dev/null && iscsiadm -m node -T ${IQN} -p ${lab.addresses[0]}:3260 --login; rc=$?; iscsiadm -m node -T ${IQN} -o delete >/dev/null 2>&1; exit $rc`);
+  const r = await n2.run(
+    `iscsiadm -m node -T ${IQN} -p ${lab.addresses[0]}:3260 -o new >/dev/null && iscsiadm -m node -T ${IQN} -p ${lab.addresses[0]}:3260 --login; rc=$?; iscsiadm -m node -T ${IQN} -o delete >/dev/null 2>&1; exit $rc`,
+  );
   assert.notEqual(r.code, 0, "a login without CHAP must fail");
   assert.match(r.stdout + r.stderr, /authoriz|Login failed|24/i);
 });
@@ -161,7 +180,14 @@ test("modify auth disable then enable: the new credentials work", { timeout: 600
   password = newPassword;
   // the running sessions keep going (the original's policy: auth applies at login); a new login needs the new secret
   await logoutAll(n1);
-  await step("re-login with the new credentials", () => login(n1, lab.addresses.map((a) => `${a}:3260`), GBID, password));
+  await step("re-login with the new credentials", () =>
+    login(
+      n1,
+      lab.addresses.map((a) => `${a}:3260`),
+      GBID,
+      password,
+    ),
+  );
   await n1.must(waitFor(60, `[ "$(multipath -ll ${WWID} 2>/dev/null | grep -c 'active ready running')" = 3 ]`));
 });
 
@@ -179,8 +205,12 @@ test("LIO wiped on a node comes back when its blockd restarts; the path recovers
   await n1.must(waitFor(60, `[ "$(multipath -ll ${WWID} 2>/dev/null | grep -c 'active ready running')" -le 2 ]`));
   await step("restart blockd on n2 (reconcile)", () => startBlockd(n2));
   await step("target back and path active", async () => {
-    await n2.must(waitFor(60, `test -e /sys/kernel/config/target/iscsi/${IQN}/tpgt_2/enable && [ "$(cat /sys/kernel/config/target/iscsi/${IQN}/tpgt_2/enable)" = 1 ]`));
-    await n1.must(waitFor(90, `[ "$(multipath -ll ${WWID} 2>/dev/null | grep -c 'active ready running')" = 3 ]`) + ` || { multipath -ll ${WWID}; exit 1; }`, { timeoutMs: 200_000 });
+    await n2.must(
+      waitFor(60, `test -e /sys/kernel/config/target/iscsi/${IQN}/tpgt_2/enable && [ "$(cat /sys/kernel/config/target/iscsi/${IQN}/tpgt_2/enable)" = 1 ]`),
+    );
+    await n1.must(waitFor(90, `[ "$(multipath -ll ${WWID} 2>/dev/null | grep -c 'active ready running')" = 3 ]`) + ` || { multipath -ll ${WWID}; exit 1; }`, {
+      timeoutMs: 200_000,
+    });
   });
 });
 
@@ -190,7 +220,9 @@ test("delete leaves no LIO object, file or journal on any node", { timeout: 600_
   assert.equal(r.code, 0, r.stderr + r.stdout);
   assert.match(r.stdout, /^SUCCESSFUL ON: +/m);
   for (const n of lab.nodes) {
-    const left = await n.must(`ls /sys/kernel/config/target/iscsi | grep -c gluster-block || true; ls -d /sys/kernel/config/target/core/user_*/${BLOCK} 2>/dev/null | wc -l`);
+    const left = await n.must(
+      `ls /sys/kernel/config/target/iscsi | grep -c gluster-block || true; ls -d /sys/kernel/config/target/core/user_*/${BLOCK} 2>/dev/null | wc -l`,
+    );
     assert.deepEqual(left.stdout.trim().split("\n"), ["0", "0"], `${n.name}: ${left.stdout}`);
   }
   const files = await n1.must(`m=$(findmnt -rn -o TARGET | grep '^/run/gluster-blockd/mnt/block-test$'); ls "$m/block-store" "$m/block-meta"`);
@@ -202,7 +234,9 @@ test("delete leaves no LIO object, file or journal on any node", { timeout: 600_
 /** What LIO on every node and the hosting volume hold: to prove a refused command changed nothing. */
 async function stackSnapshot(): Promise<string> {
   const lio = await Promise.all(
-    lab.nodes.map(async (n) => (await n.must("ls /sys/kernel/config/target/iscsi 2>/dev/null; ls -d /sys/kernel/config/target/core/user_*/* 2>/dev/null; true")).stdout),
+    lab.nodes.map(
+      async (n) => (await n.must("ls /sys/kernel/config/target/iscsi 2>/dev/null; ls -d /sys/kernel/config/target/core/user_*/* 2>/dev/null; true")).stdout,
+    ),
   );
   const vol = (await n1.must(`m=/run/gluster-blockd/mnt/block-test; ls "$m/block-store" "$m/block-meta"; cat "$m"/block-meta/* 2>/dev/null | md5sum`)).stdout;
   return JSON.stringify({ lio, vol });
@@ -214,7 +248,10 @@ test("bad input gets a clear error and the original's exit code, and changes not
   assert.equal(ok.code, 0, ok.stderr);
   const before = await stackSnapshot();
   const cases: [string[], number, RegExp][] = [
-    [["create", "block-test/keep", "ha", "3", "prealloc", "no", hosts, "128MiB"], 17, /already exists/],
+    // as 0.5.1: an existing block is refused with its words and no credentials, whatever the parameters
+    [["create", "block-test/keep", "ha", "3", "prealloc", "no", hosts, "64MiB"], 17, /^BLOCK with name: 'keep' already EXIST\n$/],
+    [["create", "block-test/keep", "ha", "3", "prealloc", "no", "auth", "enable", hosts, "64MiB"], 17, /^BLOCK with name: 'keep' already EXIST\n$/],
+    [["create", "block-test/keep", "ha", "3", "prealloc", "no", hosts, "128MiB"], 17, /^BLOCK with name: 'keep' already EXIST\n$/],
     [["create", "block-test/x1", "ha", "4", hosts, "64MiB"], 255, /ha/i],
     [["create", "block-test/x2", "ha", "1", (lab.addresses[0] ?? "").replace(/\.\d+$/, ".99"), "64MiB"], 255, /not in the trusted storage pool/],
     [["create", "block-test/x3", "ha", "1", "storage-1", "64MiB"], 255, /not an IP address/],
@@ -232,6 +269,7 @@ test("bad input gets a clear error and the original's exit code, and changes not
     const r = await cli(n1, [...args, "--json-plain"]);
     assert.equal(r.code, code, `${args.join(" ")}: exit ${r.code}\n${r.stdout}${r.stderr}`);
     const err = JSON.parse(r.stderr) as { RESULT: string; errCode: number; errMsg: string };
+    assert.deepEqual(Object.keys(err), ["RESULT", "errCode", "errMsg"], "the error form has no other keys (no credentials)");
     assert.equal(err.RESULT, "FAIL");
     assert.equal(err.errCode, code);
     assert.match(err.errMsg, msg, args.join(" "));
@@ -248,7 +286,8 @@ test("replace moves a target to another node; the initiator's portals follow", {
   assert.equal(moved.code, 0, moved.stderr + moved.stdout);
   assert.match(moved.stdout, new RegExp(`^CREATE SUCCESS: ${a3.replace(/\./g, "\\.")}$`, "m"));
   assert.match(moved.stdout, new RegExp(`^DELETE SUCCESS: ${a2.replace(/\./g, "\\.")}$`, "m"));
-  const iqn = iqnFor(gbidFor("block-test", "moving"));
+  const iqn = /^IQN: (\S+)$/m.exec(r.stdout)?.[1] ?? "";
+  assert.ok(iqn.startsWith(IQN_PREFIX), r.stdout);
   assert.equal((await lab.node(2).run(`test -e /sys/kernel/config/target/iscsi/${iqn}`)).code, 1, "nothing left on the old node");
   assert.equal((await lab.node(3).must(`cat /sys/kernel/config/target/iscsi/${iqn}/tpgt_2/enable`)).stdout.trim(), "1");
   assert.equal((await n1.must(`ls /sys/kernel/config/target/iscsi/${iqn}/tpgt_2/np`)).stdout.trim(), `${a3}:3260`);

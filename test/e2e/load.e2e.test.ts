@@ -14,11 +14,10 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
-import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY } from "../../lab/harness/product.js";
+import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY, labControllerTls } from "../../lab/harness/product.js";
 import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, mountCap, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
-import { gbidFor, iqnFor } from "../../src/identity/names.js";
-import { GLUSTER_BLOCK_IQN_PREFIX } from "../../src/glusterblock/lio/types.js";
+import { IQN_PREFIX, iqnFor } from "../../src/identity/names.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ListVolumesResponse__Output } from "../../src/generated/csi/v1/ListVolumesResponse.js";
 
@@ -37,7 +36,7 @@ const WAVE = 10;
 const WAVES = Math.ceil(COUNT / WAVE);
 const NS = "gluster-block-csi";
 const HV = "block-test";
-const SIZE = 64 * MiB;
+const SIZE = 320 * MiB; // xfs: at least 300 MiB (mkfs.xfs's floor; the controller rounds up to it)
 const HA = 3;
 /** one call's deadline; the controller's own blockd deadline is 300 s */
 const CALL_TIMEOUT_MS = 240_000;
@@ -52,7 +51,9 @@ const CHECK_TIMEOUT_MS = 20 * 60_000;
 
 const NAMES = Array.from({ length: COUNT }, (_, i) => `pvc-e2e-load-${String(i).padStart(3, "0")}`);
 const volumeIdOf = (name: string): string => `v1/${HV}/${name}`;
-const gbidOf = (name: string): string => gbidFor(HV, name);
+/** a volume's GBID, random per create: as its CreateVolume answered */
+const gbids = new Map<string, string>();
+const gbidOf = (name: string): string => gbids.get(name) ?? "";
 const secretKey = (name: string): string => `${NS}/gluster-block-chap-${name}`;
 const sorted = (xs: Iterable<string>): string[] => [...xs].sort();
 
@@ -207,15 +208,20 @@ function notePasswords(): void {
 async function lioOf(n: LabNode): Promise<{ targets: string[]; luns: number; enabledTpgs: number; backstores: string[] }> {
   const r = await n.must(
     `cd /sys/kernel/config/target
-     echo '#targets'; ls iscsi 2>/dev/null | grep -F '${GLUSTER_BLOCK_IQN_PREFIX}' || true
-     echo '#luns'; ls -d iscsi/${GLUSTER_BLOCK_IQN_PREFIX}*/tpgt_*/lun/lun_* 2>/dev/null | wc -l
-     echo '#enabled'; cat iscsi/${GLUSTER_BLOCK_IQN_PREFIX}*/tpgt_*/enable 2>/dev/null | grep -cx 1 || true
+     echo '#targets'; ls iscsi 2>/dev/null | grep -F '${IQN_PREFIX}' || true
+     echo '#luns'; ls -d iscsi/${IQN_PREFIX}*/tpgt_*/lun/lun_* 2>/dev/null | wc -l
+     echo '#enabled'; cat iscsi/${IQN_PREFIX}*/tpgt_*/enable 2>/dev/null | grep -cx 1 || true
      echo '#backstores'; for d in core/user_*/*/; do [ -d "$d" ] && basename "$d"; done; true`,
     { timeoutMs: 300_000 },
   );
   const sections = sectionsOf(r.stdout);
   const num = (k: string): number => Number(sections.get(k)?.[0] ?? NaN);
-  return { targets: sorted(sections.get("targets") ?? []), luns: num("luns"), enabledTpgs: num("enabled"), backstores: sorted(sections.get("backstores") ?? []) };
+  return {
+    targets: sorted(sections.get("targets") ?? []),
+    luns: num("luns"),
+    enabledTpgs: num("enabled"),
+    backstores: sorted(sections.get("backstores") ?? []),
+  };
 }
 
 /** A shell listing in "#name" sections, one item per line after each. */
@@ -289,14 +295,22 @@ let creates: PhaseStats | undefined;
 let deletes: PhaseStats | undefined;
 
 before(async () => {
-  say(`${COUNT} volumes (CHAP, ha 3, ${SIZE / MiB} MiB thin) in ${WAVES} wave(s) of ${WAVE}; retry on ${[...RETRYABLE].map(codeName).join("/")}, at most ${MAX_ATTEMPTS} attempts`);
+  say(
+    `${COUNT} volumes (CHAP, ha 3, ${SIZE / MiB} MiB thin) in ${WAVES} wave(s) of ${WAVE}; retry on ${[...RETRYABLE].map(codeName).join("/")}, at most ${MAX_ATTEMPTS} attempts`,
+  );
   buildProduct();
   lab = await ensureLab({ nodes: 3 });
   await lab.resetState();
   blockdSince = new Date().toISOString();
   await step("start gluster-blockd on 3 nodes", () => startBlockdEverywhere(lab!));
   kube = await new FakeKubeApi().start();
-  ctl = await startController({ endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, kubeconfig: await kube.kubeconfig(), namespace: NS });
+  ctl = await startController({
+    endpoints: lab.addresses.map((a) => `${a}:24010`),
+    key: BLOCKD_KEY,
+    tls: await labControllerTls(),
+    kubeconfig: await kube.kubeconfig(),
+    namespace: NS,
+  });
 });
 
 after(async () => {
@@ -336,7 +350,9 @@ after(async () => {
     await stopBlockdEverywhere(lab);
   }
   say(`test wall time ${secs(performance.now() - t0)}`, true);
-  console.log(`figures (${COUNT} volumes, CHAP, ha 3, ${SIZE / MiB} MiB thin, waves of ${WAVE}; per call = first attempt to last answer, backoffs included):\n${report.join("\n")}`);
+  console.log(
+    `figures (${COUNT} volumes, CHAP, ha 3, ${SIZE / MiB} MiB thin, waves of ${WAVE}; per call = first attempt to last answer, backoffs included):\n${report.join("\n")}`,
+  );
   assert.deepEqual(problems, []);
 });
 
@@ -346,6 +362,7 @@ test(`CreateVolume x${COUNT}, ${WAVE} at a time: all succeed`, { timeout: PHASE_
     live.add(name);
     const r = await ctl!.call<CreateVolumeResponse__Output>("CreateVolume", createReq(name), CALL_TIMEOUT_MS);
     responses.set(name, r);
+    gbids.set(name, r.volume?.volume_context?.gbid ?? "");
     createdOk++;
     notePasswords();
   });
@@ -365,50 +382,54 @@ test(`CreateVolume x${COUNT}, ${WAVE} at a time: all succeed`, { timeout: PHASE_
   }
 });
 
-test(`all ${COUNT} volumes exist: ListVolumes, gluster-block list, LIO on every node, block files, Secrets; the audit finds nothing`, { timeout: CHECK_TIMEOUT_MS }, async () => {
-  const ids = NAMES.map(volumeIdOf);
-  const entries = await step("ListVolumes (pages of 7)", () => listVolumes());
-  assert.deepEqual(
-    entries.map((e) => e.volume?.volume_id),
-    sorted(ids),
-    "ListVolumes lists exactly our volumes",
-  );
-  for (const e of entries) {
-    assert.equal(e.volume?.capacity_bytes, String(SIZE), e.volume?.volume_id);
-    assert.equal(e.status?.volume_condition?.abnormal, false, `${e.volume?.volume_id}: ${e.status?.volume_condition?.message}`);
-  }
+test(
+  `all ${COUNT} volumes exist: ListVolumes, gluster-block list, LIO on every node, block files, Secrets; the audit finds nothing`,
+  { timeout: CHECK_TIMEOUT_MS },
+  async () => {
+    const ids = NAMES.map(volumeIdOf);
+    const entries = await step("ListVolumes (pages of 7)", () => listVolumes());
+    assert.deepEqual(
+      entries.map((e) => e.volume?.volume_id),
+      sorted(ids),
+      "ListVolumes lists exactly our volumes",
+    );
+    for (const e of entries) {
+      assert.equal(e.volume?.capacity_bytes, String(SIZE), e.volume?.volume_id);
+      assert.equal(e.status?.volume_condition?.abnormal, false, `${e.volume?.volume_id}: ${e.status?.volume_condition?.message}`);
+    }
 
-  const list = await step("gluster-block list on n1", () => cli(lab!.node(1), ["list", HV]));
-  assert.equal(list.code, 0, list.stderr);
-  assert.deepEqual(sorted(list.stdout.split("\n").filter((l) => l !== "")), sorted(NAMES), "gluster-block list");
+    const list = await step("gluster-block list on n1", () => cli(lab!.node(1), ["list", HV]));
+    assert.equal(list.code, 0, list.stderr);
+    assert.deepEqual(sorted(list.stdout.split("\n").filter((l) => l !== "")), sorted(NAMES), "gluster-block list");
 
-  const iqns = sorted(NAMES.map((n) => iqnFor(gbidOf(n))));
-  const lio = await step("LIO on every node", () => Promise.all(lab!.nodes.map(async (n) => ({ n, l: await lioOf(n) }))));
-  for (const { n, l } of lio) {
-    assert.deepEqual(l.targets, iqns, `${n.name}: our iSCSI targets`);
-    // every target carries one TPG per HA node (the others' for ALUA), each with the LUN
-    assert.equal(l.luns, COUNT * HA, `${n.name}: one LUN in each of the ${HA} TPGs of every target`);
-    assert.equal(l.enabledTpgs, COUNT, `${n.name}: one enabled (own) TPG per target`);
-    assert.deepEqual(l.backstores, sorted(NAMES), `${n.name}: user:glfs backstores`);
-  }
+    const iqns = sorted(NAMES.map((n) => iqnFor(gbidOf(n))));
+    const lio = await step("LIO on every node", () => Promise.all(lab!.nodes.map(async (n) => ({ n, l: await lioOf(n) }))));
+    for (const { n, l } of lio) {
+      assert.deepEqual(l.targets, iqns, `${n.name}: our iSCSI targets`);
+      // every target carries one TPG per HA node (the others' for ALUA), each with the LUN
+      assert.equal(l.luns, COUNT * HA, `${n.name}: one LUN in each of the ${HA} TPGs of every target`);
+      assert.equal(l.enabledTpgs, COUNT, `${n.name}: one enabled (own) TPG per target`);
+      assert.deepEqual(l.backstores, sorted(NAMES), `${n.name}: user:glfs backstores`);
+    }
 
-  const files = await step("block files and journals on the hosting volume", () => volumeFiles());
-  assert.deepEqual(files.store, sorted(NAMES.map(gbidOf)), "block-store holds one file per volume");
-  assert.deepEqual(files.meta, sorted(NAMES), "block-meta holds one journal per volume");
-  assert.deepEqual(files.orphaned, [], "nothing set aside as orphaned");
+    const files = await step("block files and journals on the hosting volume", () => volumeFiles());
+    assert.deepEqual(files.store, sorted(NAMES.map(gbidOf)), "block-store holds one file per volume");
+    assert.deepEqual(files.meta, sorted(NAMES), "block-meta holds one journal per volume");
+    assert.deepEqual(files.orphaned, [], "nothing set aside as orphaned");
 
-  assert.deepEqual(sorted(kube!.secrets.keys()), sorted(NAMES.map(secretKey)), "one CHAP Secret per volume");
-  for (const name of NAMES) {
-    const data = kube!.secrets.get(secretKey(name))?.data as Record<string, string>;
-    assert.equal(Buffer.from(data.username ?? "", "base64").toString(), gbidOf(name), `${name}: CHAP username`);
-    assert.ok(Buffer.from(data.password ?? "", "base64").length >= 8, `${name}: a CHAP password`);
-  }
-  notePasswords();
-  const current = new Set(NAMES.map((n) => (kube!.secrets.get(secretKey(n))?.data as Record<string, string>).password));
-  assert.equal(current.size, COUNT, "every volume has its own CHAP password");
+    assert.deepEqual(sorted(kube!.secrets.keys()), sorted(NAMES.map(secretKey)), "one CHAP Secret per volume");
+    for (const name of NAMES) {
+      const data = kube!.secrets.get(secretKey(name))?.data as Record<string, string>;
+      assert.equal(Buffer.from(data.username ?? "", "base64").toString(), gbidOf(name), `${name}: CHAP username`);
+      assert.ok(Buffer.from(data.password ?? "", "base64").length >= 8, `${name}: a CHAP password`);
+    }
+    notePasswords();
+    const current = new Set(NAMES.map((n) => (kube!.secrets.get(secretKey(n))?.data as Record<string, string>).password));
+    assert.equal(current.size, COUNT, "every volume has its own CHAP password");
 
-  await step(`gluster-block audit on 3 nodes (${COUNT} volumes)`, () => auditEverywhere());
-});
+    await step(`gluster-block audit on 3 nodes (${COUNT} volumes)`, () => auditEverywhere());
+  },
+);
 
 test(`DeleteVolume x${COUNT}, ${WAVE} at a time: all succeed`, { timeout: PHASE_TIMEOUT_MS }, async () => {
   deletes = await inWaves("DeleteVolume", async (name) => {
@@ -421,7 +442,11 @@ test(`DeleteVolume x${COUNT}, ${WAVE} at a time: all succeed`, { timeout: PHASE_
 
 test("nothing is left: ListVolumes, gluster-block list, LIO, block files, Secrets; the audit finds nothing", { timeout: CHECK_TIMEOUT_MS }, async () => {
   const entries = await step("ListVolumes", () => listVolumes());
-  assert.deepEqual(entries.map((e) => e.volume?.volume_id), [], "ListVolumes after the deletes");
+  assert.deepEqual(
+    entries.map((e) => e.volume?.volume_id),
+    [],
+    "ListVolumes after the deletes",
+  );
   const list = await step("gluster-block list on n1", () => cli(lab!.node(1), ["list", HV]));
   assert.equal(list.code, 0, list.stderr);
   assert.equal(list.stdout.trim(), "*Nil*");

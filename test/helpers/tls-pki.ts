@@ -1,9 +1,12 @@
 // A throwaway PKI made with the real openssl, for the TLS tests: the blockd CA
-// with blockd's certificate (DNS:gluster-blockd, serverAuth + clientAuth) and
-// the controller's (clientAuth); a client of another CA; a client of the
-// right CA whose validity ended in 2020 (openssl 3.0's x509 cannot back-date,
-// so `openssl ca -startdate/-enddate` signs it); and a blockd certificate
-// without the name. EC P-256 keys: fast to make.
+// with blockd's peer certificate (DNS:gluster-blockd, serverAuth + clientAuth)
+// and the controller's (DNS:gluster-block-csi-controller, clientAuth); a
+// controller-named client of another CA; one of the right CA whose validity
+// ended in 2020 (openssl 3.0's x509 cannot back-date, so `openssl ca
+// -startdate/-enddate` signs it); a blockd certificate without the name; and
+// two clients of the right CA in no role: one naming neither role, one
+// naming gluster-blockd without serverAuth (so it could not serve as a
+// blockd). EC P-256 keys: fast to make.
 import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { exec } from "../../src/util/exec.js";
@@ -17,14 +20,20 @@ export interface TestPki {
   dir: string;
   ca: string;
   otherCa: string;
+  /** a blockd peer: DNS:gluster-blockd, serverAuth + clientAuth */
   blockd: CertFiles;
+  /** the controller: DNS:gluster-block-csi-controller, clientAuth */
   controller: CertFiles;
-  /** signed by the other CA */
+  /** named like the controller, signed by the other CA */
   intruder: CertFiles;
-  /** signed by the right CA, valid 2020-01-01 to 2020-01-02 */
+  /** named like the controller, signed by the right CA, valid 2020-01-01 to 2020-01-02 */
   expired: CertFiles;
   /** right CA, server and client usage, but no DNS:gluster-blockd */
   unnamed: CertFiles;
+  /** right CA, clientAuth, names neither role (DNS:storage-admin.example.org) */
+  stranger: CertFiles;
+  /** right CA, DNS:gluster-blockd but clientAuth only: not a peer (it could not serve as one) */
+  blockdNamedClient: CertFiles;
 }
 
 const config = (dir: string): string => `
@@ -51,6 +60,17 @@ subjectAltName = DNS:storage-1.example.org
 basicConstraints = CA:FALSE
 keyUsage = critical, digitalSignature
 extendedKeyUsage = clientAuth
+subjectAltName = DNS:gluster-block-csi-controller
+[ stranger_ext ]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:storage-admin.example.org
+[ blockd_named_client_ext ]
+basicConstraints = CA:FALSE
+keyUsage = critical, digitalSignature
+extendedKeyUsage = clientAuth
+subjectAltName = DNS:gluster-blockd
 [ ca ]
 default_ca = blockd_ca
 [ blockd_ca ]
@@ -78,11 +98,46 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
   const p = (name: string): string => join(dir, name);
 
   const selfSigned = (name: string, cn: string): Promise<unknown> =>
-    openssl("req", "-config", cnf, "-x509", ...NEW_KEY, "-keyout", p(`${name}.key`), "-out", p(`${name}.crt`), "-days", "2", "-subj", `/CN=${cn}`, "-extensions", "ca_ext");
-  const request = (name: string, cn: string): Promise<unknown> => openssl("req", "-config", cnf, "-new", ...NEW_KEY, "-keyout", p(`${name}.key`), "-out", p(`${name}.csr`), "-subj", `/CN=${cn}`);
+    openssl(
+      "req",
+      "-config",
+      cnf,
+      "-x509",
+      ...NEW_KEY,
+      "-keyout",
+      p(`${name}.key`),
+      "-out",
+      p(`${name}.crt`),
+      "-days",
+      "2",
+      "-subj",
+      `/CN=${cn}`,
+      "-extensions",
+      "ca_ext",
+    );
+  const request = (name: string, cn: string): Promise<unknown> =>
+    openssl("req", "-config", cnf, "-new", ...NEW_KEY, "-keyout", p(`${name}.key`), "-out", p(`${name}.csr`), "-subj", `/CN=${cn}`);
   const sign = async (name: string, cn: string, ca: string, ext: string): Promise<CertFiles> => {
     await request(name, cn);
-    await openssl("x509", "-req", "-in", p(`${name}.csr`), "-CA", p(`${ca}.crt`), "-CAkey", p(`${ca}.key`), "-CAcreateserial", "-days", "2", "-out", p(`${name}.crt`), "-extfile", cnf, "-extensions", ext);
+    await openssl(
+      "x509",
+      "-req",
+      "-in",
+      p(`${name}.csr`),
+      "-CA",
+      p(`${ca}.crt`),
+      "-CAkey",
+      p(`${ca}.key`),
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-out",
+      p(`${name}.crt`),
+      "-extfile",
+      cnf,
+      "-extensions",
+      ext,
+    );
     return { cert: p(`${name}.crt`), key: p(`${name}.key`) };
   };
 
@@ -92,7 +147,36 @@ export async function makeTestPki(dir: string): Promise<TestPki> {
   const controller = await sign("controller", "gluster-block-csi controller", "ca", "client_ext");
   const intruder = await sign("intruder", "intruder", "other-ca", "client_ext");
   const unnamed = await sign("unnamed", "storage-1", "ca", "unnamed_ext");
+  const stranger = await sign("stranger", "storage admin", "ca", "stranger_ext");
+  const blockdNamedClient = await sign("blockd-named-client", "gluster-blockd", "ca", "blockd_named_client_ext");
   await request("expired", "expired client");
-  await openssl("ca", "-config", cnf, "-batch", "-notext", "-extensions", "client_ext", "-startdate", "20200101000000Z", "-enddate", "20200102000000Z", "-in", p("expired.csr"), "-out", p("expired.crt"));
-  return { dir, ca: p("ca.crt"), otherCa: p("other-ca.crt"), blockd, controller, intruder, expired: { cert: p("expired.crt"), key: p("expired.key") }, unnamed };
+  await openssl(
+    "ca",
+    "-config",
+    cnf,
+    "-batch",
+    "-notext",
+    "-extensions",
+    "client_ext",
+    "-startdate",
+    "20200101000000Z",
+    "-enddate",
+    "20200102000000Z",
+    "-in",
+    p("expired.csr"),
+    "-out",
+    p("expired.crt"),
+  );
+  return {
+    dir,
+    ca: p("ca.crt"),
+    otherCa: p("other-ca.crt"),
+    blockd,
+    controller,
+    intruder,
+    expired: { cert: p("expired.crt"), key: p("expired.key") },
+    unnamed,
+    stranger,
+    blockdNamedClient,
+  };
 }

@@ -16,7 +16,7 @@ import { captureLog } from "../../lab/harness/log-capture.js";
 import type { CreateRequest } from "../../src/glusterblock/engine/requests.js";
 import type { Finding } from "../../src/glusterblock/engine/audit.js";
 import { QUARANTINE_DIR } from "../../src/glusterblock/engine/audit.js";
-import { gbidFor, iqnFor } from "../../src/identity/names.js";
+import { iqnFor } from "../../src/identity/names.js";
 import { META_DIR, STORE_DIR, ORPHAN_DIR } from "../../src/glusterblock/volume/block-store.js";
 
 const MiB = 1024n * 1024n;
@@ -42,14 +42,24 @@ const node = (h: string): EngineNode => {
   return n;
 };
 const journal = (block: string): string => join(root, META_DIR, block);
-const file = (block: string): string => join(root, STORE_DIR, gbidFor(c.volume, block));
+/** block -> its GBID (random per create): read from its journal once, kept for after the journal is gone */
+const gbids = new Map<string, string>();
+async function gbidOf(block: string): Promise<string> {
+  const known = gbids.get(block);
+  if (known) return known;
+  const g = /^GBID: (\S+)$/m.exec(await readFile(journal(block), "utf8"))?.[1];
+  if (!g) throw new Error(`journal of ${block} names no GBID`);
+  gbids.set(block, g);
+  return g;
+}
+const file = async (block: string): Promise<string> => join(root, STORE_DIR, await gbidOf(block));
 const key = (f: { kind: string; host: string; block: string }): string => `${f.kind} ${f.host || "-"} ${f.block}`;
 const keys = (fs: Finding[]): string[] => [...new Set(fs.map(key))].sort();
 
 /** One block's journal state, file, CHAP secret and LIO objects on each node (but `except`). */
 async function stateOf(block: string, except?: string): Promise<unknown> {
   const s = await blockState(c, root, block);
-  const gbid = gbidFor(c.volume, block);
+  const gbid = await gbidOf(block);
   const lio: Record<string, unknown> = {};
   for (const [h, list] of Object.entries(s.lio as Record<string, { name?: string; gbid?: string }[]>)) {
     if (h !== except) lio[h] = list.filter((b) => b.name === block || b.gbid === gbid);
@@ -82,23 +92,25 @@ test("audit finds each kind of orphan, fixes each with one log line, then finds 
 
   // 1. LIO objects with no journal: the journal and the file removed on the volume
   await e.create(req("orphan-lio"));
+  const orphanFile = await file("orphan-lio");
   await rm(journal("orphan-lio"));
-  await rm(file("orphan-lio"));
+  await rm(orphanFile);
   // 2. a journal whose target is missing on one node
-  await node(h2).lio.remove({ name: "lost-target", iqn: iqnFor(gbidFor(c.volume, "lost-target")) });
+  await node(h2).lio.remove({ name: "lost-target", iqn: iqnFor(await gbidOf("lost-target")) });
   // 3. a backing file no journal names
   const stray = randomUUID();
   await writeFile(join(root, STORE_DIR, stray), "");
   // 4. a journal whose file is gone
   await e.create(req("lost-file"));
-  await rm(file("lost-file"));
+  await rm(await file("lost-file"));
   // 5. a create cut short after its first append and the file (the journal's first lines only)
-  const halfGbid = gbidFor(c.volume, "half-created");
+  const halfGbid = randomUUID();
+  gbids.set("half-created", halfGbid);
   await writeFile(
     journal("half-created"),
     `VOLUME: ${c.volume}\nGBID: ${halfGbid}\nHA: 3\nENTRYCREATE: INPROGRESS\nPRIOPATH: ${h1}\nHOSTS: ${c.hosts.join(" ")}\nACLMODE: GENERATED\nPREALLOC: NO\n`,
   );
-  await writeFile(file("half-created"), "");
+  await writeFile(await file("half-created"), "");
   // 6. a create stopped after the first node's target was made (ENTRYCREATE: SUCCESS, hosts CONFIGINPROGRESS)
   {
     const peers = new ProcessPeers(c.peers);
@@ -110,7 +122,9 @@ test("audit finds each kind of orphan, fixes each with one log line, then finds 
   {
     const peers = new ProcessPeers(c.peers);
     await assert.rejects(
-      c.engine(1, { peers, faults: stopAfter(peers, `lio-remove:${h1}`) }).delete({ volume: c.volume, block: "half-deleted", unlinkStorage: true, force: false, missingOk: true }),
+      c
+        .engine(1, { peers, faults: stopAfter(peers, `lio-remove:${h1}`) })
+        .delete({ volume: c.volume, block: "half-deleted", unlinkStorage: true, force: false, missingOk: true }),
       SimulatedCrash,
     );
     await peers.idle();
@@ -122,7 +136,7 @@ test("audit finds each kind of orphan, fixes each with one log line, then finds 
   await appendFile(journal("corrupt-live"), "not a journal line\n");
   // 10. a backstore left half-made on node 3 (its LIO writes stopped before the WWN), no journal
   const n3 = node(h3);
-  const crashGbid = gbidFor(c.volume, "lio-crash");
+  const crashGbid = randomUUID();
   n3.configfs.crashAt = n3.configfs.ops.length + 3;
   await assert.rejects(
     n3.lio.apply({
@@ -139,7 +153,10 @@ test("audit finds each kind of orphan, fixes each with one log line, then finds 
     /simulated crash/,
   );
   n3.configfs.crashAt = undefined;
-  assert.ok((await n3.lio.list()).some((b) => b.name === "lio-crash" && !b.gbid), "a backstore with no WWN is left");
+  assert.ok(
+    (await n3.lio.list()).some((b) => b.name === "lio-crash" && !b.gbid),
+    "a backstore with no WWN is left",
+  );
   // 11. a target left on a node that is no longer a host: a replace whose clean-up of the old node failed
   await e.create(req("moved-away", { ha: 2, hosts: [h1, h2] }));
   node(h2).down = true;
@@ -181,10 +198,18 @@ test("audit finds each kind of orphan, fixes each with one log line, then finds 
   const fixed = await auditEveryNode(c, true, cap.log);
   assert.deepEqual(keys(fixed), expected.map(key).sort(), "the fix run reports what it found");
   const done = fixed.filter((f) => f.fixed);
-  assert.deepEqual(keys(done), expected.filter((f) => f.block !== "corrupt-live").map(key).sort());
+  assert.deepEqual(
+    keys(done),
+    expected
+      .filter((f) => f.block !== "corrupt-live")
+      .map(key)
+      .sort(),
+  );
   assert.equal(done.length, new Set(done.map(key)).size, "each fixed once");
   assert.ok(fixed.filter((f) => f.block === "corrupt-live").every((f) => !f.fixed));
-  const fixLines = cap.lines.map((l) => JSON.parse(l) as { message: string; kind: string; host: string; block: string }).filter((l) => l.message === "audit fixed");
+  const fixLines = cap.lines
+    .map((l) => JSON.parse(l) as { message: string; kind: string; host: string; block: string })
+    .filter((l) => l.message === "audit fixed");
   assert.deepEqual(fixLines.map((l) => key(l)).sort(), done.map(key).sort(), "one log line per fix");
 
   // audit again: only the corrupt live journal, which waits for a human; repaired by hand, nothing
@@ -213,7 +238,7 @@ test("audit finds each kind of orphan, fixes each with one log line, then finds 
     "only the healthy blocks' LIO objects are left, on their hosts",
   );
   const files = (await readdir(join(root, STORE_DIR))).sort();
-  assert.deepEqual(files, [...healthy].map((b) => gbidFor(c.volume, b)).sort(), "only the healthy blocks' files are left");
+  assert.deepEqual(files, (await Promise.all([...healthy].map((b) => gbidOf(b)))).sort(), "only the healthy blocks' files are left");
   assert.deepEqual(await readdir(join(root, ORPHAN_DIR)), [stray], "the file no journal named is set aside, not deleted (it may be kept on purpose)");
   for (const b of healthy) {
     assert.deepEqual(await stateOf(b, b === "moved-away" ? h2 : undefined), before[b], `${b} is as it was`);

@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { readFile, stat, writeFile, readdir, mkdir, mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { randomUUID } from "node:crypto";
 import { startEngineCluster, type EngineCluster } from "./harness/engine-cluster.js";
 import { BlockEngine } from "../../src/glusterblock/engine/block-engine.js";
 import { readExtensions } from "../../src/glusterblock/engine/extensions.js";
@@ -23,7 +24,8 @@ import {
   PreconditionError,
   VolumeNotFoundError,
 } from "../../src/glusterblock/errors.js";
-import { InvalidNameError, gbidFor, iqnFor } from "../../src/identity/names.js";
+import { InvalidNameError, iqnFor } from "../../src/identity/names.js";
+import { gbidFor } from "../doubles/names.js";
 import { SizeError } from "../../src/identity/size.js";
 import { parseJournal } from "../../src/glusterblock/journal/index.js";
 import { exec } from "../../src/util/exec.js";
@@ -31,6 +33,9 @@ import { exec } from "../../src/util/exec.js";
 let c: EngineCluster;
 let e: BlockEngine;
 let root: string;
+/** the GBID sample-block's create drew (random per create) */
+let sampleGbid = "";
+const V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 const MiB = 1024n * 1024n;
 
 const req = (block: string, over: Partial<CreateRequest> = {}): CreateRequest => ({
@@ -68,8 +73,9 @@ after(async () => {
 describe("create, info, modify, delete on a real volume", () => {
   test("create ha 3 with auth writes the original's journal, the file and a target on every node", async () => {
     const r = await e.create(req("sample-block", { auth: true }));
-    const gbid = gbidFor(c.volume, "sample-block");
-    assert.equal(r.gbid, gbid);
+    const gbid = r.gbid;
+    sampleGbid = gbid;
+    assert.match(gbid, V4, "a random GBID (uuid v4), drawn per create");
     assert.equal(r.iqn, iqnFor(gbid));
     assert.deepEqual(
       r.portals,
@@ -109,7 +115,7 @@ describe("create, info, modify, delete on a real volume", () => {
     const before = await snapshot();
     const r = await e.create(req("sample-block", { auth: true }));
     assert.equal(r.alreadyExisted, true);
-    assert.equal(r.gbid, gbidFor(c.volume, "sample-block"));
+    assert.equal(r.gbid, sampleGbid, "the GBID the journal recorded");
     // a retry may append nothing but re-convergence; the journal's state is the same
     const after = await snapshot();
     const storeOf = (s: string): string[] => (JSON.parse(s) as { store: string[] }).store;
@@ -149,7 +155,7 @@ describe("create, info, modify, delete on a real volume", () => {
   test("modify size grows the file and every backstore; shrinking needs force", async () => {
     const r = await e.resize({ volume: c.volume, block: "sample-block", sizeBytes: 128n * MiB, force: false });
     assert.equal(r.failedOn.length, 0);
-    const gbid = gbidFor(c.volume, "sample-block");
+    const gbid = sampleGbid;
     assert.equal((await stat(join(root, "block-store", gbid))).size, 128 * 1024 * 1024);
     for (const n of c.nodes.values()) assert.equal((await n.lio.get(r.iqn))?.backstore?.sizeBytes, 128 * 1024 * 1024);
     assert.match(await readFile(join(root, "block-meta", "sample-block"), "utf8"), /RSSUCCESS-134217728/);
@@ -157,7 +163,7 @@ describe("create, info, modify, delete on a real volume", () => {
   });
 
   test("delete removes every target, the file and the journal; a second delete is NOT_FOUND, or OK when missing is allowed", async () => {
-    const gbid = gbidFor(c.volume, "sample-block");
+    const gbid = sampleGbid;
     const r = await e.delete({ volume: c.volume, block: "sample-block", unlinkStorage: true, force: false, missingOk: false });
     assert.deepEqual([...r.successfulOn].sort(), [...c.hosts].sort());
     await assert.rejects(stat(join(root, "block-store", gbid)), /ENOENT/);
@@ -201,7 +207,56 @@ describe("failures converge", () => {
     await e.delete({ volume: c.volume, block: "blk-crash", unlinkStorage: true, force: false, missingOk: false });
   });
 
+  test("a re-issued create of a block that exists, while one host's LIO fails, removes nothing: journal, file, data and targets intact", async () => {
+    const made = await e.create(req("blk-keep", { ha: 3 }));
+    const file = join(root, "block-store", made.gbid);
+    await writeFile(file, Buffer.alloc(4096, 0x5a), { flag: "r+" });
+    const data = (): Promise<string> => exec("sha256sum", [file], { timeoutMs: 10_000 }).then((r) => r.stdout.split(" ")[0] ?? "");
+    const sum = await data();
+    const before = await snapshot();
+    const n2 = c.nodes.get(c.hosts[1] ?? "");
+    assert.ok(n2);
+    // every LIO write on n2 fails from now on, as with its tcmu-runner stopped
+    n2.configfs.crashAt = n2.configfs.ops.length;
+    try {
+      // CSI's retry: the block is answered as it is
+      const again = await e.create(req("blk-keep", { ha: 3 }));
+      assert.equal(again.alreadyExisted, true);
+      assert.equal(again.gbid, made.gbid);
+      // the CLI's: refused as the original, nothing touched
+      await assert.rejects(e.create(req("blk-keep", { ha: 3, failIfExists: true })), BlockExistsError);
+    } finally {
+      n2.configfs.crashAt = undefined;
+    }
+    assert.equal(await snapshot(), before, "the journal, the file and every node's LIO objects are as they were");
+    assert.equal(await data(), sum, "the block's data is intact");
+    await e.delete({ volume: c.volume, block: "blk-keep", unlinkStorage: true, force: false, missingOk: false });
+  });
+
+  test("a retry of a create begun earlier whose configuration fails on a host leaves the block for the next retry", async () => {
+    const gbid = gbidFor(c.volume, "blk-begun");
+    await writeFile(
+      join(root, "block-meta", "blk-begun"),
+      `VOLUME: ${c.volume}\nGBID: ${gbid}\nHA: 3\nENTRYCREATE: INPROGRESS\nPRIOPATH: ${c.hosts[0]}\nHOSTS: ${c.hosts.join(" ")}\nACLMODE: GENERATED\nPREALLOC: NO\n`,
+    );
+    const n3 = c.nodes.get(c.hosts[2] ?? "");
+    assert.ok(n3);
+    n3.configfs.crashAt = n3.configfs.ops.length;
+    try {
+      await assert.rejects(e.create(req("blk-begun")), PartialFailureError);
+    } finally {
+      n3.configfs.crashAt = undefined;
+    }
+    // not made by that call: neither its journal nor its file was removed
+    assert.ok((await readFile(join(root, "block-meta", "blk-begun"), "utf8")).includes(`GBID: ${gbid}`));
+    await stat(join(root, "block-store", gbid));
+    const r = await e.create(req("blk-begun"));
+    assert.equal(r.portals.length, 3);
+    await e.delete({ volume: c.volume, block: "blk-begun", unlinkStorage: true, force: false, missingOk: false });
+  });
+
   test("a create cut short after the journal's first lines is finished by the retry", async () => {
+    // a GBID as earlier builds derived it from the name (v5): such half-made blocks are finished too
     const gbid = gbidFor(c.volume, "blk-resume");
     // what a coordinator that died right after its first append leaves behind
     await writeFile(
@@ -216,6 +271,44 @@ describe("failures converge", () => {
     await e.delete({ volume: c.volume, block: "blk-resume", unlinkStorage: true, force: false, missingOk: false });
   });
 
+  test("a create cut short after the journal's first lines keeps the GBID the journal recorded (a random v4 one)", async () => {
+    const gbid = randomUUID();
+    const files = new Set(await readdir(join(root, "block-store")));
+    await writeFile(
+      join(root, "block-meta", "blk-resume-v4"),
+      `VOLUME: ${c.volume}\nGBID: ${gbid}\nHA: 3\nENTRYCREATE: INPROGRESS\nPRIOPATH: ${c.hosts[0]}\nHOSTS: ${c.hosts.join(" ")}\nACLMODE: GENERATED\nPREALLOC: NO\n`,
+    );
+    const r = await e.create(req("blk-resume-v4"));
+    assert.equal(r.gbid, gbid);
+    assert.equal(r.iqn, iqnFor(gbid));
+    assert.equal((await stat(join(root, "block-store", gbid))).size, 64 * 1024 * 1024, "the file is made under the recorded GBID");
+    assert.deepEqual(
+      (await readdir(join(root, "block-store"))).filter((f) => f !== gbid && !files.has(f)),
+      [],
+      "no second file",
+    );
+    await e.delete({ volume: c.volume, block: "blk-resume-v4", unlinkStorage: true, force: false, missingOk: false });
+  });
+
+  test("a block deleted and created again under the same name gets a new GBID, IQN and WWID", async () => {
+    const first = await e.create(req("blk-again", { auth: true }));
+    await e.delete({ volume: c.volume, block: "blk-again", unlinkStorage: true, force: false, missingOk: false });
+    const second = await e.create(req("blk-again", { auth: true }));
+    assert.equal(second.alreadyExisted, false);
+    assert.notEqual(second.gbid, first.gbid);
+    assert.notEqual(second.iqn, first.iqn);
+    assert.notEqual(second.wwid, first.wwid);
+    assert.equal(second.username, second.gbid, "the CHAP user is the new GBID");
+    assert.match(await readFile(join(root, "block-meta", "blk-again"), "utf8"), new RegExp(`^GBID: ${second.gbid}$`, "m"));
+    for (const n of c.nodes.values()) assert.equal(await n.lio.get(first.iqn), undefined, "no target answers to the old IQN");
+    await assert.rejects(stat(join(root, "block-store", first.gbid)), /ENOENT/);
+    // a force delete (a host unreachable) then a create: a new identity too
+    await e.delete({ volume: c.volume, block: "blk-again", unlinkStorage: true, force: true, missingOk: false });
+    const third = await e.create(req("blk-again", { auth: true }));
+    assert.ok(![first.gbid, second.gbid].includes(third.gbid));
+    await e.delete({ volume: c.volume, block: "blk-again", unlinkStorage: true, force: false, missingOk: false });
+  });
+
   test("concurrent creates of one block: both succeed, one block exists", async () => {
     const [a, b] = await Promise.all([e.create(req("blk-race")), c.engine(2).create(req("blk-race"))]);
     assert.equal(a.gbid, b.gbid);
@@ -224,11 +317,11 @@ describe("failures converge", () => {
   });
 
   test("per-initiator ACLs for explicit blocks", async () => {
-    await e.create(req("blk-acl", { aclMode: "EXPLICIT", auth: true }));
+    const acl = await e.create(req("blk-acl", { aclMode: "EXPLICIT", auth: true }));
     const iqn = "iqn.2004-10.com.ubuntu:01:worker1";
     await e.setInitiatorAccess({ volume: c.volume, block: "blk-acl", initiator: iqn, allow: true });
     for (const n of c.nodes.values()) {
-      const t = (await n.lio.get(iqnFor(gbidFor(c.volume, "blk-acl"))))?.target?.tpgs.find((x) => x.enabled);
+      const t = (await n.lio.get(acl.iqn))?.target?.tpgs.find((x) => x.enabled);
       assert.equal(t?.generateNodeAcls, false);
       assert.deepEqual(
         t?.acls.map((a) => a.initiator),
@@ -237,7 +330,7 @@ describe("failures converge", () => {
     }
     await e.setInitiatorAccess({ volume: c.volume, block: "blk-acl", initiator: iqn, allow: false });
     for (const n of c.nodes.values()) {
-      const t = (await n.lio.get(iqnFor(gbidFor(c.volume, "blk-acl"))))?.target?.tpgs.find((x) => x.enabled);
+      const t = (await n.lio.get(acl.iqn))?.target?.tpgs.find((x) => x.enabled);
       assert.deepEqual(t?.acls, []);
     }
     await assert.rejects(e.setInitiatorAccess({ volume: c.volume, block: "blk-acl", initiator: "not an iqn; rm -rf /", allow: true }), InvalidRequestError);
@@ -301,9 +394,10 @@ describe("the gluster-block CLI through a blockd socket", () => {
     try {
       assert.equal((await st(sock)).mode & 0o777, 0o600, "the CLI socket is root only");
       const hosts = c.hosts.join(",");
-      const gbid = gbidFor(c.volume, "cli-blk");
       const created = await runCli(["create", `${c.volume}/cli-blk`, "ha", "3", hosts, "64MiB"], sock);
       assert.equal(created.exitCode, 0, created.stderr);
+      const gbid = /^GBID: (\S+)$/m.exec(await readFile(join(root, "block-meta", "cli-blk"), "utf8"))?.[1] ?? "";
+      assert.match(gbid, V4);
       assert.equal(created.stdout, `IQN: ${iqnFor(gbid)}\nPORTAL(S):  ${c.hosts.map((h) => `${h}:3260`).join(" ")}\nRESULT: SUCCESS\n`);
 
       const again = await runCli(["create", `${c.volume}/cli-blk`, "ha", "3", hosts, "128MiB", "--json-plain"], sock);

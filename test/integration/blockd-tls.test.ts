@@ -33,7 +33,7 @@ const LOOPBACK = { kind: "tcp", host: "127.0.0.1", port: 0 } as const;
 /** invocations of each handler: a refused caller must leave them all unchanged */
 const calls = { GetNodeStatus: 0, CreateBlock: 0, Ping: 0, ApplyTarget: 0 };
 const total = (): number => Object.values(calls).reduce((a, b) => a + b, 0);
-const nodeStatus = { host: "127.0.0.1", version: "test", targets: 0, active_paths: 0, volumes: [], ready: true };
+const nodeStatus = { host: "127.0.0.1", version: "test", targets: 0, active_paths: 0, ready: true };
 
 const blockdHandlers: AsyncHandlers<BlockdHandlers> = {
   GetNodeStatus() {
@@ -67,7 +67,7 @@ const clients: { close(): void }[] = [];
 const hostPort = (api: RunningTcpApi): string => api.address.replace("tcp://", "");
 
 async function clientTls(files: CertFiles, ca = pki.ca): Promise<BlockdTls> {
-  return loadBlockdTls({ ...files, ca }, { flags: CONTROLLER_TLS_FLAGS, serves: false, log: captureLog().log });
+  return loadBlockdTls({ ...files, ca }, { flags: CONTROLLER_TLS_FLAGS, role: "controller", log: captureLog().log });
 }
 
 /** a bare Blockd client that checks the server against DNS:gluster-blockd, like the product's */
@@ -110,7 +110,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), "gb-tls-"));
   pki = await makeTestPki(dir);
   serverLog = captureLog("debug");
-  serverTls = await loadBlockdTls({ ...pki.blockd, ca: pki.ca }, { flags: BLOCKD_TLS_FLAGS, serves: true, log: serverLog.log });
+  serverTls = await loadBlockdTls({ ...pki.blockd, ca: pki.ca }, { flags: BLOCKD_TLS_FLAGS, role: "peer", log: serverLog.log });
   const common = { tls: serverTls, blockd: blockdHandlers, peer: peerHandlers, wrap: { log: serverLog.log }, log: serverLog.log };
   tlsOnly = await serveTcpApi({ listen: LOOPBACK, ...common });
   tlsAndKey = await serveTcpApi({ listen: LOOPBACK, key: KEY, ...common });
@@ -157,7 +157,10 @@ describe("refused in the TLS handshake, before any handler runs", () => {
   test("a client without a certificate", async () => {
     const before = total();
     const c = rawClient(tlsOnly, credentials.createSsl(await readFile(pki.ca)));
-    for (const [method, req] of [["GetNodeStatus", {}], ["CreateBlock", { volume: "hv", block: "nocert", size_bytes: "1048576" }]] as const) {
+    for (const [method, req] of [
+      ["GetNodeStatus", {}],
+      ["CreateBlock", { volume: "hv", block: "nocert", size_bytes: "1048576" }],
+    ] as const) {
       const r = await outcome(unary(c, method, req, { timeoutMs: 5_000 }));
       assert.equal(r.code, status.UNAVAILABLE, `${method}: ${r.details}`);
     }
@@ -213,8 +216,18 @@ describe("refused in the TLS handshake, before any handler runs", () => {
 
   test("a server certificate of another CA is refused by the controller's client", async () => {
     // the controller trusts only its CA: a blockd impostor with another CA's certificate gets nothing
-    const impostorTls = await loadBlockdTls({ cert: pki.intruder.cert, key: pki.intruder.key, ca: pki.otherCa }, { flags: BLOCKD_TLS_FLAGS, serves: false, log: captureLog().log });
-    const impostor = await serveTcpApi({ listen: LOOPBACK, tls: impostorTls, blockd: blockdHandlers, peer: peerHandlers, wrap: { log: captureLog().log }, log: captureLog().log });
+    const impostorTls = await loadBlockdTls(
+      { cert: pki.intruder.cert, key: pki.intruder.key, ca: pki.otherCa },
+      { flags: BLOCKD_TLS_FLAGS, role: "controller", log: captureLog().log },
+    );
+    const impostor = await serveTcpApi({
+      listen: LOOPBACK,
+      tls: impostorTls,
+      blockd: blockdHandlers,
+      peer: peerHandlers,
+      wrap: { log: captureLog().log },
+      log: captureLog().log,
+    });
     try {
       const before = total();
       const c = rawClient(impostor, credentials.createSsl(await readFile(pki.ca), await readFile(pki.controller.key), await readFile(pki.controller.cert)));
@@ -244,7 +257,12 @@ describe("TLS and the shared key together", () => {
 
   test("with the key and the certificate, the call is served", async () => {
     const before = calls.CreateBlock;
-    const blockd = new BlockdClient({ discovery: new StaticDiscovery([hostPort(tlsAndKey)]), key: KEY, tls: await clientTls(pki.controller), log: captureLog().log });
+    const blockd = new BlockdClient({
+      discovery: new StaticDiscovery([hostPort(tlsAndKey)]),
+      key: KEY,
+      tls: await clientTls(pki.controller),
+      log: captureLog().log,
+    });
     clients.push(blockd);
     const r = await blockd.call(hostPort(tlsAndKey), "CreateBlock", { volume: "hv", block: "both", size_bytes: "1048576" });
     assert.equal(r.iqn, "iqn.2016-12.org.gluster-block:both");
@@ -262,10 +280,13 @@ describe("TLS and the shared key together", () => {
 
 describe("start-up checks of the files", () => {
   const load = (files: { cert: string; key: string; ca: string }, serves: boolean, log = captureLog()): Promise<BlockdTls> =>
-    loadBlockdTls(files, { flags: serves ? BLOCKD_TLS_FLAGS : CONTROLLER_TLS_FLAGS, serves, log: log.log });
+    loadBlockdTls(files, { flags: serves ? BLOCKD_TLS_FLAGS : CONTROLLER_TLS_FLAGS, role: serves ? "peer" : "controller", log: log.log });
 
   test("blockd's certificate must carry DNS:gluster-blockd", async () => {
-    await assert.rejects(load({ ...pki.unnamed, ca: pki.ca }, true), /--tls-cert .*unnamed\.crt: the certificate does not name gluster-blockd \(its subject alternative names: DNS:storage-1\.example\.org\)/);
+    await assert.rejects(
+      load({ ...pki.unnamed, ca: pki.ca }, true),
+      /--tls-cert .*unnamed\.crt: the certificate does not name gluster-blockd \(its subject alternative names: DNS:storage-1\.example\.org\)/,
+    );
   });
 
   test("blockd's certificate needs serverAuth as well as clientAuth", async () => {
@@ -275,7 +296,10 @@ describe("start-up checks of the files", () => {
   });
 
   test("a key that is not the certificate's, a missing file, a file that is not PEM", async () => {
-    await assert.rejects(load({ cert: pki.blockd.cert, key: pki.controller.key, ca: pki.ca }, true), /--tls-key .*controller\.key is not the private key of the certificate in --tls-cert/);
+    await assert.rejects(
+      load({ cert: pki.blockd.cert, key: pki.controller.key, ca: pki.ca }, true),
+      /--tls-key .*controller\.key is not the private key of the certificate in --tls-cert/,
+    );
     await assert.rejects(load({ ...pki.blockd, ca: join(dir, "no-such-ca.crt") }, true), /--tls-ca .*no-such-ca\.crt: cannot read it \(ENOENT\)/);
     await assert.rejects(load({ ...pki.blockd, ca: pki.blockd.key }, true), /--tls-ca .*blockd\.key holds no PEM certificate/);
     await assert.rejects(load({ cert: pki.blockd.cert, key: pki.ca, ca: pki.ca }, false), /--blockd-tls-key .*ca\.crt: not an unencrypted PEM private key/);

@@ -37,7 +37,10 @@ test("gluster netns fixture: 3 peers, replica-3 volume, FUSE mount, xml", { time
     fsyncSync(fd);
     closeSync(fd);
     assert.deepEqual(readFileSync(file), data);
-    assert.deepEqual(readdirSync(mnt).filter((f) => !f.startsWith(".")), ["hello.bin"]);
+    assert.deepEqual(
+      readdirSync(mnt).filter((f) => !f.startsWith(".")),
+      ["hello.bin"],
+    );
     await g.umount(mnt);
     // the file is replicated on every brick; every peer answers --xml status
     for (let i = 1; i <= 3; i++) {
@@ -51,7 +54,10 @@ test("gluster netns fixture: 3 peers, replica-3 volume, FUSE mount, xml", { time
   }
   // nothing of the fixture remains
   assert.ok(!existsSync(g.dir));
-  assert.deepEqual(readdirSync("/sys/class/net").filter((l) => l === "glnbr0" || l.startsWith("glnh")), []);
+  assert.deepEqual(
+    readdirSync("/sys/class/net").filter((l) => l === "glnbr0" || l.startsWith("glnh")),
+    [],
+  );
   assert.doesNotMatch(readFileSync("/proc/self/mountinfo", "utf8"), /fuse\.glusterfs/);
   const ns = await run("ip", ["netns", "list"]);
   assert.doesNotMatch(ns.stdout, /^gln\d/m);

@@ -8,7 +8,6 @@ import { status } from "@grpc/grpc-js";
 import { FakeBlockd } from "../doubles/fake-blockd.js";
 import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, codeOf, mountCap, GiB, DRIVER, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
-import { gbidFor } from "../../src/identity/names.js";
 import { ClientNodeKubeApi, loadKubeConfig } from "../../src/controller/kube-api.js";
 import { KubeDiscovery, podEndpoint } from "../../src/controller/discovery.js";
 import { KubeApiError } from "../../src/controller/errors.js";
@@ -70,13 +69,19 @@ beforeEach(() => {
 });
 
 const create = (params: Record<string, string> = PARAMS, name = PV) =>
-  ctl.call<CreateVolumeResponse__Output>("CreateVolume", { name, capacity_range: { required_bytes: String(GiB) }, volume_capabilities: [mountCap("xfs")], parameters: params });
+  ctl.call<CreateVolumeResponse__Output>("CreateVolume", {
+    name,
+    capacity_range: { required_bytes: String(GiB) },
+    volume_capabilities: [mountCap("xfs")],
+    parameters: params,
+  });
 
 describe("CHAP Secret", () => {
   test("created in the driver's namespace with the templated name, labels and owner data; deleted with the volume", async () => {
     const r = await create();
     const id = r.volume?.volume_id ?? "";
-    const gbid = gbidFor(HV, PV);
+    const gbid = r.volume?.volume_context?.gbid ?? "";
+    assert.equal(gbid, blockd.block(HV, PV)?.gbid, "the block's GBID, as blockd drew it");
     const posts = kube.requestsTo("POST", `/api/v1/namespaces/${NS}/secrets`);
     assert.equal(posts.length, 1);
     const body = posts[0]?.body as {
@@ -101,20 +106,58 @@ describe("CHAP Secret", () => {
     });
     const b = blockd.block(HV, PV);
     assert.ok(b);
-    assert.deepEqual(
-      Object.fromEntries(Object.entries(body.data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")])),
-      { username: gbid, password: b.password },
-    );
+    assert.deepEqual(Object.fromEntries(Object.entries(body.data).map(([k, v]) => [k, Buffer.from(v, "base64").toString("utf8")])), {
+      username: gbid,
+      password: b.password,
+    });
     assert.equal(b.owner, `csi=${PV} pv=${PV} pvc=shop/data`, "the block records its claim too");
     assert.doesNotMatch(ctl.log.text(), new RegExp(b.password), "the password never reaches a log line");
 
     await ctl.call("DeleteVolume", { volume_id: id });
     const lists = kube.requestsTo("GET", `/api/v1/namespaces/${NS}/secrets`).filter((q) => q.query.get("labelSelector"));
-    assert.equal(lists.at(-1)?.query.get("labelSelector"), `app.kubernetes.io/managed-by=gluster-block-csi,block.csi.gluster.org/gbid=${gbid}`);
+    assert.equal(
+      lists.at(-1)?.query.get("labelSelector"),
+      "app.kubernetes.io/managed-by=gluster-block-csi,app.kubernetes.io/component=chap",
+      "found by its volume-id annotation, not by a GBID",
+    );
     assert.equal(kube.requestsTo("DELETE", `/api/v1/namespaces/${NS}/secrets/gluster-block-chap-${PV}`).length, 1);
     assert.equal(kube.secrets.size, 0);
     await ctl.call("DeleteVolume", { volume_id: id });
     assert.equal(kube.requestsTo("DELETE", "/secrets/").length, 1, "a second delete finds nothing to delete");
+  });
+
+  test("DeleteVolume retried after the block is gone still deletes the Secret; another volume's stays", async () => {
+    const id = (await create()).volume?.volume_id ?? "";
+    const other = (await create(PARAMS, `${PV}-other`)).volume?.volume_id ?? "";
+    assert.equal(kube.secrets.size, 2);
+    // the first DeleteVolume removed the block, then failed before the Secret was deleted
+    kube.failNext.set("GET /secrets", 500);
+    const e = await codeOf(ctl.call("DeleteVolume", { volume_id: id }));
+    assert.notEqual(e.code, status.OK);
+    assert.equal(blockd.block(HV, PV), undefined, "the block is gone");
+    assert.equal(kube.secrets.size, 2, "its Secret is left behind");
+    await ctl.call("DeleteVolume", { volume_id: id });
+    assert.equal(
+      kube.requestsTo("DELETE", `/api/v1/namespaces/${NS}/secrets/gluster-block-chap-${PV}`).length,
+      1,
+      "the retry finds the Secret without the block",
+    );
+    assert.equal(kube.secrets.size, 1);
+    assert.ok(kube.secrets.get(`${NS}/gluster-block-chap-${PV}-other`), "another volume's Secret is not touched");
+    await ctl.call("DeleteVolume", { volume_id: other });
+    assert.equal(kube.secrets.size, 0);
+  });
+
+  test("a volume re-created under the same name gets another GBID; its Secret carries the new one", async () => {
+    const first = (await create()).volume;
+    await ctl.call("DeleteVolume", { volume_id: first?.volume_id ?? "" });
+    const second = (await create()).volume;
+    assert.equal(second?.volume_id, first?.volume_id, "the same volume ID");
+    assert.notEqual(second?.volume_context?.gbid, first?.volume_context?.gbid);
+    assert.notEqual(second?.volume_context?.iqn, first?.volume_context?.iqn);
+    assert.notEqual(second?.volume_context?.wwid, first?.volume_context?.wwid);
+    const secret = kube.secrets.get(`${NS}/gluster-block-chap-${PV}`);
+    assert.equal(secret?.metadata?.labels?.["block.csi.gluster.org/gbid"], second?.volume_context?.gbid);
   });
 
   test("a retry after the Secret failed creates it; a changed password is written over", async () => {
@@ -137,7 +180,10 @@ describe("CHAP Secret", () => {
   });
 
   test("a Secret of that name not made by the driver is never overwritten", async () => {
-    kube.secrets.set(`${NS}/gluster-block-chap-${PV}`, { metadata: { name: `gluster-block-chap-${PV}`, namespace: NS, labels: {} }, data: { password: "eA==" } });
+    kube.secrets.set(`${NS}/gluster-block-chap-${PV}`, {
+      metadata: { name: `gluster-block-chap-${PV}`, namespace: NS, labels: {} },
+      data: { password: "eA==" },
+    });
     const e = await codeOf(create());
     assert.equal(e.code, status.ALREADY_EXISTS);
     assert.match(e.details, /not managed by gluster-block-csi/);
@@ -169,7 +215,13 @@ describe("Events", () => {
     assert.equal(ev.type, "Warning");
     assert.equal(ev.reason, "CreateBlockFailed");
     assert.match(ev.message, /not enough space/);
-    assert.deepEqual(ev.involvedObject, { apiVersion: "v1", kind: "PersistentVolumeClaim", name: "data", namespace: "shop", uid: "6e1d2c3b-4a59-4687-9a1b-2c3d4e5f6a7b" });
+    assert.deepEqual(ev.involvedObject, {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      name: "data",
+      namespace: "shop",
+      uid: "6e1d2c3b-4a59-4687-9a1b-2c3d4e5f6a7b",
+    });
     assert.equal(ev.source.component, `${DRIVER}/controller`);
   });
 
@@ -210,8 +262,24 @@ describe("discovery and lookups through the API", () => {
     kube.pods = [pod("b-1", "127.0.0.1")];
     const dir = await mkdtemp(join(tmpdir(), "gbcsi-disc-"));
     await writeFile(join(dir, "key"), KEY);
+    // the fake blockd serves plain TCP: the key over plaintext needs its flag
     const cfg = controllerConfig(
-      parseFlags(["--kubeconfig", kubeconfig, "--namespace", NS, "--blockd-port", String(ports[0]), "--blockd-key-file", join(dir, "key"), "--default-ha-count", "1"], CONTROLLER_FLAGS),
+      parseFlags(
+        [
+          "--kubeconfig",
+          kubeconfig,
+          "--namespace",
+          NS,
+          "--blockd-port",
+          String(ports[0]),
+          "--blockd-key-file",
+          join(dir, "key"),
+          "--blockd-insecure-key-over-plaintext",
+          "--default-ha-count",
+          "1",
+        ],
+        CONTROLLER_FLAGS,
+      ),
       DRIVER,
       {},
     );
@@ -243,8 +311,14 @@ describe("discovery and lookups through the API", () => {
     const fresh = await startController({ endpoints: blockd.endpoints, key: KEY, kubeconfig, namespace: NS });
     try {
       const r = await fresh.call<ListVolumesResponse__Output>("ListVolumes", {});
-      assert.deepEqual(r.entries.map((e) => e.volume?.volume_id), ["v1/other-hv/sc-vol"]);
-      assert.equal(blockd.callsOf("ListBlocks").some((c) => c.request.volume === "not-ours"), false);
+      assert.deepEqual(
+        r.entries.map((e) => e.volume?.volume_id),
+        ["v1/other-hv/sc-vol"],
+      );
+      assert.equal(
+        blockd.callsOf("ListBlocks").some((c) => c.request.volume === "not-ours"),
+        false,
+      );
     } finally {
       await fresh.stop();
       kube.storageClasses = [];
@@ -267,7 +341,10 @@ describe("discovery and lookups through the API", () => {
     assert.ok(kc);
     const api = new ClientNodeKubeApi(kc);
     kube.failNext.set("GET /pods$", 500);
-    await assert.rejects(api.listPods(NS, "a=b"), (e: unknown) => e instanceof KubeApiError && e.httpStatus === 500 && e.message === `list Pods in ${NS} (a=b): HTTP 500: injected 500`);
+    await assert.rejects(
+      api.listPods(NS, "a=b"),
+      (e: unknown) => e instanceof KubeApiError && e.httpStatus === 500 && e.message === `list Pods in ${NS} (a=b): HTTP 500: injected 500`,
+    );
     assert.equal(await api.readSecret(NS, "nosuch"), undefined);
     assert.equal(await api.deleteSecret(NS, "nosuch"), false);
     assert.equal(loadKubeConfig({ mode: "off", kubeconfig }), undefined);

@@ -9,8 +9,9 @@ import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
 import { startController, codeOf, mountCap, blockCap, GiB, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
 import { StatusError } from "../../src/rpc/errors.js";
 import { call } from "../../lab/harness/csi-client.js";
+import { unary } from "../../src/rpc/unary-client.js";
 import type { ProbeResponse__Output } from "../../src/generated/csi/v1/ProbeResponse.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import { encodeToken } from "../../src/controller/paging.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ListVolumesResponse__Output } from "../../src/generated/csi/v1/ListVolumesResponse.js";
@@ -21,6 +22,7 @@ import type { GetCapacityResponse__Output } from "../../src/generated/csi/v1/Get
 import type { ControllerGetCapabilitiesResponse__Output } from "../../src/generated/csi/v1/ControllerGetCapabilitiesResponse.js";
 
 const KEY = "unit-test-blockd-key-5f1e2d3c";
+const MiBn = 1024n * 1024n;
 const HV = "block-hv";
 const HOSTS = ["10.9.0.1", "10.9.0.2", "10.9.0.3"];
 const PVC = "pvc-0b5f0c1e-2d3a-4b5c-8d9e-0f1a2b3c4d5e";
@@ -38,7 +40,8 @@ const createReq = (over: Record<string, unknown> = {}, params: Record<string, st
   parameters: { hostingVolume: HV, ...params },
   ...over,
 });
-const create = (over: Record<string, unknown> = {}, params: Record<string, string> = {}) => ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(over, params));
+const create = (over: Record<string, unknown> = {}, params: Record<string, string> = {}) =>
+  ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(over, params));
 
 before(async () => {
   kube = await new FakeKubeApi().start();
@@ -56,6 +59,9 @@ beforeEach(() => {
   blockd.volumes.clear();
   blockd.addVolume(HV);
   blockd.calls.length = 0;
+  blockd.cancelled.length = 0;
+  blockd.unreadable.clear();
+  blockd.fillsDetails = true;
   blockd.failNext.clear();
   blockd.gates.clear();
   blockd.auditFindings = [];
@@ -68,7 +74,8 @@ beforeEach(() => {
 describe("CreateVolume", () => {
   test("makes an HA-3 CHAP block with explicit ACLs, a context without the password, and its Secret", async () => {
     const r = await create({ capacity_range: { required_bytes: String(GiB - 100) } });
-    const gbid = gbidFor(HV, PVC);
+    const gbid = blockd.block(HV, PVC)?.gbid ?? "";
+    assert.match(gbid, /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/, "a random (v4) GBID");
     assert.equal(r.volume?.volume_id, `v1/${HV}/${PVC}`);
     assert.equal(r.volume?.capacity_bytes, String(GiB), "rounded up to a MiB");
     assert.deepEqual(r.volume?.volume_context, {
@@ -192,7 +199,10 @@ describe("CreateVolume", () => {
   });
 
   test("Block mode needs no fs type; ext4 from the capability; parameters reach blockd", async () => {
-    const b = await create({ name: "raw-vol", volume_capabilities: [blockCap()] }, { auth: "false", prealloc: "full", ringBuffer: "32", blockSize: "4096", ioTimeout: "60" });
+    const b = await create(
+      { name: "raw-vol", volume_capabilities: [blockCap()] },
+      { auth: "false", prealloc: "full", ringBuffer: "32", blockSize: "4096", ioTimeout: "60" },
+    );
     assert.equal(b.volume?.volume_context.fsType, "");
     assert.equal(b.volume?.volume_context.auth, "false");
     const req = blockd.callsOf("CreateBlock")[0]?.request;
@@ -200,6 +210,18 @@ describe("CreateVolume", () => {
     assert.equal(kube.requestsTo("POST", "/secrets").length, 0, "no CHAP, no Secret");
     const e = await create({ name: "ext4-vol", volume_capabilities: [mountCap("ext4")] }, { auth: "false" });
     assert.equal(e.volume?.volume_context.fsType, "ext4");
+  });
+
+  test("a 1-byte claim is made as large as its filesystem needs: 300 MiB for xfs, 1 MiB for ext4 and Block; a limit below that is OUT_OF_RANGE", async () => {
+    const xfs = await create({ name: "tiny-xfs", capacity_range: { required_bytes: "1" } }, { auth: "false" });
+    assert.equal(xfs.volume?.capacity_bytes, String(300 * MiB));
+    const ext4 = await create({ name: "tiny-ext4", capacity_range: { required_bytes: "1" }, volume_capabilities: [mountCap("ext4")] }, { auth: "false" });
+    assert.equal(ext4.volume?.capacity_bytes, String(MiB));
+    const raw = await create({ name: "tiny-raw", capacity_range: { required_bytes: "1" }, volume_capabilities: [blockCap()] }, { auth: "false" });
+    assert.equal(raw.volume?.capacity_bytes, String(MiB));
+    const e = await codeOf(create({ name: "tiny-limited", capacity_range: { required_bytes: "1", limit_bytes: String(100 * MiB) } }, { auth: "false" }));
+    assert.equal(e.code, status.OUT_OF_RANGE);
+    assert.match(e.details, /xfs filesystem needs at least 300 MiB/);
   });
 
   test("no capacity range gives the default size (1 GiB)", async () => {
@@ -236,7 +258,11 @@ describe("CreateVolume", () => {
       open();
       await Promise.all(burst);
       const made = blockd.callsOf("CreateBlock");
-      assert.deepEqual(new Set(made.map((c) => (c.request.hosts as string[])[0])), new Set(HOSTS), `ha ${ha}: each node is one create's first host (its active path)`);
+      assert.deepEqual(
+        new Set(made.map((c) => (c.request.hosts as string[])[0])),
+        new Set(HOSTS),
+        `ha ${ha}: each node is one create's first host (its active path)`,
+      );
       assert.deepEqual(new Set(made.map((c) => c.host)), new Set(HOSTS), `ha ${ha}: each create is coordinated by its first host`);
       blockd.gates.clear();
     }
@@ -268,7 +294,13 @@ describe("CreateVolume", () => {
     const ev = kube.events[0] as { reason: string; type: string; involvedObject: Record<string, string> };
     assert.equal(ev.reason, "CreateBlockFailed");
     assert.equal(ev.type, "Warning");
-    assert.deepEqual(ev.involvedObject, { apiVersion: "v1", kind: "PersistentVolumeClaim", name: "data", namespace: "app", uid: "0b5f0c1e-2d3a-4b5c-8d9e-0f1a2b3c4d5e" });
+    assert.deepEqual(ev.involvedObject, {
+      apiVersion: "v1",
+      kind: "PersistentVolumeClaim",
+      name: "data",
+      namespace: "app",
+      uid: "0b5f0c1e-2d3a-4b5c-8d9e-0f1a2b3c4d5e",
+    });
   });
 
   test("an operation in flight on the name makes a second one ABORTED", async () => {
@@ -388,7 +420,11 @@ describe("DeleteVolume", () => {
 describe("ControllerPublishVolume / Unpublish", () => {
   test("publish adds the node's initiator; another node is FAILED_PRECONDITION; unpublish removes it", async () => {
     const id = (await create()).volume?.volume_id ?? "";
-    const pub = await ctl.call<{ publish_context: Record<string, string> }>("ControllerPublishVolume", { volume_id: id, node_id: NODE1, volume_capability: mountCap("xfs") });
+    const pub = await ctl.call<{ publish_context: Record<string, string> }>("ControllerPublishVolume", {
+      volume_id: id,
+      node_id: NODE1,
+      volume_capability: mountCap("xfs"),
+    });
     assert.deepEqual(pub.publish_context, {});
     assert.deepEqual(blockd.block(HV, PVC)?.initiators, ["iqn.1993-08.org.debian:01:worker1"]);
     await ctl.call("ControllerPublishVolume", { volume_id: id, node_id: NODE1, volume_capability: mountCap("xfs") });
@@ -423,43 +459,78 @@ describe("ControllerPublishVolume / Unpublish", () => {
 });
 
 describe("ControllerExpandVolume", () => {
-  test("grows to the rounded size; Filesystem needs node expansion, Block does not; smaller is a no-op; the same size is passed on", async () => {
+  test("grows to the rounded size; Filesystem and Block both need node expansion (the node rescans the paths and the map; Filesystem also grows); smaller is a no-op; the same size is passed on", async () => {
     const id = (await create()).volume?.volume_id ?? "";
-    const fs = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(2 * GiB - 5) }, volume_capability: mountCap("xfs") });
+    const fs = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", {
+      volume_id: id,
+      capacity_range: { required_bytes: String(2 * GiB - 5) },
+      volume_capability: mountCap("xfs"),
+    });
     assert.deepEqual([fs.capacity_bytes, fs.node_expansion_required], [String(2 * GiB), true]);
     assert.equal(blockd.block(HV, PVC)?.sizeBytes, BigInt(2 * GiB));
-    const blk = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(3 * GiB) }, volume_capability: blockCap() });
-    assert.deepEqual([blk.capacity_bytes, blk.node_expansion_required], [String(3 * GiB), false]);
+    const blk = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", {
+      volume_id: id,
+      capacity_range: { required_bytes: String(3 * GiB) },
+      volume_capability: blockCap(),
+    });
+    assert.deepEqual([blk.capacity_bytes, blk.node_expansion_required], [String(3 * GiB), true]);
     const resizes = blockd.callsOf("ResizeBlock").length;
-    const same = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(GiB) } });
+    const same = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", {
+      volume_id: id,
+      capacity_range: { required_bytes: String(GiB) },
+    });
     assert.equal(same.capacity_bytes, String(3 * GiB));
     assert.equal(blockd.callsOf("ResizeBlock").length, resizes, "no shrink, no call");
     // the same size again reaches blockd: a resize cut short after its SIZE line is finished there
-    const again = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(3 * GiB) }, volume_capability: blockCap() });
-    assert.deepEqual([again.capacity_bytes, again.node_expansion_required], [String(3 * GiB), false]);
+    const again = await ctl.call<ControllerExpandVolumeResponse__Output>("ControllerExpandVolume", {
+      volume_id: id,
+      capacity_range: { required_bytes: String(3 * GiB) },
+      volume_capability: blockCap(),
+    });
+    assert.deepEqual([again.capacity_bytes, again.node_expansion_required], [String(3 * GiB), true]);
     assert.equal(blockd.callsOf("ResizeBlock").length, resizes + 1, "the retry of a resize is passed on");
   });
 
   test("errors: no range, unknown volume, no space", async () => {
     const id = (await create()).volume?.volume_id ?? "";
     assert.equal((await codeOf(ctl.call("ControllerExpandVolume", { volume_id: id }))).code, status.INVALID_ARGUMENT);
-    assert.equal((await codeOf(ctl.call("ControllerExpandVolume", { volume_id: `v1/${HV}/nosuch`, capacity_range: { required_bytes: String(GiB) } }))).code, status.NOT_FOUND);
-    assert.equal((await codeOf(ctl.call("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(10_000 * GiB) } }))).code, status.RESOURCE_EXHAUSTED);
+    assert.equal(
+      (await codeOf(ctl.call("ControllerExpandVolume", { volume_id: `v1/${HV}/nosuch`, capacity_range: { required_bytes: String(GiB) } }))).code,
+      status.NOT_FOUND,
+    );
+    assert.equal(
+      (await codeOf(ctl.call("ControllerExpandVolume", { volume_id: id, capacity_range: { required_bytes: String(10_000 * GiB) } }))).code,
+      status.RESOURCE_EXHAUSTED,
+    );
   });
 });
 
 describe("ValidateVolumeCapabilities", () => {
   test("confirms supported capabilities, not others; unknown volume is NOT_FOUND", async () => {
     const id = (await create()).volume?.volume_id ?? "";
-    const ok = await ctl.call<ValidateVolumeCapabilitiesResponse__Output>("ValidateVolumeCapabilities", { volume_id: id, volume_capabilities: [mountCap("xfs")], volume_context: { fsType: "xfs" } });
+    const ok = await ctl.call<ValidateVolumeCapabilitiesResponse__Output>("ValidateVolumeCapabilities", {
+      volume_id: id,
+      volume_capabilities: [mountCap("xfs")],
+      volume_context: { fsType: "xfs" },
+    });
     assert.ok(ok.confirmed);
     assert.equal(ok.confirmed.volume_capabilities.length, 1);
-    const no = await ctl.call<ValidateVolumeCapabilitiesResponse__Output>("ValidateVolumeCapabilities", { volume_id: id, volume_capabilities: [mountCap("xfs", "MULTI_NODE_MULTI_WRITER")] });
+    const no = await ctl.call<ValidateVolumeCapabilitiesResponse__Output>("ValidateVolumeCapabilities", {
+      volume_id: id,
+      volume_capabilities: [mountCap("xfs", "MULTI_NODE_MULTI_WRITER")],
+    });
     assert.equal(no.confirmed, null);
     assert.match(no.message, /MULTI_NODE_MULTI_WRITER/);
-    const fs = await ctl.call<ValidateVolumeCapabilitiesResponse__Output>("ValidateVolumeCapabilities", { volume_id: id, volume_capabilities: [mountCap("ext4")], volume_context: { fsType: "xfs" } });
+    const fs = await ctl.call<ValidateVolumeCapabilitiesResponse__Output>("ValidateVolumeCapabilities", {
+      volume_id: id,
+      volume_capabilities: [mountCap("ext4")],
+      volume_context: { fsType: "xfs" },
+    });
     assert.equal(fs.confirmed, null);
-    assert.equal((await codeOf(ctl.call("ValidateVolumeCapabilities", { volume_id: `v1/${HV}/nosuch`, volume_capabilities: [mountCap()] }))).code, status.NOT_FOUND);
+    assert.equal(
+      (await codeOf(ctl.call("ValidateVolumeCapabilities", { volume_id: `v1/${HV}/nosuch`, volume_capabilities: [mountCap()] }))).code,
+      status.NOT_FOUND,
+    );
     assert.equal((await codeOf(ctl.call("ValidateVolumeCapabilities", { volume_id: id, volume_capabilities: [] }))).code, status.INVALID_ARGUMENT);
   });
 });
@@ -482,10 +553,73 @@ describe("ListVolumes", () => {
       pages++;
     } while (token !== "");
     assert.equal(pages, 3);
-    assert.deepEqual(seen, [0, 1, 2, 3, 4].map((i) => `v1/${HV}/vol-${i}`));
+    assert.deepEqual(
+      seen,
+      [0, 1, 2, 3, 4].map((i) => `v1/${HV}/vol-${i}`),
+    );
     const all = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
     assert.equal(all.entries.length, 5);
     assert.equal(all.next_token, "");
+  });
+
+  test("a page costs one ListBlocks{details} per hosting volume and no GetBlock", async () => {
+    blockd.addVolume("block-hv2");
+    for (let i = 0; i < 3; i++) await create({ name: `vol-${i}` }, { auth: "false" });
+    for (let i = 0; i < 2; i++) await create({ name: `other-${i}` }, { auth: "false", hostingVolume: "block-hv2" });
+    blockd.calls.length = 0;
+    const seen: string[] = [];
+    let token = "";
+    do {
+      const before = blockd.calls.length;
+      const r = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { max_entries: 2, starting_token: token });
+      seen.push(...r.entries.map((e) => e.volume?.volume_id ?? ""));
+      const lists = blockd.calls.slice(before).filter((c) => c.method === "ListBlocks");
+      const asked = lists.map((c) => c.request.volume as string);
+      assert.equal(new Set(asked).size, asked.length, `one call per hosting volume: ${asked.join(", ")}`);
+      assert.ok(asked.includes(HV) && asked.includes("block-hv2"));
+      assert.ok(
+        lists.every((c) => c.request.details === true),
+        "with details",
+      );
+      token = r.next_token;
+    } while (token !== "");
+    assert.deepEqual(seen, [...[0, 1, 2].map((i) => `v1/${HV}/vol-${i}`), ...[0, 1].map((i) => `v1/block-hv2/other-${i}`)]);
+    assert.deepEqual(blockd.callsOf("GetBlock"), [], "no GetBlock per volume");
+  });
+
+  test("a block whose journal blockd cannot read is listed as abnormal; the others are not affected", async () => {
+    for (let i = 0; i < 3; i++) await create({ name: `vol-${i}` }, { auth: "false" });
+    blockd.unreadable.set(`${HV}/vol-1`, "line 4: not a journal line");
+    blockd.calls.length = 0;
+    const r = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
+    assert.deepEqual(
+      r.entries.map((e) => e.volume?.volume_id),
+      [0, 1, 2].map((i) => `v1/${HV}/vol-${i}`),
+    );
+    const [ok0, bad, ok2] = r.entries;
+    assert.equal(bad?.volume?.capacity_bytes, "0", "size unknown");
+    assert.equal(bad?.status?.volume_condition?.abnormal, true);
+    assert.match(bad?.status?.volume_condition?.message ?? "", /metadata journal cannot be read: line 4/);
+    for (const e of [ok0, ok2]) {
+      assert.equal(e?.volume?.capacity_bytes, String(GiB));
+      assert.equal(e?.status?.volume_condition?.abnormal, false);
+    }
+    assert.deepEqual(blockd.callsOf("GetBlock"), []);
+  });
+
+  test("a blockd that does not fill details: the page's entries are asked one GetBlock each, with the same answers", async () => {
+    for (let i = 0; i < 5; i++) await create({ name: `vol-${i}` }, { auth: "false" });
+    const token = encodeToken(`v1/${HV}/vol-0`);
+    const withDetails = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { max_entries: 2, starting_token: token });
+    blockd.fillsDetails = false;
+    blockd.calls.length = 0;
+    const without = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { max_entries: 2, starting_token: token });
+    assert.deepEqual(without, withDetails);
+    assert.deepEqual(
+      blockd.callsOf("GetBlock").map((c) => c.request.block),
+      ["vol-1", "vol-2"],
+      "only the page's entries",
+    );
   });
 
   test("a bad starting_token is ABORTED; negative max_entries INVALID_ARGUMENT", async () => {
@@ -494,6 +628,44 @@ describe("ListVolumes", () => {
     assert.equal((await codeOf(ctl.call("ListVolumes", { max_entries: -1 }))).code, status.INVALID_ARGUMENT);
     const past = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { starting_token: encodeToken("v1/zzz/zzz") });
     assert.deepEqual(past.entries, []);
+  });
+});
+
+describe("cancellation", () => {
+  const until = async (what: string, cond: () => boolean): Promise<void> => {
+    for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(cond(), what);
+  };
+
+  test("a CreateVolume its caller cancels cancels its CreateBlock on blockd", async () => {
+    let open!: () => void;
+    blockd.gates.set("CreateBlock", new Promise<void>((r) => (open = r)));
+    try {
+      const ac = new AbortController();
+      const pending = unary(ctl.csi.controller, "CreateVolume", createReq({}, { auth: "false" }), { timeoutMs: 20_000, signal: ac.signal }).catch(
+        (e: unknown) => e,
+      );
+      await until("CreateBlock reached blockd", () => blockd.callsOf("CreateBlock").length === 1);
+      assert.deepEqual(blockd.cancelled, [], "nothing cancelled yet");
+      ac.abort();
+      assert.equal(((await pending) as { code?: number }).code, status.CANCELLED);
+      await until("blockd's CreateBlock was cancelled", () => blockd.cancelled.some((c) => c.method === "CreateBlock"));
+      assert.equal(kube.events.length, 0, "a cancelled create is no CreateBlockFailed Event");
+    } finally {
+      open();
+    }
+  });
+
+  test("a ListVolumes past its deadline cancels the blockd call it waits for", async () => {
+    let open!: () => void;
+    blockd.gates.set("ListBlocks", new Promise<void>((r) => (open = r)));
+    try {
+      const e = await codeOf(ctl.call("ListVolumes", {}, 300));
+      assert.equal(e.code, status.DEADLINE_EXCEEDED);
+      await until("blockd's ListBlocks was cancelled", () => blockd.cancelled.some((c) => c.method === "ListBlocks"));
+    } finally {
+      open();
+    }
   });
 });
 
@@ -506,17 +678,46 @@ describe("GetCapacity", () => {
     assert.equal(r.minimum_volume_size?.value, String(MiB));
     const none = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: { hostingVolume: "nosuch" } });
     assert.equal(none.available_capacity, "0");
-    const unsupported = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: { hostingVolume: HV }, volume_capabilities: [mountCap("xfs", "MULTI_NODE_MULTI_WRITER")] });
+    const unsupported = await ctl.call<GetCapacityResponse__Output>("GetCapacity", {
+      parameters: { hostingVolume: HV },
+      volume_capabilities: [mountCap("xfs", "MULTI_NODE_MULTI_WRITER")],
+    });
     assert.equal(unsupported.available_capacity, "0");
     assert.equal((await codeOf(ctl.call("GetCapacity", { parameters: { hostingVolume: HV, haCount: "x" } }))).code, status.INVALID_ARGUMENT);
   });
 });
 
+describe("hosting volumes", () => {
+  test("ListVolumes and GetCapacity learn them from StorageClasses and creates, asking no blockd for its node status", async () => {
+    blockd.addVolume("sc-hv", 50n * 1024n * MiBn);
+    kube.storageClasses = [{ metadata: { name: "sc" }, provisioner: "block.csi.gluster.org", parameters: { hostingVolume: "sc-hv" } }];
+    try {
+      await create({ name: "made-here" }, { auth: "false" });
+      blockd.calls.length = 0;
+      const l = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
+      assert.deepEqual(
+        l.entries.map((e) => e.volume?.volume_id),
+        [`v1/${HV}/made-here`],
+      );
+      assert.ok(
+        blockd.callsOf("ListBlocks").some((c) => c.request.volume === "sc-hv"),
+        "the StorageClass's volume is listed",
+      );
+      const c = await ctl.call<GetCapacityResponse__Output>("GetCapacity", {});
+      const avail = (v: string): bigint => (blockd.volumes.get(v)?.freeBytes ?? 0n) - 10n * MiBn;
+      assert.equal(c.available_capacity, String(avail(HV) + avail("sc-hv")));
+      assert.deepEqual(blockd.callsOf("GetNodeStatus"), [], "no fan-out to every blockd");
+    } finally {
+      kube.storageClasses = [];
+    }
+  });
+});
+
 describe("ControllerGetVolume", () => {
   test("normal, then abnormal when a HA node lost its target, with one Event on the claim per change", async () => {
-    const id = (
-      await create({}, { "csi.storage.k8s.io/pvc/name": "data", "csi.storage.k8s.io/pvc/namespace": "app", "csi.storage.k8s.io/pv/name": PVC })
-    ).volume?.volume_id ?? "";
+    const id =
+      (await create({}, { "csi.storage.k8s.io/pvc/name": "data", "csi.storage.k8s.io/pvc/namespace": "app", "csi.storage.k8s.io/pv/name": PVC })).volume
+        ?.volume_id ?? "";
     await ctl.call("ControllerPublishVolume", { volume_id: id, node_id: NODE1, volume_capability: mountCap("xfs") });
     const ok = await ctl.call<ControllerGetVolumeResponse__Output>("ControllerGetVolume", { volume_id: id });
     assert.equal(ok.status?.volume_condition?.abnormal, false);
@@ -553,10 +754,15 @@ describe("ControllerGetVolume", () => {
 
 test("ControllerGetCapabilities", async () => {
   const r = await ctl.call<ControllerGetCapabilitiesResponse__Output>("ControllerGetCapabilities", {});
-  assert.deepEqual(
-    r.capabilities.map((c) => c.rpc?.type).sort(),
-    ["CREATE_DELETE_VOLUME", "EXPAND_VOLUME", "GET_CAPACITY", "GET_VOLUME", "LIST_VOLUMES", "PUBLISH_UNPUBLISH_VOLUME", "VOLUME_CONDITION"],
-  );
+  assert.deepEqual(r.capabilities.map((c) => c.rpc?.type).sort(), [
+    "CREATE_DELETE_VOLUME",
+    "EXPAND_VOLUME",
+    "GET_CAPACITY",
+    "GET_VOLUME",
+    "LIST_VOLUMES",
+    "PUBLISH_UNPUBLISH_VOLUME",
+    "VOLUME_CONDITION",
+  ]);
 });
 
 test("Probe is ready while a blockd answers", async () => {

@@ -11,7 +11,8 @@ import { parseDemoFlags } from "../../demo/flags.js";
 import { cliField, oneLine } from "../../demo/cli-output.js";
 import { detachScript, loginScript, sweepScript } from "../../demo/initiator.js";
 import { toVolumeContext } from "../../src/csi/volume-context.js";
-import { gbidFor, iqnFor, wwidFor } from "../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../src/identity/names.js";
+import { gbidFor } from "../doubles/names.js";
 import { knownSecrets } from "../../src/util/redact.js";
 
 const PASSWORD = "9b1f3c2e-7d4a-4e5b-8c6d-0a1b2c3d4e5f";
@@ -55,7 +56,11 @@ test("StepLog: every line it writes goes through the scrubber, a failing step in
   const written: string[] = [];
   const s = new Scrubber(false);
   let now = 0;
-  const log = new StepLog(s, (t) => written.push(t), () => now);
+  const log = new StepLog(
+    s,
+    (t) => written.push(t),
+    () => now,
+  );
   s.hide(PASSWORD);
   log.block(CREATE_OUT);
   log.say(`a detail naming ${PASSWORD}`);
@@ -74,7 +79,11 @@ test("StepLog: every line it writes goes through the scrubber, a failing step in
 test("StepLog times steps with its clock; the summary lists them and the wall total", async () => {
   const written: string[] = [];
   let now = 1_000;
-  const log = new StepLog(new Scrubber(false), (t) => written.push(t), () => now);
+  const log = new StepLog(
+    new Scrubber(false),
+    (t) => written.push(t),
+    () => now,
+  );
   const r = await log.step(
     "CreateVolume",
     () => {

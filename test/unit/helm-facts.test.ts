@@ -2,18 +2,21 @@
 // socket path kubelet and node-driver-registrar agree on, Bidirectional
 // propagation on the kubelet dir, a privileged node plugin, the CHAP secret
 // templating, blockd on the host network at its port, and RBAC covering the
-// Kubernetes calls the controller's code makes; blockd's TLS Secret mounted
-// in blockd and the controller with their flags at its files, and its
-// generated certificate accepted by the very start-up checks the programs run.
+// Kubernetes calls the controller's code makes; one TLS Secret per role
+// (blockd's peer certificate in blockd, the controller's client certificate
+// in the controller, of one CA) with each program's flags at its files, and
+// each generated certificate accepted by the very start-up checks its
+// program runs, in its role.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { X509Certificate } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { renderChart, findObject, type K8sObject } from "../helpers/helm.js";
+import { CHART_DIR, helm, renderChart, findObject, type K8sObject } from "../helpers/helm.js";
 import { captureLog } from "../../lab/harness/log-capture.js";
-import { loadBlockdTls, BLOCKD_TLS_FLAGS } from "../../src/rpc/tls.js";
+import { loadBlockdTls, certificateRoles, BLOCKD_TLS_FLAGS } from "../../src/rpc/tls.js";
 import { CONTROLLER_TLS_FLAGS } from "../../src/controller/config.js";
 import { ROOT } from "../helpers/spawn-program.js";
 import { NODE_DEFAULTS } from "../../src/node/plugin.js";
@@ -21,10 +24,32 @@ import { DEFAULT_BLOCKD_PORT } from "../../src/controller/discovery.js";
 import { CHAP_SECRET_PREFIX } from "../../src/controller/chap-secrets.js";
 import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
 
-interface Mount { name: string; mountPath: string; mountPropagation?: string; readOnly?: boolean }
-interface Container { name: string; args?: string[]; command?: string[]; securityContext?: { privileged?: boolean; runAsNonRoot?: boolean }; volumeMounts?: Mount[]; ports?: { name?: string; containerPort: number }[] }
-interface PodSpec { containers: Container[]; volumes: { name: string; hostPath?: { path: string }; secret?: { secretName: string; defaultMode?: number } }[]; hostNetwork?: boolean; securityContext?: { runAsNonRoot?: boolean; runAsUser?: number }; serviceAccountName?: string }
-interface Rule { apiGroups: string[]; resources: string[]; verbs: string[] }
+interface Mount {
+  name: string;
+  mountPath: string;
+  mountPropagation?: string;
+  readOnly?: boolean;
+}
+interface Container {
+  name: string;
+  args?: string[];
+  command?: string[];
+  securityContext?: { privileged?: boolean; runAsNonRoot?: boolean };
+  volumeMounts?: Mount[];
+  ports?: { name?: string; containerPort: number }[];
+}
+interface PodSpec {
+  containers: Container[];
+  volumes: { name: string; hostPath?: { path: string }; secret?: { secretName: string; defaultMode?: number } }[];
+  hostNetwork?: boolean;
+  securityContext?: { runAsNonRoot?: boolean; runAsUser?: number };
+  serviceAccountName?: string;
+}
+interface Rule {
+  apiGroups: string[];
+  resources: string[];
+  verbs: string[];
+}
 
 const pod = (o: K8sObject): PodSpec => (o.spec as { template: { spec: PodSpec } }).template.spec;
 const container = (p: PodSpec, name: string): Container => {
@@ -114,7 +139,11 @@ for (const [label, opts, kubelet, driver] of [
     });
 
     test("the StorageClass templates the CHAP Secret the controller makes, in the release namespace", () => {
-      const all = renderChart({ ...opts, set: ["storageClass.create=true", "storageClass.hostingVolume=hv", "storageClass.auth=true"], namespace: "storage-ns" });
+      const all = renderChart({
+        ...opts,
+        set: ["storageClass.create=true", "storageClass.hostingVolume=hv", "storageClass.auth=true"],
+        namespace: "storage-ns",
+      });
       const sc = findObject(all, "StorageClass", "");
       const params = sc.parameters as Record<string, string>;
       assert.equal(params["csi.storage.k8s.io/node-stage-secret-name"], `${CHAP_SECRET_PREFIX}\${pv.name}`);
@@ -124,7 +153,11 @@ for (const [label, opts, kubelet, driver] of [
       assert.equal(arg(ctrl, "--namespace"), "storage-ns", "the controller writes its Secrets where the StorageClass points");
       const prov = container(pod(findObject(all, "Deployment", "-controller")), "csi-provisioner");
       assert.ok(prov.args?.includes("--extra-create-metadata"), "the controller names Secrets and Events from the PV/PVC metadata");
-      const noAuth = findObject(renderChart({ ...opts, set: ["storageClass.create=true", "storageClass.hostingVolume=hv", "storageClass.auth=false"] }), "StorageClass", "");
+      const noAuth = findObject(
+        renderChart({ ...opts, set: ["storageClass.create=true", "storageClass.hostingVolume=hv", "storageClass.auth=false"] }),
+        "StorageClass",
+        "",
+      );
       assert.equal((noAuth.parameters as Record<string, string>)["csi.storage.k8s.io/node-stage-secret-name"], undefined);
     });
 
@@ -155,18 +188,24 @@ for (const [label, opts, kubelet, driver] of [
       assert.ok(objs.some((o) => o.kind === "Secret" && o.metadata.name === secret));
     });
 
-    test("blockd and the controller mount the one TLS Secret, and their TLS flags name its files", () => {
+    test("blockd mounts its peer certificate and the controller its own client certificate: two Secrets, neither mounted by the other", () => {
       const ds = pod(findObject(objs, "DaemonSet", "-blockd"));
       const blockd = container(ds, "gluster-blockd");
       const ctrlPod = pod(findObject(objs, "Deployment", "-controller"));
       const ctrl = container(ctrlPod, "gluster-block-csi");
-      const secret = tlsSecretOf(ds, blockd, BLOCKD_TLS_FLAGS);
-      assert.equal(tlsSecretOf(ctrlPod, ctrl, CONTROLLER_TLS_FLAGS), secret, "blockd and the controller trust the same CA");
-      const tls = objs.find((o) => o.kind === "Secret" && o.metadata.name === secret);
-      assert.ok(tls, `the TLS Secret ${secret} is rendered`);
-      assert.equal(tls.type, "kubernetes.io/tls");
-      assert.deepEqual(Object.keys(tls.data as object).sort(), Object.values(TLS_FILES).sort());
-      assert.equal(tls.metadata.annotations?.["helm.sh/resource-policy"], "keep");
+      const peerSecret = tlsSecretOf(ds, blockd, BLOCKD_TLS_FLAGS);
+      const ctrlSecret = tlsSecretOf(ctrlPod, ctrl, CONTROLLER_TLS_FLAGS);
+      assert.notEqual(ctrlSecret, peerSecret, "one identity per role: the controller does not hold blockd's certificate");
+      const secretsOf = (p: PodSpec): string[] => p.volumes.flatMap((v) => (v.secret ? [v.secret.secretName] : []));
+      assert.ok(!secretsOf(ctrlPod).includes(peerSecret), "blockd's peer key is not in the controller's pod");
+      assert.ok(!secretsOf(ds).includes(ctrlSecret), "the controller's key is not in blockd's pods");
+      for (const name of [peerSecret, ctrlSecret]) {
+        const tls = objs.find((o) => o.kind === "Secret" && o.metadata.name === name);
+        assert.ok(tls, `the TLS Secret ${name} is rendered`);
+        assert.equal(tls.type, "kubernetes.io/tls");
+        assert.deepEqual(Object.keys(tls.data as object).sort(), Object.values(TLS_FILES).sort());
+        assert.equal(tls.metadata.annotations?.["helm.sh/resource-policy"], "keep");
+      }
       // the controller runs as non-root: its copy must be group-readable (fsGroup); blockd's is root's alone
       assert.equal(secretFileOf(ctrlPod, ctrl, "--blockd-tls-key")?.defaultMode, 0o440);
       assert.equal(secretFileOf(ds, blockd, "--tls-key")?.defaultMode, 0o400);
@@ -177,17 +216,47 @@ for (const [label, opts, kubelet, driver] of [
       }
     });
 
-    test("the generated certificate passes the checks blockd and the controller make at start-up", async () => {
-      const secret = tlsSecretOf(pod(findObject(objs, "DaemonSet", "-blockd")), container(pod(findObject(objs, "DaemonSet", "-blockd")), "gluster-blockd"), BLOCKD_TLS_FLAGS);
-      const data = objs.find((o) => o.kind === "Secret" && o.metadata.name === secret)?.data as Record<string, string>;
+    test("the generated certificates: two distinct ones of one CA, each passing its program's start-up checks in its role, and the controller's no peer", async () => {
+      const ds = pod(findObject(objs, "DaemonSet", "-blockd"));
+      const ctrlPod = pod(findObject(objs, "Deployment", "-controller"));
+      const dataOf = (name: string): Record<string, string> =>
+        objs.find((o) => o.kind === "Secret" && o.metadata.name === name)?.data as Record<string, string>;
+      const peer = dataOf(tlsSecretOf(ds, container(ds, "gluster-blockd"), BLOCKD_TLS_FLAGS));
+      const ctrl = dataOf(tlsSecretOf(ctrlPod, container(ctrlPod, "gluster-block-csi"), CONTROLLER_TLS_FLAGS));
+      const pem = (b64: string | undefined): string => Buffer.from(b64 ?? "", "base64").toString("utf8");
+      assert.equal(peer["ca.crt"], ctrl["ca.crt"], "one CA: each end trusts the other's certificate");
+      const peerCert = new X509Certificate(pem(peer["tls.crt"]));
+      const ctrlCert = new X509Certificate(pem(ctrl["tls.crt"]));
+      assert.notEqual(peerCert.fingerprint256, ctrlCert.fingerprint256);
+      assert.notEqual(peer["tls.key"], ctrl["tls.key"]);
+      assert.deepEqual(certificateRoles(peerCert), ["peer"]);
+      assert.deepEqual(
+        certificateRoles(ctrlCert),
+        ["controller"],
+        "the controller's certificate is no peer: blockd refuses it the peer RPCs, and no client takes it for a blockd",
+      );
+      const ca = new X509Certificate(pem(peer["ca.crt"]));
+      for (const c of [peerCert, ctrlCert]) assert.ok(c.checkIssued(ca) && c.verify(ca.publicKey), `${c.subject} is signed by the CA`);
       const dir = await mkdtemp(join(tmpdir(), "gb-chart-tls-"));
       try {
-        const files = { cert: join(dir, "tls.crt"), key: join(dir, "tls.key"), ca: join(dir, "ca.crt") };
-        for (const [k, file] of Object.entries(files)) await writeFile(file, Buffer.from(data[TLS_FILES[k as keyof typeof TLS_FILES]] ?? "", "base64"), { mode: 0o600 });
+        const write = async (role: string, data: Record<string, string>) => {
+          const files = { cert: join(dir, `${role}.crt`), key: join(dir, `${role}.key`), ca: join(dir, `${role}-ca.crt`) };
+          for (const [k, file] of Object.entries(files))
+            await writeFile(file, Buffer.from(data[TLS_FILES[k as keyof typeof TLS_FILES]] ?? "", "base64"), { mode: 0o600 });
+          return files;
+        };
+        const peerFiles = await write("peer", peer);
+        const ctrlFiles = await write("controller", ctrl);
         const log = captureLog("warn");
-        // serves: DNS:gluster-blockd, serverAuth and clientAuth, the key of the certificate
-        const served = await loadBlockdTls(files, { flags: BLOCKD_TLS_FLAGS, serves: true, log: log.log });
-        await loadBlockdTls(files, { flags: CONTROLLER_TLS_FLAGS, serves: false, log: log.log });
+        // blockd: DNS:gluster-blockd, serverAuth and clientAuth, the key of the certificate
+        const served = await loadBlockdTls(peerFiles, { flags: BLOCKD_TLS_FLAGS, role: "peer", log: log.log });
+        // the controller: DNS:gluster-block-csi-controller, and not a peer's
+        await loadBlockdTls(ctrlFiles, { flags: CONTROLLER_TLS_FLAGS, role: "controller", log: log.log });
+        await assert.rejects(
+          loadBlockdTls(peerFiles, { flags: CONTROLLER_TLS_FLAGS, role: "controller", log: log.log }),
+          /this is a blockd peer certificate/,
+          "the controller would refuse blockd's",
+        );
         assert.equal(log.lines.length, 0, `no warning (in date, signed by the CA): ${log.text()}`);
         const days = label === "defaults" ? 3650 : 365;
         assert.ok(Math.abs(served.validTo.getTime() - Date.now() - days * 86_400_000) < 2 * 86_400_000, `valid for blockd.tls.validityDays (${days})`);
@@ -216,14 +285,25 @@ for (const [label, opts, kubelet, driver] of [
       const calls = [...src.matchAll(/this\.(core|storage)\.(create|read|replace|list|delete|patch)(Namespaced)?([A-Z]\w*?)(?:ForAllNamespaces)?\(/g)];
       assert.ok(calls.length >= 8, `found only ${calls.length} API calls in kube-api.ts`);
       const VERB: Record<string, string> = { create: "create", read: "get", replace: "update", list: "list", delete: "delete", patch: "patch" };
-      const RESOURCE: Record<string, string> = { Secret: "secrets", Pod: "pods", Event: "events", StorageClass: "storageclasses", CSINode: "csinodes", PersistentVolume: "persistentvolumes", PersistentVolumeClaim: "persistentvolumeclaims" };
+      const RESOURCE: Record<string, string> = {
+        Secret: "secrets",
+        Pod: "pods",
+        Event: "events",
+        StorageClass: "storageclasses",
+        CSINode: "csinodes",
+        PersistentVolume: "persistentvolumes",
+        PersistentVolumeClaim: "persistentvolumeclaims",
+      };
       for (const [, api, op, namespaced, kind] of calls) {
         const resource = RESOURCE[kind ?? ""];
         assert.ok(resource, `no RBAC mapping for ${kind}: add it here and to the chart`);
         const group = api === "storage" ? "storage.k8s.io" : "";
         const verb = VERB[op ?? ""] ?? "";
         // Secrets and Pods live in the driver's namespace (a Role); Events go to claims anywhere (ClusterRole)
-        const ok = namespaced && resource !== "events" ? allows(bound("Role"), group, resource, verb) || allows(bound("ClusterRole"), group, resource, verb) : allows(bound("ClusterRole"), group, resource, verb);
+        const ok =
+          namespaced && resource !== "events"
+            ? allows(bound("Role"), group, resource, verb) || allows(bound("ClusterRole"), group, resource, verb)
+            : allows(bound("ClusterRole"), group, resource, verb);
         assert.ok(ok, `the controller calls ${op} ${resource} but RBAC does not grant it`);
       }
       // least privilege: Secrets only in the namespace, never cluster-wide
@@ -231,28 +311,67 @@ for (const [label, opts, kubelet, driver] of [
       assert.ok(allows(bound("Role"), "coordination.k8s.io", "leases", "update"), "sidecar leader election needs leases");
       assert.ok(allows(bound("ClusterRole"), "storage.k8s.io", "volumeattachments", "patch"), "the attacher patches VolumeAttachments");
       const nodeSa = pod(findObject(objs, "DaemonSet", "-node")).serviceAccountName;
-      assert.ok(!objs.some((o) => o.kind.endsWith("Binding") && (o.subjects as { name: string }[]).some((s) => s.name === nodeSa)), "the node plugin needs no RBAC");
+      assert.ok(
+        !objs.some((o) => o.kind.endsWith("Binding") && (o.subjects as { name: string }[]).some((s) => s.name === nodeSa)),
+        "the node plugin needs no RBAC",
+      );
     });
   });
 }
 
 describe("blockd TLS settings", () => {
-  test("an existing Secret is mounted in the controller, and none is generated", () => {
+  test("existing Secrets: the controller mounts its own, and none is generated", () => {
     const objs = renderChart({ values: [join(ROOT, "test/fixtures/helm/existing-secret.yaml")] });
     const ctrlPod = pod(findObject(objs, "Deployment", "-controller"));
-    assert.equal(tlsSecretOf(ctrlPod, container(ctrlPod, "gluster-block-csi"), CONTROLLER_TLS_FLAGS), "my-blockd-tls");
-    assert.ok(!objs.some((o) => o.kind === "Secret" && o.metadata.name.endsWith("-blockd-tls")));
+    assert.equal(tlsSecretOf(ctrlPod, container(ctrlPod, "gluster-block-csi"), CONTROLLER_TLS_FLAGS), "my-controller-tls");
+    assert.ok(!objs.some((o) => o.kind === "Secret" && /-(blockd|controller)-tls$/.test(o.metadata.name)));
+    const both = renderChart({ set: ["blockd.tls.existingSecret=my-peer", "blockd.tls.controllerExistingSecret=my-ctrl"] });
+    const ds = pod(findObject(both, "DaemonSet", "-blockd"));
+    assert.equal(tlsSecretOf(ds, container(ds, "gluster-blockd"), BLOCKD_TLS_FLAGS), "my-peer");
+    const ctrl = pod(findObject(both, "Deployment", "-controller"));
+    assert.equal(tlsSecretOf(ctrl, container(ctrl, "gluster-block-csi"), CONTROLLER_TLS_FLAGS), "my-ctrl");
+    assert.ok(!both.some((o) => o.kind === "Secret" && /-(blockd|controller)-tls$/.test(o.metadata.name)));
   });
 
-  test("blockd.tls.enabled=false: no TLS flags, volumes or Secret; the shared key stays", () => {
-    const objs = renderChart({ set: ["blockd.tls.enabled=false"] });
+  test("an existing Secret for one role alone is refused: the chart cannot sign the other for a CA it does not hold", () => {
+    const peerOnly = helm(["template", "x", CHART_DIR, "--set", "blockd.tls.existingSecret=my-peer"]);
+    assert.notEqual(peerOnly.code, 0);
+    assert.match(
+      peerOnly.stderr,
+      /blockd\.tls\.existingSecret needs blockd\.tls\.controllerExistingSecret: the controller's own client certificate \(DNS:gluster-block-csi-controller\)/,
+    );
+    const ctrlOnly = helm(["template", "x", CHART_DIR, "--set", "blockd.tls.controllerExistingSecret=my-ctrl"]);
+    assert.notEqual(ctrlOnly.code, 0);
+    assert.match(ctrlOnly.stderr, /blockd\.tls\.controllerExistingSecret needs blockd\.tls\.existingSecret/);
+  });
+
+  test("blockd.tls.enabled=false alone is refused at render time: the key would cross the network in cleartext", () => {
+    const r = helm(["template", "x", CHART_DIR, "--set", "blockd.tls.enabled=false"]);
+    assert.notEqual(r.code, 0);
+    assert.match(
+      r.stderr,
+      /blockd\.tls\.enabled=false sends blockd's shared key and the CHAP passwords over the network in cleartext: keep TLS on, or set blockd\.tls\.insecureKeyOverPlaintext=true/,
+    );
+  });
+
+  test("blockd.tls.enabled=false with insecureKeyOverPlaintext: no TLS flags, volumes or Secret; the key stays, with the insecure flag on both ends", () => {
+    const objs = renderChart({ set: ["blockd.tls.enabled=false", "blockd.tls.insecureKeyOverPlaintext=true"] });
     const ds = pod(findObject(objs, "DaemonSet", "-blockd"));
     const ctrlPod = pod(findObject(objs, "Deployment", "-controller"));
     for (const c of [container(ds, "gluster-blockd"), container(ctrlPod, "gluster-block-csi")]) {
-      assert.deepEqual(c.args?.filter((a) => a.includes("tls")), [], c.name);
-      assert.ok(c.args?.some((a) => /^--(blockd-)?key-file=/.test(a)), `${c.name} keeps the key`);
+      assert.deepEqual(
+        c.args?.filter((a) => a.includes("tls")),
+        [],
+        c.name,
+      );
+      assert.ok(
+        c.args?.some((a) => /^--(blockd-)?key-file=/.test(a)),
+        `${c.name} keeps the key`,
+      );
     }
-    assert.ok(![...ds.volumes, ...ctrlPod.volumes].some((v) => v.name === "blockd-tls"));
-    assert.ok(!objs.some((o) => o.kind === "Secret" && o.metadata.name.endsWith("-blockd-tls")));
+    assert.ok(container(ds, "gluster-blockd").args?.includes("--insecure-key-over-plaintext"));
+    assert.ok(container(ctrlPod, "gluster-block-csi").args?.includes("--blockd-insecure-key-over-plaintext"));
+    assert.ok(![...ds.volumes, ...ctrlPod.volumes].some((v) => v.name === "blockd-tls" || v.name === "controller-tls"));
+    assert.ok(!objs.some((o) => o.kind === "Secret" && /-(blockd|controller)-tls$/.test(o.metadata.name)));
   });
 });

@@ -13,7 +13,30 @@ import { StatusError } from "../../src/rpc/errors.js";
 import { status } from "@grpc/grpc-js";
 
 const RUNS = { numRuns: 2000 };
-const word = fc.oneof(fc.string(), fc.constantFrom("create", "list", "info", "delete", "modify", "replace", "audit", "ha", "auth", "size", "enable", "disable", "force", "--json", "--json-pretty", "block-test/b1", "10.0.0.1,10.0.0.2", "1GiB", "3"));
+const word = fc.oneof(
+  fc.string(),
+  fc.constantFrom(
+    "create",
+    "list",
+    "info",
+    "delete",
+    "modify",
+    "replace",
+    "audit",
+    "ha",
+    "auth",
+    "size",
+    "enable",
+    "disable",
+    "force",
+    "--json",
+    "--json-pretty",
+    "block-test/b1",
+    "10.0.0.1,10.0.0.2",
+    "1GiB",
+    "3",
+  ),
+);
 
 test("CLI argv: a parsed command or a CliUsageError", () => {
   fc.assert(
@@ -31,28 +54,42 @@ test("CLI argv: a parsed command or a CliUsageError", () => {
 
 test("volume IDs: valid ones round-trip, anything else is INVALID_ARGUMENT", () => {
   fc.assert(
-    fc.property(fc.oneof(fc.string(), fc.string().map((s) => `v1/${s}`), fc.string().map((s) => `v1/block-test/${s}`)), (id) => {
-      try {
-        const ref = parseVolumeId(id);
-        assert.equal(formatVolumeId(ref), id);
-      } catch (e) {
-        assert.ok(e instanceof StatusError && e.code === status.INVALID_ARGUMENT, `unexpected ${String(e)}`);
-      }
-    }),
+    fc.property(
+      fc.oneof(
+        fc.string(),
+        fc.string().map((s) => `v1/${s}`),
+        fc.string().map((s) => `v1/block-test/${s}`),
+      ),
+      (id) => {
+        try {
+          const ref = parseVolumeId(id);
+          assert.equal(formatVolumeId(ref), id);
+        } catch (e) {
+          assert.ok(e instanceof StatusError && e.code === status.INVALID_ARGUMENT, `unexpected ${String(e)}`);
+        }
+      },
+    ),
     RUNS,
   );
 });
 
 test("node IDs: valid ones round-trip, anything else is INVALID_ARGUMENT", () => {
   fc.assert(
-    fc.property(fc.oneof(fc.string(), fc.string().map((s) => `worker-1/${s}`), fc.string().map((s) => `${s}/iqn.2004-10.com.example:x`)), (id) => {
-      try {
-        const n = parseNodeId(id);
-        assert.equal(formatNodeId(n), id);
-      } catch (e) {
-        assert.ok(e instanceof StatusError && e.code === status.INVALID_ARGUMENT, `unexpected ${String(e)}`);
-      }
-    }),
+    fc.property(
+      fc.oneof(
+        fc.string(),
+        fc.string().map((s) => `worker-1/${s}`),
+        fc.string().map((s) => `${s}/iqn.2004-10.com.example:x`),
+      ),
+      (id) => {
+        try {
+          const n = parseNodeId(id);
+          assert.equal(formatNodeId(n), id);
+        } catch (e) {
+          assert.ok(e instanceof StatusError && e.code === status.INVALID_ARGUMENT, `unexpected ${String(e)}`);
+        }
+      },
+    ),
     RUNS,
   );
 });
@@ -74,7 +111,16 @@ test("volume contexts: parsed or INVALID_ARGUMENT", () => {
 test("journals: parsed or a JournalError", () => {
   const line = fc.oneof(
     fc.string(),
-    fc.constantFrom("VOLUME: block-test", "GBID: 1bcc8980-5c86-4fc6-a2bb-b185786f3a5f", "HA: 3", "ENTRYCREATE: SUCCESS", "SIZE: 1073741824", "10.0.0.1: CONFIGSUCCESS", "PASSWORD: ", "10.0.0.1: RSSUCCESS-1"),
+    fc.constantFrom(
+      "VOLUME: block-test",
+      "GBID: 1bcc8980-5c86-4fc6-a2bb-b185786f3a5f",
+      "HA: 3",
+      "ENTRYCREATE: SUCCESS",
+      "SIZE: 1073741824",
+      "10.0.0.1: CONFIGSUCCESS",
+      "PASSWORD: ",
+      "10.0.0.1: RSSUCCESS-1",
+    ),
   );
   fc.assert(
     fc.property(fc.array(line, { maxLength: 20 }), fc.boolean(), (lines, torn) => {

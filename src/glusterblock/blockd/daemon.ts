@@ -1,6 +1,7 @@
 // gluster-blockd: assembles the engine for this storage node and serves it on
 // a root-only unix socket (the CLI) and on TCP (peers and the CSI
-// controller: mutual TLS and/or the shared key, tcp-api.ts). At start it
+// controller: mutual TLS, the shared key on top if configured; without TLS
+// only when an insecure option says so, tcp-api.ts). At start it
 // reconciles this node's LIO to the journals, so a rebooted node exports
 // again with no manual reload.
 import { access } from "node:fs/promises";
@@ -23,7 +24,7 @@ import { blockdService, peerService } from "./services.js";
 import { blockErrorToCsi } from "./error-map.js";
 import { readPeerKey } from "../../rpc/peer-auth.js";
 import { loadBlockdTls, BLOCKD_TLS_FLAGS, type TlsFiles } from "../../rpc/tls.js";
-import { serveTcpApi } from "./tcp-api.js";
+import { serveTcpApi, tcpAuthRefusal } from "./tcp-api.js";
 import { META_DIR } from "../volume/block-store.js";
 import { canonicalHost } from "../../identity/names.js";
 
@@ -39,6 +40,10 @@ export interface BlockdConfig {
   keyFile?: string;
   /** mutual TLS on the TCP API and to the peers (tls.ts: the certificate scheme) */
   tls?: TlsFiles;
+  /** --insecure-no-auth: serve TCP with neither TLS nor a key */
+  insecureNoAuth?: boolean;
+  /** --insecure-key-over-plaintext: the key without TLS */
+  insecureKeyOverPlaintext?: boolean;
   configfsRoot?: string;
   /** volumes to reconcile at start; empty = every started volume */
   volumes: string[];
@@ -61,9 +66,13 @@ export interface RunningBlockd {
 export async function startBlockd(cfg: BlockdConfig): Promise<RunningBlockd> {
   const log = cfg.log;
   const host = canonicalHost(cfg.host);
+  // before anything is read or bound: a daemon that may not serve TCP so does not start at all
+  const insecure = { insecureNoAuth: cfg.insecureNoAuth === true, insecureKeyOverPlaintext: cfg.insecureKeyOverPlaintext === true };
+  const refused = tcpAuthRefusal({ tls: cfg.tls !== undefined, key: Boolean(cfg.keyFile), ...insecure });
+  if (refused !== undefined) throw new Error(refused);
   const key = cfg.keyFile ? await readPeerKey(cfg.keyFile) : undefined;
-  // the same certificate serves this node's API and calls the peers'
-  const tls = cfg.tls ? await loadBlockdTls(cfg.tls, { flags: BLOCKD_TLS_FLAGS, serves: true, log }) : undefined;
+  // the peer certificate: it serves this node's API and calls the peers'
+  const tls = cfg.tls ? await loadBlockdTls(cfg.tls, { flags: BLOCKD_TLS_FLAGS, role: "peer", log }) : undefined;
   const gluster = new GlusterCli({ exec, ...(cfg.glusterdSocket ? { glusterdSocket: cfg.glusterdSocket } : {}) });
   const mounts = new VolumeMounts({ exec, root: cfg.mountRoot, volfileServer: cfg.volfileServer, log });
   const lio = new ConfigfsLioTargets({
@@ -77,18 +86,24 @@ export async function startBlockd(cfg: BlockdConfig): Promise<RunningBlockd> {
   const auditor = new Auditor(engine, local, lio, peers, log);
   const proto = blockdProto().glusterblock.v1;
 
-  const base: WrapOptions = { log, mapError: blockErrorToCsi, quietMethods: ["Ping", "GetNodeStatus", "TargetStatus", "TargetStatuses"], ...(cfg.observer ? { observer: cfg.observer } : {}) };
+  const base: WrapOptions = {
+    log,
+    mapError: blockErrorToCsi,
+    quietMethods: ["Ping", "GetNodeStatus", "TargetStatus", "TargetStatuses"],
+    ...(cfg.observer ? { observer: cfg.observer } : {}),
+  };
 
   // the CLI: local, root only
   const cliServer = new GrpcServer(log.child({ listener: "cli" }));
   cliServer.addService(proto.Blockd.service, wrapService(proto.Blockd.service, blockdService(engine, auditor), base));
   await cliServer.listen({ endpoint: cfg.socket, socketMode: 0o600 });
 
-  // the CSI controller and the peers: TLS and/or the key
+  // the CSI controller and the peers: TLS (and the key, if configured)
   const { server: tcpServer } = await serveTcpApi({
     listen: cfg.listen,
     ...(key ? { key } : {}),
     ...(tls ? { tls } : {}),
+    ...insecure,
     blockd: blockdService(engine, auditor),
     peer: peerService(local),
     wrap: base,
@@ -115,7 +130,13 @@ async function reconcileAll(cfg: BlockdConfig, gluster: GlusterCli, mounts: Volu
     for (const volume of volumes) {
       try {
         const root = await mounts.ensure(volume);
-        if (!(await access(join(root, META_DIR)).then(() => true, () => false))) continue;
+        if (
+          !(await access(join(root, META_DIR)).then(
+            () => true,
+            () => false,
+          ))
+        )
+          continue;
         const r = await local.reconcileVolume(volume);
         log.info("reconciled LIO to the journals", { volume, converged: r.converged.length, failed: r.failed, ms: Date.now() - started });
         const findings = await auditor.audit(volume, false);

@@ -1,6 +1,7 @@
 // Peers reached over blockd's TCP API; this node itself is called in-process.
-// With TLS, this node's certificate is the client certificate, and each peer
-// is checked against DNS:gluster-blockd, not the IP address dialled (tls.ts).
+// With TLS, this node's peer certificate is the client certificate (the
+// BlockdPeer RPCs serve only peers), and each peer is checked against
+// DNS:gluster-blockd, not the IP address dialled (rpc/tls.ts).
 import { blockdProto } from "../../rpc/proto.js";
 import { unary } from "../../rpc/unary-client.js";
 import type { BlockdPeerClient } from "../../generated/glusterblock/v1/BlockdPeer.js";
@@ -42,7 +43,10 @@ export class GrpcPeers implements Peers {
   }
 
   private async call(host: string, method: "ApplyTarget" | "RemoveTarget" | "TargetStatus", ref: PeerRef): Promise<TargetResult> {
-    const r = await unary<PeerTargetResult__Output>(this.client(host), method, ref, { timeoutMs: this.opts.timeoutMs ?? 120_000, metadata: withKey(this.opts.key) });
+    const r = await unary<PeerTargetResult__Output>(this.client(host), method, ref, {
+      timeoutMs: this.opts.timeoutMs ?? 120_000,
+      metadata: withKey(this.opts.key),
+    });
     return { host: r.host || host, present: r.present, matches: r.matches, detail: r.detail };
   }
 
@@ -59,8 +63,15 @@ export class GrpcPeers implements Peers {
     if (host === this.opts.local.host) return this.opts.local.statusMany(refs);
     return statusInBatches(host, refs, {
       batch: async (part) => {
-        const r = await unary<PeerTargetResults__Output>(this.client(host), "TargetStatuses", { refs: part }, { timeoutMs: this.opts.timeoutMs ?? 120_000, metadata: withKey(this.opts.key) });
-        return r.results.map((x) => (x.error ? { host: x.host || host, error: x.error } : { host: x.host || host, present: x.present, matches: x.matches, detail: x.detail }));
+        const r = await unary<PeerTargetResults__Output>(
+          this.client(host),
+          "TargetStatuses",
+          { refs: part },
+          { timeoutMs: this.opts.timeoutMs ?? 120_000, metadata: withKey(this.opts.key) },
+        );
+        return r.results.map((x) =>
+          x.error ? { host: x.host || host, error: x.error } : { host: x.host || host, present: x.present, matches: x.matches, detail: x.detail },
+        );
       },
       one: (ref) => this.status(host, ref),
     });

@@ -1,14 +1,14 @@
 // The blockd gRPC services over the engine: requests validated and mapped to
-// engine calls, results to protobuf. Errors are mapped by error-map.ts.
+// engine calls, results to protobuf. Errors are mapped by error-map.ts. Each
+// call's engine is bound to the caller's cancellation, so the programs it runs
+// end when the caller gives up.
 import type { BlockdHandlers } from "../../generated/glusterblock/v1/Blockd.js";
 import type { BlockdPeerHandlers } from "../../generated/glusterblock/v1/BlockdPeer.js";
-import type { BlockInfo } from "../../generated/glusterblock/v1/BlockInfo.js";
-import type { AsyncHandlers } from "../../rpc/rpc.js";
+import type { AsyncHandlers, RpcContext } from "../../rpc/rpc.js";
 import { invalidArgument } from "../../rpc/errors.js";
 import type { BlockEngine } from "../engine/block-engine.js";
 import type { LocalNode } from "../engine/local-node.js";
-import { iqnFor, wwidFor } from "../../identity/names.js";
-import { exportedOn, isDeleteStarted } from "../journal/index.js";
+import { toBlockInfo } from "./block-info.js";
 import type { Auditor } from "../engine/audit.js";
 
 const u64 = (v: string | number | { toString(): string } | undefined): bigint => {
@@ -20,9 +20,11 @@ const u64 = (v: string | number | { toString(): string } | undefined): bigint =>
 };
 
 export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandlers<BlockdHandlers> {
+  /** the engine for one call: the programs it runs end when the caller cancels */
+  const forCall = (ctx: RpcContext): BlockEngine => engine.withSignal(ctx.signal);
   return {
-    async CreateBlock(req) {
-      const r = await engine.create({
+    async CreateBlock(req, ctx) {
+      const r = await forCall(ctx).create({
         volume: req.volume,
         block: req.block,
         ha: req.ha === 0 ? 1 : req.ha,
@@ -35,6 +37,7 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
         ...(req.io_timeout_s ? { ioTimeout: req.io_timeout_s } : {}),
         aclMode: req.acl_mode === "ACL_MODE_EXPLICIT" ? "EXPLICIT" : "GENERATED",
         owner: req.owner,
+        failIfExists: req.fail_if_exists,
       });
       return {
         iqn: r.iqn,
@@ -47,83 +50,74 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
         wwid: r.wwid,
       };
     },
-    async DeleteBlock(req) {
-      const r = await engine.delete({ volume: req.volume, block: req.block, unlinkStorage: req.unlink_storage, force: req.force, missingOk: req.missing_ok });
+    async DeleteBlock(req, ctx) {
+      const r = await forCall(ctx).delete({
+        volume: req.volume,
+        block: req.block,
+        unlinkStorage: req.unlink_storage,
+        force: req.force,
+        missingOk: req.missing_ok,
+      });
       return { successful_on: r.successfulOn, failed_on: r.failedOn, not_found: r.notFound };
     },
-    async ModifyAuth(req) {
-      const r = await engine.modifyAuth({ volume: req.volume, block: req.block, enable: req.enable });
+    async ModifyAuth(req, ctx) {
+      const r = await forCall(ctx).modifyAuth({ volume: req.volume, block: req.block, enable: req.enable });
       return { iqn: r.iqn, username: r.username ?? "", password: r.password ?? "", successful_on: r.successfulOn, failed_on: r.failedOn };
     },
-    async ResizeBlock(req) {
-      const r = await engine.resize({ volume: req.volume, block: req.block, sizeBytes: u64(req.size_bytes), force: req.force });
+    async ResizeBlock(req, ctx) {
+      const r = await forCall(ctx).resize({ volume: req.volume, block: req.block, sizeBytes: u64(req.size_bytes), force: req.force });
       return { iqn: r.iqn, size_bytes: r.sizeBytes.toString(), successful_on: r.successfulOn, failed_on: r.failedOn };
     },
-    async ReplaceNode(req) {
-      const r = await engine.replace({ volume: req.volume, block: req.block, oldNode: req.old_node, newNode: req.new_node, force: req.force });
+    async ReplaceNode(req, ctx) {
+      const r = await forCall(ctx).replace({ volume: req.volume, block: req.block, oldNode: req.old_node, newNode: req.new_node, force: req.force });
       return r.outcome === "done"
-        ? { name: req.block, outcome: r.outcome, created: r.created, deleted: r.deleted, portal_success_on: r.portalSuccessOn, portal_failed_on: r.portalFailedOn }
+        ? {
+            name: req.block,
+            outcome: r.outcome,
+            created: r.created,
+            deleted: r.deleted,
+            portal_success_on: r.portalSuccessOn,
+            portal_failed_on: r.portalFailedOn,
+          }
         : { name: req.block, outcome: r.outcome, created: false, deleted: false, portal_success_on: [], portal_failed_on: [] };
     },
-    async GetBlock(req) {
-      const d = await engine.details(req.volume, req.block);
-      const info: BlockInfo = {
-        name: d.info.name,
-        volume: d.info.volume,
-        gbid: d.info.gbid,
-        size_bytes: d.info.sizeBytes.toString(),
-        ha: d.info.ha,
-        io_timeout_s: d.info.ioTimeout,
-        password: d.info.password,
-        exported_on: [...d.info.exportedOn],
-        failed_on: [...d.info.failedOn],
-        resize_failed_on: d.info.resizeFailedOn.map((r) => `${r.host}:${r.currentSizeBytes}`),
-        iqn: iqnFor(d.meta.gbid),
-        hosts: d.hosts,
-        portals: d.hosts.filter((h) => d.info.exportedOn.includes(h)).map((h) => (h.includes(":") ? `[${h}]:3260` : `${h}:3260`)),
-        acl_mode: d.aclMode === "EXPLICIT" ? "ACL_MODE_EXPLICIT" : "ACL_MODE_GENERATED",
-        initiators: d.initiators,
-        prio_path: d.meta.prioPath,
-        owner: d.owner,
-        wwid: wwidFor(d.meta.gbid),
-        auth: d.meta.password !== "",
-        state: isDeleteStarted(d.meta)
-          ? "deleting"
-          : d.meta.entryCreate !== "SUCCESS"
-            ? "creating"
-            : exportedOn(d.meta).length < d.meta.ha
-              ? "degraded"
-              : "ready",
-      };
-      return info;
+    async GetBlock(req, ctx) {
+      return toBlockInfo(await forCall(ctx).details(req.volume, req.block));
     },
-    async ListBlocks(req) {
-      const blocks = await engine.list(req.volume);
-      return { blocks, infos: [] };
+    async ListBlocks(req, ctx) {
+      if (!req.details) return { blocks: await forCall(ctx).list(req.volume), infos: [], unreadable: [] };
+      const l = await forCall(ctx).listDetails(req.volume);
+      return { blocks: l.names, infos: l.details.map(toBlockInfo), unreadable: l.unreadable };
     },
-    async SetInitiatorAccess(req) {
-      const r = await engine.setInitiatorAccess({ volume: req.volume, block: req.block, initiator: req.initiator_iqn, allow: req.allow });
+    async SetInitiatorAccess(req, ctx) {
+      const r = await forCall(ctx).setInitiatorAccess({ volume: req.volume, block: req.block, initiator: req.initiator_iqn, allow: req.allow });
       return { successful_on: r.successfulOn, failed_on: r.failedOn };
     },
-    async GetVolumeSpace(req) {
-      const s = await engine.space(req.volume);
+    async GetVolumeSpace(req, ctx) {
+      const s = await forCall(ctx).space(req.volume);
       const avail = s.freeBytes > s.reserveBytes ? s.freeBytes - s.reserveBytes : 0n;
-      return { volume: req.volume, total_bytes: s.totalBytes.toString(), free_bytes: s.freeBytes.toString(), reserve_bytes: s.reserveBytes.toString(), available_bytes: avail.toString() };
+      return {
+        volume: req.volume,
+        total_bytes: s.totalBytes.toString(),
+        free_bytes: s.freeBytes.toString(),
+        reserve_bytes: s.reserveBytes.toString(),
+        available_bytes: avail.toString(),
+      };
     },
     async Audit(req) {
       const findings = await auditor.audit(req.volume, req.fix);
       return { findings: findings.map((f) => ({ kind: f.kind, host: f.host, block: f.block, detail: f.detail, fixed: f.fixed })) };
     },
-    async ReloadBlock(req) {
-      const r = await engine.reload({ volume: req.volume, block: req.block });
+    async ReloadBlock(req, ctx) {
+      const r = await forCall(ctx).reload({ volume: req.volume, block: req.block });
       return { successful_on: r.successfulOn, failed_on: r.failedOn };
     },
-    async GetTargetStatus(req) {
-      return { hosts: await engine.targetStatus(req.volume, req.block) };
+    async GetTargetStatus(req, ctx) {
+      return { hosts: await forCall(ctx).targetStatus(req.volume, req.block) };
     },
     async GetNodeStatus() {
       const s = await auditor.local.nodeStatus();
-      return { host: s.host, version: s.version, targets: s.targets, active_paths: s.activePaths, volumes: [], ready: s.ready };
+      return { host: s.host, version: s.version, targets: s.targets, active_paths: s.activePaths, ready: s.ready };
     },
   };
 }
@@ -146,7 +140,7 @@ export function peerService(local: LocalNode): AsyncHandlers<BlockdPeerHandlers>
     },
     async Ping() {
       const s = await local.nodeStatus();
-      return { host: s.host, version: s.version, targets: s.targets, active_paths: s.activePaths, volumes: [], ready: s.ready };
+      return { host: s.host, version: s.version, targets: s.targets, active_paths: s.activePaths, ready: s.ready };
     },
   };
 }

@@ -20,9 +20,12 @@ import { InvalidNameError, canonicalHost, parseVolumeBlock, quoteForMessage, val
 import { SizeError, SECTOR_SIZE, checkDeviceSize, parseSize } from "../../identity/size.js";
 import type { CliCommand, CreateCommand, ParsedArgs } from "./types.js";
 import type { JsonStyle } from "./json.js";
+import { BLOCK_SIZES, HA_COUNT, IO_TIMEOUT_SEC, RING_BUFFER_MB } from "../../identity/limits.js";
 
 /** Exit code of every argument error (the original's -1). */
 export const USAGE_EXIT_CODE = 255;
+/** No command, or one it does not know: 0.5.1 exits 1 there (and 255 for a known command's bad arguments). */
+export const NO_COMMAND_EXIT_CODE = 1;
 
 export const USAGE = {
   create:
@@ -43,11 +46,11 @@ export const USAGE = {
 /** A command line that cannot be run. `json` is the style asked for, so the error can be printed in it. */
 export class CliUsageError extends Error {
   override readonly name = "CliUsageError";
-  readonly exitCode = USAGE_EXIT_CODE;
   constructor(
     message: string,
     readonly usage?: string,
     readonly json?: JsonStyle,
+    readonly exitCode: number = USAGE_EXIT_CODE,
   ) {
     super(message);
   }
@@ -143,7 +146,7 @@ function parseCreate(args: readonly string[]): CreateCommand {
   }
   const hosts = hostList(positional[0] ?? "");
   const haText = opts.get("ha");
-  const ha = haText === undefined ? 1 : uint("ha", haText, 1, 1024);
+  const ha = haText === undefined ? 1 : uint("ha", haText, HA_COUNT.min, HA_COUNT.max);
   if (ha > hosts.length) throw new ArgError(`'ha' is ${ha} but only ${hosts.length} host${hosts.length === 1 ? " is" : "s are"} given`);
   const authText = opts.get("auth");
   const preallocText = opts.get("prealloc");
@@ -151,7 +154,8 @@ function parseCreate(args: readonly string[]): CreateCommand {
   const bs = opts.get("block-size");
   const io = opts.get("io-timeout");
   const blockSize = bs === undefined ? undefined : uint("block-size", bs, SECTOR_SIZE, UINT32_MAX);
-  if (blockSize !== undefined && blockSize % SECTOR_SIZE !== 0) throw new ArgError(`'block-size' must be a multiple of ${SECTOR_SIZE}, got ${blockSize}`);
+  if (blockSize !== undefined && !BLOCK_SIZES.includes(blockSize))
+    throw new ArgError(`'block-size' must be one of ${BLOCK_SIZES.join(", ")}, got ${blockSize}`);
   let sizeBytes: bigint | undefined;
   if (storage === undefined) {
     sizeBytes = parseSize(positional[1] ?? "");
@@ -164,9 +168,9 @@ function parseCreate(args: readonly string[]): CreateCommand {
     ha,
     auth: authText === undefined ? false : bool("auth", authText, "enable or disable"),
     prealloc: preallocText === undefined ? true : bool("prealloc", preallocText, "full or no"),
-    ...(rb === undefined ? {} : { ringBufferMb: uint("ring-buffer", rb, 1, 1024) }),
+    ...(rb === undefined ? {} : { ringBufferMb: uint("ring-buffer", rb, RING_BUFFER_MB.min, RING_BUFFER_MB.max) }),
     ...(blockSize === undefined ? {} : { blockSize }),
-    ...(io === undefined ? {} : { ioTimeout: uint("io-timeout", io, 1, UINT32_MAX) }),
+    ...(io === undefined ? {} : { ioTimeout: uint("io-timeout", io, IO_TIMEOUT_SEC.min, IO_TIMEOUT_SEC.max) }),
     ...(storage === undefined ? {} : { storage }),
     hosts,
     ...(sizeBytes === undefined ? {} : { sizeBytes }),
@@ -329,8 +333,8 @@ function extractJson(argv: readonly string[]): { rest: string[]; json?: JsonStyl
  */
 export function parseArgs(argv: readonly string[]): ParsedArgs {
   const { rest, json, problem } = extractJson(argv);
-  const fail = (message: string, usage?: string): never => {
-    throw new CliUsageError(message, usage, json);
+  const fail = (message: string, usage?: string, exitCode?: number): never => {
+    throw new CliUsageError(message, usage, json, exitCode);
   };
   if (problem !== undefined) fail(problem, USAGE.general);
 
@@ -349,11 +353,11 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
     ...(json === undefined ? {} : { json }),
     ...(timeoutSec === undefined ? {} : { timeoutSec }),
   });
-  if (name === undefined) return fail("no command given; see 'gluster-block help'", USAGE.general);
+  if (name === undefined) return fail("no command given; see 'gluster-block help'", USAGE.general, NO_COMMAND_EXIT_CODE);
   if (HELP_WORDS.has(name)) return { command: { kind: "help" }, ...opt() };
   if (VERSION_WORDS.has(name)) return { command: { kind: "version" }, ...opt() };
   const parser = PARSERS[name];
-  if (parser === undefined) return fail(`unknown command ${quoteForMessage(name)}; see 'gluster-block help'`, USAGE.general);
+  if (parser === undefined) return fail(`unknown command ${quoteForMessage(name)}; see 'gluster-block help'`, USAGE.general, NO_COMMAND_EXIT_CODE);
   try {
     return { command: parser.parse(rest.slice(i + 1)), ...opt() };
   } catch (e) {

@@ -67,16 +67,22 @@ export async function runCli(argv: readonly string[], socketPath: string): Promi
     return await dispatch(client, command, json, (parsed.timeoutSec ?? DEFAULT_CLI_TIMEOUT_SEC) * 1000);
   } catch (err) {
     if (!isServiceError(err)) throw err;
-    const msg =
-      err.code === status.UNAVAILABLE && /connect|No connection established|ENOENT|ECONNREFUSED/i.test(err.details)
-        ? `failed to connect to gluster-blockd at ${socketPath}: is it running?`
-        : err.code === status.DEADLINE_EXCEEDED
-          ? `gluster-blockd did not answer within ${parsed.timeoutSec ?? DEFAULT_CLI_TIMEOUT_SEC} seconds; the operation may still complete (see info)`
-          : err.details;
+    const msg = errorMessage(command, err.code, err.details, socketPath, parsed.timeoutSec ?? DEFAULT_CLI_TIMEOUT_SEC);
     return renderError(opOf(command), { errCode: grpcCodeToErrCode(err.code), errMsg: msg }, json);
   } finally {
     client.close();
   }
+}
+
+/** What the CLI says for blockd's error answer: the original's words where the original had its own. */
+export function errorMessage(command: CliCommand, code: status, details: string, socketPath: string, timeoutSec: number): string {
+  if (code === status.UNAVAILABLE && /connect|No connection established|ENOENT|ECONNREFUSED/i.test(details)) {
+    return `failed to connect to gluster-blockd at ${socketPath}: is it running?`;
+  }
+  if (code === status.DEADLINE_EXCEEDED) return `gluster-blockd did not answer within ${timeoutSec} seconds; the operation may still complete (see info)`;
+  // 0.5.1's words, its trailing newline included (json-c shows it as \n)
+  if (command.kind === "create" && code === status.ALREADY_EXISTS) return `BLOCK with name: '${command.block}' already EXIST\n`;
+  return details;
 }
 
 async function dispatch(client: BlockdClient, c: CliCommand, json: JsonStyle | undefined, timeoutMs: number): Promise<CliOutput> {
@@ -96,6 +102,7 @@ async function dispatch(client: BlockdClient, c: CliCommand, json: JsonStyle | u
         io_timeout_s: c.ioTimeout ?? 0,
         storage: c.storage ?? "",
         acl_mode: "ACL_MODE_GENERATED",
+        fail_if_exists: true,
       });
       knownSecrets.add(r.password);
       return renderCreate({ iqn: r.iqn, portals: r.portals, ...(r.password ? { username: r.username, password: r.password } : {}) }, json);
@@ -138,7 +145,12 @@ async function dispatch(client: BlockdClient, c: CliCommand, json: JsonStyle | u
       );
     }
     case "modify-size": {
-      const r = await call<ResizeBlockResponse__Output>("ResizeBlock", { volume: c.volume, block: c.block, size_bytes: c.sizeBytes.toString(), force: c.force });
+      const r = await call<ResizeBlockResponse__Output>("ResizeBlock", {
+        volume: c.volume,
+        block: c.block,
+        size_bytes: c.sizeBytes.toString(),
+        force: c.force,
+      });
       return renderModifySize({ iqn: r.iqn, sizeBytes: BigInt(r.size_bytes), successfulOn: r.successful_on, failedOn: r.failed_on, skippedOn: [] }, json);
     }
     case "reload": {
@@ -166,8 +178,15 @@ async function dispatch(client: BlockdClient, c: CliCommand, json: JsonStyle | u
     case "version":
       return renderVersion();
     case "replace": {
-      const r = await call<ReplaceNodeResponse__Output>("ReplaceNode", { volume: c.volume, block: c.block, old_node: c.oldNode, new_node: c.newNode, force: c.force });
-      if (r.outcome === "skipped" || r.outcome === "new-node-in-use") return renderReplace({ name: r.name, outcome: r.outcome }, json);
+      const r = await call<ReplaceNodeResponse__Output>("ReplaceNode", {
+        volume: c.volume,
+        block: c.block,
+        old_node: c.oldNode,
+        new_node: c.newNode,
+        force: c.force,
+      });
+      if (r.outcome === "skipped") return renderReplace({ name: r.name, outcome: r.outcome }, json);
+      if (r.outcome === "new-node-in-use") return renderReplace({ name: r.name, outcome: r.outcome, volume: c.volume, newNode: c.newNode }, json);
       return renderReplace(
         {
           name: r.name,
@@ -181,6 +200,13 @@ async function dispatch(client: BlockdClient, c: CliCommand, json: JsonStyle | u
       );
     }
     case "genconfig":
-      return renderError(opOf(c), { errCode: 255, errMsg: "genconfig is not needed: every gluster-blockd reconciles its targets from the journals at start (reload converges one block now)" }, json);
+      return renderError(
+        opOf(c),
+        {
+          errCode: 255,
+          errMsg: "genconfig is not needed: every gluster-blockd reconciles its targets from the journals at start (reload converges one block now)",
+        },
+        json,
+      );
   }
 }

@@ -61,8 +61,7 @@ function spaced(list: readonly string[]): string {
   return list.map((h) => ` ${h}`).join("");
 }
 
-const nonEmpty = (list: readonly string[] | undefined): readonly string[] | undefined =>
-  list !== undefined && list.length > 0 ? list : undefined;
+const nonEmpty = (list: readonly string[] | undefined): readonly string[] | undefined => (list !== undefined && list.length > 0 ? list : undefined);
 
 export function renderVersion(info: VersionInfo = ORIGINAL_VERSION_INFO): CliOutput {
   return emit(`gluster-block (${info.version})\n${info.body}\n`, 0);
@@ -129,9 +128,7 @@ export function renderHelp(version: string = ORIGINAL_VERSION_INFO.version): Cli
 
 /** Our addition to the help text (tests remove it to compare with the original's). */
 export const AUDIT_HELP =
-  "  audit   <volname> [--fix]\n" +
-  "        check every block device of the volume against its metadata; --fix repairs what is safe.\n" +
-  "\n";
+  "  audit   <volname> [--fix]\n" + "        check every block device of the volume against its metadata; --fix repairs what is safe.\n" + "\n";
 
 export type Operation = "create" | "list" | "info" | "delete" | "modify" | "modify-size" | "replace" | "reload" | "genconfig" | "audit";
 
@@ -143,7 +140,15 @@ export type Operation = "create" | "list" | "info" | "delete" | "modify" | "modi
 export function renderError(op: Operation, err: ErrorResult, style?: JsonStyle): CliOutput {
   const code = exitCodeOf(err.errCode) || 255;
   if (style !== undefined) {
-    return json(jsonObject([["RESULT", "FAIL"], ["errCode", code], ["errMsg", err.errMsg]]), style, code);
+    return json(
+      jsonObject([
+        ["RESULT", "FAIL"],
+        ["errCode", code],
+        ["errMsg", err.errMsg],
+      ]),
+      style,
+      code,
+    );
   }
   return emit(op === "info" ? `${err.errMsg}\n` : `${err.errMsg}\nRESULT:FAIL\n`, code);
 }
@@ -175,8 +180,7 @@ export function renderCreate(r: CreateResult, style?: JsonStyle): CliOutput {
     );
   }
   // the original de-duplicated the rollback lists into "a b " form
-  const rb = (label: string, list: readonly string[] | undefined): string =>
-    list === undefined ? "" : `${label}: ${list.map((h) => `${h} `).join("")}\n`;
+  const rb = (label: string, list: readonly string[] | undefined): string => (list === undefined ? "" : `${label}: ${list.map((h) => `${h} `).join("")}\n`);
   return emit(
     `IQN: ${r.iqn === "" ? "-" : r.iqn}\n` +
       (r.username === undefined ? "" : `USERNAME: ${r.username}\nPASSWORD: ${r.password ?? ""}\n`) +
@@ -202,10 +206,7 @@ export function renderInfo(r: InfoResult, style?: JsonStyle): CliOutput {
         ["IOTIMEOUT", timeout],
         ["PASSWORD", r.password],
         ["EXPORTED ON", [...r.exportedOn]],
-        [
-          "RESIZE FAILED ON",
-          r.resizeFailedOn.length === 0 ? undefined : jsonObject(r.resizeFailedOn.map((f) => [f.host, formatSize(f.currentSizeBytes)])),
-        ],
+        ["RESIZE FAILED ON", r.resizeFailedOn.length === 0 ? undefined : jsonObject(r.resizeFailedOn.map((f) => [f.host, formatSize(f.currentSizeBytes)]))],
         ["ENCOUNTERED FAILURES ON", nonEmpty(r.failedOn) && [...r.failedOn]],
       ]),
       style,
@@ -215,9 +216,7 @@ export function renderInfo(r: InfoResult, style?: JsonStyle): CliOutput {
   return emit(
     `NAME: ${r.name}\nVOLUME: ${r.volume}\nGBID: ${r.gbid}\nSIZE: ${size}\nHA: ${r.ha}\n` +
       `IOTIMEOUT: ${timeout}\nPASSWORD: ${r.password}\nEXPORTED ON:${spaced(r.exportedOn)}` +
-      (r.resizeFailedOn.length === 0
-        ? ""
-        : `\nRESIZE FAILED ON:${r.resizeFailedOn.map((f) => ` ${f.host}:[${formatSize(f.currentSizeBytes)}]`).join("")}`) +
+      (r.resizeFailedOn.length === 0 ? "" : `\nRESIZE FAILED ON:${r.resizeFailedOn.map((f) => ` ${f.host}:[${formatSize(f.currentSizeBytes)}]`).join("")}`) +
       (r.failedOn.length === 0 ? "" : `\nENCOUNTERED FAILURES ON:${spaced(r.failedOn)}`) +
       "\n",
     0,
@@ -226,7 +225,15 @@ export function renderInfo(r: InfoResult, style?: JsonStyle): CliOutput {
 
 /** Block names one per line (the original printed "*Nil*" for none); JSON `{"blocks":[...],"RESULT":"SUCCESS"}`. */
 export function renderList(r: ListResult, style?: JsonStyle): CliOutput {
-  if (style !== undefined) return json(jsonObject([["blocks", [...r.blocks]], ["RESULT", "SUCCESS"]]), style, 0);
+  if (style !== undefined)
+    return json(
+      jsonObject([
+        ["blocks", [...r.blocks]],
+        ["RESULT", "SUCCESS"],
+      ]),
+      style,
+      0,
+    );
   return emit(r.blocks.length === 0 ? "*Nil*\n" : r.blocks.map((b) => `${b}\n`).join(""), 0);
 }
 
@@ -329,19 +336,25 @@ export function renderDelete(r: DeleteResult, style?: JsonStyle): CliOutput {
   );
 }
 
-const IN_USE_MESSAGE = "Given new-node is already in-use with this block, use other node";
+/** 0.5.1's answer to a replace onto a node that already serves the block (exit 224, the error form, no other keys). */
+export const ALREADY_CONFIGURED_EXIT_CODE = 224;
 
 export function renderReplace(r: ReplaceResult, style?: JsonStyle): CliOutput {
   if (r.outcome === "skipped") {
     return style !== undefined
-      ? json(jsonObject([["NAME", r.name], ["RESULT", "SKIPPED"]]), style, 0)
+      ? json(
+          jsonObject([
+            ["NAME", r.name],
+            ["RESULT", "SKIPPED"],
+          ]),
+          style,
+          0,
+        )
       : emit(`NAME: ${r.name}\nRESULT: SKIPPED\n\n`, 0);
   }
   if (r.outcome === "new-node-in-use") {
-    // the original sent errCode -1 and exited 255; here errCode is the exit code
-    return style !== undefined
-      ? json(jsonObject([["NAME", r.name], ["RESULT", "FAIL"], ["errCode", 255], ["errMsg", IN_USE_MESSAGE]]), style, 255)
-      : emit(`NAME: ${r.name}\nerrMsg:${IN_USE_MESSAGE}\nRESULT: FAIL\n\n`, 255);
+    const errMsg = `block '${r.name}' was already configured on node '${r.newNode}' for volume '${r.volume}'`;
+    return renderError("replace", { errCode: ALREADY_CONFIGURED_EXIT_CODE, errMsg }, style);
   }
   const createLabel = `CREATE ${r.create.state}`;
   const deleteLabel = r.delete.state === "FAILED" && r.force ? "DELETE FAILED (ignored)" : `DELETE ${r.delete.state}`;

@@ -190,7 +190,7 @@ export type ReplaceStep =
 
 export type ReplaceResult =
   | { readonly name: string; readonly outcome: "skipped" }
-  | { readonly name: string; readonly outcome: "new-node-in-use" }
+  | { readonly name: string; readonly outcome: "new-node-in-use"; readonly volume: string; readonly newNode: string }
   | {
       readonly name: string;
       readonly outcome: "done";
@@ -200,9 +200,7 @@ export type ReplaceResult =
       readonly delete: ReplaceStep;
       readonly force: boolean;
       /** Other HA nodes' portal swap. */
-      readonly portal:
-        | { readonly skippedOn: readonly string[] }
-        | { readonly failedOn: readonly string[]; readonly successOn: readonly string[] };
+      readonly portal: { readonly skippedOn: readonly string[] } | { readonly failedOn: readonly string[]; readonly successOn: readonly string[] };
       readonly errCode?: number;
     };
 

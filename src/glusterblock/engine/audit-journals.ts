@@ -3,14 +3,13 @@
 // audit's time). Kept in directory order, as the audit reports them.
 import type { BlockMeta } from "../journal/index.js";
 import type { BlockStore } from "../volume/block-store.js";
-import { gbidFor } from "../../identity/names.js";
 import { mapLimit } from "../../util/map-limit.js";
 
 /** journals read at once (FUSE reads; each is a round trip to the bricks) */
 export const JOURNAL_READS = 8;
 
 export interface UnreadableJournal {
-  /** the GBIDs its block may have: its own GBID lines', and the one our creates derive from the name */
+  /** the GBIDs its block may have: its own GBID lines' */
   gbids: string[];
   error: string;
 }
@@ -40,7 +39,7 @@ async function readOne(store: BlockStore, name: string): Promise<Read> {
     return { name, ...(await store.readMeta(name).then((meta) => (meta ? { meta } : {}))) };
   } catch (err) {
     const raw = (await store.readRaw(name).catch(() => undefined)) ?? "";
-    const gbids = new Set([gbidFor(store.volume, name), ...[...raw.matchAll(/^GBID: ([0-9a-f-]{36})$/gm)].map((x) => x[1] ?? "")]);
+    const gbids = new Set([...raw.matchAll(/^GBID: ([0-9a-f-]{36})$/gm)].map((x) => x[1] ?? ""));
     return { name, unreadable: { gbids: [...gbids], error: err instanceof Error ? err.message : String(err) } };
   }
 }

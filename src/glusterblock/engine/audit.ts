@@ -17,11 +17,10 @@ import { join } from "node:path";
 import type { BlockEngine } from "./block-engine.js";
 import type { LocalNode } from "./local-node.js";
 import type { LioBlockState, LioTargets } from "../lio/types.js";
-import { GLUSTER_BLOCK_IQN_PREFIX } from "../lio/types.js";
 import { exportedOn, isDeleteStarted, type BlockMeta } from "../journal/index.js";
 import { acquireBlockLock, processOwner } from "../volume/block-lock.js";
 import { META_DIR, ORPHAN_DIR, type BlockStore } from "../volume/block-store.js";
-import { gbidFor } from "../../identity/names.js";
+import { IQN_PREFIX } from "../../identity/names.js";
 import { haHosts, readExtensions } from "./extensions.js";
 import type { Peers } from "./peers.js";
 import { readJournals } from "./audit-journals.js";
@@ -227,7 +226,7 @@ export class Auditor {
     const byGbid = new Map([...metas.values()].map((m) => [m.gbid, m]));
     const here = this.local.host;
     for (const g of groupLio(await this.lio.list())) {
-      const ours = g.iqn?.startsWith(GLUSTER_BLOCK_IQN_PREFIX) || g.cfgstring.startsWith(`${volume}@`);
+      const ours = g.iqn?.startsWith(IQN_PREFIX) || g.cfgstring.startsWith(`${volume}@`);
       // a target of another hosting volume is that volume's business
       if (!ours || (g.cfgstring && !g.cfgstring.startsWith(`${volume}@`))) continue;
       if ((g.name !== undefined && keptNames.has(g.name)) || (g.gbid && keptGbids.has(g.gbid))) continue;
@@ -242,12 +241,15 @@ export class Auditor {
         detail: owner ? `${g.iqn ?? g.cfgstring}: ${here} is not a host of block ${owner.name}` : (g.iqn ?? g.cfgstring),
       };
       const name = g.name;
+      // No target links a backstore that has no IQN in its group: with no serial
+      // either (a create cut short before its WWN), only the backstore goes, and
+      // the IQN given is one no block can have (GBIDs are UUIDs), so no target is touched.
+      const iqn = g.iqn ?? `${IQN_PREFIX}${g.gbid || "no-target"}`;
       if (!fix || name === undefined) {
         // a target with no backstore cannot be told apart from another volume's: reported only
         add(finding);
         continue;
       }
-      const iqn = g.iqn ?? `${GLUSTER_BLOCK_IQN_PREFIX}${g.gbid || gbidFor(volume, name)}`;
       const removed = await this.ifIdle(store, name, async () => {
         // read again under the lock: a block created since the journals were listed is not an orphan
         const now = await store.readMeta(name).catch(() => undefined);

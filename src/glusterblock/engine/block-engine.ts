@@ -4,7 +4,7 @@
 // so a retry after a crash at any point reads where it stopped and goes on.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../../util/log.js";
-import type { Exec } from "../../util/exec.js";
+import { withSignal, type Exec } from "../../util/exec.js";
 import { knownSecrets } from "../../util/redact.js";
 import type { GlusterCli } from "../gluster/gluster-cli.js";
 import type { VolumeMounts } from "../volume/mounts.js";
@@ -24,7 +24,7 @@ import {
   type BlockMeta,
   type HostStatus,
 } from "../journal/index.js";
-import { gbidFor, iqnFor, wwidFor, validateBlockName, validateVolumeName, validateHostAddress, canonicalHost } from "../../identity/names.js";
+import { iqnFor, wwidFor, validateBlockName, validateVolumeName, validateHostAddress, canonicalHost } from "../../identity/names.js";
 import { checkDeviceSize, formatSize } from "../../identity/size.js";
 import {
   BlockBusyError,
@@ -44,6 +44,9 @@ import type { CreateRequest, CreateOutcome, HostsOutcome } from "./requests.js";
 import type { BlockSummary } from "../journal/index.js";
 import { toBlockSummary } from "../journal/index.js";
 import { resolvePeerNames } from "../gluster/peer-addresses.js";
+import { isInitiatorName } from "../../identity/initiator-name.js";
+import { BLOCK_SIZES, HA_COUNT, IO_TIMEOUT_SEC, RING_BUFFER_MB, inRange } from "../../identity/limits.js";
+import { readJournals } from "./audit-journals.js";
 
 export interface BlockEngineOptions {
   /** this node's address, as used in portals and by peers */
@@ -80,6 +83,9 @@ export interface BlockDetails {
   owner: string;
 }
 
+/** Made completely: the journal's entry is done and every HA host exports it. */
+const isComplete = (meta: BlockMeta): boolean => meta.entryCreate === "SUCCESS" && exportedOn(meta).length >= meta.ha;
+
 export class BlockEngine {
   readonly host: string;
   private readonly log: Logger;
@@ -89,6 +95,16 @@ export class BlockEngine {
     this.host = canonicalHost(opts.host);
     this.log = opts.log;
     this.port = opts.iscsiPort ?? 3260;
+  }
+
+  /**
+   * This engine for one caller: the programs its operations run (gluster,
+   * fallocate) end when `signal` fires, and the operation fails there, as
+   * after a crash (a retry goes on from the journal). The shared volume
+   * mounts and the peers' calls are not the caller's and go on.
+   */
+  withSignal(signal: AbortSignal): BlockEngine {
+    return new BlockEngine({ ...this.opts, exec: withSignal(this.opts.exec, signal), gluster: this.opts.gluster.withSignal(signal) });
   }
 
   /** The volume's store, checking that the volume exists and is started, and mounting it. */
@@ -172,17 +188,34 @@ export class BlockEngine {
         await this.deleteLocked(store, meta, { unlinkStorage: true, force: false });
         meta = undefined;
       }
+      // A rollback undoes only what this call made: the block's journal and
+      // file are ours to remove only when this call wrote its create intent.
+      let createdHere = false;
       if (meta) {
         this.checkSameBlock(meta, req, chosen);
+        if (isComplete(meta)) {
+          // made before, completely: answered as it is. Nothing is re-applied
+          // (drifted LIO is the reconcile's and the audit's), so a host that
+          // is down now cannot turn a retried create into a rollback.
+          if (req.failIfExists) throw new BlockExistsError(meta.volume, meta.name);
+          return this.createOutcome(meta, true);
+        }
         if (meta.entryCreate !== "SUCCESS") meta = await this.finishBlockEntry(store, req, meta.gbid);
       } else {
         const loads = statuses.map((s, i) => ({ host: chosen[i] ?? "", paths: s.status === "fulfilled" ? s.value.activePaths : Number.MAX_SAFE_INTEGER }));
         const prioPath = loads.reduce((a, b) => (b.paths < a.paths ? b : a)).host;
         meta = await this.writeNewBlock(store, req, chosen, prioPath);
+        createdHere = true;
       }
-      const alreadyExisted = exportedOn(meta).length >= meta.ha && meta.entryCreate === "SUCCESS";
-      const { failedOn } = await this.configureHosts(store, meta, "create");
+      const { failedOn, successfulOn } = await this.configureHosts(store, meta, "create");
       if (failedOn.length > 0) {
+        if (!createdHere) {
+          throw new PartialFailureError(
+            `failed to configure block ${req.volume}/${req.block} on ${failedOn.join(", ")}; it was begun by an earlier create and is left as it is (a retry finishes it, a delete removes it)`,
+            failedOn,
+            successfulOn,
+          );
+        }
         const after = (await store.readMeta(req.block)) ?? meta;
         await this.deleteLocked(store, after, { unlinkStorage: req.storage === undefined, force: true }).catch((err: unknown) =>
           this.log.error("rollback of a failed create failed", { block: req.block, error: String(err) }),
@@ -194,7 +227,7 @@ export class BlockEngine {
         );
       }
       const final = (await store.readMeta(req.block)) ?? meta;
-      return this.createOutcome(final, alreadyExisted);
+      return this.createOutcome(final, false);
     });
   }
 
@@ -207,18 +240,18 @@ export class BlockEngine {
     });
     if (hosts.length === 0) throw new InvalidRequestError("at least one host is required");
     if (new Set(hosts).size !== hosts.length) throw new InvalidRequestError(`duplicate host in ${req.hosts.join(",")}`);
-    if (!Number.isInteger(req.ha) || req.ha < 1) throw new InvalidRequestError(`ha must be at least 1, got ${req.ha}`);
+    if (!inRange(req.ha, HA_COUNT)) throw new InvalidRequestError(`ha must be ${HA_COUNT.min}..${HA_COUNT.max}, got ${req.ha}`);
     if (req.ha > hosts.length) throw new InvalidRequestError(`ha count ${req.ha} is greater than the number of hosts given (${hosts.length})`);
     if (req.storage === undefined) {
       if (req.sizeBytes === undefined) throw new InvalidRequestError("a size is required");
       checkDeviceSize(req.sizeBytes, req.blockSize || 512);
     }
-    if (req.ringBufferMb !== undefined && (req.ringBufferMb < 1 || req.ringBufferMb > 1024))
-      throw new InvalidRequestError(`ring-buffer must be 1..1024 MB, got ${req.ringBufferMb}`);
-    if (req.blockSize !== undefined && (req.blockSize < 512 || req.blockSize % 512 !== 0))
-      throw new InvalidRequestError(`block-size must be a multiple of 512, got ${req.blockSize}`);
-    if (req.ioTimeout !== undefined && (req.ioTimeout < 1 || req.ioTimeout > 3600))
-      throw new InvalidRequestError(`io-timeout must be 1..3600 s, got ${req.ioTimeout}`);
+    if (req.ringBufferMb !== undefined && !inRange(req.ringBufferMb, RING_BUFFER_MB))
+      throw new InvalidRequestError(`ring-buffer must be ${RING_BUFFER_MB.min}..${RING_BUFFER_MB.max} MB, got ${req.ringBufferMb}`);
+    if (req.blockSize !== undefined && !BLOCK_SIZES.includes(req.blockSize))
+      throw new InvalidRequestError(`block-size must be one of ${BLOCK_SIZES.join(", ")}, got ${req.blockSize}`);
+    if (req.ioTimeout !== undefined && !inRange(req.ioTimeout, IO_TIMEOUT_SEC))
+      throw new InvalidRequestError(`io-timeout must be ${IO_TIMEOUT_SEC.min}..${IO_TIMEOUT_SEC.max} s, got ${req.ioTimeout}`);
     return hosts;
   }
 
@@ -253,7 +286,12 @@ export class BlockEngine {
   }
 
   private async writeNewBlock(store: BlockStore, req: CreateRequest, hosts: string[], prioPath: string): Promise<BlockMeta> {
-    const gbid = gbidFor(req.volume, req.block);
+    // A fresh random GBID per create (as the original's uuid_generate): a block
+    // deleted and created again under the same name gets a new IQN and WWID, so
+    // an initiator still holding the old session never sees the new disk as the
+    // old one. A retry of this create finds it in the journal's GBID line, which
+    // is written before the backing file is made.
+    const gbid = randomUUID();
     const prealloc = req.storage === undefined && req.prealloc;
     if (req.storage === undefined) {
       const need = (req.sizeBytes ?? 0n) + (this.opts.reserveBytes ?? DEFAULT_RESERVE_BYTES);
@@ -487,7 +525,7 @@ export class BlockEngine {
 
   /** ControllerPublish/Unpublish: allow or revoke one initiator on every HA target. */
   async setInitiatorAccess(req: { volume: string; block: string; initiator: string; allow: boolean }): Promise<HostsOutcome> {
-    if (!/^(iqn\.\d{4}-\d{2}\.[^\s:]+(:[^\s]+)?|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32})$/.test(req.initiator)) {
+    if (!isInitiatorName(req.initiator)) {
       throw new InvalidRequestError(`${JSON.stringify(req.initiator)} is not an iSCSI initiator name (iqn., eui. or naa.)`);
     }
     return this.withBlock(req.volume, req.block, async (store) => {
@@ -603,9 +641,33 @@ export class BlockEngine {
     const store = await this.store(volume);
     const meta = await store.readMeta(block);
     if (!meta || meta.entryCreate === undefined) throw new BlockNotFoundError(volume, block);
+    return this.detailsOf(meta);
+  }
+
+  private detailsOf(meta: BlockMeta): BlockDetails {
     const ext = readExtensions(meta);
     if (meta.password) knownSecrets.add(meta.password);
     return { meta, info: toBlockSummary(meta), hosts: haHosts(meta, ext), aclMode: ext.aclMode, initiators: ext.initiators, owner: ext.owner };
+  }
+
+  /**
+   * details() of every block of the volume from one listing, the journals
+   * read a few at a time (audit-journals.ts). A journal that cannot be read or
+   * trusted is reported in `unreadable` and the others still answer; a block
+   * details() would not answer (create not begun, gone since the listing) is
+   * in `names` only.
+   */
+  async listDetails(volume: string): Promise<{ names: string[]; details: BlockDetails[]; unreadable: { name: string; error: string }[] }> {
+    const journals = await readJournals(await this.store(volume));
+    const details: BlockDetails[] = [];
+    const unreadable: { name: string; error: string }[] = [];
+    for (const name of journals.names) {
+      const bad = journals.unreadable.get(name);
+      const meta = journals.metas.get(name);
+      if (bad) unreadable.push({ name, error: bad.error });
+      else if (meta && meta.entryCreate !== undefined) details.push(this.detailsOf(meta));
+    }
+    return { names: journals.names, details, unreadable };
   }
 
   async space(volume: string): Promise<{ totalBytes: bigint; freeBytes: bigint; reserveBytes: bigint }> {

@@ -77,7 +77,14 @@ export class LocalNode {
 
   private converged(volume: string, spec: BlockTargetSpec, report: Pick<ApplyReport, "writes" | "created" | "resized" | "durationMs">): void {
     this.counts.applied(spec.iqn, spec.aoHost === this.host);
-    this.opts.log.info("target converged", { volume, block: spec.name, writes: report.writes, created: report.created, resized: report.resized, ms: report.durationMs });
+    this.opts.log.info("target converged", {
+      volume,
+      block: spec.name,
+      writes: report.writes,
+      created: report.created,
+      resized: report.resized,
+      ms: report.durationMs,
+    });
   }
 
   async remove(ref: PeerRef): Promise<TargetResult> {
@@ -122,7 +129,12 @@ export class LocalNode {
 
   private judge(spec: BlockTargetSpec, state: LioBlockState | undefined): TargetResult {
     const diffs = targetDifferences(spec, state);
-    return { host: this.host, present: state?.backstore !== undefined || state?.target !== undefined, matches: diffs.length === 0, detail: diffs.join("; ") || "ok" };
+    return {
+      host: this.host,
+      present: state?.backstore !== undefined || state?.target !== undefined,
+      matches: diffs.length === 0,
+      detail: diffs.join("; ") || "ok",
+    };
   }
 
   /** Liveness plus the target counts placement balances on; never walks configfs once they are loaded. */

@@ -19,6 +19,8 @@ export interface CreateRequest {
   readonly sizeBytes?: bigint;
   aclMode: AclMode;
   owner: string;
+  /** A block that exists complete is refused (BlockExistsError), as the original's CLI; otherwise it is answered as it is. */
+  failIfExists?: boolean;
 }
 
 export interface CreateOutcome {

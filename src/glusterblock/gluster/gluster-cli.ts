@@ -1,7 +1,7 @@
 // The few questions blockd asks glusterd, through `gluster --mode=script
 // --xml`, parsed as XML (never by splitting human output).
 import { XMLParser } from "fast-xml-parser";
-import type { Exec } from "../../util/exec.js";
+import { withSignal, type Exec } from "../../util/exec.js";
 import { VolumeNotFoundError } from "../errors.js";
 
 export interface VolumeInfo {
@@ -29,7 +29,8 @@ const parser = new XMLParser({
 type Node = Record<string, unknown>;
 const obj = (v: unknown): Node => (v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Node) : {});
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : v === undefined || v === "" ? [] : [v]);
-const text = (v: unknown): string => (typeof v === "string" ? v : typeof v === "number" ? String(v) : obj(v)["#text"] !== undefined ? String(obj(v)["#text"]) : "");
+const text = (v: unknown): string =>
+  typeof v === "string" ? v : typeof v === "number" ? String(v) : obj(v)["#text"] !== undefined ? String(obj(v)["#text"]) : "";
 
 export class GlusterXmlError extends Error {
   override readonly name = "GlusterXmlError";
@@ -102,6 +103,11 @@ export interface GlusterCliOptions {
 
 export class GlusterCli {
   constructor(private readonly opts: GlusterCliOptions) {}
+
+  /** The same CLI for one caller: its gluster calls end when `signal` fires. */
+  withSignal(signal: AbortSignal): GlusterCli {
+    return new GlusterCli({ ...this.opts, exec: withSignal(this.opts.exec, signal) });
+  }
 
   private async run(args: string[]): Promise<string> {
     const base = ["--mode=script", "--xml", ...(this.opts.glusterdSocket ? [`--glusterd-sock=${this.opts.glusterdSocket}`] : [])];

@@ -2,19 +2,7 @@
 // the parser, the line builders and the derived views. Spellings are the
 // original's, including AUTHENFORCEING / AUTHCLEARENFORCEING.
 
-export const META_KEYS = [
-  "VOLUME",
-  "GBID",
-  "HA",
-  "ENTRYCREATE",
-  "ENTRYDELETE",
-  "PRIOPATH",
-  "SIZE",
-  "RINGBUFFER",
-  "BLKSIZE",
-  "IOTIMEOUT",
-  "PASSWORD",
-] as const;
+export const META_KEYS = ["VOLUME", "GBID", "HA", "ENTRYCREATE", "ENTRYDELETE", "PRIOPATH", "SIZE", "RINGBUFFER", "BLKSIZE", "IOTIMEOUT", "PASSWORD"] as const;
 export type MetaKey = (typeof META_KEYS)[number];
 
 export function isMetaKey(key: string): key is MetaKey {

@@ -21,10 +21,6 @@ const EXPORTED: ReadonlySet<HostStatus> = new Set<HostStatus>([
   "RSFAIL",
 ]);
 
-export function isExportedStatus(status: HostStatus): boolean {
-  return EXPORTED.has(status);
-}
-
 /** EXPORTED ON: hosts whose latest status means the target is configured, in first-seen order. */
 export function exportedOn(meta: BlockMeta): string[] {
   return meta.hosts.filter((h) => EXPORTED.has(h.status)).map((h) => h.host);

@@ -108,8 +108,7 @@ export async function readBackstore(s: CfsSession, loc: BackstoreLocation): Prom
   const colon = wwnText.indexOf(":");
   const aluaGroups: AluaGroupState[] = [];
   for (const g of await s.readdir(`${p}/alua`)) aluaGroups.push(await readAluaGroup(s, p, g));
-  const maxDataAreaMb =
-    (await s.readInt(`${p}/attrib/max_data_area_mb`)) ?? numberOrUndefined(parseInfo(info, "MaxDataAreaMB"));
+  const maxDataAreaMb = (await s.readInt(`${p}/attrib/max_data_area_mb`)) ?? numberOrUndefined(parseInfo(info, "MaxDataAreaMB"));
   const hwBlockSize = await s.readInt(`${p}/attrib/hw_block_size`);
   return {
     name: p.slice(p.lastIndexOf("/") + 1),
@@ -167,9 +166,7 @@ export async function judgeBackstore(
   const st = await readBackstore(s, loc);
   if (!st.enabled) return { kind: "incomplete", loc };
   if (st.handler !== HANDLER || !st.cfgstring.includes(spec.gbid)) {
-    throw new LioConflictError(
-      `backstore ${spec.name} exists (${loc.hba}, handler "${st.handler}") and does not belong to block ${spec.gbid}`,
-    );
+    throw new LioConflictError(`backstore ${spec.name} exists (${loc.hba}, handler "${st.handler}") and does not belong to block ${spec.gbid}`);
   }
   if (st.cfgstring !== spec.cfgstring) return { kind: "rebuild", loc, reason: "cfgstring differs" };
   if (spec.ringBufferMb !== undefined && st.maxDataAreaMb !== undefined && st.maxDataAreaMb !== spec.ringBufferMb)
@@ -180,12 +177,7 @@ export async function judgeBackstore(
 }
 
 /** Make (or finish) the storage object and enable it; returns where it lives. */
-export async function createBackstore(
-  s: CfsSession,
-  paths: LioPaths,
-  spec: BlockTargetSpec,
-  existing?: BackstoreLocation,
-): Promise<BackstoreLocation> {
+export async function createBackstore(s: CfsSession, paths: LioPaths, spec: BlockTargetSpec, existing?: BackstoreLocation): Promise<BackstoreLocation> {
   let loc = existing;
   if (!loc) {
     const hba = await allocateHba(s, paths);

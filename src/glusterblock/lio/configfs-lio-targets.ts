@@ -7,8 +7,19 @@ import { CfsSession, WouldWrite } from "./cfs-session.js";
 import { MutationGate } from "./mutation-gate.js";
 import { LioPaths } from "./paths.js";
 import type { ApplyReport, BackstoreState, BlockTargetSpec, LioBlockState, LioTargets, TargetState } from "./types.js";
-import { GLUSTER_BLOCK_IQN_PREFIX } from "./types.js";
-import { backstoreAtLink, backstoreIndex, createBackstore, findBackstore, judgeBackstore, listUserBackstores, readBackstore, removeBackstoreAt, sweepEmptyUserHbas, tuneBackstore } from "./backstore.js";
+import { IQN_PREFIX } from "../../identity/names.js";
+import {
+  backstoreAtLink,
+  backstoreIndex,
+  createBackstore,
+  findBackstore,
+  judgeBackstore,
+  listUserBackstores,
+  readBackstore,
+  removeBackstoreAt,
+  sweepEmptyUserHbas,
+  tuneBackstore,
+} from "./backstore.js";
 import type { BackstoreLocation, LocateBackstore } from "./backstore.js";
 import { ensureAluaGroups, removeAluaGroups } from "./alua.js";
 import { convergeTarget, linkedStorageObject, ownPathActive, readTarget, removeTarget } from "./iscsi-target.js";
@@ -109,7 +120,9 @@ export class ConfigfsLioTargets implements LioTargets {
 
   /** the block's backstore: where its target's LUN points, else searched for */
   private async locate(s: CfsSession, ref: { name: string; iqn: string }): Promise<BackstoreLocation | undefined> {
-    return (await backstoreAtLink(s, this.paths, ref.name, await linkedStorageObject(s, this.paths, ref.iqn))) ?? (await findBackstore(s, this.paths, ref.name));
+    return (
+      (await backstoreAtLink(s, this.paths, ref.name, await linkedStorageObject(s, this.paths, ref.iqn))) ?? (await findBackstore(s, this.paths, ref.name))
+    );
   }
 
   async list(): Promise<LioBlockState[]> {
@@ -125,10 +138,10 @@ export class ConfigfsLioTargets implements LioTargets {
       out.push(st);
     }
     for (const iqn of await s.readdir(this.paths.iscsi)) {
-      if (!iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX)) continue;
+      if (!iqn.startsWith(IQN_PREFIX)) continue;
       const target = await readTarget(s, this.paths, iqn);
       if (!target) continue;
-      const gbid = iqn.slice(GLUSTER_BLOCK_IQN_PREFIX.length);
+      const gbid = iqn.slice(IQN_PREFIX.length);
       const linked = this.linkedPath(target);
       const st = linked === undefined ? undefined : byPath.get(linked);
       if (st && st.target === undefined) {
@@ -146,7 +159,7 @@ export class ConfigfsLioTargets implements LioTargets {
     const s = new CfsSession(this.fs, this.log);
     const out = new Map<string, boolean>();
     for (const iqn of await s.readdir(this.paths.iscsi)) {
-      if (iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX)) out.set(iqn, await ownPathActive(s, this.paths, iqn));
+      if (iqn.startsWith(IQN_PREFIX)) out.set(iqn, await ownPathActive(s, this.paths, iqn));
     }
     return out;
   }
@@ -178,7 +191,7 @@ export class ConfigfsLioTargets implements LioTargets {
     for (const iqn of iqns) {
       if (out.has(iqn)) continue;
       const target = await readTarget(s, this.paths, iqn);
-      const gbid = iqn.startsWith(GLUSTER_BLOCK_IQN_PREFIX) ? iqn.slice(GLUSTER_BLOCK_IQN_PREFIX.length) : undefined;
+      const gbid = iqn.startsWith(IQN_PREFIX) ? iqn.slice(IQN_PREFIX.length) : undefined;
       let backstore: BackstoreState | undefined;
       const linked = target ? this.linkedPath(target) : undefined;
       if (linked !== undefined && (await s.kind(linked)) === "dir") {

@@ -5,10 +5,11 @@
 // backstore name and IQN: a peer's apply may meet the start-up reconcile's).
 // An exclusive one (the sweep of every empty user HBA, which could take one
 // an apply has just made) runs alone.
-const settledOf = (p: Promise<unknown>): Promise<void> => p.then(
-  () => undefined,
-  () => undefined,
-);
+const settledOf = (p: Promise<unknown>): Promise<void> =>
+  p.then(
+    () => undefined,
+    () => undefined,
+  );
 
 export class MutationGate {
   private lastExclusive: Promise<void> = Promise.resolve();

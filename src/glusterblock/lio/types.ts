@@ -134,7 +134,6 @@ export interface LioTargets {
   activePaths(): Promise<Map<string, boolean>>;
 }
 
-export const GLUSTER_BLOCK_IQN_PREFIX = "iqn.2016-12.org.gluster-block:";
 export const DEFAULT_CMD_TIME_OUT_SEC = 130;
 /**
  * tcmu's command ring per storage object, set before enable. The kernel's

@@ -1,11 +1,12 @@
 // Reject specs LIO would half-accept: a bad value found after some objects
 // exist would leave debris, so everything is checked before the first write.
 import type { BlockTargetSpec } from "./types.js";
-import { GLUSTER_BLOCK_IQN_PREFIX } from "./types.js";
+import { IQN_PREFIX } from "../../identity/names.js";
+import { isInitiatorName } from "../../identity/initiator-name.js";
+import { RING_BUFFER_MB, inRange } from "../../identity/limits.js";
 import { LioInvalidSpecError } from "./errors.js";
 
 const NAME_RE = /^[A-Za-z0-9_-]{1,255}$/;
-const INITIATOR_RE = /^(iqn\.\d{4}-\d{2}\.[^\s/]+|eui\.[0-9A-Fa-f]{16}|naa\.[0-9A-Fa-f]{16,32})$/;
 
 export function validateSpec(spec: BlockTargetSpec): void {
   const bad = (why: string): never => {
@@ -13,7 +14,7 @@ export function validateSpec(spec: BlockTargetSpec): void {
   };
   if (!NAME_RE.test(spec.name)) bad("name must be 1-255 of [A-Za-z0-9_-]");
   if (!/^[0-9a-fA-F-]{8,64}$/.test(spec.gbid)) bad("gbid is not a uuid");
-  if (spec.iqn !== `${GLUSTER_BLOCK_IQN_PREFIX}${spec.gbid}`) bad(`iqn must be ${GLUSTER_BLOCK_IQN_PREFIX}<gbid>`);
+  if (spec.iqn !== `${IQN_PREFIX}${spec.gbid}`) bad(`iqn must be ${IQN_PREFIX}<gbid>`);
   // the kernel's control parser splits on ',' and rtslib refuses ':'
   if (spec.cfgstring === "" || /[:,\s]/.test(spec.cfgstring) || !spec.cfgstring.includes(spec.gbid))
     bad("cfgstring must name the block's file and hold no ':', ',' or blanks");
@@ -29,9 +30,8 @@ export function validateSpec(spec: BlockTargetSpec): void {
       bad("CHAP values must not be blank or NULL");
     if (spec.auth.userid.length > 255 || spec.auth.password.length > 255) bad("CHAP values are limited to 255 characters");
   }
-  for (const a of spec.acls) if (!INITIATOR_RE.test(a)) bad(`initiator ${a} is not an iqn/eui/naa name`);
-  if (spec.ringBufferMb !== undefined && (!Number.isInteger(spec.ringBufferMb) || spec.ringBufferMb < 1 || spec.ringBufferMb > 1024))
-    bad("ring buffer must be 1-1024 MB");
+  for (const a of spec.acls) if (!isInitiatorName(a)) bad(`initiator ${a} is not an iqn/eui/naa name`);
+  if (spec.ringBufferMb !== undefined && !inRange(spec.ringBufferMb, RING_BUFFER_MB)) bad(`ring buffer must be ${RING_BUFFER_MB.min}-${RING_BUFFER_MB.max} MB`);
   if (spec.hwBlockSize !== undefined && (!Number.isInteger(spec.hwBlockSize) || spec.hwBlockSize < 512 || spec.hwBlockSize % 512 !== 0))
     bad("block size must be a multiple of 512");
   if (spec.cmdTimeOutSec !== undefined && (!Number.isInteger(spec.cmdTimeOutSec) || spec.cmdTimeOutSec < 0)) bad("cmd_time_out must be >= 0");

@@ -1,8 +1,9 @@
 // One hosting volume as gluster-block lays it out: backing files in
 // /block-store/<gbid>, append-only journals in /block-meta/<name>. All access
 // is through the FUSE mount.
-import { open, readFile, readdir, mkdir, unlink, stat, truncate, statfs, link, rename } from "node:fs/promises";
-import { join } from "node:path";
+import { open, readFile, readdir, mkdir, unlink, stat, lstat, truncate, statfs, link, rename } from "node:fs/promises";
+import { isAbsolute, join, relative, resolve } from "node:path";
+import { InvalidRequestError, PreconditionError } from "../errors.js";
 import { parseJournal, type BlockMeta } from "../journal/index.js";
 import type { Exec } from "../../util/exec.js";
 import { ExecError } from "../../util/exec.js";
@@ -118,23 +119,39 @@ export class BlockStore {
     if (prealloc) await this.allocate(path, 0n, sizeBytes);
   }
 
-  /** Adopts an existing file of the volume (the original's `storage`): a hard link, so it must have no other name. */
+  /**
+   * Adopts an existing file of the volume (the original's `storage`): a hard
+   * link, so it must have no other name. The path is the volume's own: it
+   * cannot leave the volume (`..`, an absolute path) nor name the store or the
+   * journals. A bad path is the caller's error, never INTERNAL.
+   */
   async adoptBackingFile(gbid: string, relativePath: string): Promise<bigint> {
-    const src = join(this.root, relativePath);
-    const st = await stat(src, { bigint: true });
-    if (!st.isFile()) throw new Error(`${relativePath} is not a regular file`);
+    const src = this.volumeFile(relativePath);
     const dst = this.storePath(gbid);
-    if (
-      !(await stat(dst).then(
-        () => true,
-        () => false,
-      ))
-    ) {
-      if (st.nlink !== 1n) throw new Error(`${relativePath} has ${st.nlink} links; a file in use elsewhere cannot be adopted`);
-      await this.fence?.();
-      await link(src, dst);
-    }
+    // a retry: the file was linked in before; its old name may be gone
+    const linked = await stat(dst, { bigint: true }).catch(() => undefined);
+    if (linked) return linked.size;
+    // lstat: a symbolic link is not adopted (it could point out of the volume)
+    const st = await lstat(src, { bigint: true }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT" || err.code === "ENOTDIR") throw new InvalidRequestError(`storage ${relativePath}: no such file on volume ${this.volume}`);
+      throw err;
+    });
+    if (!st.isFile()) throw new InvalidRequestError(`storage ${relativePath}: not a regular file`);
+    if (st.nlink !== 1n) throw new PreconditionError(`storage ${relativePath} has ${st.nlink} links; a file in use elsewhere cannot be adopted`);
+    await this.fence?.();
+    await link(src, dst);
     return st.size;
+  }
+
+  /** A file of the volume named by the user, confined to the volume and outside its block-store and block-meta. */
+  private volumeFile(relativePath: string): string {
+    const inVolume = relative(this.root, resolve(this.root, relativePath));
+    const top = inVolume.split("/")[0] ?? "";
+    if (relativePath === "" || isAbsolute(relativePath) || inVolume === "" || inVolume.startsWith("..") || isAbsolute(inVolume)) {
+      throw new InvalidRequestError(`storage ${JSON.stringify(relativePath)}: give a file's path inside the volume, relative to its root`);
+    }
+    if (top === "block-store" || top === "block-meta") throw new InvalidRequestError(`storage ${JSON.stringify(relativePath)}: ${top} is gluster-block's own`);
+    return join(this.root, inVolume);
   }
 
   async resizeBackingFile(gbid: string, sizeBytes: bigint, prealloc: boolean): Promise<void> {
@@ -190,9 +207,4 @@ async function zeroFill(path: string, offset: bigint, length: bigint): Promise<v
   } finally {
     await fh.close();
   }
-}
-
-/** Journal lines of one block, read from `root` directly: for tests and the audit. */
-export async function readJournalFile(root: string, name: string): Promise<string> {
-  return readFile(join(root, META_DIR, name), "utf8");
 }

@@ -63,14 +63,25 @@ export async function foreignState(n: LabNode, iqn: string, map: string): Promis
     echo "records=$(ls /etc/iscsi/nodes/${iqn} 2>/dev/null | wc -l)"`);
   const get = (k: string): string => new RegExp(`^${k}=(.*)$`, "m").exec(r.stdout)?.[1]?.trim() ?? "";
   const ids = get("ids");
-  return { sessions: ids === "" ? 0 : ids.split(" ").length, sessionIds: ids, map: get("table") !== "", mapTable: get("table"), nodeRecords: Number(get("records")) };
+  return {
+    sessions: ids === "" ? 0 : ids.split(" ").length,
+    sessionIds: ids,
+    map: get("table") !== "",
+    mapTable: get("table"),
+    nodeRecords: Number(get("records")),
+  };
 }
 
 export async function dropForeign(n: LabNode, iqn: string, map: string): Promise<void> {
-  await n.run(`dmsetup remove ${map} 2>/dev/null; iscsiadm -m node -T ${iqn} --logout >/dev/null 2>&1; iscsiadm -m node -T ${iqn} -o delete >/dev/null 2>&1; true`);
+  await n.run(
+    `dmsetup remove ${map} 2>/dev/null; iscsiadm -m node -T ${iqn} --logout >/dev/null 2>&1; iscsiadm -m node -T ${iqn} -o delete >/dev/null 2>&1; true`,
+  );
 }
 
 /** Removes a target made by makeFileioTarget from `n`'s LIO. */
 export async function dropTarget(n: LabNode, iqn: string, backstore: "fileio", name: string): Promise<void> {
-  await n.run(`targetcli /iscsi delete ${iqn} >/dev/null 2>&1; targetcli /backstores/${backstore} delete ${name} >/dev/null 2>&1; rm -f /var/tmp/${name}.img; true`, { timeoutMs: 300_000 });
+  await n.run(
+    `targetcli /iscsi delete ${iqn} >/dev/null 2>&1; targetcli /backstores/${backstore} delete ${name} >/dev/null 2>&1; rm -f /var/tmp/${name}.img; true`,
+    { timeoutMs: 300_000 },
+  );
 }

@@ -78,7 +78,14 @@ export async function startEngineCluster(volume = "block-test"): Promise<EngineC
   for (const host of hosts) {
     const configfs = new FakeConfigfs();
     const lio = new ConfigfsLioTargets({ fs: configfs });
-    nodes.set(host, { host, configfs, lio, local: new LocalNode({ host, mounts, lio, exec, volfileServer: "localhost", log: nullLogger }), down: false, recoverAfterCrash: false });
+    nodes.set(host, {
+      host,
+      configfs,
+      lio,
+      local: new LocalNode({ host, mounts, lio, exec, volfileServer: "localhost", log: nullLogger }),
+      down: false,
+      recoverAfterCrash: false,
+    });
   }
   const peers = new InProcessPeers(nodes);
   return {

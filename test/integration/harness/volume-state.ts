@@ -10,10 +10,14 @@ import { Auditor, type Finding } from "../../../src/glusterblock/engine/audit.js
 import { parseJournal } from "../../../src/glusterblock/journal/index.js";
 import { readExtensions } from "../../../src/glusterblock/engine/extensions.js";
 import type { LioBlockState } from "../../../src/glusterblock/lio/types.js";
-import { GLUSTER_BLOCK_IQN_PREFIX } from "../../../src/glusterblock/lio/types.js";
+import { IQN_PREFIX, wwidFor } from "../../../src/identity/names.js";
 import { META_DIR, STORE_DIR, LOCK_DIR } from "../../../src/glusterblock/volume/block-store.js";
 
-const listDir = (dir: string): Promise<string[]> => readdir(dir).then((n) => n.sort(), () => []);
+const listDir = (dir: string): Promise<string[]> =>
+  readdir(dir).then(
+    (n) => n.sort(),
+    () => [],
+  );
 
 /** Every journal (raw), backing file (name and size), lock and node's LIO: equal strings mean nothing changed. */
 export async function volumeSnapshot(c: EngineCluster, root: string): Promise<string> {
@@ -69,11 +73,22 @@ export async function blockState(c: EngineCluster, root: string, block: string):
   for (const [h, n] of c.nodes) {
     lio[h] = normalizeLio(await n.lio.list());
     // list() never shows a password: read what the node's configfs holds
-    const pw = n.configfs.paths().filter((p) => p.endsWith("/auth/password") && gbid !== undefined && p.includes(`${GLUSTER_BLOCK_IQN_PREFIX}${gbid}/`));
+    const pw = n.configfs.paths().filter((p) => p.endsWith("/auth/password") && gbid !== undefined && p.includes(`${IQN_PREFIX}${gbid}/`));
     const values = new Set((await Promise.all(pw.map((p) => n.configfs.read(p)))).map((v) => v.trim()).filter((v) => v !== ""));
     chap[h] = values.size === 0 ? "none" : values.size === 1 && values.has(password) ? "journal's" : "OTHER";
   }
-  return { journal, files: fileSizes, lio, chap, locks: await listDir(join(root, LOCK_DIR)) };
+  return withoutIdentity({ journal, files: fileSizes, lio, chap, locks: await listDir(join(root, LOCK_DIR)) }, gbid);
+}
+
+/**
+ * The block's GBID (random per create) and what derives from it (IQN, WWID,
+ * file name) written as placeholders: two runs of the same operations make
+ * equal states but not equal GBIDs. A second, different GBID stays visible.
+ */
+function withoutIdentity(state: Record<string, unknown>, gbid: string | undefined): Record<string, unknown> {
+  if (gbid === undefined || gbid === "") return state;
+  const text = JSON.stringify(state).split(gbid).join("<gbid>").split(wwidFor(gbid)).join("<wwid>");
+  return JSON.parse(text) as Record<string, unknown>;
 }
 
 /** The audit as each node's gluster-blockd would run it (each sees its own LIO). */
@@ -92,11 +107,11 @@ export async function wipeVolume(c: EngineCluster, root: string): Promise<void> 
   for (const n of c.nodes.values()) {
     n.configfs.crashAt = undefined;
     for (const b of await n.lio.list()) {
-      const iqn = b.target?.iqn ?? (b.gbid ? `${GLUSTER_BLOCK_IQN_PREFIX}${b.gbid}` : "");
+      const iqn = b.target?.iqn ?? (b.gbid ? `${IQN_PREFIX}${b.gbid}` : "");
       // through LocalNode when possible, so its target counts (placement) stay right
       if (b.name && b.gbid) await n.local.remove({ volume: c.volume, block: b.name, gbid: b.gbid });
       // (never an empty name or IQN: those would resolve to a parent directory)
-      else await n.lio.remove({ name: b.name ?? "no-such-backstore", iqn: iqn || `${GLUSTER_BLOCK_IQN_PREFIX}none` });
+      else await n.lio.remove({ name: b.name ?? "no-such-backstore", iqn: iqn || `${IQN_PREFIX}none` });
     }
   }
   for (const d of [META_DIR, STORE_DIR]) {

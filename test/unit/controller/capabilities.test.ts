@@ -6,7 +6,11 @@ import type { VolumeCapability__Output } from "../../../src/generated/csi/v1/Vol
 import { capabilityProblem, checkCapabilities } from "../../../src/controller/capabilities.js";
 
 type Mode = NonNullable<VolumeCapability__Output["access_mode"]>["mode"];
-const mount = (mode: Mode, fs_type = ""): VolumeCapability__Output => ({ mount: { fs_type, mount_flags: [], volume_mount_group: "" }, access_mode: { mode }, access_type: "mount" });
+const mount = (mode: Mode, fs_type = ""): VolumeCapability__Output => ({
+  mount: { fs_type, mount_flags: [], volume_mount_group: "" },
+  access_mode: { mode },
+  access_type: "mount",
+});
 const block = (mode: Mode): VolumeCapability__Output => ({ block: {}, access_mode: { mode }, access_type: "block" });
 
 test("the three single-node modes are accepted, filesystem and block", () => {
@@ -27,7 +31,10 @@ test("other access modes, fs types and a missing access type are refused", () =>
 
 test("checkCapabilities: INVALID_ARGUMENT naming the bad entry; summary of the rest", () => {
   const bad = (caps: VolumeCapability__Output[] | undefined, re: RegExp) =>
-    assert.throws(() => checkCapabilities(caps), (e: unknown) => e instanceof StatusError && e.code === status.INVALID_ARGUMENT && re.test(e.message));
+    assert.throws(
+      () => checkCapabilities(caps),
+      (e: unknown) => e instanceof StatusError && e.code === status.INVALID_ARGUMENT && re.test(e.message),
+    );
   bad(undefined, /volume_capabilities is required/);
   bad([], /volume_capabilities is required/);
   bad([mount("SINGLE_NODE_WRITER"), mount("MULTI_NODE_MULTI_WRITER")], /volume_capabilities\[1\]/);

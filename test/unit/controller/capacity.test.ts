@@ -29,14 +29,51 @@ describe("createSize", () => {
   for (const [name, range, want] of cases) test(name, () => assert.equal(createSize(range, GiB), want));
 
   test("a different default is used", () => assert.equal(createSize(null, 5n * MiB), 5n * MiB));
-  test("required above limit is INVALID_ARGUMENT", () => assert.equal(code(() => createSize(r(3n * MiB, 2n * MiB))), status.INVALID_ARGUMENT));
-  test("negative numbers are INVALID_ARGUMENT", () => {
-    assert.equal(code(() => createSize(r(-1))), status.INVALID_ARGUMENT);
-    assert.equal(code(() => createSize(r(0, -5))), status.INVALID_ARGUMENT);
+  test("an xfs volume is never smaller than mkfs.xfs can format (300 MiB), within the limit", () => {
+    assert.equal(createSize(r(1), GiB, "xfs"), 300n * MiB, "a 1-byte claim on xfs is made at 300 MiB");
+    assert.equal(createSize(r(1, 300n * MiB), GiB, "xfs"), 300n * MiB);
+    assert.equal(
+      code(() => createSize(r(1, 100n * MiB), GiB, "xfs")),
+      status.OUT_OF_RANGE,
+      "a limit below 300 MiB cannot hold an xfs filesystem",
+    );
+    assert.equal(
+      code(() => createSize(r(0, 200n * MiB), GiB, "xfs")),
+      status.OUT_OF_RANGE,
+    );
+    assert.equal(createSize(r(1), GiB, "ext4"), MiB, "ext4 formats 1 MiB");
+    assert.equal(createSize(r(1), GiB), MiB, "a raw block volume has no filesystem minimum");
   });
-  test("no whole MiB inside the range is OUT_OF_RANGE", () => assert.equal(code(() => createSize(r(MiB + 1n, MiB + 100n))), status.OUT_OF_RANGE));
-  test("a limit under 1 MiB is OUT_OF_RANGE", () => assert.equal(code(() => createSize(r(0, 1000))), status.OUT_OF_RANGE));
-  test("larger than the largest volume is OUT_OF_RANGE", () => assert.equal(code(() => createSize(r((1n << 63n) - 1n))), status.OUT_OF_RANGE));
+  test("required above limit is INVALID_ARGUMENT", () =>
+    assert.equal(
+      code(() => createSize(r(3n * MiB, 2n * MiB))),
+      status.INVALID_ARGUMENT,
+    ));
+  test("negative numbers are INVALID_ARGUMENT", () => {
+    assert.equal(
+      code(() => createSize(r(-1))),
+      status.INVALID_ARGUMENT,
+    );
+    assert.equal(
+      code(() => createSize(r(0, -5))),
+      status.INVALID_ARGUMENT,
+    );
+  });
+  test("no whole MiB inside the range is OUT_OF_RANGE", () =>
+    assert.equal(
+      code(() => createSize(r(MiB + 1n, MiB + 100n))),
+      status.OUT_OF_RANGE,
+    ));
+  test("a limit under 1 MiB is OUT_OF_RANGE", () =>
+    assert.equal(
+      code(() => createSize(r(0, 1000))),
+      status.OUT_OF_RANGE,
+    ));
+  test("larger than the largest volume is OUT_OF_RANGE", () =>
+    assert.equal(
+      code(() => createSize(r((1n << 63n) - 1n))),
+      status.OUT_OF_RANGE,
+    ));
 });
 
 describe("sizeFits (a retried create)", () => {
@@ -48,7 +85,19 @@ describe("sizeFits (a retried create)", () => {
 
 describe("expandSize", () => {
   test("rounds up", () => assert.equal(expandSize(r(GiB + 1n)), GiB + MiB));
-  test("a range is required", () => assert.equal(code(() => expandSize(null)), status.INVALID_ARGUMENT));
-  test("required_bytes is required", () => assert.equal(code(() => expandSize(r(0, GiB))), status.INVALID_ARGUMENT));
-  test("no MiB under the limit is OUT_OF_RANGE", () => assert.equal(code(() => expandSize(r(GiB + 1n, GiB + 2n))), status.OUT_OF_RANGE));
+  test("a range is required", () =>
+    assert.equal(
+      code(() => expandSize(null)),
+      status.INVALID_ARGUMENT,
+    ));
+  test("required_bytes is required", () =>
+    assert.equal(
+      code(() => expandSize(r(0, GiB))),
+      status.INVALID_ARGUMENT,
+    ));
+  test("no MiB under the limit is OUT_OF_RANGE", () =>
+    assert.equal(
+      code(() => expandSize(r(GiB + 1n, GiB + 2n))),
+      status.OUT_OF_RANGE,
+    ));
 });

@@ -5,7 +5,8 @@ import { StatusError } from "../../../src/rpc/errors.js";
 import { blockdError, controllerErrorMap, KubeApiError, kubeErrorToCsi } from "../../../src/controller/errors.js";
 import { knownSecrets } from "../../../src/util/redact.js";
 
-const serviceError = (code: status, details: string): ServiceError => Object.assign(new Error(`${code} ${status[code]}: ${details}`), { code, details, metadata: new Metadata() });
+const serviceError = (code: status, details: string): ServiceError =>
+  Object.assign(new Error(`${code} ${status[code]}: ${details}`), { code, details, metadata: new Metadata() });
 
 test("blockd's gRPC codes map to the controller's, one table", () => {
   const table: [status, status][] = [
@@ -21,6 +22,7 @@ test("blockd's gRPC codes map to the controller's, one table", () => {
     [status.DATA_LOSS, status.INTERNAL],
     [status.UNKNOWN, status.INTERNAL],
     [status.UNAUTHENTICATED, status.INTERNAL],
+    [status.PERMISSION_DENIED, status.INTERNAL],
   ];
   for (const [from, to] of table) {
     const e = blockdError(serviceError(from, "detail text"), "10.0.0.1:24010 CreateBlock");
@@ -28,6 +30,10 @@ test("blockd's gRPC codes map to the controller's, one table", () => {
     assert.match(e.message, /gluster-blockd 10\.0\.0\.1:24010 CreateBlock/);
   }
   assert.match(blockdError(serviceError(status.UNAUTHENTICATED, "no key"), "x").message, /--blockd-key-file/);
+  assert.match(
+    blockdError(serviceError(status.PERMISSION_DENIED, "not the controller"), "x").message,
+    /--blockd-tls-cert must be the controller's client certificate, naming DNS:gluster-block-csi-controller/,
+  );
   assert.equal(blockdError(new Error("socket hang up"), "x").code, status.INTERNAL);
 });
 

@@ -35,11 +35,17 @@ test("a volume deleted between pages neither repeats nor shifts the listing", ()
 
 test("a token this plugin did not issue is ABORTED", () => {
   for (const bad of ["garbage", Buffer.from('{"v":2,"after":"x"}').toString("base64url"), Buffer.from('{"v":1}').toString("base64url")]) {
-    assert.throws(() => pageOf(ids, bad, 2), (e: unknown) => e instanceof StatusError && e.code === status.ABORTED);
+    assert.throws(
+      () => pageOf(ids, bad, 2),
+      (e: unknown) => e instanceof StatusError && e.code === status.ABORTED,
+    );
   }
   assert.equal(decodeToken(encodeToken("v1/x/y")), "v1/x/y");
 });
 
 test("negative max_entries is INVALID_ARGUMENT", () => {
-  assert.throws(() => pageOf(ids, "", -1), (e: unknown) => e instanceof StatusError && e.code === status.INVALID_ARGUMENT);
+  assert.throws(
+    () => pageOf(ids, "", -1),
+    (e: unknown) => e instanceof StatusError && e.code === status.INVALID_ARGUMENT,
+  );
 });

@@ -26,6 +26,9 @@ test("several keys are taken all or none", () => {
 
 test("with() releases after a failure", async () => {
   const l = new VolumeLocks();
-  await assert.rejects(l.with(["k"], () => Promise.reject(new Error("boom"))), /boom/);
+  await assert.rejects(
+    l.with(["k"], () => Promise.reject(new Error("boom"))),
+    /boom/,
+  );
   assert.equal(l.isHeld("k"), false);
 });

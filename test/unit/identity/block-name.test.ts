@@ -20,7 +20,10 @@ test("other names are sanitised, cut and hashed, deterministically", () => {
 });
 
 test("an empty name is INVALID_ARGUMENT", () => {
-  assert.throws(() => blockNameFor(""), (e: unknown) => e instanceof InvalidNameError && /name is required/.test(e.message));
+  assert.throws(
+    () => blockNameFor(""),
+    (e: unknown) => e instanceof InvalidNameError && /name is required/.test(e.message),
+  );
 });
 
 test("every name maps to a valid block name of at most 64 characters", () => {

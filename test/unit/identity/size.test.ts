@@ -63,7 +63,11 @@ describe("parseSize", () => {
       ["9223372036854775808", "overflow"],
     ];
     for (const [text, reason] of cases) {
-      assert.throws(() => parseSize(text), (e: unknown) => e instanceof SizeError && e.reason === reason, `${text} -> ${reason}`);
+      assert.throws(
+        () => parseSize(text),
+        (e: unknown) => e instanceof SizeError && e.reason === reason,
+        `${text} -> ${reason}`,
+      );
     }
   });
   it("explains a refused unit and a fraction", () => {

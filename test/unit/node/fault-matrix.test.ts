@@ -22,7 +22,8 @@ import { Healer } from "../../../src/node/healer.js";
 import type { RpcContext } from "../../../src/rpc/rpc.js";
 import type { Exec } from "../../../src/util/exec.js";
 import { nullLogger } from "../../../src/util/log.js";
-import { gbidFor, iqnFor, wwidFor } from "../../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../../src/identity/names.js";
+import { gbidFor } from "../../doubles/names.js";
 import { toVolumeContext } from "../../../src/csi/volume-context.js";
 
 const VOL = "block-test";
@@ -146,20 +147,27 @@ async function newHost(): Promise<FakeHost> {
 }
 
 const stagingPath = (host: FakeHost): string => host.kubelet("plugins/kubernetes.io/csi/block.csi.gluster.org/fm/globalmount");
-const stageAs = (fsType: FsType) => (p: Plugin, host: FakeHost): Promise<unknown> =>
-  p.srv.NodeStageVolume!(
-    {
-      volume_id: VOLUME_ID,
-      publish_context: {},
-      staging_target_path: stagingPath(host),
-      volume_capability: { mount: { fs_type: fsType, mount_flags: [], volume_mount_group: "" }, access_mode: { mode: "SINGLE_NODE_WRITER" }, access_type: "mount" },
-      secrets: { username: GBID, password: PASSWORD },
-      volume_context: toVolumeContext({ iqn: IQN, portals: PORTALS, lun: 0, hostingVolume: VOL, gbid: GBID, ha: 3, wwid: WWID, fsType, auth: true }),
-    },
-    ctx,
-  );
+const stageAs =
+  (fsType: FsType) =>
+  (p: Plugin, host: FakeHost): Promise<unknown> =>
+    p.srv.NodeStageVolume!(
+      {
+        volume_id: VOLUME_ID,
+        publish_context: {},
+        staging_target_path: stagingPath(host),
+        volume_capability: {
+          mount: { fs_type: fsType, mount_flags: [], volume_mount_group: "" },
+          access_mode: { mode: "SINGLE_NODE_WRITER" },
+          access_type: "mount",
+        },
+        secrets: { username: GBID, password: PASSWORD },
+        volume_context: toVolumeContext({ iqn: IQN, portals: PORTALS, lun: 0, hostingVolume: VOL, gbid: GBID, ha: 3, wwid: WWID, fsType, auth: true }),
+      },
+      ctx,
+    );
 const stage = stageAs("xfs");
-const unstage = (p: Plugin, host: FakeHost): Promise<unknown> => p.srv.NodeUnstageVolume!({ volume_id: VOLUME_ID, staging_target_path: stagingPath(host) }, ctx);
+const unstage = (p: Plugin, host: FakeHost): Promise<unknown> =>
+  p.srv.NodeUnstageVolume!({ volume_id: VOLUME_ID, staging_target_path: stagingPath(host) }, ctx);
 
 /**
  * A second mkfs is our own format finished again: allowed only when the
@@ -189,7 +197,8 @@ async function stagedProblems(host: FakeHost, p: Plugin, faults: Faults, fsType:
     }
   }
   const mounts = host.mounts.filter((m) => m.target === stagingPath(host));
-  if (mounts.length !== 1 || mounts[0]?.devNo !== map?.devNo || mounts[0]?.fstype !== fsType) out.push(`staging mounts: ${JSON.stringify(mounts.map((m) => [m.source, m.fstype, m.devNo]))}`);
+  if (mounts.length !== 1 || mounts[0]?.devNo !== map?.devNo || mounts[0]?.fstype !== fsType)
+    out.push(`staging mounts: ${JSON.stringify(mounts.map((m) => [m.source, m.fstype, m.devNo]))}`);
   if (host.mounts.length !== mounts.length) out.push("other mounts");
   const onLun = host.fsByWwid.get(WWID);
   if (onLun?.type !== fsType || !onLun.complete) out.push(`no whole ${fsType} on the LUN: ${JSON.stringify(onLun)}`);
@@ -198,7 +207,9 @@ async function stagedProblems(host: FakeHost, p: Plugin, faults: Faults, fsType:
   const formats = host.calls.filter((c) => c.file.startsWith("mkfs")).length - (faults.injected?.startsWith("mkfs") ? 1 : 0);
   if (formats > formatsAllowedHere) out.push(`formatted ${formats} times`);
   // every format gave the filesystem one UUID: the one of the format intent
-  const uuids = new Set(host.calls.filter((c) => c.file.startsWith("mkfs")).map((c) => c.args[c.args.indexOf(c.file === "mkfs.xfs" ? "-m" : "-U") + 1]?.replace(/^uuid=/, "")));
+  const uuids = new Set(
+    host.calls.filter((c) => c.file.startsWith("mkfs")).map((c) => c.args[c.args.indexOf(c.file === "mkfs.xfs" ? "-m" : "-U") + 1]?.replace(/^uuid=/, "")),
+  );
   if (uuids.size !== 1 || !uuids.has(onLun?.uuid)) out.push(`mkfs UUIDs ${[...uuids].join(", ")}, on the LUN ${onLun?.uuid ?? "none"}`);
   const rec = await p.deps.records.get(VOLUME_ID);
   if (rec?.phase !== "staged" || rec.device !== map?.name) out.push(`record ${rec?.phase ?? "missing"} ${rec?.device ?? ""}`);
@@ -297,32 +308,36 @@ async function runCell(row: Row, at: number | undefined, mode: Mode, prepare?: (
 
 const show = (r: { problems: string[] }): string => (r.problems.length === 0 ? "yes" : `NO: ${r.problems.join("; ")}`);
 
-test("node fault matrix: stage and unstage converge after any host action fails, or the plugin dies after it (or during mkfs)", { timeout: 10 * 60_000 }, async () => {
-  const cells: Cell[] = [];
-  for (const row of rows) {
-    const { actions } = await runCell(row, undefined, "fail");
-    assert.ok(actions.length > 5, `${row.name} records its actions`);
-    for (const [i, action] of actions.entries()) {
-      const fail = await runCell(row, i, "fail");
-      const kill = await runCell(row, i, "kill");
-      const midway = action.startsWith("mkfs") ? show(await runCell(row, i, "midway")) : "-";
-      cells.push({ row: row.name, index: i + 1, action, fail: show(fail), kill: show(kill), midway });
+test(
+  "node fault matrix: stage and unstage converge after any host action fails, or the plugin dies after it (or during mkfs)",
+  { timeout: 10 * 60_000 },
+  async () => {
+    const cells: Cell[] = [];
+    for (const row of rows) {
+      const { actions } = await runCell(row, undefined, "fail");
+      assert.ok(actions.length > 5, `${row.name} records its actions`);
+      for (const [i, action] of actions.entries()) {
+        const fail = await runCell(row, i, "fail");
+        const kill = await runCell(row, i, "kill");
+        const midway = action.startsWith("mkfs") ? show(await runCell(row, i, "midway")) : "-";
+        cells.push({ row: row.name, index: i + 1, action, fail: show(fail), kill: show(kill), midway });
+      }
     }
-  }
-  assert.ok(
-    cells.some((c) => c.midway !== "-"),
-    "mkfs is one of the stage's actions",
-  );
-  const w1 = Math.max(...cells.map((c) => c.row.length));
-  const w2 = Math.max(...cells.map((c) => `${c.index} ${c.action}`.length));
-  const out = [`${"rpc".padEnd(w1)}  ${"host action k".padEnd(w2)}  k fails, retried  plugin killed after k, retried  killed during k`];
-  for (const c of cells) out.push(`${c.row.padEnd(w1)}  ${`${c.index} ${c.action}`.padEnd(w2)}  ${c.fail.padEnd(16)}  ${c.kill.padEnd(30)}  ${c.midway}`);
-  console.log(`\nnode fault matrix (converged after the retry?)\n${out.join("\n")}\n`);
-  assert.deepEqual(
-    cells.flatMap((c) => [c.fail, c.kill, c.midway].filter((x) => x !== "yes" && x !== "-").map((x) => `${c.row} / ${c.action}: ${x}`)),
-    [],
-  );
-});
+    assert.ok(
+      cells.some((c) => c.midway !== "-"),
+      "mkfs is one of the stage's actions",
+    );
+    const w1 = Math.max(...cells.map((c) => c.row.length));
+    const w2 = Math.max(...cells.map((c) => `${c.index} ${c.action}`.length));
+    const out = [`${"rpc".padEnd(w1)}  ${"host action k".padEnd(w2)}  k fails, retried  plugin killed after k, retried  killed during k`];
+    for (const c of cells) out.push(`${c.row.padEnd(w1)}  ${`${c.index} ${c.action}`.padEnd(w2)}  ${c.fail.padEnd(16)}  ${c.kill.padEnd(30)}  ${c.midway}`);
+    console.log(`\nnode fault matrix (converged after the retry?)\n${out.join("\n")}\n`);
+    assert.deepEqual(
+      cells.flatMap((c) => [c.fail, c.kill, c.midway].filter((x) => x !== "yes" && x !== "-").map((x) => `${c.row} / ${c.action}: ${x}`)),
+      [],
+    );
+  },
+);
 
 test("a portal whose node record cannot be written fails the stage, and the retry logs in on every portal", async () => {
   const host = await newHost();
@@ -358,7 +373,13 @@ async function stageKilledDuringMkfs(host: FakeHost, fsType: FsType): Promise<vo
       };
     },
   };
-  const first = await Promise.race([stageAs(fsType)(p, host).then(() => "returned", (e: unknown) => errText(e)), f.stopped.then(() => "killed")]);
+  const first = await Promise.race([
+    stageAs(fsType)(p, host).then(
+      () => "returned",
+      (e: unknown) => errText(e),
+    ),
+    f.stopped.then(() => "killed"),
+  ]);
   host.faults = undefined;
   assert.equal(first, "killed", "the plugin died in mkfs");
 }
@@ -421,10 +442,25 @@ const FOREIGN = "0b7e6a3c-59a4-4d1e-9a0f-3f5c2e1d4b6a";
 test("with a format intent recorded, a device that is not our unfinished format is never formatted", async () => {
   const cases: { what: string; fs: FsType; put(host: FakeHost): void; expect: string }[] = [
     // someone else's half-made xfs: not ours to finish; the kernel refuses to mount it
-    { what: "an unfinished xfs with another UUID", fs: "xfs", put: (h) => h.fsByWwid.set(WWID, { type: "xfs", uuid: FOREIGN, complete: false }), expect: "ExecError" },
-    { what: "an ext4 with another UUID, xfs asked", fs: "xfs", put: (h) => h.fsByWwid.set(WWID, { type: "ext4", uuid: FOREIGN, complete: true }), expect: "FsTypeMismatchError" },
+    {
+      what: "an unfinished xfs with another UUID",
+      fs: "xfs",
+      put: (h) => h.fsByWwid.set(WWID, { type: "xfs", uuid: FOREIGN, complete: false }),
+      expect: "ExecError",
+    },
+    {
+      what: "an ext4 with another UUID, xfs asked",
+      fs: "xfs",
+      put: (h) => h.fsByWwid.set(WWID, { type: "ext4", uuid: FOREIGN, complete: true }),
+      expect: "FsTypeMismatchError",
+    },
     { what: "a partition table", fs: "xfs", put: (h) => h.blkid.set(h.devPath(h.mapOf(WWID) ?? ""), { PTTYPE: "gpt" }), expect: "NotBlankError" },
-    { what: "an ext4 signature without a UUID, ext4 asked", fs: "ext4", put: (h) => h.fsByWwid.set(WWID, { type: "ext4", uuid: "", complete: false }), expect: "ExecError" },
+    {
+      what: "an ext4 signature without a UUID, ext4 asked",
+      fs: "ext4",
+      put: (h) => h.fsByWwid.set(WWID, { type: "ext4", uuid: "", complete: false }),
+      expect: "ExecError",
+    },
   ];
   for (const c of cases) {
     const host = await newHost();

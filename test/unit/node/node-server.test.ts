@@ -10,9 +10,11 @@ import { mapNodeError } from "../../../src/node/errors.js";
 import { toStatusError, type RpcContext } from "../../../src/rpc/rpc.js";
 import { nullLogger } from "../../../src/util/log.js";
 import { Metadata } from "@grpc/grpc-js";
-import { gbidFor, iqnFor, wwidFor } from "../../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../../src/identity/names.js";
+import { gbidFor } from "../../doubles/names.js";
 import { toVolumeContext } from "../../../src/csi/volume-context.js";
-import type { Exec } from "../../../src/util/exec.js";
+import { exec, type Exec } from "../../../src/util/exec.js";
+import { setTimeout as delay } from "node:timers/promises";
 import { GarbageCollector } from "../../../src/node/gc.js";
 import { Healer } from "../../../src/node/healer.js";
 import { recordFileName } from "../../../src/node/node-record.js";
@@ -44,7 +46,11 @@ const volumeContext = (over: Partial<{ wwid: string; gbid: string; iqn: string; 
   });
 
 type Mode = "SINGLE_NODE_WRITER" | "MULTI_NODE_MULTI_WRITER";
-const mountCap = (fs = "xfs", mode: Mode = "SINGLE_NODE_WRITER") => ({ mount: { fs_type: fs, mount_flags: [], volume_mount_group: "" }, access_mode: { mode }, access_type: "mount" as const });
+const mountCap = (fs = "xfs", mode: Mode = "SINGLE_NODE_WRITER") => ({
+  mount: { fs_type: fs, mount_flags: [], volume_mount_group: "" },
+  access_mode: { mode },
+  access_type: "mount" as const,
+});
 const blockCap = (mode: Mode = "SINGLE_NODE_WRITER") => ({ block: {}, access_mode: { mode }, access_type: "block" as const });
 
 type Server = ReturnType<typeof nodeServer>;
@@ -63,7 +69,13 @@ let deps: NodeDeps;
 let srv: Server;
 
 function build(exec: Exec = host.exec, lockWaitMs?: number): void {
-  deps = makeNodeDeps(exec, host.paths, nullLogger, { sysfsWriter: host.sysfsWriter, allPathsWaitMs: 300, pollMs: 10, budgetMs: 5_000, ...(lockWaitMs ? { lockWaitMs } : {}) });
+  deps = makeNodeDeps(exec, host.paths, nullLogger, {
+    sysfsWriter: host.sysfsWriter,
+    allPathsWaitMs: 300,
+    pollMs: 10,
+    budgetMs: 5_000,
+    ...(lockWaitMs ? { lockWaitMs } : {}),
+  });
   srv = nodeServer(deps, { nodeName: "worker1", maxVolumesPerNode: 64, topology: {} });
 }
 
@@ -101,7 +113,10 @@ describe("validation: bad input is INVALID_ARGUMENT and nothing runs", () => {
     ["stage: no capability", () => stage({ volume_capability: null })],
     ["stage: multi-node writer", () => stage({ volume_capability: mountCap("xfs", "MULTI_NODE_MULTI_WRITER") })],
     ["stage: unsupported fs", () => stage({ volume_capability: mountCap("btrfs") })],
-    ["stage: discard mount flag", () => stage({ volume_capability: { ...mountCap(), mount: { fs_type: "xfs", mount_flags: ["discard"], volume_mount_group: "" } } })],
+    [
+      "stage: discard mount flag",
+      () => stage({ volume_capability: { ...mountCap(), mount: { fs_type: "xfs", mount_flags: ["discard"], volume_mount_group: "" } } }),
+    ],
     ["stage: no volume_context", () => stage({ volume_context: {} })],
     ["stage: WWID not of the GBID", () => stage({ volume_context: volumeContext({ wwid: wwidFor(gbidFor(VOL, "other")) }) })],
     ["stage: IQN not of the GBID", () => stage({ volume_context: volumeContext({ iqn: iqnFor(gbidFor(VOL, "other")) }) })],
@@ -109,11 +124,47 @@ describe("validation: bad input is INVALID_ARGUMENT and nothing runs", () => {
     ["stage: CHAP without password", () => stage({ secrets: { username: GBID } })],
     ["unstage: no staging path", () => srv.NodeUnstageVolume!({ volume_id: VOLUME_ID, staging_target_path: "" }, ctx)],
     ["unstage: bad volume_id", () => srv.NodeUnstageVolume!({ volume_id: "v2/x", staging_target_path: "/x" }, ctx)],
-    ["publish: no target path", () => srv.NodePublishVolume!({ volume_id: VOLUME_ID, staging_target_path: "/s", target_path: "", volume_capability: mountCap(), readonly: false, publish_context: {}, secrets: {}, volume_context: {} }, ctx)],
-    ["publish: no capability", () => srv.NodePublishVolume!({ volume_id: VOLUME_ID, staging_target_path: "/s", target_path: "/t", volume_capability: null, readonly: false, publish_context: {}, secrets: {}, volume_context: {} }, ctx)],
+    [
+      "publish: no target path",
+      () =>
+        srv.NodePublishVolume!(
+          {
+            volume_id: VOLUME_ID,
+            staging_target_path: "/s",
+            target_path: "",
+            volume_capability: mountCap(),
+            readonly: false,
+            publish_context: {},
+            secrets: {},
+            volume_context: {},
+          },
+          ctx,
+        ),
+    ],
+    [
+      "publish: no capability",
+      () =>
+        srv.NodePublishVolume!(
+          {
+            volume_id: VOLUME_ID,
+            staging_target_path: "/s",
+            target_path: "/t",
+            volume_capability: null,
+            readonly: false,
+            publish_context: {},
+            secrets: {},
+            volume_context: {},
+          },
+          ctx,
+        ),
+    ],
     ["unpublish: relative target", () => srv.NodeUnpublishVolume!({ volume_id: VOLUME_ID, target_path: "t" }, ctx)],
     ["stats: no path", () => srv.NodeGetVolumeStats!({ volume_id: VOLUME_ID, volume_path: "", staging_target_path: "" }, ctx)],
-    ["expand: no volume_id", () => srv.NodeExpandVolume!({ volume_id: "", volume_path: "/v", staging_target_path: "", capacity_range: null, volume_capability: null, secrets: {} }, ctx)],
+    [
+      "expand: no volume_id",
+      () =>
+        srv.NodeExpandVolume!({ volume_id: "", volume_path: "/v", staging_target_path: "", capacity_range: null, volume_capability: null, secrets: {} }, ctx),
+    ],
   ];
   for (const [name, call] of cases) {
     test(name, async () => {
@@ -194,7 +245,10 @@ async function writeSameOfPaths(): Promise<[string, string][]> {
 
 test("every path gets WRITE SAME disabled before the device is used (tcmu-runner 1.5.4 dies of WRITE SAME with UNMAP)", async () => {
   await stage({ volume_capability: mountCap("ext4") });
-  assert.deepEqual(await writeSameOfPaths(), PORTALS.map(() => ["0", "writesame"]));
+  assert.deepEqual(
+    await writeSameOfPaths(),
+    PORTALS.map(() => ["0", "writesame"]),
+  );
   const mkfsAt = host.calls.findIndex((c) => c.file === "mkfs.ext4");
   assert.ok(mkfsAt >= 0);
 });
@@ -206,7 +260,10 @@ test("a path the healer brings back is guarded too", async () => {
   assert.equal((await writeSameOfPaths()).length, 2);
   down.clear();
   await new Healer(deps).runOnce(nullLogger);
-  assert.deepEqual(await writeSameOfPaths(), PORTALS.map(() => ["0", "writesame"]));
+  assert.deepEqual(
+    await writeSameOfPaths(),
+    PORTALS.map(() => ["0", "writesame"]),
+  );
 });
 
 test("stage twice = one login per portal, one format", async () => {
@@ -288,7 +345,11 @@ test("the record is written before the host is touched, and after each phase", a
   assert.ok(phases.includes("attached"), "the attached phase is recorded before mounting");
   assert.equal(phases[phases.length - 1], "attached");
   assert.equal((JSON.parse(await readFile(file, "utf8")) as { phase: string }).phase, "staged");
-  assert.deepEqual((await readdir(join(host.paths.stateDir, "volumes"))).filter((n) => n.endsWith(".tmp")), [], "no temp file left");
+  assert.deepEqual(
+    (await readdir(join(host.paths.stateDir, "volumes"))).filter((n) => n.endsWith(".tmp")),
+    [],
+    "no temp file left",
+  );
 });
 
 test("unstage undoes everything: mount, map, paths, sessions, node records, wwid, record", async () => {
@@ -315,6 +376,24 @@ test("unstage without a record (restart, record lost) still cleans up from what 
   assert.equal(host.nodeRecords.size, 0);
 });
 
+test("unstage without a record and nothing mounted guesses no target from the volume ID: no session or map is touched", async () => {
+  await stage();
+  await rm(join(host.paths.stateDir, "volumes", recordFileName(VOLUME_ID)));
+  // the staging mount gone too (a reboot): nothing on the host names the volume's target
+  host.mounts.splice(0, host.mounts.length, ...host.mounts.filter((m) => m.target !== stagingPath()));
+  build();
+  const before = host.calls.length;
+  await unstage();
+  const after = host.calls.slice(before);
+  assert.ok(
+    !after.some((c) => c.file === "iscsiadm" && c.args.includes("--logout")),
+    "no logout: a GBID is random per create, the name does not name the target",
+  );
+  assert.ok(!after.some((c) => c.file === "multipath" && c.args.includes("-f")), "no map flushed");
+  assert.equal(host.sessionCount(IQN), 3, "the sessions are left (the collector's business)");
+  assert.ok(host.mapOf(WWID));
+});
+
 test("unstage of a volume never staged is OK and runs no teardown", async () => {
   await unstage();
   assert.ok(!host.calls.some((c) => c.file === "iscsiadm" && c.args.includes("--logout")));
@@ -334,14 +413,35 @@ test("unstage after a crash mid-stage (record says attaching, no mount)", async 
 
 test("unstage refuses while the device is still published (never tears down under a mount)", async () => {
   await stage();
-  await srv.NodePublishVolume!({ volume_id: VOLUME_ID, staging_target_path: stagingPath(), target_path: targetPath(), volume_capability: mountCap(), readonly: false, publish_context: {}, secrets: {}, volume_context: {} }, ctx);
+  await srv.NodePublishVolume!(
+    {
+      volume_id: VOLUME_ID,
+      staging_target_path: stagingPath(),
+      target_path: targetPath(),
+      volume_capability: mountCap(),
+      readonly: false,
+      publish_context: {},
+      secrets: {},
+      volume_context: {},
+    },
+    ctx,
+  );
   assert.equal(await codeOf(unstage()), status.FAILED_PRECONDITION);
   assert.equal(host.sessionCount(), 3, "sessions kept");
 });
 
 test("publish and unpublish: filesystem bind mount, read-only when asked; idempotent", async () => {
   await stage();
-  const req = { volume_id: VOLUME_ID, staging_target_path: stagingPath(), target_path: targetPath(), volume_capability: mountCap(), readonly: true, publish_context: {}, secrets: {}, volume_context: {} };
+  const req = {
+    volume_id: VOLUME_ID,
+    staging_target_path: stagingPath(),
+    target_path: targetPath(),
+    volume_capability: mountCap(),
+    readonly: true,
+    publish_context: {},
+    secrets: {},
+    volume_context: {},
+  };
   await srv.NodePublishVolume!(req, ctx);
   await srv.NodePublishVolume!(req, ctx);
   const at = host.mounts.filter((m) => m.target === targetPath());
@@ -358,7 +458,19 @@ test("block mode: no format; publish binds the dm device onto a file", async () 
   await stage({ volume_capability: blockCap() });
   assert.ok(!host.calls.some((c) => c.file.startsWith("mkfs") || c.file === "blkid"));
   const tp = host.kubelet("plugins/kubernetes.io/csi/volumeDevices/publish/pv1/pod1");
-  await srv.NodePublishVolume!({ volume_id: VOLUME_ID, staging_target_path: stagingPath(), target_path: tp, volume_capability: blockCap(), readonly: false, publish_context: {}, secrets: {}, volume_context: {} }, ctx);
+  await srv.NodePublishVolume!(
+    {
+      volume_id: VOLUME_ID,
+      staging_target_path: stagingPath(),
+      target_path: tp,
+      volume_capability: blockCap(),
+      readonly: false,
+      publish_context: {},
+      secrets: {},
+      volume_context: {},
+    },
+    ctx,
+  );
   const m = host.mounts.find((x) => x.target === tp);
   assert.equal(m?.source, `udev[/${host.mapOf(WWID)}]`);
   const stats = await srv.NodeGetVolumeStats!({ volume_id: VOLUME_ID, volume_path: tp, staging_target_path: "" }, ctx);
@@ -370,7 +482,16 @@ test("block mode: no format; publish binds the dm device onto a file", async () 
 });
 
 test("publish of a volume not staged is FAILED_PRECONDITION", async () => {
-  const req = { volume_id: VOLUME_ID, staging_target_path: stagingPath(), target_path: targetPath(), volume_capability: mountCap(), readonly: false, publish_context: {}, secrets: {}, volume_context: {} };
+  const req = {
+    volume_id: VOLUME_ID,
+    staging_target_path: stagingPath(),
+    target_path: targetPath(),
+    volume_capability: mountCap(),
+    readonly: false,
+    publish_context: {},
+    secrets: {},
+    volume_context: {},
+  };
   assert.equal(await codeOf(srv.NodePublishVolume!(req as never, ctx)), status.FAILED_PRECONDITION);
 });
 
@@ -389,6 +510,88 @@ test("a waiter on a busy volume gets ABORTED", async () => {
     release();
   }
   assert.equal(host.loginCount(), 0);
+});
+
+describe("cancellation: the caller's signal ends what the call runs", () => {
+  /** The host's tools, except that `match` runs a real program that never finishes (with the call's options, so its signal too). */
+  const hanging =
+    (match: (file: string, args: readonly string[]) => boolean, pids: number[]): Exec =>
+    async (file, args, opts) => {
+      if (!match(file, args)) return host.exec(file, args, opts);
+      const pidFile = join(host.root, `hang-${pids.length}.pid`);
+      const run = exec("sh", ["-c", `echo $$ > ${pidFile}; exec sleep 30`], { ...opts, timeoutMs: 60_000 });
+      for (let i = 0; i < 300; i++) {
+        const text = await readFile(pidFile, "utf8").catch(() => "");
+        if (/^\d+\n/.test(text)) {
+          pids.push(Number(text.trim()));
+          break;
+        }
+        await delay(10);
+      }
+      return run;
+    };
+  const alive = (pid: number): boolean => {
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const cancelling = (): { ctx: RpcContext; abort(): void } => {
+    const ac = new AbortController();
+    return { ctx: { ...ctx, signal: ac.signal }, abort: () => ac.abort(new Error("cancelled by the caller")) };
+  };
+  const until = async (cond: () => boolean): Promise<void> => {
+    for (let i = 0; i < 500 && !cond(); i++) await delay(10);
+    assert.ok(cond());
+  };
+
+  test("a cancelled NodeStageVolume ends its iscsiadm logins and fails CANCELLED", async () => {
+    const pids: number[] = [];
+    build(hanging((f, a) => f === "iscsiadm" && a.includes("--login"), pids));
+    const c = cancelling();
+    const started = Date.now();
+    const pending = srv.NodeStageVolume!(stageReq(), c.ctx).catch((e: unknown) => e);
+    await until(() => pids.length === PORTALS.length);
+    c.abort();
+    const err = await pending;
+    assert.equal(toStatusError(err, mapNodeError).code, status.CANCELLED, String(err));
+    assert.ok(Date.now() - started < 4_000, "neither the logins' 30 s nor the call's 5 s budget");
+    for (const pid of pids) assert.equal(alive(pid), false, `login ${pid} is gone`);
+    assert.equal(
+      host.calls.some((c) => c.file.startsWith("mkfs")),
+      false,
+      "nothing after the logins ran",
+    );
+  });
+
+  test("a cancelled NodeStageVolume ends its mkfs", async () => {
+    const pids: number[] = [];
+    build(hanging((f) => f.startsWith("mkfs."), pids));
+    const c = cancelling();
+    const pending = srv.NodeStageVolume!(stageReq(), c.ctx).catch((e: unknown) => e);
+    await until(() => pids.length === 1);
+    c.abort();
+    assert.equal(toStatusError(await pending, mapNodeError).code, status.CANCELLED);
+    assert.equal(alive(pids[0] ?? 0), false, "mkfs is gone");
+    assert.equal(host.mounts.length, 0, "nothing mounted");
+  });
+
+  test("a cancelled stage stops waiting for the multipath map at once", async () => {
+    host.autoMap = false;
+    build(hanging(() => false, []));
+    // multipathd never builds the map: the stage waits for it until its budget runs out
+    host.failing.add("multipathd add");
+    const c = cancelling();
+    const started = Date.now();
+    const pending = srv.NodeStageVolume!(stageReq(), c.ctx).catch((e: unknown) => e);
+    await until(() => host.calls.some((x) => x.file === "multipathd" && x.args[0] === "add"));
+    c.abort();
+    const err = await pending;
+    assert.equal(toStatusError(err, mapNodeError).code, status.CANCELLED, String(err));
+    assert.ok(Date.now() - started < 3_000, "not the call's 5 s budget");
+  });
 });
 
 test("unsafe multipath settings are refused before any login", async () => {
@@ -438,7 +641,17 @@ test("expand: rescan, resize the map, grow xfs online", async () => {
   const t = host.targets.get(IQN);
   assert.ok(t);
   t.sizeBytes = 512 * MiB;
-  const r = await srv.NodeExpandVolume!({ volume_id: VOLUME_ID, volume_path: stagingPath(), staging_target_path: stagingPath(), capacity_range: { required_bytes: String(512 * MiB), limit_bytes: "0" }, volume_capability: mountCap(), secrets: {} }, ctx);
+  const r = await srv.NodeExpandVolume!(
+    {
+      volume_id: VOLUME_ID,
+      volume_path: stagingPath(),
+      staging_target_path: stagingPath(),
+      capacity_range: { required_bytes: String(512 * MiB), limit_bytes: "0" },
+      volume_capability: mountCap(),
+      secrets: {},
+    },
+    ctx,
+  );
   assert.equal(Number(r.capacity_bytes), 512 * MiB);
   assert.ok(host.calls.some((c) => c.file === "multipathd" && c.args[0] === "resize"));
   assert.ok(host.calls.some((c) => c.file === "xfs_growfs" && c.args[0] === stagingPath()));
@@ -501,7 +714,16 @@ describe("garbage collector", () => {
 
 test("condition: a read-only publish is normal; a filesystem gone read-only at the staging mount is not", async () => {
   await stage();
-  const req = { volume_id: VOLUME_ID, staging_target_path: stagingPath(), target_path: targetPath(), volume_capability: mountCap(), readonly: true, publish_context: {}, secrets: {}, volume_context: {} };
+  const req = {
+    volume_id: VOLUME_ID,
+    staging_target_path: stagingPath(),
+    target_path: targetPath(),
+    volume_capability: mountCap(),
+    readonly: true,
+    publish_context: {},
+    secrets: {},
+    volume_context: {},
+  };
   await srv.NodePublishVolume!(req, ctx);
   const ok = await srv.NodeGetVolumeStats!({ volume_id: VOLUME_ID, volume_path: targetPath(), staging_target_path: stagingPath() }, ctx);
   assert.equal(ok.volume_condition?.abnormal, false, ok.volume_condition?.message);

@@ -73,7 +73,7 @@ test("directio with detect_checker left at its default (yes) is refused: multipa
 });
 
 test("no device entry: the defaults decide (tur is refused)", () => {
-  const eff = effectiveTcmuSettings(parseMultipathConfig('defaults {\n path_checker tur\n}\n'));
+  const eff = effectiveTcmuSettings(parseMultipathConfig("defaults {\n path_checker tur\n}\n"));
   assert.equal(eff.pathChecker, "tur");
   assert.equal(tcmuSettingProblems(eff).length, 1);
 });
@@ -96,10 +96,13 @@ test("multipathd show maps json: path states of one map", () => {
     ],
   });
   const s = parseMapJson(json, "36001405abc");
-  assert.deepEqual(s?.paths.map((p) => [p.dev, p.dmState, p.checkerState]), [
-    ["sdb", "active", "ready"],
-    ["sdc", "failed", "faulty"],
-  ]);
+  assert.deepEqual(
+    s?.paths.map((p) => [p.dev, p.dmState, p.checkerState]),
+    [
+      ["sdb", "active", "ready"],
+      ["sdc", "failed", "faulty"],
+    ],
+  );
   assert.equal(parseMapJson(json, "nope"), undefined);
   assert.equal(parseMapJson("not json", "x"), undefined);
 });
@@ -122,7 +125,12 @@ test("findmnt -J -l and bind-mounted device nodes", () => {
 });
 
 test("blkid -o export", () => {
-  assert.deepEqual(parseBlkidExport("DEVNAME=/dev/dm-2\nUUID=1234\nBLOCK_SIZE=512\nTYPE=xfs\n"), { DEVNAME: "/dev/dm-2", UUID: "1234", BLOCK_SIZE: "512", TYPE: "xfs" });
+  assert.deepEqual(parseBlkidExport("DEVNAME=/dev/dm-2\nUUID=1234\nBLOCK_SIZE=512\nTYPE=xfs\n"), {
+    DEVNAME: "/dev/dm-2",
+    UUID: "1234",
+    BLOCK_SIZE: "512",
+    TYPE: "xfs",
+  });
 });
 
 test("kernel wwid to multipath wwid", () => {

@@ -84,7 +84,10 @@ test("secrets in a request reach neither the logs nor the error sent back", asyn
   });
   assert.equal(e.code, status.INTERNAL);
   assert.ok(!e.details.includes(CHAP), e.details);
-  assert.ok(captured.lines.some((l) => l.includes('"method":"NodeStageVolume"')), "the call was logged");
+  assert.ok(
+    captured.lines.some((l) => l.includes('"method":"NodeStageVolume"')),
+    "the call was logged",
+  );
   assert.ok(!captured.text().includes(CHAP), "secret in logs");
 });
 

@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { exec, ExecError } from "../../../src/util/exec.js";
+import { setTimeout as delay } from "node:timers/promises";
+import { exec, ExecCancelledError, ExecError, withSignal, type Exec } from "../../../src/util/exec.js";
 import { captureLog } from "../../../lab/harness/log-capture.js";
 
 const SECRET = "s3cr3t-chap-Pa55word";
@@ -84,4 +85,96 @@ test("fds: an open file of ours is the child's fd 3, the same open file descript
     await fh.close();
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+/** Whether a process with this id is alive (signal 0 probes without sending anything). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs `sh -c script` that writes its own pid to stdout's file first, and returns the pid once it is there. */
+async function pidOf(file: string): Promise<number> {
+  for (let i = 0; i < 200; i++) {
+    const text = await readFile(file, "utf8").catch(() => "");
+    if (/^\d+\n/.test(text)) return Number(text.trim());
+    await delay(10);
+  }
+  throw new Error("the child never wrote its pid");
+}
+
+test("a cancelled call ends the running child with TERM and rejects with ExecCancelledError", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "gb-exec-"));
+  const pidFile = join(dir, "pid");
+  const ac = new AbortController();
+  const started = Date.now();
+  const p = exec("sh", ["-c", `echo $$ > ${pidFile}; exec sleep 30`], { signal: ac.signal, timeoutMs: 60_000 }).catch((e: unknown) => e);
+  const pid = await pidOf(pidFile);
+  assert.ok(alive(pid), "the child runs before the cancellation");
+  ac.abort(new Error("the caller's deadline passed"));
+  const err = await p;
+  assert.ok(err instanceof ExecCancelledError, `got ${String(err)}`);
+  assert.ok(err instanceof ExecError, "still an ExecError for callers that check exit codes");
+  assert.equal(err.timedOut, false);
+  assert.equal(err.notFound, false);
+  assert.equal(err.signal, "SIGTERM");
+  assert.match(err.message, /cancelled after \d+ ms \(the caller's deadline passed\)/);
+  assert.ok(Date.now() - started < 10_000, "not the child's 30 s");
+  assert.equal(alive(pid), false, "the child is gone");
+  await rm(dir, { recursive: true, force: true });
+});
+
+test("a cancelled child that ignores TERM is killed after the grace", async () => {
+  const ac = new AbortController();
+  const started = Date.now();
+  const p = exec("sh", ["-c", "trap '' TERM; sleep 30"], { signal: ac.signal }).catch((e: unknown) => e);
+  await delay(200);
+  ac.abort();
+  const err = await p;
+  assert.ok(err instanceof ExecCancelledError);
+  assert.equal(err.signal, "SIGKILL");
+  assert.ok(Date.now() - started < 20_000, "the child did not outlive its kill delay");
+});
+
+test("a call whose signal already fired starts nothing", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "gb-exec-"));
+  const marker = join(dir, "ran");
+  const err = await exec("touch", [marker], { signal: AbortSignal.abort() }).catch((e: unknown) => e);
+  assert.ok(err instanceof ExecCancelledError);
+  assert.match(err.message, /cancelled before it started/);
+  assert.equal(
+    await readFile(marker).then(
+      () => true,
+      () => false,
+    ),
+    false,
+    "the program never ran",
+  );
+  await rm(dir, { recursive: true, force: true });
+});
+
+test("a signal that never fires changes nothing", async () => {
+  const r = await exec("sh", ["-c", "echo ok"], { signal: new AbortController().signal });
+  assert.equal(r.stdout, "ok\n");
+});
+
+test("withSignal gives every call of an exec the caller's signal, besides the call's own", async () => {
+  const seen: (AbortSignal | undefined)[] = [];
+  const fake: Exec = (file, args, opts) => {
+    seen.push(opts?.signal);
+    return Promise.resolve({ file, redactedArgs: args, stdout: "", stderr: "", exitCode: 0, durationMs: 0 });
+  };
+  const caller = new AbortController();
+  const own = new AbortController();
+  const bound = withSignal(fake, caller.signal);
+  await bound("true", []);
+  await bound("true", [], { signal: own.signal });
+  assert.equal(seen[0], caller.signal);
+  assert.equal(seen[1]?.aborted, false);
+  caller.abort();
+  assert.equal(seen[1]?.aborted, true, "the caller's cancellation reaches a call that had its own signal");
 });

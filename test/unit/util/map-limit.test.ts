@@ -18,5 +18,8 @@ test("keeps the order, never runs more than the limit at once", async () => {
 
 test("an empty list, and a rejection rejects the whole", async () => {
   assert.deepEqual(await mapLimit([], 4, () => Promise.resolve(1)), []);
-  await assert.rejects(mapLimit([1, 2, 3], 2, async (n) => (n === 2 ? Promise.reject(new Error("two")) : n)), /two/);
+  await assert.rejects(
+    mapLimit([1, 2, 3], 2, async (n) => (n === 2 ? Promise.reject(new Error("two")) : n)),
+    /two/,
+  );
 });

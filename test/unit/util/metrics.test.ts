@@ -12,7 +12,15 @@ import { parseEndpoint } from "../../../src/rpc/endpoint.js";
 import { csiClients, call } from "../../../lab/harness/csi-client.js";
 import { exec } from "../../../src/util/exec.js";
 import { nullLogger } from "../../../src/util/log.js";
-import { Metrics, MetricsAddressError, codeName, parseMetricsAddress, startMetricsServer, startProgramMetrics, type MetricsServer } from "../../../src/util/metrics.js";
+import {
+  Metrics,
+  MetricsAddressError,
+  codeName,
+  parseMetricsAddress,
+  startMetricsServer,
+  startProgramMetrics,
+  type MetricsServer,
+} from "../../../src/util/metrics.js";
 
 /** the value of the sample `name` whose labels (besides the registry's component) are exactly `labels` */
 function sample(text: string, name: string, labels: Record<string, string>): number | undefined {

@@ -29,8 +29,13 @@
 {{- .Values.blockd.tls.existingSecret | default (printf "%s-blockd-tls" (include "gbcsi.fullname" . | trunc 52 | trimSuffix "-")) -}}
 {{- end -}}
 
-{{/* where blockd and the controller mount the TLS Secret (keys tls.crt, tls.key, ca.crt) */}}
+{{- define "gbcsi.controllerTlsSecret" -}}
+{{- .Values.blockd.tls.controllerExistingSecret | default (printf "%s-controller-tls" (include "gbcsi.fullname" . | trunc 52 | trimSuffix "-")) -}}
+{{- end -}}
+
+{{/* where blockd mounts its peer TLS Secret, and the controller its own (keys tls.crt, tls.key, ca.crt) */}}
 {{- define "gbcsi.blockdTlsDir" -}}/etc/gluster-blockd-tls{{- end -}}
+{{- define "gbcsi.controllerTlsDir" -}}/etc/gluster-block-csi-tls{{- end -}}
 
 {{- define "gbcsi.chart" -}}
 {{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" -}}

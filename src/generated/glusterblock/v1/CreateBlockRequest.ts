@@ -19,6 +19,7 @@ export interface CreateBlockRequest {
   'storage'?: (string);
   'acl_mode'?: (_glusterblock_v1_AclMode);
   'owner'?: (string);
+  'fail_if_exists'?: (boolean);
 }
 
 export interface CreateBlockRequest__Output {
@@ -35,4 +36,5 @@ export interface CreateBlockRequest__Output {
   'storage': (string);
   'acl_mode': (_glusterblock_v1_AclMode__Output);
   'owner': (string);
+  'fail_if_exists': (boolean);
 }

@@ -2,13 +2,16 @@
 // Original file: csi-proto/blockd.proto
 
 import type { BlockInfo as _glusterblock_v1_BlockInfo, BlockInfo__Output as _glusterblock_v1_BlockInfo__Output } from '../../glusterblock/v1/BlockInfo.js';
+import type { UnreadableBlock as _glusterblock_v1_UnreadableBlock, UnreadableBlock__Output as _glusterblock_v1_UnreadableBlock__Output } from '../../glusterblock/v1/UnreadableBlock.js';
 
 export interface ListBlocksResponse {
   'blocks'?: (string)[];
   'infos'?: (_glusterblock_v1_BlockInfo)[];
+  'unreadable'?: (_glusterblock_v1_UnreadableBlock)[];
 }
 
 export interface ListBlocksResponse__Output {
   'blocks': (string)[];
   'infos': (_glusterblock_v1_BlockInfo__Output)[];
+  'unreadable': (_glusterblock_v1_UnreadableBlock__Output)[];
 }

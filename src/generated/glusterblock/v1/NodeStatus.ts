@@ -7,7 +7,6 @@ export interface NodeStatus {
   'version'?: (string);
   'targets'?: (number);
   'active_paths'?: (number);
-  'volumes'?: (string)[];
   'ready'?: (boolean);
 }
 
@@ -16,6 +15,5 @@ export interface NodeStatus__Output {
   'version': (string);
   'targets': (number);
   'active_paths': (number);
-  'volumes': (string)[];
   'ready': (boolean);
 }

@@ -17,7 +17,12 @@ const KEY = "grpc-peers-test-key-0123456789";
 const HOST = "127.0.0.1";
 const calls: string[] = [];
 
-const judged = (ref: PeerRef): TargetResult => ({ host: HOST, present: true, matches: ref.block !== "b1", detail: ref.block === "b1" ? "size 1 instead of 2" : "ok" });
+const judged = (ref: PeerRef): TargetResult => ({
+  host: HOST,
+  present: true,
+  matches: ref.block !== "b1",
+  detail: ref.block === "b1" ? "size 1 instead of 2" : "ok",
+});
 
 /** a node whose block "gone" has no journal */
 const node = {
@@ -37,11 +42,21 @@ const { TargetStatuses: _unknownToOldPeers, ...old } = full;
 
 let current: RunningTcpApi;
 let previous: RunningTcpApi;
-const peersOf = (api: RunningTcpApi): GrpcPeers => new GrpcPeers({ local: { host: "192.0.2.99" } as LocalNode, port: Number(api.address.split(":").pop()), key: KEY });
+const peersOf = (api: RunningTcpApi): GrpcPeers =>
+  new GrpcPeers({ local: { host: "192.0.2.99" } as LocalNode, port: Number(api.address.split(":").pop()), key: KEY });
 
 before(async () => {
   const serve = (peer: object): Promise<RunningTcpApi> =>
-    serveTcpApi({ listen: { kind: "tcp", host: HOST, port: 0 }, key: KEY, blockd: {}, peer, wrap: { log: nullLogger, mapError: blockErrorToCsi }, log: nullLogger });
+    // plain TCP on loopback: what is tested here is the batching, not the transport (test/integration/blockd-tls.test.ts)
+    serveTcpApi({
+      listen: { kind: "tcp", host: HOST, port: 0 },
+      key: KEY,
+      insecureKeyOverPlaintext: true,
+      blockd: {},
+      peer,
+      wrap: { log: nullLogger, mapError: blockErrorToCsi },
+      log: nullLogger,
+    });
   current = await serve(full);
   previous = await serve(old);
 });
@@ -58,7 +73,12 @@ test("a peer is asked for many blocks in one call; a block it cannot read answer
   try {
     const answers = await peers.statusMany(HOST, refs);
     assert.deepEqual(calls, ["TargetStatuses 4"]);
-    assert.deepEqual(answers, [judged(refs[0] as PeerRef), judged(refs[1] as PeerRef), { host: HOST, error: new BlockNotFoundError("hv", "gone").message }, judged(refs[3] as PeerRef)]);
+    assert.deepEqual(answers, [
+      judged(refs[0] as PeerRef),
+      judged(refs[1] as PeerRef),
+      { host: HOST, error: new BlockNotFoundError("hv", "gone").message },
+      judged(refs[3] as PeerRef),
+    ]);
   } finally {
     peers.close();
   }

@@ -3,7 +3,15 @@
 // arming (spec file, removed before the kill), and logs every step.
 import { test, describe } from "node:test";
 import assert from "node:assert/strict";
-import { parseCrashSpec, testCrashHook, CrashSpecError, TEST_HOOKS_ENV, CRASH_AFTER_ENV, CRASH_FILE_ENV, type CrashHookDeps } from "../../../../src/glusterblock/blockd/test-crash-hook.js";
+import {
+  parseCrashSpec,
+  testCrashHook,
+  CrashSpecError,
+  TEST_HOOKS_ENV,
+  CRASH_AFTER_ENV,
+  CRASH_FILE_ENV,
+  type CrashHookDeps,
+} from "../../../../src/glusterblock/blockd/test-crash-hook.js";
 import { UsageError } from "../../../../src/util/flags.js";
 import type { Logger } from "../../../../src/util/log.js";
 

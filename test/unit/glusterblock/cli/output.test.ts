@@ -131,7 +131,10 @@ describe("errors", () => {
     assert.deepEqual(renderError("info", err), { stdout: "", stderr: "block block-test/nosuch doesn't exist\n", exitCode: 2 });
   });
   it("JSON in the three layouts, '/' escaped in all", () => {
-    assert.equal(renderError("create", { errCode: 17, errMsg: "BLOCK with name: 't1' already EXIST" }, "spaced").stderr, `{ "RESULT": "FAIL", "errCode": 17, "errMsg": "BLOCK with name: 't1' already EXIST" }\n`);
+    assert.equal(
+      renderError("create", { errCode: 17, errMsg: "BLOCK with name: 't1' already EXIST" }, "spaced").stderr,
+      `{ "RESULT": "FAIL", "errCode": 17, "errMsg": "BLOCK with name: 't1' already EXIST" }\n`,
+    );
     assert.equal(renderError("info", err, "plain").stderr, `{"RESULT":"FAIL","errCode":2,"errMsg":"block block-test\\/nosuch doesn't exist"}\n`);
     assert.equal(renderError("info", err, "pretty").stderr, `{\n  "RESULT":"FAIL",\n  "errCode":2,\n  "errMsg":"block block-test\\/nosuch doesn't exist"\n}\n`);
   });
@@ -217,14 +220,28 @@ describe("results beyond the samples (formats from the original's source)", () =
       `{"NAME":"b","VOLUME":"v","GBID":"${T1_GBID}","SIZE":"3.0 GiB","HA":3,"IOTIMEOUT":"60 Seconds","PASSWORD":"","EXPORTED ON":["10.0.0.1","10.0.0.2"],` +
         `"RESIZE FAILED ON":{"10.0.0.1":"2.0 GiB","10.0.0.2":"1.0 GiB"},"ENCOUNTERED FAILURES ON":["10.0.0.3"]}\n`,
     );
-    assert.equal(renderInfo({ ...r, exportedOn: [], failedOn: [], resizeFailedOn: [] }).stdout.split("\n").at(-2), "EXPORTED ON:");
+    assert.equal(
+      renderInfo({ ...r, exportedOn: [], failedOn: [], resizeFailedOn: [] })
+        .stdout.split("\n")
+        .at(-2),
+      "EXPORTED ON:",
+    );
   });
   it("list of nothing", () => {
     assert.equal(renderList({ blocks: [] }).stdout, "*Nil*\n");
     assert.equal(renderList({ blocks: [] }, "spaced").stdout, `{ "blocks": [ ], "RESULT": "SUCCESS" }\n`);
   });
   it("modify auth with a partial failure and its rollback", () => {
-    const r = { iqn, auth: true, username: T1_GBID, password: "p", failedOn: ["10.0.0.2"], successfulOn: ["10.0.0.1"], rollback: { failedOn: [], successOn: ["10.0.0.1"] }, errCode: 255 };
+    const r = {
+      iqn,
+      auth: true,
+      username: T1_GBID,
+      password: "p",
+      failedOn: ["10.0.0.2"],
+      successfulOn: ["10.0.0.1"],
+      rollback: { failedOn: [], successOn: ["10.0.0.1"] },
+      errCode: 255,
+    };
     assert.equal(renderModifyAuth(r).stderr, `IQN: ${iqn}\nFAILED ON:  10.0.0.2\nSUCCESSFUL ON:  10.0.0.1\nROLLBACK SUCCESS ON:  10.0.0.1\nRESULT: FAIL\n`);
     assert.equal(
       renderModifyAuth(r, "plain").stderr,
@@ -242,7 +259,10 @@ describe("results beyond the samples (formats from the original's source)", () =
     );
   });
   it("delete with failures, and with nothing cleaned", () => {
-    assert.equal(renderDelete({ failedOn: ["10.0.0.2"], successfulOn: ["10.0.0.1"], errCode: 255 }).stderr, "FAILED ON:   10.0.0.2\nSUCCESSFUL ON:   10.0.0.1\nRESULT: FAIL\n");
+    assert.equal(
+      renderDelete({ failedOn: ["10.0.0.2"], successfulOn: ["10.0.0.1"], errCode: 255 }).stderr,
+      "FAILED ON:   10.0.0.2\nSUCCESSFUL ON:   10.0.0.1\nRESULT: FAIL\n",
+    );
     assert.equal(renderDelete({ failedOn: ["10.0.0.2"], successfulOn: [], errCode: 255 }).stderr, "FAILED ON:   10.0.0.2\nSUCCESSFUL ON: None\nRESULT: FAIL\n");
     assert.equal(renderDelete({ failedOn: ["10.0.0.2"], successfulOn: [], errCode: 255 }, "plain").stderr, `{"FAILED ON":["10.0.0.2"],"RESULT":"FAIL"}\n`);
   });
@@ -268,10 +288,14 @@ describe("results beyond the samples (formats from the original's source)", () =
     assert.match(renderReplace(forced).stdout, /DELETE FAILED \(ignored\): 10\.0\.0\.1\n.*RESULT: SUCCESS/s);
     assert.equal(renderReplace({ ...forced, force: false }).exitCode, 255);
     assert.equal(renderReplace({ name: "b", outcome: "skipped" }).stdout, "NAME: b\nRESULT: SKIPPED\n\n");
+    // as 0.5.1: exit 224, the plain error form and in JSON no keys beside RESULT, errCode, errMsg
+    const inUse = { name: "b", outcome: "new-node-in-use", volume: "v", newNode: "10.0.0.2" } as const;
     assert.equal(
-      renderReplace({ name: "b", outcome: "new-node-in-use" }, "plain").stderr,
-      `{"NAME":"b","RESULT":"FAIL","errCode":255,"errMsg":"Given new-node is already in-use with this block, use other node"}\n`,
+      renderReplace(inUse, "plain").stderr,
+      `{"RESULT":"FAIL","errCode":224,"errMsg":"block 'b' was already configured on node '10.0.0.2' for volume 'v'"}\n`,
     );
+    assert.equal(renderReplace(inUse).stderr, "block 'b' was already configured on node '10.0.0.2' for volume 'v'\nRESULT:FAIL\n");
+    assert.equal(renderReplace(inUse).exitCode, 224);
   });
   it("audit (ours)", () => {
     const r = {
@@ -282,7 +306,10 @@ describe("results beyond the samples (formats from the original's source)", () =
         { name: "b2", state: "create-incomplete" as const, detail: "1 of 3 hosts configured", action: "completed" },
       ],
     };
-    assert.equal(renderAudit(r).stdout, "VOLUME: v\nNAME: b1 STATE: ok\nNAME: b2 STATE: create-incomplete DETAIL: 1 of 3 hosts configured ACTION: completed\nRESULT: SUCCESS\n");
+    assert.equal(
+      renderAudit(r).stdout,
+      "VOLUME: v\nNAME: b1 STATE: ok\nNAME: b2 STATE: create-incomplete DETAIL: 1 of 3 hosts configured ACTION: completed\nRESULT: SUCCESS\n",
+    );
     assert.equal(
       renderAudit(r, "plain").stdout,
       `{"VOLUME":"v","BLOCKS":[{"NAME":"b1","STATE":"ok"},{"NAME":"b2","STATE":"create-incomplete","DETAIL":"1 of 3 hosts configured","ACTION":"completed"}],"RESULT":"SUCCESS"}\n`,
@@ -296,7 +323,10 @@ describe("JSON renderer", () => {
     assert.equal(renderJson(jsonObject([["k", 'a"b\\c/d\n\t\u0001é']]), "plain"), '{"k":"a\\"b\\\\c\\/d\\n\\t\\u0001é"}');
   });
   it("nests objects and arrays in all layouts", () => {
-    const v = jsonObject([["a", [1, jsonObject([["b", []]])]], ["c", jsonObject([])]]);
+    const v = jsonObject([
+      ["a", [1, jsonObject([["b", []]])]],
+      ["c", jsonObject([])],
+    ]);
     assert.equal(renderJson(v, "plain"), '{"a":[1,{"b":[]}],"c":{}}');
     assert.equal(renderJson(v, "spaced"), '{ "a": [ 1, { "b": [ ] } ], "c": { } }');
     assert.equal(renderJson(v, "pretty"), '{\n  "a":[\n    1,\n    {\n      "b":[\n      ]\n    }\n  ],\n  "c":{\n  }\n}');

@@ -13,7 +13,8 @@ import type { Peers, PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo }
 import { ConfigfsLioTargets } from "../../../../src/glusterblock/lio/configfs-lio-targets.js";
 import { FakeConfigfs } from "../../../doubles/fake-configfs.js";
 import { createDoneLines, createIntentLines, hostLine } from "../../../../src/glusterblock/journal/index.js";
-import { gbidFor, iqnFor } from "../../../../src/identity/names.js";
+import { iqnFor } from "../../../../src/identity/names.js";
+import { gbidFor } from "../../../doubles/names.js";
 import { nullLogger } from "../../../../src/util/log.js";
 import { noExec, tempHostingVolume } from "../../../helpers/temp-hosting-volume.js";
 
@@ -145,7 +146,10 @@ test("a host that cannot be asked: each of its blocks is reported unreachable an
       v.names.map((b) => ["metadata-without-target", H3, b, false]),
     );
     assert.ok(found.every((f) => f.detail.startsWith("unreachable: connect ECONNREFUSED")));
-    assert.deepEqual(v.peers.calls.sort(), HOSTS.map((h) => `statusMany ${h}`));
+    assert.deepEqual(
+      v.peers.calls.sort(),
+      HOSTS.map((h) => `statusMany ${h}`),
+    );
     assert.deepEqual(v.deleted, []);
   } finally {
     await v.cleanup();

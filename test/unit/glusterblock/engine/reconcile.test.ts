@@ -12,7 +12,8 @@ import { ConfigfsLioTargets } from "../../../../src/glusterblock/lio/configfs-li
 import { FakeConfigfs } from "../../../doubles/fake-configfs.js";
 import { BlockStore } from "../../../../src/glusterblock/volume/block-store.js";
 import { createDoneLines, createIntentLines, hostLine, passwordLine } from "../../../../src/glusterblock/journal/index.js";
-import { gbidFor, iqnFor } from "../../../../src/identity/names.js";
+import { iqnFor } from "../../../../src/identity/names.js";
+import { gbidFor } from "../../../doubles/names.js";
 import { nullLogger } from "../../../../src/util/log.js";
 import { noExec, tempHostingVolume } from "../../../helpers/temp-hosting-volume.js";
 
@@ -20,7 +21,10 @@ const VOLUME = "block-test";
 const HOSTS = ["10.213.0.11", "10.213.0.12", "10.213.0.13"] as const;
 const HOST = HOSTS[0];
 /** the result with each list sorted (directory order is the filesystem's) */
-const sorted = (r: { converged: string[]; failed: string[] }): { converged: string[]; failed: string[] } => ({ converged: [...r.converged].sort(), failed: [...r.failed].sort() });
+const sorted = (r: { converged: string[]; failed: string[] }): { converged: string[]; failed: string[] } => ({
+  converged: [...r.converged].sort(),
+  failed: [...r.failed].sort(),
+});
 
 /** A volume of `blocks` HA-3 CHAP blocks b0.. exported on all three hosts; this node's LIO empty (as after `targetctl clear`). */
 async function volumeWith(blocks: number) {
@@ -29,7 +33,10 @@ async function volumeWith(blocks: number) {
   for (const name of names) {
     const gbid = gbidFor(VOLUME, name);
     await store.append(name, createIntentLines({ volume: VOLUME, gbid, ha: 3, prioPath: HOST }) + extLine("HOSTS", HOSTS.join(" ")));
-    await store.append(name, createDoneLines({ sizeBytes: 16n * 1024n * 1024n }) + passwordLine(`pw-${name}`) + HOSTS.map((h) => hostLine(h, "CONFIGSUCCESS")).join(""));
+    await store.append(
+      name,
+      createDoneLines({ sizeBytes: 16n * 1024n * 1024n }) + passwordLine(`pw-${name}`) + HOSTS.map((h) => hostLine(h, "CONFIGSUCCESS")).join(""),
+    );
   }
   const fs = new FakeConfigfs();
   const lio = new ConfigfsLioTargets({ fs });

@@ -5,8 +5,21 @@ const GB = "iqn.2016-12.org.gluster-block:";
 
 test("the first snapshot walks LIO once; later ones follow apply/remove without walking", async () => {
   let walks = 0;
-  const counts = new TargetCounts({ walk: () => (walks++, Promise.resolve(new Map([[`${GB}aaaa`, true], [`${GB}bbbb`, false]]))) });
-  assert.deepEqual(await Promise.all([counts.snapshot(), counts.snapshot()]), [{ targets: 2, activePaths: 1 }, { targets: 2, activePaths: 1 }]);
+  const counts = new TargetCounts({
+    walk: () => (
+      walks++,
+      Promise.resolve(
+        new Map([
+          [`${GB}aaaa`, true],
+          [`${GB}bbbb`, false],
+        ]),
+      )
+    ),
+  });
+  assert.deepEqual(await Promise.all([counts.snapshot(), counts.snapshot()]), [
+    { targets: 2, activePaths: 1 },
+    { targets: 2, activePaths: 1 },
+  ]);
   assert.equal(walks, 1, "concurrent first snapshots share one walk");
   counts.applied(`${GB}dddd`, true);
   counts.removed(`${GB}bbbb`);

@@ -66,7 +66,10 @@ describe("parseJournal on the original's journals", () => {
     assert.equal(m.password, DUMMY_PASSWORD);
     assert.ok(isAuthEnforced(m));
     assert.deepEqual(exportedOn(m), ["10.213.0.11", "10.213.0.12", "10.213.0.13"]);
-    assert.deepEqual(m.hosts[0]?.history.map((s) => s.status), ["CONFIGINPROGRESS", "CONFIGSUCCESS", "AUTHENFORCED"]);
+    assert.deepEqual(
+      m.hosts[0]?.history.map((s) => s.status),
+      ["CONFIGINPROGRESS", "CONFIGSUCCESS", "AUTHENFORCED"],
+    );
     assert.deepEqual(authPendingOn(m), []);
   });
   it("last value wins through auth enable/disable and a resize", () => {
@@ -74,7 +77,10 @@ describe("parseJournal on the original's journals", () => {
     assert.equal(m.password, "");
     assert.equal(m.sizeBytes, 2n * GiB);
     assert.equal(m.initialSizeBytes, GiB);
-    assert.deepEqual(m.hosts.map((h) => h.status), ["AUTHCLEARENFORCED", "AUTHCLEARENFORCED", "AUTHCLEARENFORCED"]);
+    assert.deepEqual(
+      m.hosts.map((h) => h.status),
+      ["AUTHCLEARENFORCED", "AUTHCLEARENFORCED", "AUTHCLEARENFORCED"],
+    );
     assert.deepEqual(exportedOn(m), ["10.213.0.13", "10.213.0.12", "10.213.0.11"]);
     assert.deepEqual(resizeFailedOn(m), []);
     const rs = m.entries.find((e) => e.kind === "host" && e.status === "RSSUCCESS");
@@ -86,7 +92,17 @@ describe("parseJournal on the original's journals", () => {
     assert.deepEqual(deleteTargets(m), ["10.213.0.11"]);
   });
   it("parses every fixture and re-formats it byte for byte", () => {
-    for (const name of ["after-create-t1", "after-create-a1", "after-modifies-t1", "after-modifies-t1j4", "after-modifies-a1j4", "pre-delete-t1", "pre-delete-a1", "pre-delete-p1", "pre-delete-r1"]) {
+    for (const name of [
+      "after-create-t1",
+      "after-create-a1",
+      "after-modifies-t1",
+      "after-modifies-t1j4",
+      "after-modifies-a1j4",
+      "pre-delete-t1",
+      "pre-delete-a1",
+      "pre-delete-p1",
+      "pre-delete-r1",
+    ]) {
       const text = fixture(name);
       const block = name.replace(/^(after-create|after-modifies|pre-delete)-/, "");
       const m = parseJournal(block, text);
@@ -137,7 +153,10 @@ describe("trust rules", () => {
         `${code} ${JSON.stringify(text.slice(-40))}`,
       );
     }
-    assert.throws(() => parseJournal("t1", `${base}PASSWORD: sec ret\n`), (e: Error) => !e.message.includes("sec"));
+    assert.throws(
+      () => parseJournal("t1", `${base}PASSWORD: sec ret\n`),
+      (e: Error) => !e.message.includes("sec"),
+    );
   });
   it("refuses a bad block name", () => {
     assert.throws(() => parseJournal("../x", base), /block name/);
@@ -193,16 +212,23 @@ describe("line builders", () => {
       fc.record({ kind: fc.constant("key" as const), key: fc.constant("PASSWORD" as const), value: fc.oneof(fc.constant(""), fc.uuid()) }),
       fc.record({ kind: fc.constant("key" as const), key: fc.constant("ENTRYDELETE" as const), value: fc.constantFrom("INPROGRESS", "SUCCESS", "FAIL") }),
       fc.record({ kind: fc.constant("key" as const), key: fc.constant("PRIOPATH" as const), value: fc.ipV4() }),
-      fc.record({ kind: fc.constant("unknown" as const), key: fc.stringMatching(/^[A-Z][A-Z0-9_]{0,8}$/).filter((k) => !(META_KEYS as readonly string[]).includes(k)), value: fc.stringMatching(/^[a-z0-9 .-]{0,12}$/) }),
-      fc.tuple(host, fc.constantFrom(...HOST_STATUSES), fc.bigInt({ min: 0n, max: 1n << 40n })).map(([h, s, b]): JournalEntry =>
-        s.startsWith("RS") ? { kind: "host", host: h, status: s, resizeBytes: b } : { kind: "host", host: h, status: s },
-      ),
+      fc.record({
+        kind: fc.constant("unknown" as const),
+        key: fc.stringMatching(/^[A-Z][A-Z0-9_]{0,8}$/).filter((k) => !(META_KEYS as readonly string[]).includes(k)),
+        value: fc.stringMatching(/^[a-z0-9 .-]{0,12}$/),
+      }),
+      fc
+        .tuple(host, fc.constantFrom(...HOST_STATUSES), fc.bigInt({ min: 0n, max: 1n << 40n }))
+        .map(([h, s, b]): JournalEntry => (s.startsWith("RS") ? { kind: "host", host: h, status: s, resizeBytes: b } : { kind: "host", host: h, status: s })),
     );
     fc.assert(
       fc.property(fc.array(entry, { maxLength: 20 }), (entries) => {
         const filtered = entries.filter((e) => !(e.kind === "unknown" && e.value.includes(": ")));
         // fast-check records have a null prototype; compare plain copies
-        assert.deepEqual(parseJournalEntries(formatEntries(filtered)), filtered.map((e) => ({ ...e })));
+        assert.deepEqual(
+          parseJournalEntries(formatEntries(filtered)),
+          filtered.map((e) => ({ ...e })),
+        );
       }),
       { numRuns: 500 },
     );
@@ -251,7 +277,8 @@ describe("derived views", () => {
     assert.deepEqual(hostsBehindSize(parseJournal("b", created)), []);
     const grown = created + keyLine("SIZE", 2n * GiB);
     assert.deepEqual(hostsBehindSize(parseJournal("b", grown)), ["10.0.0.1", "10.0.0.2"]);
-    const half = grown + hostLine("10.0.0.1", "RSINPROGRESS", 2n * GiB) + hostLine("10.0.0.1", "RSSUCCESS", 2n * GiB) + hostLine("10.0.0.2", "RSINPROGRESS", 2n * GiB);
+    const half =
+      grown + hostLine("10.0.0.1", "RSINPROGRESS", 2n * GiB) + hostLine("10.0.0.1", "RSSUCCESS", 2n * GiB) + hostLine("10.0.0.2", "RSINPROGRESS", 2n * GiB);
     assert.deepEqual(hostsBehindSize(parseJournal("b", half)), ["10.0.0.2"]);
     // a host configured after the resize (a replace's new node) has the size it was configured with
     const replaced = half + hostLine("10.0.0.2", "RSSUCCESS", 2n * GiB) + hostLine("10.0.0.3", "CONFIGINPROGRESS") + hostLine("10.0.0.3", "CONFIGSUCCESS");

@@ -73,14 +73,22 @@ describe("ConfigfsLioTargets.apply: create", () => {
     assert.ok(groups.default_tg_pt_gp);
 
     const tpgs = st.target.tpgs;
-    assert.deepEqual(tpgs.map((t) => t.tag), [1, 2, 3]);
-    assert.deepEqual(tpgs.map((t) => t.enabled), [true, false, false]);
-    assert.deepEqual(tpgs.map((t) => t.portals), [["10.213.0.11:3260"], ["10.213.0.12:3260"], ["10.213.0.13:3260"]]);
-    assert.deepEqual(tpgs.map((t) => t.luns.map((l) => [l.index, l.backstore, l.aluaGroup])), [
-      [[0, "a1", "glfs_tg_pt_gp_ao"]],
-      [[0, "a1", "glfs_tg_pt_gp_ano"]],
-      [[0, "a1", "glfs_tg_pt_gp_ano"]],
-    ]);
+    assert.deepEqual(
+      tpgs.map((t) => t.tag),
+      [1, 2, 3],
+    );
+    assert.deepEqual(
+      tpgs.map((t) => t.enabled),
+      [true, false, false],
+    );
+    assert.deepEqual(
+      tpgs.map((t) => t.portals),
+      [["10.213.0.11:3260"], ["10.213.0.12:3260"], ["10.213.0.13:3260"]],
+    );
+    assert.deepEqual(
+      tpgs.map((t) => t.luns.map((l) => [l.index, l.backstore, l.aluaGroup])),
+      [[[0, "a1", "glfs_tg_pt_gp_ao"]], [[0, "a1", "glfs_tg_pt_gp_ano"]], [[0, "a1", "glfs_tg_pt_gp_ano"]]],
+    );
     for (const t of tpgs) {
       assert.equal(t.authentication, true);
       assert.equal(t.generateNodeAcls, true);
@@ -89,7 +97,10 @@ describe("ConfigfsLioTargets.apply: create", () => {
       assert.equal(t.hasChapPassword, true);
       assert.deepEqual(t.acls, []);
     }
-    assert.deepEqual(tpgs.map((t) => t.tpgEnabledSendtargets), [true, false, false]);
+    assert.deepEqual(
+      tpgs.map((t) => t.tpgEnabledSendtargets),
+      [true, false, false],
+    );
     assert.equal(await fs.read(`${ROOT}/iscsi/${spec().iqn}/tpgt_1/auth/password`), `${PASSWORD}\n`);
   });
 
@@ -119,20 +130,32 @@ describe("ConfigfsLioTargets.apply: create", () => {
     const { lio } = setup();
     await lio.apply(spec({ localHost: "10.213.0.13", aoHost: "10.213.0.12" }));
     const st = await lio.get(spec().iqn);
-    assert.deepEqual(st?.target?.tpgs.map((t) => [t.enabled, t.luns[0]?.aluaGroup]), [
-      [false, "glfs_tg_pt_gp_ano"],
-      [false, "glfs_tg_pt_gp_ao"],
-      [true, "glfs_tg_pt_gp_ano"],
-    ]);
+    assert.deepEqual(
+      st?.target?.tpgs.map((t) => [t.enabled, t.luns[0]?.aluaGroup]),
+      [
+        [false, "glfs_tg_pt_gp_ano"],
+        [false, "glfs_tg_pt_gp_ao"],
+        [true, "glfs_tg_pt_gp_ano"],
+      ],
+    );
   });
 
   test("without PRIOPATH there are no glfs ALUA groups and LUNs stay in the default group", async () => {
     const { lio } = setup();
     await lio.apply(spec({ aoHost: undefined, auth: undefined }));
     const st = await lio.get(spec().iqn);
-    assert.deepEqual(st?.backstore?.aluaGroups.map((g) => g.name), ["default_tg_pt_gp"]);
-    assert.deepEqual(st?.target?.tpgs.map((t) => t.luns[0]?.aluaGroup), Array(3).fill("default_tg_pt_gp"));
-    assert.deepEqual(st?.target?.tpgs.map((t) => [t.authentication, t.hasChapPassword]), Array(3).fill([false, false]));
+    assert.deepEqual(
+      st?.backstore?.aluaGroups.map((g) => g.name),
+      ["default_tg_pt_gp"],
+    );
+    assert.deepEqual(
+      st?.target?.tpgs.map((t) => t.luns[0]?.aluaGroup),
+      Array(3).fill("default_tg_pt_gp"),
+    );
+    assert.deepEqual(
+      st?.target?.tpgs.map((t) => [t.authentication, t.hasChapPassword]),
+      Array(3).fill([false, false]),
+    );
   });
 
   test("ring buffer and block size go through control before enable", async () => {
@@ -232,7 +255,10 @@ describe("ConfigfsLioTargets.apply: changes", () => {
     const r = await lio.apply(spec({ sizeBytes: 2147483648 }));
     assert.equal(r.resized, true);
     assert.equal(r.writes, 1);
-    assert.deepEqual(fs.reconfigs.map((x) => x.size), [2147483648]);
+    assert.deepEqual(
+      fs.reconfigs.map((x) => x.size),
+      [2147483648],
+    );
     assert.equal((await lio.get(spec().iqn))?.backstore?.sizeBytes, 2147483648);
   });
 
@@ -289,7 +315,10 @@ describe("ConfigfsLioTargets.apply: changes", () => {
     const del = await lio.apply(spec({ generateNodeAcls: false, acls: [INIT_B] }));
     assert.ok(del.changes.every((c) => c.includes(INIT_A)));
     const st = await lio.get(spec().iqn);
-    assert.deepEqual(st?.target?.tpgs.map((t) => t.acls.map((a) => a.initiator)), Array(3).fill([INIT_B]));
+    assert.deepEqual(
+      st?.target?.tpgs.map((t) => t.acls.map((a) => a.initiator)),
+      Array(3).fill([INIT_B]),
+    );
   });
 
   test("switching from gen-acls to ACLs moves CHAP from the TPG to the ACLs", async () => {
@@ -309,10 +338,16 @@ describe("ConfigfsLioTargets.apply: changes", () => {
     await lio.apply(spec());
     await lio.apply(spec({ aoHost: "10.213.0.12" }));
     let st = await lio.get(spec().iqn);
-    assert.deepEqual(st?.target?.tpgs.map((t) => t.luns[0]?.aluaGroup), ["glfs_tg_pt_gp_ano", "glfs_tg_pt_gp_ao", "glfs_tg_pt_gp_ano"]);
+    assert.deepEqual(
+      st?.target?.tpgs.map((t) => t.luns[0]?.aluaGroup),
+      ["glfs_tg_pt_gp_ano", "glfs_tg_pt_gp_ao", "glfs_tg_pt_gp_ano"],
+    );
     await lio.apply(spec({ hosts: HOSTS.slice(0, 2), aoHost: "10.213.0.12" }));
     st = await lio.get(spec().iqn);
-    assert.deepEqual(st?.target?.tpgs.map((t) => t.tag), [1, 2]);
+    assert.deepEqual(
+      st?.target?.tpgs.map((t) => t.tag),
+      [1, 2],
+    );
   });
 
   test("a changed cfgstring rebuilds the backstore and relinks the LUNs", async () => {
@@ -323,7 +358,10 @@ describe("ConfigfsLioTargets.apply: changes", () => {
     assert.equal(r.created, true);
     const st = await lio.get(spec().iqn);
     assert.equal(st?.backstore?.cfgstring, cfg);
-    assert.deepEqual(st?.target?.tpgs.map((t) => t.luns[0]?.backstore), ["a1", "a1", "a1"]);
+    assert.deepEqual(
+      st?.target?.tpgs.map((t) => t.luns[0]?.backstore),
+      ["a1", "a1", "a1"],
+    );
     assert.equal((await lio.apply(spec({ cfgstring: cfg }))).writes, 0);
   });
 
@@ -393,7 +431,10 @@ describe("ConfigfsLioTargets.remove", () => {
     await lio.remove({ name: "b1", iqn: `iqn.2016-12.org.gluster-block:${gbids[1]}` });
     await lio.apply(spec({ name: "b2", gbid: gbids[2], iqn: `iqn.2016-12.org.gluster-block:${gbids[2]}`, generateNodeAcls: false, acls: [INIT_A] }));
     assert.equal(coreReads, 0, "a remove and a re-apply of existing blocks read no HBA list");
-    assert.deepEqual((await lio.list()).map((b) => b.name), ["b2"]);
+    assert.deepEqual(
+      (await lio.list()).map((b) => b.name),
+      ["b2"],
+    );
   });
 
   test("an empty HBA left by an earlier attempt is swept by a remove that finds no backstore", async () => {
@@ -413,7 +454,10 @@ describe("ConfigfsLioTargets.remove", () => {
     await lio.apply(spec({ name: "t1", gbid: other }));
     await lio.remove({ name: "a1", iqn: spec().iqn });
     const all = await lio.list();
-    assert.deepEqual(all.map((b) => b.name), ["t1"]);
+    assert.deepEqual(
+      all.map((b) => b.name),
+      ["t1"],
+    );
     assert.equal((await lio.apply(spec({ name: "t1", gbid: other }))).writes, 0);
   });
 });
@@ -435,7 +479,6 @@ describe("ConfigfsLioTargets.list/get", () => {
       ]),
     );
   });
-
 
   test("pairs backstores with targets and reports orphans of either kind", async () => {
     const { fs, lio } = setup();

@@ -27,7 +27,10 @@ test("MutationGate: different keys at once, one key in turn, an exclusive call a
     gate.shared(["c"], step(log, "c1")),
   ];
   const results = await Promise.allSettled(runs);
-  assert.deepEqual(results.map((r) => r.status), ["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+  assert.deepEqual(
+    results.map((r) => r.status),
+    ["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"],
+  );
   const at = (e: string): number => log.indexOf(e);
   assert.ok(at("+b1") < at("-a1"), "a and b at once");
   assert.ok(at("-a1") < at("+a2"), "a2 after a1");

@@ -1,52 +1,42 @@
-import { test } from "node:test";
+// `create ... storage <path>` adopts a file of the volume: the path is
+// confined to the volume and its errors are the caller's (INVALID_ARGUMENT or
+// FAILED_PRECONDITION), never INTERNAL.
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm, symlink, writeFile, link } from "node:fs/promises";
 import { join } from "node:path";
-import { BlockStore } from "../../../../src/glusterblock/volume/block-store.js";
-import { noExec } from "../../../helpers/temp-hosting-volume.js";
+import { tempHostingVolume, type TempHostingVolume } from "../../../helpers/temp-hosting-volume.js";
+import { InvalidRequestError, PreconditionError } from "../../../../src/glusterblock/errors.js";
 
-test("a fenced store runs its fence before every change of a journal or backing file, and changes nothing when the fence throws", async () => {
-  const root = await mkdtemp(join(tmpdir(), "gbcsi-store-"));
-  const plain = new BlockStore("vol", root, noExec);
-  await plain.ensureLayout();
-  await plain.append("blk", "GBID: 0a1b2c3d-0000-4000-8000-000000000001\n");
-  await plain.createBackingFile("g1", 4096n, false);
-  await writeFile(join(root, "adoptme"), "data");
-  const snapshot = async (): Promise<string> =>
-    JSON.stringify([
-      await readdir(join(root, "block-meta")),
-      await readdir(join(root, "block-store")),
-      await plain.readRaw("blk"),
-      String(await plain.backingFileSize("g1")),
-    ]);
+const GBID = "0d9b6a3e-6a4f-4f59-9a0e-1c2b3d4e5f60";
+let v: TempHostingVolume | undefined;
+after(async () => {
+  if (v) await rm(v.dir, { recursive: true, force: true });
+});
 
-  const calls: string[] = [];
-  let open = true;
-  const store = plain.fenced(() => {
-    calls.push("fence");
-    return open ? Promise.resolve() : Promise.reject(new Error("lock lost"));
-  });
-  await store.append("blk", "");
-  assert.deepEqual(calls, [], "no fence for nothing to write");
-  await store.append("blk", "SIZE: 4096\n");
-  assert.equal(calls.length, 1);
-
-  open = false;
-  const before = await snapshot();
-  const changes: [string, () => Promise<unknown>][] = [
-    ["append", () => store.append("blk", "ENTRYDELETE: INPROGRESS\n")],
-    ["removeMeta", () => store.removeMeta("blk")],
-    ["createBackingFile", () => store.createBackingFile("g2", 4096n, false)],
-    ["resizeBackingFile", () => store.resizeBackingFile("g1", 8192n, false)],
-    ["unlinkBackingFile", () => store.unlinkBackingFile("g1")],
-    ["adoptBackingFile", () => store.adoptBackingFile("g3", "adoptme")],
+test("storage paths outside the volume, into its own folders, missing, linked elsewhere or symbolic are refused as the caller's errors", async () => {
+  v = await tempHostingVolume("vol", "block-store-");
+  const root = join(v.dir, "mnt", "vol");
+  await writeFile(join(v.dir, "outside.img"), "x");
+  await writeFile(join(root, "twice.img"), "x");
+  await link(join(root, "twice.img"), join(root, "twice-again.img"));
+  await symlink(join(v.dir, "outside.img"), join(root, "sneaky.img"));
+  const refused: [string, new (...a: never[]) => Error, RegExp][] = [
+    ["../outside.img", InvalidRequestError, /inside the volume/],
+    ["a/../../outside.img", InvalidRequestError, /inside the volume/],
+    [join(v.dir, "outside.img"), InvalidRequestError, /inside the volume/],
+    ["", InvalidRequestError, /inside the volume/],
+    [".", InvalidRequestError, /inside the volume/],
+    ["block-meta/x", InvalidRequestError, /gluster-block's own/],
+    ["block-store/../block-store/y", InvalidRequestError, /gluster-block's own/],
+    ["nosuch.img", InvalidRequestError, /no such file/],
+    ["sneaky.img", InvalidRequestError, /not a regular file/],
+    ["twice.img", PreconditionError, /2 links/],
   ];
-  for (const [name, change] of changes) await assert.rejects(change(), /lock lost/, name);
-  assert.equal(calls.length, 1 + changes.length);
-  assert.equal(await snapshot(), before, "nothing changed");
-  assert.equal(await readFile(join(root, "block-meta", "blk"), "utf8"), "GBID: 0a1b2c3d-0000-4000-8000-000000000001\nSIZE: 4096\n");
-  assert.deepEqual(await readdir(join(root, "block-store")), ["g1"]);
-  // reads need no fence
-  assert.equal(await store.readRaw("blk"), "GBID: 0a1b2c3d-0000-4000-8000-000000000001\nSIZE: 4096\n");
+  for (const [path, type, message] of refused) {
+    await assert.rejects(v.store.adoptBackingFile(GBID, path), (e: unknown) => e instanceof type && message.test(e.message), path);
+  }
+  await writeFile(join(root, "disk.img"), Buffer.alloc(8192));
+  assert.equal(await v.store.adoptBackingFile(GBID, "sub/../disk.img"), 8192n);
+  assert.equal(await v.store.adoptBackingFile(GBID, "disk.img"), 8192n, "a retry finds the file adopted");
 });
