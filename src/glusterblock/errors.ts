@@ -92,6 +92,23 @@ export class BlockBusyError extends BlockError {
   }
 }
 
+/**
+ * The operation's lock on its block was lost while it ran (the bricks
+ * dropped it, or another node has held it since): it stopped before its next
+ * write. The journal says how far it got; a retry goes on from there.
+ */
+export class BlockLockLostError extends BlockError {
+  override readonly name = "BlockLockLostError";
+  readonly errCode = 255;
+  constructor(
+    readonly volume: string,
+    readonly block: string,
+    readonly reason: string,
+  ) {
+    super(`block ${volume}/${block}: the operation lost its lock (${reason}) and stopped before its next write; retry`);
+  }
+}
+
 /** Some hosts failed; what succeeded is named so a retry can converge. */
 export class PartialFailureError extends BlockError {
   override readonly name = "PartialFailureError";

@@ -13,6 +13,12 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** written to the child's stdin */
   input?: string;
+  /**
+   * Open file descriptors of this process handed to the child as its fd 3, 4,
+   * ...: the child shares their open file descriptions (flock(1) given fd 3
+   * locks the file this process keeps open, and the lock stays with it).
+   */
+  fds?: readonly number[];
   /** values to scrub from the logged argv and from any error text (CHAP passwords, keys) */
   secrets?: readonly string[];
   env?: Readonly<Record<string, string>>;
@@ -45,6 +51,8 @@ export type Exec = (file: string, args: readonly string[], opts?: ExecOptions) =
 const STDERR_TAIL = 2000;
 /** between SIGTERM and SIGKILL, after a timeout or a cancellation */
 const KILL_GRACE_MS = 2_000;
+
+type HandedFd = 3 | 4 | 5 | 6 | 7 | 8 | 9;
 
 export class ExecError extends Error {
   override readonly name: string = "ExecError";
@@ -131,11 +139,15 @@ export const exec: Exec = async (file, args, opts = {}) => {
   // The child leads its own process group so that a timeout kills everything
   // it started: a shell's grandchild holding stdout open would otherwise keep
   // the call alive long after the child itself was killed.
+  const stdin = opts.input !== undefined ? "pipe" : "ignore";
   const child = execa(file, [...args], {
     reject: false,
     shell: false,
     detached: true,
-    ...(opts.input !== undefined ? { input: opts.input } : { stdin: "ignore" }),
+    ...(opts.input !== undefined ? { input: opts.input } : {}),
+    // stdin only for input; handed-down fds after stdout and stderr (execa's
+    // types name only fds 0-9, but any fd of ours goes to spawn() as it is)
+    ...(opts.fds?.length ? { stdio: [stdin, "pipe", "pipe", ...(opts.fds as readonly HandedFd[])] } : { stdin }),
     ...(opts.env ? { env: { ...opts.env }, extendEnv: true } : {}),
     ...(opts.cwd ? { cwd: opts.cwd } : {}),
     stripFinalNewline: false,

@@ -4,21 +4,20 @@
 // DeleteVolume, ControllerExpandVolume, ControllerPublishVolume and
 // ControllerUnpublishVolume, the coordinating gluster-blockd is killed with
 // SIGKILL right after one durable engine step (the test-only crash hook,
-// src/glusterblock/blockd/test-crash-hook.ts: no cleanup, its lease stays on
-// the volume); the call fails; the dead daemon is restarted; the call is
+// src/glusterblock/blockd/test-crash-hook.ts: no cleanup, its lock file stays
+// on the volume, its lock goes with it); the call fails; the dead daemon is restarted; the call is
 // retried as the sidecar would (same request, backoff, bounded attempts).
 // Every cell must end where an uninterrupted run ends (listed, the blockd
 // info fields, the journal's resulting state, the backing file, LIO with its
-// ACLs and CHAP on every node, the CHAP Secret) with no lease left, and
+// ACLs and CHAP on every node, the CHAP Secret) with no lock file left, and
 // `gluster-block audit` on every node must find nothing.
 //
 // The steps are not listed here: each operation runs once uninterrupted, and
 // the steps blockd logs ("engine step", debug) are the matrix's columns.
 //
-// A killed daemon's lease (volume/lease-lock.ts) is broken at once only by
-// its restarted successor on the same node; any other node waits until it is
-// 120 s old, so a retry may wait that long. Cells run in batches to overlap
-// those waits: each cell of a batch has its own volume and is stopped (and
+// A killed daemon's block lock (volume/block-lock.ts, a flock the bricks hold
+// for its open file) is free again at once; cells still run in batches (they
+// were made to overlap the 120 s lease the lock used to be): each cell of a batch has its own volume and is stopped (and
 // its daemon restarted) in turn, then the batch's cells are retried in turn,
 // then the audit runs and the volumes are deleted.
 //
@@ -63,7 +62,7 @@ const MOUNT = "/mnt/fault-matrix";
 const INITIATOR = "iqn.2004-10.com.example:fault-matrix-worker";
 const NODE_ID = `worker-1/${INITIATOR}`;
 const CALL_MS = 300_000;
-/** as the sidecars: exponential backoff, bounded; a dead owner's lease lasts 120 s and each busy answer takes blockd's 30 s wait */
+/** as the sidecars: exponential backoff, bounded; each busy answer takes blockd's 30 s wait */
 const MAX_ATTEMPTS = 10;
 const BACKOFF_START_MS = 1_000;
 const BACKOFF_MAX_MS = 30_000;
@@ -264,7 +263,7 @@ function isNotFound(err: unknown): boolean {
  * what the controller lists and reports, the journal's resulting state (not
  * its history: a retry appends lines; not placement: hosts are sorted, the
  * prio path only has to be one of them), the backing file, each node's LIO,
- * whose CHAP password each node and the Secret hold, and leases left.
+ * whose CHAP password each node and the Secret hold, and lock files left.
  */
 async function endState(pv: string): Promise<Record<string, unknown>> {
   if (!lab || !ctl || !kube) throw new Error("not started");

@@ -4,11 +4,16 @@
 // retries, crash resume, rollback, and bad input that changes nothing.
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
-import { readFile, stat, writeFile, readdir, mkdir } from "node:fs/promises";
+import { readFile, stat, writeFile, readdir, mkdir, mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { randomUUID } from "node:crypto";
 import { startEngineCluster, type EngineCluster } from "./harness/engine-cluster.js";
-import type { BlockEngine } from "../../src/glusterblock/engine/block-engine.js";
+import { BlockEngine } from "../../src/glusterblock/engine/block-engine.js";
+import { readExtensions } from "../../src/glusterblock/engine/extensions.js";
+import { VolumeMounts } from "../../src/glusterblock/volume/mounts.js";
+import { GlusterCli } from "../../src/glusterblock/gluster/gluster-cli.js";
+import { nullLogger } from "../../src/util/log.js";
 import type { CreateRequest } from "../../src/glusterblock/engine/requests.js";
 import {
   BlockExistsError,
@@ -495,5 +500,41 @@ describe("hosting volume mounts", () => {
     await writeFile(join(dir, ".remount-probe"), "alive");
     assert.equal(await readFile(join(dir, ".remount-probe"), "utf8"), "alive");
     await exec("rm", ["-f", join(dir, ".remount-probe")]);
+  });
+
+  test("a block's next holder on another node reads every line its previous holder just wrote (the mount caches no attributes)", async () => {
+    await e.create(req("blk-fresh", { aclMode: "EXPLICIT" }));
+    // node 2's engine, through a mount of its own
+    const mounts2 = new VolumeMounts({ exec, root: await mkdtemp(join(tmpdir(), "gb-mnt2-")), volfileServer: c.gluster.address(2) });
+    const e2 = new BlockEngine({
+      host: c.hosts[1] ?? "",
+      mounts: mounts2,
+      gluster: new GlusterCli({ exec, glusterdSocket: c.gluster.socket(2) }),
+      peers: c.peers,
+      exec,
+      log: nullLogger,
+      lockWaitMs: 5_000,
+    });
+    const initiator = (who: string): string => `iqn.2024-01.test.fresh:${who}`;
+    try {
+      const expected: string[] = [];
+      for (let round = 0; round < 3; round++) {
+        // node 2 has just read the journal (a status, an info); node 1 changes the block, node 2 right after
+        await e2.details(c.volume, "blk-fresh");
+        await e.setInitiatorAccess({ volume: c.volume, block: "blk-fresh", initiator: initiator(`n1-${round}`), allow: true });
+        await e2.setInitiatorAccess({ volume: c.volume, block: "blk-fresh", initiator: initiator(`n2-${round}`), allow: true });
+        expected.push(initiator(`n1-${round}`), initiator(`n2-${round}`));
+        // as the bricks hold it (no mount's cache between)
+        const meta = parseJournal("blk-fresh", await readFile(join(c.gluster.dir, "n3", "bricks", `${c.volume}-b1`, "block-meta", "blk-fresh"), "utf8"));
+        assert.deepEqual(
+          readExtensions(meta).initiators.sort(),
+          [...expected].sort(),
+          `round ${round}: node 2 read a journal without node 1's last line and wrote over its update`,
+        );
+      }
+    } finally {
+      await mounts2.unmount(c.volume).catch(() => undefined);
+      await e.delete({ volume: c.volume, block: "blk-fresh", unlinkStorage: true, force: false, missingOk: false });
+    }
   });
 });

@@ -1,11 +1,10 @@
 // The engine's fault matrix (issue 9), on real glusterd: every operation the
 // CSI driver asks of gluster-blockd is stopped after each of its durable steps
 // in turn, as a killed gluster-blockd would be, and then retried as the
-// sidecars retry it (on another node; the dead process's lease is gone: a
-// test cannot age one, since Gluster's ctime feature ignores a utimes into
-// the past).
+// sidecars retry it (on another node; the dead process's block lock went
+// with it: the lock is a flock the bricks hold for the process's open file).
 // Every cell must end exactly where an uninterrupted run ends: the same
-// journal state, file, LIO on every node and CHAP secret, no lease left, and
+// journal state, file, LIO on every node and CHAP secret, no lock left, and
 // an audit from every node that finds nothing.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -160,7 +159,7 @@ test("engine fault matrix: every operation stopped after every step converges on
   );
 });
 
-test("a retried delete leaves no journal, file, lease or LIO object anywhere", async () => {
+test("a retried delete leaves no journal, file, lock or LIO object anywhere", async () => {
   await wipeVolume(c, root);
   await c.engine(1).create(createReq());
   const peers = new ProcessPeers(c.peers);

@@ -5,6 +5,7 @@ import { StatusError } from "../../rpc/errors.js";
 import {
   BlockBusyError,
   BlockExistsError,
+  BlockLockLostError,
   BlockNotFoundError,
   HostUnreachableError,
   InvalidRequestError,
@@ -23,7 +24,7 @@ export function blockErrorToCsi(err: unknown): StatusError | undefined {
   if (err instanceof BlockNotFoundError || err instanceof VolumeNotFoundError) return new StatusError(status.NOT_FOUND, m, { cause: err });
   if (err instanceof BlockExistsError) return new StatusError(status.ALREADY_EXISTS, m, { cause: err });
   if (err instanceof NoSpaceError) return new StatusError(status.RESOURCE_EXHAUSTED, m, { cause: err });
-  if (err instanceof BlockBusyError) return new StatusError(status.ABORTED, m, { cause: err });
+  if (err instanceof BlockBusyError || err instanceof BlockLockLostError) return new StatusError(status.ABORTED, m, { cause: err });
   if (err instanceof HostUnreachableError) return new StatusError(status.UNAVAILABLE, m, { cause: err });
   if (err instanceof InvalidRequestError || err instanceof InvalidNameError || err instanceof SizeError || err instanceof JournalValueError) {
     return new StatusError(status.INVALID_ARGUMENT, m, { cause: err });

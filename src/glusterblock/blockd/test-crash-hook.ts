@@ -1,6 +1,6 @@
 // Tests only: gluster-blockd kills itself with SIGKILL right after a chosen
 // durable step of the engine (block-engine.ts `faults`), as a crashed node
-// would stop: no cleanup, no lease release, nothing flushed. The lab's fault
+// would stop: no cleanup, no lock released by hand, nothing flushed. The lab's fault
 // matrix (test/e2e/fault-matrix.e2e.test.ts) stops each operation after each
 // of its steps in turn this way and checks that the retry converges.
 //

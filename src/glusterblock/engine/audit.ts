@@ -3,7 +3,7 @@
 // gone, creates or deletes cut short, and journals that cannot be read. Dry
 // run by default; with fix, each repair or removal is one log line.
 //
-// Nothing is removed on a guess. A block some operation holds (its lease) is
+// Nothing is removed on a guess. A block some operation holds (its lock) is
 // left alone; a journal that cannot be read keeps the file and LIO objects
 // that may be its block's (its data may be live); a missing file is checked
 // on the file itself, not only in a directory listing.
@@ -18,7 +18,7 @@ import type { BlockEngine } from "./block-engine.js";
 import type { LocalNode } from "./local-node.js";
 import type { LioBlockState, LioTargets } from "../lio/types.js";
 import { exportedOn, isDeleteStarted, type BlockMeta } from "../journal/index.js";
-import { acquireLease, ownerGone, processOwner } from "../volume/lease-lock.js";
+import { acquireBlockLock, processOwner } from "../volume/block-lock.js";
 import { META_DIR, ORPHAN_DIR, type BlockStore } from "../volume/block-store.js";
 import { IQN_PREFIX } from "../../identity/names.js";
 import { haHosts, readExtensions } from "./extensions.js";
@@ -86,14 +86,9 @@ export class Auditor {
     private readonly log: Logger,
   ) {}
 
-  /** Runs fn holding the block's lease; undefined (fn not run) while an operation holds it. */
+  /** Runs fn holding the block's lock; undefined (fn not run) while an operation holds it. */
   private async ifIdle<T>(store: BlockStore, block: string, fn: () => Promise<T>): Promise<{ value: T } | undefined> {
-    const held = await acquireLease(block, {
-      dir: store.lockDir,
-      owner: `${processOwner(this.engine.host)} audit`,
-      waitMs: 0,
-      holderGone: ownerGone(this.engine.host),
-    }).catch(() => undefined);
+    const held = await acquireBlockLock(block, { dir: store.lockDir, owner: `${processOwner(this.engine.host)} audit`, waitMs: 0 }).catch(() => undefined);
     if (!held) return undefined;
     try {
       return { value: await fn() };
@@ -256,7 +251,7 @@ export class Auditor {
         continue;
       }
       const removed = await this.ifIdle(store, name, async () => {
-        // read again under the lease: a block created since the journals were listed is not an orphan
+        // read again under the lock: a block created since the journals were listed is not an orphan
         const now = await store.readMeta(name).catch(() => undefined);
         if (now && (now.gbid !== g.gbid || haHosts(now, readExtensions(now)).includes(here))) return false;
         await this.lio.remove({ name, iqn });

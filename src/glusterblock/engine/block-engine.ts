@@ -9,7 +9,7 @@ import { knownSecrets } from "../../util/redact.js";
 import type { GlusterCli } from "../gluster/gluster-cli.js";
 import type { VolumeMounts } from "../volume/mounts.js";
 import { BlockStore, DEFAULT_RESERVE_BYTES } from "../volume/block-store.js";
-import { acquireLease, LockBusyError, ownerGone, processOwner, type HeldLock } from "../volume/lease-lock.js";
+import { acquireBlockLock, LockBusyError, LockLostError, processOwner, type HeldLock } from "../volume/block-lock.js";
 import {
   createIntentLines,
   createDoneLines,
@@ -29,6 +29,7 @@ import { checkDeviceSize, formatSize } from "../../identity/size.js";
 import {
   BlockBusyError,
   BlockExistsError,
+  BlockLockLostError,
   BlockNotFoundError,
   HostUnreachableError,
   InvalidRequestError,
@@ -119,11 +120,11 @@ export class BlockEngine {
 
   private async lock(store: BlockStore, block: string): Promise<HeldLock> {
     try {
-      return await acquireLease(block, {
+      return await acquireBlockLock(block, {
         dir: store.lockDir,
         owner: processOwner(this.host),
         waitMs: this.opts.lockWaitMs ?? 30_000,
-        holderGone: ownerGone(this.host),
+        exec: this.opts.exec,
       });
     } catch (err) {
       if (err instanceof LockBusyError) throw new BlockBusyError(store.volume, block, err.holder);
@@ -131,12 +132,25 @@ export class BlockEngine {
     }
   }
 
+  /**
+   * Runs fn holding the block's lock, with a store that checks the lock is
+   * still this operation's alone before every journal append and backing
+   * file change (volume/block-lock.ts): one that lost it stops there.
+   */
   private async withBlock<T>(volume: string, block: string, fn: (store: BlockStore) => Promise<T>): Promise<T> {
     validateBlockName(block);
     const store = await this.store(volume);
     const held = await this.lock(store, block);
+    const stillHeld = async (): Promise<void> => {
+      try {
+        await held.check();
+      } catch (err) {
+        if (err instanceof LockLostError) throw new BlockLockLostError(store.volume, block, err.reason);
+        throw err;
+      }
+    };
     try {
-      return await fn(store);
+      return await fn(store.fenced(stillHeld));
     } finally {
       await held.release();
     }

@@ -28,7 +28,14 @@ export class BlockStore {
     readonly volume: string,
     readonly root: string,
     private readonly exec: Exec,
+    /** run before every change of a block's journal or backing file: throws when the change must not be made */
+    private readonly fence?: () => Promise<void>,
   ) {}
+
+  /** This store, with `fence` run before every change of a journal or backing file (the engine's: its block lock is still held). */
+  fenced(fence: () => Promise<void>): BlockStore {
+    return new BlockStore(this.volume, this.root, this.exec, fence);
+  }
 
   metaPath(name: string): string {
     return join(this.root, META_DIR, name);
@@ -70,6 +77,7 @@ export class BlockStore {
   /** Appends journal lines and waits until they are on disk (the original opened with O_APPEND|O_SYNC). */
   async append(name: string, lines: string): Promise<void> {
     if (lines === "") return;
+    await this.fence?.();
     const fh = await open(this.metaPath(name), "a", 0o600);
     try {
       await fh.write(lines);
@@ -80,6 +88,7 @@ export class BlockStore {
   }
 
   async removeMeta(name: string): Promise<void> {
+    await this.fence?.();
     await unlink(this.metaPath(name)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== "ENOENT") throw err;
     });
@@ -102,6 +111,7 @@ export class BlockStore {
    * allocated on every brick when `prealloc`. Idempotent.
    */
   async createBackingFile(gbid: string, sizeBytes: bigint, prealloc: boolean): Promise<void> {
+    await this.fence?.();
     const path = this.storePath(gbid);
     const fh = await open(path, "a", 0o600);
     await fh.close();
@@ -128,6 +138,7 @@ export class BlockStore {
     });
     if (!st.isFile()) throw new InvalidRequestError(`storage ${relativePath}: not a regular file`);
     if (st.nlink !== 1n) throw new PreconditionError(`storage ${relativePath} has ${st.nlink} links; a file in use elsewhere cannot be adopted`);
+    await this.fence?.();
     await link(src, dst);
     return st.size;
   }
@@ -146,11 +157,13 @@ export class BlockStore {
   async resizeBackingFile(gbid: string, sizeBytes: bigint, prealloc: boolean): Promise<void> {
     const path = this.storePath(gbid);
     const before = (await stat(path, { bigint: true })).size;
+    await this.fence?.();
     await truncate(path, Number(sizeBytes));
     if (prealloc && sizeBytes > before) await this.allocate(path, before, sizeBytes - before);
   }
 
   async unlinkBackingFile(gbid: string): Promise<void> {
+    await this.fence?.();
     await unlink(this.storePath(gbid)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== "ENOENT") throw err;
     });

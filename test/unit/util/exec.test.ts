@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, open, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as delay } from "node:timers/promises";
@@ -67,6 +67,24 @@ test("okExitCodes are success", async () => {
 test("stdin input reaches the program", async () => {
   const r = await exec("cat", [], { input: "hello\n" });
   assert.equal(r.stdout, "hello\n");
+});
+
+test("fds: an open file of ours is the child's fd 3, the same open file description (with input, too)", async () => {
+  const dir = await mkdtemp(join(tmpdir(), "gbcsi-exec-fds-"));
+  const fh = await open(join(dir, "f"), "w+");
+  try {
+    await fh.write("ours ");
+    // the child writes through fd 3 at the shared offset, after our bytes
+    const r = await exec("sh", ["-c", 'read -r line; printf "%s" "$line" >&3; echo done'], { fds: [fh.fd], input: "theirs\n" });
+    assert.equal(r.stdout, "done\n");
+    assert.equal(await readFile(join(dir, "f"), "utf8"), "ours theirs");
+    // without input, stdin is closed as before
+    assert.equal((await exec("sh", ["-c", "cat; printf x >&3"], { fds: [fh.fd] })).stdout, "");
+    assert.equal(await readFile(join(dir, "f"), "utf8"), "ours theirsx");
+  } finally {
+    await fh.close();
+    await rm(dir, { recursive: true, force: true });
+  }
 });
 
 /** Whether a process with this id is alive (signal 0 probes without sending anything). */
