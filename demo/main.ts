@@ -27,10 +27,9 @@ async function installHostPackages(): Promise<string> {
 }
 
 async function bootOrReuseLab(): Promise<{ lab: Lab; detail: string }> {
-  const reused = runningVms().length >= 3;
   const lab = await ensureLab({ nodes: 3 });
   const nodes = lab.nodes.map((n) => `${n.name} ${n.address}`).join(", ");
-  return { lab, detail: `${reused ? "reused the running lab" : "booted"}: ${nodes}; replica-3 volume ${HOSTING_VOLUME} started` };
+  return { lab, detail: `${lab.reused ? "reused the running lab" : "booted"}: ${nodes}; replica-3 volume ${HOSTING_VOLUME} started` };
 }
 
 async function demo(flags: DemoFlags, log: StepLog, scrubber: Scrubber): Promise<boolean> {

@@ -39,6 +39,8 @@ export interface Lab {
   /** Addresses of the nodes on the lab bridge, index 0 = n1. */
   readonly addresses: readonly string[];
   readonly volume: string;
+  /** whether ensureLab found this lab running (same checkout, enough nodes) rather than booting it */
+  readonly reused: boolean;
   node(i: number): LabNode;
   copyTo(i: number, hostPath: string, guestPath: string): Promise<void>;
   collectLogs(dir?: string): Promise<string>;
@@ -89,6 +91,7 @@ export async function ensureLab({ nodes = 3 }: { nodes?: 1 | 3 } = {}): Promise<
     nodes: all,
     addresses: labAddresses(count),
     volume: HOSTING_VOLUME,
+    reused: ok,
     node(i) {
       const n = all[i - 1];
       if (!n) throw new Error(`lab has ${count} node(s), no n${i}`);

@@ -3,7 +3,7 @@
 import { spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { LAB_STATE, REPO_ROOT } from "../config.js";
+import { LAB_REPO, LAB_STATE, REPO_ROOT } from "../config.js";
 import type { Lab, LabNode, RunResult } from "./lab.js";
 import { keptRolePki, type RolePki } from "./pki.js";
 import type { TlsFiles } from "../../src/rpc/tls.js";
@@ -39,6 +39,9 @@ let built = false;
 /** npm run build and the bundled CSI client, once per test process */
 export function buildProduct(): void {
   if (built) return;
+  // the VMs run LAB_REPO's dist/: building another checkout's would test code the VMs never see
+  if (LAB_REPO !== REPO_ROOT)
+    throw new Error(`LAB_REPO is ${LAB_REPO}, not this checkout (${REPO_ROOT}): the tests build this checkout's dist/, the VMs would run the other's`);
   const r = spawnSync("npm", ["run", "build"], { cwd: REPO_ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`);
   const c = spawnSync("node", ["scripts/bundle.mjs", "lab/harness/node-csi-client.ts", "dist/e2e/node-csi-client.js"], { cwd: REPO_ROOT, encoding: "utf8" });
