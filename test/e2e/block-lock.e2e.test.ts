@@ -57,7 +57,7 @@ before(async () => {
 
 after(async () => {
   if (!lab) return;
-  await lab.node(1).run(`pkill -f hold-block-lock.js; umount -l ${MNT} 2>/dev/null; true`);
+  await lab.node(1).run(`kill $(cat /root/hold.pid /root/hold-writer.pid 2>/dev/null) 2>/dev/null; umount -l ${MNT} 2>/dev/null; true`);
   await setClocks(new Map());
   await cli(lab.node(1), ["delete", `${VOL}/${BLOCK}`]).catch(() => undefined);
   await stopBlockdEverywhere(lab);
@@ -76,8 +76,8 @@ test(
     // and `echo release` talk to it)
     await n1.must(`set -e; mkdir -p ${MNT}; mountpoint -q ${MNT} || mount -t glusterfs -o ${MOUNT_OPTIONS} ${n1.address}:/${VOL} ${MNT}
     rm -f /root/hold.in /root/hold.out; mkfifo /root/hold.in
-    nohup sh -c 'exec 3>/root/hold.in; exec sleep 3600' >/dev/null 2>&1 &
-    nohup sh -c 'exec ${NODE} ${HOLDER} ${MNT}/block-meta/.locks ${BLOCK} "n1 e2e-holder" < /root/hold.in > /root/hold.out 2>&1' >/dev/null 2>&1 &
+    nohup sh -c 'echo $$ > /root/hold-writer.pid; exec 3>/root/hold.in; exec sleep 3600' >/dev/null 2>&1 &
+    nohup sh -c 'echo $$ > /root/hold.pid; exec ${NODE} ${HOLDER} ${MNT}/block-meta/.locks ${BLOCK} "n1 e2e-holder" < /root/hold.in > /root/hold.out 2>&1' >/dev/null 2>&1 &
     for k in $(seq 600); do grep -q '^held ' /root/hold.out 2>/dev/null && exit 0; sleep 0.2; done
     cat /root/hold.out; exit 1`);
     const before = await journal(n1);
@@ -104,8 +104,9 @@ test(
 
     // released, the node whose clock runs ahead goes through (n3's clock is set
     // right first: a peer 5 min behind would find a fresh certificate not yet valid)
+    // (by pid: a pattern would match this very shell's command line)
     await n1.must(
-      `echo release > /root/hold.in; pkill -f 'sleep 3600'; for k in $(seq 100); do pgrep -f hold-block-lock.js >/dev/null || exit 0; sleep 0.2; done; exit 1`,
+      `echo release > /root/hold.in; kill $(cat /root/hold-writer.pid); for k in $(seq 100); do kill -0 $(cat /root/hold.pid) 2>/dev/null || exit 0; sleep 0.2; done; exit 1`,
     );
     await setClocks(new Map([[n2, SKEW_S]]));
     const r = await cli(n2, ["modify", `${VOL}/${BLOCK}`, "size", "96MiB"]);
