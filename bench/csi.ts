@@ -1,6 +1,6 @@
 // The CSI controller's share of the bench: the controller runs on the host,
-// as in the controller e2e, against gluster-blockd on the lab VMs; a fake
-// Kubernetes API takes the CHAP Secrets. Figures: CreateVolume/DeleteVolume
+// as in the controller e2e, against gluster-blockd on the lab VMs; a
+// Kubernetes API stand-in takes the CHAP Secrets. Figures: CreateVolume/DeleteVolume
 // ha 1 and ha 3, ControllerPublish/Unpublish, and N CreateVolume calls at
 // once against the same N one after another.
 import type { Lab, LabNode } from "../lab/harness/lab.js";

@@ -9,7 +9,7 @@
 // left, and the audit must again find nothing. The figures (per wave wall
 // time, per-call median and max, retries, failures) are printed as "LOAD" lines.
 //
-// Size: E2E_LOAD_VOLUMES=n, else 20 with E2E_QUICK=1 (CI), else 50; waves of 10.
+// Size: E2E_LOAD_VOLUMES=n, else 10 with E2E_QUICK=1 (CI), else 50; waves of 10.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
