@@ -1,11 +1,13 @@
 // typescript-eslint with type information: floating promises and unsafe `any`
 // flows are errors, since a lost promise in a storage driver is a lost error.
+// The plain JavaScript (scripts/*.mjs, lint/, this file) is linted too, without
+// the rules that need TypeScript's types (see the last block).
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 import { partsPlugin } from "./lint/parts.mjs";
 
 export default tseslint.config(
-  { ignores: ["dist/**", "node_modules/**", "src/generated/**", "bin/**", "**/*.mjs", "eslint.config.js", "deploy/**"] },
+  { ignores: ["dist/**", "node_modules/**", "src/generated/**", "bin/**", "deploy/**"] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -44,7 +46,18 @@ export default tseslint.config(
   },
   {
     // the one place allowed to spawn processes
-    files: ["src/util/exec.ts", "test/**/*.ts", "lab/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts"],
+    files: ["src/util/exec.ts", "test/**/*.ts", "lab/**/*.ts", "bench/**/*.ts", "scripts/**/*.ts", "scripts/**/*.mjs"],
     rules: { "no-restricted-imports": "off" },
+  },
+  {
+    // plain JavaScript is in no tsconfig, so it has no types to check against:
+    // the type-aware rules are off, the others (and the parts rule) stay on
+    files: ["**/*.mjs", "**/*.js"],
+    extends: [tseslint.configs.disableTypeChecked],
+    languageOptions: {
+      sourceType: "module",
+      // Node's globals these scripts use (the `globals` package is not a dependency)
+      globals: { process: "readonly", console: "readonly", URL: "readonly" },
+    },
   },
 );

@@ -1,12 +1,12 @@
 // The CSI controller's share of the bench: the controller runs on the host,
-// as in the controller e2e, against gluster-blockd on the lab VMs; a fake
-// Kubernetes API takes the CHAP Secrets. Figures: CreateVolume/DeleteVolume
+// as in the controller e2e, against gluster-blockd on the lab VMs; a
+// Kubernetes API stand-in takes the CHAP Secrets. Figures: CreateVolume/DeleteVolume
 // ha 1 and ha 3, ControllerPublish/Unpublish, and N CreateVolume calls at
 // once against the same N one after another.
 import type { Lab, LabNode } from "../lab/harness/lab.js";
 import { BLOCKD_KEY, labControllerTls } from "../lab/harness/product.js";
-import { FakeKubeApi } from "../lab/harness/kube-api-standin.js";
-import { startController, mountCap, MiB, type ControllerUnderTest } from "../lab/harness/local-controller.js";
+import { KubeApiStandin } from "../lab/harness/kube-api-standin.js";
+import { startController, mountCap, MiB, type LocalController } from "../lab/harness/local-controller.js";
 import { median, timed } from "./timing.js";
 
 export interface CsiBench {
@@ -29,8 +29,8 @@ async function initiatorOf(n: LabNode): Promise<string> {
 }
 
 export async function benchCsi(lab: Lab, o: { reps: number; parallel: number; log: (s: string) => void }): Promise<CsiBench> {
-  const kube = await new FakeKubeApi().start();
-  let ctl: ControllerUnderTest | undefined;
+  const kube = await new KubeApiStandin().start();
+  let ctl: LocalController | undefined;
   const made = new Set<string>();
   const create = async (name: string, ha: number): Promise<string> => {
     made.add(name);

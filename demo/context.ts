@@ -3,7 +3,7 @@
 // --cleanup) finds what an interrupted or --keep run left.
 import type { Lab, LabNode } from "../lab/harness/lab.js";
 import { NODE_STATE_DIR } from "../lab/harness/node-plugin.js";
-import { DRIVER } from "../lab/harness/local-controller.js";
+import { DEFAULT_DRIVER_NAME } from "../src/csi/identity-server.js";
 import { iqnFor, wwidFor } from "../src/identity/names.js";
 import { recordFileName } from "../src/node/node-record.js";
 import type { DemoFlags } from "./flags.js";
@@ -25,7 +25,7 @@ export const CSI_SIZE_BYTES = 1024 ** 3;
 export const CSI_NAMESPACE = "gluster-block-csi";
 export const CSI_VOLUME_ID = `v1/${VOLUME}/${PV_NAME}`;
 /** kubelet's paths for the PV on the node */
-export const STAGING_PATH = `/var/lib/kubelet/plugins/kubernetes.io/csi/${DRIVER}/${PV_NAME}/globalmount`;
+export const STAGING_PATH = `/var/lib/kubelet/plugins/kubernetes.io/csi/${DEFAULT_DRIVER_NAME}/${PV_NAME}/globalmount`;
 export const PUBLISH_PATH = `/var/lib/kubelet/pods/0d3e0c5a-demo-pod/volumes/kubernetes.io~csi/${PV_NAME}/mount`;
 export const NODE_RECORD_FILE = `${NODE_STATE_DIR}/volumes/${recordFileName(CSI_VOLUME_ID)}`;
 

@@ -5,8 +5,9 @@
 // NodeStage -> NodePublish -> write, then the teardown in reverse.
 import { BLOCKD_KEY, labControllerTls } from "../lab/harness/product.js";
 import { NODE_SOCKET, startNodePlugin, stopNodePlugin, traces, type CallResult } from "../lab/harness/node-plugin.js";
-import { FakeKubeApi } from "../lab/harness/kube-api-standin.js";
-import { DRIVER, mountCap, startController, type ControllerUnderTest } from "../lab/harness/local-controller.js";
+import { KubeApiStandin } from "../lab/harness/kube-api-standin.js";
+import { mountCap, startController, type LocalController } from "../lab/harness/local-controller.js";
+import { DEFAULT_DRIVER_NAME } from "../src/csi/identity-server.js";
 import { chapSecretName } from "../src/controller/chap-secrets.js";
 import { SECRET_KEYS } from "../src/csi/volume-context.js";
 import type { CreateVolumeResponse__Output } from "../src/generated/csi/v1/CreateVolumeResponse.js";
@@ -41,10 +42,10 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
   let b = block(PV_NAME);
   const undo = new Undo();
   const cap = mountCap(FS_TYPE);
-  let ctl: ControllerUnderTest | undefined;
-  let kube: FakeKubeApi | undefined;
+  let ctl: LocalController | undefined;
+  let kube: KubeApiStandin | undefined;
   /** the API stand-in's Secrets, still readable after it stopped */
-  let secrets: FakeKubeApi["secrets"] | undefined;
+  let secrets: KubeApiStandin["secrets"] | undefined;
   const stopController = async (): Promise<void> => {
     const [c, k] = [ctl, kube];
     [ctl, kube] = [undefined, undefined];
@@ -69,12 +70,12 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
     ctl = await log.step(
       "start the CSI controller on this host",
       async () => {
-        kube = await new FakeKubeApi().start();
+        kube = await new KubeApiStandin().start();
         secrets = kube.secrets;
         const endpoints = lab.addresses.map((a) => `${a}:24010`);
         return startController({ endpoints, key: BLOCKD_KEY, tls: await labControllerTls(), kubeconfig: await kube.kubeconfig(), namespace: CSI_NAMESPACE });
       },
-      () => `driver ${DRIVER}; blockd on ${lab.addresses.join(", ")} port 24010; Secrets in a Kubernetes API stand-in`,
+      () => `driver ${DEFAULT_DRIVER_NAME}; blockd on ${lab.addresses.join(", ")} port 24010; Secrets in a Kubernetes API stand-in`,
     );
     const controller = ctl;
 
@@ -119,7 +120,7 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
     log.block(
       describePv({
         name: PV_NAME,
-        driver: DRIVER,
+        driver: DEFAULT_DRIVER_NAME,
         storageClass: STORAGE_CLASS,
         claim: `${PVC.namespace}/${PVC.name}`,
         reclaimPolicy: "Delete",
@@ -209,7 +210,7 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
   }
 }
 
-async function nothingLeft(ctx: DemoContext, secrets: FakeKubeApi["secrets"] | undefined): Promise<string> {
+async function nothingLeft(ctx: DemoContext, secrets: KubeApiStandin["secrets"] | undefined): Promise<string> {
   const b = block(PV_NAME);
   const t = await traces(ctx.initiator, b.iqn, b.wwid);
   const counts = {

@@ -10,6 +10,7 @@ import { cliField, oneLine } from "./cli-output.js";
 import { blockListed, deleteBlock, writeAndCheck } from "./lab-steps.js";
 import { finishPart } from "./teardown.js";
 import { Undo } from "./undo.js";
+import { isGbid } from "../src/identity/names.js";
 
 export async function seedExample(ctx: DemoContext): Promise<void> {
   const { lab, log, initiator: n1 } = ctx;
@@ -34,7 +35,8 @@ export async function seedExample(ctx: DemoContext): Promise<void> {
       () => "run on n1; blockd makes the target on all three",
     );
     log.block(created.out);
-    if (/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(created.username)) learnGbid(SEED_BLOCK, created.username);
+    // the CHAP user is the GBID: named by the engine's own rule, not a copy of it
+    if (isGbid(created.username)) learnGbid(SEED_BLOCK, created.username);
     b = block(SEED_BLOCK);
     target = { iqn: b.iqn, wwid: b.wwid, portals: portalsOf(lab) };
     device = `/dev/mapper/${b.wwid}`;

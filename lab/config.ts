@@ -21,10 +21,7 @@ export const MAX_NODES = 9;
 export const vmDir = (i: number): string => join(LAB_STATE, `n${i}`);
 export const nodeName = (i: number): string => `n${i}`;
 export const nodeAddress = (i: number): string => `${LAB_NET}.${10 + i}`;
-export const hostAddress = (): string => `${LAB_NET}.254`;
 export const sshPort = (i: number): number => SSH_BASE_PORT + i;
 export const sshKey = (): string => join(LAB_STATE, "id_ed25519");
 export const vmScript = (): string => join(LAB_SCRIPTS, "vm.sh");
 export const buildScript = (): string => join(LAB_SCRIPTS, "build-image.sh");
-/** Tap of VM i on the lab bridge. */
-export const tapName = (i: number): string => `${LAB_BRIDGE}t${i}`;

@@ -22,7 +22,6 @@ export const netUp = (): Promise<void> => vm(["net-up"]);
 export const netDown = (): Promise<void> => vm(["net-down"]);
 export const startVm = (i: number): Promise<void> => vm(["start", String(i)]);
 export const killVm = (i: number): Promise<void> => vm(["kill", String(i)]);
-export const stopVm = (i: number): Promise<void> => vm(["stop", String(i)]);
 
 /** pid of VM i's qemu when it runs, from its pid file, checked against /proc. */
 export function qemuPid(i: number): number | undefined {

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Runs one layer of tests with node's own test runner (node:test + tsx).
-//   unit:        src/**/*.test.ts, test/unit/**/*.test.ts   (fake exec, no services)
+//   unit:        test/unit/**/*.test.ts                     (fake exec, no services)
 //   integration: test/integration/**/*.test.ts              (real glusterd on the host)
 //   e2e:         test/e2e/**/*.e2e.test.ts                  (the qemu VM lab)
 // Node 20's --test does not expand globs, so the files are listed here.
@@ -29,13 +29,19 @@ function walk(dir, out = []) {
 }
 
 const layers = {
-  unit: () => [...walk(join(root, "src")), ...walk(join(root, "test/unit"))].filter((f) => f.endsWith(".test.ts")),
+  unit: () => walk(join(root, "test/unit")).filter((f) => f.endsWith(".test.ts")),
   integration: () => walk(join(root, "test/integration")).filter((f) => f.endsWith(".test.ts")),
   e2e: () => walk(join(root, "test/e2e")).filter((f) => f.endsWith(".e2e.test.ts")),
 };
 if (!layers[layer]) {
   console.error(`usage: run-tests.mjs unit|integration|e2e [file filter...]`);
   process.exit(2);
+}
+// a test under src/ would never run here, and would ship in the image (.dockerignore takes all of src/)
+const strays = walk(join(root, "src")).filter((f) => f.endsWith(".test.ts"));
+if (strays.length > 0) {
+  console.error(`tests live under test/ (unit tests in test/unit/, laid out as src/ is); move:\n  ${strays.join("\n  ")}`);
+  process.exit(1);
 }
 let files = layers[layer]().sort();
 if (extra.length > 0) files = files.filter((f) => extra.some((e) => f.includes(e)));

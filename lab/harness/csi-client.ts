@@ -1,4 +1,5 @@
-// gRPC clients built from csi-proto/*.proto, with promise-returning calls.
+// CSI gRPC clients, with promise-returning calls: built from the generated
+// descriptor that the programs load (src/rpc/proto.ts), no .proto parsed.
 import { credentials, type Client } from "@grpc/grpc-js";
 import { unary } from "../../src/rpc/unary-client.js";
 import { csiProto } from "../../src/rpc/proto.js";

@@ -27,7 +27,7 @@ function matches(labels: Record<string, string> | undefined, selector: string | 
 
 const status = (code: number, reason: string, message: string) => ({ kind: "Status", apiVersion: "v1", status: "Failure", code, reason, message });
 
-export class FakeKubeApi {
+export class KubeApiStandin {
   readonly requests: RecordedRequest[] = [];
   /** namespace/name -> Secret */
   readonly secrets = new Map<string, Obj>();
@@ -66,20 +66,20 @@ export class FakeKubeApi {
         "apiVersion: v1",
         "kind: Config",
         "clusters:",
-        "- name: fake",
+        "- name: standin",
         "  cluster:",
         `    server: http://127.0.0.1:${this.port}`,
         "    insecure-skip-tls-verify: true",
         "users:",
         "- name: controller",
         "  user:",
-        "    token: fake-token",
+        "    token: standin-token",
         "contexts:",
-        "- name: fake",
+        "- name: standin",
         "  context:",
-        "    cluster: fake",
+        "    cluster: standin",
         "    user: controller",
-        "current-context: fake",
+        "current-context: standin",
         "",
       ].join("\n"),
     );
@@ -96,7 +96,7 @@ export class FakeKubeApi {
   }
 
   private handle(req: IncomingMessage, res: ServerResponse, text: string): void {
-    const url = new URL(req.url ?? "/", "http://fake");
+    const url = new URL(req.url ?? "/", "http://standin");
     const method = req.method ?? "GET";
     let body: unknown;
     try {
@@ -135,7 +135,7 @@ export class FakeKubeApi {
     if (url.pathname === "/apis/storage.k8s.io/v1/csinodes" && method === "GET") {
       return this.send(res, 200, { kind: "CSINodeList", apiVersion: "storage.k8s.io/v1", metadata: {}, items: this.csiNodes });
     }
-    this.send(res, 404, status(404, "NotFound", `fake API has no ${method} ${url.pathname}`));
+    this.send(res, 404, status(404, "NotFound", `the API stand-in has no ${method} ${url.pathname}`));
   }
 
   private secretsRoute(res: ServerResponse, method: string, ns: string, name: string | undefined, body: Obj, q: URLSearchParams): void {

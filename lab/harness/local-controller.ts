@@ -1,6 +1,8 @@
-// The controller program's services on a unix socket in a test, pointed at a
-// fake (or real) blockd and, optionally, a Kubernetes API stand-in through a
-// kubeconfig file; with a CSI client and a captured log.
+// The controller program's services on this host, on a unix socket, for
+// whoever drives the product from here (the demo, the bench, the tests):
+// pointed at blockd (the lab's, or a test double) and, optionally, a
+// Kubernetes API stand-in through a kubeconfig file; with a CSI client and a
+// captured log. It serves the driver name the program serves by default.
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -8,12 +10,11 @@ import { parseFlags } from "../../src/util/flags.js";
 import { CONTROLLER_FLAGS, controllerConfig } from "../../src/controller/config.js";
 import { serveController, type RunningController } from "../../src/controller/plugin.js";
 import type { TlsFiles } from "../../src/rpc/tls.js";
+import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
 import { csiClients, call } from "./csi-client.js";
 import { captureLog, type CapturedLog } from "./log-capture.js";
 
-export const DRIVER = "block.csi.gluster.org";
-
-export interface ControllerUnderTest {
+export interface LocalController {
   running: RunningController;
   csi: ReturnType<typeof csiClients>;
   log: CapturedLog;
@@ -21,7 +22,7 @@ export interface ControllerUnderTest {
   stop(): Promise<void>;
 }
 
-export interface ControllerTestOptions {
+export interface LocalControllerOptions {
   endpoints: string[];
   key?: string;
   /**
@@ -38,7 +39,7 @@ export interface ControllerTestOptions {
   namespace?: string;
 }
 
-export async function startController(o: ControllerTestOptions): Promise<ControllerUnderTest> {
+export async function startController(o: LocalControllerOptions): Promise<LocalController> {
   const dir = await mkdtemp(join(tmpdir(), "gbcsi-ctl-"));
   const argv = ["--blockd-endpoints", o.endpoints.join(","), "--namespace", o.namespace ?? "gluster-block-csi"];
   if (o.key) {
@@ -51,7 +52,7 @@ export async function startController(o: ControllerTestOptions): Promise<Control
   if (o.kubeconfig) argv.push("--kubeconfig", o.kubeconfig);
   else argv.push("--kube-api", "off");
   argv.push(...(o.flags ?? []));
-  const cfg = controllerConfig(parseFlags(argv, CONTROLLER_FLAGS), DRIVER, {});
+  const cfg = controllerConfig(parseFlags(argv, CONTROLLER_FLAGS), DEFAULT_DRIVER_NAME, {});
   const log = captureLog("debug");
   const socket = join(dir, "csi.sock");
   const running = await serveController(cfg, { kind: "unix", path: socket }, log.log);

@@ -1,7 +1,7 @@
-// Where the package's own files are (package.json, csi-proto/), found from
-// this module's location: the same code runs from src/ (tests), dist/ (tsc)
-// and dist/bundle/ (the single-file programs that bin/ starts), each at a
-// different depth below the package root.
+// Where the package's own package.json is (version.ts reads the version from
+// it), found from this module's location: the same code runs from src/
+// (tests), dist/ (tsc) and dist/bundle/ (the single-file programs that bin/
+// starts), each at a different depth below the package root.
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";

@@ -9,8 +9,8 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY, labControllerTls } from "../../lab/harness/product.js";
-import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
-import { startController, codeOf, mountCap, GiB, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
+import { KubeApiStandin } from "../../lab/harness/kube-api-standin.js";
+import { startController, codeOf, mountCap, GiB, MiB, type LocalController } from "../../lab/harness/local-controller.js";
 import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ListVolumesResponse__Output } from "../../src/generated/csi/v1/ListVolumesResponse.js";
@@ -21,8 +21,8 @@ import type { GetCapacityResponse__Output } from "../../src/generated/csi/v1/Get
 const PV = "pvc-7d1e2f3a-4b5c-4d6e-9f70-8192a3b4c5d6";
 const NS = "gluster-block-csi";
 let lab: Lab;
-let kube: FakeKubeApi;
-let ctl: ControllerUnderTest;
+let kube: KubeApiStandin;
+let ctl: LocalController;
 let volumeId = "";
 let portals: string[] = [];
 let chap = { username: "", password: "" };
@@ -77,7 +77,7 @@ before(async () => {
     initiators.push(name);
   }
   assert.notEqual(initiators[0], initiators[1], "the two VMs need distinct initiator names");
-  kube = await new FakeKubeApi().start();
+  kube = await new KubeApiStandin().start();
   ctl = await startController({
     endpoints: lab.addresses.map((a) => `${a}:24010`),
     key: BLOCKD_KEY,

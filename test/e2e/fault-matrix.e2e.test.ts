@@ -1,5 +1,5 @@
 // The fault matrix on the real stack (issue 9): gluster-blockd on the three lab
-// VMs, the CSI controller on the host (a fake Kubernetes API holds the CHAP
+// VMs, the CSI controller on the host (a Kubernetes API stand-in holds the CHAP
 // Secrets), this test playing the sidecars. For CreateVolume (ha 3, CHAP),
 // DeleteVolume, ControllerExpandVolume, ControllerPublishVolume and
 // ControllerUnpublishVolume, the coordinating gluster-blockd is killed with
@@ -30,8 +30,8 @@ import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
 import { buildProduct, startBlockd, stopBlockdEverywhere, cli, BLOCKD_KEY, labControllerTls } from "../../lab/harness/product.js";
-import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
-import { startController, mountCap, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
+import { KubeApiStandin } from "../../lab/harness/kube-api-standin.js";
+import { startController, mountCap, MiB, type LocalController } from "../../lab/harness/local-controller.js";
 import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import { parseJournal } from "../../src/glusterblock/journal/index.js";
 import { readExtensions } from "../../src/glusterblock/engine/extensions.js";
@@ -72,8 +72,8 @@ const BATCH = Number(process.env.E2E_FAULT_BATCH ?? "") || 3;
 const QUICK_STEP: Partial<Record<OpName, string>> = { CreateVolume: "journal:create-done", DeleteVolume: "journal:cleanup-result" };
 
 let lab: Lab | undefined;
-let kube: FakeKubeApi | undefined;
-let ctl: ControllerUnderTest | undefined;
+let kube: KubeApiStandin | undefined;
+let ctl: LocalController | undefined;
 const t0 = performance.now();
 const cells: Cell[] = [];
 const live = new Set<string>();
@@ -569,7 +569,7 @@ before(async () => {
   await Promise.all(lab.nodes.map((n) => startBlockd(n, [], HOOK_ENV)));
   await disarm();
   say(`gluster-blockd with test hooks on n1 n2 n3: ${secs(performance.now() - s)}`);
-  kube = await new FakeKubeApi().start();
+  kube = await new KubeApiStandin().start();
   ctl = await startController({
     endpoints: lab.addresses.map((a) => `${a}:24010`),
     key: BLOCKD_KEY,

@@ -9,14 +9,14 @@
 // left, and the audit must again find nothing. The figures (per wave wall
 // time, per-call median and max, retries, failures) are printed as "LOAD" lines.
 //
-// Size: E2E_LOAD_VOLUMES=n, else 20 with E2E_QUICK=1 (CI), else 50; waves of 10.
+// Size: E2E_LOAD_VOLUMES=n, else 10 with E2E_QUICK=1 (CI), else 50; waves of 10.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY, labControllerTls } from "../../lab/harness/product.js";
-import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
-import { startController, mountCap, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
+import { KubeApiStandin } from "../../lab/harness/kube-api-standin.js";
+import { startController, mountCap, MiB, type LocalController } from "../../lab/harness/local-controller.js";
 import { IQN_PREFIX, iqnFor } from "../../src/identity/names.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ListVolumesResponse__Output } from "../../src/generated/csi/v1/ListVolumesResponse.js";
@@ -59,8 +59,8 @@ const secretKey = (name: string): string => `${NS}/gluster-block-chap-${name}`;
 const sorted = (xs: Iterable<string>): string[] => [...xs].sort();
 
 let lab: Lab | undefined;
-let kube: FakeKubeApi | undefined;
-let ctl: ControllerUnderTest | undefined;
+let kube: KubeApiStandin | undefined;
+let ctl: LocalController | undefined;
 /** volumes a CreateVolume was sent for and no DeleteVolume has succeeded for: what after() cleans up */
 const live = new Set<string>();
 /** every CHAP password seen in a Secret, for the log greps */
@@ -304,7 +304,7 @@ before(async () => {
   await lab.resetState();
   blockdSince = new Date().toISOString();
   await step("start gluster-blockd on 3 nodes", () => startBlockdEverywhere(lab!));
-  kube = await new FakeKubeApi().start();
+  kube = await new KubeApiStandin().start();
   ctl = await startController({
     endpoints: lab.addresses.map((a) => `${a}:24010`),
     key: BLOCKD_KEY,

@@ -17,8 +17,8 @@ import { readFile } from "node:fs/promises";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, BLOCKD_KEY, labPki, labControllerTls } from "../../lab/harness/product.js";
 import { csiCalls, startNodePlugin, stopNodePlugin, traces, NOTHING, type Call, type CallResult } from "../../lab/harness/node-plugin.js";
-import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
-import { startController, codeOf, mountCap, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
+import { KubeApiStandin } from "../../lab/harness/kube-api-standin.js";
+import { startController, codeOf, mountCap, MiB, type LocalController } from "../../lab/harness/local-controller.js";
 import type { RolePki } from "../../lab/harness/pki.js";
 import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
@@ -36,9 +36,9 @@ const TARGET = `/var/lib/kubelet/pods/pod-secrets/volumes/kubernetes.io~csi/${PV
 let lab: Lab;
 let n1: LabNode;
 let pki: RolePki;
-let kube: FakeKubeApi;
-let ctl: ControllerUnderTest | undefined;
-let plain: ControllerUnderTest | undefined;
+let kube: KubeApiStandin;
+let ctl: LocalController | undefined;
+let plain: LocalController | undefined;
 let password = "";
 let volumeId = "";
 /** error texts of every failed call, for the grep */
@@ -52,7 +52,7 @@ before(async () => {
   pki = await labPki();
   // the lab's blockd: mutual TLS with the lab's peer certificate, and the key
   await startBlockdEverywhere(lab);
-  kube = await new FakeKubeApi().start();
+  kube = await new KubeApiStandin().start();
   const common = { endpoints: lab.addresses.map((a) => `${a}:24010`), key: BLOCKD_KEY, kubeconfig: await kube.kubeconfig(), namespace: NS };
   ctl = await startController({ ...common, tls: await labControllerTls() });
   // no tls: the harness gives it --blockd-insecure-key-over-plaintext

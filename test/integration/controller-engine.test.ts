@@ -2,7 +2,7 @@
 // namespaces (a real replica-3 hosting volume, real journals and files),
 // three storage nodes whose LIO is the configfs imitation, each serving
 // blockd's gRPC API on TCP with the shared key, and the controller as the
-// program builds it (static endpoints, a fake Kubernetes API for Secrets).
+// program builds it (static endpoints, a Kubernetes API stand-in for Secrets).
 import { test, before, after, describe } from "node:test";
 import assert from "node:assert/strict";
 import { readdir, stat } from "node:fs/promises";
@@ -19,8 +19,8 @@ import { unauthenticated } from "../../src/rpc/errors.js";
 import { Auditor } from "../../src/glusterblock/engine/audit.js";
 import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import { nullLogger } from "../../src/util/log.js";
-import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
-import { startController, codeOf, mountCap, blockCap, GiB, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
+import { KubeApiStandin } from "../../lab/harness/kube-api-standin.js";
+import { startController, codeOf, mountCap, blockCap, GiB, MiB, type LocalController } from "../../lab/harness/local-controller.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ListVolumesResponse__Output } from "../../src/generated/csi/v1/ListVolumesResponse.js";
 import type { ControllerGetVolumeResponse__Output } from "../../src/generated/csi/v1/ControllerGetVolumeResponse.js";
@@ -35,8 +35,8 @@ const NODE2 = "worker-2/iqn.1993-08.org.debian:01:w2";
 let c: EngineCluster;
 let servers: GrpcServer[] = [];
 let endpoints: string[] = [];
-let kube: FakeKubeApi;
-let ctl: ControllerUnderTest;
+let kube: KubeApiStandin;
+let ctl: LocalController;
 let root: string;
 
 before(async () => {
@@ -59,7 +59,7 @@ before(async () => {
     endpoints.push((await server.listen({ endpoint: { kind: "tcp", host: "127.0.0.1", port: 0 } })).replace("tcp://", ""));
     servers.push(server);
   }
-  kube = await new FakeKubeApi().start();
+  kube = await new KubeApiStandin().start();
   ctl = await startController({ endpoints, key: KEY, kubeconfig: await kube.kubeconfig() });
 });
 

@@ -6,8 +6,9 @@ import { test, describe, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
 import { FakeBlockd } from "../doubles/fake-blockd.js";
-import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
-import { startController, codeOf, mountCap, GiB, DRIVER, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
+import { KubeApiStandin } from "../../lab/harness/kube-api-standin.js";
+import { startController, codeOf, mountCap, GiB, type LocalController } from "../../lab/harness/local-controller.js";
+import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
 import { ClientNodeKubeApi, loadKubeConfig } from "../../src/controller/kube-api.js";
 import { KubeDiscovery, podEndpoint } from "../../src/controller/discovery.js";
 import { KubeApiError } from "../../src/controller/errors.js";
@@ -36,9 +37,9 @@ const PARAMS = {
 };
 
 let blockd: FakeBlockd;
-let kube: FakeKubeApi;
+let kube: KubeApiStandin;
 let kubeconfig: string;
-let ctl: ControllerUnderTest;
+let ctl: LocalController;
 
 const pod = (name: string, hostIP: string, over: Partial<V1Pod["status"]> = {}): V1Pod => ({
   metadata: { name, namespace: NS, labels: { "app.kubernetes.io/name": "gluster-blockd" } },
@@ -46,7 +47,7 @@ const pod = (name: string, hostIP: string, over: Partial<V1Pod["status"]> = {}):
 });
 
 before(async () => {
-  kube = await new FakeKubeApi().start();
+  kube = await new KubeApiStandin().start();
   kubeconfig = await kube.kubeconfig();
   blockd = await new FakeBlockd(KEY).start(["10.8.0.1", "10.8.0.2", "10.8.0.3"]);
   ctl = await startController({ endpoints: blockd.endpoints, key: KEY, kubeconfig, namespace: NS });
@@ -95,7 +96,7 @@ describe("CHAP Secret", () => {
       "app.kubernetes.io/managed-by": "gluster-block-csi",
       "app.kubernetes.io/component": "chap",
       "block.csi.gluster.org/gbid": gbid,
-      "block.csi.gluster.org/driver": DRIVER,
+      "block.csi.gluster.org/driver": DEFAULT_DRIVER_NAME,
     });
     assert.deepEqual(body.metadata.annotations, {
       "block.csi.gluster.org/volume-id": id,
@@ -222,7 +223,7 @@ describe("Events", () => {
       namespace: "shop",
       uid: "6e1d2c3b-4a59-4687-9a1b-2c3d4e5f6a7b",
     });
-    assert.equal(ev.source.component, `${DRIVER}/controller`);
+    assert.equal(ev.source.component, `${DEFAULT_DRIVER_NAME}/controller`);
   });
 
   test("an Event that cannot be written does not fail the call", async () => {
@@ -280,7 +281,7 @@ describe("discovery and lookups through the API", () => {
         ],
         CONTROLLER_FLAGS,
       ),
-      DRIVER,
+      DEFAULT_DRIVER_NAME,
       {},
     );
     const running = await serveController(cfg, { kind: "unix", path: join(dir, "csi.sock") }, nullLogger);
@@ -303,7 +304,7 @@ describe("discovery and lookups through the API", () => {
   test("ListVolumes covers the hosting volumes StorageClasses of this driver name", async () => {
     blockd.addVolume("other-hv");
     kube.storageClasses = [
-      { metadata: { name: "a" }, provisioner: DRIVER, parameters: { hostingVolume: "other-hv" } },
+      { metadata: { name: "a" }, provisioner: DEFAULT_DRIVER_NAME, parameters: { hostingVolume: "other-hv" } },
       { metadata: { name: "b" }, provisioner: "ebs.csi.aws.com", parameters: { hostingVolume: "not-ours" } },
     ];
     await create({ hostingVolume: "other-hv", auth: "false" }, "sc-vol");
@@ -330,7 +331,9 @@ describe("discovery and lookups through the API", () => {
     const b = blockd.block(HV, "csinode-vol");
     assert.ok(b);
     b.initiators = ["iqn.1993-08.org.debian:01:w3"];
-    kube.csiNodes = [{ metadata: { name: "w3" }, spec: { drivers: [{ name: DRIVER, nodeID: "w3/iqn.1993-08.org.debian:01:w3", topologyKeys: [] }] } }];
+    kube.csiNodes = [
+      { metadata: { name: "w3" }, spec: { drivers: [{ name: DEFAULT_DRIVER_NAME, nodeID: "w3/iqn.1993-08.org.debian:01:w3", topologyKeys: [] }] } },
+    ];
     const r = await ctl.call<{ status: { published_node_ids: string[] } }>("ControllerGetVolume", { volume_id: id });
     assert.deepEqual(r.status.published_node_ids, ["w3/iqn.1993-08.org.debian:01:w3"]);
     kube.csiNodes = [];

@@ -1,12 +1,12 @@
 // The CSI Controller service end to end over gRPC: a CSI client on a unix
 // socket, the controller as the program builds it, a fake blockd cluster of
-// three real gRPC servers (shared key checked), and a fake Kubernetes API.
+// three real gRPC servers (shared key checked), and a Kubernetes API stand-in.
 import { test, describe, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
 import { FakeBlockd } from "../doubles/fake-blockd.js";
-import { FakeKubeApi } from "../../lab/harness/kube-api-standin.js";
-import { startController, codeOf, mountCap, blockCap, GiB, MiB, type ControllerUnderTest } from "../../lab/harness/local-controller.js";
+import { KubeApiStandin } from "../../lab/harness/kube-api-standin.js";
+import { startController, codeOf, mountCap, blockCap, GiB, MiB, type LocalController } from "../../lab/harness/local-controller.js";
 import { StatusError } from "../../src/rpc/errors.js";
 import { call } from "../../lab/harness/csi-client.js";
 import { unary } from "../../src/rpc/unary-client.js";
@@ -30,8 +30,8 @@ const NODE1 = "worker-1/iqn.1993-08.org.debian:01:worker1";
 const NODE2 = "worker-2/iqn.1993-08.org.debian:01:worker2";
 
 let blockd: FakeBlockd;
-let kube: FakeKubeApi;
-let ctl: ControllerUnderTest;
+let kube: KubeApiStandin;
+let ctl: LocalController;
 
 const createReq = (over: Record<string, unknown> = {}, params: Record<string, string> = {}) => ({
   name: PVC,
@@ -44,7 +44,7 @@ const create = (over: Record<string, unknown> = {}, params: Record<string, strin
   ctl.call<CreateVolumeResponse__Output>("CreateVolume", createReq(over, params));
 
 before(async () => {
-  kube = await new FakeKubeApi().start();
+  kube = await new KubeApiStandin().start();
   blockd = await new FakeBlockd(KEY).start(HOSTS);
   ctl = await startController({ endpoints: blockd.endpoints, key: KEY, kubeconfig: await kube.kubeconfig() });
 });
