@@ -7,7 +7,7 @@
 import { Metadata, status, type ServerUnaryCall, type ServiceDefinition, type sendUnaryData, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
 import { StatusError, deadlineExceeded } from "./errors.js";
-import { redactValue, isSecretKey, isIdentityKey } from "../util/redact.js";
+import { redactValue, safeValue, isSecretKey, isIdentityKey } from "../util/redact.js";
 import { newCallSecrets, runWithCallSecrets, scrubSecrets, type SecretSet } from "../util/secrets.js";
 import type { Logger } from "../util/log.js";
 
@@ -128,9 +128,10 @@ export function wrapUnary<Req, Res>(method: string, handler: UnaryHandler<Req, R
         opts.observer?.(method, code, durationMs);
         try {
           if (err) {
+            const unexpected = UNEXPECTED.has(err.code);
             // NOT_FOUND answers a lookup (CreateVolume asks GetBlock first, every time): not a warning
-            const lvl = err.code === status.INTERNAL || err.code === status.UNKNOWN ? "error" : err.code === status.NOT_FOUND ? "info" : "warn";
-            log[lvl]("failed", { code: err.codeName, error: err.message, durationMs, cause: causeText(err.cause) });
+            const lvl = unexpected ? "error" : err.code === status.NOT_FOUND ? "info" : "warn";
+            log[lvl]("failed", { code: err.codeName, error: err.message, durationMs, cause: causeText(err, unexpected) });
             callback({ code: err.code, details: scrubSecrets(err.message, secrets), metadata: new Metadata() });
           } else {
             if (durationMs > slowMs) log.warn("slow call", { durationMs });
@@ -156,6 +157,15 @@ export function wrapUnary<Req, Res>(method: string, handler: UnaryHandler<Req, R
   };
 }
 
+/**
+ * Codes that say the driver or its data is broken, not the request or the
+ * world: logged at error with the stack that finds the fault. Every other
+ * code is an answer (not found, exists, no space, invalid, busy, a node that
+ * does not answer) and is logged as one line without a stack, which would
+ * only bury it.
+ */
+const UNEXPECTED: ReadonlySet<status> = new Set([status.INTERNAL, status.UNKNOWN, status.DATA_LOSS]);
+
 function deadlinePassed(d: Date | number): boolean {
   const at = d instanceof Date ? d.getTime() : d;
   return Number.isFinite(at) && at <= Date.now();
@@ -171,10 +181,12 @@ function cancelledStatus(deadline: boolean, err: unknown): StatusError {
   return deadline ? deadlineExceeded(msg, err) : new StatusError(status.CANCELLED, msg, { cause: err });
 }
 
-function causeText(cause: unknown): string | undefined {
-  if (cause === undefined) return undefined;
-  if (cause instanceof Error) return cause.stack ?? cause.message;
-  return typeof cause === "string" ? cause : JSON.stringify(cause);
+/** The failure's cause for the log: with its stack when unexpected (the error's own when it has no cause), else its name and message. */
+function causeText(err: StatusError, withStack: boolean): string | undefined {
+  const cause = err.cause;
+  if (cause === undefined || cause === null) return withStack ? err.stack : undefined;
+  if (cause instanceof Error) return withStack ? (cause.stack ?? cause.message) : `${cause.name}: ${cause.message}`;
+  return typeof cause === "string" ? cause : JSON.stringify(safeValue(cause));
 }
 
 /**

@@ -11,6 +11,8 @@ import { wrapService, type RpcContext } from "../../../src/rpc/rpc.js";
 import { StatusError, notFound } from "../../../src/rpc/errors.js";
 import { parseEndpoint } from "../../../src/rpc/endpoint.js";
 import { addCallSecrets, processSecrets, secretsInForce } from "../../../src/util/secrets.js";
+import { BlockNotFoundError } from "../../../src/glusterblock/errors.js";
+import { blockErrorToCsi } from "../../../src/glusterblock/blockd/error-map.js";
 import { iqnFor } from "../../../src/identity/names.js";
 import { captureLog } from "../../../lab/harness/log-capture.js";
 import { csiClients, call } from "../../../lab/harness/csi-client.js";
@@ -46,6 +48,7 @@ before(async () => {
       return Promise.reject(new Error(`login with ${passwordOf(req)} refused`));
     },
     NodeUnstageVolume: () => Promise.reject(notFound("no such volume")),
+    NodeUnpublishVolume: (req: { volume_id: string }) => Promise.reject(new BlockNotFoundError("block-test", req.volume_id)),
     NodePublishVolume: () => Promise.resolve({}),
     // as the engine does with a password it reads or makes: registered for the call, then in an error
     NodeGetVolumeStats: (req: { volume_id: string }) => {
@@ -64,7 +67,7 @@ before(async () => {
     v1.Node.service,
     wrapService(v1.Node.service, impl, {
       log: captured.log,
-      mapError: (e) => (e instanceof VolumeGone ? new StatusError(status.NOT_FOUND, "volume gone") : undefined),
+      mapError: (e) => (e instanceof VolumeGone ? new StatusError(status.NOT_FOUND, "volume gone", { cause: e }) : blockErrorToCsi(e)),
     }),
   );
   await server.listen({ endpoint: parseEndpoint(`unix://${join(dir, "s.sock")}`) });
@@ -209,4 +212,27 @@ test("1000 calls with distinct passwords leave no secret registered once they en
   const from = captured.lines.length;
   captured.log.info("outside any call", { text: passwords[0] });
   assert.equal(parsed(from)[0]?.text, passwords[0]);
+});
+
+test("an expected failure is one line without a stack, at info or warn; an unexpected one keeps its stack, at error", async () => {
+  const from = captured.lines.length;
+  const e = await failure("NodeUnpublishVolume", { volume_id: "pvc-nope", target_path: "/t" });
+  assert.equal(e.code, status.NOT_FOUND);
+  assert.equal((await failure("NodeGetVolumeStats", { volume_id: "gone", volume_path: "/x" })).code, status.NOT_FOUND);
+  assert.equal((await failure("NodeGetInfo", {})).code, status.INTERNAL);
+  const failed = parsed(from).filter((l) => l.message === "failed");
+  const byMethod = (m: string): Line => {
+    const l = failed.find((x) => x.method === m);
+    assert.ok(l, `${m} logged its failure`);
+    return l;
+  };
+  for (const m of ["NodeUnpublishVolume", "NodeGetVolumeStats"]) {
+    const l = byMethod(m);
+    assert.ok(l.level === "info" || l.level === "warn", `${m} at ${l.level}`);
+    assert.ok(!JSON.stringify(l).includes("    at "), `a stack in ${JSON.stringify(l)}`);
+  }
+  assert.equal(byMethod("NodeUnpublishVolume").cause, "BlockNotFoundError: block block-test/pvc-nope doesn't exist");
+  const internal = byMethod("NodeGetInfo");
+  assert.equal(internal.level, "error");
+  assert.match(String(internal.cause), /^TypeError: sync throw\n {4}at /);
 });
