@@ -1,9 +1,12 @@
 // The demo prints CLI output, command output and error messages; a CHAP
 // password must reach none of them (CVE-2020-10762 was gluster-block printing
 // its passwords). Two layers: the CLI's `PASSWORD:` lines are masked by
-// shape, and every password the demo or the in-process controller has seen
-// is scrubbed from whatever text is printed.
-import { knownSecrets, scrubText } from "../src/util/redact.js";
+// shape, and every password the demo has seen (and every secret the process
+// owns, such as the shared key) is scrubbed from whatever text is printed.
+// The in-process controller keeps a CHAP password only for the call that saw
+// it (src/util/secrets.ts), and scrubs it from that call's answer itself.
+import { scrubText } from "../src/util/redact.js";
+import { processSecrets } from "../src/util/secrets.js";
 
 export const HIDDEN = "******** (hidden)";
 
@@ -15,7 +18,7 @@ export function maskPasswordLines(text: string): string {
 export class Scrubber {
   private readonly secrets = new Set<string>();
 
-  /** `includeProcessSecrets`: also the values src/util/redact's registry holds (the controller adds its CHAP passwords there). */
+  /** `includeProcessSecrets`: also the values src/util/secrets holds for the process (keys the process owns). */
   constructor(private readonly includeProcessSecrets = true) {}
 
   hide(secret: string): void {
@@ -23,7 +26,7 @@ export class Scrubber {
   }
 
   clean(text: string): string {
-    const all = this.includeProcessSecrets ? [...this.secrets, ...knownSecrets.all()] : [...this.secrets];
+    const all = this.includeProcessSecrets ? [...this.secrets, ...processSecrets] : [...this.secrets];
     return scrubText(maskPasswordLines(text), all);
   }
 }

@@ -13,7 +13,7 @@ import type { KubeApi } from "./kube-api.js";
 import { KubeApiError } from "./errors.js";
 import { SECRET_KEYS } from "../csi/volume-context.js";
 import { alreadyExists } from "../rpc/errors.js";
-import { knownSecrets } from "../util/redact.js";
+import { addCallSecrets } from "../util/secrets.js";
 import type { Logger } from "../util/log.js";
 import type { PvcRef } from "./params.js";
 
@@ -96,7 +96,7 @@ export class ChapSecrets {
   /** Creates the Secret, or brings an existing one of ours up to date (a retried create may carry a new password). */
   async ensure(spec: ChapSecretSpec): Promise<string> {
     const kube = this.need();
-    knownSecrets.add(spec.password);
+    addCallSecrets(spec.password);
     const want = this.build(spec);
     const name = want.metadata?.name ?? "";
     const existing = await kube.readSecret(this.namespace, name);

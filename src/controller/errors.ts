@@ -5,7 +5,7 @@
 // latter) as the gRPC status.
 import { status } from "@grpc/grpc-js";
 import { StatusError, fromGrpcError } from "../rpc/errors.js";
-import { knownSecrets } from "../util/redact.js";
+import { scrubSecrets } from "../util/secrets.js";
 
 /** A Kubernetes API call failed; `httpStatus` is 0 for a network error. */
 export class KubeApiError extends Error {
@@ -37,9 +37,8 @@ const BLOCKD_TO_CSI: ReadonlyMap<number, number> = new Map([
 /** A failed blockd call as the controller reports it. */
 export function blockdError(err: unknown, where: string): StatusError {
   const g = fromGrpcError(err);
-  if (!g)
-    return new StatusError(status.INTERNAL, `gluster-blockd ${where}: ${knownSecrets.scrub(err instanceof Error ? err.message : String(err))}`, { cause: err });
-  const msg = knownSecrets.scrub(g.message);
+  if (!g) return new StatusError(status.INTERNAL, `gluster-blockd ${where}: ${scrubSecrets(err instanceof Error ? err.message : String(err))}`, { cause: err });
+  const msg = scrubSecrets(g.message);
   if (g.code === status.UNAUTHENTICATED) {
     // blockd's TLS handshake refuses a bad certificate before any call, so this is nearly always the key
     return new StatusError(

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { KubeApi } from "./kube-api.js";
 import type { Logger } from "../util/log.js";
 import type { PvcRef } from "./params.js";
-import { knownSecrets } from "../util/redact.js";
+import { scrubSecrets } from "../util/secrets.js";
 
 export type EventType = "Normal" | "Warning";
 
@@ -46,7 +46,7 @@ export class PvcEvents {
       },
       type,
       reason,
-      message: knownSecrets.scrub(message).slice(0, 1024),
+      message: scrubSecrets(message).slice(0, 1024),
       source: { component: this.component, ...(this.host ? { host: this.host } : {}) },
       reportingComponent: this.component,
       reportingInstance: this.host || this.component,

@@ -5,14 +5,15 @@
 import { timingSafeEqual, createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { Metadata } from "@grpc/grpc-js";
-import { knownSecrets } from "../util/redact.js";
+import { processSecrets } from "../util/secrets.js";
 
 export const KEY_HEADER = "x-blockd-key";
 
 export async function readPeerKey(path: string): Promise<string> {
   const key = (await readFile(path, "utf8")).trim();
   if (key.length < 16) throw new Error(`${path}: the shared key must be at least 16 characters`);
-  knownSecrets.add(key);
+  // the process holds it for its life: a process secret
+  processSecrets.add(key);
   return key;
 }
 

@@ -7,7 +7,8 @@
 import { Metadata, status, type ServerUnaryCall, type ServiceDefinition, type sendUnaryData, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { randomBytes } from "node:crypto";
 import { StatusError, deadlineExceeded } from "./errors.js";
-import { redactValue, knownSecrets, isSecretKey } from "../util/redact.js";
+import { redactValue, safeValue, isSecretKey, isIdentityKey } from "../util/redact.js";
+import { newCallSecrets, runWithCallSecrets, scrubSecrets, type SecretSet } from "../util/secrets.js";
 import type { Logger } from "../util/log.js";
 
 export const REQUEST_ID_HEADER = "x-request-id";
@@ -57,14 +58,22 @@ function newRequestId(): string {
   return randomBytes(6).toString("hex");
 }
 
-/** Registers the values of every `secrets`-like map in a request, so that no later log line can show them. */
-function registerSecrets(value: unknown, depth = 0): void {
+/**
+ * Registers the secret values a request carries in its call's scope: a
+ * secret-named string field (a password), and the values of a secret-named
+ * map (a CSI `secrets` map), except what an identity key names there. A CSI
+ * `secrets` map holds the CHAP username too, and ours is the volume's GBID:
+ * scrubbed, it would turn every GBID and IQN of the volume into *** in the
+ * logs.
+ */
+function registerSecrets(value: unknown, scope: SecretSet, depth = 0): void {
   if (depth > 8 || value === null || typeof value !== "object") return;
   for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
     if (isSecretKey(k)) {
-      if (typeof v === "string") knownSecrets.add(v);
-      else if (v !== null && typeof v === "object") for (const x of Object.values(v)) if (typeof x === "string") knownSecrets.add(x);
-    } else registerSecrets(v, depth + 1);
+      if (typeof v === "string" && !isIdentityKey(k)) scope.add(v);
+      else if (v !== null && typeof v === "object")
+        for (const [name, x] of Object.entries(v as Record<string, unknown>)) if (typeof x === "string" && !isIdentityKey(name)) scope.add(x);
+    } else registerSecrets(v, scope, depth + 1);
   }
 }
 
@@ -103,41 +112,59 @@ export function wrapUnary<Req, Res>(method: string, handler: UnaryHandler<Req, R
       callback({ code: refused.code, details: refused.message, metadata: new Metadata() });
       return;
     }
-    registerSecrets(call.request);
-    const level = quiet.has(method) ? "debug" : "info";
-    log[level]("request", { request: redactValue(call.request) });
-    const ctx: RpcContext = { requestId, method, log, peer: call.getPeer(), outgoing, signal: abort.signal };
+    // this call's secrets: scrubbed from its log lines and error text, forgotten when it ends
+    const secrets = newCallSecrets();
+    registerSecrets(call.request, secrets);
+    runWithCallSecrets(secrets, () => {
+      const level = quiet.has(method) ? "debug" : "info";
+      log[level]("request", { request: redactValue(call.request) });
+      const ctx: RpcContext = { requestId, method, log, peer: call.getPeer(), outgoing, signal: abort.signal };
 
-    const finish = (err: StatusError | null, res?: Res): void => {
-      if (settled) return;
-      settled = true;
-      const durationMs = Math.round(performance.now() - started);
-      const code = err ? err.code : status.OK;
-      opts.observer?.(method, code, durationMs);
-      if (err) {
-        // NOT_FOUND answers a lookup (CreateVolume asks GetBlock first, every time): not a warning
-        const lvl = err.code === status.INTERNAL || err.code === status.UNKNOWN ? "error" : err.code === status.NOT_FOUND ? "info" : "warn";
-        log[lvl]("failed", { code: err.codeName, error: err.message, durationMs, cause: causeText(err.cause) });
-        callback({ code: err.code, details: knownSecrets.scrub(err.message), metadata: new Metadata() });
+      const finish = (err: StatusError | null, res?: Res): void => {
+        if (settled) return;
+        settled = true;
+        const durationMs = Math.round(performance.now() - started);
+        const code = err ? err.code : status.OK;
+        opts.observer?.(method, code, durationMs);
+        try {
+          if (err) {
+            const unexpected = UNEXPECTED.has(err.code);
+            // NOT_FOUND answers a lookup (CreateVolume asks GetBlock first, every time): not a warning
+            const lvl = unexpected ? "error" : err.code === status.NOT_FOUND ? "info" : "warn";
+            log[lvl]("failed", { code: err.codeName, error: err.message, durationMs, cause: causeText(err, unexpected) });
+            callback({ code: err.code, details: scrubSecrets(err.message, secrets), metadata: new Metadata() });
+          } else {
+            if (durationMs > slowMs) log.warn("slow call", { durationMs });
+            log[level]("response", { durationMs, response: redactValue(res) });
+            callback(null, res);
+          }
+        } finally {
+          secrets.release();
+        }
+      };
+      let pending: Promise<Res>;
+      try {
+        pending = handler(call.request, ctx);
+      } catch (err) {
+        finish(toStatusError(err, opts.mapError));
         return;
       }
-      if (durationMs > slowMs) log.warn("slow call", { durationMs });
-      log[level]("response", { durationMs, response: redactValue(res) });
-      callback(null, res);
-    };
-    let pending: Promise<Res>;
-    try {
-      pending = handler(call.request, ctx);
-    } catch (err) {
-      finish(toStatusError(err, opts.mapError));
-      return;
-    }
-    pending.then(
-      (res) => finish(null, res),
-      (err: unknown) => finish(abort.signal.aborted ? cancelledStatus(deadline, err) : toStatusError(err, opts.mapError)),
-    );
+      pending.then(
+        (res) => finish(null, res),
+        (err: unknown) => finish(abort.signal.aborted ? cancelledStatus(deadline, err) : toStatusError(err, opts.mapError)),
+      );
+    });
   };
 }
+
+/**
+ * Codes that say the driver or its data is broken, not the request or the
+ * world: logged at error with the stack that finds the fault. Every other
+ * code is an answer (not found, exists, no space, invalid, busy, a node that
+ * does not answer) and is logged as one line without a stack, which would
+ * only bury it.
+ */
+const UNEXPECTED: ReadonlySet<status> = new Set([status.INTERNAL, status.UNKNOWN, status.DATA_LOSS]);
 
 function deadlinePassed(d: Date | number): boolean {
   const at = d instanceof Date ? d.getTime() : d;
@@ -154,10 +181,12 @@ function cancelledStatus(deadline: boolean, err: unknown): StatusError {
   return deadline ? deadlineExceeded(msg, err) : new StatusError(status.CANCELLED, msg, { cause: err });
 }
 
-function causeText(cause: unknown): string | undefined {
-  if (cause === undefined) return undefined;
-  if (cause instanceof Error) return cause.stack ?? cause.message;
-  return typeof cause === "string" ? cause : JSON.stringify(cause);
+/** The failure's cause for the log: with its stack when unexpected (the error's own when it has no cause), else its name and message. */
+function causeText(err: StatusError, withStack: boolean): string | undefined {
+  const cause = err.cause;
+  if (cause === undefined || cause === null) return withStack ? err.stack : undefined;
+  if (cause instanceof Error) return withStack ? (cause.stack ?? cause.message) : `${cause.name}: ${cause.message}`;
+  return typeof cause === "string" ? cause : JSON.stringify(safeValue(cause));
 }
 
 /**

@@ -25,7 +25,7 @@
 import { readFile } from "node:fs/promises";
 import { X509Certificate, createPrivateKey, type KeyObject } from "node:crypto";
 import { credentials, ServerCredentials, type ChannelCredentials, type ChannelOptions } from "@grpc/grpc-js";
-import { knownSecrets } from "../util/redact.js";
+import { processSecrets } from "../util/secrets.js";
 import { UsageError } from "../util/flags.js";
 import type { Logger } from "../util/log.js";
 
@@ -103,7 +103,7 @@ function registerKey(pem: string): void {
     .split("\n")
     .map((l) => l.trim())
     .filter((l) => l !== "" && !l.startsWith("-----") && !l.includes(":"));
-  knownSecrets.add(pem.trim(), body.join(""), ...body.filter((l) => l.length >= 16));
+  processSecrets.add(pem.trim(), body.join(""), ...body.filter((l) => l.length >= 16));
 }
 
 /**

@@ -4,7 +4,8 @@
 // does the same, a typed result, and a typed error whose text never carries
 // a secret.
 import { execa } from "execa";
-import { scrubText, knownSecrets } from "./redact.js";
+import { REDACTED, scrubText } from "./redact.js";
+import { scrubSecrets } from "./secrets.js";
 import type { Logger } from "./log.js";
 import { nullLogger } from "./log.js";
 
@@ -106,8 +107,9 @@ export function observeExec(o: ExecObserver): () => void {
   return () => observers.delete(o);
 }
 
+/** `text` without the call's own secrets and those in force (the process's, the RPC's this runs for). */
 function scrubAll(text: string, secrets: readonly string[]): string {
-  return knownSecrets.scrub(scrubText(text, secrets));
+  return scrubSecrets(scrubText(text, secrets));
 }
 
 function spawnErrorCode(r: object): string | undefined {
@@ -117,7 +119,8 @@ function spawnErrorCode(r: object): string | undefined {
 
 export const exec: Exec = async (file, args, opts = {}) => {
   const secrets = opts.secrets ?? [];
-  const redactedArgs = args.map((a) => scrubAll(a, secrets));
+  // an argument that is a secret goes whole, however short (scrubText leaves short values in running text alone)
+  const redactedArgs = args.map((a) => (a !== "" && secrets.includes(a) ? REDACTED : scrubAll(a, secrets)));
   const log = opts.logger ?? nullLogger;
   const started = performance.now();
   const timeoutMs = opts.timeoutMs ?? 60_000;

@@ -1,9 +1,12 @@
 // winston JSON logging: one root logger per program with {service, node}, a
-// child logger per request, level from a flag. Every line passes through the
-// secret scrubber before it is written.
+// child logger per request, level from a flag. Every line is scrubbed of the
+// secrets in force (secrets.ts) at the call, before winston sees it, so the
+// call's scope is the one that applies; and a log call never throws, whatever
+// the metadata holds: a log line must not be what fails an operation.
 import winston from "winston";
 import { hostname } from "node:os";
-import { knownSecrets } from "./redact.js";
+import { safeValue, scrubText } from "./redact.js";
+import { secretsInForce } from "./secrets.js";
 
 export type LogLevel = "error" | "warn" | "info" | "debug";
 export const LOG_LEVELS: readonly LogLevel[] = ["error", "warn", "info", "debug"];
@@ -16,15 +19,45 @@ export interface Logger {
   child(meta: Record<string, unknown>): Logger;
 }
 
-const scrub = winston.format((info) => {
-  // scrub the serialised line's parts: message and all metadata values
-  for (const key of Object.keys(info)) {
-    const v = info[key];
-    if (typeof v === "string") info[key] = knownSecrets.scrub(v);
-    else if (v !== null && typeof v === "object") info[key] = JSON.parse(knownSecrets.scrub(JSON.stringify(v))) as unknown;
+/** Metadata as a plain object, secrets scrubbed; anything but an object is kept under `meta`. */
+function scrubbedMeta(meta: unknown, secrets: readonly string[]): Record<string, unknown> {
+  const v = safeValue(meta, { secrets });
+  if (v === undefined) return {};
+  return v !== null && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : { meta: v };
+}
+
+class ScrubbingLogger implements Logger {
+  constructor(private readonly w: winston.Logger) {}
+  error(msg: string, meta?: Record<string, unknown>): void {
+    this.write("error", msg, meta);
   }
-  return info;
-});
+  warn(msg: string, meta?: Record<string, unknown>): void {
+    this.write("warn", msg, meta);
+  }
+  info(msg: string, meta?: Record<string, unknown>): void {
+    this.write("info", msg, meta);
+  }
+  debug(msg: string, meta?: Record<string, unknown>): void {
+    this.write("debug", msg, meta);
+  }
+  child(meta: Record<string, unknown>): Logger {
+    return new ScrubbingLogger(this.w.child(scrubbedMeta(meta, secretsInForce())));
+  }
+  private write(level: LogLevel, msg: string, meta: Record<string, unknown> | undefined): void {
+    try {
+      if (!this.w.isLevelEnabled(level)) return;
+      const secrets = secretsInForce();
+      this.w.log(level, scrubText(String(msg), secrets), scrubbedMeta(meta, secrets));
+    } catch (err) {
+      // a transport that throws: one plain line about it, and never the exception
+      try {
+        this.w.log(level, "a log line could not be written", { logError: err instanceof Error ? err.name : typeof err });
+      } catch {
+        // nothing left to tell
+      }
+    }
+  }
+}
 
 export interface LoggerOptions {
   service: string;
@@ -38,12 +71,13 @@ export function createLogger(opts: LoggerOptions): Logger {
   const transports: winston.transport[] = [
     opts.stream ? new winston.transports.Stream({ stream: opts.stream }) : new winston.transports.Stream({ stream: process.stderr }),
   ];
-  return winston.createLogger({
+  const w = winston.createLogger({
     level: opts.level ?? "info",
     defaultMeta: { service: opts.service, node: opts.node ?? hostname() },
-    format: winston.format.combine(scrub(), winston.format.timestamp(), winston.format.json()),
+    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
     transports,
   });
+  return new ScrubbingLogger(w);
 }
 
 /** A logger that drops everything: for unit tests and library callers that pass none. */

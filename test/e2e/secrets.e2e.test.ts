@@ -8,6 +8,8 @@
 // (each VM's whole journal: blockd, node plugin, iscsid, tcmu-runner, kernel;
 // tcmu-runner's own log file; the controller's log; every CSI error) is
 // searched for the CHAP password, the TLS private keys and the shared key.
+// The CHAP username is the volume's GBID, an identifier: after the stage the
+// node plugin's lines still show the GBID and the IQN in clear.
 // A controller without the client certificate (plain TCP with the key, as
 // --blockd-insecure-key-over-plaintext allows) is refused first, and nothing
 // happens: the flow below really ran over TLS.
@@ -16,7 +18,7 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, BLOCKD_KEY, labPki, labControllerTls } from "../../lab/harness/product.js";
-import { csiCalls, startNodePlugin, stopNodePlugin, traces, NOTHING, type Call, type CallResult } from "../../lab/harness/node-plugin.js";
+import { csiCalls, nodePluginLog, startNodePlugin, stopNodePlugin, traces, NOTHING, type Call, type CallResult } from "../../lab/harness/node-plugin.js";
 import { KubeApiStandin } from "../../lab/harness/kube-api-standin.js";
 import { startController, codeOf, mountCap, MiB, type LocalController } from "../../lab/harness/local-controller.js";
 import type { RolePki } from "../../lab/harness/pki.js";
@@ -159,6 +161,15 @@ test("the whole way with CHAP over mutual TLS: create, publish, stage, write, re
     },
   ];
   allOk(await csiCalls(n1, up), 2);
+  // only the password is scrubbed: the publish, after the CHAP stage, is logged with the GBID and the IQN in clear
+  assert.equal(chap.username, gbid, "the CHAP username is the GBID");
+  const pluginLog = await nodePluginLog(n1);
+  const publishLines = pluginLog.split("\n").filter((l) => l.includes('"method":"NodePublishVolume"'));
+  assert.ok(
+    publishLines.some((l) => l.includes(`"gbid":"${gbid}"`) && l.includes(IQN)),
+    `the node plugin's publish lines show the GBID and the IQN in clear:\n${publishLines.join("\n")}`,
+  );
+  assert.ok(!pluginLog.includes(password), "the CHAP password is in the node plugin's log");
   const t = await traces(n1, IQN, WWID);
   assert.deepEqual([t.sessions, t.maps, t.mounts], [3, 1, 2], "3 sessions (CHAP logins), 1 map, staging + target mounts");
   await n1.must(`set -e; head -c 8M /dev/urandom > /tmp/secrets-e2e.bin

@@ -13,7 +13,7 @@ import { detachScript, loginScript, sweepScript } from "../../demo/initiator.js"
 import { toVolumeContext } from "../../src/csi/volume-context.js";
 import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import { gbidFor } from "../doubles/names.js";
-import { knownSecrets } from "../../src/util/redact.js";
+import { processSecrets } from "../../src/util/secrets.js";
 
 const PASSWORD = "9b1f3c2e-7d4a-4e5b-8c6d-0a1b2c3d4e5f";
 const GBID = gbidFor("block-test", "sample-block");
@@ -41,14 +41,14 @@ test("Scrubber removes a known password wherever it appears, not only on PASSWOR
   assert.match(clean, /^USERNAME: /m, "the username stays: it is the GBID, not a secret");
 });
 
-test("Scrubber also hides what the in-process controller registered in src/util/redact", () => {
+test("Scrubber also hides the secrets the process registered in src/util/secrets", () => {
   const secret = "controller-made-chap-password-5a6b7c";
-  knownSecrets.add(secret);
+  processSecrets.add(secret);
   try {
     assert.ok(!new Scrubber().clean(`stage failed: ${secret}`).includes(secret));
     assert.ok(new Scrubber(false).clean(`x ${secret}`).includes(secret), "without the registry only its own");
   } finally {
-    knownSecrets.delete(secret);
+    processSecrets.delete(secret);
   }
 });
 

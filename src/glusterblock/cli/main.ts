@@ -31,7 +31,7 @@ import {
 } from "./output.js";
 import type { AuditState, CliCommand, CliOutput, JsonStyle } from "./types.js";
 import { grpcCodeToErrCode } from "../blockd/error-map.js";
-import { knownSecrets } from "../../util/redact.js";
+import { processSecrets } from "../../util/secrets.js";
 
 export const DEFAULT_CLI_TIMEOUT_SEC = 300;
 
@@ -104,7 +104,8 @@ async function dispatch(client: BlockdClient, c: CliCommand, json: JsonStyle | u
         acl_mode: "ACL_MODE_GENERATED",
         fail_if_exists: true,
       });
-      knownSecrets.add(r.password);
+      // one run prints one answer: its password is the process's for its (short) life
+      processSecrets.add(r.password);
       return renderCreate({ iqn: r.iqn, portals: r.portals, ...(r.password ? { username: r.username, password: r.password } : {}) }, json);
     }
     case "list": {
@@ -138,7 +139,7 @@ async function dispatch(client: BlockdClient, c: CliCommand, json: JsonStyle | u
     }
     case "modify-auth": {
       const r = await call<ModifyAuthResponse__Output>("ModifyAuth", { volume: c.volume, block: c.block, enable: c.auth });
-      knownSecrets.add(r.password);
+      processSecrets.add(r.password);
       return renderModifyAuth(
         { iqn: r.iqn, auth: c.auth, ...(c.auth ? { username: r.username, password: r.password } : {}), successfulOn: r.successful_on, failedOn: r.failed_on },
         json,

@@ -5,7 +5,7 @@
 import { randomUUID } from "node:crypto";
 import type { Logger } from "../../util/log.js";
 import { withSignal, type Exec } from "../../util/exec.js";
-import { knownSecrets } from "../../util/redact.js";
+import { addCallSecrets } from "../../util/secrets.js";
 import type { GlusterCli } from "../gluster/gluster-cli.js";
 import type { VolumeMounts } from "../volume/mounts.js";
 import { BlockStore, DEFAULT_RESERVE_BYTES } from "../volume/block-store.js";
@@ -323,7 +323,7 @@ export class BlockEngine {
     else await store.createBackingFile(gbid, size, req.prealloc);
     await this.step("file:created");
     const password = req.auth ? randomUUID() : "";
-    knownSecrets.add(password);
+    addCallSecrets(password);
     await this.append(
       store,
       req.block,
@@ -340,7 +340,7 @@ export class BlockEngine {
     const hosts = exportedOn(meta);
     const ext = readExtensions(meta);
     const ordered = haHosts(meta, ext).filter((h) => hosts.includes(h));
-    if (meta.password) knownSecrets.add(meta.password);
+    if (meta.password) addCallSecrets(meta.password);
     return {
       iqn: iqnFor(meta.gbid),
       gbid: meta.gbid,
@@ -479,7 +479,7 @@ export class BlockEngine {
     return this.withBlock(req.volume, req.block, async (store) => {
       const meta = await this.existing(store, req.block);
       const password = req.enable ? randomUUID() : "";
-      knownSecrets.add(password);
+      addCallSecrets(password);
       await this.append(store, req.block, passwordLine(password), "journal:password");
       const after = await this.existing(store, req.block);
       const r = await this.configureHosts(store, after, req.enable ? "auth-on" : "auth-off");
@@ -646,7 +646,7 @@ export class BlockEngine {
 
   private detailsOf(meta: BlockMeta): BlockDetails {
     const ext = readExtensions(meta);
-    if (meta.password) knownSecrets.add(meta.password);
+    if (meta.password) addCallSecrets(meta.password);
     return { meta, info: toBlockSummary(meta), hosts: haHosts(meta, ext), aclMode: ext.aclMode, initiators: ext.initiators, owner: ext.owner };
   }
 
