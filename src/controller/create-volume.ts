@@ -113,7 +113,7 @@ async function createBlock(
   const { params } = v;
   const endpointOfHost = new Map(nodes.map((n) => [n.host, n.endpoint]));
   const prefer = hosts.map((h) => endpointOfHost.get(h)).filter((e): e is string => e !== undefined);
-  const coordinator = await d.blockd.pick(prefer);
+  const coordinator = await d.blockd.pick(prefer, ctx);
   const r = await d.blockd.call(
     coordinator,
     "CreateBlock",

@@ -132,9 +132,9 @@ export class Iscsiadm {
     await this.run(["-m", "node", "-T", iqn, "-p", portal, "--logout"], { okExitCodes: [ISCSI_ERR.NO_OBJS_FOUND], timeoutMs, ...(signal ? { signal } : {}) });
   }
 
-  /** Deletes the target's node records (all portals, or one). */
-  async deleteRecords(iqn: string, portal?: string): Promise<void> {
+  /** Deletes the target's node records (all portals, or one); `signal` ends the write (and its wait for the lock) when the caller cancels. */
+  async deleteRecords(iqn: string, portal?: string, signal?: AbortSignal): Promise<void> {
     const args = ["-m", "node", "-T", iqn, ...(portal ? ["-p", portal] : []), "-o", "delete"];
-    await this.dbWrite(args, { okExitCodes: [ISCSI_ERR.NO_OBJS_FOUND] });
+    await this.dbWrite(args, { okExitCodes: [ISCSI_ERR.NO_OBJS_FOUND], ...(signal ? { signal } : {}) });
   }
 }
