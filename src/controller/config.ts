@@ -6,6 +6,7 @@ import { parseSize } from "../identity/size.js";
 import { validateVolumeName } from "../identity/names.js";
 import { readPeerKey } from "../rpc/peer-auth.js";
 import { loadBlockdTls, tlsFiles, type TlsFiles, type TlsFlagNames } from "../rpc/tls.js";
+import { transportRefusal, type TransportChoice, type TransportWords } from "../rpc/transport-refusal.js";
 import type { Logger } from "../util/log.js";
 import { BUILTIN_DEFAULTS, MAX_HA_COUNT, type ParameterDefaults } from "./params.js";
 import { SUPPORTED_FS_TYPES } from "./capabilities.js";
@@ -93,35 +94,26 @@ export interface ControllerConfig {
   defaultSizeBytes: bigint;
 }
 
-/**
- * Why the controller must not call blockd so, in the words of its flags;
- * undefined when it may. Without TLS the controller cannot tell a blockd
- * from an impostor, and the key and the CHAP passwords cross the network in
- * cleartext: only an explicit insecure flag allows it, and only the one
- * that matches (a flag the rest contradicts is refused too).
- */
-export function blockdTransportRefusal(c: { tls: boolean; key: boolean; insecureNoAuth: boolean; insecureKeyOverPlaintext: boolean }): string | undefined {
-  const tlsFlags = "--blockd-tls-cert, --blockd-tls-key, --blockd-tls-ca";
-  if (c.insecureNoAuth && (c.tls || c.key))
-    return "--blockd-insecure-no-auth calls blockd without authentication, but --blockd-tls-*/--blockd-key-file configure it: drop --blockd-insecure-no-auth or those flags";
-  if (c.insecureKeyOverPlaintext && (c.tls || !c.key)) {
-    return c.tls
-      ? "--blockd-insecure-key-over-plaintext is only for --blockd-key-file without TLS, and TLS is configured: drop --blockd-insecure-key-over-plaintext"
-      : "--blockd-insecure-key-over-plaintext is only for --blockd-key-file without TLS, and there is no --blockd-key-file";
-  }
-  if (!c.tls && !c.key && !c.insecureNoAuth) {
-    return (
-      "the controller refuses to call gluster-blockd without TLS: it could not tell blockd from an impostor, and the CHAP passwords blockd answers with would cross the network in cleartext. " +
-      `Give ${tlsFlags}, or --blockd-insecure-no-auth for a blockd run with --insecure-no-auth`
-    );
-  }
-  if (!c.tls && c.key && !c.insecureKeyOverPlaintext) {
-    return (
-      "the controller refuses to send --blockd-key-file without TLS: the key, and the CHAP passwords blockd answers with, would cross the network in cleartext. " +
-      `Give ${tlsFlags} (the key may stay, on top), or --blockd-insecure-key-over-plaintext for a blockd run with --insecure-key-over-plaintext`
-    );
-  }
-  return undefined;
+const TLS_FLAGS_TEXT = "--blockd-tls-cert, --blockd-tls-key, --blockd-tls-ca";
+
+/** The controller's words for the secure-by-default rule (src/rpc/transport-refusal.ts). */
+const CONTROLLER_WORDS: TransportWords = {
+  tlsFlags: "--blockd-tls-*",
+  keyFile: "--blockd-key-file",
+  insecureNoAuth: "--blockd-insecure-no-auth",
+  insecureKeyOverPlaintext: "--blockd-insecure-key-over-plaintext",
+  noAuthDoes: "calls blockd",
+  noAuth:
+    "the controller refuses to call gluster-blockd without TLS: it could not tell blockd from an impostor, and the CHAP passwords blockd answers with would cross the network in cleartext. " +
+    `Give ${TLS_FLAGS_TEXT}, or --blockd-insecure-no-auth for a blockd run with --insecure-no-auth`,
+  keyWithoutTls:
+    "the controller refuses to send --blockd-key-file without TLS: the key, and the CHAP passwords blockd answers with, would cross the network in cleartext. " +
+    `Give ${TLS_FLAGS_TEXT} (the key may stay, on top), or --blockd-insecure-key-over-plaintext for a blockd run with --insecure-key-over-plaintext`,
+};
+
+/** Why the controller must not call blockd so, in the words of its flags; undefined when it may. */
+export function blockdTransportRefusal(c: TransportChoice): string | undefined {
+  return transportRefusal(c, CONTROLLER_WORDS);
 }
 
 function boolFlag(f: ParsedFlags, name: string, dflt: boolean): boolean {
