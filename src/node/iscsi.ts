@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Exec, ExecOptions, ExecResult } from "../util/exec.js";
 import { ExecError } from "../util/exec.js";
 import type { Logger } from "../util/log.js";
+import { portalOf } from "../identity/portal.js";
 import { Mutex } from "./locks.js";
 import { AuthFailedError } from "./errors.js";
 
@@ -78,7 +79,7 @@ export class Iscsiadm {
     const out: string[] = [];
     for (const n of names) {
       const m = /^(.+),(\d+),(-?\d+)$/.exec(n);
-      if (m) out.push(m[1]?.includes(":") ? `[${m[1]}]:${m[2]}` : `${m[1]}:${m[2]}`);
+      if (m?.[1] && m[2]) out.push(portalOf(m[1], m[2]));
     }
     return out;
   }
