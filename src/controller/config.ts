@@ -236,7 +236,6 @@ export async function buildController(cfg: ControllerConfig, log: Logger, overri
       nodeIds: new NodeIdBook(kube, cfg.driverName, log),
       defaults: cfg.defaults,
       defaultSizeBytes: cfg.defaultSizeBytes,
-      log,
     },
     close: () => blockd.close(),
   };
