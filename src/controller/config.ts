@@ -8,10 +8,12 @@ import { readPeerKey } from "../rpc/peer-auth.js";
 import { loadBlockdTls, tlsFiles, type TlsFiles, type TlsFlagNames } from "../rpc/tls.js";
 import { transportRefusal, type TransportChoice, type TransportWords } from "../rpc/transport-refusal.js";
 import type { Logger } from "../util/log.js";
-import { BUILTIN_DEFAULTS, MAX_HA_COUNT, type ParameterDefaults } from "./params.js";
+import { BUILTIN_DEFAULTS, type ParameterDefaults } from "./params.js";
+import { HA_COUNT } from "../identity/limits.js";
+import { BLOCKD_PORT } from "../rpc/blockd-port.js";
 import { SUPPORTED_FS_TYPES } from "./capabilities.js";
 import { DEFAULT_VOLUME_BYTES, MiB } from "./capacity.js";
-import { DEFAULT_BLOCKD_PORT, DEFAULT_BLOCKD_SELECTOR, endpointOf, KubeDiscovery, StaticDiscovery, type BlockdDiscovery } from "./discovery.js";
+import { DEFAULT_BLOCKD_SELECTOR, endpointOf, KubeDiscovery, StaticDiscovery, type BlockdDiscovery } from "./discovery.js";
 import { ClientNodeKubeApi, driverNamespace, loadKubeConfig, type KubeApi, type KubeMode } from "./kube-api.js";
 import { BlockdClient } from "./blockd-client.js";
 import { ChapSecrets } from "./chap-secrets.js";
@@ -47,7 +49,7 @@ export const CONTROLLER_FLAGS: FlagSpecs = {
     type: "boolean",
     help: "controller: INSECURE: send --blockd-key-file over plain TCP (for blockd run with --insecure-key-over-plaintext): the key and CHAP passwords cross the network in cleartext",
   },
-  "blockd-port": { type: "string", help: "controller: blockd TCP port of discovered pods", default: String(DEFAULT_BLOCKD_PORT) },
+  "blockd-port": { type: "string", help: "controller: blockd TCP port of discovered pods", default: String(BLOCKD_PORT) },
   "blockd-selector": { type: "string", help: "controller: label selector of the blockd DaemonSet's pods, in --namespace", default: DEFAULT_BLOCKD_SELECTOR },
   "blockd-timeout": { type: "string", help: "controller: seconds a changing blockd call may take (create with full prealloc is slow)", default: "300" },
   namespace: {
@@ -165,7 +167,7 @@ export function controllerConfig(f: ParsedFlags, driverName: string, env: NodeJS
     ...(keyFile ? { keyFile } : {}),
     ...(tls ? { tls } : {}),
     ...(insecureNoAuth ? { insecure: "no-auth" as const } : insecureKeyOverPlaintext ? { insecure: "key-over-plaintext" as const } : {}),
-    blockdPort: int(f, "blockd-port", 1, 65535) ?? DEFAULT_BLOCKD_PORT,
+    blockdPort: int(f, "blockd-port", 1, 65535) ?? BLOCKD_PORT,
     blockdSelector: str(f, "blockd-selector") ?? DEFAULT_BLOCKD_SELECTOR,
     blockdTimeoutMs: (int(f, "blockd-timeout", 1, 86_400) ?? 300) * 1000,
     namespace: driverNamespace(str(f, "namespace"), env),
@@ -173,7 +175,7 @@ export function controllerConfig(f: ParsedFlags, driverName: string, env: NodeJS
     kubeMode,
     hostingVolumes,
     defaults: {
-      haCount: int(f, "default-ha-count", 1, MAX_HA_COUNT) ?? BUILTIN_DEFAULTS.haCount,
+      haCount: int(f, "default-ha-count", HA_COUNT.min, HA_COUNT.max) ?? BUILTIN_DEFAULTS.haCount,
       auth: boolFlag(f, "default-auth", BUILTIN_DEFAULTS.auth),
       prealloc: boolFlag(f, "default-prealloc", BUILTIN_DEFAULTS.prealloc),
       fsType,
