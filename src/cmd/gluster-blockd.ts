@@ -7,21 +7,21 @@ import { stopOnSignalsFn } from "../rpc/signals.js";
 import { startBlockd } from "../glusterblock/blockd/daemon.js";
 import { tcpAuthRefusal } from "../glusterblock/blockd/tcp-api.js";
 import { tlsFiles, BLOCKD_TLS_FLAGS } from "../rpc/tls.js";
+import { BLOCKD_PORT } from "../rpc/blockd-port.js";
 import { isHostAddress } from "../identity/names.js";
 import { startProgramMetrics, MetricsAddressError } from "../util/metrics.js";
 import { testCrashHook } from "../glusterblock/blockd/test-crash-hook.js";
 
 export const BLOCKD_DEFAULTS = {
   socket: "/run/gluster-blockd.socket",
-  port: 24010,
   mountRoot: "/run/gluster-blockd/mnt",
 } as const;
 
 const FLAGS: FlagSpecs = {
   host: { type: "string", help: "this node's IP address: its iSCSI portal and its name to the peers (required)" },
   socket: { type: "string", help: "unix socket of the gluster-block CLI (mode 0600)", default: BLOCKD_DEFAULTS.socket },
-  listen: { type: "string", help: "TCP address of the peer and controller API", default: `0.0.0.0:${BLOCKD_DEFAULTS.port}` },
-  "peer-port": { type: "string", help: "TCP port of the other nodes' gluster-blockd", default: String(BLOCKD_DEFAULTS.port) },
+  listen: { type: "string", help: "TCP address of the peer and controller API", default: `0.0.0.0:${BLOCKD_PORT}` },
+  "peer-port": { type: "string", help: "TCP port of the other nodes' gluster-blockd", default: String(BLOCKD_PORT) },
   "key-file": {
     type: "string",
     help: "file holding a shared key every TCP caller must present, on top of TLS (without TLS only with --insecure-key-over-plaintext)",
@@ -78,7 +78,7 @@ runMain(usage, async (argv) => {
   if (!isHostAddress(host)) throw new UsageError(`--host must be an IP address, got ${JSON.stringify(host)}`);
   const socket = endpoint("socket", str(f, "socket") ?? BLOCKD_DEFAULTS.socket);
   if (socket.kind !== "unix") throw new UsageError("--socket must be a unix socket path");
-  const listen = endpoint("listen", str(f, "listen") ?? `0.0.0.0:${BLOCKD_DEFAULTS.port}`);
+  const listen = endpoint("listen", str(f, "listen") ?? `0.0.0.0:${BLOCKD_PORT}`);
   if (listen.kind !== "tcp") throw new UsageError("--listen must be host:port");
   const tls = tlsFiles({ cert: str(f, "tls-cert"), key: str(f, "tls-key"), ca: str(f, "tls-ca") }, BLOCKD_TLS_FLAGS);
   const keyFile = str(f, "key-file");
@@ -97,7 +97,7 @@ runMain(usage, async (argv) => {
     host,
     socket,
     listen,
-    peerPort: int(f, "peer-port", 1, 65535) ?? BLOCKD_DEFAULTS.port,
+    peerPort: int(f, "peer-port", 1, 65535) ?? BLOCKD_PORT,
     mountRoot: str(f, "mount-root") ?? BLOCKD_DEFAULTS.mountRoot,
     volfileServer: str(f, "volfile-server") ?? "localhost",
     ...(keyFile ? { keyFile } : {}),

@@ -7,10 +7,10 @@
 // certificate (DNS:gluster-block-csi-controller: blockd serves it the Blockd
 // service, never the peer RPCs) is the client certificate and every blockd is
 // checked against DNS:gluster-blockd, not the IP address dialled (rpc/tls.ts).
-import { connectivityState, Metadata } from "@grpc/grpc-js";
+import { connectivityState, Metadata, status } from "@grpc/grpc-js";
 import { blockdProto } from "../rpc/proto.js";
 import { unary } from "../rpc/unary-client.js";
-import { unavailable } from "../rpc/errors.js";
+import { StatusError, unavailable } from "../rpc/errors.js";
 import { REQUEST_ID_HEADER } from "../rpc/rpc.js";
 import { withKey } from "../rpc/peer-auth.js";
 import { blockdTransport, BLOCKD_TLS_NAME, type BlockdTls, type BlockdTransport } from "../rpc/tls.js";
@@ -76,6 +76,15 @@ export interface Caller {
   readonly signal?: AbortSignal;
 }
 
+/**
+ * The caller cancelled while its call waited for a channel: reported as the
+ * call itself cancelled before it was sent would be (unary-client.ts's
+ * CANCELLED, through blockdError).
+ */
+function notSent(where: string, what: string): StatusError {
+  return blockdError(new StatusError(status.CANCELLED, `${what} not sent: the caller cancelled`), where);
+}
+
 export interface NodeLoad {
   endpoint: string;
   /** the node's own address, as in portals and HA host lists */
@@ -129,7 +138,9 @@ export class BlockdClient {
     timeoutMs?: number,
   ): Promise<BlockdMethods[M][1]> {
     const deadline = timeoutMs ?? (READ_ONLY.has(method) ? (this.opts.queryTimeoutMs ?? 30_000) : (this.opts.mutateTimeoutMs ?? 300_000));
-    if (!(await this.connects(endpoint))) throw unavailable(`gluster-blockd ${endpoint} does not connect${this.tlsHint()}`);
+    const connected = await this.connects(endpoint, caller.signal);
+    if (caller.signal?.aborted) throw notSent(`${endpoint} ${method}`, method);
+    if (!connected) throw unavailable(`gluster-blockd ${endpoint} does not connect${this.tlsHint()}`);
     try {
       return await unary<BlockdMethods[M][1]>(this.client(endpoint), method, req, {
         timeoutMs: deadline,
@@ -153,32 +164,48 @@ export class BlockdClient {
    * timeout. A first attempt that fails answers false at once (a refused
    * connection costs nothing); a channel already failing waits for its next
    * attempt, which the short reconnect backoff keeps inside the timeout.
+   * When `signal` fires the wait ends at once, false: a cancelled CSI call
+   * must not sit out a node that is down.
    */
-  private connects(endpoint: string): Promise<boolean> {
+  private connects(endpoint: string, signal?: AbortSignal): Promise<boolean> {
     const ch = this.client(endpoint).getChannel();
     const deadline = Date.now() + (this.opts.connectTimeoutMs ?? 3_000);
     return new Promise((resolve) => {
       let attempted = false;
-      const step = (): void => {
-        const s = ch.getConnectivityState(true);
-        if (s === connectivityState.READY) return resolve(true);
-        if (s === connectivityState.SHUTDOWN) return resolve(false);
-        if (s === connectivityState.CONNECTING) attempted = true;
-        if (s === connectivityState.TRANSIENT_FAILURE && attempted) return resolve(false);
-        ch.watchConnectivityState(s, deadline, (err) => (err ? resolve(false) : step()));
+      let settled = false;
+      const settle = (ok: boolean): void => {
+        if (settled) return;
+        settled = true;
+        signal?.removeEventListener("abort", onAbort);
+        resolve(ok);
       };
+      const onAbort = (): void => settle(false);
+      const step = (): void => {
+        // a watch still pending after the caller cancelled finds the answer given
+        if (settled) return;
+        const s = ch.getConnectivityState(true);
+        if (s === connectivityState.READY) return settle(true);
+        if (s === connectivityState.SHUTDOWN) return settle(false);
+        if (s === connectivityState.CONNECTING) attempted = true;
+        if (s === connectivityState.TRANSIENT_FAILURE && attempted) return settle(false);
+        ch.watchConnectivityState(s, deadline, (err) => (err ? settle(false) : step()));
+      };
+      if (signal?.aborted) return settle(false);
+      signal?.addEventListener("abort", onAbort, { once: true });
       step();
     });
   }
 
-  /** The first endpoint that connects, trying `prefer` first, then the last one that worked; all are tried at once. */
-  async pick(prefer: readonly string[] = []): Promise<string> {
+  /** The first endpoint that connects, trying `prefer` first, then the last one that worked; all are tried at once, each wait ending when the caller cancels. */
+  async pick(prefer: readonly string[] = [], caller: Caller = {}): Promise<string> {
     const all = await this.opts.discovery.endpoints();
     if (all.length === 0) throw unavailable(`no gluster-blockd endpoint is known (${this.opts.discovery.describe()})`);
     const order = [...new Set([...prefer.filter((e) => all.includes(e)), ...(this.preferred && all.includes(this.preferred) ? [this.preferred] : []), ...all])];
-    const attempts = order.map((e) => this.connects(e));
+    const attempts = order.map((e) => this.connects(e, caller.signal));
     for (const [i, e] of order.entries()) {
-      if (await attempts[i]) {
+      const connected = await attempts[i];
+      if (caller.signal?.aborted) throw notSent(order.join(", "), "the call");
+      if (connected) {
         this.preferred = e;
         return e;
       }
@@ -189,7 +216,7 @@ export class BlockdClient {
 
   /** Calls `method` on any reachable endpoint (`prefer` first). */
   async any<M extends BlockdMethod>(method: M, req: BlockdMethods[M][0], caller: Caller = {}, prefer: readonly string[] = []): Promise<BlockdMethods[M][1]> {
-    return this.call(await this.pick(prefer), method, req, caller);
+    return this.call(await this.pick(prefer, caller), method, req, caller);
   }
 
   /** GetNodeStatus of every known endpoint, in parallel; unreachable ones are left out. */

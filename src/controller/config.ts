@@ -6,11 +6,14 @@ import { parseSize } from "../identity/size.js";
 import { validateVolumeName } from "../identity/names.js";
 import { readPeerKey } from "../rpc/peer-auth.js";
 import { loadBlockdTls, tlsFiles, type TlsFiles, type TlsFlagNames } from "../rpc/tls.js";
+import { transportRefusal, type TransportChoice, type TransportWords } from "../rpc/transport-refusal.js";
 import type { Logger } from "../util/log.js";
-import { BUILTIN_DEFAULTS, MAX_HA_COUNT, type ParameterDefaults } from "./params.js";
+import { BUILTIN_DEFAULTS, type ParameterDefaults } from "./params.js";
+import { HA_COUNT } from "../identity/limits.js";
+import { BLOCKD_PORT } from "../rpc/blockd-port.js";
 import { SUPPORTED_FS_TYPES } from "./capabilities.js";
 import { DEFAULT_VOLUME_BYTES, MiB } from "./capacity.js";
-import { DEFAULT_BLOCKD_PORT, DEFAULT_BLOCKD_SELECTOR, endpointOf, KubeDiscovery, StaticDiscovery, type BlockdDiscovery } from "./discovery.js";
+import { DEFAULT_BLOCKD_SELECTOR, endpointOf, KubeDiscovery, StaticDiscovery, type BlockdDiscovery } from "./discovery.js";
 import { ClientNodeKubeApi, driverNamespace, loadKubeConfig, type KubeApi, type KubeMode } from "./kube-api.js";
 import { BlockdClient } from "./blockd-client.js";
 import { ChapSecrets } from "./chap-secrets.js";
@@ -46,7 +49,7 @@ export const CONTROLLER_FLAGS: FlagSpecs = {
     type: "boolean",
     help: "controller: INSECURE: send --blockd-key-file over plain TCP (for blockd run with --insecure-key-over-plaintext): the key and CHAP passwords cross the network in cleartext",
   },
-  "blockd-port": { type: "string", help: "controller: blockd TCP port of discovered pods", default: String(DEFAULT_BLOCKD_PORT) },
+  "blockd-port": { type: "string", help: "controller: blockd TCP port of discovered pods", default: String(BLOCKD_PORT) },
   "blockd-selector": { type: "string", help: "controller: label selector of the blockd DaemonSet's pods, in --namespace", default: DEFAULT_BLOCKD_SELECTOR },
   "blockd-timeout": { type: "string", help: "controller: seconds a changing blockd call may take (create with full prealloc is slow)", default: "300" },
   namespace: {
@@ -93,35 +96,26 @@ export interface ControllerConfig {
   defaultSizeBytes: bigint;
 }
 
-/**
- * Why the controller must not call blockd so, in the words of its flags;
- * undefined when it may. Without TLS the controller cannot tell a blockd
- * from an impostor, and the key and the CHAP passwords cross the network in
- * cleartext: only an explicit insecure flag allows it, and only the one
- * that matches (a flag the rest contradicts is refused too).
- */
-export function blockdTransportRefusal(c: { tls: boolean; key: boolean; insecureNoAuth: boolean; insecureKeyOverPlaintext: boolean }): string | undefined {
-  const tlsFlags = "--blockd-tls-cert, --blockd-tls-key, --blockd-tls-ca";
-  if (c.insecureNoAuth && (c.tls || c.key))
-    return "--blockd-insecure-no-auth calls blockd without authentication, but --blockd-tls-*/--blockd-key-file configure it: drop --blockd-insecure-no-auth or those flags";
-  if (c.insecureKeyOverPlaintext && (c.tls || !c.key)) {
-    return c.tls
-      ? "--blockd-insecure-key-over-plaintext is only for --blockd-key-file without TLS, and TLS is configured: drop --blockd-insecure-key-over-plaintext"
-      : "--blockd-insecure-key-over-plaintext is only for --blockd-key-file without TLS, and there is no --blockd-key-file";
-  }
-  if (!c.tls && !c.key && !c.insecureNoAuth) {
-    return (
-      "the controller refuses to call gluster-blockd without TLS: it could not tell blockd from an impostor, and the CHAP passwords blockd answers with would cross the network in cleartext. " +
-      `Give ${tlsFlags}, or --blockd-insecure-no-auth for a blockd run with --insecure-no-auth`
-    );
-  }
-  if (!c.tls && c.key && !c.insecureKeyOverPlaintext) {
-    return (
-      "the controller refuses to send --blockd-key-file without TLS: the key, and the CHAP passwords blockd answers with, would cross the network in cleartext. " +
-      `Give ${tlsFlags} (the key may stay, on top), or --blockd-insecure-key-over-plaintext for a blockd run with --insecure-key-over-plaintext`
-    );
-  }
-  return undefined;
+const TLS_FLAGS_TEXT = "--blockd-tls-cert, --blockd-tls-key, --blockd-tls-ca";
+
+/** The controller's words for the secure-by-default rule (src/rpc/transport-refusal.ts). */
+const CONTROLLER_WORDS: TransportWords = {
+  tlsFlags: "--blockd-tls-*",
+  keyFile: "--blockd-key-file",
+  insecureNoAuth: "--blockd-insecure-no-auth",
+  insecureKeyOverPlaintext: "--blockd-insecure-key-over-plaintext",
+  noAuthDoes: "calls blockd",
+  noAuth:
+    "the controller refuses to call gluster-blockd without TLS: it could not tell blockd from an impostor, and the CHAP passwords blockd answers with would cross the network in cleartext. " +
+    `Give ${TLS_FLAGS_TEXT}, or --blockd-insecure-no-auth for a blockd run with --insecure-no-auth`,
+  keyWithoutTls:
+    "the controller refuses to send --blockd-key-file without TLS: the key, and the CHAP passwords blockd answers with, would cross the network in cleartext. " +
+    `Give ${TLS_FLAGS_TEXT} (the key may stay, on top), or --blockd-insecure-key-over-plaintext for a blockd run with --insecure-key-over-plaintext`,
+};
+
+/** Why the controller must not call blockd so, in the words of its flags; undefined when it may. */
+export function blockdTransportRefusal(c: TransportChoice): string | undefined {
+  return transportRefusal(c, CONTROLLER_WORDS);
 }
 
 function boolFlag(f: ParsedFlags, name: string, dflt: boolean): boolean {
@@ -173,7 +167,7 @@ export function controllerConfig(f: ParsedFlags, driverName: string, env: NodeJS
     ...(keyFile ? { keyFile } : {}),
     ...(tls ? { tls } : {}),
     ...(insecureNoAuth ? { insecure: "no-auth" as const } : insecureKeyOverPlaintext ? { insecure: "key-over-plaintext" as const } : {}),
-    blockdPort: int(f, "blockd-port", 1, 65535) ?? DEFAULT_BLOCKD_PORT,
+    blockdPort: int(f, "blockd-port", 1, 65535) ?? BLOCKD_PORT,
     blockdSelector: str(f, "blockd-selector") ?? DEFAULT_BLOCKD_SELECTOR,
     blockdTimeoutMs: (int(f, "blockd-timeout", 1, 86_400) ?? 300) * 1000,
     namespace: driverNamespace(str(f, "namespace"), env),
@@ -181,7 +175,7 @@ export function controllerConfig(f: ParsedFlags, driverName: string, env: NodeJS
     kubeMode,
     hostingVolumes,
     defaults: {
-      haCount: int(f, "default-ha-count", 1, MAX_HA_COUNT) ?? BUILTIN_DEFAULTS.haCount,
+      haCount: int(f, "default-ha-count", HA_COUNT.min, HA_COUNT.max) ?? BUILTIN_DEFAULTS.haCount,
       auth: boolFlag(f, "default-auth", BUILTIN_DEFAULTS.auth),
       prealloc: boolFlag(f, "default-prealloc", BUILTIN_DEFAULTS.prealloc),
       fsType,
@@ -244,7 +238,6 @@ export async function buildController(cfg: ControllerConfig, log: Logger, overri
       nodeIds: new NodeIdBook(kube, cfg.driverName, log),
       defaults: cfg.defaults,
       defaultSizeBytes: cfg.defaultSizeBytes,
-      log,
     },
     close: () => blockd.close(),
   };

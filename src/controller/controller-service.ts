@@ -40,7 +40,7 @@ function deleteRef(volumeId: string): VolumeRef | undefined {
   }
 }
 
-export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHandlers> {
+export function controllerService(deps: ControllerDeps): AsyncHandlers<ControllerHandlers> {
   /** the last condition reported per volume, so an Event marks a change, not every poll */
   const lastAbnormal = new Map<string, boolean>();
 
@@ -50,11 +50,11 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
     if (before === abnormal || (before === undefined && !abnormal)) return;
     const owner = parseOwner(info.owner);
     const target = owner ? eventTarget(owner) : undefined;
-    await d.events.emit(target, abnormal ? "Warning" : "Normal", abnormal ? "DegradedHA" : "HARestored", `gluster-block volume ${volumeId}: ${message}`);
+    await deps.events.emit(target, abnormal ? "Warning" : "Normal", abnormal ? "DegradedHA" : "HARestored", `gluster-block volume ${volumeId}: ${message}`);
   };
 
   return {
-    CreateVolume: (req, ctx) => createVolume(d, req, ctx),
+    CreateVolume: (req, ctx) => createVolume(deps, req, ctx),
 
     async DeleteVolume(req, ctx) {
       const ref = deleteRef(req.volume_id);
@@ -62,9 +62,9 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
         ctx.log.info("volume_id is not of this driver's form; no such volume, nothing to delete", { volumeId: req.volume_id });
         return {};
       }
-      return d.locks.with([req.volume_id], async () => {
+      return deps.locks.with([req.volume_id], async () => {
         try {
-          const r = await d.blockd.any(
+          const r = await deps.blockd.any(
             "DeleteBlock",
             { volume: ref.hostingVolume, block: ref.block, unlink_storage: true, force: false, missing_ok: true },
             ctx,
@@ -77,7 +77,7 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
         }
         // found by the volume ID it was made for (GBIDs are random per create, so
         // the block's name does not name it), also on a retry after the block is gone
-        const deleted = await d.secrets.deleteForVolume(req.volume_id);
+        const deleted = await deps.secrets.deleteForVolume(req.volume_id);
         if (deleted.length > 0) ctx.log.info("CHAP secrets deleted", { secrets: deleted });
         return {};
       });
@@ -87,14 +87,14 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       const ref = existingRef(req.volume_id);
       const node = parseNodeId(req.node_id);
       checkCapability(req.volume_capability);
-      return d.locks.with([req.volume_id], async () => {
-        const info = await requireBlock(d.blockd, req.volume_id, ref, ctx);
+      return deps.locks.with([req.volume_id], async () => {
+        const info = await requireBlock(deps.blockd, req.volume_id, ref, ctx);
         const others = info.initiators.filter((i) => i !== node.initiatorIqn);
         if (info.acl_mode === "ACL_MODE_EXPLICIT" && others.length > 0) {
           throw failedPrecondition(`volume ${req.volume_id} is published to initiator ${others.join(", ")}; it is single-node: unpublish it there first`);
         }
-        await d.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: node.initiatorIqn, allow: true }, ctx);
-        d.nodeIds.remember(req.node_id);
+        await deps.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: node.initiatorIqn, allow: true }, ctx);
+        deps.nodeIds.remember(req.node_id);
         return { publish_context: {} };
       });
     },
@@ -108,14 +108,14 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       } catch {
         return {}; // cannot name a volume of ours: nothing is published
       }
-      return d.locks.with([req.volume_id], async () => {
-        const info = await findBlock(d.blockd, ref, ctx);
+      return deps.locks.with([req.volume_id], async () => {
+        const info = await findBlock(deps.blockd, ref, ctx);
         if (!info) return {}; // CSI: a volume that is gone is unpublished
         // no node ID: unpublish from every node
         const iqns = node ? [node.initiatorIqn] : info.initiators;
         for (const iqn of iqns) {
           try {
-            await d.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: iqn, allow: false }, ctx);
+            await deps.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: iqn, allow: false }, ctx);
           } catch (err) {
             if (!isCode(err, status.NOT_FOUND)) throw err;
           }
@@ -127,7 +127,7 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
     async ValidateVolumeCapabilities(req, ctx) {
       const ref = existingRef(req.volume_id);
       if (req.volume_capabilities.length === 0) throw invalidArgument("volume_capabilities is required");
-      await requireBlock(d.blockd, req.volume_id, ref, ctx);
+      await requireBlock(deps.blockd, req.volume_id, ref, ctx);
       const unconfirmed = (message: string) => ({ confirmed: null, message });
       for (const cap of req.volume_capabilities) {
         const p = capabilityProblem(cap);
@@ -143,7 +143,7 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       if (fs && made && fs !== made) return unconfirmed(`the volume was made for ${made}, not ${fs}`);
       if (Object.keys(req.parameters ?? {}).length > 0) {
         try {
-          parseParameters(req.parameters, d.defaults);
+          parseParameters(req.parameters, deps.defaults);
         } catch (err) {
           return unconfirmed(err instanceof Error ? err.message : String(err));
         }
@@ -159,20 +159,20 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       };
     },
 
-    ListVolumes: (req, ctx) => listVolumes(d, req, ctx),
+    ListVolumes: (req, ctx) => listVolumes(deps, req, ctx),
 
     async GetCapacity(req, ctx) {
       for (const cap of req.volume_capabilities) if (capabilityProblem(cap)) return { available_capacity: "0" };
       const params = req.parameters ?? {};
       const named = params[PARAM.hostingVolume];
       // validate the rest even when no hosting volume is named
-      parseParameters(named ? params : { ...params, [PARAM.hostingVolume]: "placeholder" }, d.defaults);
-      const volumes = named ? [named] : await d.hostingVolumes.list();
+      parseParameters(named ? params : { ...params, [PARAM.hostingVolume]: "placeholder" }, deps.defaults);
+      const volumes = named ? [named] : await deps.hostingVolumes.list();
       let total = 0n;
       let largest = 0n;
       for (const volume of volumes) {
         try {
-          const s = await d.blockd.any("GetVolumeSpace", { volume }, ctx);
+          const s = await deps.blockd.any("GetVolumeSpace", { volume }, ctx);
           const avail = BigInt(s.available_bytes);
           total += avail;
           if (avail > largest) largest = avail;
@@ -197,13 +197,13 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       // Block too: the node's paths and multipath map keep the old size until
       // NodeExpandVolume rescans them; a Filesystem is grown there as well
       const nodeExpansion = true;
-      return d.locks.with([req.volume_id], async () => {
-        const info = await requireBlock(d.blockd, req.volume_id, ref, ctx);
+      return deps.locks.with([req.volume_id], async () => {
+        const info = await requireBlock(deps.blockd, req.volume_id, ref, ctx);
         const current = BigInt(info.size_bytes);
         if (size < current) return { capacity_bytes: current.toString(), node_expansion_required: nodeExpansion };
         // the same size too: a resize cut short after its SIZE line left hosts
         // at the old size that only blockd sees (it answers at once when none is)
-        const r = await d.blockd.any("ResizeBlock", { volume: ref.hostingVolume, block: ref.block, size_bytes: size.toString(), force: false }, ctx);
+        const r = await deps.blockd.any("ResizeBlock", { volume: ref.hostingVolume, block: ref.block, size_bytes: size.toString(), force: false }, ctx);
         ctx.log.info(size === current ? "volume size confirmed on every host" : "volume expanded", {
           volumeId: req.volume_id,
           from: current.toString(),
@@ -215,12 +215,12 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
 
     async ControllerGetVolume(req, ctx) {
       const ref = existingRef(req.volume_id);
-      const info = await requireBlock(d.blockd, req.volume_id, ref, ctx);
+      const info = await requireBlock(deps.blockd, req.volume_id, ref, ctx);
       // LIO's own view on every HA host, against the journal (read only, this block only)
       let findings: AuditFinding__Output[] = [];
       let auditError: string | undefined;
       try {
-        const report = await d.blockd.any("GetTargetStatus", { volume: ref.hostingVolume, block: ref.block }, ctx);
+        const report = await deps.blockd.any("GetTargetStatus", { volume: ref.hostingVolume, block: ref.block }, ctx);
         findings = report.hosts
           .filter((h) => !h.matches)
           .map((h) => ({ kind: h.present ? "target-differs" : "target-missing", host: h.host, block: ref.block, detail: h.detail, fixed: false }));
@@ -232,7 +232,7 @@ export function controllerService(d: ControllerDeps): AsyncHandlers<ControllerHa
       await noteCondition(req.volume_id, info, condition.abnormal ?? false, condition.message ?? "");
       return {
         volume: { volume_id: req.volume_id, capacity_bytes: info.size_bytes, volume_context: contextOf(info, ref) },
-        status: { published_node_ids: await d.nodeIds.resolve(info.initiators), volume_condition: condition },
+        status: { published_node_ids: await deps.nodeIds.resolve(info.initiators), volume_condition: condition },
       };
     },
   };

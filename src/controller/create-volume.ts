@@ -42,17 +42,17 @@ interface Validated {
 }
 
 /** Every check that needs no I/O. Throws INVALID_ARGUMENT, OUT_OF_RANGE or FAILED_PRECONDITION. */
-export function validateCreate(d: Pick<ControllerDeps, "defaults" | "defaultSizeBytes" | "secrets">, req: CreateVolumeRequest__Output): Validated {
+export function validateCreate(deps: Pick<ControllerDeps, "defaults" | "defaultSizeBytes" | "secrets">, req: CreateVolumeRequest__Output): Validated {
   const name = req.name;
   if (!name) throw invalidArgument("name is required");
-  const params = parseParameters(req.parameters ?? {}, d.defaults);
+  const params = parseParameters(req.parameters ?? {}, deps.defaults);
   const caps = checkCapabilities(req.volume_capabilities);
   if (req.volume_content_source) throw invalidArgument("volume_content_source: snapshots and clones are not supported");
   if (caps.fsType && params.fsType && caps.fsType !== params.fsType) {
     throw invalidArgument(`parameter ${PARAM.fsType}: ${params.fsType} conflicts with the volume capability's fs_type ${caps.fsType}`);
   }
-  const fsType = caps.fsType || params.fsType || d.defaults.fsType;
-  const sizeBytes = createSize(req.capacity_range, d.defaultSizeBytes, caps.mount ? fsType : undefined);
+  const fsType = caps.fsType || params.fsType || deps.defaults.fsType;
+  const sizeBytes = createSize(req.capacity_range, deps.defaultSizeBytes, caps.mount ? fsType : undefined);
   const block = blockNameFor(name);
   const volumeId = formatVolumeId({ hostingVolume: params.hostingVolume, block });
   if (Buffer.byteLength(volumeId) > MAX_VOLUME_ID_BYTES) {
@@ -60,7 +60,7 @@ export function validateCreate(d: Pick<ControllerDeps, "defaults" | "defaultSize
       `parameter ${PARAM.hostingVolume}: ${params.hostingVolume} is too long for a volume ID (${volumeId.length} > ${MAX_VOLUME_ID_BYTES} bytes)`,
     );
   }
-  if (params.auth && !d.secrets.enabled) {
+  if (params.auth && !deps.secrets.enabled) {
     throw failedPrecondition(
       `parameter ${PARAM.auth} is true, but CHAP credentials are kept in Kubernetes Secrets and no Kubernetes API is configured; set ${PARAM.auth}: "false" or give the controller API access`,
     );
@@ -88,22 +88,22 @@ function mismatch(info: BlockInfo__Output, v: Validated, req: CreateVolumeReques
 }
 
 /** The `ha` least-loaded live nodes, counting this controller's creates in flight (synchronous: nothing runs between the choice and its reservation). */
-function chooseHosts(d: ControllerDeps, ha: number, nodes: readonly NodeLoad[]): string[] | undefined {
-  const ranked = rankNodes(d.placements.apply(nodes));
+function chooseHosts(deps: ControllerDeps, ha: number, nodes: readonly NodeLoad[]): string[] | undefined {
+  const ranked = rankNodes(deps.placements.apply(nodes));
   return ranked.length < ha ? undefined : ranked.slice(0, ha).map((n) => n.host);
 }
 
-async function tooFewNodes(d: ControllerDeps, ha: number, nodes: readonly NodeLoad[]): Promise<never> {
+async function tooFewNodes(deps: ControllerDeps, ha: number, nodes: readonly NodeLoad[]): Promise<never> {
   const live = rankNodes(nodes).length;
-  const known = await d.blockd.discovery.endpoints();
+  const known = await deps.blockd.discovery.endpoints();
   throw unavailable(
-    `haCount ${ha} needs ${ha} live gluster-blockd nodes; ${live} of ${known.length} known answer and are ready (${d.blockd.discovery.describe()})`,
+    `haCount ${ha} needs ${ha} live gluster-blockd nodes; ${live} of ${known.length} known answer and are ready (${deps.blockd.discovery.describe()})`,
   );
 }
 
 /** CreateBlock on the first host's blockd (it coordinates: spread as the active paths are), or the next that connects. */
 async function createBlock(
-  d: ControllerDeps,
+  deps: ControllerDeps,
   v: Validated,
   ctx: RpcContext,
   hosts: string[],
@@ -113,8 +113,8 @@ async function createBlock(
   const { params } = v;
   const endpointOfHost = new Map(nodes.map((n) => [n.host, n.endpoint]));
   const prefer = hosts.map((h) => endpointOfHost.get(h)).filter((e): e is string => e !== undefined);
-  const coordinator = await d.blockd.pick(prefer);
-  const r = await d.blockd.call(
+  const coordinator = await deps.blockd.pick(prefer, ctx);
+  const r = await deps.blockd.call(
     coordinator,
     "CreateBlock",
     {
@@ -136,29 +136,29 @@ async function createBlock(
   return { r, coordinator };
 }
 
-export async function createVolume(d: ControllerDeps, req: CreateVolumeRequest__Output, ctx: RpcContext): Promise<CreateVolumeResponse> {
-  const v = validateCreate(d, req);
-  d.hostingVolumes.note(v.params.hostingVolume);
-  const release = d.locks.lock(`name:${v.name}`, v.volumeId);
+export async function createVolume(deps: ControllerDeps, req: CreateVolumeRequest__Output, ctx: RpcContext): Promise<CreateVolumeResponse> {
+  const v = validateCreate(deps, req);
+  deps.hostingVolumes.note(v.params.hostingVolume);
+  const release = deps.locks.lock(`name:${v.name}`, v.volumeId);
   try {
-    return await createLocked(d, req, v, ctx);
+    return await createLocked(deps, req, v, ctx);
   } catch (err) {
     const e = toStatusError(err, controllerErrorMap);
     if (e.code !== status.ABORTED)
-      await d.events.emit(eventTarget(v.params), "Warning", "CreateBlockFailed", `gluster-block volume ${v.volumeId}: ${e.message}`);
+      await deps.events.emit(eventTarget(v.params), "Warning", "CreateBlockFailed", `gluster-block volume ${v.volumeId}: ${e.message}`);
     throw e;
   } finally {
     release();
   }
 }
 
-async function createLocked(d: ControllerDeps, req: CreateVolumeRequest__Output, v: Validated, ctx: RpcContext): Promise<CreateVolumeResponse> {
+async function createLocked(deps: ControllerDeps, req: CreateVolumeRequest__Output, v: Validated, ctx: RpcContext): Promise<CreateVolumeResponse> {
   const { params } = v;
   const ref = { hostingVolume: params.hostingVolume, block: v.block };
-  const existing = await findBlock(d.blockd, ref, ctx);
+  const existing = await findBlock(deps.blockd, ref, ctx);
   let sizeBytes = v.sizeBytes;
   let hosts: string[] | undefined = params.hosts?.slice(0, params.haCount);
-  const nodes = await d.blockd.nodes(ctx);
+  const nodes = await deps.blockd.nodes(ctx);
   if (existing && existing.state !== "deleting") {
     const diff = mismatch(existing, v, req);
     if (diff) throw alreadyExists(`volume ${v.name} exists (${v.volumeId}) with other parameters: ${diff}`);
@@ -167,19 +167,19 @@ async function createLocked(d: ControllerDeps, req: CreateVolumeRequest__Output,
     if (existing.hosts.length > 0) hosts = existing.hosts;
     ctx.log.info("volume exists; converging it", { volumeId: v.volumeId, state: existing.state });
   }
-  hosts ??= chooseHosts(d, params.haCount, nodes) ?? (await tooFewNodes(d, params.haCount, nodes));
+  hosts ??= chooseHosts(deps, params.haCount, nodes) ?? (await tooFewNodes(deps, params.haCount, nodes));
   // counted from the choice until blockd answers, when the nodes' own counts have it
-  const release = d.placements.reserve(hosts);
+  const release = deps.placements.reserve(hosts);
   let made: { r: CreateBlockResponse__Output; coordinator: string };
   try {
-    made = await createBlock(d, v, ctx, hosts, nodes, sizeBytes);
+    made = await createBlock(deps, v, ctx, hosts, nodes, sizeBytes);
   } finally {
     release();
   }
   const { r, coordinator } = made;
   if (params.auth) {
     if (!r.username || !r.password) throw internal(`gluster-blockd made ${v.volumeId} with auth but returned no CHAP credentials`);
-    await d.secrets.ensure({
+    await deps.secrets.ensure({
       csiName: v.name,
       volumeId: v.volumeId,
       gbid: r.gbid,
@@ -190,7 +190,7 @@ async function createLocked(d: ControllerDeps, req: CreateVolumeRequest__Output,
     });
   }
   if (r.portals.length < params.haCount) {
-    await d.events.emit(
+    await deps.events.emit(
       eventTarget(params),
       "Warning",
       "DegradedHA",

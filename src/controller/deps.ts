@@ -7,7 +7,6 @@ import type { ParameterDefaults } from "./params.js";
 import type { HostingVolumes } from "./hosting-volumes.js";
 import type { NodeIdBook } from "./node-ids.js";
 import type { PlacementReservations } from "./placement-reservations.js";
-import type { Logger } from "../util/log.js";
 
 export interface ControllerDeps {
   blockd: BlockdClient;
@@ -21,5 +20,4 @@ export interface ControllerDeps {
   defaults: ParameterDefaults;
   /** CreateVolume without a capacity range */
   defaultSizeBytes: bigint;
-  log: Logger;
 }

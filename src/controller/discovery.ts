@@ -4,7 +4,6 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import type { KubeApi } from "./kube-api.js";
 
-export const DEFAULT_BLOCKD_PORT = 24010;
 export const DEFAULT_BLOCKD_SELECTOR = "app.kubernetes.io/name=gluster-blockd";
 
 export interface BlockdDiscovery {

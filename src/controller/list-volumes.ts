@@ -28,11 +28,11 @@ interface Listed {
   unreadable?: string;
 }
 
-export async function listVolumes(d: ControllerDeps, req: ListVolumesRequest__Output, ctx: RpcContext): Promise<ListVolumesResponse> {
+export async function listVolumes(deps: ControllerDeps, req: ListVolumesRequest__Output, ctx: RpcContext): Promise<ListVolumesResponse> {
   const listed = new Map<string, Listed>();
-  for (const volume of await d.hostingVolumes.list()) {
+  for (const volume of await deps.hostingVolumes.list()) {
     try {
-      const l = await d.blockd.any("ListBlocks", { volume, details: true }, ctx);
+      const l = await deps.blockd.any("ListBlocks", { volume, details: true }, ctx);
       const infos = new Map(l.infos.map((i) => [i.name, i]));
       const unreadable = new Map(l.unreadable.map((u) => [u.name, u.error]));
       for (const block of l.blocks) {
@@ -55,7 +55,7 @@ export async function listVolumes(d: ControllerDeps, req: ListVolumesRequest__Ou
       return unreadableEntry(id, l.unreadable);
     }
     // listed without details: a create not begun or a block gone since (GetBlock: NOT_FOUND), or a blockd older than details
-    const info = l.info ?? (await findBlock(d.blockd, l.ref, ctx));
+    const info = l.info ?? (await findBlock(deps.blockd, l.ref, ctx));
     if (!info) return undefined;
     return {
       volume: { volume_id: id, capacity_bytes: info.size_bytes, volume_context: contextOf(info, l.ref) },

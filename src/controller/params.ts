@@ -36,8 +36,6 @@ const KNOWN = new Set<string>([
 ]);
 const SIDECAR_PREFIX = "csi.storage.k8s.io/";
 
-export const MAX_HA_COUNT = HA_COUNT.max;
-
 /** Defaults for parameters a StorageClass leaves out (controller flags). */
 export interface ParameterDefaults {
   haCount: number;
@@ -108,8 +106,8 @@ export function parseParameters(params: Readonly<Record<string, string>>, defaul
   let haCount = defaults.haCount;
   const ha = get(PARAM.haCount);
   if (ha !== undefined) {
-    const n = parseInt(ha, HA_COUNT.min, MAX_HA_COUNT);
-    if (n === undefined) p.add(PARAM.haCount, `${JSON.stringify(ha)} is not a whole number from 1 to ${MAX_HA_COUNT}`);
+    const n = parseInt(ha, HA_COUNT.min, HA_COUNT.max);
+    if (n === undefined) p.add(PARAM.haCount, `${JSON.stringify(ha)} is not a whole number from ${HA_COUNT.min} to ${HA_COUNT.max}`);
     else haCount = n;
   }
 

@@ -58,11 +58,10 @@ export function parseVolumeContext(ctx: Record<string, string>): VolumeContext {
     if (!/^(\d{1,3}(\.\d{1,3}){3}|\[[0-9a-fA-F:]+\]):\d{1,5}$/.test(p)) throw invalidArgument(`volume_context.portals: ${JSON.stringify(p)} is not ip:port`);
   const lun = Number(ctx[CONTEXT_KEY.lun] ?? "0");
   if (!Number.isInteger(lun) || lun < 0 || lun > 16383) throw invalidArgument(`volume_context.lun ${JSON.stringify(ctx[CONTEXT_KEY.lun])} is not a LUN number`);
+  // only present here: both derive from the GBID, and the node plugin checks them against it exactly
+  // (identity's iqnFor and wwidFor, in its requireContext) rather than by a second copy of their shapes
   const iqn = need(CONTEXT_KEY.iqn);
-  if (!/^iqn\.2016-12\.org\.gluster-block:[0-9a-f-]{36}$/.test(iqn))
-    throw invalidArgument(`volume_context.iqn ${JSON.stringify(iqn)} is not a gluster-block target`);
   const wwid = need(CONTEXT_KEY.wwid);
-  if (!/^36001405[0-9a-f]{25}$/.test(wwid)) throw invalidArgument(`volume_context.wwid ${JSON.stringify(wwid)} is not a LIO WWID`);
   return {
     iqn,
     portals,

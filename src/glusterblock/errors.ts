@@ -1,15 +1,12 @@
-// Domain errors of the gluster-block engine. Each carries the errno-like code
-// the CLI exits with (the original's: 2 no such volume/block, 17 exists, 28 no
-// space, 255 anything else); the RPC layer maps them to gRPC codes once
-// (blockd/error-map.ts).
+// Domain errors of the gluster-block engine. The RPC layer maps them to gRPC
+// codes once (blockd/error-map.ts blockErrorToCsi); the CLI's exit codes (the
+// original's: 2 no such volume/block, 17 exists, 28 no space, 255 anything
+// else) come back from those gRPC codes (error-map.ts grpcCodeToErrCode).
 
-export abstract class BlockError extends Error {
-  abstract readonly errCode: number;
-}
+export abstract class BlockError extends Error {}
 
 export class VolumeNotFoundError extends BlockError {
   override readonly name = "VolumeNotFoundError";
-  readonly errCode = 2;
   constructor(
     readonly volume: string,
     detail?: string,
@@ -20,7 +17,6 @@ export class VolumeNotFoundError extends BlockError {
 
 export class VolumeNotStartedError extends BlockError {
   override readonly name = "VolumeNotStartedError";
-  readonly errCode = 255;
   constructor(readonly volume: string) {
     super(`volume ${volume} is not started`);
   }
@@ -28,7 +24,6 @@ export class VolumeNotStartedError extends BlockError {
 
 export class BlockNotFoundError extends BlockError {
   override readonly name = "BlockNotFoundError";
-  readonly errCode = 2;
   constructor(
     readonly volume: string,
     readonly block: string,
@@ -39,7 +34,6 @@ export class BlockNotFoundError extends BlockError {
 
 export class BlockExistsError extends BlockError {
   override readonly name = "BlockExistsError";
-  readonly errCode = 17;
   constructor(
     readonly volume: string,
     readonly block: string,
@@ -51,7 +45,6 @@ export class BlockExistsError extends BlockError {
 
 export class NoSpaceError extends BlockError {
   override readonly name = "NoSpaceError";
-  readonly errCode = 28;
   constructor(message: string) {
     super(message);
   }
@@ -59,18 +52,15 @@ export class NoSpaceError extends BlockError {
 
 export class InvalidRequestError extends BlockError {
   override readonly name = "InvalidRequestError";
-  readonly errCode = 255;
 }
 
 /** A precondition of the cluster, not of the request: host not in pool, and such. */
 export class PreconditionError extends BlockError {
   override readonly name = "PreconditionError";
-  readonly errCode = 255;
 }
 
 export class HostUnreachableError extends BlockError {
   override readonly name = "HostUnreachableError";
-  readonly errCode = 255;
   constructor(
     readonly hosts: readonly string[],
     detail: string,
@@ -82,7 +72,6 @@ export class HostUnreachableError extends BlockError {
 /** Another operation holds the block; retry later. */
 export class BlockBusyError extends BlockError {
   override readonly name = "BlockBusyError";
-  readonly errCode = 255;
   constructor(
     readonly volume: string,
     readonly block: string,
@@ -99,7 +88,6 @@ export class BlockBusyError extends BlockError {
  */
 export class BlockLockLostError extends BlockError {
   override readonly name = "BlockLockLostError";
-  readonly errCode = 255;
   constructor(
     readonly volume: string,
     readonly block: string,
@@ -112,7 +100,6 @@ export class BlockLockLostError extends BlockError {
 /** Some hosts failed; what succeeded is named so a retry can converge. */
 export class PartialFailureError extends BlockError {
   override readonly name = "PartialFailureError";
-  readonly errCode = 255;
   constructor(
     message: string,
     readonly failedOn: readonly string[],

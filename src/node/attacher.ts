@@ -271,7 +271,7 @@ export class Attacher {
         .catch((err: unknown) => this.deps.log.warn("flushbufs failed", { device: m.name, error: errText(err) }));
       budget.checkCancelled(`flushing ${m.name}`);
       const wwid = m.uuid.replace(/^mpath-/, "");
-      await this.deps.multipath.disableQueueing(wwid);
+      await this.deps.multipath.disableQueueing(wwid, budget.signal);
       if (!(await this.deps.multipath.flush(wwid, budget))) {
         budget.check(`removing multipath map ${m.dmName}`);
         throw new InUseError(`multipath map ${m.dmName} (${m.name}) could not be removed; retry`);
@@ -289,7 +289,7 @@ export class Attacher {
     await Promise.all(
       present.map(async (d) => {
         await this.deps
-          .exec("blockdev", ["--flushbufs", join(this.deps.devDir, d)], { timeoutMs: budget.cap(5_000), logger: this.deps.log })
+          .exec("blockdev", ["--flushbufs", join(this.deps.devDir, d)], { timeoutMs: budget.cap(5_000), logger: this.deps.log, ...signalOf(budget) })
           .catch(() => undefined);
         await this.deps.sysfs.deleteDisk(d).catch((err: unknown) => this.deps.log.warn("deleting path failed", { disk: d, error: errText(err) }));
       }),
@@ -315,11 +315,11 @@ export class Attacher {
           ...signalOf(budget),
         });
       }
-      await this.deps.iscsi.deleteRecords(t.iqn);
+      await this.deps.iscsi.deleteRecords(t.iqn, undefined, budget.signal);
     }
     // a failure fails the detach: its retry still has the record naming the WWID (a GBID is random per
     // create, so a retry without the record could not name it again)
-    await this.deps.multipath.forgetWwid(t.wwid);
+    await this.deps.multipath.forgetWwid(t.wwid, budget.signal);
     // a last look: slaves vanish briefly during logout, so check maps again
     if (await this.deps.multipath.map(t.wwid)) {
       await delay(this.pollMs);

@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Exec, ExecOptions, ExecResult } from "../util/exec.js";
 import { ExecError } from "../util/exec.js";
 import type { Logger } from "../util/log.js";
+import { portalOf } from "../identity/portal.js";
 import { Mutex } from "./locks.js";
 import { AuthFailedError } from "./errors.js";
 
@@ -78,7 +79,7 @@ export class Iscsiadm {
     const out: string[] = [];
     for (const n of names) {
       const m = /^(.+),(\d+),(-?\d+)$/.exec(n);
-      if (m) out.push(m[1]?.includes(":") ? `[${m[1]}]:${m[2]}` : `${m[1]}:${m[2]}`);
+      if (m?.[1] && m[2]) out.push(portalOf(m[1], m[2]));
     }
     return out;
   }
@@ -132,9 +133,9 @@ export class Iscsiadm {
     await this.run(["-m", "node", "-T", iqn, "-p", portal, "--logout"], { okExitCodes: [ISCSI_ERR.NO_OBJS_FOUND], timeoutMs, ...(signal ? { signal } : {}) });
   }
 
-  /** Deletes the target's node records (all portals, or one). */
-  async deleteRecords(iqn: string, portal?: string): Promise<void> {
+  /** Deletes the target's node records (all portals, or one); `signal` ends the write (and its wait for the lock) when the caller cancels. */
+  async deleteRecords(iqn: string, portal?: string, signal?: AbortSignal): Promise<void> {
     const args = ["-m", "node", "-T", iqn, ...(portal ? ["-p", portal] : []), "-o", "delete"];
-    await this.dbWrite(args, { okExitCodes: [ISCSI_ERR.NO_OBJS_FOUND] });
+    await this.dbWrite(args, { okExitCodes: [ISCSI_ERR.NO_OBJS_FOUND], ...(signal ? { signal } : {}) });
   }
 }

@@ -62,8 +62,13 @@ export class Mounter {
   }
 
   /** Mounts at exactly `target` (innermost last), [] when nothing is mounted there. */
-  async at(target: string): Promise<MountEntry[]> {
-    const r = await this.exec("findmnt", ["-J", "-l", "-o", COLUMNS, "--mountpoint", target], { timeoutMs: 10_000, logger: this.log, okExitCodes: [1] });
+  async at(target: string, signal?: AbortSignal): Promise<MountEntry[]> {
+    const r = await this.exec("findmnt", ["-J", "-l", "-o", COLUMNS, "--mountpoint", target], {
+      timeoutMs: 10_000,
+      logger: this.log,
+      okExitCodes: [1],
+      ...(signal ? { signal } : {}),
+    });
     return r.exitCode === 0 ? parseFindmnt(r.stdout).filter((m) => m.target === target) : [];
   }
 
@@ -78,10 +83,15 @@ export class Mounter {
     if (readOnly) await this.exec("mount", ["-o", "remount,bind,ro", target], { timeoutMs: 10_000, logger: this.log });
   }
 
-  /** Unmounts everything stacked at `target`; nothing mounted is success. */
-  async unmountAll(target: string): Promise<void> {
-    for (let i = 0; i < 8 && (await this.at(target)).length > 0; i++) {
-      await this.exec("umount", [target], { timeoutMs: 30_000, logger: this.log });
+  /**
+   * Unmounts everything stacked at `target`; nothing mounted is success.
+   * `signal`: the caller's cancellation, which ends a umount that hangs (up to
+   * 30 s each, 8 of them) rather than let it outlive the call.
+   */
+  async unmountAll(target: string, signal?: AbortSignal): Promise<void> {
+    const cancel = signal ? { signal } : {};
+    for (let i = 0; i < 8 && (await this.at(target, signal)).length > 0; i++) {
+      await this.exec("umount", [target], { timeoutMs: 30_000, logger: this.log, ...cancel });
     }
   }
 }

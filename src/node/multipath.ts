@@ -88,8 +88,9 @@ export class Multipath {
     });
   }
 
-  async forgetWwid(wwid: string): Promise<void> {
-    await this.deps.exec("multipath", ["-w", wwid], { timeoutMs: 10_000, logger: this.deps.log, okExitCodes: [1] });
+  /** Removes the WWID from the wwids file; `signal` ends it when the caller cancels. */
+  async forgetWwid(wwid: string, signal?: AbortSignal): Promise<void> {
+    await this.deps.exec("multipath", ["-w", wwid], { timeoutMs: 10_000, logger: this.deps.log, okExitCodes: [1], ...(signal ? { signal } : {}) });
   }
 
   /** Asks multipathd to take these paths (it builds the map if the uevent was missed). */
@@ -118,8 +119,10 @@ export class Multipath {
   }
 
   /** Makes the map fail I/O instead of queueing it, so a flush cannot hang on a dead target. */
-  async disableQueueing(wwid: string): Promise<void> {
-    await this.deps.exec("multipathd", ["disablequeueing", "map", wwid], { timeoutMs: 10_000, logger: this.deps.log, okExitCodes: [1] }).catch(() => undefined);
+  async disableQueueing(wwid: string, signal?: AbortSignal): Promise<void> {
+    await this.deps
+      .exec("multipathd", ["disablequeueing", "map", wwid], { timeoutMs: 10_000, logger: this.deps.log, okExitCodes: [1], ...(signal ? { signal } : {}) })
+      .catch(() => undefined);
   }
 
   /** Removes the map: `multipath -f`, bounded (10 s a try) and retried; true when it is gone. */

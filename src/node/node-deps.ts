@@ -40,8 +40,8 @@ export interface DepsOptions {
   sysfsWriter?: SysfsWriter;
 }
 
-export function makeNodeDeps(exec: Exec, paths: HostPaths, log: Logger, o: DepsOptions = {}): NodeDeps {
-  const sysfs = new Sysfs(paths.sysfs, o.sysfsWriter);
+export function makeNodeDeps(exec: Exec, paths: HostPaths, log: Logger, options: DepsOptions = {}): NodeDeps {
+  const sysfs = new Sysfs(paths.sysfs, options.sysfsWriter);
   const iscsi = new Iscsiadm({ exec, iscsiDir: paths.iscsiDir, dbLockFile: iscsiDbLockFile(paths), log });
   const multipath = new Multipath({ exec, sysfs, log });
   const mounter = new Mounter(exec, log);
@@ -54,8 +54,8 @@ export function makeNodeDeps(exec: Exec, paths: HostPaths, log: Logger, o: DepsO
     udev: new UdevDb(paths.udevData),
     devDir: paths.dev,
     log,
-    ...(o.allPathsWaitMs !== undefined ? { allPathsWaitMs: o.allPathsWaitMs } : {}),
-    ...(o.pollMs !== undefined ? { pollMs: o.pollMs } : {}),
+    ...(options.allPathsWaitMs !== undefined ? { allPathsWaitMs: options.allPathsWaitMs } : {}),
+    ...(options.pollMs !== undefined ? { pollMs: options.pollMs } : {}),
   });
   return {
     exec,
@@ -68,7 +68,7 @@ export function makeNodeDeps(exec: Exec, paths: HostPaths, log: Logger, o: DepsO
     fs: new Filesystems(exec, log),
     attacher,
     records: new RecordStore(recordsDir(paths)),
-    locks: new KeyedLocks(o.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS),
-    budgetMs: o.budgetMs ?? DEFAULT_BUDGET_MS,
+    locks: new KeyedLocks(options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS),
+    budgetMs: options.budgetMs ?? DEFAULT_BUDGET_MS,
   };
 }

@@ -109,7 +109,7 @@ export class Stager {
     if (here.length > 0) {
       // something else is mounted where our volume goes (a stale mount of an earlier device): never stack on it
       log.warn("staging path holds another mount; unmounting it", { stagingPath: p.stagingPath, source: here.map((m) => m.source) });
-      await this.deps.mounter.unmountAll(p.stagingPath);
+      await this.deps.mounter.unmountAll(p.stagingPath, budget.signal);
     }
     await mkdir(p.stagingPath, { recursive: true });
     const fsType = p.cap.fsType;
@@ -190,13 +190,14 @@ export class Stager {
         volume: `${ref.hostingVolume}/${ref.block}`,
         stagingPath,
       });
-      await this.deps.mounter.unmountAll(stagingPath);
+      await this.deps.mounter.unmountAll(stagingPath, budget.signal);
       return;
     }
     if (!rec) log.info("no node record; cleaning up from what the host shows", { iqn: target.iqn, wwid: target.wwid });
     if (rec) rec = await this.deps.records.put({ ...rec, phase: "detaching" });
-    await this.deps.mounter.unmountAll(stagingPath);
-    if (rec && rec.stagingPath !== stagingPath) await this.deps.mounter.unmountAll(rec.stagingPath);
+    // the umounts, like every program the unstage runs, end when the caller cancels (a retry carries on from the record)
+    await this.deps.mounter.unmountAll(stagingPath, budget.signal);
+    if (rec && rec.stagingPath !== stagingPath) await this.deps.mounter.unmountAll(rec.stagingPath, budget.signal);
     // static PVs may share a target; the sessions stay while another record uses them
     const others = (await this.deps.records.list()).filter((r) => r.volumeId !== volumeId && r.iqn === target.iqn);
     await this.deps.attacher.detach(target, budget, { keepSessions: others.length > 0 });

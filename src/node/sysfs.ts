@@ -3,6 +3,7 @@
 // the few writes the node plugin makes there (scan one LUN, rescan, delete).
 import { readFile, readdir, realpath, writeFile } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { portalOf } from "../identity/portal.js";
 
 export interface ScsiDisk {
   /** "sdb" */
@@ -128,7 +129,7 @@ export class Sysfs {
       const connDir = join(devDir, c, "iscsi_connection", c);
       const addr = (await readText(join(connDir, "persistent_address"))) ?? (await readText(join(connDir, "address")));
       const port = (await readText(join(connDir, "persistent_port"))) ?? (await readText(join(connDir, "port")));
-      if (addr && port) portal = addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`;
+      if (addr && port) portal = portalOf(addr, port);
     }
     const disks: ScsiDisk[] = [];
     for (const t of entries.filter((e) => /^target\d+:\d+:\d+$/.test(e))) {

@@ -2,7 +2,7 @@
 // the service maps to one); anything else becomes INTERNAL. grpc-js sends an
 // error's integer `code` as the gRPC status, so nothing but a StatusError may
 // reach it: a Kubernetes ApiException's `code` is an HTTP status.
-import { status } from "@grpc/grpc-js";
+import { status, type ServiceError } from "@grpc/grpc-js";
 
 export class StatusError extends Error {
   override readonly name = "StatusError";
@@ -30,12 +30,16 @@ export const internal = (msg: string, cause?: unknown): StatusError => new Statu
 export const unauthenticated = (msg: string, cause?: unknown): StatusError => new StatusError(status.UNAUTHENTICATED, msg, { cause });
 export const deadlineExceeded = (msg: string, cause?: unknown): StatusError => new StatusError(status.DEADLINE_EXCEEDED, msg, { cause });
 
+/** A gRPC status received from a peer, as grpc-js rejects a call with it: an Error with a numeric `code` and its `details`. */
+export function isServiceError(err: unknown): err is ServiceError {
+  return err instanceof Error && typeof (err as { code?: unknown }).code === "number" && "details" in err;
+}
+
 /** Turns a gRPC status received from a peer back into a StatusError (keeps the code). */
 export function fromGrpcError(err: unknown): StatusError | undefined {
   if (err instanceof StatusError) return err;
-  if (err instanceof Error && typeof (err as { code?: unknown }).code === "number" && "details" in err) {
-    const e = err as Error & { code: number; details: string };
-    if (e.code >= 0 && e.code <= 16) return new StatusError(e.code, e.details || e.message, { cause: err });
-  }
-  return undefined;
+  if (!isServiceError(err)) return undefined;
+  // a peer may send any number; only gRPC's own codes are kept
+  const code: number = err.code;
+  return code >= 0 && code <= 16 ? new StatusError(code, err.details || err.message, { cause: err }) : undefined;
 }

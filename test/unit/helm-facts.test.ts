@@ -20,7 +20,7 @@ import { loadBlockdTls, certificateRoles, BLOCKD_TLS_FLAGS } from "../../src/rpc
 import { CONTROLLER_TLS_FLAGS } from "../../src/controller/config.js";
 import { ROOT } from "../helpers/spawn-program.js";
 import { NODE_DEFAULTS } from "../../src/node/plugin.js";
-import { DEFAULT_BLOCKD_PORT } from "../../src/controller/discovery.js";
+import { BLOCKD_PORT } from "../../src/rpc/blockd-port.js";
 import { CHAP_SECRET_PREFIX } from "../../src/controller/chap-secrets.js";
 import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
 
@@ -172,7 +172,7 @@ for (const [label, opts, kubelet, driver] of [
       const ctrl = container(ctrlPod, "gluster-block-csi");
       const endpoints = arg(ctrl, "--blockd-endpoints");
       if (endpoints === undefined) {
-        assert.equal(Number(arg(ctrl, "--blockd-port") ?? DEFAULT_BLOCKD_PORT), port);
+        assert.equal(Number(arg(ctrl, "--blockd-port") ?? BLOCKD_PORT), port);
         assert.match(arg(ctrl, "--blockd-selector") ?? "", /app\.kubernetes\.io\/name=gluster-blockd/);
       } else assert.ok(endpoints.split(",").every((e) => e.endsWith(`:${port}`)));
       for (const m of ["/sys/kernel/config", "/dev", "/lib/modules"]) assert.ok(mountAt(blockd, m), `blockd needs ${m}`);

@@ -1,11 +1,13 @@
 // A block's details (the engine's reading of its journal) as the BlockInfo
-// GetBlock and ListBlocks{details} answer.
+// GetBlock and ListBlocks{details} answer; its portals on the engine's iSCSI
+// port, as CreateBlock answers them.
 import type { BlockInfo } from "../../generated/glusterblock/v1/BlockInfo.js";
 import type { BlockDetails } from "../engine/block-engine.js";
 import { iqnFor, wwidFor } from "../../identity/names.js";
+import { portalOf } from "../../identity/portal.js";
 import { exportedOn, isDeleteStarted } from "../journal/index.js";
 
-export function toBlockInfo(d: BlockDetails): BlockInfo {
+export function toBlockInfo(d: BlockDetails, iscsiPort: number): BlockInfo {
   return {
     name: d.info.name,
     volume: d.info.volume,
@@ -19,7 +21,7 @@ export function toBlockInfo(d: BlockDetails): BlockInfo {
     resize_failed_on: d.info.resizeFailedOn.map((r) => `${r.host}:${r.currentSizeBytes}`),
     iqn: iqnFor(d.meta.gbid),
     hosts: d.hosts,
-    portals: d.hosts.filter((h) => d.info.exportedOn.includes(h)).map((h) => (h.includes(":") ? `[${h}]:3260` : `${h}:3260`)),
+    portals: d.hosts.filter((h) => d.info.exportedOn.includes(h)).map((h) => portalOf(h, iscsiPort)),
     acl_mode: d.aclMode === "EXPLICIT" ? "ACL_MODE_EXPLICIT" : "ACL_MODE_GENERATED",
     initiators: d.initiators,
     prio_path: d.meta.prioPath,

@@ -38,7 +38,7 @@ export interface BlockdConfig {
   volfileServer: string;
   glusterdSocket?: string;
   keyFile?: string;
-  /** mutual TLS on the TCP API and to the peers (tls.ts: the certificate scheme) */
+  /** mutual TLS on the TCP API and to the peers (src/rpc/tls.ts: the certificate scheme) */
   tls?: TlsFiles;
   /** --insecure-no-auth: serve TCP with neither TLS nor a key */
   insecureNoAuth?: boolean;

@@ -82,12 +82,12 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
         : { name: req.block, outcome: r.outcome, created: false, deleted: false, portal_success_on: [], portal_failed_on: [] };
     },
     async GetBlock(req, ctx) {
-      return toBlockInfo(await forCall(ctx).details(req.volume, req.block));
+      return toBlockInfo(await forCall(ctx).details(req.volume, req.block), engine.iscsiPort);
     },
     async ListBlocks(req, ctx) {
       if (!req.details) return { blocks: await forCall(ctx).list(req.volume), infos: [], unreadable: [] };
       const l = await forCall(ctx).listDetails(req.volume);
-      return { blocks: l.names, infos: l.details.map(toBlockInfo), unreadable: l.unreadable };
+      return { blocks: l.names, infos: l.details.map((d) => toBlockInfo(d, engine.iscsiPort)), unreadable: l.unreadable };
     },
     async SetInitiatorAccess(req, ctx) {
       const r = await forCall(ctx).setInitiatorAccess({ volume: req.volume, block: req.block, initiator: req.initiator_iqn, allow: req.allow });

@@ -1,17 +1,18 @@
 // blockd's TCP listener: the Blockd service for the CSI controller and the
-// BlockdPeer service for the other storage nodes. With TLS (tls.ts) the
+// BlockdPeer service for the other storage nodes. With TLS (src/rpc/tls.ts) the
 // handshake refuses a client without a valid certificate of the CA before
 // any RPC exists; every call is then checked again for the verified
 // certificate (a listener that came up without TLS by mistake must serve no
-// one) and, with a shared key (peer-auth.ts), for the x-blockd-key header:
+// one) and, with a shared key (src/rpc/peer-auth.ts), for the x-blockd-key header:
 // failing either, the call is UNAUTHENTICATED. Then the certificate's role
-// (tls.ts certificateRoles) must be one the service serves: BlockdPeer only
+// (src/rpc/tls.ts certificateRoles) must be one the service serves: BlockdPeer only
 // peers (certificates naming gluster-blockd), Blockd the controller and
 // peers; a caller of another role is PERMISSION_DENIED: it proved who it is,
 // and that one may not make this call. Either way the handler never runs.
 // Without TLS there are no roles: the key, if any, is all that is checked.
 //
-// Secure by default: the listener refuses to come up without authentication
+// Secure by default (src/rpc/transport-refusal.ts, the rule the controller
+// follows too): the listener refuses to come up without authentication
 // (no TLS and no key) unless insecureNoAuth says so, and refuses a key
 // without TLS (the key, and the CHAP passwords blockd answers with, would
 // cross the network in cleartext) unless insecureKeyOverPlaintext says so.
@@ -26,6 +27,7 @@ import type { Logger } from "../../util/log.js";
 import { keyMatches, KEY_HEADER } from "../../rpc/peer-auth.js";
 import { certificateRoles, tlsServerCredentials, ROLE_NAMES, type BlockdRole, type BlockdTls } from "../../rpc/tls.js";
 import { permissionDenied, unauthenticated, type StatusError } from "../../rpc/errors.js";
+import { transportRefusal, type TransportChoice, type TransportWords } from "../../rpc/transport-refusal.js";
 
 export interface TcpApiOptions {
   listen: Endpoint;
@@ -48,48 +50,30 @@ export interface TcpApiOptions {
 
 export type Authorize = NonNullable<WrapOptions["authorize"]>;
 
-/** How the TCP API is to authenticate its callers. */
-export interface TcpAuthChoice {
-  tls: boolean;
-  key: boolean;
-  insecureNoAuth: boolean;
-  insecureKeyOverPlaintext: boolean;
-}
-
 const TLS_FLAGS_TEXT = "mutual TLS (--tls-cert, --tls-key, --tls-ca)";
 
-/**
- * Why gluster-blockd must not serve its TCP API so, in the words of its
- * flags; undefined when it may. An insecure flag that the rest of the
- * configuration contradicts or makes moot is refused too: it would say
- * something that is not so.
- */
-export function tcpAuthRefusal(c: TcpAuthChoice): string | undefined {
-  if (c.insecureNoAuth && (c.tls || c.key)) {
-    return "--insecure-no-auth serves every caller without authentication, but --tls-*/--key-file configure it: drop --insecure-no-auth or those flags";
-  }
-  if (c.insecureKeyOverPlaintext && (c.tls || !c.key)) {
-    return c.tls
-      ? "--insecure-key-over-plaintext is only for --key-file without TLS, and TLS is configured: drop --insecure-key-over-plaintext"
-      : "--insecure-key-over-plaintext is only for --key-file without TLS, and there is no --key-file";
-  }
-  if (!c.tls && !c.key && !c.insecureNoAuth) {
-    return (
-      "gluster-blockd refuses to serve its TCP API without authentication: anyone who reaches it could create and delete blocks and read every CHAP password. " +
-      `Configure ${TLS_FLAGS_TEXT}, or give --insecure-no-auth to serve every caller anyway`
-    );
-  }
-  if (!c.tls && c.key && !c.insecureKeyOverPlaintext) {
-    return (
-      "gluster-blockd refuses --key-file without TLS: the shared key, and the CHAP passwords blockd answers with, would cross the network in cleartext. " +
-      `Configure ${TLS_FLAGS_TEXT} (the key may stay, on top), or give --insecure-key-over-plaintext to accept cleartext`
-    );
-  }
-  return undefined;
+/** gluster-blockd's words for the secure-by-default rule (src/rpc/transport-refusal.ts). */
+const BLOCKD_WORDS: TransportWords = {
+  tlsFlags: "--tls-*",
+  keyFile: "--key-file",
+  insecureNoAuth: "--insecure-no-auth",
+  insecureKeyOverPlaintext: "--insecure-key-over-plaintext",
+  noAuthDoes: "serves every caller",
+  noAuth:
+    "gluster-blockd refuses to serve its TCP API without authentication: anyone who reaches it could create and delete blocks and read every CHAP password. " +
+    `Configure ${TLS_FLAGS_TEXT}, or give --insecure-no-auth to serve every caller anyway`,
+  keyWithoutTls:
+    "gluster-blockd refuses --key-file without TLS: the shared key, and the CHAP passwords blockd answers with, would cross the network in cleartext. " +
+    `Configure ${TLS_FLAGS_TEXT} (the key may stay, on top), or give --insecure-key-over-plaintext to accept cleartext`,
+};
+
+/** Why gluster-blockd must not serve its TCP API so, in the words of its flags; undefined when it may. */
+export function tcpAuthRefusal(c: TransportChoice): string | undefined {
+  return transportRefusal(c, BLOCKD_WORDS);
 }
 
 /** The choice of a TcpApiOptions. */
-export function tcpAuthChoice(o: Pick<TcpApiOptions, "key" | "tls" | "insecureNoAuth" | "insecureKeyOverPlaintext">): TcpAuthChoice {
+export function tcpAuthChoice(o: Pick<TcpApiOptions, "key" | "tls" | "insecureNoAuth" | "insecureKeyOverPlaintext">): TransportChoice {
   return {
     tls: o.tls !== undefined,
     key: o.key !== undefined,

@@ -3,9 +3,12 @@
 //   gluster-block [timeout <seconds>] <command> <volname[/blockname]> [<args>] [--json*]
 //
 // The syntax and defaults are the original 0.5.1's (ha 1, auth disable,
-// prealloc full, unlink-storage yes; ring-buffer 1..1024 MB; block-size a
-// multiple of 512; io-timeout >= 1 s; the same yes/no words). Differences,
-// all on inputs the original mishandled:
+// prealloc full, unlink-storage yes; ring-buffer 1..1024 MB; the same yes/no
+// words). The ranges are identity's (src/identity/limits.ts), the ones the
+// CSI controller and the engine take too, so the CLI refuses at once what the
+// engine would: ha 1..16, block-size 512, 1024, 2048 or 4096, io-timeout
+// 1..3600 s (0.5.1 took any ha up to the hosts given, any multiple of 512,
+// any io-timeout >= 1 s). Differences, all on inputs the original mishandled:
 // - a --json* flag is recognised anywhere, so argument errors are printed as
 //   JSON too (the original printed them as plain text);
 // - --help and -h are help (the original called --help a bad JSON flag and -h

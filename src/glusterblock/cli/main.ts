@@ -1,8 +1,9 @@
 // The gluster-block CLI: parse the original's syntax, ask the local
 // gluster-blockd over its unix socket, print what the original printed.
-import { credentials, status, type ServiceError } from "@grpc/grpc-js";
+import { credentials, status } from "@grpc/grpc-js";
 import { blockdProto } from "../../rpc/proto.js";
 import { unary } from "../../rpc/unary-client.js";
+import { isServiceError } from "../../rpc/errors.js";
 import type { BlockdClient } from "../../generated/glusterblock/v1/Blockd.js";
 import type { CreateBlockResponse__Output } from "../../generated/glusterblock/v1/CreateBlockResponse.js";
 import type { BlockInfo__Output } from "../../generated/glusterblock/v1/BlockInfo.js";
@@ -46,10 +47,6 @@ const AUDIT_STATE: Record<string, AuditState> = {
   "delete-incomplete": "delete-incomplete",
   "journal-corrupt": "journal-corrupt",
 };
-
-function isServiceError(e: unknown): e is ServiceError {
-  return e instanceof Error && typeof (e as { code?: unknown }).code === "number" && "details" in e;
-}
 
 export async function runCli(argv: readonly string[], socketPath: string): Promise<CliOutput> {
   let parsed;

@@ -153,7 +153,7 @@ export function renderError(op: Operation, err: ErrorResult, style?: JsonStyle):
   return emit(op === "info" ? `${err.errMsg}\n` : `${err.errMsg}\nRESULT:FAIL\n`, code);
 }
 
-/** An argument error: JSON as any error, or the message then the command's usage line. Exit 255. */
+/** An argument error: JSON as any error, or the message then the command's usage line. Exits with the error's code: 255 for a command's bad arguments, 1 for no command or an unknown one (as 0.5.1). */
 export function renderUsageError(e: CliUsageError): CliOutput {
   if (e.json !== undefined) return renderError("create", { errCode: e.exitCode, errMsg: e.message }, e.json);
   return emit(`${e.message}\n${e.usage === undefined ? "" : `${e.usage}\n`}`, e.exitCode);

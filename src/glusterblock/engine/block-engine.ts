@@ -26,6 +26,7 @@ import {
 } from "../journal/index.js";
 import { iqnFor, wwidFor, validateBlockName, validateVolumeName, validateHostAddress, canonicalHost } from "../../identity/names.js";
 import { checkDeviceSize, formatSize } from "../../identity/size.js";
+import { DEFAULT_ISCSI_PORT, portalOf } from "../../identity/portal.js";
 import {
   BlockBusyError,
   BlockExistsError,
@@ -89,12 +90,13 @@ const isComplete = (meta: BlockMeta): boolean => meta.entryCreate === "SUCCESS" 
 export class BlockEngine {
   readonly host: string;
   private readonly log: Logger;
-  private readonly port: number;
+  /** the port of this cluster's iSCSI portals */
+  readonly iscsiPort: number;
 
   constructor(private readonly opts: BlockEngineOptions) {
     this.host = canonicalHost(opts.host);
     this.log = opts.log;
-    this.port = opts.iscsiPort ?? 3260;
+    this.iscsiPort = opts.iscsiPort ?? DEFAULT_ISCSI_PORT;
   }
 
   /**
@@ -164,10 +166,6 @@ export class BlockEngine {
   private async append(store: BlockStore, block: string, lines: string, step: string): Promise<void> {
     await store.append(block, lines);
     if (lines !== "") await this.step(step);
-  }
-
-  private portal(host: string): string {
-    return host.includes(":") ? `[${host}]:${this.port}` : `${host}:${this.port}`;
   }
 
   // --- create ---------------------------------------------------------------
@@ -345,7 +343,7 @@ export class BlockEngine {
       iqn: iqnFor(meta.gbid),
       gbid: meta.gbid,
       wwid: wwidFor(meta.gbid),
-      portals: ordered.map((h) => this.portal(h)),
+      portals: ordered.map((h) => portalOf(h, this.iscsiPort)),
       ...(meta.password ? { username: meta.gbid, password: meta.password } : {}),
       sizeBytes: meta.sizeBytes,
       alreadyExisted,

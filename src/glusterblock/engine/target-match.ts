@@ -1,6 +1,7 @@
 // Does what LIO holds on this node match what the journal asks for? The
 // differences are named, for ControllerGetVolume's condition and the audit.
 import type { BlockTargetSpec, LioBlockState } from "../lio/types.js";
+import { DEFAULT_ISCSI_PORT, portalOf } from "../../identity/portal.js";
 
 export function targetDifferences(spec: BlockTargetSpec, state: LioBlockState | undefined): string[] {
   if (!state?.backstore && !state?.target) return ["no LIO objects"];
@@ -20,7 +21,7 @@ export function targetDifferences(spec: BlockTargetSpec, state: LioBlockState | 
   if (!tpg) return [...d, `tpg${own} missing`];
   if (!tpg.enabled) d.push(`tpg${own} not enabled`);
   if (!tpg.luns.some((l) => l.index === 0 && l.backstore === spec.name)) d.push("lun0 missing");
-  const portal = `${spec.localHost.includes(":") ? `[${spec.localHost}]` : spec.localHost}:${spec.port ?? 3260}`;
+  const portal = portalOf(spec.localHost, spec.port ?? DEFAULT_ISCSI_PORT);
   if (!tpg.portals.includes(portal)) d.push(`portal ${portal} missing`);
   if (tpg.authentication !== (spec.auth !== undefined)) d.push(`authentication ${tpg.authentication ? "on" : "off"}`);
   if (tpg.generateNodeAcls !== spec.generateNodeAcls) d.push(`generate_node_acls ${tpg.generateNodeAcls ? 1 : 0}`);

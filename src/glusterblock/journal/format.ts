@@ -60,10 +60,6 @@ export function formatEntry(entry: JournalEntry): string {
   }
 }
 
-export function formatEntries(entries: readonly JournalEntry[]): string {
-  return entries.map(formatEntry).join("");
-}
-
 /**
  * First append of a create, written before the backing file exists (as the
  * original): VOLUME, GBID, HA, ENTRYCREATE: INPROGRESS, and PRIOPATH when the

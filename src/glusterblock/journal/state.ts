@@ -1,7 +1,7 @@
 // Views of a parsed journal that the original derives for info, delete,
 // modify and create. Each follows the original's status tables
 // (blockhostIsValid, glusterBlockDeleteFillArgs, blockInfoGetCurrentSizeOfNode).
-import type { BlockMeta, EntryPhase, HostState, HostStatus } from "./model.js";
+import type { BlockMeta, HostState, HostStatus } from "./model.js";
 
 /** Statuses of a host that holds a working target (the original's blockhostIsValid). */
 const EXPORTED: ReadonlySet<HostStatus> = new Set<HostStatus>([
@@ -74,55 +74,12 @@ export function deleteTargets(meta: BlockMeta): string[] {
   return meta.hosts.filter((h) => h.status !== "CONFIGINPROGRESS" && h.status !== "CLEANUPSUCCESS").map((h) => h.host);
 }
 
-export type LifecyclePhase = "none" | EntryPhase;
-
-/** Where the create stands: "none" if not even ENTRYCREATE was written. */
-export function createPhase(meta: BlockMeta): LifecyclePhase {
-  return meta.entryCreate ?? "none";
-}
-
-/** Where the delete stands: "none" if no delete got as far as removing the backing file. */
-export function deletePhase(meta: BlockMeta): LifecyclePhase {
-  return meta.entryDelete ?? "none";
-}
-
-export function isCreateInProgress(meta: BlockMeta): boolean {
-  return meta.entryCreate === "INPROGRESS" || meta.entryCreate === undefined;
-}
-
-/**
- * A create is complete when the backing file is made (ENTRYCREATE: SUCCESS)
- * and at least HA hosts hold the target, which is the original's audit rule.
- */
-export function isCreateComplete(meta: BlockMeta): boolean {
-  return meta.entryCreate === "SUCCESS" && exportedOn(meta).length >= meta.ha && !isDeleteStarted(meta);
-}
-
 export function isDeleteStarted(meta: BlockMeta): boolean {
   if (meta.entryDelete !== undefined) return true;
   // a delete cleans every host; a replace cleans only the old one while the others keep serving
   const cleaning = meta.hosts.some((h) => h.status.startsWith("CLEANUP"));
   const serving = meta.hosts.some((h) => EXPORTED.has(h.status) && !h.status.startsWith("CLEANUP"));
   return cleaning && !serving;
-}
-
-/** Auth is on when the latest PASSWORD is not empty. */
-export function isAuthEnforced(meta: BlockMeta): boolean {
-  return meta.password !== "";
-}
-
-/** Hosts whose target does not (or may not) match the PASSWORD line: an auth change was cut short or failed there. */
-export function authPendingOn(meta: BlockMeta): string[] {
-  const on = isAuthEnforced(meta);
-  return meta.hosts
-    .filter((h) => EXPORTED.has(h.status))
-    .filter((h) => {
-      // the latest auth step of the host decides; no auth step = as configured at create
-      const lastAuth = [...h.history].reverse().find((s) => s.status.startsWith("AUTH"));
-      if (lastAuth === undefined) return false;
-      return on ? lastAuth.status !== "AUTHENFORCED" : lastAuth.status !== "AUTHCLEARENFORCED";
-    })
-    .map((h) => h.host);
 }
 
 /** A block as its journal alone describes it: what `info` shows and GetBlock answers. */

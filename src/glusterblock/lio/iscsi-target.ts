@@ -5,9 +5,10 @@
 import { randomBytes } from "node:crypto";
 import type { CfsSession } from "./cfs-session.js";
 import type { LioPaths } from "./paths.js";
-import { portalName, resolveLink } from "./paths.js";
+import { resolveLink } from "./paths.js";
 import type { AclState, BlockTargetSpec, LunState, TargetState, TpgState } from "./types.js";
-import { ALUA_ANO_GROUP, ALUA_AO_GROUP, ALUA_DEFAULT_GROUP, DEFAULT_ISCSI_PORT } from "./types.js";
+import { ALUA_ANO_GROUP, ALUA_AO_GROUP, ALUA_DEFAULT_GROUP } from "./types.js";
+import { DEFAULT_ISCSI_PORT, portalOf } from "../../identity/portal.js";
 import { LioConfigfsError } from "./errors.js";
 
 const TPG_RE = /^tpgt_(\d+)$/;
@@ -212,7 +213,7 @@ export async function convergeTarget(s: CfsSession, paths: LioPaths, spec: Block
     const group = spec.aoHost === undefined ? ALUA_DEFAULT_GROUP : host === spec.aoHost ? ALUA_AO_GROUP : ALUA_ANO_GROUP;
     if ((await lunAluaGroup(s, lunPath)) !== group) await s.write(`${lunPath}/alua_tg_pt_gp`, group);
 
-    const want = portalName(host, port);
+    const want = portalOf(host, port);
     for (const np of await s.readdir(`${tpgPath}/np`)) if (np !== want) await s.rmdir(`${tpgPath}/np/${np}`);
     if ((await s.kind(`${tpgPath}/np/${want}`)) !== "dir") await s.mkdir(`${tpgPath}/np/${want}`);
 

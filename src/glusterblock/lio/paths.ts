@@ -35,11 +35,6 @@ export class LioPaths {
   }
 }
 
-/** `ip:port`, with IPv6 in brackets as LIO names network portals */
-export function portalName(host: string, port: number): string {
-  return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
 /** resolve a configfs link target (relative to the link's directory) to an absolute path */
 export function resolveLink(linkPath: string, target: string): string {
   return posix.resolve(posix.dirname(linkPath), target);

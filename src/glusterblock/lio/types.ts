@@ -143,7 +143,6 @@ export const DEFAULT_CMD_TIME_OUT_SEC = 130;
  * before 5.12 ignore the option; objects made before keep theirs.
  */
 export const CMD_RING_SIZE_MB = 2;
-export const DEFAULT_ISCSI_PORT = 3260;
 export const ALUA_AO_GROUP = "glfs_tg_pt_gp_ao";
 export const ALUA_ANO_GROUP = "glfs_tg_pt_gp_ano";
 export const ALUA_DEFAULT_GROUP = "default_tg_pt_gp";

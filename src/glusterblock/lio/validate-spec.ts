@@ -1,20 +1,20 @@
 // Reject specs LIO would half-accept: a bad value found after some objects
 // exist would leave debris, so everything is checked before the first write.
+// Names, GBID, IQN and block size follow identity's rules, the ones the
+// engine and the CLI check: a spec no other layer would make is refused here.
 import type { BlockTargetSpec } from "./types.js";
-import { IQN_PREFIX } from "../../identity/names.js";
+import { IQN_PREFIX, MAX_NAME_LENGTH, iqnFor, isGbid, isValidBlockName } from "../../identity/names.js";
 import { isInitiatorName } from "../../identity/initiator-name.js";
-import { RING_BUFFER_MB, inRange } from "../../identity/limits.js";
+import { BLOCK_SIZES, RING_BUFFER_MB, inRange } from "../../identity/limits.js";
 import { LioInvalidSpecError } from "./errors.js";
-
-const NAME_RE = /^[A-Za-z0-9_-]{1,255}$/;
 
 export function validateSpec(spec: BlockTargetSpec): void {
   const bad = (why: string): never => {
     throw new LioInvalidSpecError(`block ${spec.name}: ${why}`);
   };
-  if (!NAME_RE.test(spec.name)) bad("name must be 1-255 of [A-Za-z0-9_-]");
-  if (!/^[0-9a-fA-F-]{8,64}$/.test(spec.gbid)) bad("gbid is not a uuid");
-  if (spec.iqn !== `${IQN_PREFIX}${spec.gbid}`) bad(`iqn must be ${IQN_PREFIX}<gbid>`);
+  if (!isValidBlockName(spec.name)) bad(`name must be 1-${MAX_NAME_LENGTH} of [A-Za-z0-9_-]`);
+  if (!isGbid(spec.gbid)) bad("gbid is not a lower-case uuid");
+  if (spec.iqn !== iqnFor(spec.gbid)) bad(`iqn must be ${IQN_PREFIX}<gbid>`);
   // the kernel's control parser splits on ',' and rtslib refuses ':'
   if (spec.cfgstring === "" || /[:,\s]/.test(spec.cfgstring) || !spec.cfgstring.includes(spec.gbid))
     bad("cfgstring must name the block's file and hold no ':', ',' or blanks");
@@ -32,8 +32,7 @@ export function validateSpec(spec: BlockTargetSpec): void {
   }
   for (const a of spec.acls) if (!isInitiatorName(a)) bad(`initiator ${a} is not an iqn/eui/naa name`);
   if (spec.ringBufferMb !== undefined && !inRange(spec.ringBufferMb, RING_BUFFER_MB)) bad(`ring buffer must be ${RING_BUFFER_MB.min}-${RING_BUFFER_MB.max} MB`);
-  if (spec.hwBlockSize !== undefined && (!Number.isInteger(spec.hwBlockSize) || spec.hwBlockSize < 512 || spec.hwBlockSize % 512 !== 0))
-    bad("block size must be a multiple of 512");
+  if (spec.hwBlockSize !== undefined && !BLOCK_SIZES.includes(spec.hwBlockSize)) bad(`block size must be one of ${BLOCK_SIZES.join(", ")}`);
   if (spec.cmdTimeOutSec !== undefined && (!Number.isInteger(spec.cmdTimeOutSec) || spec.cmdTimeOutSec < 0)) bad("cmd_time_out must be >= 0");
   if (spec.port !== undefined && (!Number.isInteger(spec.port) || spec.port < 1 || spec.port > 65535)) bad("bad port");
 }

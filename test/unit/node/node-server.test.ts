@@ -592,6 +592,46 @@ describe("cancellation: the caller's signal ends what the call runs", () => {
     assert.equal(toStatusError(err, mapNodeError).code, status.CANCELLED, String(err));
     assert.ok(Date.now() - started < 3_000, "not the call's 5 s budget");
   });
+
+  /** Stages, then unstages with a call cancelled once `match`'s program runs; the unstage fails CANCELLED, soon, and that program is gone. */
+  const cancelledUnstage = async (match: (file: string, args: readonly string[]) => boolean): Promise<void> => {
+    const pids: number[] = [];
+    build(hanging(match, pids));
+    await stage();
+    const c = cancelling();
+    const started = Date.now();
+    const pending = srv.NodeUnstageVolume!({ volume_id: VOLUME_ID, staging_target_path: stagingPath() }, c.ctx).catch((e: unknown) => e);
+    await until(() => pids.length === 1);
+    c.abort();
+    const err = await pending;
+    assert.equal(toStatusError(err, mapNodeError).code, status.CANCELLED, String(err));
+    assert.ok(Date.now() - started < 4_000, "neither the program's own timeout nor the call's 5 s budget");
+    assert.equal(alive(pids[0] ?? 0), false, "the program is gone");
+    // the record stays: a retried unstage carries on from it
+    assert.ok(await deps.records.get(VOLUME_ID));
+  };
+
+  test("a cancelled NodeUnstageVolume ends its umount; nothing after it runs", async () => {
+    await cancelledUnstage((f) => f === "umount");
+    assert.equal(
+      host.calls.some((x) => x.args.includes("--logout")),
+      false,
+      "no logout after the cancelled umount",
+    );
+  });
+
+  test("a cancelled NodeUnstageVolume ends its iscsiadm -o delete", async () => {
+    await cancelledUnstage((f, a) => f === "flock" && a.includes("iscsiadm") && a.includes("delete"));
+    assert.equal(
+      host.calls.some((x) => x.file === "multipath" && x.args[0] === "-w"),
+      false,
+      "the WWID is not forgotten after the cancelled delete",
+    );
+  });
+
+  test("a cancelled NodeUnstageVolume ends its multipath -w", async () => {
+    await cancelledUnstage((f, a) => f === "multipath" && a[0] === "-w");
+  });
 });
 
 test("unsafe multipath settings are refused before any login", async () => {

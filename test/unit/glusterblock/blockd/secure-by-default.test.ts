@@ -202,6 +202,13 @@ describe("the policy", () => {
     assert.equal(cfg(["--blockd-insecure-no-auth"]).insecure, "no-auth");
     assert.equal(cfg(["--blockd-tls-cert", "/c", "--blockd-tls-key", "/k", "--blockd-tls-ca", "/a"]).insecure, undefined);
   });
+
+  test("blockd and the controller refuse exactly the same settings (one rule, two vocabularies)", () => {
+    for (let i = 0; i < 16; i++) {
+      const choice = c(Boolean(i & 1), Boolean(i & 2), Boolean(i & 4), Boolean(i & 8));
+      assert.equal(tcpAuthRefusal(choice) === undefined, blockdTransportRefusal(choice) === undefined, JSON.stringify(choice));
+    }
+  });
 });
 
 test("gluster-block-csi controller with a key and no TLS exits 2 before it serves", async () => {

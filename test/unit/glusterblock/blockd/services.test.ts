@@ -34,6 +34,8 @@ import { noExec, tempHostingVolume } from "../../../helpers/temp-hosting-volume.
 
 const VOLUME = "block-test";
 const HOST = "10.213.0.11";
+/** not the default 3260: the portals GetBlock answers must be on the engine's port */
+const ISCSI_PORT = 3261;
 
 const VOLUME_INFO = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <cliOutput><opRet>0</opRet><opErrno>0</opErrno><opErrstr/><volInfo><volumes><volume><name>${VOLUME}</name><status>1</status><statusStr>Started</statusStr><typeStr>Replicate</typeStr><replicaCount>3</replicaCount><bricks/><options/></volume><count>1</count></volumes></volInfo></cliOutput>`;
@@ -83,6 +85,7 @@ before(async () => {
     peers: noPeers,
     exec: noExec,
     log: nullLogger,
+    iscsiPort: ISCSI_PORT,
   });
   const auditor = new Auditor(engine, local, lio, noPeers, nullLogger);
   const svc = blockdProto().glusterblock.v1.Blockd.service;
@@ -169,6 +172,11 @@ test("ListBlocks with details answers every readable block's GetBlock in one cal
     const one = await unary<BlockInfo__Output>(client, "GetBlock", { volume: VOLUME, block: info.name }, { timeoutMs: 10_000 });
     assert.deepEqual(info, one, `${info.name}: what GetBlock answers`);
   }
+  assert.deepEqual(
+    r.infos.find((i) => i.name === "b0")?.portals,
+    HOSTS.map((h) => `${h}:${ISCSI_PORT}`),
+    "the exporting hosts' portals, on the engine's iSCSI port",
+  );
   assert.deepEqual(
     r.infos.map((i) => [i.name, i.state]),
     order(["b0", "b1", "b2"]).map((n) => [n, { b0: "ready", b1: "degraded", b2: "creating" }[n]]),

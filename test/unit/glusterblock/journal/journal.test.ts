@@ -8,20 +8,13 @@ import {
   JournalValueError,
   type JournalEntry,
   META_KEYS,
-  authPendingOn,
   createDoneLines,
   createIntentLines,
-  createPhase,
-  deletePhase,
   deleteTargets,
   exportedOn,
   failedOn,
-  formatEntries,
   hostsBehindSize,
   hostLine,
-  isAuthEnforced,
-  isCreateComplete,
-  isCreateInProgress,
   isDeleteStarted,
   keyLine,
   parseJournal,
@@ -30,6 +23,7 @@ import {
   resizeFailedOn,
   toBlockSummary,
 } from "../../../../src/glusterblock/journal/index.js";
+import { formatEntries } from "../../../helpers/journal-text.js";
 
 const DUMMY_PASSWORD = "5f0c1d2e-3a4b-4c5d-8e6f-7a8b9c0d1e2f";
 const fixture = (name: string): string => readFileSync(new URL(`../../../fixtures/journal/${name}.txt`, import.meta.url), "utf8");
@@ -58,19 +52,16 @@ describe("parseJournal on the original's journals", () => {
     assert.equal(m.lines.length, 16);
     assert.equal(m.tornTail, undefined);
     assert.deepEqual(exportedOn(m), ["10.213.0.13", "10.213.0.12", "10.213.0.11"]);
-    assert.ok(isCreateComplete(m));
-    assert.ok(!isAuthEnforced(m));
+    assert.ok(!isDeleteStarted(m));
   });
   it("reads a1 (auth at create: PASSWORD before the hosts, AUTHENFORCED after CONFIGSUCCESS)", () => {
     const m = parseJournal("a1", fixture("after-create-a1"));
     assert.equal(m.password, DUMMY_PASSWORD);
-    assert.ok(isAuthEnforced(m));
     assert.deepEqual(exportedOn(m), ["10.213.0.11", "10.213.0.12", "10.213.0.13"]);
     assert.deepEqual(
       m.hosts[0]?.history.map((s) => s.status),
       ["CONFIGINPROGRESS", "CONFIGSUCCESS", "AUTHENFORCED"],
     );
-    assert.deepEqual(authPendingOn(m), []);
   });
   it("last value wins through auth enable/disable and a resize", () => {
     const m = parseJournal("t1", fixture("after-modifies-t1"));
@@ -239,10 +230,9 @@ describe("derived views", () => {
   const head = createIntentLines({ volume: "v", gbid: "741d7e15-7fc9-4aa3-82b8-bd5c5298b65e", ha: 3 });
   it("in-progress create", () => {
     const m = parseJournal("b", head + hostLine("10.0.0.1", "CONFIGINPROGRESS"));
-    assert.ok(isCreateInProgress(m));
-    assert.ok(!isCreateComplete(m));
-    assert.equal(createPhase(m), "INPROGRESS");
-    assert.equal(deletePhase(m), "none");
+    assert.equal(m.entryCreate, "INPROGRESS");
+    assert.equal(m.entryDelete, undefined);
+    assert.ok(!isDeleteStarted(m));
     assert.equal(m.sizeBytes, 0n);
     assert.deepEqual(exportedOn(m), []);
     assert.deepEqual(deleteTargets(m), []);
@@ -267,7 +257,6 @@ describe("derived views", () => {
       { host: "10.0.0.2", currentSizeBytes: GiB },
     ]);
     assert.deepEqual(deleteTargets(m), ["10.0.0.1", "10.0.0.2", "10.0.0.3"]);
-    assert.ok(!isCreateComplete(m));
     const info = toBlockSummary(m);
     assert.equal(info.sizeBytes, 3n * GiB);
     assert.deepEqual(info.failedOn, ["10.0.0.3"]);
@@ -284,7 +273,7 @@ describe("derived views", () => {
     const replaced = half + hostLine("10.0.0.2", "RSSUCCESS", 2n * GiB) + hostLine("10.0.0.3", "CONFIGINPROGRESS") + hostLine("10.0.0.3", "CONFIGSUCCESS");
     assert.deepEqual(hostsBehindSize(parseJournal("b", replaced)), []);
   });
-  it("delete in progress and auth changes cut short", () => {
+  it("a replace's cleaned node is not a delete; a delete in progress is", () => {
     const text =
       head +
       createDoneLines({ sizeBytes: GiB }) +
@@ -294,13 +283,14 @@ describe("derived views", () => {
       hostLine("10.0.0.2", "AUTHENFORCEING") +
       hostLine("10.0.0.3", "CLEANUPSUCCESS");
     const m = parseJournal("b", text);
-    assert.deepEqual(authPendingOn(m), ["10.0.0.2"]);
+    assert.equal(m.password, DUMMY_PASSWORD);
     // one host cleaned while two still serve: a replace's old node, not a delete
     assert.ok(!isDeleteStarted(m));
     assert.deepEqual(deleteTargets(m), ["10.0.0.1", "10.0.0.2"]);
     const all = parseJournal("b", text + hostLine("10.0.0.1", "CLEANUPINPROGRESS") + hostLine("10.0.0.2", "CLEANUPFAIL"));
     assert.ok(isDeleteStarted(all), "every host cleaning or cleaned: a delete");
     const m2 = parseJournal("b", text + "ENTRYDELETE: INPROGRESS\n");
-    assert.equal(deletePhase(m2), "INPROGRESS");
+    assert.equal(m2.entryDelete, "INPROGRESS");
+    assert.ok(isDeleteStarted(m2));
   });
 });

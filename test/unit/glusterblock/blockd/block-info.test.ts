@@ -1,0 +1,26 @@
+// A block's BlockInfo: its portals are the exporting HA hosts' (in HA order),
+// on the iSCSI port the engine is configured with, IPv6 in brackets.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { toBlockInfo } from "../../../../src/glusterblock/blockd/block-info.js";
+import type { BlockDetails } from "../../../../src/glusterblock/engine/block-engine.js";
+import { createDoneLines, createIntentLines, hostLine, parseJournal, toBlockSummary } from "../../../../src/glusterblock/journal/index.js";
+import { gbidFor } from "../../../doubles/names.js";
+
+const HOSTS = ["10.0.0.1", "fd00::2", "10.0.0.3"];
+
+function details(exported: readonly string[]): BlockDetails {
+  const meta = parseJournal(
+    "b1",
+    createIntentLines({ volume: "hv", gbid: gbidFor("hv", "b1"), ha: 3 }) +
+      createDoneLines({ sizeBytes: 1048576n }) +
+      exported.map((h) => hostLine(h, "CONFIGSUCCESS")).join(""),
+  );
+  return { meta, info: toBlockSummary(meta), hosts: HOSTS, aclMode: "EXPLICIT", initiators: [], owner: "" };
+}
+
+test("portals: the exporting hosts in HA order, on the given port", () => {
+  const d = details(["10.0.0.3", "fd00::2"]);
+  assert.deepEqual(toBlockInfo(d, 3260).portals, ["[fd00::2]:3260", "10.0.0.3:3260"]);
+  assert.deepEqual(toBlockInfo(d, 13260).portals, ["[fd00::2]:13260", "10.0.0.3:13260"]);
+});
