@@ -32,10 +32,10 @@ if [ "${SKIP_E2E:-0}" != 1 ]; then
   trap 'npm run --silent lab -- down >/dev/null 2>&1 || true' EXIT
   # E2E_QUICK=1 (this script must finish in under an hour on 2 cores): the
   # node plugin's e2e runs xfs and Block (not ext4), 2 stage/unstage loops
-  # instead of 20 and leaves its HA cases to the full run; the load e2e makes
-  # one wave of 10 volumes (not 50); the fault matrix stops each operation at
-  # its chosen steps; the lab-only smoke test is skipped. `npm run test:e2e`
-  # alone runs everything.
+  # instead of 20 and leaves its HA cases to the full run; the load e2e is
+  # left to the full run (the bench's quick run below still creates in
+  # parallel); the fault matrix stops each operation at its chosen steps; the
+  # lab-only smoke test is skipped. `npm run test:e2e` alone runs everything.
   E2E_QUICK=1 LAB_KEEP=1 npm run test:e2e
 
   phase "benchmark smoke run on the same lab (npm run bench -- --quick; prints the table, asserts nothing about time)"
