@@ -92,7 +92,8 @@ test("build runs npm ci + npm run build; the runtime ships the bundles and no no
   // nothing left external: scripts/bundle.mjs bundles every dependency
   const bundler = readFileSync(join(ROOT, "scripts/bundle.mjs"), "utf8");
   assert.match(bundler, /bundle: true/);
-  assert.doesNotMatch(bundler, /external|packages:/);
+  assert.doesNotMatch(bundler, /packages:/);
+  assert.match(bundler, /external: \["supports-color"\]/, "only debug's optional supports-color, which only devDependencies install");
 });
 
 test("every COPY source from the build context exists and is not excluded by .dockerignore", () => {
@@ -184,8 +185,8 @@ test("the bundles run with nothing beside them but package.json and bin/ (no nod
       if (dirname(d) === d) break;
     }
     // what a bundle still asks node for: its built-in modules, and packages its dependencies try and do without
-    // (ws: bufferutil, utf-8-validate; node-fetch: encoding)
-    const optional = new Set(["bufferutil", "utf-8-validate", "encoding"]);
+    // (ws: bufferutil, utf-8-validate; node-fetch: encoding; debug: supports-color)
+    const optional = new Set(["bufferutil", "utf-8-validate", "encoding", "supports-color"]);
     for (const p of PROGRAMS) {
       const code = readFileSync(join(app, "dist/bundle", `${p}.js`), "utf8");
       const specifiers = new Set([...code.matchAll(/(?:require\(|^import [^;]*?from |^import )"([^"]+)"/gm)].map((m) => m[1] ?? ""));
