@@ -37,6 +37,9 @@ const FORBIDDEN: readonly (readonly [rule: string, file: string, specifier: stri
   ["demo imports nothing under test/", "demo/probe.ts", "../test/doubles/fake-blockd.js"],
   ["bench imports nothing under test/", "bench/probe.ts", "../test/helpers/tls-pki.js"],
   ["the lab runs no test code", "lab/harness/probe.ts", "../../test/doubles/fake-host.js"],
+  ["the image build runs no test code", "image/probe.ts", "../test/helpers/helm.js"],
+  ["the image build knows no service", "image/probe.ts", "../src/glusterblock/engine/block-engine.js"],
+  ["the image build knows no lab", "image/probe.ts", "../lab/proc.js"],
 ];
 
 for (const [rule, file, specifier] of FORBIDDEN) {
@@ -54,6 +57,8 @@ test("lint allows the imports the parts are meant to make", async () => {
     ["src/glusterblock/blockd/probe.ts", "../../rpc/tls.js"],
     ["demo/probe.ts", "../lab/harness/lab.js"],
     ["test/unit/probe.ts", "../doubles/fake-host.js"],
+    ["image/probe.ts", "../src/util/exec.js"],
+    ["test/image/probe.ts", "../../image/ensure-image.js"],
   ] as const) {
     assert.deepEqual(await partProblems(file, specifier), [], `${file} importing ${specifier}`);
   }
