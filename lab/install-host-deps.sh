@@ -3,8 +3,9 @@
 # VM lab (lab/) and the host gluster fixture (test/integration):
 # qemu (TCG), debootstrap, ssh client, glusterd + FUSE client, xfs/ext4
 # tools, python3 (qemu monitor helper), protoc (the project's code
-# generation and tests) and unzip (the chart tests unpack helm from a layer
-# zip: test/helpers/helm.ts).
+# generation and tests), unzip (the chart tests unpack helm from a layer
+# zip: test/helpers/helm.ts) and buildah (npm run image and its tests build
+# the product image from the Dockerfile: image/).
 #
 # Runs as root on Debian 12, non-interactively.  `apt-get update` only runs
 # when a package is missing.  The host glusterd service is disabled and
@@ -15,7 +16,7 @@ set -euo pipefail
 
 PKGS=(qemu-system-x86 qemu-utils debootstrap openssh-client iproute2 e2fsprogs
       xfsprogs glusterfs-server glusterfs-client python3 protobuf-compiler
-      libprotobuf-dev unzip)
+      libprotobuf-dev unzip buildah)
 
 log() { printf '[install-host-deps %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 [ "$(id -u)" = 0 ] || { log "must run as root"; exit 1; }
@@ -65,7 +66,7 @@ modprobe tun 2>/dev/null || true
 modprobe bridge 2>/dev/null || true
 [ -e /dev/fuse ] || log "warning: /dev/fuse missing (the FUSE mount of the fixture will fail)"
 [ -e /dev/net/tun ] || log "warning: /dev/net/tun missing (the 3-VM lab needs tap devices)"
-for c in qemu-system-x86_64 qemu-img debootstrap ssh glusterd gluster mkfs.xfs mkfs.ext4 protoc python3 unzip; do
+for c in qemu-system-x86_64 qemu-img debootstrap ssh glusterd gluster mkfs.xfs mkfs.ext4 protoc python3 unzip buildah; do
   command -v "$c" >/dev/null || { log "missing command after install: $c"; exit 1; }
 done
 log "host ready"

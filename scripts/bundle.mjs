@@ -22,6 +22,11 @@ await build({
   format: "esm",
   sourcemap: true,
   logLevel: "warning",
+  // debug (under @kubernetes/client-node) loads supports-color when it can and
+  // does without; only devDependencies install it, so bundled it would put dev
+  // code into the image. Left to a require() that fails, as ws's bufferutil
+  // and node-fetch's encoding are.
+  external: ["supports-color"],
   // CommonJS dependencies (grpc-js, winston) call require(); an ES module has none
   banner: { js: "import { createRequire as __gbcsiCreateRequire } from 'node:module'; const require = __gbcsiCreateRequire(import.meta.url);" },
 });

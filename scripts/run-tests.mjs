@@ -2,6 +2,7 @@
 // Runs one layer of tests with node's own test runner (node:test + tsx).
 //   unit:        test/unit/**/*.test.ts                     (fake exec, no services)
 //   integration: test/integration/**/*.test.ts              (real glusterd on the host)
+//   image:       test/image/**/*.test.ts                    (the built product image: npm run image's, built or reused)
 //   e2e:         test/e2e/**/*.e2e.test.ts                  (the qemu VM lab)
 // Node 20's --test does not expand globs, so the files are listed here.
 import { readdirSync, statSync } from "node:fs";
@@ -31,10 +32,11 @@ function walk(dir, out = []) {
 const layers = {
   unit: () => walk(join(root, "test/unit")).filter((f) => f.endsWith(".test.ts")),
   integration: () => walk(join(root, "test/integration")).filter((f) => f.endsWith(".test.ts")),
+  image: () => walk(join(root, "test/image")).filter((f) => f.endsWith(".test.ts")),
   e2e: () => walk(join(root, "test/e2e")).filter((f) => f.endsWith(".e2e.test.ts")),
 };
 if (!layers[layer]) {
-  console.error(`usage: run-tests.mjs unit|integration|e2e [file filter...]`);
+  console.error(`usage: run-tests.mjs unit|integration|image|e2e [file filter...]`);
   process.exit(2);
 }
 // a test under src/ would never run here, and would ship in the image (.dockerignore takes all of src/)

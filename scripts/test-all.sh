@@ -2,7 +2,9 @@
 # test-all.sh: on a fresh Debian 12 machine (root), install what the tests
 # need (apt-get and npm only), then run every test layer:
 #   static checks (typecheck, lint, import cycles) -> unit -> integration
-#   (real glusterd on the host, in network namespaces) -> e2e (qemu VM lab).
+#   (real glusterd on the host, in network namespaces) -> image (the product
+#   image built from the Dockerfile with buildah, then checked) -> e2e (qemu
+#   VM lab).
 # Env: SKIP_E2E=1 skips the VM lab layer (for quick local runs).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +12,7 @@ export DEBIAN_FRONTEND=noninteractive
 t0=$(date +%s)
 phase() { printf '\n=== %s (t+%ss)\n' "$1" "$(( $(date +%s) - t0 ))"; }
 
-phase "host packages (qemu, debootstrap, glusterfs, protoc, ...)"
+phase "host packages (qemu, debootstrap, glusterfs, protoc, buildah, ...)"
 bash lab/install-host-deps.sh
 
 phase "npm ci"
@@ -25,6 +27,9 @@ npm test
 
 phase "integration tests (real glusterd in network namespaces)"
 npm run test:integration
+
+phase "image tests (build or reuse the product image: buildah, local bases where no registry answers; then check it)"
+npm run test:image
 
 if [ "${SKIP_E2E:-0}" != 1 ]; then
   phase "e2e tests (VM lab: build or reuse the image, boot 3 VMs, run, power off)"

@@ -45,6 +45,9 @@ const FORBIDDEN: readonly (readonly [rule: string, file: string, specifier: stri
   ["csi sees no blockd protocol", "src/csi/probe.ts", "../generated/glusterblock/v1/Blockd.js"],
   ["rpc sees no blockd protocol (proto.ts alone loads it)", "src/rpc/probe.ts", "../generated/blockd.descriptor.json"],
   ["the engine sees no CSI protocol", "src/glusterblock/blockd/probe.ts", "../../generated/csi/v1/Node.js"],
+  ["the image build runs no test code", "image/probe.ts", "../test/helpers/helm.js"],
+  ["the image build knows no service", "image/probe.ts", "../src/glusterblock/engine/block-engine.js"],
+  ["the image build knows no lab", "image/probe.ts", "../lab/proc.js"],
 ];
 
 for (const [rule, file, specifier] of FORBIDDEN) {
@@ -102,6 +105,8 @@ test("lint allows the imports the parts are meant to make", async () => {
     ["src/glusterblock/cli/probe.ts", "../../generated/blockd.js"],
     ["src/rpc/proto.ts", "../generated/blockd.descriptor.json"],
     ["src/rpc/proto.ts", "../generated/csi.descriptor.json"],
+    ["image/probe.ts", "../src/util/exec.js"],
+    ["test/image/probe.ts", "../../image/ensure-image.js"],
   ] as const) {
     assert.deepEqual(await partProblems(file, specifier), [], `${file} importing ${specifier}`);
   }
