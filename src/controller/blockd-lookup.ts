@@ -2,6 +2,7 @@
 import { status } from "@grpc/grpc-js";
 import { StatusError, invalidArgument, notFound } from "../rpc/errors.js";
 import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
+import { parseNodeId, type NodeIdentity } from "../csi/node-id.js";
 import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.js";
 import type { BlockdClient, Caller } from "./blockd-client.js";
 
@@ -24,6 +25,16 @@ export function existingRef(volumeId: string): VolumeRef {
     return parseVolumeId(volumeId);
   } catch (err) {
     throw notFound(`volume ${JSON.stringify(volumeId.slice(0, 140))} does not exist: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** A node ID for Publish: empty is INVALID_ARGUMENT; not of the form NodeGetInfo gives names no node, so NOT_FOUND. */
+export function existingNode(nodeId: string): NodeIdentity {
+  if (nodeId === "") throw invalidArgument("node_id is required");
+  try {
+    return parseNodeId(nodeId);
+  } catch (err) {
+    throw notFound(`node ${JSON.stringify(nodeId.slice(0, 200))} does not exist: ${err instanceof Error ? err.message : String(err)}`);
   }
 }
 

@@ -10,7 +10,7 @@ import type { AuditFinding__Output } from "../generated/glusterblock/v1/AuditFin
 import type { AsyncHandlers } from "../rpc/rpc.js";
 import { failedPrecondition, invalidArgument } from "../rpc/errors.js";
 import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
-import { parseNodeId } from "../csi/node-id.js";
+import { parseNodeId, type NodeIdentity } from "../csi/node-id.js";
 import { CONTEXT_KEY } from "../csi/volume-context.js";
 import { capabilityProblem, checkCapabilities, checkCapability } from "./capabilities.js";
 import { expandSize, MiB } from "./capacity.js";
@@ -18,7 +18,7 @@ import { PARAM, parseParameters } from "./params.js";
 import { volumeCondition } from "./volume-condition.js";
 import { parseOwner } from "./owner.js";
 import { createVolume, eventTarget } from "./create-volume.js";
-import { existingRef, findBlock, isCode, requireBlock } from "./blockd-lookup.js";
+import { existingNode, existingRef, findBlock, isCode, requireBlock } from "./blockd-lookup.js";
 import type { ControllerDeps } from "./deps.js";
 import { listVolumes } from "./list-volumes.js";
 import { contextOf } from "./block-context.js";
@@ -84,9 +84,13 @@ export function controllerService(deps: ControllerDeps): AsyncHandlers<Controlle
     },
 
     async ControllerPublishVolume(req, ctx) {
-      const ref = existingRef(req.volume_id);
-      const node = parseNodeId(req.node_id);
+      // required fields first (INVALID_ARGUMENT whatever the IDs name), then IDs
+      // not of our form, which name a volume or node that does not exist (NOT_FOUND)
+      if (req.volume_id === "") throw invalidArgument("volume_id is required");
+      if (req.node_id === "") throw invalidArgument("node_id is required");
       checkCapability(req.volume_capability);
+      const ref = existingRef(req.volume_id);
+      const node = existingNode(req.node_id);
       return deps.locks.with([req.volume_id], async () => {
         const info = await requireBlock(deps.blockd, req.volume_id, ref, ctx);
         const others = info.initiators.filter((i) => i !== node.initiatorIqn);
@@ -101,12 +105,15 @@ export function controllerService(deps: ControllerDeps): AsyncHandlers<Controlle
 
     async ControllerUnpublishVolume(req, ctx) {
       if (req.volume_id === "") throw invalidArgument("volume_id is required");
-      const node = req.node_id === "" ? undefined : parseNodeId(req.node_id);
       let ref: VolumeRef;
+      let node: NodeIdentity | undefined;
       try {
         ref = parseVolumeId(req.volume_id);
+        node = req.node_id === "" ? undefined : parseNodeId(req.node_id);
       } catch {
-        return {}; // cannot name a volume of ours: nothing is published
+        // an ID not of our form names no volume, or no node Publish ever let in:
+        // CSI, "can be safely regarded as ControllerUnpublished", so OK
+        return {};
       }
       return deps.locks.with([req.volume_id], async () => {
         const info = await findBlock(deps.blockd, ref, ctx);
@@ -125,8 +132,9 @@ export function controllerService(deps: ControllerDeps): AsyncHandlers<Controlle
     },
 
     async ValidateVolumeCapabilities(req, ctx) {
-      const ref = existingRef(req.volume_id);
+      if (req.volume_id === "") throw invalidArgument("volume_id is required");
       if (req.volume_capabilities.length === 0) throw invalidArgument("volume_capabilities is required");
+      const ref = existingRef(req.volume_id);
       await requireBlock(deps.blockd, req.volume_id, ref, ctx);
       const unconfirmed = (message: string) => ({ confirmed: null, message });
       for (const cap of req.volume_capabilities) {
@@ -191,9 +199,10 @@ export function controllerService(deps: ControllerDeps): AsyncHandlers<Controlle
     ControllerGetCapabilities: () => Promise.resolve({ capabilities: CONTROLLER_CAPABILITIES }),
 
     async ControllerExpandVolume(req, ctx) {
-      const ref = existingRef(req.volume_id);
+      if (req.volume_id === "") throw invalidArgument("volume_id is required");
       const size = expandSize(req.capacity_range);
       if (req.volume_capability) checkCapability(req.volume_capability);
+      const ref = existingRef(req.volume_id);
       // Block too: the node's paths and multipath map keep the old size until
       // NodeExpandVolume rescans them; a Filesystem is grown there as well
       const nodeExpansion = true;

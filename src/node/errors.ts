@@ -91,7 +91,7 @@ export class NodeRecordError extends Error {
   override readonly name = "NodeRecordError";
 }
 
-/** iSCSI login refused the CHAP credentials (iscsiadm exit 24). */
+/** iSCSI login refused: the CHAP credentials, or the target's ACL (iscsiadm exit 24 for both). */
 export class AuthFailedError extends Error {
   override readonly name = "AuthFailedError";
 }

@@ -123,7 +123,19 @@ export class Iscsiadm {
       await this.run(["-m", "node", "-T", iqn, "-p", portal, "--login"], { okExitCodes: [ISCSI_ERR.SESS_EXISTS], timeoutMs, ...(signal ? { signal } : {}) });
     } catch (err) {
       if (err instanceof ExecError && err.exitCode === ISCSI_ERR.LOGIN_AUTH_FAILED) {
-        throw new AuthFailedError(`iSCSI login to ${iqn} at ${portal} was refused: CHAP authentication failed`, { cause: err });
+        // exit 24 is both a CHAP failure and a target whose ACL does not list
+        // this initiator (the login reject's detail stays in iscsid): name both,
+        // and pass on iscsiadm's own words (the exec wrapper scrubbed the secrets)
+        const said = [err.stderrTail, err.stdout]
+          .flatMap((t) => t.split("\n"))
+          .map((l) => l.trim())
+          .filter((l) => l !== "");
+        this.deps.log.warn("iSCSI login refused", { iqn, portal, exitCode: err.exitCode, iscsiadm: said.join("\n") });
+        throw new AuthFailedError(
+          `iSCSI login to ${iqn} at ${portal} was refused (iscsiadm exit 24): CHAP authentication failed, or no ACL of the target admits this initiator ` +
+            `(is the volume published to this node?)${said.length > 0 ? `; iscsiadm said: ${said.join(" ")}` : ""}`,
+          { cause: err },
+        );
       }
       throw err;
     }

@@ -1,5 +1,5 @@
 // The CSI Node service: validation first (INVALID_ARGUMENT naming the field,
-// nothing run), then the per-volume lock (a waiter over 60 s gets ABORTED),
+// nothing run; then NOT_FOUND for a volume ID not of our form), then the per-volume lock (a waiter over 60 s gets ABORTED),
 // then the work, which lives in stager/publisher/volume-health.
 import type { NodeHandlers } from "../generated/csi/v1/Node.js";
 import type { NodeServiceCapability } from "../generated/csi/v1/NodeServiceCapability.js";
@@ -12,7 +12,7 @@ import { Publisher } from "./publisher.js";
 import { VolumeHealth } from "./volume-health.js";
 import { readInitiatorName } from "./node-info.js";
 import { initiatorNameFile } from "./host-paths.js";
-import { requireCapability, requireChap, requireContext, requirePath, requireVolumeId } from "./validate.js";
+import { knownVolume, requireCapability, requireChap, requireContext, requirePath, requireVolumeId } from "./validate.js";
 
 export interface NodeServerOptions {
   nodeName: string;
@@ -53,6 +53,7 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
       const vctx = requireContext(req.volume_context);
       const cap = requireCapability(req.volume_capability, vctx.fsType);
       const chap = requireChap(vctx, req.secrets);
+      knownVolume(req.volume_id);
       await locked(req.volume_id, () =>
         stager.stage(
           { volumeId: req.volume_id, stagingPath, cap, chap, target: { iqn: vctx.iqn, portals: vctx.portals, lun: vctx.lun, wwid: vctx.wwid } },
@@ -64,8 +65,9 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
     },
 
     async NodeUnstageVolume(req, ctx) {
-      const ref = requireVolumeId(req.volume_id);
+      requireVolumeId(req.volume_id);
       const stagingPath = requirePath("staging_target_path", req.staging_target_path);
+      const ref = knownVolume(req.volume_id);
       await locked(req.volume_id, () => stager.unstage(ref, req.volume_id, stagingPath, ctx.log, ctx.signal));
       return {};
     },
@@ -75,6 +77,7 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
       const stagingPath = requirePath("staging_target_path", req.staging_target_path);
       const targetPath = requirePath("target_path", req.target_path);
       const cap = requireCapability(req.volume_capability, req.volume_context?.fsType ?? "");
+      knownVolume(req.volume_id);
       await locked(req.volume_id, () => publisher.publish({ volumeId: req.volume_id, stagingPath, targetPath, cap, readOnly: req.readonly }, ctx.log));
       return {};
     },
@@ -82,6 +85,7 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
     async NodeUnpublishVolume(req, ctx) {
       requireVolumeId(req.volume_id);
       const targetPath = requirePath("target_path", req.target_path);
+      knownVolume(req.volume_id);
       await locked(req.volume_id, () => publisher.unpublish(req.volume_id, targetPath, ctx.log));
       return {};
     },
@@ -90,6 +94,7 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
       requireVolumeId(req.volume_id);
       const volumePath = requirePath("volume_path", req.volume_path);
       if (req.staging_target_path) requirePath("staging_target_path", req.staging_target_path);
+      knownVolume(req.volume_id);
       return health.stats(req.volume_id, volumePath);
     },
 
@@ -100,6 +105,7 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
       if (req.volume_capability) requireCapability(req.volume_capability);
       const required = Number(req.capacity_range?.required_bytes ?? 0);
       if (!Number.isFinite(required) || required < 0) throw invalidArgument("capacity_range.required_bytes is negative");
+      knownVolume(req.volume_id);
       const size = await locked(req.volume_id, () => health.expand(req.volume_id, volumePath));
       if (required > 0 && size < required)
         throw failedPrecondition(

@@ -1,7 +1,9 @@
 // Request validation, before anything runs on the host: every failure is
-// INVALID_ARGUMENT naming the field.
+// INVALID_ARGUMENT naming the field, except a volume ID that is present but not
+// of our form, which names a volume that does not exist (NOT_FOUND, as the CSI
+// spec and csi-sanity have it), checked after every required field.
 import { isAbsolute } from "node:path";
-import { invalidArgument } from "../rpc/errors.js";
+import { invalidArgument, notFound } from "../rpc/errors.js";
 import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import { parseVolumeContext, SECRET_KEYS, type VolumeContext } from "../csi/volume-context.js";
 import { iqnFor, wwidFor, isGbid } from "../identity/names.js";
@@ -22,8 +24,19 @@ const READ_ONLY = new Set(["SINGLE_NODE_READER_ONLY", "MULTI_NODE_READER_ONLY"])
 /** mount options that would send discards through tcmu (see filesystem.ts) */
 const FORBIDDEN_FLAGS = new Set(["discard"]);
 
-export function requireVolumeId(id: string | undefined): VolumeRef {
-  return parseVolumeId(id ?? "");
+/** The volume_id field is set (INVALID_ARGUMENT otherwise); whether it names a volume is knownVolume's question. */
+export function requireVolumeId(id: string | undefined): string {
+  if (id === undefined || id === "") throw invalidArgument("volume_id is required");
+  return id;
+}
+
+/** The volume a present volume_id names: one not of our form cannot exist, so NOT_FOUND. Call it after the required fields. */
+export function knownVolume(id: string): VolumeRef {
+  try {
+    return parseVolumeId(id);
+  } catch (err) {
+    throw notFound(`volume ${JSON.stringify(id.slice(0, 140))} does not exist: ${err instanceof Error ? err.message : String(err)}`);
+  }
 }
 
 export function requirePath(field: string, p: string | undefined): string {

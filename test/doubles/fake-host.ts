@@ -21,6 +21,8 @@ export interface FakeTarget {
   wwid: string;
   sizeBytes: number;
   chap?: { username: string; password: string };
+  /** initiators the target admits; absent: any */
+  acl?: string[];
   /** portals that refuse connections */
   down?: Set<string>;
 }
@@ -98,6 +100,15 @@ devices {
 }
 `;
 
+/** the initiator name in the fake host's initiatorname.iscsi */
+export const FAKE_INITIATOR_IQN = "iqn.1993-08.org.debian:01:worker1";
+
+/** What iscsiadm prints when a login gets exit 24 (ISCSI_ERR_LOGIN_AUTH_FAILED), CHAP and ACL refusals alike. */
+const loginRefused = (iqn: string, portal: string): string =>
+  `iscsiadm: Could not login to [iface: default, target: ${iqn}, portal: ${portal.replace(":", ",")}].\n` +
+  "iscsiadm: initiator reported error (24 - iSCSI login failed due to authorization failure)\n" +
+  "iscsiadm: Could not log into all portals\n";
+
 const ok = (file: string, args: readonly string[], stdout = "", exitCode = 0): ExecResult => ({
   file,
   redactedArgs: args,
@@ -168,7 +179,7 @@ export class FakeHost {
     ]) {
       await mkdir(join(root, d), { recursive: true });
     }
-    await writeFile(join(paths.iscsiDir, "initiatorname.iscsi"), "## DO NOT EDIT\nInitiatorName=iqn.1993-08.org.debian:01:worker1\n");
+    await writeFile(join(paths.iscsiDir, "initiatorname.iscsi"), `## DO NOT EDIT\nInitiatorName=${FAKE_INITIATOR_IQN}\n`);
     return new FakeHost(root, paths);
   }
 
@@ -497,7 +508,11 @@ export class FakeHost {
       if (!t || !t.portals.includes(portal) || t.down?.has(portal))
         return { ...ok("iscsiadm", args), exitCode: 8, stderr: "iscsiadm: connection login retries (reopen_max) 5 exceeded" };
       if (t.chap && (r.get("node.session.auth.username") !== t.chap.username || r.get("node.session.auth.password") !== t.chap.password)) {
-        return { ...ok("iscsiadm", args), exitCode: 24, stderr: "iscsiadm: Login failed to authenticate with target" };
+        return { ...ok("iscsiadm", args), exitCode: 24, stderr: loginRefused(iqn, portal) };
+      }
+      if (t.acl && !t.acl.includes(FAKE_INITIATOR_IQN)) {
+        // the target rejects an initiator its ACL does not list with the same exit and words as a CHAP failure
+        return { ...ok("iscsiadm", args), exitCode: 24, stderr: loginRefused(iqn, portal) };
       }
       await this.makeSession(iqn, portal);
       return ok("iscsiadm", args, `Login to [iface: default, target: ${iqn}, portal: ${portal}] successful.\n`);

@@ -444,7 +444,14 @@ describe("ControllerPublishVolume / Unpublish", () => {
     const bad: [Record<string, unknown>, status][] = [
       [{ volume_id: "", node_id: NODE1, volume_capability: mountCap() }, status.INVALID_ARGUMENT],
       [{ volume_id: id, node_id: "", volume_capability: mountCap() }, status.INVALID_ARGUMENT],
-      [{ volume_id: id, node_id: "worker-1", volume_capability: mountCap() }, status.INVALID_ARGUMENT],
+      // CSI: "Node does not exist" is NOT_FOUND; an ID not of NodeGetInfo's form names none
+      [{ volume_id: id, node_id: "worker-1", volume_capability: mountCap() }, status.NOT_FOUND],
+      [{ volume_id: id, node_id: "some-fake-node-id", volume_capability: mountCap() }, status.NOT_FOUND],
+      // a missing required field is INVALID_ARGUMENT before any lookup, even for a volume that does not exist
+      [{ volume_id: `v1/${HV}/nosuch`, node_id: "", volume_capability: mountCap() }, status.INVALID_ARGUMENT],
+      [{ volume_id: "fake-volume-id", node_id: "", volume_capability: mountCap() }, status.INVALID_ARGUMENT],
+      [{ volume_id: `v1/${HV}/nosuch`, node_id: NODE1 }, status.INVALID_ARGUMENT],
+      [{ volume_id: "fake-volume-id", node_id: "some-fake-node-id" }, status.INVALID_ARGUMENT],
       [{ volume_id: id, node_id: NODE1 }, status.INVALID_ARGUMENT],
       [{ volume_id: id, node_id: NODE1, volume_capability: mountCap("xfs", "MULTI_NODE_MULTI_WRITER") }, status.INVALID_ARGUMENT],
       [{ volume_id: `v1/${HV}/nosuch`, node_id: NODE1, volume_capability: mountCap() }, status.NOT_FOUND],
@@ -455,6 +462,9 @@ describe("ControllerPublishVolume / Unpublish", () => {
     await ctl.call("ControllerUnpublishVolume", { volume_id: `v1/${HV}/nosuch`, node_id: NODE1 });
     await ctl.call("ControllerUnpublishVolume", { volume_id: "fake-volume-id", node_id: NODE1 });
     assert.equal((await codeOf(ctl.call("ControllerUnpublishVolume", { volume_id: "", node_id: NODE1 }))).code, status.INVALID_ARGUMENT);
+    // a node ID Publish could never have let in: nothing is published to it
+    await ctl.call("ControllerUnpublishVolume", { volume_id: id, node_id: "some-fake-node-id" });
+    assert.equal(blockd.callsOf("SetInitiatorAccess").length, 0);
   });
 });
 
@@ -494,6 +504,9 @@ describe("ControllerExpandVolume", () => {
   test("errors: no range, unknown volume, no space", async () => {
     const id = (await create()).volume?.volume_id ?? "";
     assert.equal((await codeOf(ctl.call("ControllerExpandVolume", { volume_id: id }))).code, status.INVALID_ARGUMENT);
+    // the missing range is reported before the unknown volume
+    assert.equal((await codeOf(ctl.call("ControllerExpandVolume", { volume_id: `v1/${HV}/nosuch` }))).code, status.INVALID_ARGUMENT);
+    assert.equal((await codeOf(ctl.call("ControllerExpandVolume", { volume_id: "fake-volume-id" }))).code, status.INVALID_ARGUMENT);
     assert.equal(
       (await codeOf(ctl.call("ControllerExpandVolume", { volume_id: `v1/${HV}/nosuch`, capacity_range: { required_bytes: String(GiB) } }))).code,
       status.NOT_FOUND,
@@ -532,6 +545,10 @@ describe("ValidateVolumeCapabilities", () => {
       status.NOT_FOUND,
     );
     assert.equal((await codeOf(ctl.call("ValidateVolumeCapabilities", { volume_id: id, volume_capabilities: [] }))).code, status.INVALID_ARGUMENT);
+    assert.equal(
+      (await codeOf(ctl.call("ValidateVolumeCapabilities", { volume_id: "fake-volume-id", volume_capabilities: [] }))).code,
+      status.INVALID_ARGUMENT,
+    );
   });
 });
 

@@ -107,7 +107,6 @@ const unstage = (path = stagingPath()) => srv.NodeUnstageVolume!({ volume_id: VO
 describe("validation: bad input is INVALID_ARGUMENT and nothing runs", () => {
   const cases: [string, () => Promise<unknown>][] = [
     ["stage: no volume_id", () => stage({ volume_id: "" })],
-    ["stage: foreign volume_id", () => stage({ volume_id: "pvc-123" })],
     ["stage: no staging path", () => stage({ staging_target_path: "" })],
     ["stage: relative staging path", () => stage({ staging_target_path: "globalmount" })],
     ["stage: no capability", () => stage({ volume_capability: null })],
@@ -123,7 +122,10 @@ describe("validation: bad input is INVALID_ARGUMENT and nothing runs", () => {
     ["stage: bad portal", () => stage({ volume_context: volumeContext({ portals: ["host-a"] }) })],
     ["stage: CHAP without password", () => stage({ secrets: { username: GBID } })],
     ["unstage: no staging path", () => srv.NodeUnstageVolume!({ volume_id: VOLUME_ID, staging_target_path: "" }, ctx)],
-    ["unstage: bad volume_id", () => srv.NodeUnstageVolume!({ volume_id: "v2/x", staging_target_path: "/x" }, ctx)],
+    ["unstage: no volume_id", () => srv.NodeUnstageVolume!({ volume_id: "", staging_target_path: "/x" }, ctx)],
+    // a required field is checked before the ID: INVALID_ARGUMENT even for an ID that names no volume
+    ["stats: no path, foreign volume_id", () => srv.NodeGetVolumeStats!({ volume_id: "id", volume_path: "", staging_target_path: "" }, ctx)],
+    ["stage: no staging path, foreign volume_id", () => stage({ volume_id: "pvc-123", staging_target_path: "" })],
     [
       "publish: no target path",
       () =>
@@ -646,6 +648,23 @@ test("wrong CHAP credentials: PERMISSION_DENIED", async () => {
   assert.equal(await codeOf(stage({ secrets: { username: GBID, password: "wrong-password-xyz" } })), status.PERMISSION_DENIED);
 });
 
+test("iscsiadm exit 24 names both causes it may have and carries iscsiadm's words, never the password", async () => {
+  const err = await stage({ secrets: { username: GBID, password: "wrong-password-xyz" } }).catch((e: unknown) => e);
+  const msg = String((err as Error).message);
+  assert.match(msg, /CHAP authentication failed, or no ACL of the target admits this initiator \(is the volume published to this node\?\)/);
+  assert.match(msg, /iscsiadm said: .*24 - iSCSI login failed due to authorization failure/);
+  assert.doesNotMatch(msg, /wrong-password-xyz/);
+});
+
+test("a target whose ACL does not admit this initiator: PERMISSION_DENIED that does not blame CHAP alone", async () => {
+  const t = host.targets.get(IQN);
+  assert.ok(t);
+  t.acl = ["iqn.1993-08.org.debian:01:worker2"];
+  const err = await stage().catch((e: unknown) => e);
+  assert.equal(toStatusError(err, mapNodeError).code, status.PERMISSION_DENIED);
+  assert.match(String((err as Error).message), /no ACL of the target admits this initiator/);
+});
+
 test("one portal down: staged on the others; the condition says so; the healer logs in once it is back", async () => {
   const down = new Set([PORTALS[1] ?? ""]);
   host.addTarget({ iqn: IQN, portals: PORTALS, wwid: WWID, sizeBytes: 256 * MiB, chap: { username: GBID, password: PASSWORD }, down });
@@ -670,6 +689,52 @@ test("a session not logged in makes the condition abnormal", async () => {
   assert.equal(s.volume_condition?.abnormal, true);
   assert.match(s.volume_condition?.message ?? "", /FAILED/);
   assert.ok(s.usage?.some((u) => u.unit === "INODES"));
+});
+
+describe("a volume ID not of our form names a volume that does not exist: NOT_FOUND (CSI spec, csi-sanity), nothing runs", () => {
+  const cases: [string, () => Promise<unknown>][] = [
+    ["stage", () => stage({ volume_id: "pvc-123" })],
+    ["unstage", () => srv.NodeUnstageVolume!({ volume_id: "v2/x", staging_target_path: "/x" }, ctx)],
+    [
+      "publish",
+      () =>
+        srv.NodePublishVolume!(
+          {
+            volume_id: "id",
+            staging_target_path: "/s",
+            target_path: "/t",
+            volume_capability: mountCap(),
+            readonly: false,
+            publish_context: {},
+            secrets: {},
+            volume_context: {},
+          },
+          ctx,
+        ),
+    ],
+    ["unpublish", () => srv.NodeUnpublishVolume!({ volume_id: "id", target_path: "/t" }, ctx)],
+    ["stats", () => srv.NodeGetVolumeStats!({ volume_id: "id", volume_path: "/t", staging_target_path: "" }, ctx)],
+    [
+      "expand",
+      () =>
+        srv.NodeExpandVolume!({ volume_id: "id", volume_path: "/v", staging_target_path: "", capacity_range: null, volume_capability: null, secrets: {} }, ctx),
+    ],
+  ];
+  for (const [name, call] of cases) {
+    test(name, async () => {
+      assert.equal(await codeOf(call()), status.NOT_FOUND);
+      assert.deepEqual(host.calls, [], "no program ran");
+    });
+  }
+});
+
+test("stats of a staged volume at a volume_path that does not exist is NOT_FOUND (Filesystem and Block)", async () => {
+  await stage();
+  const nowhere = { volume_id: VOLUME_ID, volume_path: "/path/does/not/exist", staging_target_path: "" };
+  assert.equal(await codeOf(srv.NodeGetVolumeStats!(nowhere, ctx)), status.NOT_FOUND);
+  await unstage();
+  await stage({ volume_capability: blockCap() });
+  assert.equal(await codeOf(srv.NodeGetVolumeStats!(nowhere, ctx)), status.NOT_FOUND);
 });
 
 test("stats of a volume not staged here is NOT_FOUND", async () => {
