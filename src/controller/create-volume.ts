@@ -93,11 +93,35 @@ function chooseHosts(deps: ControllerDeps, ha: number, nodes: readonly NodeLoad[
   return ranked.length < ha ? undefined : ranked.slice(0, ha).map((n) => n.host);
 }
 
-async function tooFewNodes(deps: ControllerDeps, ha: number, nodes: readonly NodeLoad[]): Promise<never> {
-  const live = rankNodes(nodes).length;
-  const known = await deps.blockd.discovery.endpoints();
+/**
+ * Fewer storage nodes configured than haCount can never succeed: a code the
+ * external-provisioner treats as final (it retries only DeadlineExceeded,
+ * Unavailable, Canceled, Aborted and ResourceExhausted as in-progress), and
+ * INVALID_ARGUMENT rather than OUT_OF_RANGE, which the CSI spec keeps for
+ * capacity. Fewer *ready* than configured passes: UNAVAILABLE, naming which
+ * are not.
+ */
+async function tooFewNodes(deps: ControllerDeps, hostingVolume: string, ha: number, nodes: readonly NodeLoad[]): Promise<never> {
+  const discovery = deps.blockd.discovery;
+  const pool = await discovery.pool();
+  if (pool.length < ha) {
+    throw invalidArgument(
+      `haCount ${ha} is more than the ${pool.length} storage nodes that can export hosting volume ${hostingVolume}'s blocks (${discovery.describe()}); lower haCount in the StorageClass or add nodes`,
+    );
+  }
+  const live = rankNodes(nodes);
+  const liveEndpoints = new Set(live.map((n) => n.endpoint));
+  const answered = new Set(nodes.map((n) => n.endpoint));
+  const notReady = pool.map((m) => {
+    if (m.notCounted) return `${m.name}: ${m.notCounted}`;
+    if (m.endpoint && !answered.has(m.endpoint)) return `${m.name}${m.endpoint !== m.name ? ` (${m.endpoint})` : ""}: gluster-blockd does not answer`;
+    if (m.endpoint && !liveEndpoints.has(m.endpoint)) return `${m.name}${m.endpoint !== m.name ? ` (${m.endpoint})` : ""}: gluster-blockd reports not ready`;
+    return undefined;
+  });
   throw unavailable(
-    `haCount ${ha} needs ${ha} live gluster-blockd nodes; ${live} of ${known.length} known answer and are ready (${deps.blockd.discovery.describe()})`,
+    `haCount ${ha} needs ${ha} live gluster-blockd nodes; ${live.length} of ${pool.length} answer and are ready (${discovery.describe()}); not ready: ${
+      notReady.filter((x) => x !== undefined).join("; ") || "none named"
+    }`,
   );
 }
 
@@ -167,7 +191,7 @@ async function createLocked(deps: ControllerDeps, req: CreateVolumeRequest__Outp
     if (existing.hosts.length > 0) hosts = existing.hosts;
     ctx.log.info("volume exists; converging it", { volumeId: v.volumeId, state: existing.state });
   }
-  hosts ??= chooseHosts(deps, params.haCount, nodes) ?? (await tooFewNodes(deps, params.haCount, nodes));
+  hosts ??= chooseHosts(deps, params.haCount, nodes) ?? (await tooFewNodes(deps, params.hostingVolume, params.haCount, nodes));
   // counted from the choice until blockd answers, when the nodes' own counts have it
   const release = deps.placements.reserve(hosts);
   let made: { r: CreateBlockResponse__Output; coordinator: string };

@@ -6,9 +6,24 @@ import type { KubeApi } from "./kube-api.js";
 
 export const DEFAULT_BLOCKD_SELECTOR = "app.kubernetes.io/name=gluster-blockd";
 
+/** One configured storage node: counted as an endpoint or not, and why not. */
+export interface PoolMember {
+  /** the pod's name, or the static endpoint */
+  name: string;
+  endpoint?: string;
+  /** why it is not an endpoint now (undefined: it is one) */
+  notCounted?: string;
+}
+
 export interface BlockdDiscovery {
   /** "host:port" (IPv6 in brackets), in a stable order */
   endpoints(): Promise<string[]>;
+  /**
+   * Every storage node configured, ready or not (the static list; every blockd
+   * pod, also unready or being replaced): what haCount can ever reach, as
+   * against what answers now.
+   */
+  pool(): Promise<PoolMember[]>;
   describe(): string;
 }
 
@@ -19,21 +34,31 @@ export class StaticDiscovery implements BlockdDiscovery {
   endpoints(): Promise<string[]> {
     return Promise.resolve([...this.list]);
   }
+  pool(): Promise<PoolMember[]> {
+    return Promise.resolve(this.list.map((e) => ({ name: e, endpoint: e })));
+  }
   describe(): string {
     return `static ${this.list.join(", ") || "(none)"}`;
   }
 }
 
+/** Why a pod is not an endpoint, or undefined when it counts: it runs, has a host IP, is not being deleted and is not reported unready. */
+function whyNotCounted(pod: V1Pod): string | undefined {
+  if (pod.status?.phase !== "Running") return `phase ${pod.status?.phase ?? "unknown"}`;
+  if (!pod.status.hostIP) return "no host IP";
+  if (pod.metadata?.deletionTimestamp) return "being deleted";
+  const ready = pod.status.conditions?.find((c) => c.type === "Ready");
+  if (ready && ready.status !== "True") return `not Ready${ready.reason ? ` (${ready.reason})` : ""}`;
+  return undefined;
+}
+
 /** A pod counts when it runs, has a host IP, and is not reported unready. */
 export function podEndpoint(pod: V1Pod, port: number): string | undefined {
-  if (pod.status?.phase !== "Running" || !pod.status.hostIP || pod.metadata?.deletionTimestamp) return undefined;
-  const ready = pod.status.conditions?.find((c) => c.type === "Ready");
-  if (ready && ready.status !== "True") return undefined;
-  return endpointOf(pod.status.hostIP, port);
+  return whyNotCounted(pod) === undefined && pod.status?.hostIP ? endpointOf(pod.status.hostIP, port) : undefined;
 }
 
 export class KubeDiscovery implements BlockdDiscovery {
-  private cache: { at: number; list: string[] } | undefined;
+  private cache: { at: number; list: string[]; pool: PoolMember[] } | undefined;
 
   constructor(
     private readonly kube: KubeApi,
@@ -45,11 +70,26 @@ export class KubeDiscovery implements BlockdDiscovery {
   ) {}
 
   async endpoints(): Promise<string[]> {
-    if (this.cache && Date.now() - this.cache.at < this.ttlMs) return this.cache.list;
+    return (await this.load()).list;
+  }
+
+  async pool(): Promise<PoolMember[]> {
+    return (await this.load()).pool;
+  }
+
+  private async load(): Promise<{ list: string[]; pool: PoolMember[] }> {
+    if (this.cache && Date.now() - this.cache.at < this.ttlMs) return this.cache;
     const pods = await this.kube.listPods(this.namespace, this.selector);
-    const list = [...new Set(pods.map((p) => podEndpoint(p, this.port)).filter((e): e is string => e !== undefined))].sort();
-    this.cache = { at: Date.now(), list };
-    return list;
+    const pool = pods
+      .map((p): PoolMember => {
+        const endpoint = podEndpoint(p, this.port);
+        const why = whyNotCounted(p);
+        return { name: p.metadata?.name ?? "?", ...(endpoint ? { endpoint } : {}), ...(why ? { notCounted: why } : {}) };
+      })
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const list = [...new Set(pool.map((m) => m.endpoint).filter((e): e is string => e !== undefined))].sort();
+    this.cache = { at: Date.now(), list, pool };
+    return this.cache;
   }
 
   describe(): string {

@@ -252,6 +252,16 @@ describe("discovery and lookups through the API", () => {
     assert.ok(kc);
     const d = new KubeDiscovery(new ClientNodeKubeApi(kc), NS, "app.kubernetes.io/name=gluster-blockd", 24010);
     assert.deepEqual(await d.endpoints(), ["10.8.0.1:24010", "[fd00::4]:24010"]);
+    // the pool is every pod, ready or not, with why it does not count
+    assert.deepEqual(
+      (await d.pool()).map((m) => [m.name, m.notCounted ?? "counted"]),
+      [
+        ["b-1", "counted"],
+        ["b-2", "not Ready"],
+        ["b-3", "phase Pending"],
+        ["b-4", "counted"],
+      ],
+    );
     const q = kube.requestsTo("GET", `/api/v1/namespaces/${NS}/pods`)[0];
     assert.equal(q?.query.get("labelSelector"), "app.kubernetes.io/name=gluster-blockd");
     assert.equal(podEndpoint(pod("x", "10.0.0.1", { hostIP: undefined }), 1), undefined);

@@ -338,11 +338,20 @@ describe("blockd reachability", () => {
       const e = await codeOf(create());
       assert.equal(e.code, status.UNAVAILABLE);
       assert.match(e.details, /haCount 3 needs 3 live gluster-blockd nodes; 2 of 3/);
+      assert.match(e.details, /; not ready: [^;]+:\d+: gluster-blockd does not answer$/, "names the one endpoint that is not ready");
       await create({}, { haCount: "2" });
       assert.ok(!(blockd.callsOf("CreateBlock")[0]?.request.hosts as string[]).includes(down));
     } finally {
       await blockd.restartNode(down);
     }
+  });
+
+  test("haCount above the configured storage nodes can never succeed: INVALID_ARGUMENT (final for the provisioner) saying what to change", async () => {
+    const e = await codeOf(create({}, { haCount: "5" }));
+    assert.equal(e.code, status.INVALID_ARGUMENT);
+    assert.match(e.details, new RegExp(`haCount 5 is more than the 3 storage nodes that can export hosting volume ${HV}'s blocks`));
+    assert.match(e.details, /lower haCount in the StorageClass or add nodes/);
+    assert.equal(blockd.callsOf("CreateBlock").length, 0);
   });
 
   test("every node down: UNAVAILABLE", async () => {
