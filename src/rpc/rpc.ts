@@ -166,9 +166,18 @@ export function wrapUnary<Req, Res>(method: string, handler: UnaryHandler<Req, R
  */
 const UNEXPECTED: ReadonlySet<status> = new Set([status.INTERNAL, status.UNKNOWN, status.DATA_LOSS]);
 
+/**
+ * The server's deadline is its receipt time plus the timeout the caller sent,
+ * so it falls a transit time after the caller's own: the caller's client
+ * gives up (and cancels the stream) first, and a loaded host can deliver that
+ * cancel tens of milliseconds before the server's clock reaches the deadline.
+ * A cancel that close to the deadline is the deadline.
+ */
+const DEADLINE_SLACK_MS = 1_000;
+
 function deadlinePassed(d: Date | number): boolean {
   const at = d instanceof Date ? d.getTime() : d;
-  return Number.isFinite(at) && at <= Date.now();
+  return Number.isFinite(at) && at <= Date.now() + DEADLINE_SLACK_MS;
 }
 
 /**
