@@ -3,6 +3,8 @@
 // three blockd daemons, with a Kubernetes API stand-in that keeps the CHAP
 // Secret; the node plugin runs on n1. CreateVolume -> ControllerPublish ->
 // NodeStage -> NodePublish -> write, then the teardown in reverse.
+import { status } from "@grpc/grpc-js";
+import { setTimeout as delay } from "node:timers/promises";
 import { BLOCKD_KEY, labControllerTls } from "../lab/harness/product.js";
 import { NODE_SOCKET, startNodePlugin, stopNodePlugin, traces, type CallResult } from "../lab/harness/node-plugin.js";
 import { KubeApiStandin } from "../lab/harness/kube-api-standin.js";
@@ -86,21 +88,25 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
     const created = await log.step(
       `CreateVolume ${PV_NAME} (${quantity(CSI_SIZE_BYTES)}, ${FS_TYPE}, hostingVolume ${VOLUME}, haCount 3)`,
       () =>
-        controller.call<CreateVolumeResponse__Output>(
-          "CreateVolume",
-          {
-            name: PV_NAME,
-            capacity_range: { required_bytes: String(CSI_SIZE_BYTES) },
-            volume_capabilities: [cap],
-            parameters: {
-              hostingVolume: VOLUME,
-              haCount: "3",
-              "csi.storage.k8s.io/pv/name": PV_NAME,
-              "csi.storage.k8s.io/pvc/name": PVC.name,
-              "csi.storage.k8s.io/pvc/namespace": PVC.namespace,
-            },
-          },
-          600_000,
+        asTheProvisioner(
+          () =>
+            controller.call<CreateVolumeResponse__Output>(
+              "CreateVolume",
+              {
+                name: PV_NAME,
+                capacity_range: { required_bytes: String(CSI_SIZE_BYTES) },
+                volume_capabilities: [cap],
+                parameters: {
+                  hostingVolume: VOLUME,
+                  haCount: "3",
+                  "csi.storage.k8s.io/pv/name": PV_NAME,
+                  "csi.storage.k8s.io/pvc/name": PVC.name,
+                  "csi.storage.k8s.io/pvc/namespace": PVC.namespace,
+                },
+              },
+              600_000,
+            ),
+          (why) => log.block(`CreateVolume answered ${why}; the provisioner calls again with the same request, and so does this demo`),
         ),
       (r) => `volume_id ${r.volume?.volume_id ?? "?"}`,
     );
@@ -230,4 +236,23 @@ async function nothingLeft(ctx: DemoContext, secrets: KubeApiStandin["secrets"] 
   if (await blockListed(ctx.initiator, PV_NAME)) left.push(`${PV_NAME} still in gluster-block list`);
   if (left.length > 0) throw new Error(`left behind: ${left.join(", ")}`);
   return `${ctx.initiator.name}: 0 sessions, paths, maps, mounts, node records; Secret deleted; not in gluster-block list`;
+}
+
+/**
+ * The external-provisioner calls CreateVolume again after a retryable answer
+ * (a rolled-back create when one node's tcmu-runner could not open the volume
+ * answers UNAVAILABLE); the demo plays it, so it does the same, a few times.
+ */
+async function asTheProvisioner<T>(call: () => Promise<T>, say: (why: string) => void): Promise<T> {
+  const RETRYABLE = new Set<number>([status.UNAVAILABLE, status.DEADLINE_EXCEEDED, status.ABORTED, status.RESOURCE_EXHAUSTED]);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await call();
+    } catch (err) {
+      const code = (err as { code?: unknown }).code;
+      if (attempt >= 3 || typeof code !== "number" || !RETRYABLE.has(code)) throw err;
+      say(`${status[code]} (${err instanceof Error ? err.message : String(err)})`);
+      await delay(5_000);
+    }
+  }
 }
