@@ -114,8 +114,10 @@ async function tooFewNodes(deps: ControllerDeps, hostingVolume: string, ha: numb
   const answered = new Set(nodes.map((n) => n.endpoint));
   const notReady = pool.map((m) => {
     if (m.notCounted) return `${m.name}: ${m.notCounted}`;
-    if (m.endpoint && !answered.has(m.endpoint)) return `${m.name}${m.endpoint !== m.name ? ` (${m.endpoint})` : ""}: gluster-blockd does not answer`;
-    if (m.endpoint && !liveEndpoints.has(m.endpoint)) return `${m.name}${m.endpoint !== m.name ? ` (${m.endpoint})` : ""}: gluster-blockd reports not ready`;
+    if (!m.endpoint) return undefined;
+    const label = m.endpoint !== m.name ? `${m.name} (${m.endpoint})` : m.name;
+    if (!answered.has(m.endpoint)) return `${label}: gluster-blockd does not answer`;
+    if (!liveEndpoints.has(m.endpoint)) return `${label}: gluster-blockd reports not ready`;
     return undefined;
   });
   throw unavailable(
