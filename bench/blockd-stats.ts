@@ -2,7 +2,8 @@
 // long its start-up reconcile takes to export every block again after the
 // node's LIO configuration was wiped (a reboot, as far as LIO is concerned).
 import type { LabNode } from "../lab/harness/lab.js";
-import { startBlockd } from "../lab/harness/product.js";
+import { programPid } from "../lab/harness/pod-unit.js";
+import { BLOCKD_UNIT, startBlockd, stopBlockd } from "../lab/harness/product.js";
 import { timed } from "./timing.js";
 
 /**
@@ -13,7 +14,7 @@ import { timed } from "./timing.js";
 export const BENCH_BLOCKD_ARGS = ["--log-level", "info"];
 
 export async function blockdRssMb(n: LabNode): Promise<number> {
-  const r = await n.must(`pid=$(systemctl show -p MainPID --value gluster-blockd); awk '/^VmRSS:/ {print $2}' /proc/$pid/status`);
+  const r = await n.must(`pid=${programPid(BLOCKD_UNIT)}; awk '/^VmRSS:/ {print $2}' /proc/$pid/status`);
   return Number(r.stdout.trim()) / 1024;
 }
 
@@ -22,20 +23,21 @@ export interface ReconcileFigures {
   converged: number;
   /** the reconcile itself, from blockd's log line */
   reconcileS: number;
-  /** restart of the unit until the reconcile's log line, node start-up over 9p included */
+  /** restart of the container until the reconcile's log line, its start-up included */
   restartToReadyS: number;
   /** LUNs in configfs afterwards */
   lunsAfter: number;
 }
 
 export async function reconcileAfterWipe(n: LabNode): Promise<ReconcileFigures> {
-  await n.must("systemctl stop gluster-blockd; targetctl clear", { timeoutMs: 600_000 });
+  await stopBlockd(n);
+  await n.must("targetctl clear", { timeoutMs: 600_000 });
   const since = (await n.must("date '+%Y-%m-%d %H:%M:%S'")).stdout.trim();
   let line = "";
   const restartToReadyS = await timed(async () => {
     await startBlockd(n, BENCH_BLOCKD_ARGS);
     const r = await n.must(
-      `for k in $(seq 9000); do l=$(journalctl -u gluster-blockd --since '${since}' -o cat | grep -m1 'reconciled LIO to the journals'); [ -n "$l" ] && { echo "$l"; exit 0; }; sleep 0.2; done; exit 1`,
+      `for k in $(seq 9000); do l=$(journalctl -u ${BLOCKD_UNIT} --since '${since}' -o cat | grep -m1 'reconciled LIO to the journals'); [ -n "$l" ] && { echo "$l"; exit 0; }; sleep 0.2; done; exit 1`,
       { timeoutMs: 1_900_000 },
     );
     line = r.stdout.trim();

@@ -26,7 +26,7 @@
 // made --fill-wave N (5) at a time and wiped at the end (fill.ts).
 import { randomUUID } from "node:crypto";
 import { ensureLab, type Lab, type LabNode } from "../lab/harness/lab.js";
-import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "../lab/harness/product.js";
+import { blockdSh, buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli } from "../lab/harness/product.js";
 import { iqnFor } from "../src/identity/names.js";
 import { median, timed } from "./timing.js";
 import { benchCsi, type CsiBench } from "./csi.js";
@@ -113,9 +113,9 @@ async function floor(lab: Lab, name: string, ha: number): Promise<{ create: numb
   // a target made by hand, as the original would: any GBID names it
   const gbid = randomUUID();
   const nodes = lab.nodes.slice(0, ha);
-  // the backing file, as the original had made it before its targetcli batch (blockd's FUSE mount on n1)
+  // the backing file, as the original had made it before its targetcli batch (blockd's FUSE mount on n1, in its container)
   const file = `/run/gluster-blockd/mnt/${lab.volume}/block-store/${gbid}`;
-  await lab.node(1).must(["truncate", "-s", "64M", file]);
+  await lab.node(1).must(blockdSh(`truncate -s 64M ${file}`));
   const create = await timed(async () => {
     await Promise.all(nodes.map((n, i) => n.must(["targetcli"], { input: floorCreateBatch(lab, i + 1, name, gbid, ha), timeoutMs: 600_000 })));
   });

@@ -8,6 +8,7 @@
 import { join } from "node:path";
 import { ensureLab, type Lab } from "../lab/harness/lab.js";
 import { BLOCKD_KEY, buildProduct, startBlockdEverywhere, stopBlockdEverywhere } from "../lab/harness/product.js";
+import { ensureImageOn, LAB_IMAGE } from "../lab/harness/product-image.js";
 import { HOSTING_VOLUME, LAB_SCRIPTS } from "../lab/config.js";
 import { failureMessage, run } from "../lab/proc.js";
 import { down, isClean } from "../lab/teardown.js";
@@ -44,12 +45,17 @@ async function demo(flags: DemoFlags, log: StepLog, scrubber: Scrubber): Promise
     const booted = await log.step("boot the 3-VM lab, or reuse the running one (first time: builds the image)", bootOrReuseLab, (r) => r.detail);
     lab = booted.lab;
     const theLab = lab;
-    await log.step("npm run build (dist/ is what the VMs run, shared over 9p)", () => Promise.resolve(buildProduct()));
+    await log.step("npm run build (the CSI client that plays the kubelet, shared over 9p)", () => Promise.resolve(buildProduct()));
+    await log.step(
+      "the product image in every VM (npm run image's build, podman load)",
+      () => Promise.all(theLab.nodes.map((n) => ensureImageOn(n))),
+      () => `${LAB_IMAGE}: gluster-blockd and the node plugin run from it as the chart runs them`,
+    );
     blockd = true;
     await log.step(
       `start gluster-blockd on ${theLab.nodes.map((n) => n.name).join(" ")}`,
       () => startBlockdEverywhere(theLab),
-      () => "CLI socket /run/gluster-blockd.socket, peer API TCP 24010 (mutual TLS + shared key)",
+      () => "containers from the chart's DaemonSet; CLI: podman exec gluster-blockd gluster-block; peer API TCP 24010 (mutual TLS + shared key)",
     );
     const ctx: DemoContext = { lab: theLab, initiator: theLab.node(1), log, scrubber, flags, problems };
     await log.step(

@@ -2,7 +2,9 @@
 # build-image.sh - build (or reuse) the lab VM image: Debian bookworm with the
 # Debian kernel, glusterfs-server/client, tcmu-runner plus its glfs handler
 # (built from Debian's own tcmu-runner source: Debian ships it without),
-# targetcli-fb, open-iscsi, multipath-tools, xfsprogs, openssh-server.
+# targetcli-fb, open-iscsi, multipath-tools, xfsprogs, openssh-server; podman
+# (the product image runs in it as the chart runs it), containerd, runc and the
+# CNI plugins (the Kubernetes layer's kubelet, given at run time).
 #
 # Usage: build-image.sh [--print-dir]
 #   --print-dir   only print the image directory for the current recipe
@@ -27,7 +29,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 GUEST_PKGS="linux-image-amd64 initramfs-tools systemd-sysv udev dbus kmod
  iproute2 procps openssh-server glusterfs-server glusterfs-client
  tcmu-runner targetcli-fb python3-rtslib-fb open-iscsi multipath-tools
- sg3-utils lsscsi xfsprogs e2fsprogs util-linux libstdc++6 less"
+ sg3-utils lsscsi xfsprogs e2fsprogs util-linux libstdc++6 less
+ podman crun containerd runc containernetworking-plugins iptables conntrack"
 # Needed only to build handler_glfs.so; purged again.
 BUILD_PKGS="build-essential cmake pkg-config libglib2.0-dev libkmod-dev
  libnl-genl-3-dev zlib1g-dev libglusterfs-dev dpkg-dev"
@@ -208,10 +211,12 @@ EOS
     # LIO restore at boot (python; lab VMs always boot with fresh disks)
     for u in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer e2scrub_reap.service fstrim.timer \
              systemd-timesyncd.service open-iscsi.service glustereventsd.service systemd-binfmt.service \
-             rtslib-fb-targetctl.service; do
+             rtslib-fb-targetctl.service podman-auto-update.timer podman-restart.service; do
       in_root systemctl disable "$u" || true
       in_root systemctl mask "$u" || true
     done
+    # containerd runs only when the Kubernetes layer starts it (not masked)
+    in_root systemctl disable containerd.service || true
     in_root systemctl set-default multi-user.target
   } > "$OUT/config.log" 2>&1
   # glusterd runs gsyncd (python) about ten times at start-up to configure

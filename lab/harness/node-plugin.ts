@@ -1,12 +1,23 @@
-// The node plugin in the lab: start/stop it as a transient systemd unit on a
-// worker VM, make CSI calls through node-csi-client.ts, and count what an
-// iSCSI volume leaves on a node (sessions, paths, maps, mounts, records).
+// The node plugin in the lab: start/stop it from the product image on a
+// worker VM, as the chart's node DaemonSet runs it (chart-pod.ts), make CSI
+// calls through node-csi-client.ts on the socket the kubelet would use, and
+// count what an iSCSI volume leaves on a node (sessions, paths, maps,
+// mounts, records).
 import type { LabNode } from "./lab.js";
-import { DIST, NODE, NODE_CSI_CLIENT } from "./product.js";
+import { podmanRun } from "./chart-pod.js";
+import { argOf, hostPathOf, NODE_CONTAINER, nodeDaemonSet } from "./lab-chart.js";
+import { startPodUnit, stopPodUnit } from "./pod-unit.js";
+import { NODE, NODE_CSI_CLIENT } from "./product.js";
+import { ensureImageOn } from "./product-image.js";
 
-export const NODE_SOCKET = "/run/gbcsi-node.sock";
-export const NODE_STATE_DIR = "/var/lib/gluster-block-csi";
+/** the unit, and the container, the node plugin runs as */
 export const NODE_UNIT = "gbcsi-node";
+/** the plugin's CSI socket on the node: where the chart's endpoint is, through its hostPath (the kubelet's plugin directory) */
+export const NODE_SOCKET = hostPathOf(nodeDaemonSet(), NODE_CONTAINER, argOf(nodeDaemonSet(), NODE_CONTAINER, "--endpoint").replace(/^unix:\/\//, ""));
+/** the plugin's state directory (the chart's --state-dir, a hostPath of the same path) */
+export const NODE_STATE_DIR = argOf(nodeDaemonSet(), NODE_CONTAINER, "--state-dir");
+/** the kubelet's directory, which the kubelet makes before any plugin starts */
+const KUBELET_DIR = "/var/lib/kubelet";
 
 export interface CallResult {
   method: string;
@@ -25,21 +36,29 @@ export interface Call {
   retries?: number;
 }
 
-/** (Re)starts the node plugin; `env` sets GBCSI_* settings. Waits for its socket. */
+/**
+ * (Re)starts the node plugin from the product image with the chart's
+ * arguments, env and host mounts (privileged, host network and PID, the
+ * kubelet directory with Bidirectional propagation); `env` overrides the
+ * chart's GBCSI_* settings. Waits for its socket.
+ */
 export async function startNodePlugin(n: LabNode, env: Record<string, string> = {}): Promise<void> {
+  await ensureImageOn(n);
   await stopNodePlugin(n);
-  const envArgs = Object.entries({ GBCSI_HEAL_INTERVAL_SECONDS: "30", ...env })
-    .map(([k, v]) => `-E ${k}=${v}`)
-    .join(" ");
-  await n.must(`set -e; rm -f ${NODE_SOCKET}
-    systemd-run --unit=${NODE_UNIT} --collect --property=KillMode=mixed ${envArgs} \
-      ${NODE} ${DIST}/gluster-block-csi.js node --endpoint unix://${NODE_SOCKET} --state-dir ${NODE_STATE_DIR} --node-id ${n.name} --log-level debug
-    for k in $(seq 300); do [ -S ${NODE_SOCKET} ] && exit 0; sleep 0.2; done
-    journalctl -u ${NODE_UNIT} --no-pager | tail -30; exit 1`);
+  // a killed plugin leaves its socket file: readiness is a new one
+  await n.must(`mkdir -p ${KUBELET_DIR}/plugins_registry; rm -f ${NODE_SOCKET}`);
+  const run = podmanRun(nodeDaemonSet(), NODE_CONTAINER, {
+    name: NODE_UNIT,
+    nodeName: n.name,
+    hostIP: n.address,
+    secretsRoot: `/var/lib/lab-pods/${NODE_UNIT}`,
+    extraEnv: env,
+  });
+  await startPodUnit(n, { unit: NODE_UNIT, run, ready: `[ -S ${NODE_SOCKET} ]`, readyTimeoutMs: 120_000 });
 }
 
 export async function stopNodePlugin(n: LabNode): Promise<void> {
-  await n.run(`systemctl stop ${NODE_UNIT} 2>/dev/null; systemctl reset-failed ${NODE_UNIT} 2>/dev/null; true`);
+  await stopPodUnit(n, NODE_UNIT);
 }
 
 /** A shell command printing the plugin's log since its unit last started (JSON lines). */

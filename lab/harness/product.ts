@@ -1,5 +1,7 @@
-// The product in the lab: dist/ built on the host and shared into the VMs at
-// /lab/repo, run with the host's Node at /lab/node.
+// The product in the lab: gluster-blockd runs from the product image, as the
+// chart runs it (product-image.ts, lab-chart.ts); dist/ is built on the host
+// and shared into the VMs at /lab/repo for the test tools that play the
+// kubelet's side (run with the host's Node at /lab/node).
 import { spawnSync } from "node:child_process";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -7,15 +9,16 @@ import { LAB_REPO, LAB_STATE, REPO_ROOT } from "../config.js";
 import type { Lab, LabNode, RunResult } from "./lab.js";
 import { keptRolePki, type RolePki } from "./pki.js";
 import type { TlsFiles } from "../../src/rpc/tls.js";
+import { podmanRun } from "./chart-pod.js";
+import { argOf, BLOCKD_CONTAINER, blockdDaemonSet } from "./lab-chart.js";
+import { execIn, startPodUnit, stopPodUnit } from "./pod-unit.js";
+import { ensureImageOn } from "./product-image.js";
 
 export const NODE = "/lab/node/bin/node";
 /** the single-file programs (scripts/bundle.mjs): one file over 9p, not hundreds of modules */
 export const DIST = "/lab/repo/dist/bundle";
-export const BLOCKD_KEY_FILE = "/etc/gluster-blockd/key";
 /** the lab's shared key for blockd's TCP API (a test secret; the grep tests look for it) */
 export const BLOCKD_KEY = "lab-blockd-shared-key-0f3c9a7e5d21";
-/** where each node keeps blockd's TLS files (its peer certificate and key, the CA) */
-export const BLOCKD_TLS_DIR = "/etc/gluster-blockd/tls";
 
 /**
  * The lab's PKI (pki.ts), made once on the host and kept in the lab's state
@@ -49,46 +52,44 @@ export function buildProduct(): void {
   built = true;
 }
 
+/** the unit, and the container, gluster-blockd runs as on each node */
+export const BLOCKD_UNIT = "gluster-blockd";
+
 /**
- * (Re)starts gluster-blockd on a node as a transient systemd unit, with the
- * lab's TLS files and the shared key, as the chart runs it; waits for
- * its socket. The bundle is one file over 9p in an emulated CPU: about 10 s
- * to the socket on a quiet 2-core host (50 s when Node loaded every module).
- * `env` is set in the daemon's environment (test hooks: test-crash-hook.ts).
+ * (Re)starts gluster-blockd on a node from the product image, as the chart's
+ * DaemonSet runs it (lab-chart.ts renders it; chart-pod.ts makes the podman
+ * command of it): host network, privileged, the chart's host mounts and
+ * flags, the lab's shared key and TLS files in its Secret volumes. Waits
+ * for its TCP port, the chart's readiness probe (the CLI socket is up
+ * before it). `extraArgs` follow the chart's; `env` is set in the daemon's
+ * environment (test hooks: test-crash-hook.ts).
  */
 export async function startBlockd(n: LabNode, extraArgs: string[] = [], env: Readonly<Record<string, string>> = {}): Promise<void> {
-  for (const k of Object.keys(env))
-    if (!/^[A-Z_][A-Z0-9_]*$/.test(k) || /[\s'"\\$`]/.test(env[k] ?? "")) throw new Error(`startBlockd: env ${k} is not a plain NAME=value`);
-  const setenv = Object.entries(env)
-    .map(([k, v]) => `--setenv=${k}=${v} `)
-    .join("");
-  await stopBlockd(n);
-  // the key and the TLS files go over stdin: a command line shows up in failure messages
-  await n.must(`set -e; mkdir -p /etc/gluster-blockd ${BLOCKD_TLS_DIR}; chmod 0700 ${BLOCKD_TLS_DIR}; umask 077; cat > ${BLOCKD_KEY_FILE}`, {
-    input: `${BLOCKD_KEY}\n`,
-  });
+  await ensureImageOn(n);
   const pki = await labPki();
-  for (const [src, name] of [
-    [pki.ca, "ca.crt"],
-    [pki.blockd.cert, "tls.crt"],
-    [pki.blockd.key, "tls.key"],
-  ] as const) {
-    await n.must(`set -e; umask 077; cat > ${BLOCKD_TLS_DIR}/${name}`, { input: await readFile(src, "utf8") });
-  }
-  const tls = `--tls-cert ${BLOCKD_TLS_DIR}/tls.crt --tls-key ${BLOCKD_TLS_DIR}/tls.key --tls-ca ${BLOCKD_TLS_DIR}/ca.crt`;
-  await n.must(
-    `set -e; rm -f /run/gluster-blockd.socket
-    systemd-run --unit=gluster-blockd --collect --property=KillMode=mixed ${setenv}\
-      ${NODE} ${DIST}/gluster-blockd.js --host ${n.address} ${tls} --key-file ${BLOCKD_KEY_FILE} --volumes block-test --log-level debug ${extraArgs.join(" ")}
-    for k in $(seq 1500); do [ -S /run/gluster-blockd.socket ] && exit 0; sleep 0.2; done
-    journalctl -u gluster-blockd --no-pager | tail -30; exit 1`,
-    { timeoutMs: 420_000 },
-  );
+  const ds = blockdDaemonSet();
+  const run = podmanRun(ds, BLOCKD_CONTAINER, {
+    name: BLOCKD_UNIT,
+    nodeName: n.name,
+    hostIP: n.address,
+    secretsRoot: `/var/lib/lab-pods/${BLOCKD_UNIT}`,
+    secrets: {
+      "blockd-key": { key: `${BLOCKD_KEY}\n` },
+      "blockd-tls": {
+        "ca.crt": await readFile(pki.ca, "utf8"),
+        "tls.crt": await readFile(pki.blockd.cert, "utf8"),
+        "tls.key": await readFile(pki.blockd.key, "utf8"),
+      },
+    },
+    extraEnv: env,
+  });
+  run.args.push(...extraArgs);
+  const port = argOf(ds, BLOCKD_CONTAINER, "--listen").split(":").pop() ?? "";
+  await startPodUnit(n, { unit: BLOCKD_UNIT, run, ready: `ss -Hltn 'sport = :${port}' | grep -q .` });
 }
 
 export async function stopBlockd(n: LabNode): Promise<void> {
-  await n.run(`systemctl stop gluster-blockd 2>/dev/null; systemctl reset-failed gluster-blockd 2>/dev/null
-    for m in $(findmnt -rn -o TARGET | grep '^/run/gluster-blockd/' | sort -r); do umount -l "$m"; done; true`);
+  await stopPodUnit(n, BLOCKD_UNIT);
 }
 
 export async function startBlockdEverywhere(lab: Lab, extraArgs: string[] = []): Promise<void> {
@@ -99,12 +100,21 @@ export async function stopBlockdEverywhere(lab: Lab): Promise<void> {
   await Promise.all(lab.nodes.map((n) => stopBlockd(n)));
 }
 
-/** gluster-block on a node; argv passed unchanged. */
+/** gluster-block on a node, inside its blockd container as an admin runs it (`kubectl exec`); argv passed unchanged. */
 export function cli(n: LabNode, args: string[], timeoutMs = 600_000): Promise<RunResult> {
-  return n.run([NODE, `${DIST}/gluster-block.js`, ...args], { timeoutMs });
+  return n.run(execIn(BLOCKD_UNIT, ["gluster-block", ...args]), { timeoutMs });
+}
+
+/**
+ * A shell script run inside a node's blockd container (its mount namespace:
+ * the hosting volumes' FUSE mounts under /run/gluster-blockd/mnt are there,
+ * not on the node), as `kubectl exec` would; a command line for LabNode.run/must.
+ */
+export function blockdSh(script: string): string {
+  return execIn(BLOCKD_UNIT, ["sh", "-c", script]);
 }
 
 /** The blockd journal of a node (for failure diagnosis and secret greps). */
 export async function blockdLog(n: LabNode): Promise<string> {
-  return (await n.run("journalctl -u gluster-blockd --no-pager -o cat")).stdout;
+  return (await n.run(`journalctl -u ${BLOCKD_UNIT} --no-pager -o cat`)).stdout;
 }

@@ -2,11 +2,15 @@
 // state `up` left it in, without a reboot.
 //   args: local|volume VOLUME OWN_ADDRESS keep|kill-node
 //   ("volume": also empty the hosting volume and delete volumes other than
-//   it; "kill-node": kill the processes run with the shared /lab/node/bin/node)
+//   it; "kill-node": stop the product's containers (blockd, node plugin) and
+//   kill the processes run with the shared /lab/node/bin/node)
 export const RESET_SCRIPT = String.raw`
 set -u
 mode=$1 vol=$2 addr=$3 procs=$4
 if [ "$procs" = kill-node ]; then
+  for u in gluster-blockd gbcsi-node; do
+    systemctl stop "$u" 2>/dev/null; systemctl reset-failed "$u" 2>/dev/null; podman rm -f -t 0 "$u" >/dev/null 2>&1
+  done
   for p in $(pgrep -x node 2>/dev/null); do
     [ "$(readlink /proc/$p/exe 2>/dev/null)" = /lab/node/bin/node ] && kill "$p" 2>/dev/null
   done

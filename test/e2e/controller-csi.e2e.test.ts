@@ -8,7 +8,16 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
-import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY, labControllerTls } from "../../lab/harness/product.js";
+import {
+  buildProduct,
+  startBlockdEverywhere,
+  stopBlockdEverywhere,
+  cli,
+  blockdLog,
+  blockdSh,
+  BLOCKD_KEY,
+  labControllerTls,
+} from "../../lab/harness/product.js";
 import { KubeApiStandin } from "../../lab/harness/kube-api-standin.js";
 import { startController, codeOf, mountCap, GiB, MiB, type LocalController } from "../../lab/harness/local-controller.js";
 import { iqnFor, wwidFor } from "../../src/identity/names.js";
@@ -147,10 +156,10 @@ test(
     const n1 = lab.node(1);
     const n2 = lab.node(2);
     const file = `/run/gluster-blockd/mnt/block-test/block-store/${GBID}`;
-    // data of our own in the block's file (through the FUSE mount blockd uses), then its checksum
-    await n1.must(`dd if=/dev/urandom of=${file} bs=1M count=4 seek=8 conv=notrunc,fsync status=none`);
+    // data of our own in the block's file (through the FUSE mount blockd uses, in its container), then its checksum
+    await n1.must(blockdSh(`dd if=/dev/urandom of=${file} bs=1M count=4 seek=8 conv=notrunc,fsync status=none`));
     const sum = async (): Promise<string> =>
-      (await n1.must(`sha256sum ${file} | cut -d' ' -f1; cat /run/gluster-blockd/mnt/block-test/block-meta/${PV} | md5sum`)).stdout;
+      (await n1.must(blockdSh(`sha256sum ${file} | cut -d' ' -f1; cat /run/gluster-blockd/mnt/block-test/block-meta/${PV} | md5sum`))).stdout;
     const lio = async (n: LabNode): Promise<string> =>
       (await n.must(`cd /sys/kernel/config/target && find iscsi/${IQN} core -maxdepth 4 | sort; cat iscsi/${IQN}/tpgt_*/enable`)).stdout;
     const before = { data: await sum(), n1: await lio(n1), n3: await lio(lab.node(3)) };

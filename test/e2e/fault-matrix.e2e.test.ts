@@ -36,6 +36,7 @@ import { iqnFor, wwidFor } from "../../src/identity/names.js";
 import { parseJournal } from "../../src/glusterblock/journal/index.js";
 import { readExtensions } from "../../src/glusterblock/engine/extensions.js";
 import { TEST_HOOKS_ENV, CRASH_FILE_ENV } from "../../src/glusterblock/blockd/test-crash-hook.js";
+import { BLOCKD_CONTAINER, blockdDaemonSet, containerPathOf } from "../../lab/harness/lab-chart.js";
 import type { ListVolumesResponse__Output } from "../../src/generated/csi/v1/ListVolumesResponse.js";
 import type { ControllerGetVolumeResponse__Output } from "../../src/generated/csi/v1/ControllerGetVolumeResponse.js";
 import { firstDifference } from "../helpers/first-difference.js";
@@ -55,8 +56,9 @@ const HV = "block-test";
 const NS = "gluster-block-csi";
 const SIZE = 320 * MiB; // xfs: at least 300 MiB (mkfs.xfs's floor; the controller rounds up to it)
 const EXPANDED = 384 * MiB;
+/** on the node; blockd's container sees it through its host /run mount */
 const CRASH_FILE = "/run/gluster-blockd-test-crash";
-const HOOK_ENV = { [TEST_HOOKS_ENV]: "1", [CRASH_FILE_ENV]: CRASH_FILE };
+const HOOK_ENV = { [TEST_HOOKS_ENV]: "1", [CRASH_FILE_ENV]: containerPathOf(blockdDaemonSet(), BLOCKD_CONTAINER, CRASH_FILE) };
 const MOUNT = "/mnt/fault-matrix";
 /** a worker that never logs in: ControllerPublish only puts it on the ACLs */
 const INITIATOR = "iqn.2004-10.com.example:fault-matrix-worker";

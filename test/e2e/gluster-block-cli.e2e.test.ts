@@ -6,7 +6,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
-import { buildProduct, startBlockd, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog } from "../../lab/harness/product.js";
+import { buildProduct, startBlockd, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, blockdSh } from "../../lab/harness/product.js";
 import { wwidFor, iqnFor, IQN_PREFIX } from "../../src/identity/names.js";
 
 let lab: Lab;
@@ -225,7 +225,7 @@ test("delete leaves no LIO object, file or journal on any node", { timeout: 600_
     );
     assert.deepEqual(left.stdout.trim().split("\n"), ["0", "0"], `${n.name}: ${left.stdout}`);
   }
-  const files = await n1.must(`m=$(findmnt -rn -o TARGET | grep '^/run/gluster-blockd/mnt/block-test$'); ls "$m/block-store" "$m/block-meta"`);
+  const files = await n1.must(blockdSh(`m=$(findmnt -rn -o TARGET | grep '^/run/gluster-blockd/mnt/block-test$'); ls "$m/block-store" "$m/block-meta"`));
   assert.ok(!files.stdout.includes(GBID) && !files.stdout.includes(BLOCK), files.stdout);
   const list = await cli(n1, ["list", "block-test"]);
   assert.equal(list.stdout.trim(), "*Nil*");

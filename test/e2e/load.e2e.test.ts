@@ -11,12 +11,21 @@
 //
 // Size: E2E_LOAD_VOLUMES=n, else 50; waves of 10. With E2E_QUICK=1 (CI, which
 // must finish in under an hour on 2 cores) it is skipped unless
-// E2E_LOAD_VOLUMES is set: the bench's quick run still makes volumes in parallel.
+// E2E_LOAD_VOLUMES is set.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
-import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, blockdLog, BLOCKD_KEY, labControllerTls } from "../../lab/harness/product.js";
+import {
+  buildProduct,
+  startBlockdEverywhere,
+  stopBlockdEverywhere,
+  cli,
+  blockdLog,
+  blockdSh,
+  BLOCKD_KEY,
+  labControllerTls,
+} from "../../lab/harness/product.js";
 import { KubeApiStandin } from "../../lab/harness/kube-api-standin.js";
 import { startController, mountCap, MiB, type LocalController } from "../../lab/harness/local-controller.js";
 import { IQN_PREFIX, iqnFor } from "../../src/identity/names.js";
@@ -239,14 +248,14 @@ function sectionsOf(stdout: string): Map<string, string[]> {
   return sections;
 }
 
-/** The hosting volume's block files and journals, through n1's blockd FUSE mount. */
+/** The hosting volume's block files and journals, through n1's blockd FUSE mount (in its container). */
 async function volumeFiles(): Promise<{ store: string[]; meta: string[]; orphaned: string[] }> {
   const m = `/run/gluster-blockd/mnt/${HV}`;
   const r = await lab!.node(1).must(
-    `m=${m}; mountpoint -q $m || { echo "$m is not mounted"; exit 1; }
+    blockdSh(`m=${m}; mountpoint -q $m || { echo "$m is not mounted"; exit 1; }
      echo '#store'; ls -A $m/block-store
      echo '#meta'; ls $m/block-meta
-     echo '#orphaned'; ls -A $m/block-orphaned 2>/dev/null; true`,
+     echo '#orphaned'; ls -A $m/block-orphaned 2>/dev/null; true`),
     { timeoutMs: 300_000 },
   );
   const sections = sectionsOf(r.stdout);

