@@ -306,6 +306,9 @@ for (const [label, opts, kubelet, driver] of [
             : allows(bound("ClusterRole"), group, resource, verb);
         assert.ok(ok, `the controller calls ${op} ${resource} but RBAC does not grant it`);
       }
+      // one Event per claim and reason: read, created once, its count patched on a repeat (in any namespace)
+      for (const verb of ["get", "create", "patch"])
+        assert.ok(allows(bound("ClusterRole"), "", "events", verb), `the controller's Events need ${verb} on events cluster-wide`);
       // least privilege: Secrets only in the namespace, never cluster-wide
       assert.ok(!bound("ClusterRole").some((r) => r.resources.includes("secrets")), "no cluster-wide Secret access");
       assert.ok(allows(bound("Role"), "coordination.k8s.io", "leases", "update"), "sidecar leader election needs leases");
