@@ -124,6 +124,19 @@ test("the schema check catches a wrong type and an unknown field (it can fail)",
   );
 });
 
+test("kubeVersion admits Kubernetes 1.24 (the version the lab runs) and refuses older", () => {
+  const chart = parse(readFileSync(join(CHART_DIR, "Chart.yaml"), "utf8")) as { kubeVersion?: string };
+  assert.equal(chart.kubeVersion, ">=1.24.0-0");
+  for (const v of ["1.24.0", "v1.24.17-gke.100", "1.31.2"]) {
+    const r = helm(["template", "x", CHART_DIR, "--kube-version", v]);
+    assert.equal(r.code, 0, `${v}: ${r.stderr}`);
+  }
+  const old = helm(["template", "x", CHART_DIR, "--kube-version", "1.23.17"]);
+  assert.notEqual(old.code, 0);
+  assert.match(old.stderr, /chart requires kubeVersion: >=1\.24\.0-0 which is incompatible with Kubernetes v1\.23\.17/);
+  assert.match(readFileSync(join(CHART_DIR, "README.md"), "utf8"), /Tested: \*\*1\.24\*\*, the version the project's VM\s+lab runs/);
+});
+
 test("a StorageClass without a hosting volume is refused at render time", () => {
   const r = helm(["template", "x", CHART_DIR, "--set", "storageClass.create=true"]);
   assert.notEqual(r.code, 0);
