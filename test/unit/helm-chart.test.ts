@@ -157,3 +157,33 @@ test("NOTES.txt renders and tells the next steps", () => {
   assert.match(r.stdout, /node-stage-secret-name: gluster-block-chap-\$\{pv\.name\}/);
   assert.match(r.stdout, /kubectl describe pv/);
 });
+
+test("NOTES.txt and the README: the Pod Security label the privileged pods need, and the Leases uninstall leaves", () => {
+  const notes = (...set: string[]): string => {
+    const r = helm(["install", "gbcsi", CHART_DIR, "--dry-run=client", "--namespace", "storage-ns", ...set.flatMap((s) => ["--set", s])]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.slice(r.stdout.indexOf("NOTES:"));
+  };
+  const dflt = notes();
+  assert.ok(dflt.includes("kubectl label namespace storage-ns pod-security.kubernetes.io/enforce=privileged"), dflt);
+  assert.ok(dflt.includes("kubectl -n storage-ns get lease"));
+  // as csi-lib-utils names them: csi-provisioner the driver name, the attacher and resizer with their prefixes
+  assert.ok(
+    dflt.includes(
+      "kubectl -n storage-ns delete lease block-csi-gluster-org external-attacher-leader-block-csi-gluster-org external-resizer-block-csi-gluster-org",
+    ),
+    dflt,
+  );
+  assert.ok(
+    notes("driverName=block2.csi.example.org").includes(
+      "delete lease block2-csi-example-org external-attacher-leader-block2-csi-example-org external-resizer-block2-csi-example-org",
+    ),
+  );
+  assert.doesNotMatch(notes("controller.leaderElection=false"), /lease/i, "no leader election, no Leases");
+  const readme = readFileSync(join(CHART_DIR, "README.md"), "utf8");
+  assert.ok(readme.includes("`kubectl label namespace <ns> pod-security.kubernetes.io/enforce=privileged`"));
+  assert.ok(readme.includes("kubectl label namespace gluster-block-csi pod-security.kubernetes.io/enforce=privileged\nhelm install"));
+  for (const lease of ["block-csi-gluster-org", "external-attacher-leader-block-csi-gluster-org", "external-resizer-block-csi-gluster-org"])
+    assert.ok(readme.includes(`\`${lease}\``), lease);
+  assert.ok(readme.includes("kubectl -n gluster-block-csi get lease"));
+});

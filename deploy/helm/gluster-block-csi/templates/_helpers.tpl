@@ -184,6 +184,24 @@ which would render an empty flag: blank entries are no entries. A plain string i
 {{/* the controller's static blockd endpoints; none: it discovers this release's blockd pods */}}
 {{- define "gbcsi.blockdEndpoints" -}}{{ include "gbcsi.list" .Values.controller.blockd.endpoints }}{{- end -}}
 
+{{/*
+A leader-election Lease's name as the sidecars make it (csi-lib-utils' leaderelection): the lock name with every
+character outside [a-zA-Z0-9-] made "-", and an "X" after a final "-".
+*/}}
+{{- define "gbcsi.leaseName" -}}
+{{- $n := regexReplaceAll "[^a-zA-Z0-9-]" . "-" -}}
+{{- if hasSuffix "-" $n -}}
+{{- $n = printf "%sX" $n -}}
+{{- end -}}
+{{- $n -}}
+{{- end -}}
+
+{{/* the Leases the controller's sidecars hold in the release namespace (helm uninstall leaves them), space-separated */}}
+{{- define "gbcsi.leases" -}}
+{{- $d := .Values.driverName -}}
+{{ include "gbcsi.leaseName" $d }} {{ include "gbcsi.leaseName" (printf "external-attacher-leader-%s" $d) }} {{ include "gbcsi.leaseName" (printf "external-resizer-%s" $d) }}
+{{- end -}}
+
 {{- define "gbcsi.imagePullSecrets" -}}
 {{- with .Values.imagePullSecrets }}
 imagePullSecrets:
