@@ -6,7 +6,7 @@
 // integrity pinned below, opened with tar and Debian's unzip
 // (lab/install-host-deps.sh installs it), and the binary alone is kept in
 // /var/tmp/gluster-block-csi-cache/helm-<version>/: later runs fetch nothing.
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -75,23 +75,42 @@ export interface HelmResult {
   stderr: string;
 }
 
-/** Runs helm with its state dirs in a temp home: no repositories, no network, no user config. */
-export function helm(args: readonly string[]): HelmResult {
+/** helm's state dirs in a temp home: no repositories, no user config; no cluster unless `kubeconfig` names one */
+function helmEnv(kubeconfig?: string): NodeJS.ProcessEnv {
   const home = join(CACHE_DIR, "helm-home");
   mkdirSync(home, { recursive: true });
-  const r = spawnSync(helmBinary(), [...args], {
-    encoding: "utf8",
-    env: {
-      PATH: process.env.PATH ?? "/usr/bin:/bin",
-      HOME: home,
-      HELM_CACHE_HOME: join(home, "cache"),
-      HELM_CONFIG_HOME: join(home, "config"),
-      HELM_DATA_HOME: join(home, "data"),
-      KUBECONFIG: join(home, "no-kubeconfig"),
-    },
-    timeout: 120_000,
-  });
+  return {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: home,
+    HELM_CACHE_HOME: join(home, "cache"),
+    HELM_CONFIG_HOME: join(home, "config"),
+    HELM_DATA_HOME: join(home, "data"),
+    KUBECONFIG: kubeconfig ?? join(home, "no-kubeconfig"),
+  };
+}
+
+/** Runs helm with its state dirs in a temp home: no repositories, no network, no user config. */
+export function helm(args: readonly string[]): HelmResult {
+  const r = spawnSync(helmBinary(), [...args], { encoding: "utf8", env: helmEnv(), timeout: 120_000 });
   return { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
+}
+
+/**
+ * Runs helm against the cluster a kubeconfig names (`lookup` answers from it
+ * under `--dry-run=server`). Asynchronous: that cluster may be a server in
+ * this very process, which spawnSync would block.
+ */
+export async function helmWithCluster(kubeconfig: string, args: readonly string[]): Promise<HelmResult> {
+  const child = spawn(helmBinary(), [...args], { env: helmEnv(kubeconfig), timeout: 120_000 });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));
+  child.stderr.on("data", (c: Buffer) => (stderr += c.toString("utf8")));
+  const code = await new Promise<number>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (c: number | null) => resolve(c ?? -1));
+  });
+  return { code, stdout, stderr };
 }
 
 export interface K8sObject {
@@ -101,15 +120,47 @@ export interface K8sObject {
   [key: string]: unknown;
 }
 
-/** helm template of the chart; the rendered objects, parsed. */
-export function renderChart(opts: { values?: readonly string[]; set?: readonly string[]; namespace?: string; release?: string } = {}): K8sObject[] {
+export interface RenderOptions {
+  values?: readonly string[];
+  set?: readonly string[];
+  /** --set-json key=<JSON> */
+  setJson?: readonly string[];
+  namespace?: string;
+  release?: string;
+}
+
+function templateArgs(opts: RenderOptions): string[] {
   const args = ["template", opts.release ?? "gbcsi", CHART_DIR, "--namespace", opts.namespace ?? "gluster-block-csi"];
   for (const v of opts.values ?? []) args.push("--values", v);
   for (const s of opts.set ?? []) args.push("--set", s);
+  for (const s of opts.setJson ?? []) args.push("--set-json", s);
+  return args;
+}
+
+/** helm template of the chart; the rendered objects, parsed. */
+export function renderChart(opts: RenderOptions = {}): K8sObject[] {
+  const args = templateArgs(opts);
   const r = helm(args);
   if (r.code !== 0) throw new Error(`helm ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
+  return parseRendered(r.stdout);
+}
+
+/**
+ * helm template of the chart against a cluster (`--dry-run=server`): its
+ * `lookup` calls see that cluster's objects; `upgrade` renders as
+ * `helm upgrade` would (.Release.IsUpgrade).
+ */
+export async function renderChartWithCluster(kubeconfig: string, opts: RenderOptions & { upgrade?: boolean } = {}): Promise<K8sObject[]> {
+  // the openapi validation would fetch the cluster's schema; the unit tests check the schema themselves
+  const args = [...templateArgs(opts), "--dry-run=server", "--disable-openapi-validation", ...(opts.upgrade ? ["--is-upgrade"] : [])];
+  const r = await helmWithCluster(kubeconfig, args);
+  if (r.code !== 0) throw new Error(`helm ${args.join(" ")} failed (${r.code}): ${r.stderr}`);
+  return parseRendered(r.stdout);
+}
+
+function parseRendered(stdout: string): K8sObject[] {
   // as the API server reads it: YAML 1.1 (sigs.k8s.io/yaml), where a Secret volume's `defaultMode: 0440` is octal
-  const docs = parseAllDocuments(r.stdout, { version: "1.1" });
+  const docs = parseAllDocuments(stdout, { version: "1.1" });
   const out: K8sObject[] = [];
   for (const d of docs) {
     if (d.errors.length > 0) throw new Error(`rendered YAML does not parse: ${d.errors.map((e) => e.message).join("; ")}`);

@@ -1,7 +1,7 @@
 // A stand-in for the Kubernetes API server: plain HTTP, the few endpoints the
 // controller uses (Secrets create/get/replace/list/delete, Pods list, Events
-// create, StorageClasses and CSINodes list), objects kept in memory, every
-// request recorded. `kubeconfig()` writes a kubeconfig that points
+// create/get/merge-patch, StorageClasses and CSINodes list), objects kept in
+// memory, every request recorded. `kubeconfig()` writes a kubeconfig that points
 // @kubernetes/client-node at it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { mkdtemp, writeFile } from "node:fs/promises";
@@ -12,6 +12,7 @@ export interface RecordedRequest {
   method: string;
   path: string;
   query: URLSearchParams;
+  contentType: string;
   body: unknown;
 }
 
@@ -31,6 +32,7 @@ export class KubeApiStandin {
   readonly requests: RecordedRequest[] = [];
   /** namespace/name -> Secret */
   readonly secrets = new Map<string, Obj>();
+  /** the Events as stored (one object per name: a patch changes it in place) */
   readonly events: Obj[] = [];
   pods: object[] = [];
   storageClasses: Obj[] = [];
@@ -104,7 +106,7 @@ export class KubeApiStandin {
     } catch {
       body = text;
     }
-    this.requests.push({ method, path: url.pathname, query: url.searchParams, body });
+    this.requests.push({ method, path: url.pathname, query: url.searchParams, contentType: req.headers["content-type"] ?? "", body });
     for (const [key, code] of this.failNext) {
       const [m = "", re = ""] = key.split(" ");
       if (m === method && new RegExp(re).test(url.pathname)) {
@@ -124,10 +126,7 @@ export class KubeApiStandin {
         const items = (this.pods as Obj[]).filter((x) => x.metadata?.namespace === ns && matches(x.metadata?.labels, url.searchParams.get("labelSelector")));
         return this.send(res, 200, { kind: "PodList", apiVersion: "v1", metadata: {}, items });
       }
-      if (kind === "events" && method === "POST") {
-        this.events.push(body as Obj);
-        return this.send(res, 201, body);
-      }
+      if (kind === "events") return this.eventsRoute(res, method, ns, name, body as Obj, req.headers["content-type"] ?? "");
     }
     if (url.pathname === "/apis/storage.k8s.io/v1/storageclasses" && method === "GET") {
       return this.send(res, 200, { kind: "StorageClassList", apiVersion: "storage.k8s.io/v1", metadata: {}, items: this.storageClasses });
@@ -136,6 +135,37 @@ export class KubeApiStandin {
       return this.send(res, 200, { kind: "CSINodeList", apiVersion: "storage.k8s.io/v1", metadata: {}, items: this.csiNodes });
     }
     this.send(res, 404, status(404, "NotFound", `the API stand-in has no ${method} ${url.pathname}`));
+  }
+
+  private eventsRoute(res: ServerResponse, method: string, ns: string, name: string | undefined, body: Obj, contentType: string): void {
+    const at = this.events.findIndex((e) => e.metadata?.namespace === ns && e.metadata.name === (name ?? body.metadata?.name));
+    const cur = this.events[at];
+    if (!name && method === "POST") {
+      const n = body.metadata?.name ?? "";
+      if (cur) return this.send(res, 409, status(409, "AlreadyExists", `events "${n}" already exists`));
+      const obj = { ...body, metadata: { ...body.metadata, namespace: ns, resourceVersion: String(this.rv++) } };
+      this.events.push(obj);
+      return this.send(res, 201, obj);
+    }
+    if (!name) return this.send(res, 405, status(405, "MethodNotAllowed", method));
+    if (!cur) return this.send(res, 404, status(404, "NotFound", `events "${name}" not found`));
+    if (method === "GET") return this.send(res, 200, cur);
+    if (method === "PATCH") {
+      // the API server reads a JSON patch as a list of operations: an object under that type is refused
+      if (contentType.split(";")[0] !== "application/merge-patch+json")
+        return this.send(res, 415, status(415, "UnsupportedMediaType", `the API stand-in takes merge patches only, not ${contentType}`));
+      const want = body.metadata?.resourceVersion;
+      if (want !== undefined && want !== cur.metadata?.resourceVersion)
+        return this.send(
+          res,
+          409,
+          status(409, "Conflict", `the object has been modified; resourceVersion ${want} is not ${cur.metadata?.resourceVersion ?? ""}`),
+        );
+      const obj = { ...cur, ...body, metadata: { ...cur.metadata, resourceVersion: String(this.rv++) } };
+      this.events[at] = obj;
+      return this.send(res, 200, obj);
+    }
+    this.send(res, 405, status(405, "MethodNotAllowed", method));
   }
 
   private secretsRoute(res: ServerResponse, method: string, ns: string, name: string | undefined, body: Obj, q: URLSearchParams): void {

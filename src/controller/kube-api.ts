@@ -4,7 +4,17 @@
 // (node IDs for ControllerGetVolume). ApiExceptions and network errors become
 // KubeApiError here; nothing from the client library leaks further.
 import { readFileSync } from "node:fs";
-import { ApiException, CoreV1Api, KubeConfig, StorageV1Api, type CoreV1Event, type V1Pod, type V1Secret } from "@kubernetes/client-node";
+import {
+  ApiException,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  StorageV1Api,
+  setHeaderOptions,
+  type CoreV1Event,
+  type V1Pod,
+  type V1Secret,
+} from "@kubernetes/client-node";
 import { KubeApiError } from "./errors.js";
 
 export interface KubeApi {
@@ -16,11 +26,22 @@ export interface KubeApi {
   /** false when it was already gone */
   deleteSecret(namespace: string, name: string): Promise<boolean>;
   listPods(namespace: string, labelSelector: string): Promise<V1Pod[]>;
+  /** undefined when there is no such Event */
+  readEvent(namespace: string, name: string): Promise<CoreV1Event | undefined>;
   createEvent(namespace: string, event: CoreV1Event): Promise<void>;
+  /** A repeat of an Event: its count, last time and message. With `resourceVersion`, HTTP 409 when the Event changed since it was read. */
+  bumpEvent(namespace: string, name: string, bump: EventBump): Promise<void>;
   /** parameters of the StorageClasses whose provisioner is `driverName` */
   storageClassParameters(driverName: string): Promise<Record<string, string>[]>;
   /** node name -> node ID this driver registered on each node (CSINode) */
   csiNodeIds(driverName: string): Promise<Map<string, string>>;
+}
+
+export interface EventBump {
+  count: number;
+  lastTimestamp: Date;
+  message: string;
+  resourceVersion?: string;
 }
 
 interface StatusBody {
@@ -98,8 +119,32 @@ export class ClientNodeKubeApi implements KubeApi {
     return l.items;
   }
 
+  async readEvent(namespace: string, name: string): Promise<CoreV1Event | undefined> {
+    try {
+      return await call(`read Event ${namespace}/${name}`, () => this.core.readNamespacedEvent({ namespace, name }));
+    } catch (err) {
+      if (err instanceof KubeApiError && err.httpStatus === 404) return undefined;
+      throw err;
+    }
+  }
+
   async createEvent(namespace: string, body: CoreV1Event): Promise<void> {
     await call(`create Event in ${namespace}`, () => this.core.createNamespacedEvent({ namespace, body }));
+  }
+
+  async bumpEvent(namespace: string, name: string, bump: EventBump): Promise<void> {
+    // a JSON merge patch; a resourceVersion in it is a precondition (409 when stale)
+    const body = {
+      ...(bump.resourceVersion ? { metadata: { resourceVersion: bump.resourceVersion } } : {}),
+      count: bump.count,
+      lastTimestamp: bump.lastTimestamp.toISOString(),
+      message: bump.message,
+    };
+    // client-node 1.x sends the first patch type the API lists (application/json-patch+json, which wants an
+    // array of operations) unless a middleware sets the Content-Type
+    await call(`patch Event ${namespace}/${name}`, () =>
+      this.core.patchNamespacedEvent({ namespace, name, body }, setHeaderOptions("Content-Type", PatchStrategy.MergePatch)),
+    );
   }
 
   async storageClassParameters(driverName: string): Promise<Record<string, string>[]> {

@@ -1,6 +1,17 @@
 // The real helm (lab/helm.ts fetches it once) and the chart's rendered
 // objects, plus the schema checks the chart tests run on them.
-export { CHART_DIR, findObject, helm, helmBinary, renderChart, type HelmResult, type K8sObject } from "../../lab/helm.js";
+export {
+  CHART_DIR,
+  findObject,
+  helm,
+  helmBinary,
+  helmWithCluster,
+  renderChart,
+  renderChartWithCluster,
+  type HelmResult,
+  type K8sObject,
+  type RenderOptions,
+} from "../../lab/helm.js";
 import type { K8sObject } from "../../lab/helm.js";
 
 type ModelClass = new (data: unknown) => { validate(): void };

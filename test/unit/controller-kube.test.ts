@@ -12,6 +12,7 @@ import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
 import { ClientNodeKubeApi, loadKubeConfig } from "../../src/controller/kube-api.js";
 import { KubeDiscovery, podEndpoint } from "../../src/controller/discovery.js";
 import { KubeApiError } from "../../src/controller/errors.js";
+import { PvcEvents, eventName } from "../../src/controller/pvc-events.js";
 import { chapSecretName } from "../../src/controller/chap-secrets.js";
 import type { CreateVolumeResponse__Output } from "../../src/generated/csi/v1/CreateVolumeResponse.js";
 import type { ListVolumesResponse__Output } from "../../src/generated/csi/v1/ListVolumesResponse.js";
@@ -24,6 +25,7 @@ import { CONTROLLER_FLAGS, controllerConfig } from "../../src/controller/config.
 import { serveController } from "../../src/controller/plugin.js";
 import * as csiClient from "../../lab/harness/csi-client.js";
 import { nullLogger } from "../../src/util/log.js";
+import { captureLog } from "../../lab/harness/log-capture.js";
 
 const KEY = "unit-test-blockd-key-kube-9a8b7c";
 const HV = "block-hv";
@@ -230,6 +232,116 @@ describe("Events", () => {
     kube.failNext.set("POST /events$", 500);
     blockd.addVolume(HV, 1n);
     assert.equal((await codeOf(create())).code, status.RESOURCE_EXHAUSTED, "the storage error, not the Event's");
+  });
+
+  interface StoredEvent {
+    metadata: { name: string };
+    reason: string;
+    message: string;
+    count: number;
+    firstTimestamp: string;
+    lastTimestamp: string;
+  }
+  const stored = (): StoredEvent[] => kube.events as unknown as StoredEvent[];
+
+  test("a failure that repeats is one Event whose count and lastTimestamp rise, not an Event per retry", async () => {
+    blockd.addVolume(HV, 1n);
+    for (let i = 0; i < 3; i++) await codeOf(create());
+    assert.equal(kube.events.length, 1, "one Event for the claim and reason");
+    const [ev] = stored();
+    assert.ok(ev);
+    assert.match(ev.metadata.name, /^data\.[0-9a-f]{16}$/);
+    assert.equal(ev.count, 3);
+    assert.ok(Date.parse(ev.lastTimestamp) >= Date.parse(ev.firstTimestamp));
+    assert.match(ev.message, /not enough space/);
+    assert.equal(kube.requestsTo("POST", "/events").length, 1, "created once");
+    const patches = kube.requestsTo("PATCH", `/api/v1/namespaces/shop/events/${ev.metadata.name}`);
+    assert.equal(patches.length, 2, "raised twice");
+    for (const p of patches) {
+      assert.equal(p.contentType, "application/merge-patch+json", "a merge patch: client-node's default type is a JSON patch, which wants operations");
+      assert.deepEqual(Object.keys(p.body as object).sort(), ["count", "lastTimestamp", "message", "metadata"]);
+    }
+    // another claim has its own
+    await codeOf(create({ ...PARAMS, "csi.storage.k8s.io/pvc/name": "logs" }, `${PV}-logs`));
+    assert.equal(kube.events.length, 2);
+  });
+
+  test("an Event that expired is created again; one that a concurrent emitter made is counted on", async () => {
+    blockd.addVolume(HV, 1n);
+    await codeOf(create());
+    kube.events.length = 0; // expired (the API server keeps Events an hour)
+    await codeOf(create());
+    assert.equal(stored()[0]?.count, 1, "created anew");
+    // the Event expires between the read and the patch (404), and another emitter creates it before our create (409)
+    kube.requests.length = 0;
+    kube.failNext.set("PATCH /events/", 404);
+    await codeOf(create());
+    assert.deepEqual(
+      kube.requests.filter((r) => r.path.includes("/events")).map((r) => r.method),
+      ["GET", "PATCH", "POST", "GET", "PATCH"],
+      "patch 404 -> create; create 409 -> read and patch",
+    );
+    assert.equal(kube.events.length, 1);
+    assert.equal(stored()[0]?.count, 2);
+  });
+
+  test("writers racing on one Event each add their count (a stale read is a 409, then read again)", async () => {
+    const kc = loadKubeConfig({ kubeconfig, mode: "auto" });
+    assert.ok(kc);
+    const log = captureLog("warn");
+    const events = new PvcEvents(new ClientNodeKubeApi(kc), "test", log.log);
+    const target = { namespace: "shop", name: "data", uid: "6e1d2c3b-4a59-4687-9a1b-2c3d4e5f6a7b" };
+    await events.emit(target, "Warning", "CreateBlockFailed", "first");
+    await Promise.all([1, 2, 3].map((i) => events.emit(target, "Warning", "CreateBlockFailed", `again ${i}`)));
+    assert.equal(kube.events.length, 1);
+    assert.equal(stored()[0]?.count, 4);
+    assert.ok(kube.requestsTo("PATCH", "/events/").length > 3, "some patches met a newer resourceVersion and were sent again");
+    assert.equal(log.lines.length, 0, log.text());
+    // another reason, or type, is another Event
+    await events.emit(target, "Warning", "DegradedHA", "x");
+    await events.emit(target, "Normal", "DegradedHA", "x");
+    assert.equal(kube.events.length, 3);
+  });
+
+  test("an Event that cannot be read, or keeps meeting conflicts, is logged; the emitter returns", async () => {
+    const kc = loadKubeConfig({ kubeconfig, mode: "auto" });
+    assert.ok(kc);
+    const log = captureLog("warn");
+    const events = new PvcEvents(new ClientNodeKubeApi(kc), "test", log.log);
+    const target = { namespace: "shop", name: "data" };
+    kube.failNext.set("GET /events/", 500);
+    await events.emit(target, "Warning", "CreateBlockFailed", "x");
+    assert.equal(log.lines.length, 1);
+    assert.match(log.text(), /could not record an event on the claim/);
+    assert.match(log.text(), /read Event shop\/data\.[0-9a-f]{16}: HTTP 500/);
+    assert.equal(kube.events.length, 0);
+    await events.emit(target, "Warning", "CreateBlockFailed", "x");
+    kube.requests.length = 0;
+    // three failNext keys that all match: three conflicts in a row
+    for (const re of ["/events/", "/events/d", "/events/da"]) kube.failNext.set(`PATCH ${re}`, 409);
+    await events.emit(target, "Warning", "CreateBlockFailed", "x");
+    assert.equal(kube.requestsTo("PATCH", "/events/").length, 3, "gives up after three rounds");
+    assert.equal(kube.requestsTo("GET", "/events/").length, 3);
+    assert.match(log.lines[1] ?? "", /patch Event shop\/data\.[0-9a-f]{16}: HTTP 409/);
+    assert.equal(stored()[0]?.count, 1);
+  });
+
+  test("Event names: the claim's and a hash of namespace, claim, UID, type and reason (not the message); valid when the claim's is long", () => {
+    const t = { namespace: "shop", name: "data", uid: "u1" };
+    const n = eventName(t, "Warning", "CreateBlockFailed");
+    assert.match(n, /^data\.[0-9a-f]{16}$/);
+    assert.equal(eventName({ ...t }, "Warning", "CreateBlockFailed"), n);
+    for (const other of [
+      eventName({ ...t, namespace: "shop2" }, "Warning", "CreateBlockFailed"),
+      eventName({ ...t, name: "data2" }, "Warning", "CreateBlockFailed"),
+      eventName({ ...t, uid: "u2" }, "Warning", "CreateBlockFailed"),
+      eventName(t, "Normal", "CreateBlockFailed"),
+      eventName(t, "Warning", "DegradedHA"),
+    ])
+      assert.notEqual(other, n);
+    const long = eventName({ namespace: "shop", name: `${"a".repeat(235)}-b` }, "Warning", "R");
+    assert.ok(long.length <= 253, `${long.length}`);
+    assert.match(long, /^a{235}\.[0-9a-f]{16}$/, "cut, and no label ends in '-'");
   });
 
   test("without claim parameters no Event is sent", async () => {

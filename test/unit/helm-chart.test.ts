@@ -124,6 +124,19 @@ test("the schema check catches a wrong type and an unknown field (it can fail)",
   );
 });
 
+test("kubeVersion admits Kubernetes 1.24 (the version the lab runs) and refuses older", () => {
+  const chart = parse(readFileSync(join(CHART_DIR, "Chart.yaml"), "utf8")) as { kubeVersion?: string };
+  assert.equal(chart.kubeVersion, ">=1.24.0-0");
+  for (const v of ["1.24.0", "v1.24.17-gke.100", "1.31.2"]) {
+    const r = helm(["template", "x", CHART_DIR, "--kube-version", v]);
+    assert.equal(r.code, 0, `${v}: ${r.stderr}`);
+  }
+  const old = helm(["template", "x", CHART_DIR, "--kube-version", "1.23.17"]);
+  assert.notEqual(old.code, 0);
+  assert.match(old.stderr, /chart requires kubeVersion: >=1\.24\.0-0 which is incompatible with Kubernetes v1\.23\.17/);
+  assert.match(readFileSync(join(CHART_DIR, "README.md"), "utf8"), /Tested: \*\*1\.24\*\*, the version the project's VM\s+lab runs/);
+});
+
 test("a StorageClass without a hosting volume is refused at render time", () => {
   const r = helm(["template", "x", CHART_DIR, "--set", "storageClass.create=true"]);
   assert.notEqual(r.code, 0);
@@ -143,4 +156,34 @@ test("NOTES.txt renders and tells the next steps", () => {
   assert.match(r.stdout, /kubectl label node <storage-node> gluster\.org\/storage-node=true/);
   assert.match(r.stdout, /node-stage-secret-name: gluster-block-chap-\$\{pv\.name\}/);
   assert.match(r.stdout, /kubectl describe pv/);
+});
+
+test("NOTES.txt and the README: the Pod Security label the privileged pods need, and the Leases uninstall leaves", () => {
+  const notes = (...set: string[]): string => {
+    const r = helm(["install", "gbcsi", CHART_DIR, "--dry-run=client", "--namespace", "storage-ns", ...set.flatMap((s) => ["--set", s])]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.slice(r.stdout.indexOf("NOTES:"));
+  };
+  const dflt = notes();
+  assert.ok(dflt.includes("kubectl label namespace storage-ns pod-security.kubernetes.io/enforce=privileged"), dflt);
+  assert.ok(dflt.includes("kubectl -n storage-ns get lease"));
+  // as csi-lib-utils names them: csi-provisioner the driver name, the attacher and resizer with their prefixes
+  assert.ok(
+    dflt.includes(
+      "kubectl -n storage-ns delete lease block-csi-gluster-org external-attacher-leader-block-csi-gluster-org external-resizer-block-csi-gluster-org",
+    ),
+    dflt,
+  );
+  assert.ok(
+    notes("driverName=block2.csi.example.org").includes(
+      "delete lease block2-csi-example-org external-attacher-leader-block2-csi-example-org external-resizer-block2-csi-example-org",
+    ),
+  );
+  assert.doesNotMatch(notes("controller.leaderElection=false"), /lease/i, "no leader election, no Leases");
+  const readme = readFileSync(join(CHART_DIR, "README.md"), "utf8");
+  assert.ok(readme.includes("`kubectl label namespace <ns> pod-security.kubernetes.io/enforce=privileged`"));
+  assert.ok(readme.includes("kubectl label namespace gluster-block-csi pod-security.kubernetes.io/enforce=privileged\nhelm install"));
+  for (const lease of ["block-csi-gluster-org", "external-attacher-leader-block-csi-gluster-org", "external-resizer-block-csi-gluster-org"])
+    assert.ok(readme.includes(`\`${lease}\``), lease);
+  assert.ok(readme.includes("kubectl -n gluster-block-csi get lease"));
 });

@@ -306,6 +306,9 @@ for (const [label, opts, kubelet, driver] of [
             : allows(bound("ClusterRole"), group, resource, verb);
         assert.ok(ok, `the controller calls ${op} ${resource} but RBAC does not grant it`);
       }
+      // one Event per claim and reason: read, created once, its count patched on a repeat (in any namespace)
+      for (const verb of ["get", "create", "patch"])
+        assert.ok(allows(bound("ClusterRole"), "", "events", verb), `the controller's Events need ${verb} on events cluster-wide`);
       // least privilege: Secrets only in the namespace, never cluster-wide
       assert.ok(!bound("ClusterRole").some((r) => r.resources.includes("secrets")), "no cluster-wide Secret access");
       assert.ok(allows(bound("Role"), "coordination.k8s.io", "leases", "update"), "sidecar leader election needs leases");
@@ -373,5 +376,37 @@ describe("blockd TLS settings", () => {
     assert.ok(container(ctrlPod, "gluster-block-csi").args?.includes("--blockd-insecure-key-over-plaintext"));
     assert.ok(![...ds.volumes, ...ctrlPod.volumes].some((v) => v.name === "blockd-tls" || v.name === "controller-tls"));
     assert.ok(!objs.some((o) => o.kind === "Secret" && /-(blockd|controller)-tls$/.test(o.metadata.name)));
+  });
+});
+
+describe("list values with blank entries (`--set 'x={}'` stores [\"\"] in Helm 4)", () => {
+  const ctrlArgs = (objs: K8sObject[]): string[] => container(pod(findObject(objs, "Deployment", "-controller")), "gluster-block-csi").args ?? [];
+
+  for (const [label, opts] of [
+    ["--set controller.blockd.endpoints={}", { set: ["controller.blockd.endpoints={}", "controller.hostingVolumes={}"] }],
+    ['--set-json controller.blockd.endpoints=[""]', { setJson: ['controller.blockd.endpoints=[""]', 'controller.hostingVolumes=["", " "]'] }],
+  ] as const) {
+    test(`${label}: no empty --blockd-endpoints; the release's blockd pods are discovered`, () => {
+      const args = ctrlArgs(renderChart({ ...opts, release: "rel" }));
+      assert.ok(!args.some((a) => a.startsWith("--blockd-endpoints")), args.join(" "));
+      assert.ok(args.includes("--blockd-selector=app.kubernetes.io/name=gluster-blockd,app.kubernetes.io/instance=rel"), args.join(" "));
+      assert.ok(args.some((a) => a.startsWith("--blockd-port=")));
+      assert.ok(!args.some((a) => a.startsWith("--hosting-volumes")), "nor an empty --hosting-volumes");
+    });
+  }
+
+  test("blank entries among endpoints are dropped, the others kept in order", () => {
+    const args = ctrlArgs(
+      renderChart({ setJson: ['controller.blockd.endpoints=["", "10.0.0.1:24010", " ", "10.0.0.2:24010"]', 'controller.hostingVolumes=["hv1", ""]'] }),
+    );
+    assert.ok(args.includes("--blockd-endpoints=10.0.0.1:24010,10.0.0.2:24010"), args.join(" "));
+    assert.ok(!args.some((a) => a.startsWith("--blockd-selector")));
+    assert.ok(args.includes("--hosting-volumes=hv1"));
+  });
+
+  test("NOTES.txt with blockd elsewhere and blank endpoints says none are set", () => {
+    const r = helm(["install", "--dry-run", "x", CHART_DIR, "--set", "blockd.enabled=false", "--set", "controller.blockd.endpoints={}"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /The controller has no blockd\.endpoints: set controller\.blockd\.endpoints\./);
   });
 });

@@ -33,6 +33,83 @@
 {{- .Values.blockd.tls.controllerExistingSecret | default (printf "%s-controller-tls" (include "gbcsi.fullname" . | trunc 52 | trimSuffix "-")) -}}
 {{- end -}}
 
+{{/*
+The blockd key and the TLS material, decided once per render and kept on the
+root context, so that a Secret and the checksum annotations of the pods that
+mount it see the very same material. Each template renders apart: a second
+randAlphaNum or genCA for a checksum would differ from the Secret's, and the
+first `helm upgrade` (where lookup finds the installed Secret) would change
+every checksum and restart every pod with nothing changed. Helm renders a
+chart's templates with one root context, so what is set on it here is seen by
+every template rendered after (test/unit/helm-upgrade.test.ts holds helm to
+that, through an install and an upgrade).
+*/}}
+
+{{/* the shared key: blockd.key.value, else the installed Secret's (lookup), else 48 random characters; "" with blockd.key.existingSecret */}}
+{{- define "gbcsi.blockdKey" -}}
+{{- if not (hasKey . "gbcsiBlockdKey") -}}
+{{- $key := "" -}}
+{{- if not .Values.blockd.key.existingSecret -}}
+{{- $key = .Values.blockd.key.value -}}
+{{- if not $key -}}
+{{- /* keep the key of an earlier install: a new one would cut the controller off from running daemons */ -}}
+{{- $existing := lookup "v1" "Secret" .Release.Namespace (include "gbcsi.blockdKeySecret" .) -}}
+{{- if and $existing $existing.data (index $existing.data "key") -}}
+{{- $key = index $existing.data "key" | b64dec -}}
+{{- else -}}
+{{- $key = randAlphaNum 48 -}}
+{{- end -}}
+{{- end -}}
+{{- if lt (len $key) 16 -}}
+{{- fail "blockd.key.value must be at least 16 characters" -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set . "gbcsiBlockdKey" $key -}}
+{{- end -}}
+{{- index . "gbcsiBlockdKey" -}}
+{{- end -}}
+
+{{/*
+The generated TLS material as JSON, {"peer": {tls.crt, tls.key, ca.crt}, "controller": {...}} (base64 values, as in
+the Secrets' data): the installed Secrets' (lookup), else a new CA and its two certificates; {} when TLS is off or
+the Secrets are the user's own.
+*/}}
+{{- define "gbcsi.tlsMaterial" -}}
+{{- if not (hasKey . "gbcsiTlsMaterial") -}}
+{{- $tls := .Values.blockd.tls -}}
+{{- $material := dict -}}
+{{- if and $tls.enabled (not $tls.controllerExistingSecret) -}}
+{{- /* keep the material of an earlier install: a new CA would cut the controller and the peers off from running daemons. Both Secrets, of one CA, or neither: a lone one (e.g. the single shared certificate of an older chart) is replaced, as the CA that signed it is gone */ -}}
+{{- $oldPeer := lookup "v1" "Secret" .Release.Namespace (include "gbcsi.blockdTlsSecret" .) -}}
+{{- $oldCtrl := lookup "v1" "Secret" .Release.Namespace (include "gbcsi.controllerTlsSecret" .) -}}
+{{- $keep := false -}}
+{{- if and $oldPeer $oldPeer.data $oldCtrl $oldCtrl.data -}}
+{{- if and (index $oldPeer.data "tls.crt") (index $oldPeer.data "tls.key") (index $oldPeer.data "ca.crt") (index $oldCtrl.data "tls.crt") (index $oldCtrl.data "tls.key") (index $oldCtrl.data "ca.crt") -}}
+{{- $keep = eq (index $oldPeer.data "ca.crt") (index $oldCtrl.data "ca.crt") -}}
+{{- end -}}
+{{- end -}}
+{{- if $keep -}}
+{{- $material = dict "peer" (pick $oldPeer.data "tls.crt" "tls.key" "ca.crt") "controller" (pick $oldCtrl.data "tls.crt" "tls.key" "ca.crt") -}}
+{{- else -}}
+{{- $days := int $tls.validityDays -}}
+{{- $ca := genCA "gluster-blockd CA" $days -}}
+{{- /* the two roles, told apart by name: blockd's peer certificate, named as every client expects of a blockd whatever node IP it dials; the controller's client certificate, which no client accepts as a blockd and blockd refuses on its peer RPCs. (genSignedCert gives both serverAuth and clientAuth usage: the name is the role) */ -}}
+{{- $peerCert := genSignedCert "gluster-blockd" nil (list "gluster-blockd") $days $ca -}}
+{{- $ctrlCert := genSignedCert "gluster-block-csi-controller" nil (list "gluster-block-csi-controller") $days $ca -}}
+{{- $peer := dict "tls.crt" ($peerCert.Cert | b64enc) "tls.key" ($peerCert.Key | b64enc) "ca.crt" ($ca.Cert | b64enc) -}}
+{{- $ctrl := dict "tls.crt" ($ctrlCert.Cert | b64enc) "tls.key" ($ctrlCert.Key | b64enc) "ca.crt" ($ca.Cert | b64enc) -}}
+{{- $material = dict "peer" $peer "controller" $ctrl -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set . "gbcsiTlsMaterial" $material -}}
+{{- end -}}
+{{- index . "gbcsiTlsMaterial" | toJson -}}
+{{- end -}}
+
+{{/* the pods' checksums: of the material alone (not the Secrets' text, whose labels change with the chart version) */}}
+{{- define "gbcsi.blockdKeyChecksum" -}}{{ include "gbcsi.blockdKey" . | sha256sum }}{{- end -}}
+{{- define "gbcsi.tlsChecksum" -}}{{ include "gbcsi.tlsMaterial" . | sha256sum }}{{- end -}}
+
 {{/* where blockd mounts its peer TLS Secret, and the controller its own (keys tls.crt, tls.key, ca.crt) */}}
 {{- define "gbcsi.blockdTlsDir" -}}/etc/gluster-blockd-tls{{- end -}}
 {{- define "gbcsi.controllerTlsDir" -}}/etc/gluster-block-csi-tls{{- end -}}
@@ -83,6 +160,46 @@ app.kubernetes.io/name=gluster-blockd,app.kubernetes.io/instance={{ .Release.Nam
 {{/* the plugin socket path on the host: kubelet and node-driver-registrar must agree on it */}}
 {{- define "gbcsi.pluginDir" -}}
 {{- printf "%s/plugins/%s" (trimSuffix "/" .Values.kubeletDir) .Values.driverName -}}
+{{- end -}}
+
+{{/*
+A list value as JSON without its blank entries (fromJsonArray reads it back). `--set 'x={}'` stores [""] (Helm 4),
+which would render an empty flag: blank entries are no entries. A plain string is read as a comma-separated list.
+*/}}
+{{- define "gbcsi.list" -}}
+{{- $in := . | default list -}}
+{{- if kindIs "string" $in -}}
+{{- $in = splitList "," $in -}}
+{{- end -}}
+{{- $out := list -}}
+{{- range $in -}}
+{{- $v := toString . | trim -}}
+{{- if $v -}}
+{{- $out = append $out $v -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{/* the controller's static blockd endpoints; none: it discovers this release's blockd pods */}}
+{{- define "gbcsi.blockdEndpoints" -}}{{ include "gbcsi.list" .Values.controller.blockd.endpoints }}{{- end -}}
+
+{{/*
+A leader-election Lease's name as the sidecars make it (csi-lib-utils' leaderelection): the lock name with every
+character outside [a-zA-Z0-9-] made "-", and an "X" after a final "-".
+*/}}
+{{- define "gbcsi.leaseName" -}}
+{{- $n := regexReplaceAll "[^a-zA-Z0-9-]" . "-" -}}
+{{- if hasSuffix "-" $n -}}
+{{- $n = printf "%sX" $n -}}
+{{- end -}}
+{{- $n -}}
+{{- end -}}
+
+{{/* the Leases the controller's sidecars hold in the release namespace (helm uninstall leaves them), space-separated */}}
+{{- define "gbcsi.leases" -}}
+{{- $d := .Values.driverName -}}
+{{ include "gbcsi.leaseName" $d }} {{ include "gbcsi.leaseName" (printf "external-attacher-leader-%s" $d) }} {{ include "gbcsi.leaseName" (printf "external-resizer-%s" $d) }}
 {{- end -}}
 
 {{- define "gbcsi.imagePullSecrets" -}}
