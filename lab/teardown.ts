@@ -1,10 +1,13 @@
-// `down`: kill every lab VM, remove bridge, taps, ssh masters and any mount
-// of ours, then verify that nothing of the lab remains on the host.
+// `down`: stop the Kubernetes layer's control plane (its cluster state goes
+// with the VMs' disks), kill every lab VM, remove bridge, taps, ssh masters
+// and any mount of ours, then verify that nothing of the lab remains on the
+// host.
 import { existsSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { LAB_BRIDGE, LAB_CACHE, LAB_STATE, MAX_NODES, vmDir } from "./config.js";
 import { run } from "./proc.js";
 import { killVm, netDown, processesMatching, qemuPid } from "./vm.js";
+import { stopControlPlane } from "./k8s/control-plane.js";
 
 export interface Leftovers {
   qemu: string[];
@@ -14,6 +17,7 @@ export interface Leftovers {
 }
 
 export async function down(): Promise<Leftovers> {
+  await stopControlPlane({ wipe: true });
   for (let i = 1; i <= MAX_NODES; i++) {
     if (qemuPid(i) !== undefined || existsSync(join(vmDir(i), "ssh.ctl")) || existsSync(join(vmDir(i), "qemu.pid"))) {
       await killVm(i);

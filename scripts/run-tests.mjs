@@ -4,6 +4,7 @@
 //   integration: test/integration/**/*.test.ts              (real glusterd on the host)
 //   image:       test/image/**/*.test.ts                    (the built product image: npm run image's, built or reused)
 //   e2e:         test/e2e/**/*.e2e.test.ts                  (the qemu VM lab)
+//   k8s:         test/k8s/**/*.k8s.test.ts                  (Kubernetes in the lab, from K8S_BIN_DIR's binaries)
 // Node 20's --test does not expand globs, so the files are listed here.
 import { readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
@@ -34,9 +35,10 @@ const layers = {
   integration: () => walk(join(root, "test/integration")).filter((f) => f.endsWith(".test.ts")),
   image: () => walk(join(root, "test/image")).filter((f) => f.endsWith(".test.ts")),
   e2e: () => walk(join(root, "test/e2e")).filter((f) => f.endsWith(".e2e.test.ts")),
+  k8s: () => walk(join(root, "test/k8s")).filter((f) => f.endsWith(".k8s.test.ts")),
 };
 if (!layers[layer]) {
-  console.error(`usage: run-tests.mjs unit|integration|image|e2e [file filter...]`);
+  console.error(`usage: run-tests.mjs unit|integration|image|e2e|k8s [file filter...]`);
   process.exit(2);
 }
 // a test under src/ would never run here, and would ship in the image (.dockerignore takes all of src/)

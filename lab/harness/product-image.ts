@@ -15,13 +15,19 @@ export const LAB_IMAGE = ARCHIVE_REF;
 /** on each VM: the recipe hash of the build it loaded */
 const LOADED_MARK = "/var/lib/lab-image/loaded";
 
-interface HostImage {
+export interface HostImage {
   hash: string;
   /** the archive as the VMs see it */
   guestArchive: string;
 }
 
 let host: Promise<HostImage> | undefined;
+
+/** The product image built (or found built) on the host, its archive where the VMs see it. */
+export function productArchive(): Promise<HostImage> {
+  host ??= hostImage();
+  return host;
+}
 
 async function hostImage(): Promise<HostImage> {
   const built = await ensureImage();
@@ -48,8 +54,7 @@ export function ensureImageOn(n: LabNode): Promise<void> {
   let p = loaded.get(n.name);
   if (!p) {
     p = (async () => {
-      host ??= hostImage();
-      const { hash, guestArchive } = await host;
+      const { hash, guestArchive } = await productArchive();
       await n.must(
         `set -e
         if [ "$(cat ${LOADED_MARK} 2>/dev/null)" = ${hash} ] && podman image exists ${LAB_IMAGE}; then exit 0; fi

@@ -29,6 +29,7 @@ import {
   type Call,
   type CallResult,
 } from "../../lab/harness/node-plugin.js";
+import { execIn } from "../../lab/harness/pod-unit.js";
 import { makeFileioTarget, makeForeignSession, foreignState, dropForeign, dropTarget, FOREIGN_MAP, type ForeignState } from "./harness/node-foreign.js";
 import { randomUUID } from "node:crypto";
 import { IQN_PREFIX, iqnFor, wwidFor } from "../../src/identity/names.js";
@@ -283,6 +284,87 @@ test("plugin restarted and staging directory emptied between stage and unstage: 
   allOk(r, 1);
   assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
 });
+
+/**
+ * The Dockerfile's claim, checked: the plugin's container runs its own
+ * iscsiadm and multipath (Debian 12's, as the image installs them) against
+ * the host's iscsid and multipathd (abstract sockets, host network) and the
+ * host's node database (/etc/iscsi, /var/lib/iscsi mounted). Both sides
+ * must report the same versions, and each side's tools must see what the
+ * other's made: the records the plugin wrote, the sessions iscsid holds, the
+ * map multipathd built.
+ */
+test(
+  "the container's open-iscsi and multipath and the host's: same versions, one node database, one iscsid, one multipathd",
+  { timeout: 900_000 },
+  async () => {
+    const v = await createBlock("node-host-tools");
+    const m: Mode = { kind: "mount", fs: "xfs" };
+    allOk(await csiCalls(n1, [stageCall(v, m)]), 1);
+    const both = async (cmd: string): Promise<{ host: string; container: string }> => ({
+      host: (await n1.must(cmd)).stdout.trim(),
+      container: (await n1.must(execIn(NODE_UNIT, ["sh", "-c", cmd]))).stdout.trim(),
+    });
+    const versions = await both(`iscsiadm --version; dpkg-query -W -f '\${Version}\\n' open-iscsi multipath-tools`);
+    note(`open-iscsi / multipath-tools: host ${versions.host.split("\n").join(", ")}; container ${versions.container.split("\n").join(", ")}`);
+    assert.equal(versions.container, versions.host, "the image's open-iscsi and multipath-tools are the host's versions");
+    const records = await both(`iscsiadm -m node -T ${v.iqn} | sort`);
+    assert.equal(records.host.split("\n").length, 3, `3 records, written by the container, read on the host: ${records.host}`);
+    assert.equal(records.container, records.host, "both sides read one node database");
+    const sessions = await both(`iscsiadm -m session | grep -F '${v.iqn}' | sed 's/^[a-z]*: \\[[0-9]*\\] //' | sort`);
+    assert.equal(sessions.host.split("\n").length, 3, `3 sessions in the host's iscsid: ${sessions.host}`);
+    assert.equal(sessions.container, sessions.host, "both sides ask one iscsid");
+    const maps = await both(`multipathd show maps raw format '%w %N' | grep -F '${v.wwid}'`);
+    assert.equal(maps.host, `${v.wwid} 3`, "multipathd holds the map with 3 paths");
+    assert.equal(maps.container, maps.host, "both sides ask one multipathd");
+    allOk(await csiCalls(n1, [unstageCall(v)]), 1);
+    assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
+  },
+);
+
+/**
+ * The plugin's container restarted (a DaemonSet rollout, an OOM kill) while
+ * a volume is published: the mounts it made belong to the host (the kubelet
+ * directory is Bidirectional), so the host's mount stays and a writer on
+ * the host, as a pod would be, goes on through the restart; the new
+ * container then unpublishes and unstages it.
+ */
+test(
+  "the plugin's container restarted while a volume is published: the mount stays, a writer's I/O goes on, the new container tears down",
+  { timeout: 900_000 },
+  async () => {
+    const v = await createBlock("node-live-restart");
+    const m: Mode = { kind: "mount", fs: "xfs" };
+    allOk(await csiCalls(n1, [stageCall(v, m), publishCall(v, m)]), 2);
+    const dir = mountTarget(v);
+    const count = async (): Promise<number> => Number((await n1.must("cat /root/live-writer.count 2>/dev/null || echo 0")).stdout.trim());
+    const waitMore = async (than: number, what: string): Promise<number> => {
+      for (let k = 0; k < 300; k++) {
+        const c = await count();
+        if (c > than) return c;
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      throw new Error(`the writer made no progress ${what} (still ${than})`);
+    };
+    await n1.must(`rm -f /root/live-writer.*; touch /root/live-writer.run
+    nohup sh -c 'echo $$ > /root/live-writer.pid; i=0; while [ -e /root/live-writer.run ]; do dd if=/dev/urandom of=${dir}/f$((i % 32)) bs=256k count=1 conv=fsync status=none || { echo "write $i failed" > /root/live-writer.err; exit 1; }; i=$((i+1)); echo $i > /root/live-writer.count; done' >/dev/null 2>&1 &`);
+    try {
+      const before = await waitMore(1, "before the restart");
+      await stopNodePlugin(n1);
+      const whileDown = await waitMore(before, "while the plugin's container was gone");
+      await startNodePlugin(n1);
+      const after = await waitMore(whileDown, "after the plugin's container came back");
+      note(`container restarted under a writer: ${before} writes before, ${whileDown - before} while it was gone, ${after} in all; the mount stayed`);
+      assert.equal((await n1.run(`findmnt -n -o FSTYPE ${dir}`)).stdout.trim(), "xfs", "the published mount is still the host's");
+    } finally {
+      await n1.run("rm -f /root/live-writer.run; for k in $(seq 100); do kill -0 $(cat /root/live-writer.pid) 2>/dev/null || break; sleep 0.2; done");
+    }
+    const err = await n1.run("cat /root/live-writer.err 2>/dev/null");
+    assert.equal(err.stdout.trim(), "", "no write failed");
+    allOk(await csiCalls(n1, [unpublishCall(v, m), unstageCall(v)]), 2);
+    assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
+  },
+);
 
 /**
  * The plugin killed (SIGKILL to its whole unit, children included) right
