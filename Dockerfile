@@ -58,6 +58,8 @@ USER 10001:10001
 # for `docker run`: healthy while the process answers on its metrics port (start it with --metrics-address=:9822)
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.GBCSI_HEALTH_PORT||'9822')+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
-# tini reaps the children of exec (iscsiadm, mount, mkfs) and forwards SIGTERM
-ENTRYPOINT ["/usr/bin/tini", "--"]
+# tini reaps the children of exec (iscsiadm, mount, mkfs) and forwards SIGTERM;
+# -s (subreaper): it reaps them where it is not PID 1 too, as in the node
+# pod, which shares the host's PIDs (without it tini warns and reaps nothing)
+ENTRYPOINT ["/usr/bin/tini", "-s", "--"]
 CMD ["gluster-block-csi", "--help"]

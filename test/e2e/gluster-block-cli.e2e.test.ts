@@ -46,12 +46,25 @@ async function login(n: LabNode, portals: string[], user: string | undefined, pa
          iscsiadm -m node -T ${IQN} -p ${p} -o update -n node.session.auth.username -v ${user}
          iscsiadm -m node -T ${IQN} -p ${p} -o update -n node.session.auth.password -v '${pass}'`
         : "";
-    await n.must(`set -e
+    const r = await n.run(`set -e
       iscsiadm -m node -T ${IQN} -p ${p} -o new >/dev/null
       iscsiadm -m node -T ${IQN} -p ${p} -o update -n node.startup -v manual
       iscsiadm -m node -T ${IQN} -p ${p} -o update -n node.session.timeo.replacement_timeout -v 10
       ${auth}
       iscsiadm -m node -T ${IQN} -p ${p} --login`);
+    if (r.code !== 0) {
+      // what the target and the initiator held when the login failed
+      const host = lab.nodes.find((x) => p.startsWith(`${x.address}:`));
+      const target = host
+        ? (
+            await host.run(
+              `cd /sys/kernel/config/target/iscsi/${IQN} && for g in tpgt_*; do echo "$g enable=$(cat $g/enable) gen=$(cat $g/attrib/generate_node_acls) auth=$(cat $g/attrib/authentication) userid=$(cat $g/auth/userid) acls=$(ls $g/acls | tr '\\n' ' ')"; done; journalctl -k -n 8 --no-pager`,
+            )
+          ).stdout
+        : "";
+      const rec = (await n.run(`iscsiadm -m node -T ${IQN} -p ${p} | grep -E 'auth|startup'`)).stdout;
+      assert.fail(`login to ${p} failed (${r.code}): ${r.stderr}\n--- target ${host?.name ?? "?"}:\n${target}\n--- record on ${n.name}:\n${rec}`);
+    }
   }
 }
 

@@ -301,26 +301,38 @@ test(
     const v = await createBlock("node-host-tools");
     const m: Mode = { kind: "mount", fs: "xfs" };
     allOk(await csiCalls(n1, [stageCall(v, m)]), 1);
-    const both = async (cmd: string): Promise<{ host: string; container: string }> => ({
-      host: (await n1.must(cmd)).stdout.trim(),
-      container: (await n1.must(execIn(NODE_UNIT, ["sh", "-c", cmd]))).stdout.trim(),
-    });
-    const versions = await both(`iscsiadm --version; dpkg-query -W -f '\${Version}\\n' open-iscsi multipath-tools`);
-    note(`open-iscsi / multipath-tools: host ${versions.host.split("\n").join(", ")}; container ${versions.container.split("\n").join(", ")}`);
-    assert.equal(versions.container, versions.host, "the image's open-iscsi and multipath-tools are the host's versions");
-    const records = await both(`iscsiadm -m node -T ${v.iqn} | sort`);
-    assert.equal(records.host.split("\n").length, 3, `3 records, written by the container, read on the host: ${records.host}`);
-    assert.equal(records.container, records.host, "both sides read one node database");
-    const sessions = await both(`iscsiadm -m session | grep -F '${v.iqn}' | sed 's/^[a-z]*: \\[[0-9]*\\] //' | sort`);
-    assert.equal(sessions.host.split("\n").length, 3, `3 sessions in the host's iscsid: ${sessions.host}`);
-    assert.equal(sessions.container, sessions.host, "both sides ask one iscsid");
-    const maps = await both(`multipathd show maps raw format '%w %N' | grep -F '${v.wwid}'`);
-    assert.equal(maps.host, `${v.wwid} 3`, "multipathd holds the map with 3 paths");
-    assert.equal(maps.container, maps.host, "both sides ask one multipathd");
-    allOk(await csiCalls(n1, [unstageCall(v)]), 1);
+    try {
+      await compareHostTools(v);
+    } finally {
+      allOk(await csiCalls(n1, [unstageCall(v)]), 1);
+    }
     assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
   },
 );
+
+/** The checks of the test above, on a staged volume. */
+async function compareHostTools(v: Vol): Promise<void> {
+  const both = async (cmd: string): Promise<{ host: string; container: string }> => ({
+    host: (await n1.must(cmd)).stdout.trim(),
+    container: (await n1.must(execIn(NODE_UNIT, ["sh", "-c", cmd]))).stdout.trim(),
+  });
+  const versions = await both(`iscsiadm --version; dpkg-query -W -f '\${Version}\\n' open-iscsi multipath-tools`);
+  note(`open-iscsi / multipath-tools: host ${versions.host.split("\n").join(", ")}; container ${versions.container.split("\n").join(", ")}`);
+  assert.equal(versions.container, versions.host, "the image's open-iscsi and multipath-tools are the host's versions");
+  const records = await both(`iscsiadm -m node | grep -F '${v.iqn}' | sort`);
+  assert.equal(records.host.split("\n").length, 3, `3 records, written by the container, read on the host: ${records.host}`);
+  assert.equal(records.container, records.host, "both sides read one node database");
+  const portal = records.host.split(",")[0] ?? "";
+  const record = await both(`iscsiadm -m node -T ${v.iqn} -p ${portal}`);
+  assert.ok(record.host.includes("node.session.auth.authmethod = CHAP"), "the CHAP settings the plugin wrote");
+  assert.equal(record.container, record.host, "one record, read alike by both versions");
+  const sessions = await both(`iscsiadm -m session | grep -F '${v.iqn}' | sed 's/^[a-z]*: \\[[0-9]*\\] //' | sort`);
+  assert.equal(sessions.host.split("\n").length, 3, `3 sessions in the host's iscsid: ${sessions.host}`);
+  assert.equal(sessions.container, sessions.host, "both sides ask one iscsid");
+  const maps = await both(`multipathd show maps raw format '%w %N' | grep -F '${v.wwid}'`);
+  assert.equal(maps.host, `${v.wwid} 3`, "multipathd holds the map with 3 paths");
+  assert.equal(maps.container, maps.host, "both sides ask one multipathd");
+}
 
 /**
  * The plugin's container restarted (a DaemonSet rollout, an OOM kill) while

@@ -50,7 +50,7 @@ test("the archive loads (buildah pull oci-archive:, the library podman load uses
     const loaded = await inspectImage(ARCHIVE_REF);
     assert.ok(loaded, `${ARCHIVE_REF} after the load`);
     assert.equal(loaded.id, pulled);
-    assert.deepEqual(loaded.oci.Entrypoint, ["/usr/bin/tini", "--"]);
+    assert.deepEqual(loaded.oci.Entrypoint, ["/usr/bin/tini", "-s", "--"]);
     assert.equal(loaded.oci.User, "10001:10001");
   } finally {
     // leave the storage as it was: the loaded name goes unless it was there before

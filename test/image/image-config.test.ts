@@ -23,7 +23,7 @@ after(async () => image?.remove());
 
 test("entry point tini, default command the controller's help, working directory /app, production mode", () => {
   for (const config of [facts.docker, facts.oci]) {
-    assert.deepEqual(config.Entrypoint, ["/usr/bin/tini", "--"]);
+    assert.deepEqual(config.Entrypoint, ["/usr/bin/tini", "-s", "--"]);
     assert.deepEqual(config.Cmd, ["gluster-block-csi", "--help"]);
     assert.equal(config.WorkingDir, "/app");
     assert.ok(config.Env?.includes("NODE_ENV=production"), JSON.stringify(config.Env));

@@ -25,7 +25,7 @@ const USAGE = {
 
 for (const [program, usage] of Object.entries(USAGE)) {
   test(`${program} --help answers inside the image, through tini, from /usr/local/bin`, async () => {
-    const r = await image.run(["/usr/bin/tini", "--", program, "--help"]);
+    const r = await image.run(["/usr/bin/tini", "-s", "--", program, "--help"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, usage);
   });
@@ -78,8 +78,9 @@ test("every command the chart starts in this image is tini, then a program on th
       .map((c) => c.command ?? []),
   );
   assert.equal(commands.length, 3, JSON.stringify(commands));
-  for (const [init, dashes, program] of commands) {
-    assert.deepEqual([init, dashes], ["/usr/bin/tini", "--"]);
+  for (const [init, subreaper, dashes, program] of commands) {
+    // -s: tini reaps as a subreaper where it is not PID 1 (the node pod shares the host's PIDs)
+    assert.deepEqual([init, subreaper, dashes], ["/usr/bin/tini", "-s", "--"]);
     assert.ok(program);
     const r = await image.run(["sh", "-c", 'command -v "$1"', "sh", program]);
     assert.equal(r.stdout.trim(), `/usr/local/bin/${program}`);

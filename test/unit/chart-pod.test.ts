@@ -39,7 +39,7 @@ test("blockd: host network, privileged as root, the chart's mounts and flags wit
   assert.ok(a.includes("--volume=/run:/host/run:rslave"), "HostToContainer is rslave");
   assert.ok(a.includes("--volume=/lib/modules:/lib/modules:ro"));
   assert.ok(a.includes("--volume=/var/lib/lab-pods/gluster-blockd/blockd-key:/etc/gluster-blockd-key:ro"));
-  assert.ok(a.includes(`--entrypoint=["/usr/bin/tini","--","gluster-blockd"]`));
+  assert.ok(a.includes(`--entrypoint=["/usr/bin/tini","-s","--","gluster-blockd"]`));
   const image = a.indexOf("docker.io/library/gluster-block-csi:0.1.0");
   assert.ok(image > 0, "the chart's image, normalized");
   const args = a.slice(image + 1);
