@@ -167,6 +167,9 @@ before(async () => {
   await lab.resetState();
   await startBlockdEverywhere(lab);
   // the foreign target: served by n2, logged in and mapped on n1 by "someone else"
+  // (first what a run cut short may have left of it: resetState leaves a plain dm map)
+  await dropForeign(n1, FOREIGN_IQN, FOREIGN_MAP);
+  await dropTarget(n2, FOREIGN_IQN, "fileio", "gbcsi-foreign");
   await makeFileioTarget(n2, FOREIGN_IQN, "gbcsi-foreign");
   await makeForeignSession(n1, FOREIGN_IQN, `${n2.address}:3260`);
   foreignBefore = await foreignState(n1, FOREIGN_IQN, FOREIGN_MAP);
