@@ -38,6 +38,10 @@ function budFlags(source: BaseSource): string[] {
     // Docker's format keeps the Dockerfile's HEALTHCHECK (OCI's has none)
     "--format",
     "docker",
+    // one layer per instruction, as docker build makes them: a change to the
+    // code rebuilds (and a runtime that holds the previous build pulls or
+    // loads) only the layers from the bundle on, not the packages and Node
+    "--layers",
     "-f",
     "Dockerfile",
     "-t",

@@ -35,7 +35,8 @@ export async function down(): Promise<Leftovers> {
   if (labQemus().length > 0) await new Promise((r) => setTimeout(r, 500));
   await netDown();
   for (const m of ourMounts().sort().reverse()) await run("umount", ["-l", m]);
-  // per-VM disks are recreated on every boot; drop them (console logs stay)
+  // per-VM disks are recreated on every boot; drop them (console logs and
+  // containers.qcow2, podman's image store kept from boot to boot, stay)
   for (let i = 1; i <= MAX_NODES; i++) {
     for (const f of ["disk.qcow2", "bricks.qcow2", "ssh.ctl", "mon.sock"]) rmSync(join(vmDir(i), f), { force: true });
   }

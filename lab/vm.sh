@@ -14,8 +14,12 @@
 #      LAB_SSH_BASE (10120: nN -> 127.0.0.1:10120+N),
 #      LAB_BOOT_TIMEOUT (seconds, 400), LAB_REPO (this checkout).
 # Each VM: $LAB_STATE/nN/{disk.qcow2 (overlay on base.img), bricks.qcow2 (overlay
-#   on the image's 64 GiB xfs template: /dev/vdb -> /bricks), console.log, qemu.pid,
-#   mon.sock, ssh.ctl}.
+#   on the image's 64 GiB xfs template: /dev/vdb -> /bricks), containers.qcow2,
+#   console.log, qemu.pid, mon.sock, ssh.ctl}.
+# containers.qcow2 is the one disk kept from boot to boot: podman's image
+#   store (/dev/vdc -> /var/lib/containers), so a new build of the product
+#   image loads only the layers the VM does not hold yet. A store that does
+#   not answer is made afresh (the harness loads the image again).
 # Network: eth0 = slirp with restrict=on (only the ssh hostfwd; the guest
 #   reaches nothing), eth1 = tap ${LAB_BRIDGE}tN on the bridge, $LAB_NET.(10+N).
 # Several labs can run side by side when each has its own LAB_STATE,
@@ -67,6 +71,7 @@ start() {
   rm -f "$d/disk.qcow2" "$d/bricks.qcow2" "$d/ssh.ctl"
   qemu-img create -q -f qcow2 -F raw -b "$img/base.img" "$d/disk.qcow2"
   qemu-img create -q -f qcow2 -F qcow2 -b "$img/bricks.qcow2" "$d/bricks.qcow2"
+  [ -e "$d/containers.qcow2" ] || qemu-img create -q -f qcow2 "$d/containers.qcow2" 16G
   ip link show "$LAB_BRIDGE" >/dev/null 2>&1 || net_up
   tap=$(tapname "$n")
   ip link show "$tap" >/dev/null 2>&1 || ip tuntap add dev "$tap" mode tap
@@ -81,6 +86,7 @@ start() {
     -append "root=/dev/vda rw console=ttyS0 net.ifnames=0 mitigations=off loglevel=4 systemd.show_status=0 systemd.hostname=n$n lab.net=$LAB_NET lab.addr=$LAB_NET.$((10 + n))/24" \
     -drive "file=$d/disk.qcow2,if=virtio,format=qcow2,cache=unsafe,discard=unmap" \
     -drive "file=$d/bricks.qcow2,if=virtio,format=qcow2,cache=unsafe,discard=unmap" \
+    -drive "file=$d/containers.qcow2,if=virtio,format=qcow2,cache=writeback,discard=unmap" \
     -device virtio-rng-pci \
     -netdev "user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:$(port "$n")-:22" -device virtio-net-pci,netdev=n0 \
     -netdev "tap,id=n1,ifname=$tap,script=no,downscript=no" \
@@ -101,6 +107,20 @@ start() {
   vssh "$n" 'set -e; mkdir -p /lab/repo /lab/node
     mountpoint -q /lab/repo || mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000 repo /lab/repo
     mountpoint -q /lab/node || mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,ro,cache=loose node /lab/node'
+  containers_store "$n"
+}
+
+# podman's store on the kept disk (see the header); made afresh when it has no
+# file system, will not mount, or podman cannot read it (a VM killed mid-write)
+containers_store() {
+  local n=$1
+  vssh "$n" 'set -e; dir=/var/lib/containers
+    fresh() { umount "$dir" 2>/dev/null || true; mkfs.xfs -f -q /dev/vdc; mount /dev/vdc "$dir"; echo "$(hostname): new podman store"; }
+    mkdir -p "$dir"
+    if ! mountpoint -q "$dir"; then
+      if [ -z "$(blkid -o value -s TYPE /dev/vdc 2>/dev/null)" ] || ! mount /dev/vdc "$dir" 2>/dev/null; then fresh; fi
+    fi
+    timeout 120 podman images -q >/dev/null 2>&1 || fresh' >&2
 }
 
 ssh_exit() { # close our ssh control master, if any

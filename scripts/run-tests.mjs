@@ -54,8 +54,19 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = layer === "unit" ? [] : ["--test-concurrency=1"];
+const env = { ...process.env };
+if (layer === "e2e" || layer === "k8s") {
+  // the programs the VMs run, built once here rather than once per test file (each is its own process)
+  const b = spawnSync(process.execPath, ["--import", "tsx", "-e", 'import("./lab/harness/product.ts").then((m) => m.buildProduct())'], {
+    cwd: root,
+    stdio: "inherit",
+  });
+  if (b.status !== 0) process.exit(b.status ?? 1);
+  env.LAB_PRODUCT_BUILT = "1";
+}
 const r = spawnSync(process.execPath, ["--import", "tsx", "--test", ...concurrency, ...files], {
   cwd: root,
   stdio: "inherit",
+  env,
 });
 process.exit(r.status ?? 1);

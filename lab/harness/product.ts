@@ -39,12 +39,16 @@ export async function labControllerTls(): Promise<TlsFiles> {
 export const NODE_CSI_CLIENT = "/lab/repo/dist/e2e/node-csi-client.js";
 
 let built = false;
-/** npm run build and the bundled CSI client, once per test process */
+/**
+ * npm run build and the bundled CSI client, once per test process; not at
+ * all when scripts/run-tests.mjs built them before starting the files
+ * (LAB_PRODUCT_BUILT=1).
+ */
 export function buildProduct(): void {
-  if (built) return;
   // the VMs run LAB_REPO's dist/: building another checkout's would test code the VMs never see
   if (LAB_REPO !== REPO_ROOT)
     throw new Error(`LAB_REPO is ${LAB_REPO}, not this checkout (${REPO_ROOT}): the tests build this checkout's dist/, the VMs would run the other's`);
+  if (built || process.env.LAB_PRODUCT_BUILT === "1") return;
   const r = spawnSync("npm", ["run", "build"], { cwd: REPO_ROOT, encoding: "utf8" });
   if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}\n${r.stderr}`);
   const c = spawnSync("node", ["scripts/bundle.mjs", "lab/harness/node-csi-client.ts", "dist/e2e/node-csi-client.js"], { cwd: REPO_ROOT, encoding: "utf8" });

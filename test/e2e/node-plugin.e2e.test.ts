@@ -37,11 +37,16 @@ import { toVolumeContext } from "../../src/csi/volume-context.js";
 
 /**
  * E2E_QUICK=1 (CI, a 2-core machine that must finish in under an hour): the
- * cycle on xfs and Block (not ext4), 2 stage/unstage loops instead of 20 and
- * no HA cases (a frozen VM, a stopped tcmu-runner: ~10 minutes), which the
- * full run (`npm run test:e2e`) keeps.
+ * cycle on xfs and Block (not ext4), the container restarted under a
+ * writer, the plugin killed mid-stage, the wrong LUN refused and the
+ * filesystem grown online. The full run (`npm run test:e2e`) adds ext4, the
+ * container's tools compared with the host's, the restart with an emptied
+ * staging directory, Block expansion, 20 stage/unstage loops, the garbage
+ * collector and the HA cases (a frozen VM, a stopped tcmu-runner).
  */
 const QUICK = process.env.E2E_QUICK === "1";
+/** a test's `skip` in quick mode */
+const FULL_ONLY = QUICK ? "E2E_QUICK=1: runs in the full e2e" : false;
 const VOL = "block-test";
 const FOREIGN_IQN = "iqn.2003-01.org.example:gbcsi-foreign";
 let lab: Lab;
@@ -76,7 +81,8 @@ function field(out: string, key: string): string {
 
 // xfsprogs 6 refuses filesystems under 300 MB
 async function createBlock(name: string, size = "512MiB"): Promise<Vol> {
-  const r = await cli(n1, ["create", `${VOL}/${name}`, "ha", "3", "auth", "enable", lab.addresses.join(","), size]);
+  // prealloc no: the plugin never sees the difference, and a full allocation through FUSE costs seconds per create here
+  const r = await cli(n1, ["create", `${VOL}/${name}`, "ha", "3", "auth", "enable", "prealloc", "no", lab.addresses.join(","), size]);
   assert.equal(r.code, 0, r.stderr + r.stdout);
   blocks.push(name);
   // random per create: read from the CLI's answer
@@ -276,17 +282,21 @@ test("Block: the same cycle on the raw multipath device", { timeout: 900_000 }, 
   await cycle(await createBlock("node-raw"), { kind: "block" });
 });
 
-test("plugin restarted and staging directory emptied between stage and unstage: unstage still cleans everything", { timeout: 900_000 }, async () => {
-  const v = await createBlock("node-restart");
-  const m: Mode = { kind: "mount", fs: "xfs" };
-  allOk(await csiCalls(n1, [stageCall(v, m)]), 1);
-  await stopNodePlugin(n1);
-  await n1.must(`find ${stagingPath(v)} -mindepth 1 -delete; ls -A ${stagingPath(v)} | wc -l`);
-  await startNodePlugin(n1);
-  const r = await csiCalls(n1, [unstageCall(v)]);
-  allOk(r, 1);
-  assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
-});
+test(
+  "plugin restarted and staging directory emptied between stage and unstage: unstage still cleans everything",
+  { timeout: 900_000, skip: FULL_ONLY },
+  async () => {
+    const v = await createBlock("node-restart");
+    const m: Mode = { kind: "mount", fs: "xfs" };
+    allOk(await csiCalls(n1, [stageCall(v, m)]), 1);
+    await stopNodePlugin(n1);
+    await n1.must(`find ${stagingPath(v)} -mindepth 1 -delete; ls -A ${stagingPath(v)} | wc -l`);
+    await startNodePlugin(n1);
+    const r = await csiCalls(n1, [unstageCall(v)]);
+    allOk(r, 1);
+    assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
+  },
+);
 
 /**
  * The Dockerfile's claim, checked: the plugin's container runs its own
@@ -299,7 +309,8 @@ test("plugin restarted and staging directory emptied between stage and unstage: 
  */
 test(
   "the container's open-iscsi and multipath and the host's: same versions, one node database, one iscsid, one multipathd",
-  { timeout: 900_000 },
+  // quick mode's cycles stage through the container's tools and the host's daemons already
+  { timeout: 900_000, skip: FULL_ONLY },
   async () => {
     const v = await createBlock("node-host-tools");
     const m: Mode = { kind: "mount", fs: "xfs" };
@@ -494,40 +505,44 @@ test("NodeExpandVolume after gluster-block modify size: df shows the new size wi
   assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
 });
 
-test("Block online expansion: after the block grows, NodeExpandVolume rescans and the published device shows the new size", { timeout: 900_000 }, async () => {
-  const v = await createBlock("node-grow-raw", "256MiB");
-  const m: Mode = { kind: "block" };
-  allOk(await csiCalls(n1, [stageCall(v, m), publishCall(v, m)]), 2);
-  const size = async (): Promise<number> => Number((await n1.must(`blockdev --getsize64 ${blockTarget(v)}`)).stdout.trim());
-  const before = await size();
-  // what ControllerExpandVolume's ResizeBlock does on every HA node; the controller answers node_expansion_required for Block too
-  const mod = await cli(n1, ["modify", `${VOL}/${v.name}`, "size", "512MiB"]);
-  assert.equal(mod.code, 0, mod.stderr + mod.stdout);
-  const [r] = await csiCalls(n1, [
-    {
-      method: "NodeExpandVolume",
-      request: {
-        volume_id: v.id,
-        volume_path: blockTarget(v),
-        staging_target_path: stagingPath(v),
-        capacity_range: { required_bytes: String(512 * 1024 * 1024) },
-        volume_capability: capability(m),
+test(
+  "Block online expansion: after the block grows, NodeExpandVolume rescans and the published device shows the new size",
+  { timeout: 900_000, skip: FULL_ONLY },
+  async () => {
+    const v = await createBlock("node-grow-raw", "256MiB");
+    const m: Mode = { kind: "block" };
+    allOk(await csiCalls(n1, [stageCall(v, m), publishCall(v, m)]), 2);
+    const size = async (): Promise<number> => Number((await n1.must(`blockdev --getsize64 ${blockTarget(v)}`)).stdout.trim());
+    const before = await size();
+    // what ControllerExpandVolume's ResizeBlock does on every HA node; the controller answers node_expansion_required for Block too
+    const mod = await cli(n1, ["modify", `${VOL}/${v.name}`, "size", "512MiB"]);
+    assert.equal(mod.code, 0, mod.stderr + mod.stdout);
+    const [r] = await csiCalls(n1, [
+      {
+        method: "NodeExpandVolume",
+        request: {
+          volume_id: v.id,
+          volume_path: blockTarget(v),
+          staging_target_path: stagingPath(v),
+          capacity_range: { required_bytes: String(512 * 1024 * 1024) },
+          volume_capability: capability(m),
+        },
       },
-    },
-  ]);
-  assert.ok(r?.ok, r?.details);
-  assert.equal(Number(r.response?.capacity_bytes), 512 * 1024 * 1024);
-  const after = await size();
-  note(`Block expand: the published device ${before} -> ${after} bytes, in use throughout`);
-  assert.equal(after, 512 * 1024 * 1024);
-  allOk(await csiCalls(n1, [unpublishCall(v, m), unstageCall(v)]), 2);
-  assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
-});
+    ]);
+    assert.ok(r?.ok, r?.details);
+    assert.equal(Number(r.response?.capacity_bytes), 512 * 1024 * 1024);
+    const after = await size();
+    note(`Block expand: the published device ${before} -> ${after} bytes, in use throughout`);
+    assert.equal(after, 512 * 1024 * 1024);
+    allOk(await csiCalls(n1, [unpublishCall(v, m), unstageCall(v)]), 2);
+    assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
+  },
+);
 
-const LOOPS = Number(process.env.E2E_LOOPS ?? (QUICK ? "2" : "20"));
-const HA_SKIP = QUICK ? "E2E_QUICK=1: the HA cases run in the full e2e" : false;
+const LOOPS = Number(process.env.E2E_LOOPS ?? "20");
+const HA_SKIP = FULL_ONLY;
 
-test(`${LOOPS} stage/unstage loops leave nothing behind`, { timeout: 1_800_000 }, async () => {
+test(`${LOOPS} stage/unstage loops leave nothing behind`, { timeout: 1_800_000, skip: FULL_ONLY }, async () => {
   const v = await createBlock("node-loops");
   const m: Mode = { kind: "mount", fs: "xfs" };
   const baseline = await n1.must(
@@ -552,10 +567,13 @@ test(`${LOOPS} stage/unstage loops leave nothing behind`, { timeout: 1_800_000 }
   note(`counts (sessions, sd, dm, mounts, node targets) before = after ${LOOPS} loops: ${baseline.stdout.trim().split("\n").join(", ")}`);
 });
 
-test("garbage collector on a dirtied node: dry run reports, fix removes only our orphan, foreign untouched", { timeout: 900_000 }, async () => {
-  const v = await createBlock("node-orphan");
-  // an orphan: a session + map of our prefix that no record owns (as a crashed plugin would leave)
-  await n1.must(`set -e
+test(
+  "garbage collector on a dirtied node: dry run reports, fix removes only our orphan, foreign untouched",
+  { timeout: 900_000, skip: FULL_ONLY },
+  async () => {
+    const v = await createBlock("node-orphan");
+    // an orphan: a session + map of our prefix that no record owns (as a crashed plugin would leave)
+    await n1.must(`set -e
     for p in ${lab.addresses.map((a) => `${a}:3260`).join(" ")}; do
       iscsiadm -m node -T ${v.iqn} -p $p -o new >/dev/null
       iscsiadm -m node -T ${v.iqn} -p $p -o update -n node.session.auth.authmethod -v CHAP
@@ -564,27 +582,28 @@ test("garbage collector on a dirtied node: dry run reports, fix removes only our
       iscsiadm -m node -T ${v.iqn} -p $p --login >/dev/null
     done
     for k in $(seq 150); do [ -e /dev/mapper/${v.wwid} ] && exit 0; sleep 0.2; done; exit 1`);
-  const dirty = await traces(n1, v.iqn, v.wwid);
-  assert.equal(dirty.sessions, 3);
-  assert.equal(dirty.maps, 1);
+    const dirty = await traces(n1, v.iqn, v.wwid);
+    assert.equal(dirty.sessions, 3);
+    assert.equal(dirty.maps, 1);
 
-  await startNodePlugin(n1, { GBCSI_GC_MODE: "dry-run", GBCSI_GC_GRACE_SECONDS: "0" });
-  await n1.must(`for k in $(seq 150); do ${CURRENT_PLUGIN_LOG} | grep -q '"gc finding"' && exit 0; sleep 0.2; done; exit 1`);
-  const dry = (await nodePluginLog(n1)).split("\n").filter((l) => l.includes('"gc finding"'));
-  note(`GC dry run findings:\n  ${dry.join("\n  ")}`);
-  assert.equal(dry.length, 1, "one finding: our orphan, not the foreign target");
-  assert.match(dry[0] ?? "", new RegExp(v.iqn));
-  assert.match(dry[0] ?? "", /would-remove/);
-  assert.deepEqual(await traces(n1, v.iqn, v.wwid), dirty, "dry run changed nothing");
+    await startNodePlugin(n1, { GBCSI_GC_MODE: "dry-run", GBCSI_GC_GRACE_SECONDS: "0" });
+    await n1.must(`for k in $(seq 150); do ${CURRENT_PLUGIN_LOG} | grep -q '"gc finding"' && exit 0; sleep 0.2; done; exit 1`);
+    const dry = (await nodePluginLog(n1)).split("\n").filter((l) => l.includes('"gc finding"'));
+    note(`GC dry run findings:\n  ${dry.join("\n  ")}`);
+    assert.equal(dry.length, 1, "one finding: our orphan, not the foreign target");
+    assert.match(dry[0] ?? "", new RegExp(v.iqn));
+    assert.match(dry[0] ?? "", /would-remove/);
+    assert.deepEqual(await traces(n1, v.iqn, v.wwid), dirty, "dry run changed nothing");
 
-  await startNodePlugin(n1, { GBCSI_GC_MODE: "fix", GBCSI_GC_GRACE_SECONDS: "0" });
-  await n1.must(`for k in $(seq 300); do ${CURRENT_PLUGIN_LOG} | grep '"gc finding"' | grep -q -e removed -e failed && exit 0; sleep 0.2; done; exit 1`);
-  const fixed = (await nodePluginLog(n1)).split("\n").filter((l) => l.includes('"gc finding"'));
-  note(`GC fix findings:\n  ${fixed.join("\n  ")}`);
-  assert.match(fixed[0] ?? "", /"action":"removed"/);
-  assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
-  await startNodePlugin(n1);
-});
+    await startNodePlugin(n1, { GBCSI_GC_MODE: "fix", GBCSI_GC_GRACE_SECONDS: "0" });
+    await n1.must(`for k in $(seq 300); do ${CURRENT_PLUGIN_LOG} | grep '"gc finding"' | grep -q -e removed -e failed && exit 0; sleep 0.2; done; exit 1`);
+    const fixed = (await nodePluginLog(n1)).split("\n").filter((l) => l.includes('"gc finding"'));
+    note(`GC fix findings:\n  ${fixed.join("\n  ")}`);
+    assert.match(fixed[0] ?? "", /"action":"removed"/);
+    assert.deepEqual(await traces(n1, v.iqn, v.wwid), NOTHING);
+    await startNodePlugin(n1);
+  },
+);
 
 // --- HA on three paths -------------------------------------------------------
 
