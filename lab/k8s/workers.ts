@@ -3,7 +3,8 @@
 // plugins (Debian's) with a pod subnet per node, the given kubelet with its
 // node certificate, and the images imported into containerd. No kube-proxy:
 // one DNAT rule per node sends the `kubernetes` Service's ClusterIP to the API
-// server on the host, the only Service the driver's pods call.
+// server on the host, the only Service the driver's pods call. containerd
+// keeps its images on the VM's kept disk (/var/lib/containers, vm.sh).
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { LabNode } from "../harness/lab.js";
@@ -61,7 +62,14 @@ function cniConfig(i: number): string {
 const SETUP = String.raw`
 set -eu
 kubelet_bin=$1 pause=$2 svc=$3 api=$4
-mkdir -p /etc/containerd /etc/cni/net.d /var/lib/kubelet /var/lib/lab-k8s/imported
+mkdir -p /etc/containerd /etc/cni/net.d /var/lib/kubelet
+# containerd's store on the disk the VM keeps from boot to boot (vm.sh's
+# podman store): a new build's import then adds only its new layers
+if mountpoint -q /var/lib/containers && ! mountpoint -q /var/lib/containerd; then
+  mkdir -p /var/lib/containers/containerd /var/lib/containerd
+  mount --bind /var/lib/containers/containerd /var/lib/containerd
+fi
+mkdir -p /var/lib/containerd/lab-imported
 if [ ! -e /etc/containerd/config.toml.lab ]; then
   containerd config default > /etc/containerd/config.toml
   sed -i -e 's/SystemdCgroup = false/SystemdCgroup = true/' \
@@ -84,10 +92,11 @@ done
 const IMPORT = String.raw`
 set -eu
 path=$1 stamp=$2
-mark=/var/lib/lab-k8s/imported/$(basename "$path").$stamp
+# the mark lives with containerd's store: a store made afresh imports again
+mark=/var/lib/containerd/lab-imported/$(basename "$path").$stamp
 [ -e "$mark" ] && exit 0
 ctr -n k8s.io images import "$path" >/dev/null
-rm -f /var/lib/lab-k8s/imported/$(basename "$path").*; touch "$mark"
+rm -f /var/lib/containerd/lab-imported/$(basename "$path").*; touch "$mark"
 `;
 
 /** Sets node i up as a worker (idempotent) and starts its kubelet when it is not running. */

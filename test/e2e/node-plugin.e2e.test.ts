@@ -38,11 +38,11 @@ import { toVolumeContext } from "../../src/csi/volume-context.js";
 /**
  * E2E_QUICK=1 (CI, a 2-core machine that must finish in under an hour): the
  * cycle on xfs and Block (not ext4), the container restarted under a
- * writer, the plugin killed mid-stage, the wrong LUN refused and the
- * filesystem grown online. The full run (`npm run test:e2e`) adds ext4, the
- * container's tools compared with the host's, the restart with an emptied
- * staging directory, Block expansion, 20 stage/unstage loops, the garbage
- * collector and the HA cases (a frozen VM, a stopped tcmu-runner).
+ * writer, the plugin killed mid-stage and the wrong LUN refused. The full
+ * run (`npm run test:e2e`) adds ext4, the container's tools compared with
+ * the host's, the restart with an emptied staging directory, online
+ * expansion (xfs and Block), 20 stage/unstage loops, the garbage collector
+ * and the HA cases (a frozen VM, a stopped tcmu-runner).
  */
 const QUICK = process.env.E2E_QUICK === "1";
 /** a test's `skip` in quick mode */
@@ -473,7 +473,7 @@ test("a LUN whose WWID is not the volume's is refused, nothing mounted, nothing 
   await dropTarget(n2, iqn, "fileio", "gbcsi-wrong-lun");
 });
 
-test("NodeExpandVolume after gluster-block modify size: df shows the new size without unmounting", { timeout: 900_000 }, async () => {
+test("NodeExpandVolume after gluster-block modify size: df shows the new size without unmounting", { timeout: 900_000, skip: FULL_ONLY }, async () => {
   const v = await createBlock("node-grow", "512MiB");
   const m: Mode = { kind: "mount", fs: "xfs" };
   allOk(await csiCalls(n1, [stageCall(v, m), publishCall(v, m)]), 2);
