@@ -50,6 +50,8 @@ function components(bin: string): Component[] {
         `--tls-private-key-file=${p("apiserver.key")}`,
         `--kubelet-client-certificate=${p("apiserver-kubelet-client.crt")}`,
         `--kubelet-client-key=${p("apiserver-kubelet-client.key")}`,
+        // the lab's node names are not in any DNS: logs, exec and port-forward reach a kubelet by its address
+        "--kubelet-preferred-address-types=InternalIP,Hostname",
         `--service-account-key-file=${p("sa.pub")}`,
         `--service-account-signing-key-file=${p("sa.key")}`,
         "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
@@ -93,14 +95,17 @@ function components(bin: string): Component[] {
 }
 
 const pidFile = (name: string): string => join(K8S_STATE, `${name}.pid`);
+/** the arguments a running component was started with: other arguments now restart it */
+const argsFile = (name: string): string => join(K8S_STATE, `${name}.args`);
+const sameArgs = (c: Component): boolean => existsSync(argsFile(c.name)) && readFileSync(argsFile(c.name), "utf8") === JSON.stringify(c.args);
 export const componentLog = (name: string): string => join(K8S_STATE, `${name}.log`);
 
+/** the pid file's process runs, and is this component (not another process that got the pid since) */
 function alive(name: string): boolean {
   if (!existsSync(pidFile(name))) return false;
   const pid = Number(readFileSync(pidFile(name), "utf8"));
   try {
-    process.kill(pid, 0);
-    return true;
+    return readFileSync(`/proc/${pid}/cmdline`, "utf8").split("\0")[0]?.endsWith(name) ?? false;
   } catch {
     return false;
   }
@@ -112,6 +117,7 @@ function startDetached(c: Component): void {
   closeSync(log);
   if (child.pid === undefined) throw new Error(`${c.name} did not start (${c.file})`);
   writeFileSync(pidFile(c.name), String(child.pid));
+  writeFileSync(argsFile(c.name), JSON.stringify(c.args));
   child.unref();
 }
 
@@ -145,9 +151,10 @@ export async function ensureControlPlane(bin: string, nodes: readonly string[]):
   writeFileSync(ADMIN_KUBECONFIG, kubeconfig(LOCAL_API, "admin"));
   for (const who of ["controller-manager", "scheduler"] as const) writeFileSync(join(K8S_STATE, `${who}.kubeconfig`), kubeconfig(LOCAL_API, who, PKI_DIR));
   const all = components(bin);
-  if (all.every((c) => alive(c.name)) && (await apiReady())) return { reused: true };
+  if (all.every((c) => alive(c.name) && sameArgs(c)) && (await apiReady())) return { reused: true };
   for (const c of all) {
-    if (alive(c.name)) continue;
+    if (alive(c.name) && sameArgs(c)) continue;
+    await stopComponent(c.name);
     startDetached(c);
     if (c.name === "etcd") {
       await waitFor(
@@ -162,22 +169,28 @@ export async function ensureControlPlane(bin: string, nodes: readonly string[]):
   return { reused: false };
 }
 
+/** Stops one component (SIGTERM, then SIGKILL after 10 s) if it runs. */
+async function stopComponent(name: string): Promise<void> {
+  if (!alive(name)) {
+    rmSync(pidFile(name), { force: true });
+    return;
+  }
+  const pid = Number(readFileSync(pidFile(name), "utf8"));
+  try {
+    process.kill(pid, "SIGTERM");
+    for (let k = 0; k < 50; k++) {
+      process.kill(pid, 0);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // gone
+  }
+  rmSync(pidFile(name), { force: true });
+}
+
 /** Stops the control plane (SIGTERM, then SIGKILL) and, with `wipe`, removes etcd's data. */
 export async function stopControlPlane(opts: { wipe?: boolean } = {}): Promise<void> {
-  for (const c of ["kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"]) {
-    if (!existsSync(pidFile(c))) continue;
-    const pid = Number(readFileSync(pidFile(c), "utf8"));
-    try {
-      process.kill(pid, "SIGTERM");
-      for (let k = 0; k < 50; k++) {
-        process.kill(pid, 0);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-    rmSync(pidFile(c), { force: true });
-  }
+  for (const c of ["kube-scheduler", "kube-controller-manager", "kube-apiserver", "etcd"]) await stopComponent(c);
   if (opts.wipe) rmSync(join(K8S_STATE, "etcd"), { recursive: true, force: true });
 }
