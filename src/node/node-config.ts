@@ -7,6 +7,8 @@
 //   GBCSI_MAX_VOLUMES          NodeGetInfo max_volumes_per_node (default 128)
 //   GBCSI_TOPOLOGY             accessible topology, "key=value,key2=value2" (default none)
 //   GBCSI_CALL_BUDGET_SECONDS  time one RPC may spend before it returns and leaves the rest to the retry (default 20)
+//   GBCSI_PATH_AUTHORITY       on: accept calls whose HTTP/2 :authority is the socket path, as
+//                              kubelets before 1.26 send them (rpc/authority-front.ts); off (default)
 import type { GcMode } from "./gc.js";
 import { parseTopology } from "./node-info.js";
 
@@ -18,6 +20,7 @@ export interface NodeConfig {
   maxVolumes: number;
   topology: Record<string, string>;
   callBudgetMs: number;
+  pathAuthority: boolean;
 }
 
 export class NodeConfigError extends Error {
@@ -37,6 +40,8 @@ export function nodeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NodeCon
   if (mode !== "dry-run" && mode !== "fix" && mode !== "off") throw new NodeConfigError(`GBCSI_GC_MODE=${JSON.stringify(mode)}: expected dry-run, fix or off`);
   const maxVolumes = Number(env.GBCSI_MAX_VOLUMES ?? "128");
   if (!Number.isInteger(maxVolumes) || maxVolumes < 0) throw new NodeConfigError(`GBCSI_MAX_VOLUMES=${JSON.stringify(env.GBCSI_MAX_VOLUMES)} is not a count`);
+  const pathAuthority = env.GBCSI_PATH_AUTHORITY ?? "off";
+  if (pathAuthority !== "on" && pathAuthority !== "off") throw new NodeConfigError(`GBCSI_PATH_AUTHORITY=${JSON.stringify(pathAuthority)}: expected on or off`);
   let topology: Record<string, string>;
   try {
     topology = parseTopology(env.GBCSI_TOPOLOGY);
@@ -51,5 +56,6 @@ export function nodeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NodeCon
     maxVolumes,
     topology,
     callBudgetMs: seconds(env, "GBCSI_CALL_BUDGET_SECONDS", 20),
+    pathAuthority: pathAuthority === "on",
   };
 }

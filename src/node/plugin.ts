@@ -84,7 +84,7 @@ export async function startNodePlugin(opts: NodePluginOptions): Promise<GrpcServ
     csi.Node.service,
     wrapService(csi.Node.service, nodeServer(deps, { nodeName, maxVolumesPerNode: config.maxVolumes, topology: config.topology }), wrap),
   );
-  await server.listen({ endpoint: opts.endpoint });
+  await server.listen({ endpoint: opts.endpoint, pathAuthority: config.pathAuthority });
 
   const background: Periodic[] = [];
   if (config.healIntervalMs > 0) {

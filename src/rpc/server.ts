@@ -3,7 +3,9 @@
 // remove the socket file.
 import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from "@grpc/grpc-js";
 import { mkdir, rm, chmod, stat } from "node:fs/promises";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
+import type { Server as NetServer } from "node:net";
+import { listenFront } from "./authority-front.js";
 import { grpcAddress, describeEndpoint, type Endpoint } from "./endpoint.js";
 import type { Logger } from "../util/log.js";
 import { logTlsRefusals } from "./tls-refusals.js";
@@ -14,6 +16,12 @@ export interface ListenOptions {
   credentials?: ServerCredentials;
   /** unix only: file mode of the socket (CLI socket: 0o600, root only) */
   socketMode?: number;
+  /**
+   * unix only: serve through authority-front.ts, which accepts calls whose
+   * HTTP/2 :authority is the socket's path (kubelets before 1.26); the gRPC
+   * server itself then listens on a hidden socket beside the endpoint
+   */
+  pathAuthority?: boolean;
 }
 
 export class GrpcServer {
@@ -22,6 +30,7 @@ export class GrpcServer {
     "grpc.keepalive_permit_without_calls": 1,
   });
   private readonly sockets: string[] = [];
+  private readonly fronts: NetServer[] = [];
   private stopping: Promise<void> | undefined;
 
   constructor(private readonly log: Logger) {}
@@ -33,17 +42,22 @@ export class GrpcServer {
 
   async listen(opts: ListenOptions): Promise<string> {
     const e = opts.endpoint;
+    const inner = e.kind === "unix" && opts.pathAuthority ? join(dirname(e.path), `.${basename(e.path)}.grpc`) : undefined;
     if (e.kind === "unix") {
       await mkdir(dirname(e.path), { recursive: true });
-      // a socket left by a killed predecessor would make bind fail with EADDRINUSE
-      const st = await stat(e.path).catch(() => undefined);
-      if (st?.isSocket()) await rm(e.path, { force: true });
-      else if (st) throw new Error(`${e.path} exists and is not a socket; refusing to replace it`);
+      for (const path of inner ? [e.path, inner] : [e.path]) await removeStaleSocket(path);
     }
     const creds = e.kind === "tcp" ? (opts.credentials ?? ServerCredentials.createInsecure()) : ServerCredentials.createInsecure();
-    const port = await new Promise<number>((resolve, reject) => this.server.bindAsync(grpcAddress(e), creds, (err, p) => (err ? reject(err) : resolve(p))));
+    const bindTo = inner ? `unix://${inner}` : grpcAddress(e);
+    const port = await new Promise<number>((resolve, reject) => this.server.bindAsync(bindTo, creds, (err, p) => (err ? reject(err) : resolve(p))));
     if (e.kind === "tcp" && opts.credentials) logTlsRefusals(this.server, this.log);
     if (e.kind === "unix") {
+      if (inner) {
+        this.sockets.push(inner);
+        if (opts.socketMode !== undefined) await chmod(inner, opts.socketMode);
+        this.fronts.push(await listenFront(e.path, inner, { error: (err) => this.log.warn("authority front: connection closed", { error: err.message }) }));
+        this.log.info("calls whose :authority is the socket path are accepted (kubelets before 1.26)", { endpoint: describeEndpoint(e) });
+      }
       this.sockets.push(e.path);
       if (opts.socketMode !== undefined) await chmod(e.path, opts.socketMode);
     }
@@ -67,9 +81,17 @@ export class GrpcServer {
           resolve();
         });
       });
+      for (const f of this.fronts) f.close();
       for (const s of this.sockets) await rm(s, { force: true });
       this.log.info("stopped");
     })();
     return this.stopping;
   }
+}
+
+/** A socket left by a killed predecessor would make bind fail with EADDRINUSE; anything else at the path is refused. */
+async function removeStaleSocket(path: string): Promise<void> {
+  const st = await stat(path).catch(() => undefined);
+  if (st?.isSocket()) await rm(path, { force: true });
+  else if (st) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
 }
