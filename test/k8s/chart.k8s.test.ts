@@ -111,19 +111,39 @@ test(
     assert.equal(pods.items.filter((p) => p.metadata.name.includes("-node-")).length, 3, "the node plugin on the 3 workers");
     note(`kubectl get pods -A:\n${await kc(["get", "pods", "-A", "-o", "wide"])}`);
     for (const n of lab.nodes) {
-      const csinode = JSON.parse(await kc(["get", "csinode", n.name, "-o", "json"])) as { spec: { drivers?: { name: string; nodeID: string }[] } };
-      const ours = (csinode.spec.drivers ?? []).find((d) => d.name === DEFAULT_DRIVER_NAME);
-      assert.ok(ours, `CSINode ${n.name} lists ${DEFAULT_DRIVER_NAME}`);
+      // the kubelet registers the plugin after node-driver-registrar asks it to, once its pod runs: a user sees it within minutes
+      const ours = await registered(n.name, 300);
+      assert.ok(ours, `CSINode ${n.name} lists ${DEFAULT_DRIVER_NAME} within 300 s`);
       const iqn = (await n.must("sed -n 's/^InitiatorName=//p' /etc/iscsi/initiatorname.iscsi")).stdout.trim();
       assert.equal(ours.nodeID, `${n.name}/${iqn}`, "the node ID: the node's name and its initiator name, as NodeGetInfo reports them");
     }
   },
 );
 
+/** Our driver's entry in the node's CSINode, once the kubelet lists it (polled up to `seconds`). */
+async function registered(node: string, seconds: number): Promise<{ name: string; nodeID: string } | undefined> {
+  const end = Date.now() + seconds * 1000;
+  for (;;) {
+    const r = await kubectl(["get", "csinode", node, "-o", "json"]);
+    if (r.code === 0) {
+      const csinode = JSON.parse(r.stdout) as { spec: { drivers?: { name: string; nodeID: string }[] } };
+      const ours = (csinode.spec.drivers ?? []).find((d) => d.name === DEFAULT_DRIVER_NAME);
+      if (ours) return ours;
+    }
+    if (Date.now() > end) return undefined;
+    await new Promise((res) => setTimeout(res, 3000));
+  }
+}
+
 async function assertGone(n: LabNode, pv: PvJson, claim: string): Promise<void> {
   const a = pv.spec.csi.volumeAttributes;
   await kc(["wait", "--for=delete", `pv/${pv.metadata.name}`, "--timeout=600s"], { timeoutMs: 660_000 });
-  assert.deepEqual(await traces(n, a.iqn ?? "", a.wwid ?? ""), NOTHING, `${claim}: no session, path, map, mount, record or WWID left on ${n.name}`);
+  // mounts: this volume's (its PV name is in the staging and publish paths); the node's other pods keep theirs
+  assert.deepEqual(
+    await traces(n, a.iqn ?? "", a.wwid ?? "", `/var/lib/kubelet/.*/${pv.metadata.name}/`),
+    NOTHING,
+    `${claim}: no session, path, map, mount, record or WWID left on ${n.name}`,
+  );
   const secrets = await kc(["get", "secrets", "-n", NAMESPACE, "-o", "name"]);
   assert.ok(!secrets.includes(`${CHAP_SECRET_PREFIX}${pv.metadata.name}`), `${claim}: its CHAP Secret is gone`);
   const list = await kc(["exec", "-n", NAMESPACE, `ds/${RELEASE_BLOCKD}`, "--", "gluster-block", "list", "block-test"]);
