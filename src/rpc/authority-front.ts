@@ -11,7 +11,8 @@
 import { createServer, connect, type Server, type Socket } from "node:net";
 import hpack, { type Compressor, type Decompressor, type HpackHeader } from "hpack.js";
 
-const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+/** what an HTTP/2 client sends before its first frame */
+export const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 const HEADERS = 0x1;
 const CONTINUATION = 0x9;
 const END_STREAM = 0x1;
@@ -117,7 +118,8 @@ export class AuthorityRewriter {
   }
 }
 
-function frameOf(type: number, flags: number, stream: number, payload: Buffer): Buffer {
+/** An HTTP/2 frame: the 9-byte header, then the payload. */
+export function frameOf(type: number, flags: number, stream: number, payload: Buffer): Buffer {
   const head = Buffer.alloc(9);
   head.writeUIntBE(payload.length, 0, 3);
   head[3] = type;

@@ -15,21 +15,12 @@ import { csiProto } from "../../../src/rpc/proto.js";
 import { wrapService } from "../../../src/rpc/rpc.js";
 import { identityServer } from "../../../src/csi/identity-server.js";
 import { nullLogger } from "../../../src/util/log.js";
-import { AuthorityRewriter, FrameError } from "../../../src/rpc/authority-front.js";
+import { AuthorityRewriter, FrameError, PREFACE, frameOf } from "../../../src/rpc/authority-front.js";
 
 const dirs: string[] = [];
 after(async () => {
   for (const d of dirs) await rm(d, { recursive: true, force: true });
 });
-
-function frame(type: number, flags: number, stream: number, payload: Buffer): Buffer {
-  const h = Buffer.alloc(9);
-  h.writeUIntBE(payload.length, 0, 3);
-  h[3] = type;
-  h[4] = flags;
-  h.writeUInt32BE(stream, 5);
-  return Buffer.concat([h, payload]);
-}
 
 function block(headers: [string, string][]): Buffer {
   const c = hpack.compressor.create({ table: { size: 4096 } });
@@ -41,7 +32,6 @@ function block(headers: [string, string][]): Buffer {
 
 /** GetPluginInfo as a kubelet 1.24 sends it: the socket path as :authority */
 function kubeletCall(socket: string): Buffer {
-  const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
   const headers = block([
     [":method", "POST"],
     [":scheme", "http"],
@@ -51,7 +41,7 @@ function kubeletCall(socket: string): Buffer {
     ["te", "trailers"],
   ]);
   const message = Buffer.from([0, 0, 0, 0, 0]); // an empty GetPluginInfoRequest
-  return Buffer.concat([preface, frame(0x4, 0, 0, Buffer.alloc(0)), frame(0x1, 0x4, 1, headers), frame(0x0, 0x1, 1, message)]);
+  return Buffer.concat([PREFACE, frameOf(0x4, 0, 0, Buffer.alloc(0)), frameOf(0x1, 0x4, 1, headers), frameOf(0x0, 0x1, 1, message)]);
 }
 
 /** The types of the frames the server sends on stream 1 within `ms`. */
@@ -130,7 +120,7 @@ test("the rewriter keeps a valid authority, replaces a path, keeps other frames 
   const out = Buffer.concat([...input].map((b) => r.push(Buffer.from([b]))));
   assert.equal(r.rewritten, 1);
   const d = hpack.decompressor.create({ table: { size: 4096 } });
-  let at = 24; // the preface
+  let at = PREFACE.length;
   const types: number[] = [];
   while (at < out.length) {
     const len = out.readUIntBE(at, 3);
@@ -155,7 +145,6 @@ test("the rewriter keeps a valid authority, replaces a path, keeps other frames 
 test("the rewriter refuses what is not HTTP/2 and a frame inside a header block", () => {
   assert.throws(() => new AuthorityRewriter().push(Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")), FrameError);
   const r = new AuthorityRewriter();
-  const preface = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
   // HEADERS without END_HEADERS, then DATA
-  assert.throws(() => r.push(Buffer.concat([preface, frame(0x1, 0, 1, block([[":method", "POST"]])), frame(0x0, 0, 1, Buffer.alloc(1))])), FrameError);
+  assert.throws(() => r.push(Buffer.concat([PREFACE, frameOf(0x1, 0, 1, block([[":method", "POST"]])), frameOf(0x0, 0, 1, Buffer.alloc(1))])), FrameError);
 });
