@@ -13,14 +13,15 @@ import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import { parseNodeId, type NodeIdentity } from "../csi/node-id.js";
 import { CONTEXT_KEY } from "../csi/volume-context.js";
 import { capabilityProblem, checkCapabilities, checkCapability } from "./capabilities.js";
-import { expandSize, MiB } from "./capacity.js";
-import { PARAM, parseParameters } from "./params.js";
+import { expandSize } from "./capacity.js";
+import { parseParameters } from "./params.js";
 import { volumeCondition } from "./volume-condition.js";
 import { parseOwner } from "./owner.js";
 import { createVolume, eventTarget } from "./create-volume.js";
 import { existingNode, existingRef, findBlock, isCode, requireBlock } from "./blockd-lookup.js";
 import type { ControllerDeps } from "./deps.js";
 import { listVolumes } from "./list-volumes.js";
+import { getCapacity } from "./get-capacity.js";
 import { contextOf } from "./block-context.js";
 
 export const CONTROLLER_CAPABILITIES: ControllerServiceCapability[] = (
@@ -169,32 +170,7 @@ export function controllerService(deps: ControllerDeps): AsyncHandlers<Controlle
 
     ListVolumes: (req, ctx) => listVolumes(deps, req, ctx),
 
-    async GetCapacity(req, ctx) {
-      for (const cap of req.volume_capabilities) if (capabilityProblem(cap)) return { available_capacity: "0" };
-      const params = req.parameters ?? {};
-      const named = params[PARAM.hostingVolume];
-      // validate the rest even when no hosting volume is named
-      parseParameters(named ? params : { ...params, [PARAM.hostingVolume]: "placeholder" }, deps.defaults);
-      const volumes = named ? [named] : await deps.hostingVolumes.list();
-      let total = 0n;
-      let largest = 0n;
-      for (const volume of volumes) {
-        try {
-          const s = await deps.blockd.any("GetVolumeSpace", { volume }, ctx);
-          const avail = BigInt(s.available_bytes);
-          total += avail;
-          if (avail > largest) largest = avail;
-        } catch (err) {
-          if (!isCode(err, status.NOT_FOUND) && !isCode(err, status.FAILED_PRECONDITION)) throw err;
-          ctx.log.warn("hosting volume has no capacity to offer", { volume, error: err instanceof Error ? err.message : String(err) });
-        }
-      }
-      return {
-        available_capacity: total.toString(),
-        maximum_volume_size: { value: ((largest / MiB) * MiB).toString() },
-        minimum_volume_size: { value: MiB.toString() },
-      };
-    },
+    GetCapacity: (req, ctx) => getCapacity(deps, req, ctx),
 
     ControllerGetCapabilities: () => Promise.resolve({ capabilities: CONTROLLER_CAPABILITIES }),
 

@@ -713,6 +713,51 @@ describe("GetCapacity", () => {
   });
 });
 
+describe("GetCapacity as csi-provisioner's capacity tracking calls it", () => {
+  // a StorageClass as written: the sidecar sends its parameters verbatim, secret templating included
+  const classParams = (hostingVolume: string): Record<string, string> => ({
+    hostingVolume,
+    haCount: "3",
+    "csi.storage.k8s.io/fstype": "xfs",
+    "csi.storage.k8s.io/node-stage-secret-name": "gluster-block-chap-${pv.name}",
+    "csi.storage.k8s.io/node-stage-secret-namespace": "gluster-block-csi",
+  });
+
+  test("each class gets its own hosting volume's room, the same for every topology segment, its largest volume whole MiB", async () => {
+    blockd.addVolume("big-hv", 50n * 1024n * MiBn + 123n);
+    blockd.addVolume("small-hv", 2n * 1024n * MiBn);
+    const avail = (v: string): bigint => (blockd.volumes.get(v)?.freeBytes ?? 0n) - 10n * MiBn;
+    for (const topology of [null, { segments: {} }, { segments: { "topology.block.csi.gluster.org/zone": "a" } }]) {
+      for (const hv of ["big-hv", "small-hv"]) {
+        const r = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: classParams(hv), accessible_topology: topology });
+        assert.equal(r.available_capacity, String(avail(hv)), `${hv} at ${JSON.stringify(topology)}`);
+        assert.equal(r.maximum_volume_size?.value, String((avail(hv) / MiBn) * MiBn), "what one create can make, in whole MiB");
+      }
+    }
+    assert.deepEqual(
+      [...new Set(blockd.callsOf("GetVolumeSpace").map((c) => c.request.volume))].sort(),
+      ["big-hv", "small-hv"],
+      "only the classes' volumes are asked",
+    );
+  });
+
+  test("a class without a hosting volume cannot provision: INVALID_ARGUMENT, never another volume's room", async () => {
+    const { hostingVolume: _none, ...noVolume } = classParams(HV);
+    const e = await codeOf(ctl.call("GetCapacity", { parameters: noVolume, accessible_topology: { segments: {} } }));
+    assert.equal(e.code, status.INVALID_ARGUMENT);
+    assert.match(e.details, /hostingVolume/);
+    assert.deepEqual(blockd.callsOf("GetVolumeSpace"), []);
+  });
+
+  test("a room that is used up is 0, and a create of it is refused", async () => {
+    blockd.addVolume("full-hv", 10n * MiBn);
+    const r = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: classParams("full-hv") });
+    assert.equal(r.available_capacity, "0");
+    assert.equal(r.maximum_volume_size?.value, "0");
+    assert.equal((await codeOf(create({}, { hostingVolume: "full-hv", auth: "false" }))).code, status.RESOURCE_EXHAUSTED);
+  });
+});
+
 describe("hosting volumes", () => {
   test("ListVolumes and GetCapacity learn them from StorageClasses and creates, asking no blockd for its node status", async () => {
     blockd.addVolume("sc-hv", 50n * 1024n * MiBn);
