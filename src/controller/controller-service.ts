@@ -8,7 +8,7 @@ import type { ControllerServiceCapability } from "../generated/csi/v1/Controller
 import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.js";
 import type { AuditFinding__Output } from "../generated/glusterblock/v1/AuditFinding.js";
 import type { AsyncHandlers } from "../rpc/rpc.js";
-import { failedPrecondition, invalidArgument } from "../rpc/errors.js";
+import { invalidArgument } from "../rpc/errors.js";
 import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import { parseNodeId, type NodeIdentity } from "../csi/node-id.js";
 import { CONTEXT_KEY } from "../csi/volume-context.js";
@@ -18,14 +18,25 @@ import { parseParameters } from "./params.js";
 import { volumeCondition } from "./volume-condition.js";
 import { parseOwner } from "./owner.js";
 import { createVolume, eventTarget } from "./create-volume.js";
-import { existingNode, existingRef, findBlock, isCode, requireBlock } from "./blockd-lookup.js";
+import { existingRef, findBlock, isCode, requireBlock } from "./blockd-lookup.js";
 import type { ControllerDeps } from "./deps.js";
 import { listVolumes } from "./list-volumes.js";
 import { getCapacity } from "./get-capacity.js";
+import { controllerPublish } from "./publish.js";
 import { contextOf } from "./block-context.js";
 
 export const CONTROLLER_CAPABILITIES: ControllerServiceCapability[] = (
-  ["CREATE_DELETE_VOLUME", "PUBLISH_UNPUBLISH_VOLUME", "LIST_VOLUMES", "GET_CAPACITY", "EXPAND_VOLUME", "GET_VOLUME", "VOLUME_CONDITION"] as const
+  [
+    "CREATE_DELETE_VOLUME",
+    "PUBLISH_UNPUBLISH_VOLUME",
+    // ControllerPublishVolume.readonly maps the LUN read-only for that node
+    "PUBLISH_READONLY",
+    "LIST_VOLUMES",
+    "GET_CAPACITY",
+    "EXPAND_VOLUME",
+    "GET_VOLUME",
+    "VOLUME_CONDITION",
+  ] as const
 ).map((type) => ({ rpc: { type } }));
 
 /** DeleteVolume's reading of an ID: undefined for one that cannot name a volume of ours (so it does not exist). */
@@ -84,25 +95,7 @@ export function controllerService(deps: ControllerDeps): AsyncHandlers<Controlle
       });
     },
 
-    async ControllerPublishVolume(req, ctx) {
-      // required fields first (INVALID_ARGUMENT whatever the IDs name), then IDs
-      // not of our form, which name a volume or node that does not exist (NOT_FOUND)
-      if (req.volume_id === "") throw invalidArgument("volume_id is required");
-      if (req.node_id === "") throw invalidArgument("node_id is required");
-      checkCapability(req.volume_capability);
-      const ref = existingRef(req.volume_id);
-      const node = existingNode(req.node_id);
-      return deps.locks.with([req.volume_id], async () => {
-        const info = await requireBlock(deps.blockd, req.volume_id, ref, ctx);
-        const others = info.initiators.filter((i) => i !== node.initiatorIqn);
-        if (info.acl_mode === "ACL_MODE_EXPLICIT" && others.length > 0) {
-          throw failedPrecondition(`volume ${req.volume_id} is published to initiator ${others.join(", ")}; it is single-node: unpublish it there first`);
-        }
-        await deps.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: node.initiatorIqn, allow: true }, ctx);
-        deps.nodeIds.remember(req.node_id);
-        return { publish_context: {} };
-      });
-    },
+    ControllerPublishVolume: (req, ctx) => controllerPublish(deps, req, ctx),
 
     async ControllerUnpublishVolume(req, ctx) {
       if (req.volume_id === "") throw invalidArgument("volume_id is required");

@@ -477,6 +477,89 @@ describe("ControllerPublishVolume / Unpublish", () => {
   });
 });
 
+describe("read-only publishes (MULTI_NODE_READER_ONLY, reader modes, readonly)", () => {
+  const NODE3 = "worker-3/iqn.1993-08.org.debian:01:worker3";
+  const iqn = (node: string): string => node.split("/")[1] ?? "";
+  const publish = (id: string, node: string, cap: object, readonly = false) =>
+    ctl.call<{ publish_context: Record<string, string> }>("ControllerPublishVolume", { volume_id: id, node_id: node, volume_capability: cap, readonly });
+  const rox = mountCap("xfs", "MULTI_NODE_READER_ONLY");
+  const rwo = mountCap("xfs");
+
+  test("many readers: each initiator let in with its LUN write protected, the node told so; the same publish again is OK", async () => {
+    const id = (await create({ volume_capabilities: [rox] })).volume?.volume_id ?? "";
+    for (const node of [NODE1, NODE2, NODE1]) assert.deepEqual((await publish(id, node, rox)).publish_context, { readOnly: "true" });
+    const b = blockd.block(HV, PVC);
+    assert.deepEqual(b?.initiators, [iqn(NODE1), iqn(NODE2)]);
+    assert.deepEqual(b?.readOnlyInitiators, [iqn(NODE1), iqn(NODE2)]);
+    assert.ok(
+      blockd.callsOf("SetInitiatorAccess").every((c) => c.request.read_only === true && c.request.allow === true),
+      "blockd maps every reader read-only",
+    );
+    const v = await ctl.call<ControllerGetVolumeResponse__Output>("ControllerGetVolume", { volume_id: id });
+    assert.deepEqual(v.status?.published_node_ids.sort(), [NODE1, NODE2]);
+  });
+
+  test("a writer beside readers is refused: FAILED_PRECONDITION on another node, ALREADY_EXISTS on a reader's own; nothing changes", async () => {
+    const id = (await create()).volume?.volume_id ?? "";
+    await publish(id, NODE1, rox);
+    await publish(id, NODE2, blockCap("MULTI_NODE_READER_ONLY"));
+    const before = blockd.mutations().length;
+    const elsewhere = await codeOf(publish(id, NODE3, rwo));
+    assert.equal(elsewhere.code, status.FAILED_PRECONDITION);
+    assert.match(elsewhere.details, /worker1.*worker2/);
+    const own = await codeOf(publish(id, NODE1, rwo));
+    assert.equal(own.code, status.ALREADY_EXISTS);
+    assert.match(own.details, /read-only; a read-write publish there is incompatible/);
+    // a single-node reader mode cannot join other readers either
+    assert.equal((await codeOf(publish(id, NODE3, mountCap("xfs", "SINGLE_NODE_READER_ONLY")))).code, status.FAILED_PRECONDITION);
+    assert.equal(blockd.mutations().length, before, "no ACL changed");
+    assert.deepEqual(blockd.block(HV, PVC)?.readOnlyInitiators, [iqn(NODE1), iqn(NODE2)]);
+  });
+
+  test("readers beside a writer are refused: FAILED_PRECONDITION on another node, ALREADY_EXISTS on the writer's own", async () => {
+    const id = (await create()).volume?.volume_id ?? "";
+    assert.deepEqual((await publish(id, NODE1, rwo)).publish_context, {}, "a read-write publish tells the node nothing more");
+    const elsewhere = await codeOf(publish(id, NODE2, rox));
+    assert.equal(elsewhere.code, status.FAILED_PRECONDITION);
+    assert.match(elsewhere.details, /published read-write to initiator iqn\.1993-08\.org\.debian:01:worker1/);
+    assert.equal((await codeOf(publish(id, NODE1, rox))).code, status.ALREADY_EXISTS);
+    assert.equal((await codeOf(publish(id, NODE1, rwo, true))).code, status.ALREADY_EXISTS, "readonly on a read-write publish is incompatible too");
+    assert.deepEqual(blockd.block(HV, PVC)?.readOnlyInitiators, []);
+    // once the writer is gone, readers may come
+    await ctl.call("ControllerUnpublishVolume", { volume_id: id, node_id: NODE1 });
+    await publish(id, NODE2, rox);
+    await publish(id, NODE3, rox);
+    await ctl.call("ControllerUnpublishVolume", { volume_id: id, node_id: "" });
+    assert.deepEqual([blockd.block(HV, PVC)?.initiators, blockd.block(HV, PVC)?.readOnlyInitiators], [[], []], "no node ID: every reader unpublished");
+  });
+
+  test("readonly with a writer's mode, and SINGLE_NODE_READER_ONLY, map the LUN read-only too", async () => {
+    const id = (await create()).volume?.volume_id ?? "";
+    assert.deepEqual((await publish(id, NODE1, rwo, true)).publish_context, { readOnly: "true" });
+    assert.deepEqual(blockd.block(HV, PVC)?.readOnlyInitiators, [iqn(NODE1)]);
+    assert.equal((await codeOf(publish(id, NODE2, rwo, true))).code, status.FAILED_PRECONDITION, "single-node: a second node is refused");
+    await ctl.call("ControllerUnpublishVolume", { volume_id: id, node_id: NODE1 });
+    assert.deepEqual((await publish(id, NODE2, mountCap("xfs", "SINGLE_NODE_READER_ONLY"))).publish_context, { readOnly: "true" });
+    assert.deepEqual(blockd.block(HV, PVC)?.readOnlyInitiators, [iqn(NODE2)]);
+  });
+
+  test("a block with generated ACLs (made by the CLI) cannot serve many read-only nodes", async () => {
+    const id = (await create()).volume?.volume_id ?? "";
+    const b = blockd.block(HV, PVC);
+    assert.ok(b);
+    b.aclMode = "ACL_MODE_GENERATED";
+    const e = await codeOf(publish(id, NODE1, rox));
+    assert.equal(e.code, status.FAILED_PRECONDITION);
+    assert.match(e.details, /generated ACLs/);
+  });
+
+  test("MULTI_NODE_READER_ONLY is a capability CreateVolume and ValidateVolumeCapabilities accept", async () => {
+    const id = (await create({ volume_capabilities: [rox, blockCap("MULTI_NODE_READER_ONLY")] }, { auth: "false" })).volume?.volume_id ?? "";
+    const r = await ctl.call<ValidateVolumeCapabilitiesResponse__Output>("ValidateVolumeCapabilities", { volume_id: id, volume_capabilities: [rox] });
+    assert.ok(r.confirmed, r.message);
+  });
+});
+
 describe("ControllerExpandVolume", () => {
   test("grows to the rounded size; Filesystem and Block both need node expansion (the node rescans the paths and the map; Filesystem also grows); smaller is a no-op; the same size is passed on", async () => {
     const id = (await create()).volume?.volume_id ?? "";
@@ -831,6 +914,7 @@ test("ControllerGetCapabilities", async () => {
     "GET_CAPACITY",
     "GET_VOLUME",
     "LIST_VOLUMES",
+    "PUBLISH_READONLY",
     "PUBLISH_UNPUBLISH_VOLUME",
     "VOLUME_CONDITION",
   ]);

@@ -80,7 +80,10 @@ export interface BlockDetails {
   info: BlockSummary;
   hosts: string[];
   aclMode: "GENERATED" | "EXPLICIT";
+  /** every initiator let in, read-write ones first */
   initiators: string[];
+  /** those of `initiators` let in read-only */
+  readOnlyInitiators: string[];
   owner: string;
 }
 
@@ -521,8 +524,13 @@ export class BlockEngine {
     });
   }
 
-  /** ControllerPublish/Unpublish: allow or revoke one initiator on every HA target. */
-  async setInitiatorAccess(req: { volume: string; block: string; initiator: string; allow: boolean }): Promise<HostsOutcome> {
+  /**
+   * ControllerPublish/Unpublish: allow or revoke one initiator on every HA
+   * target; `readOnly` (with allow) maps its LUN write protected. An initiator
+   * already allowed takes the mode asked for: whether a change of mode is
+   * acceptable is the caller's rule (CSI's, in the controller).
+   */
+  async setInitiatorAccess(req: { volume: string; block: string; initiator: string; allow: boolean; readOnly?: boolean }): Promise<HostsOutcome> {
     if (!isInitiatorName(req.initiator)) {
       throw new InvalidRequestError(`${JSON.stringify(req.initiator)} is not an iSCSI initiator name (iqn., eui. or naa.)`);
     }
@@ -533,11 +541,22 @@ export class BlockEngine {
         // generated ACLs admit any initiator that knows the CHAP secret: there is nothing to add or revoke
         return { successfulOn: exportedOn(meta), failedOn: [] };
       }
-      const set = new Set(ext.initiators);
-      const changed = req.allow ? !set.has(req.initiator) : set.has(req.initiator);
-      if (req.allow) set.add(req.initiator);
-      else set.delete(req.initiator);
-      if (changed) await this.append(store, req.block, extLine("INITIATORS", [...set].join(" ")), "journal:initiators");
+      const rw = new Set(ext.initiators);
+      const ro = new Set(ext.readOnlyInitiators);
+      rw.delete(req.initiator);
+      ro.delete(req.initiator);
+      if (req.allow) (req.readOnly ? ro : rw).add(req.initiator);
+      const same = (a: Set<string>, b: readonly string[]): boolean => a.size === b.length && b.every((i) => a.has(i));
+      const rwChanged = !same(rw, ext.initiators);
+      const roChanged = !same(ro, ext.readOnlyInitiators);
+      // one append: both lists change together (a move between them must never leave the initiator in neither, nor in both)
+      if (rwChanged || roChanged)
+        await this.append(
+          store,
+          req.block,
+          (rwChanged ? extLine("INITIATORS", [...rw].join(" ")) : "") + (roChanged ? extLine("ROINITIATORS", [...ro].join(" ")) : ""),
+          "journal:initiators",
+        );
       const after = await this.existing(store, req.block);
       const r = await this.configureHosts(store, after, "access");
       if (r.failedOn.length > 0)
@@ -645,7 +664,15 @@ export class BlockEngine {
   private detailsOf(meta: BlockMeta): BlockDetails {
     const ext = readExtensions(meta);
     if (meta.password) addCallSecrets(meta.password);
-    return { meta, info: toBlockSummary(meta), hosts: haHosts(meta, ext), aclMode: ext.aclMode, initiators: ext.initiators, owner: ext.owner };
+    return {
+      meta,
+      info: toBlockSummary(meta),
+      hosts: haHosts(meta, ext),
+      aclMode: ext.aclMode,
+      initiators: [...ext.initiators, ...ext.readOnlyInitiators],
+      readOnlyInitiators: ext.readOnlyInitiators,
+      owner: ext.owner,
+    };
   }
 
   /**
