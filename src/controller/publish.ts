@@ -70,6 +70,8 @@ export async function controllerPublish(
       ctx,
     );
     deps.nodeIds.remember(req.node_id);
+    // ListVolumes reports where a volume is published: its hosting volume must be one it looks at
+    deps.hostingVolumes.note(ref.hostingVolume);
     if (readOnly) ctx.log.info("published read-only", { volumeId: req.volume_id, nodeId: req.node_id, accessMode });
     return { publish_context: publishContext(readOnly) };
   });

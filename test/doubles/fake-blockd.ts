@@ -79,8 +79,10 @@ export class FakeBlockd {
   readonly unreadable = new Map<string, string>();
   /** false: a blockd older than ListBlocks details (infos never filled) */
   fillsDetails = true;
-  /** host -> what GetTargetStatus reports for it (default: present and matching) */
+  /** host -> what GetTargetStatus(es) report for it, for every block (default: present and matching) */
   readonly targetStatus = new Map<string, { host: string; present: boolean; matches: boolean; detail: string }>();
+  /** "volume/block host" -> what GetTargetStatus(es) report for that block on that host (before targetStatus) */
+  readonly blockTargetStatus = new Map<string, { host: string; present: boolean; matches: boolean; detail: string }>();
   private passwordSeq = 0;
 
   constructor(readonly key?: string) {}
@@ -193,6 +195,10 @@ export class FakeBlockd {
       auth: b.auth,
       state: b.state,
     };
+  }
+
+  private lioStatus(b: FakeBlock, host: string): { host: string; present: boolean; matches: boolean; detail: string } {
+    return this.blockTargetStatus.get(`${b.volume}/${b.block} ${host}`) ?? this.targetStatus.get(host) ?? { host, present: true, matches: true, detail: "ok" };
   }
 
   private handlers(node: FakeNode): AsyncHandlers<BlockdHandlers> {
@@ -352,7 +358,21 @@ export class FakeBlockd {
         record("GetTargetStatus", req, ctx);
         await gate("GetTargetStatus");
         const b = this.existing(req.volume, req.block);
-        return { hosts: b.hosts.map((h) => this.targetStatus.get(h) ?? { host: h, present: true, matches: true, detail: "ok" }) };
+        return { hosts: b.hosts.map((h) => this.lioStatus(b, h)) };
+      },
+      GetTargetStatuses: async (req, ctx) => {
+        record("GetTargetStatuses", req, ctx);
+        await gate("GetTargetStatuses");
+        const v = this.vol(req.volume);
+        return {
+          blocks: req.blocks.map((block) => {
+            const b = v.blocks.get(block);
+            const why = this.unreadable.get(`${req.volume}/${block}`);
+            if (!b || why !== undefined)
+              return { block, hosts: [], error: b ? `metadata journal cannot be trusted: ${why}` : `block ${req.volume}/${block} doesn't exist` };
+            return { block, hosts: b.hosts.map((h) => this.lioStatus(b, h)), error: "" };
+          }),
+        };
       },
       GetNodeStatus: async (req, ctx) => {
         record("GetNodeStatus", req, ctx);

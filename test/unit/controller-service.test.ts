@@ -65,6 +65,8 @@ beforeEach(() => {
   blockd.failNext.clear();
   blockd.gates.clear();
   blockd.auditFindings = [];
+  blockd.targetStatus.clear();
+  blockd.blockTargetStatus.clear();
   for (const n of blockd.nodes) Object.assign(n, { activePaths: 0, targets: 0, ready: true });
   kube.requests.length = 0;
   kube.secrets.clear();
@@ -731,6 +733,69 @@ describe("ListVolumes", () => {
     );
   });
 
+  test("each entry: the condition ControllerGetVolume reports, LIO drift included, and the nodes it is published to", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await create({ name: `vol-${i}` }, { auth: "false" })).volume?.volume_id ?? "");
+    const [v0, v1, v2, v3] = ids as [string, string, string, string];
+    await ctl.call("ControllerPublishVolume", { volume_id: v0, node_id: NODE1, volume_capability: mountCap("xfs") });
+    for (const node of [NODE1, NODE2])
+      await ctl.call("ControllerPublishVolume", { volume_id: v1, node_id: node, volume_capability: mountCap("xfs", "MULTI_NODE_READER_ONLY") });
+    // vol-2 lost its target on one HA host; vol-3 is not exported on one (its journal says so)
+    blockd.blockTargetStatus.set(`${HV}/vol-2 10.9.0.2`, { host: "10.9.0.2", present: false, matches: false, detail: "no LIO objects" });
+    const b3 = blockd.block(HV, "vol-3");
+    assert.ok(b3);
+    b3.exportedOn = b3.hosts.slice(0, 2);
+    blockd.calls.length = 0;
+    const l = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
+    assert.deepEqual(blockd.callsOf("GetBlock"), [], "no GetBlock per entry");
+    assert.deepEqual(blockd.callsOf("GetTargetStatus"), [], "no GetTargetStatus per entry");
+    assert.deepEqual(
+      blockd.callsOf("GetTargetStatuses").map((c) => [c.request.volume, c.request.blocks]),
+      [[HV, ["vol-0", "vol-1", "vol-2", "vol-3"]]],
+      "one LIO check for the page's blocks of the hosting volume",
+    );
+    const byId = new Map(l.entries.map((e) => [e.volume?.volume_id ?? "", e]));
+    assert.deepEqual(byId.get(v0)?.status?.published_node_ids, [NODE1]);
+    assert.deepEqual(byId.get(v1)?.status?.published_node_ids?.sort(), [NODE1, NODE2]);
+    assert.deepEqual(byId.get(v2)?.status?.published_node_ids, []);
+    assert.equal(byId.get(v2)?.status?.volume_condition?.abnormal, true);
+    assert.match(byId.get(v2)?.status?.volume_condition?.message ?? "", /10\.9\.0\.2: target-missing \(no LIO objects\)/);
+    assert.match(byId.get(v3)?.status?.volume_condition?.message ?? "", /not exported on 10\.9\.0\.3/);
+    for (const id of ids) {
+      const g = await ctl.call<ControllerGetVolumeResponse__Output>("ControllerGetVolume", { volume_id: id });
+      assert.deepEqual(byId.get(id)?.status?.volume_condition, g.status?.volume_condition, `${id}: the same condition as ControllerGetVolume`);
+      assert.deepEqual(byId.get(id)?.status?.published_node_ids.sort(), g.status?.published_node_ids.sort(), `${id}: the same nodes`);
+    }
+  });
+
+  test("a node published by another controller is named by its CSINode; a CSINode listing that fails fails the call (UNAVAILABLE), never an empty list", async () => {
+    const id = (await create({ name: "elsewhere" }, { auth: "false" })).volume?.volume_id ?? "";
+    const b = blockd.block(HV, "elsewhere");
+    assert.ok(b);
+    b.initiators = ["iqn.1993-08.org.debian:01:w7"];
+    kube.csiNodes = [
+      { metadata: { name: "w7" }, spec: { drivers: [{ name: "block.csi.gluster.org", nodeID: "w7/iqn.1993-08.org.debian:01:w7", topologyKeys: [] }] } },
+    ];
+    try {
+      kube.failNext.set("GET /csinodes$", 500);
+      const e = await codeOf(ctl.call("ListVolumes", {}));
+      assert.equal(e.code, status.UNAVAILABLE);
+      const l = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
+      assert.deepEqual(l.entries.find((x) => x.volume?.volume_id === id)?.status?.published_node_ids, ["w7/iqn.1993-08.org.debian:01:w7"]);
+    } finally {
+      kube.csiNodes = [];
+    }
+  });
+
+  test("a blockd without GetTargetStatuses: the journal's condition, saying the LIO check was skipped", async () => {
+    await create({ name: "old-blockd" }, { auth: "false" });
+    blockd.failNext.set("GetTargetStatuses", new StatusError(status.UNIMPLEMENTED, "unknown method GetTargetStatuses"));
+    const l = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
+    const c = l.entries[0]?.status?.volume_condition;
+    assert.equal(c?.abnormal, false);
+    assert.match(c?.message ?? "", /LIO check skipped: .*GetTargetStatuses/);
+  });
+
   test("a bad starting_token is ABORTED; negative max_entries INVALID_ARGUMENT", async () => {
     await create({}, { auth: "false" });
     assert.equal((await codeOf(ctl.call("ListVolumes", { starting_token: "nonsense" }))).code, status.ABORTED);
@@ -906,9 +971,8 @@ describe("ControllerGetVolume", () => {
   });
 });
 
-test("ControllerGetCapabilities", async () => {
-  const r = await ctl.call<ControllerGetCapabilitiesResponse__Output>("ControllerGetCapabilities", {});
-  assert.deepEqual(r.capabilities.map((c) => c.rpc?.type).sort(), [
+test("ControllerGetCapabilities: LIST_VOLUMES_PUBLISHED_NODES only where CSINodes name every node", async () => {
+  const all = [
     "CREATE_DELETE_VOLUME",
     "EXPAND_VOLUME",
     "GET_CAPACITY",
@@ -917,7 +981,17 @@ test("ControllerGetCapabilities", async () => {
     "PUBLISH_READONLY",
     "PUBLISH_UNPUBLISH_VOLUME",
     "VOLUME_CONDITION",
-  ]);
+  ];
+  const r = await ctl.call<ControllerGetCapabilitiesResponse__Output>("ControllerGetCapabilities", {});
+  assert.deepEqual(r.capabilities.map((c) => c.rpc?.type).sort(), [...all, "LIST_VOLUMES_PUBLISHED_NODES"].sort());
+  // without a Kubernetes API only the nodes published since start could be named: the attacher would attach the others again
+  const off = await startController({ endpoints: blockd.endpoints, key: KEY });
+  try {
+    const o = await off.call<ControllerGetCapabilitiesResponse__Output>("ControllerGetCapabilities", {});
+    assert.deepEqual(o.capabilities.map((c) => c.rpc?.type).sort(), all);
+  } finally {
+    await off.stop();
+  }
 });
 
 test("Probe is ready while a blockd answers", async () => {

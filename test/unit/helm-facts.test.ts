@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { CHART_DIR, helm, renderChart, findObject, type K8sObject } from "../helpers/helm.js";
 import { captureLog } from "../../lab/harness/log-capture.js";
 import { loadBlockdTls, certificateRoles, BLOCKD_TLS_FLAGS } from "../../src/rpc/tls.js";
-import { CONTROLLER_TLS_FLAGS } from "../../src/controller/config.js";
+import { CONTROLLER_FLAGS, CONTROLLER_TLS_FLAGS } from "../../src/controller/config.js";
 import { ROOT } from "../helpers/spawn-program.js";
 import { NODE_DEFAULTS } from "../../src/node/plugin.js";
 import { BLOCKD_PORT } from "../../src/rpc/blockd-port.js";
@@ -269,6 +269,12 @@ for (const [label, opts, kubelet, driver] of [
       } finally {
         await rm(dir, { recursive: true, force: true });
       }
+    });
+
+    test("the controller's volume health check runs at the values' interval, with the flag the program reads", () => {
+      const c = container(pod(findObject(objs, "Deployment", "-controller")), "gluster-block-csi");
+      assert.equal(arg(c, "--health-interval"), label === "defaults" ? "60" : "120");
+      assert.ok("health-interval" in CONTROLLER_FLAGS);
     });
 
     test("the controller runs as non-root", () => {

@@ -121,6 +121,10 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
     async GetTargetStatus(req, ctx) {
       return { hosts: await forCall(ctx).targetStatus(req.volume, req.block) };
     },
+    async GetTargetStatuses(req, ctx) {
+      const r = await forCall(ctx).targetStatuses(req.volume, req.blocks);
+      return { blocks: r.map((b) => ("error" in b ? { block: b.block, hosts: [], error: b.error } : { block: b.block, hosts: b.hosts, error: "" })) };
+    },
     async GetNodeStatus() {
       const s = await auditor.local.nodeStatus();
       return { host: s.host, version: s.version, targets: s.targets, active_paths: s.activePaths, ready: s.ready };

@@ -47,7 +47,9 @@ import { toBlockSummary } from "../journal/index.js";
 import { resolvePeerNames } from "../gluster/peer-addresses.js";
 import { isInitiatorName } from "../../identity/initiator-name.js";
 import { BLOCK_SIZES, HA_COUNT, IO_TIMEOUT_SEC, RING_BUFFER_MB, inRange } from "../../identity/limits.js";
-import { readJournals } from "./audit-journals.js";
+import { JOURNAL_READS, readJournals } from "./audit-journals.js";
+import { TargetStatuses } from "./target-statuses.js";
+import { mapLimit } from "../../util/map-limit.js";
 
 export interface BlockEngineOptions {
   /** this node's address, as used in portals and by peers */
@@ -74,6 +76,12 @@ export interface BlockEngineOptions {
 export type ReplaceOutcome =
   | { outcome: "skipped" | "new-node-in-use" }
   | { outcome: "done"; created: boolean; deleted: boolean; portalSuccessOn: string[]; portalFailedOn: string[]; force: boolean };
+
+/** blocks one targetStatuses() call may ask about: one answer's size stays small, its hosts' work bounded */
+export const MAX_STATUS_BLOCKS = 1000;
+
+/** One block's answer in targetStatuses(): every HA host's status, or why the block could not be judged. */
+export type BlockTargetStatuses = { block: string; hosts: TargetResult[] } | { block: string; error: string };
 
 export interface BlockDetails {
   meta: BlockMeta;
@@ -698,6 +706,33 @@ export class BlockEngine {
   async space(volume: string): Promise<{ totalBytes: bigint; freeBytes: bigint; reserveBytes: bigint }> {
     const s = await (await this.store(volume)).space();
     return { ...s, reserveBytes: this.opts.reserveBytes ?? DEFAULT_RESERVE_BYTES };
+  }
+
+  /**
+   * targetStatus() of many blocks of one volume: the journals read a few at
+   * a time, each HA host asked once for all of its blocks (every host at
+   * once). A block that cannot be judged (none of that name, its journal
+   * unreadable) answers why; the others still answer.
+   */
+  async targetStatuses(volume: string, blocks: readonly string[]): Promise<BlockTargetStatuses[]> {
+    if (blocks.length > MAX_STATUS_BLOCKS) throw new InvalidRequestError(`at most ${MAX_STATUS_BLOCKS} blocks a call, not ${blocks.length}`);
+    const store = await this.store(volume);
+    const read = await mapLimit(blocks, JOURNAL_READS, async (block): Promise<{ block: string; meta?: BlockMeta; error?: string }> => {
+      try {
+        validateBlockName(block);
+        const meta = await store.readMeta(block);
+        if (!meta || meta.entryCreate === undefined) return { block, error: `block ${volume}/${block} doesn't exist` };
+        return { block, meta };
+      } catch (err) {
+        return { block, error: err instanceof Error ? err.message : String(err) };
+      }
+    });
+    const metas = read.flatMap((r) => (r.meta ? [r.meta] : []));
+    const hostsOf = (m: BlockMeta): string[] => haHosts(m, readExtensions(m));
+    const statuses = await TargetStatuses.of(this.opts.peers, volume, metas, hostsOf);
+    return read.map((r) =>
+      r.meta ? { block: r.block, hosts: hostsOf(r.meta).map((h) => statuses.get(r.block, h)) } : { block: r.block, error: r.error ?? "" },
+    );
   }
 
   /** What each HA host's LIO holds for the block right now. */

@@ -2,96 +2,38 @@
 // initiators: the journal keeps them apart from the read-write ones, and every
 // HA host's LIO maps their LUN write protected (lun_0/write_protect in the
 // ACL). Three LocalNodes over a temp directory laid out as a hosting volume,
-// each with its own configfs imitation; flock(1) for the block lock.
+// each with its own configfs imitation (test/helpers/local-engine.ts).
 import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
-import { rm } from "node:fs/promises";
-import { BlockEngine } from "../../../../src/glusterblock/engine/block-engine.js";
-import { LocalNode } from "../../../../src/glusterblock/engine/local-node.js";
+import type { BlockEngine } from "../../../../src/glusterblock/engine/block-engine.js";
 import { extLine, readExtensions } from "../../../../src/glusterblock/engine/extensions.js";
-import type { NodeStatusInfo, PeerRef, Peers, TargetResult, TargetStatusAnswer } from "../../../../src/glusterblock/engine/peers.js";
-import { GlusterCli } from "../../../../src/glusterblock/gluster/gluster-cli.js";
-import { ConfigfsLioTargets } from "../../../../src/glusterblock/lio/configfs-lio-targets.js";
 import type { BlockStore } from "../../../../src/glusterblock/volume/block-store.js";
 import { createDoneLines, createIntentLines, hostLine } from "../../../../src/glusterblock/journal/index.js";
 import { iqnFor } from "../../../../src/identity/names.js";
-import { exec, type Exec } from "../../../../src/util/exec.js";
-import { nullLogger } from "../../../../src/util/log.js";
-import { FakeConfigfs } from "../../../doubles/fake-configfs.js";
 import { gbidFor } from "../../../doubles/names.js";
-import { tempHostingVolume } from "../../../helpers/temp-hosting-volume.js";
+import { CONFIGFS_ROOT as ROOT, localEngine, type LocalEngine, type LocalHost } from "../../../helpers/local-engine.js";
 
 const VOLUME = "block-test";
 const BLOCK = "b0";
 const HOSTS = ["10.213.0.11", "10.213.0.12", "10.213.0.13"] as const;
-const ROOT = "/sys/kernel/config/target";
 const GBID = gbidFor(VOLUME, BLOCK);
 const IQN = iqnFor(GBID);
 const READER = "iqn.2004-10.com.ubuntu:01:reader1";
 const READER2 = "iqn.2004-10.com.ubuntu:01:reader2";
 const WRITER = "iqn.2004-10.com.ubuntu:01:writer1";
 
-const VOLUME_INFO = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
-<cliOutput><opRet>0</opRet><opErrno>0</opErrno><opErrstr/><volInfo><volumes><volume><name>${VOLUME}</name><status>1</status><statusStr>Started</statusStr><typeStr>Replicate</typeStr><replicaCount>3</replicaCount><bricks/><options/></volume><count>1</count></volumes></volInfo></cliOutput>`;
-const glusterExec: Exec = (file, args) => Promise.resolve({ file, redactedArgs: args, stdout: VOLUME_INFO, stderr: "", exitCode: 0, durationMs: 1 });
-
-interface Host {
-  fs: FakeConfigfs;
-  local: LocalNode;
-}
-
-/** Peers that route to the LocalNodes in this process. */
-class LocalPeers implements Peers {
-  constructor(private readonly hosts: Map<string, Host>) {}
-  private node(host: string): LocalNode {
-    const n = this.hosts.get(host);
-    if (!n) throw new Error(`connect ECONNREFUSED ${host}:24010`);
-    return n.local;
-  }
-  apply(host: string, ref: PeerRef): Promise<TargetResult> {
-    return Promise.resolve().then(() => this.node(host).apply(ref));
-  }
-  remove(host: string, ref: PeerRef): Promise<TargetResult> {
-    return Promise.resolve().then(() => this.node(host).remove(ref));
-  }
-  status(host: string, ref: PeerRef): Promise<TargetResult> {
-    return Promise.resolve().then(() => this.node(host).status(ref));
-  }
-  statusMany(host: string, refs: readonly PeerRef[]): Promise<TargetStatusAnswer[]> {
-    return Promise.resolve().then(() => this.node(host).statusMany(refs));
-  }
-  ping(host: string): Promise<NodeStatusInfo> {
-    return Promise.resolve().then(() => this.node(host).nodeStatus());
-  }
-}
-
-let dir: string;
+let local: LocalEngine;
 let store: BlockStore;
 let engine: BlockEngine;
-const hosts = new Map<string, Host>();
+let hosts: Map<string, LocalHost>;
 
 before(async () => {
-  const v = await tempHostingVolume(VOLUME, "gb-initiators-");
-  dir = v.dir;
-  store = v.store;
-  for (const host of HOSTS) {
-    const fs = new FakeConfigfs(ROOT);
-    const lio = new ConfigfsLioTargets({ root: ROOT, fs });
-    hosts.set(host, { fs, local: new LocalNode({ host, mounts: v.mounts, lio, exec, volfileServer: "localhost", log: nullLogger }) });
-  }
-  // the block lock is flock(1): the real program
-  engine = new BlockEngine({
-    host: HOSTS[0],
-    mounts: v.mounts,
-    gluster: new GlusterCli({ exec: glusterExec }),
-    peers: new LocalPeers(hosts),
-    exec,
-    log: nullLogger,
-  });
+  local = await localEngine(VOLUME, HOSTS, "gb-initiators-");
+  ({ store, engine, hosts } = local);
 });
 
 after(async () => {
-  await rm(dir, { recursive: true, force: true });
+  await local.cleanup();
 });
 
 beforeEach(async () => {
