@@ -114,7 +114,9 @@ export class HealthMonitor {
       const r = await this.pass(ac.signal);
       this.opts.log.info("volume health check", { ...r, ms: Math.round(performance.now() - started) });
     } catch (err) {
-      this.opts.log.warn("volume health check failed; the next pass tries again", { error: err instanceof Error ? err.message : String(err) });
+      const error = err instanceof Error ? err.message : String(err);
+      if (this.stopped) this.opts.log.debug("volume health check pass cut short: the controller is stopping", { error });
+      else this.opts.log.warn("volume health check failed; the next pass tries again", { error });
     } finally {
       clearTimeout(deadline);
       this.abort = undefined;

@@ -242,7 +242,7 @@ describe("the timer", () => {
     const m = new HealthMonitor(ctl.running.deps, { intervalMs: 200, log: nullLogger, random: () => 0 });
     blockd.calls.length = 0;
     m.start();
-    for (let i = 0; i < 200 && blockd.callsOf("ListBlocks").length < 3; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 500 && blockd.callsOf("ListBlocks").length < 3; i++) await new Promise((r) => setTimeout(r, 10));
     await m.stop();
     const lists = blockd.callsOf("ListBlocks").length;
     assert.ok(lists >= 3, `three passes ran (${lists})`);
