@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parseFlags } from "../../src/util/flags.js";
 import { CONTROLLER_FLAGS, controllerConfig } from "../../src/controller/config.js";
 import { serveController, type RunningController } from "../../src/controller/plugin.js";
+import type { HealthGauges } from "../../src/controller/health-monitor.js";
 import type { TlsFiles } from "../../src/rpc/tls.js";
 import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
 import { csiClients, call } from "./csi-client.js";
@@ -36,6 +37,14 @@ export interface LocalControllerOptions {
   kubeconfig?: string;
   /** extra flags, e.g. ["--default-auth", "false"] */
   flags?: string[];
+  /**
+   * seconds between passes of the periodic volume health check
+   * (--health-interval); default 0, off: the tests, the demo and the bench
+   * make their calls by hand and count what blockd and the API saw
+   */
+  healthIntervalSeconds?: number;
+  /** what the health check sets (a Metrics of src/util/metrics.ts) */
+  gauges?: HealthGauges;
   namespace?: string;
 }
 
@@ -51,11 +60,12 @@ export async function startController(o: LocalControllerOptions): Promise<LocalC
   else argv.push(o.key ? "--blockd-insecure-key-over-plaintext" : "--blockd-insecure-no-auth");
   if (o.kubeconfig) argv.push("--kubeconfig", o.kubeconfig);
   else argv.push("--kube-api", "off");
+  argv.push("--health-interval", String(o.healthIntervalSeconds ?? 0));
   argv.push(...(o.flags ?? []));
   const cfg = controllerConfig(parseFlags(argv, CONTROLLER_FLAGS), DEFAULT_DRIVER_NAME, {});
   const log = captureLog("debug");
   const socket = join(dir, "csi.sock");
-  const running = await serveController(cfg, { kind: "unix", path: socket }, log.log);
+  const running = await serveController(cfg, { kind: "unix", path: socket }, log.log, o.gauges ? { gauges: o.gauges } : {});
   const csi = csiClients(`unix://${socket}`);
   return {
     running,

@@ -51,6 +51,12 @@ runMain(usage, async (argv) => {
   if (mode === "node") {
     await startNodePlugin({ endpoint, driverName, log, nodeId: str(f, "node-id"), stateDir: str(f, "state-dir") ?? NODE_DEFAULTS.stateDir });
   } else {
-    await startControllerPlugin({ endpoint, driverName, log, flags: f, ...(metrics ? { observer: metrics.metrics.rpcObserver } : {}) });
+    await startControllerPlugin({
+      endpoint,
+      driverName,
+      log,
+      flags: f,
+      ...(metrics ? { observer: metrics.metrics.rpcObserver, gauges: metrics.metrics } : {}),
+    });
   }
 });

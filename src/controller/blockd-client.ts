@@ -33,6 +33,8 @@ import type { AuditRequest } from "../generated/glusterblock/v1/AuditRequest.js"
 import type { AuditReport__Output } from "../generated/glusterblock/v1/AuditReport.js";
 import type { NodeStatus__Output } from "../generated/glusterblock/v1/NodeStatus.js";
 import type { TargetStatusReport__Output } from "../generated/glusterblock/v1/TargetStatusReport.js";
+import type { GetTargetStatusesRequest } from "../generated/glusterblock/v1/GetTargetStatusesRequest.js";
+import type { TargetStatusReports__Output } from "../generated/glusterblock/v1/TargetStatusReports.js";
 import type { BlockdDiscovery } from "./discovery.js";
 import { blockdError } from "./errors.js";
 import type { Logger } from "../util/log.js";
@@ -49,11 +51,20 @@ export interface BlockdMethods {
   Audit: [AuditRequest, AuditReport__Output];
   GetNodeStatus: [Record<string, never>, NodeStatus__Output];
   GetTargetStatus: [GetBlockRequest, TargetStatusReport__Output];
+  GetTargetStatuses: [GetTargetStatusesRequest, TargetStatusReports__Output];
 }
 export type BlockdMethod = keyof BlockdMethods;
 
 /** Methods that change nothing get the short deadline. */
-const READ_ONLY: ReadonlySet<BlockdMethod> = new Set<BlockdMethod>(["GetBlock", "ListBlocks", "GetVolumeSpace", "GetNodeStatus", "Audit", "GetTargetStatus"]);
+const READ_ONLY: ReadonlySet<BlockdMethod> = new Set<BlockdMethod>([
+  "GetBlock",
+  "ListBlocks",
+  "GetVolumeSpace",
+  "GetNodeStatus",
+  "Audit",
+  "GetTargetStatus",
+  "GetTargetStatuses",
+]);
 
 export interface BlockdClientOptions {
   discovery: BlockdDiscovery;

@@ -1,10 +1,20 @@
-// Volume capabilities the controller accepts: single-node access modes only
-// (a filesystem on a LUN is single-node; tcmu fences gateways, not
-// initiators), Filesystem (xfs, ext4) or Block.
+// Volume capabilities the controller accepts: single-node access modes, and
+// read-only on many nodes (a filesystem on a LUN has one writer or only
+// readers; tcmu fences gateways, not initiators, so a reader's LUN is write
+// protected on its ACL), Filesystem (xfs, ext4) or Block.
 import type { VolumeCapability__Output } from "../generated/csi/v1/VolumeCapability.js";
 import { invalidArgument } from "../rpc/errors.js";
 
-export const SUPPORTED_ACCESS_MODES: readonly string[] = ["SINGLE_NODE_WRITER", "SINGLE_NODE_SINGLE_WRITER", "SINGLE_NODE_READER_ONLY"];
+export const SUPPORTED_ACCESS_MODES: readonly string[] = [
+  "SINGLE_NODE_WRITER",
+  "SINGLE_NODE_SINGLE_WRITER",
+  "SINGLE_NODE_READER_ONLY",
+  "MULTI_NODE_READER_ONLY",
+];
+/** modes whose publish maps the LUN read-only */
+export const READ_ONLY_ACCESS_MODES: readonly string[] = ["SINGLE_NODE_READER_ONLY", "MULTI_NODE_READER_ONLY"];
+/** the one mode several nodes may be published at together */
+export const MULTI_NODE_ACCESS_MODES: readonly string[] = ["MULTI_NODE_READER_ONLY"];
 export const SUPPORTED_FS_TYPES: readonly string[] = ["xfs", "ext4"];
 
 export interface CapabilitySummary {

@@ -22,7 +22,11 @@ import { PlacementReservations } from "./placement-reservations.js";
 import { VolumeLocks } from "./volume-locks.js";
 import { HostingVolumes } from "./hosting-volumes.js";
 import { NodeIdBook } from "./node-ids.js";
+import { HealthTransitions } from "./health-transitions.js";
 import type { ControllerDeps } from "./deps.js";
+
+/** seconds between two passes of the volume health check */
+export const DEFAULT_HEALTH_INTERVAL_S = 60;
 
 /** The controller's flags (gluster-block-csi adds them to its own). */
 export const CONTROLLER_FLAGS: FlagSpecs = {
@@ -72,6 +76,11 @@ export const CONTROLLER_FLAGS: FlagSpecs = {
     default: BUILTIN_DEFAULTS.fsType,
   },
   "default-size": { type: "string", help: "controller: size of a CreateVolume without a capacity range", default: "1GiB" },
+  "health-interval": {
+    type: "string",
+    help: "controller: seconds between volume health checks (each volume judged as ControllerGetVolume does: DegradedHA/HARestored Events, the volume gauges); 0 = off",
+    default: String(DEFAULT_HEALTH_INTERVAL_S),
+  },
 };
 
 /** The controller's names of blockd's three TLS flags. */
@@ -94,6 +103,8 @@ export interface ControllerConfig {
   hostingVolumes: string[];
   defaults: ParameterDefaults;
   defaultSizeBytes: bigint;
+  /** the periodic volume health check; 0 = off */
+  healthIntervalMs: number;
 }
 
 const TLS_FLAGS_TEXT = "--blockd-tls-cert, --blockd-tls-key, --blockd-tls-ca";
@@ -181,6 +192,7 @@ export function controllerConfig(f: ParsedFlags, driverName: string, env: NodeJS
       fsType,
     },
     defaultSizeBytes,
+    healthIntervalMs: (int(f, "health-interval", 0, 86_400) ?? DEFAULT_HEALTH_INTERVAL_S) * 1000,
   };
 }
 
@@ -226,12 +238,14 @@ export async function buildController(cfg: ControllerConfig, log: Logger, overri
     defaults: cfg.defaults,
     defaultSizeBytes: cfg.defaultSizeBytes.toString(),
   });
+  const events = new PvcEvents(kube, `${cfg.driverName}/controller`, log);
   return {
     kube,
     deps: {
+      health: new HealthTransitions(events),
       blockd,
       secrets: new ChapSecrets(kube, cfg.namespace, cfg.driverName, log),
-      events: new PvcEvents(kube, `${cfg.driverName}/controller`, log),
+      events,
       locks: new VolumeLocks(),
       placements: new PlacementReservations(),
       hostingVolumes: new HostingVolumes({ configured: cfg.hostingVolumes, ...(kube ? { kube } : {}), driverName: cfg.driverName, log }),

@@ -5,27 +5,47 @@
 import { status } from "@grpc/grpc-js";
 import type { ControllerHandlers } from "../generated/csi/v1/Controller.js";
 import type { ControllerServiceCapability } from "../generated/csi/v1/ControllerServiceCapability.js";
-import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.js";
-import type { AuditFinding__Output } from "../generated/glusterblock/v1/AuditFinding.js";
 import type { AsyncHandlers } from "../rpc/rpc.js";
-import { failedPrecondition, invalidArgument } from "../rpc/errors.js";
+import { invalidArgument } from "../rpc/errors.js";
 import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import { parseNodeId, type NodeIdentity } from "../csi/node-id.js";
 import { CONTEXT_KEY } from "../csi/volume-context.js";
 import { capabilityProblem, checkCapabilities, checkCapability } from "./capabilities.js";
-import { expandSize, MiB } from "./capacity.js";
-import { PARAM, parseParameters } from "./params.js";
-import { volumeCondition } from "./volume-condition.js";
-import { parseOwner } from "./owner.js";
-import { createVolume, eventTarget } from "./create-volume.js";
-import { existingNode, existingRef, findBlock, isCode, requireBlock } from "./blockd-lookup.js";
+import { expandSize } from "./capacity.js";
+import { parseParameters } from "./params.js";
+import { conditionOf, type LioCheck } from "./volume-condition.js";
+import { createVolume } from "./create-volume.js";
+import { existingRef, findBlock, isCode, requireBlock } from "./blockd-lookup.js";
 import type { ControllerDeps } from "./deps.js";
 import { listVolumes } from "./list-volumes.js";
+import { getCapacity } from "./get-capacity.js";
+import { controllerPublish } from "./publish.js";
 import { contextOf } from "./block-context.js";
 
+/** What the controller always serves; LIST_VOLUMES_PUBLISHED_NODES only where every node can be named (controllerCapabilities). */
 export const CONTROLLER_CAPABILITIES: ControllerServiceCapability[] = (
-  ["CREATE_DELETE_VOLUME", "PUBLISH_UNPUBLISH_VOLUME", "LIST_VOLUMES", "GET_CAPACITY", "EXPAND_VOLUME", "GET_VOLUME", "VOLUME_CONDITION"] as const
+  [
+    "CREATE_DELETE_VOLUME",
+    "PUBLISH_UNPUBLISH_VOLUME",
+    // ControllerPublishVolume.readonly maps the LUN read-only for that node
+    "PUBLISH_READONLY",
+    "LIST_VOLUMES",
+    "GET_CAPACITY",
+    "EXPAND_VOLUME",
+    "GET_VOLUME",
+    "VOLUME_CONDITION",
+  ] as const
 ).map((type) => ({ rpc: { type } }));
+
+/**
+ * The capabilities, with LIST_VOLUMES_PUBLISHED_NODES when CSINodes name every
+ * node (a Kubernetes API): the external-attacher then compares ListVolumes'
+ * published nodes with its VolumeAttachments and attaches again what it finds
+ * missing, so a node the controller cannot name must not be reported absent.
+ */
+export function controllerCapabilities(publishedNodes: boolean): ControllerServiceCapability[] {
+  return publishedNodes ? [...CONTROLLER_CAPABILITIES, { rpc: { type: "LIST_VOLUMES_PUBLISHED_NODES" } }] : CONTROLLER_CAPABILITIES;
+}
 
 /** DeleteVolume's reading of an ID: undefined for one that cannot name a volume of ours (so it does not exist). */
 function deleteRef(volumeId: string): VolumeRef | undefined {
@@ -41,18 +61,6 @@ function deleteRef(volumeId: string): VolumeRef | undefined {
 }
 
 export function controllerService(deps: ControllerDeps): AsyncHandlers<ControllerHandlers> {
-  /** the last condition reported per volume, so an Event marks a change, not every poll */
-  const lastAbnormal = new Map<string, boolean>();
-
-  const noteCondition = async (volumeId: string, info: BlockInfo__Output, abnormal: boolean, message: string): Promise<void> => {
-    const before = lastAbnormal.get(volumeId);
-    lastAbnormal.set(volumeId, abnormal);
-    if (before === abnormal || (before === undefined && !abnormal)) return;
-    const owner = parseOwner(info.owner);
-    const target = owner ? eventTarget(owner) : undefined;
-    await deps.events.emit(target, abnormal ? "Warning" : "Normal", abnormal ? "DegradedHA" : "HARestored", `gluster-block volume ${volumeId}: ${message}`);
-  };
-
   return {
     CreateVolume: (req, ctx) => createVolume(deps, req, ctx),
 
@@ -78,30 +86,13 @@ export function controllerService(deps: ControllerDeps): AsyncHandlers<Controlle
         // found by the volume ID it was made for (GBIDs are random per create, so
         // the block's name does not name it), also on a retry after the block is gone
         const deleted = await deps.secrets.deleteForVolume(req.volume_id);
+        deps.health.forget(req.volume_id);
         if (deleted.length > 0) ctx.log.info("CHAP secrets deleted", { secrets: deleted });
         return {};
       });
     },
 
-    async ControllerPublishVolume(req, ctx) {
-      // required fields first (INVALID_ARGUMENT whatever the IDs name), then IDs
-      // not of our form, which name a volume or node that does not exist (NOT_FOUND)
-      if (req.volume_id === "") throw invalidArgument("volume_id is required");
-      if (req.node_id === "") throw invalidArgument("node_id is required");
-      checkCapability(req.volume_capability);
-      const ref = existingRef(req.volume_id);
-      const node = existingNode(req.node_id);
-      return deps.locks.with([req.volume_id], async () => {
-        const info = await requireBlock(deps.blockd, req.volume_id, ref, ctx);
-        const others = info.initiators.filter((i) => i !== node.initiatorIqn);
-        if (info.acl_mode === "ACL_MODE_EXPLICIT" && others.length > 0) {
-          throw failedPrecondition(`volume ${req.volume_id} is published to initiator ${others.join(", ")}; it is single-node: unpublish it there first`);
-        }
-        await deps.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: node.initiatorIqn, allow: true }, ctx);
-        deps.nodeIds.remember(req.node_id);
-        return { publish_context: {} };
-      });
-    },
+    ControllerPublishVolume: (req, ctx) => controllerPublish(deps, req, ctx),
 
     async ControllerUnpublishVolume(req, ctx) {
       if (req.volume_id === "") throw invalidArgument("volume_id is required");
@@ -169,34 +160,9 @@ export function controllerService(deps: ControllerDeps): AsyncHandlers<Controlle
 
     ListVolumes: (req, ctx) => listVolumes(deps, req, ctx),
 
-    async GetCapacity(req, ctx) {
-      for (const cap of req.volume_capabilities) if (capabilityProblem(cap)) return { available_capacity: "0" };
-      const params = req.parameters ?? {};
-      const named = params[PARAM.hostingVolume];
-      // validate the rest even when no hosting volume is named
-      parseParameters(named ? params : { ...params, [PARAM.hostingVolume]: "placeholder" }, deps.defaults);
-      const volumes = named ? [named] : await deps.hostingVolumes.list();
-      let total = 0n;
-      let largest = 0n;
-      for (const volume of volumes) {
-        try {
-          const s = await deps.blockd.any("GetVolumeSpace", { volume }, ctx);
-          const avail = BigInt(s.available_bytes);
-          total += avail;
-          if (avail > largest) largest = avail;
-        } catch (err) {
-          if (!isCode(err, status.NOT_FOUND) && !isCode(err, status.FAILED_PRECONDITION)) throw err;
-          ctx.log.warn("hosting volume has no capacity to offer", { volume, error: err instanceof Error ? err.message : String(err) });
-        }
-      }
-      return {
-        available_capacity: total.toString(),
-        maximum_volume_size: { value: ((largest / MiB) * MiB).toString() },
-        minimum_volume_size: { value: MiB.toString() },
-      };
-    },
+    GetCapacity: (req, ctx) => getCapacity(deps, req, ctx),
 
-    ControllerGetCapabilities: () => Promise.resolve({ capabilities: CONTROLLER_CAPABILITIES }),
+    ControllerGetCapabilities: () => Promise.resolve({ capabilities: controllerCapabilities(deps.nodeIds.fromCluster) }),
 
     async ControllerExpandVolume(req, ctx) {
       if (req.volume_id === "") throw invalidArgument("volume_id is required");
@@ -224,21 +190,18 @@ export function controllerService(deps: ControllerDeps): AsyncHandlers<Controlle
 
     async ControllerGetVolume(req, ctx) {
       const ref = existingRef(req.volume_id);
+      deps.hostingVolumes.note(ref.hostingVolume);
       const info = await requireBlock(deps.blockd, req.volume_id, ref, ctx);
       // LIO's own view on every HA host, against the journal (read only, this block only)
-      let findings: AuditFinding__Output[] = [];
-      let auditError: string | undefined;
+      let check: LioCheck;
       try {
-        const report = await deps.blockd.any("GetTargetStatus", { volume: ref.hostingVolume, block: ref.block }, ctx);
-        findings = report.hosts
-          .filter((h) => !h.matches)
-          .map((h) => ({ kind: h.present ? "target-differs" : "target-missing", host: h.host, block: ref.block, detail: h.detail, fixed: false }));
+        check = { hosts: (await deps.blockd.any("GetTargetStatus", { volume: ref.hostingVolume, block: ref.block }, ctx)).hosts };
       } catch (err) {
-        auditError = err instanceof Error ? err.message : String(err);
-        ctx.log.warn("audit for the volume condition failed", { volumeId: req.volume_id, error: auditError });
+        check = { error: err instanceof Error ? err.message : String(err) };
+        ctx.log.warn("LIO check for the volume condition failed", { volumeId: req.volume_id, error: check.error });
       }
-      const condition = volumeCondition(info, findings, auditError);
-      await noteCondition(req.volume_id, info, condition.abnormal ?? false, condition.message ?? "");
+      const condition = conditionOf(info, check);
+      await deps.health.note(req.volume_id, info, condition);
       return {
         volume: { volume_id: req.volume_id, capacity_bytes: info.size_bytes, volume_context: contextOf(info, ref) },
         status: { published_node_ids: await deps.nodeIds.resolve(info.initiators), volume_condition: condition },

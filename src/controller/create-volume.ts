@@ -20,16 +20,10 @@ import { PARAM, parseParameters, type VolumeParameters } from "./params.js";
 import { rankNodes } from "./placement.js";
 import { formatOwner } from "./owner.js";
 import { findBlock } from "./blockd-lookup.js";
-import { pvcUidFromPvName, type EventTarget } from "./pvc-events.js";
+import { eventTarget } from "./pvc-events.js";
 import { controllerErrorMap } from "./errors.js";
 import type { ControllerDeps } from "./deps.js";
 import type { NodeLoad } from "./blockd-client.js";
-
-export function eventTarget(p: { pvc?: { name: string; namespace: string }; pvName?: string }): EventTarget | undefined {
-  if (!p.pvc) return undefined;
-  const uid = pvcUidFromPvName(p.pvName);
-  return { ...p.pvc, ...(uid ? { uid } : {}) };
-}
 
 interface Validated {
   name: string;

@@ -7,6 +7,7 @@ import type { ParameterDefaults } from "./params.js";
 import type { HostingVolumes } from "./hosting-volumes.js";
 import type { NodeIdBook } from "./node-ids.js";
 import type { PlacementReservations } from "./placement-reservations.js";
+import type { HealthTransitions } from "./health-transitions.js";
 
 export interface ControllerDeps {
   blockd: BlockdClient;
@@ -17,6 +18,8 @@ export interface ControllerDeps {
   placements: PlacementReservations;
   hostingVolumes: HostingVolumes;
   nodeIds: NodeIdBook;
+  /** the volumes last seen abnormal: DegradedHA / HARestored on a change (ControllerGetVolume and the health check) */
+  health: HealthTransitions;
   defaults: ParameterDefaults;
   /** CreateVolume without a capacity range */
   defaultSizeBytes: bigint;

@@ -1,19 +1,20 @@
 // ListVolumes: every block of the known hosting volumes, sorted by volume ID
-// and paged (paging.ts), each entry with its journal's condition. One
-// ListBlocks{details} per hosting volume brings the names and every block's
-// BlockInfo (blockd reads the journals a few at a time), so a page costs one
-// blockd call per hosting volume, not one GetBlock per entry.
-import { status } from "@grpc/grpc-js";
+// and paged (paging.ts), each entry with the condition ControllerGetVolume
+// reports (the journal's view and LIO's on every HA host: volume-condition.ts)
+// and the nodes it is published to (its ACLs' initiators, named by CSINodes).
+// A page costs one ListBlocks{details} per hosting volume and one
+// GetTargetStatuses per hosting volume and 200 of its entries
+// (volume-survey.ts), not a GetBlock and a GetTargetStatus per entry.
 import type { ListVolumesRequest__Output } from "../generated/csi/v1/ListVolumesRequest.js";
 import type { ListVolumesResponse } from "../generated/csi/v1/ListVolumesResponse.js";
 import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.js";
 import type { RpcContext } from "../rpc/rpc.js";
-import { formatVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import { pageOf } from "./paging.js";
-import { volumeCondition } from "./volume-condition.js";
+import { conditionOf } from "./volume-condition.js";
 import { contextOf } from "./block-context.js";
-import { findBlock, isCode } from "./blockd-lookup.js";
+import { findBlock } from "./blockd-lookup.js";
 import type { ControllerDeps } from "./deps.js";
+import { lioChecks, surveyBlocks, type SurveyedBlock } from "./volume-survey.js";
 import { mapLimit } from "../util/map-limit.js";
 
 /** GetBlock calls at once for the entries of a page a blockd listed without details (one older than ListBlocks details) */
@@ -21,45 +22,38 @@ const LOOKUPS = 8;
 
 type Entry = NonNullable<ListVolumesResponse["entries"]>[number];
 
-/** What a hosting volume's listing says of one block: its info, why its journal is unreadable, or nothing (GetBlock decides). */
-interface Listed {
-  ref: VolumeRef;
-  info?: BlockInfo__Output;
-  unreadable?: string;
-}
-
 export async function listVolumes(deps: ControllerDeps, req: ListVolumesRequest__Output, ctx: RpcContext): Promise<ListVolumesResponse> {
-  const listed = new Map<string, Listed>();
-  for (const volume of await deps.hostingVolumes.list()) {
-    try {
-      const l = await deps.blockd.any("ListBlocks", { volume, details: true }, ctx);
-      const infos = new Map(l.infos.map((i) => [i.name, i]));
-      const unreadable = new Map(l.unreadable.map((u) => [u.name, u.error]));
-      for (const block of l.blocks) {
-        const ref = { hostingVolume: volume, block };
-        const info = infos.get(block);
-        const why = unreadable.get(block);
-        listed.set(formatVolumeId(ref), { ref, ...(info ? { info } : {}), ...(why !== undefined ? { unreadable: why } : {}) });
-      }
-    } catch (err) {
-      if (!isCode(err, status.NOT_FOUND) && !isCode(err, status.FAILED_PRECONDITION)) throw err;
-      ctx.log.warn("hosting volume not listable; skipped", { volume, error: err instanceof Error ? err.message : String(err) });
-    }
-  }
-  const page = pageOf([...listed.keys()].sort(), req.starting_token, req.max_entries);
-  const entries = await mapLimit(page.ids, LOOKUPS, async (id): Promise<Entry | undefined> => {
-    const l = listed.get(id);
+  const survey = await surveyBlocks(deps, ctx, ctx.log);
+  const page = pageOf([...survey.blocks.keys()].sort(), req.starting_token, req.max_entries);
+  const read = await mapLimit(page.ids, LOOKUPS, async (id): Promise<{ id: string; l: SurveyedBlock; info?: BlockInfo__Output } | undefined> => {
+    const l = survey.blocks.get(id);
     if (!l) return undefined;
-    if (l.unreadable !== undefined) {
-      ctx.log.warn("block journal unreadable; listed as abnormal", { volumeId: id, error: l.unreadable });
-      return unreadableEntry(id, l.unreadable);
-    }
+    if (l.unreadable !== undefined) return { id, l };
     // listed without details: a create not begun or a block gone since (GetBlock: NOT_FOUND), or a blockd older than details
     const info = l.info ?? (await findBlock(deps.blockd, l.ref, ctx));
-    if (!info) return undefined;
+    return info ? { id, l, info } : undefined;
+  });
+  const live = read.filter((r) => r?.info !== undefined);
+  const checks = await lioChecks(
+    deps,
+    live.map((r) => r?.l.ref).filter((r) => r !== undefined),
+    ctx,
+    ctx.log,
+  );
+  // one CSINode listing for the page at most; a failed one fails the call rather than report a published volume as not
+  await deps.nodeIds.refresh(
+    live.flatMap((r) => r?.info?.initiators ?? []),
+    { strict: true },
+  );
+  const entries = read.map((r): Entry | undefined => {
+    if (!r) return undefined;
+    if (!r.info) {
+      ctx.log.warn("block journal unreadable; listed as abnormal", { volumeId: r.id, error: r.l.unreadable });
+      return unreadableEntry(r.id, r.l.unreadable ?? "");
+    }
     return {
-      volume: { volume_id: id, capacity_bytes: info.size_bytes, volume_context: contextOf(info, l.ref) },
-      status: { published_node_ids: [], volume_condition: volumeCondition(info) },
+      volume: { volume_id: r.id, capacity_bytes: r.info.size_bytes, volume_context: contextOf(r.info, r.l.ref) },
+      status: { published_node_ids: deps.nodeIds.lookup(r.info.initiators), volume_condition: conditionOf(r.info, checks.get(r.id)) },
     };
   });
   return { entries: entries.filter((e) => e !== undefined), next_token: page.nextToken };

@@ -13,6 +13,8 @@ import { controllerService } from "./controller-service.js";
 import { controllerErrorMap } from "./errors.js";
 import type { BlockdClient } from "./blockd-client.js";
 import type { KubeApi } from "./kube-api.js";
+import type { ControllerDeps } from "./deps.js";
+import { HealthMonitor, type HealthGauges } from "./health-monitor.js";
 
 export interface ControllerPluginOptions {
   endpoint: Endpoint;
@@ -21,6 +23,8 @@ export interface ControllerPluginOptions {
   flags: ParsedFlags;
   /** metrics: sees every RPC */
   observer?: RpcObserver;
+  /** metrics: the volume gauges the health check sets */
+  gauges?: HealthGauges;
 }
 
 /** Ready when at least one gluster-blockd connects. */
@@ -36,6 +40,10 @@ export async function controllerReadiness(blockd: BlockdClient): Promise<Readine
 export interface RunningController {
   server: GrpcServer;
   address: string;
+  /** the periodic volume health check (started unless its interval is 0) */
+  health: HealthMonitor;
+  /** what the services are built from (tests look at its parts) */
+  deps: ControllerDeps;
   stop(): Promise<void>;
 }
 
@@ -44,7 +52,7 @@ export async function serveController(
   cfg: ControllerConfig,
   endpoint: Endpoint,
   log: Logger,
-  overrides: { kube?: KubeApi; observer?: RpcObserver } = {},
+  overrides: { kube?: KubeApi; observer?: RpcObserver; gauges?: HealthGauges } = {},
 ): Promise<RunningController> {
   const observe = overrides.observer ? { observer: overrides.observer } : {};
   const built = await buildController(cfg, log, overrides);
@@ -63,10 +71,15 @@ export async function serveController(
     wrapService(csi.Controller.service, controllerService(built.deps), { log, mapError: controllerErrorMap, ...observe }),
   );
   const address = await server.listen({ endpoint });
+  const health = new HealthMonitor(built.deps, { intervalMs: cfg.healthIntervalMs, log, ...(overrides.gauges ? { gauges: overrides.gauges } : {}) });
+  health.start();
   return {
     server,
     address,
+    health,
+    deps: built.deps,
     async stop() {
+      await health.stop();
       await server.stop();
       built.close();
     },
@@ -74,12 +87,10 @@ export async function serveController(
 }
 
 export async function startControllerPlugin(opts: ControllerPluginOptions): Promise<GrpcServer> {
-  const running = await serveController(
-    controllerConfig(opts.flags, opts.driverName),
-    opts.endpoint,
-    opts.log,
-    opts.observer ? { observer: opts.observer } : {},
-  );
+  const running = await serveController(controllerConfig(opts.flags, opts.driverName), opts.endpoint, opts.log, {
+    ...(opts.observer ? { observer: opts.observer } : {}),
+    ...(opts.gauges ? { gauges: opts.gauges } : {}),
+  });
   stopOnSignalsFn(() => running.stop(), opts.log);
   return running.server;
 }

@@ -30,6 +30,13 @@ export function pvcUidFromPvName(pvName: string | undefined): string | undefined
   return m?.[1];
 }
 
+/** The claim a volume's Events go to, from CreateVolume's parameters or the block's OWNER; none without a claim. */
+export function eventTarget(p: { pvc?: { name: string; namespace: string }; pvName?: string }): EventTarget | undefined {
+  if (!p.pvc) return undefined;
+  const uid = pvcUidFromPvName(p.pvName);
+  return { ...p.pvc, ...(uid ? { uid } : {}) };
+}
+
 /** the longest Kubernetes object name (a DNS subdomain) */
 const MAX_NAME = 253;
 

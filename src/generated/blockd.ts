@@ -6,6 +6,7 @@ import type { AuditFinding as _glusterblock_v1_AuditFinding, AuditFinding__Outpu
 import type { AuditReport as _glusterblock_v1_AuditReport, AuditReport__Output as _glusterblock_v1_AuditReport__Output } from './glusterblock/v1/AuditReport.js';
 import type { AuditRequest as _glusterblock_v1_AuditRequest, AuditRequest__Output as _glusterblock_v1_AuditRequest__Output } from './glusterblock/v1/AuditRequest.js';
 import type { BlockInfo as _glusterblock_v1_BlockInfo, BlockInfo__Output as _glusterblock_v1_BlockInfo__Output } from './glusterblock/v1/BlockInfo.js';
+import type { BlockTargetStatus as _glusterblock_v1_BlockTargetStatus, BlockTargetStatus__Output as _glusterblock_v1_BlockTargetStatus__Output } from './glusterblock/v1/BlockTargetStatus.js';
 import type { BlockdClient as _glusterblock_v1_BlockdClient, BlockdDefinition as _glusterblock_v1_BlockdDefinition } from './glusterblock/v1/Blockd.js';
 import type { BlockdPeerClient as _glusterblock_v1_BlockdPeerClient, BlockdPeerDefinition as _glusterblock_v1_BlockdPeerDefinition } from './glusterblock/v1/BlockdPeer.js';
 import type { CreateBlockRequest as _glusterblock_v1_CreateBlockRequest, CreateBlockRequest__Output as _glusterblock_v1_CreateBlockRequest__Output } from './glusterblock/v1/CreateBlockRequest.js';
@@ -14,6 +15,7 @@ import type { DeleteBlockRequest as _glusterblock_v1_DeleteBlockRequest, DeleteB
 import type { DeleteBlockResponse as _glusterblock_v1_DeleteBlockResponse, DeleteBlockResponse__Output as _glusterblock_v1_DeleteBlockResponse__Output } from './glusterblock/v1/DeleteBlockResponse.js';
 import type { GetBlockRequest as _glusterblock_v1_GetBlockRequest, GetBlockRequest__Output as _glusterblock_v1_GetBlockRequest__Output } from './glusterblock/v1/GetBlockRequest.js';
 import type { GetNodeStatusRequest as _glusterblock_v1_GetNodeStatusRequest, GetNodeStatusRequest__Output as _glusterblock_v1_GetNodeStatusRequest__Output } from './glusterblock/v1/GetNodeStatusRequest.js';
+import type { GetTargetStatusesRequest as _glusterblock_v1_GetTargetStatusesRequest, GetTargetStatusesRequest__Output as _glusterblock_v1_GetTargetStatusesRequest__Output } from './glusterblock/v1/GetTargetStatusesRequest.js';
 import type { GetVolumeSpaceRequest as _glusterblock_v1_GetVolumeSpaceRequest, GetVolumeSpaceRequest__Output as _glusterblock_v1_GetVolumeSpaceRequest__Output } from './glusterblock/v1/GetVolumeSpaceRequest.js';
 import type { ListBlocksRequest as _glusterblock_v1_ListBlocksRequest, ListBlocksRequest__Output as _glusterblock_v1_ListBlocksRequest__Output } from './glusterblock/v1/ListBlocksRequest.js';
 import type { ListBlocksResponse as _glusterblock_v1_ListBlocksResponse, ListBlocksResponse__Output as _glusterblock_v1_ListBlocksResponse__Output } from './glusterblock/v1/ListBlocksResponse.js';
@@ -33,6 +35,7 @@ import type { ResizeBlockResponse as _glusterblock_v1_ResizeBlockResponse, Resiz
 import type { SetInitiatorAccessRequest as _glusterblock_v1_SetInitiatorAccessRequest, SetInitiatorAccessRequest__Output as _glusterblock_v1_SetInitiatorAccessRequest__Output } from './glusterblock/v1/SetInitiatorAccessRequest.js';
 import type { SetInitiatorAccessResponse as _glusterblock_v1_SetInitiatorAccessResponse, SetInitiatorAccessResponse__Output as _glusterblock_v1_SetInitiatorAccessResponse__Output } from './glusterblock/v1/SetInitiatorAccessResponse.js';
 import type { TargetStatusReport as _glusterblock_v1_TargetStatusReport, TargetStatusReport__Output as _glusterblock_v1_TargetStatusReport__Output } from './glusterblock/v1/TargetStatusReport.js';
+import type { TargetStatusReports as _glusterblock_v1_TargetStatusReports, TargetStatusReports__Output as _glusterblock_v1_TargetStatusReports__Output } from './glusterblock/v1/TargetStatusReports.js';
 import type { UnreadableBlock as _glusterblock_v1_UnreadableBlock, UnreadableBlock__Output as _glusterblock_v1_UnreadableBlock__Output } from './glusterblock/v1/UnreadableBlock.js';
 import type { VolumeSpace as _glusterblock_v1_VolumeSpace, VolumeSpace__Output as _glusterblock_v1_VolumeSpace__Output } from './glusterblock/v1/VolumeSpace.js';
 
@@ -48,6 +51,7 @@ export interface ProtoGrpcType {
       AuditReport: MessageTypeDefinition<_glusterblock_v1_AuditReport, _glusterblock_v1_AuditReport__Output>
       AuditRequest: MessageTypeDefinition<_glusterblock_v1_AuditRequest, _glusterblock_v1_AuditRequest__Output>
       BlockInfo: MessageTypeDefinition<_glusterblock_v1_BlockInfo, _glusterblock_v1_BlockInfo__Output>
+      BlockTargetStatus: MessageTypeDefinition<_glusterblock_v1_BlockTargetStatus, _glusterblock_v1_BlockTargetStatus__Output>
       Blockd: SubtypeConstructor<typeof grpc.Client, _glusterblock_v1_BlockdClient> & { service: _glusterblock_v1_BlockdDefinition }
       BlockdPeer: SubtypeConstructor<typeof grpc.Client, _glusterblock_v1_BlockdPeerClient> & { service: _glusterblock_v1_BlockdPeerDefinition }
       CreateBlockRequest: MessageTypeDefinition<_glusterblock_v1_CreateBlockRequest, _glusterblock_v1_CreateBlockRequest__Output>
@@ -56,6 +60,7 @@ export interface ProtoGrpcType {
       DeleteBlockResponse: MessageTypeDefinition<_glusterblock_v1_DeleteBlockResponse, _glusterblock_v1_DeleteBlockResponse__Output>
       GetBlockRequest: MessageTypeDefinition<_glusterblock_v1_GetBlockRequest, _glusterblock_v1_GetBlockRequest__Output>
       GetNodeStatusRequest: MessageTypeDefinition<_glusterblock_v1_GetNodeStatusRequest, _glusterblock_v1_GetNodeStatusRequest__Output>
+      GetTargetStatusesRequest: MessageTypeDefinition<_glusterblock_v1_GetTargetStatusesRequest, _glusterblock_v1_GetTargetStatusesRequest__Output>
       GetVolumeSpaceRequest: MessageTypeDefinition<_glusterblock_v1_GetVolumeSpaceRequest, _glusterblock_v1_GetVolumeSpaceRequest__Output>
       ListBlocksRequest: MessageTypeDefinition<_glusterblock_v1_ListBlocksRequest, _glusterblock_v1_ListBlocksRequest__Output>
       ListBlocksResponse: MessageTypeDefinition<_glusterblock_v1_ListBlocksResponse, _glusterblock_v1_ListBlocksResponse__Output>
@@ -76,6 +81,7 @@ export interface ProtoGrpcType {
       SetInitiatorAccessRequest: MessageTypeDefinition<_glusterblock_v1_SetInitiatorAccessRequest, _glusterblock_v1_SetInitiatorAccessRequest__Output>
       SetInitiatorAccessResponse: MessageTypeDefinition<_glusterblock_v1_SetInitiatorAccessResponse, _glusterblock_v1_SetInitiatorAccessResponse__Output>
       TargetStatusReport: MessageTypeDefinition<_glusterblock_v1_TargetStatusReport, _glusterblock_v1_TargetStatusReport__Output>
+      TargetStatusReports: MessageTypeDefinition<_glusterblock_v1_TargetStatusReports, _glusterblock_v1_TargetStatusReports__Output>
       UnreadableBlock: MessageTypeDefinition<_glusterblock_v1_UnreadableBlock, _glusterblock_v1_UnreadableBlock__Output>
       VolumeSpace: MessageTypeDefinition<_glusterblock_v1_VolumeSpace, _glusterblock_v1_VolumeSpace__Output>
     }

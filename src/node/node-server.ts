@@ -12,7 +12,7 @@ import { Publisher } from "./publisher.js";
 import { VolumeHealth } from "./volume-health.js";
 import { readInitiatorName } from "./node-info.js";
 import { initiatorNameFile } from "./host-paths.js";
-import { knownVolume, requireCapability, requireChap, requireContext, requirePath, requireVolumeId } from "./validate.js";
+import { asPublished, knownVolume, requireCapability, requireChap, requireContext, requirePath, requireVolumeId } from "./validate.js";
 
 export interface NodeServerOptions {
   nodeName: string;
@@ -51,7 +51,7 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
       requireVolumeId(req.volume_id);
       const stagingPath = requirePath("staging_target_path", req.staging_target_path);
       const vctx = requireContext(req.volume_context);
-      const cap = requireCapability(req.volume_capability, vctx.fsType);
+      const cap = asPublished(requireCapability(req.volume_capability, vctx.fsType), req.publish_context);
       const chap = requireChap(vctx, req.secrets);
       knownVolume(req.volume_id);
       await locked(req.volume_id, () =>
@@ -76,7 +76,7 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
       requireVolumeId(req.volume_id);
       const stagingPath = requirePath("staging_target_path", req.staging_target_path);
       const targetPath = requirePath("target_path", req.target_path);
-      const cap = requireCapability(req.volume_capability, req.volume_context?.fsType ?? "");
+      const cap = asPublished(requireCapability(req.volume_capability, req.volume_context?.fsType ?? ""), req.publish_context);
       knownVolume(req.volume_id);
       await locked(req.volume_id, () => publisher.publish({ volumeId: req.volume_id, stagingPath, targetPath, cap, readOnly: req.readonly }, ctx.log));
       return {};

@@ -6,6 +6,7 @@ import { isAbsolute } from "node:path";
 import { invalidArgument, notFound } from "../rpc/errors.js";
 import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import { parseVolumeContext, SECRET_KEYS, type VolumeContext } from "../csi/volume-context.js";
+import { publishedReadOnly } from "../csi/publish-context.js";
 import { iqnFor, wwidFor, isGbid } from "../identity/names.js";
 import type { VolumeCapability__Output } from "../generated/csi/v1/VolumeCapability.js";
 import { DEFAULT_FS, isSupportedFs, SUPPORTED_FS, type FsType } from "./filesystem.js";
@@ -67,6 +68,16 @@ export function requireCapability(cap: VolumeCapability__Output | null | undefin
       throw invalidArgument(`volume_capability.mount.mount_flags: ${f} is not allowed (discards through tcmu-runner's glfs handler time out)`);
   }
   return { accessType: "mount", fsType: fs, mountFlags: flags, readOnlyMode: READ_ONLY.has(mode) };
+}
+
+/**
+ * The capability as this node must use it: read-only too when the controller
+ * published the volume here read-only (its LUN write protected for this
+ * initiator), whatever the access mode says: a read-write capability with
+ * ControllerPublishVolume.readonly. No format, no repair, mounted ro.
+ */
+export function asPublished(cap: Capability, publishContext: Readonly<Record<string, string>> | undefined): Capability {
+  return publishedReadOnly(publishContext) && !cap.readOnlyMode ? { ...cap, readOnlyMode: true } : cap;
 }
 
 /** The context of a stage request, with its identities checked against each other (IQN and WWID both derive from the GBID). */

@@ -1,7 +1,7 @@
 // Prometheus metrics for the three programs: one registry per program, RPC
 // counts and latency by method and code (fed by WrapOptions.observer), the
-// latency of every external program (fed by observeExec), and gauges the
-// engine and the node plugin set. Served on /metrics over plain HTTP; the
+// latency of every external program (fed by observeExec), and the volume
+// gauges the controller's health check sets. Served on /metrics over plain HTTP; the
 // address is a flag and off unless given, since the node plugin and blockd
 // run on the host network where every port is the host's.
 import { createServer, type Server } from "node:http";
@@ -66,13 +66,13 @@ export class Metrics {
     });
     this.volumes = new Gauge({
       name: "gluster_block_volumes",
-      help: "block volumes by state, as last counted by the engine or the node plugin",
+      help: "block volumes by state (ready, degraded, creating, deleting, unreadable), as the controller's health check last counted them",
       labelNames: ["state"],
       registers,
     });
     this.haPaths = new Gauge({
       name: "gluster_block_ha_paths_up",
-      help: "iSCSI paths up per volume (the node plugin: multipath paths active; blockd: HA targets exported)",
+      help: "HA hosts serving each volume (exported, and their LIO holding what the journal asks for), by volume ID, as the controller's health check last saw them",
       labelNames: ["volume"],
       registers,
     });
@@ -107,7 +107,7 @@ export class Metrics {
     this.haPaths.set({ volume }, up);
   }
 
-  /** a volume gone from this node: its series goes too, so dashboards do not show stale paths */
+  /** a volume gone: its series goes too, so dashboards do not show stale paths */
   forgetVolume(volume: string): void {
     this.haPaths.remove({ volume });
   }

@@ -27,7 +27,10 @@ export interface FakeBlock {
   auth: boolean;
   password: string;
   aclMode: "ACL_MODE_EXPLICIT" | "ACL_MODE_GENERATED";
+  /** every initiator let in */
   initiators: string[];
+  /** those of `initiators` let in read-only */
+  readOnlyInitiators: string[];
   owner: string;
   prealloc: string;
   ringBufferMb: number;
@@ -76,8 +79,10 @@ export class FakeBlockd {
   readonly unreadable = new Map<string, string>();
   /** false: a blockd older than ListBlocks details (infos never filled) */
   fillsDetails = true;
-  /** host -> what GetTargetStatus reports for it (default: present and matching) */
+  /** host -> what GetTargetStatus(es) report for it, for every block (default: present and matching) */
   readonly targetStatus = new Map<string, { host: string; present: boolean; matches: boolean; detail: string }>();
+  /** "volume/block host" -> what GetTargetStatus(es) report for that block on that host (before targetStatus) */
+  readonly blockTargetStatus = new Map<string, { host: string; present: boolean; matches: boolean; detail: string }>();
   private passwordSeq = 0;
 
   constructor(readonly key?: string) {}
@@ -183,12 +188,17 @@ export class FakeBlockd {
       portals: b.hosts.filter((h) => b.exportedOn.includes(h)).map((h) => `${h}:3260`),
       acl_mode: b.aclMode,
       initiators: b.initiators,
+      read_only_initiators: b.readOnlyInitiators,
       prio_path: b.hosts[0] ?? "",
       owner: b.owner,
       wwid: wwidFor(b.gbid),
       auth: b.auth,
       state: b.state,
     };
+  }
+
+  private lioStatus(b: FakeBlock, host: string): { host: string; present: boolean; matches: boolean; detail: string } {
+    return this.blockTargetStatus.get(`${b.volume}/${b.block} ${host}`) ?? this.targetStatus.get(host) ?? { host, present: true, matches: true, detail: "ok" };
   }
 
   private handlers(node: FakeNode): AsyncHandlers<BlockdHandlers> {
@@ -248,6 +258,7 @@ export class FakeBlockd {
           password: req.auth ? `fake-chap-password-${++this.passwordSeq}-0123456789` : "",
           aclMode: req.acl_mode === "ACL_MODE_EXPLICIT" ? "ACL_MODE_EXPLICIT" : "ACL_MODE_GENERATED",
           initiators: [],
+          readOnlyInitiators: [],
           owner: req.owner,
           prealloc: String(req.prealloc),
           ringBufferMb: req.ring_buffer_mb,
@@ -310,10 +321,17 @@ export class FakeBlockd {
         record("SetInitiatorAccess", req, ctx);
         await gate("SetInitiatorAccess");
         const b = this.existing(req.volume, req.block);
-        const set = new Set(b.initiators);
-        if (req.allow) set.add(req.initiator_iqn);
-        else set.delete(req.initiator_iqn);
-        b.initiators = [...set];
+        // as the engine: generated ACLs admit anyone, nothing to change; else the initiator takes the mode asked for
+        if (b.aclMode !== "ACL_MODE_EXPLICIT") return { successful_on: b.exportedOn, failed_on: [] };
+        const rw = new Set(b.initiators.filter((i) => !b.readOnlyInitiators.includes(i)));
+        const ro = new Set(b.readOnlyInitiators);
+        rw.delete(req.initiator_iqn);
+        ro.delete(req.initiator_iqn);
+        if (req.allow) (req.read_only ? ro : rw).add(req.initiator_iqn);
+        const same = (a: Set<string>, list: string[]): boolean => a.size === list.length && list.every((i) => a.has(i));
+        if (same(ro, b.readOnlyInitiators) && same(new Set([...rw, ...ro]), b.initiators)) return { successful_on: b.exportedOn, failed_on: [] };
+        b.initiators = [...rw, ...ro];
+        b.readOnlyInitiators = [...ro];
         return { successful_on: b.exportedOn, failed_on: [] };
       },
       GetVolumeSpace: async (req, ctx) => {
@@ -340,7 +358,21 @@ export class FakeBlockd {
         record("GetTargetStatus", req, ctx);
         await gate("GetTargetStatus");
         const b = this.existing(req.volume, req.block);
-        return { hosts: b.hosts.map((h) => this.targetStatus.get(h) ?? { host: h, present: true, matches: true, detail: "ok" }) };
+        return { hosts: b.hosts.map((h) => this.lioStatus(b, h)) };
+      },
+      GetTargetStatuses: async (req, ctx) => {
+        record("GetTargetStatuses", req, ctx);
+        await gate("GetTargetStatuses");
+        const v = this.vol(req.volume);
+        return {
+          blocks: req.blocks.map((block) => {
+            const b = v.blocks.get(block);
+            const why = this.unreadable.get(`${req.volume}/${block}`);
+            if (!b || why !== undefined)
+              return { block, hosts: [], error: b ? `metadata journal cannot be trusted: ${why}` : `block ${req.volume}/${block} doesn't exist` };
+            return { block, hosts: b.hosts.map((h) => this.lioStatus(b, h)), error: "" };
+          }),
+        };
       },
       GetNodeStatus: async (req, ctx) => {
         record("GetNodeStatus", req, ctx);

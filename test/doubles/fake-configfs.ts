@@ -172,6 +172,7 @@ export class FakeConfigfs implements ConfigFs {
       if (n.t !== "link") throw err("EPERM", path);
       parent.children.delete(name);
       if (parent.role === "lun") delete parent.data.aluaGroup;
+      if (parent.role === "mappedLun") delete parent.data.writeProtect;
     });
   }
 
@@ -381,11 +382,18 @@ export class FakeConfigfs implements ConfigFs {
         return this.makeAcl();
       case "acl": {
         if (!/^lun_\d+$/.test(name)) throw err("EINVAL", `bad mapped LUN ${name}`);
+        // as the kernel: write_protect is the mapping's (its se_dev_entry), made by the link and gone with it; unlinked,
+        // it reads empty and a write is accepted but changes nothing. A new link starts read-write (prod_mode_write_protect 0)
         const ml = this.dir("mappedLun", false);
-        ml.children.set(
-          "write_protect",
-          this.attr(ml, "write_protect", 0, (v) => this.bool(v)),
-        );
+        const linked = (): boolean => [...ml.children.values()].some((c) => c.t === "link");
+        ml.children.set("write_protect", {
+          t: "file",
+          get: () => (linked() ? `${Number(ml.data.writeProtect ?? 0)}\n` : ""),
+          set: (v) => {
+            const wp = this.bool(v.trim());
+            if (linked()) ml.data.writeProtect = wp;
+          },
+        });
         return ml;
       }
       default:

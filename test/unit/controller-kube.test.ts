@@ -400,6 +400,8 @@ describe("discovery and lookups through the API", () => {
           "--blockd-insecure-key-over-plaintext",
           "--default-ha-count",
           "1",
+          "--health-interval",
+          "0",
         ],
         CONTROLLER_FLAGS,
       ),

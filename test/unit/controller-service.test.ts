@@ -65,6 +65,8 @@ beforeEach(() => {
   blockd.failNext.clear();
   blockd.gates.clear();
   blockd.auditFindings = [];
+  blockd.targetStatus.clear();
+  blockd.blockTargetStatus.clear();
   for (const n of blockd.nodes) Object.assign(n, { activePaths: 0, targets: 0, ready: true });
   kube.requests.length = 0;
   kube.secrets.clear();
@@ -477,6 +479,89 @@ describe("ControllerPublishVolume / Unpublish", () => {
   });
 });
 
+describe("read-only publishes (MULTI_NODE_READER_ONLY, reader modes, readonly)", () => {
+  const NODE3 = "worker-3/iqn.1993-08.org.debian:01:worker3";
+  const iqn = (node: string): string => node.split("/")[1] ?? "";
+  const publish = (id: string, node: string, cap: object, readonly = false) =>
+    ctl.call<{ publish_context: Record<string, string> }>("ControllerPublishVolume", { volume_id: id, node_id: node, volume_capability: cap, readonly });
+  const rox = mountCap("xfs", "MULTI_NODE_READER_ONLY");
+  const rwo = mountCap("xfs");
+
+  test("many readers: each initiator let in with its LUN write protected, the node told so; the same publish again is OK", async () => {
+    const id = (await create({ volume_capabilities: [rox] })).volume?.volume_id ?? "";
+    for (const node of [NODE1, NODE2, NODE1]) assert.deepEqual((await publish(id, node, rox)).publish_context, { readOnly: "true" });
+    const b = blockd.block(HV, PVC);
+    assert.deepEqual(b?.initiators, [iqn(NODE1), iqn(NODE2)]);
+    assert.deepEqual(b?.readOnlyInitiators, [iqn(NODE1), iqn(NODE2)]);
+    assert.ok(
+      blockd.callsOf("SetInitiatorAccess").every((c) => c.request.read_only === true && c.request.allow === true),
+      "blockd maps every reader read-only",
+    );
+    const v = await ctl.call<ControllerGetVolumeResponse__Output>("ControllerGetVolume", { volume_id: id });
+    assert.deepEqual(v.status?.published_node_ids.sort(), [NODE1, NODE2]);
+  });
+
+  test("a writer beside readers is refused: FAILED_PRECONDITION on another node, ALREADY_EXISTS on a reader's own; nothing changes", async () => {
+    const id = (await create()).volume?.volume_id ?? "";
+    await publish(id, NODE1, rox);
+    await publish(id, NODE2, blockCap("MULTI_NODE_READER_ONLY"));
+    const before = blockd.mutations().length;
+    const elsewhere = await codeOf(publish(id, NODE3, rwo));
+    assert.equal(elsewhere.code, status.FAILED_PRECONDITION);
+    assert.match(elsewhere.details, /worker1.*worker2/);
+    const own = await codeOf(publish(id, NODE1, rwo));
+    assert.equal(own.code, status.ALREADY_EXISTS);
+    assert.match(own.details, /read-only; a read-write publish there is incompatible/);
+    // a single-node reader mode cannot join other readers either
+    assert.equal((await codeOf(publish(id, NODE3, mountCap("xfs", "SINGLE_NODE_READER_ONLY")))).code, status.FAILED_PRECONDITION);
+    assert.equal(blockd.mutations().length, before, "no ACL changed");
+    assert.deepEqual(blockd.block(HV, PVC)?.readOnlyInitiators, [iqn(NODE1), iqn(NODE2)]);
+  });
+
+  test("readers beside a writer are refused: FAILED_PRECONDITION on another node, ALREADY_EXISTS on the writer's own", async () => {
+    const id = (await create()).volume?.volume_id ?? "";
+    assert.deepEqual((await publish(id, NODE1, rwo)).publish_context, {}, "a read-write publish tells the node nothing more");
+    const elsewhere = await codeOf(publish(id, NODE2, rox));
+    assert.equal(elsewhere.code, status.FAILED_PRECONDITION);
+    assert.match(elsewhere.details, /published read-write to initiator iqn\.1993-08\.org\.debian:01:worker1/);
+    assert.equal((await codeOf(publish(id, NODE1, rox))).code, status.ALREADY_EXISTS);
+    assert.equal((await codeOf(publish(id, NODE1, rwo, true))).code, status.ALREADY_EXISTS, "readonly on a read-write publish is incompatible too");
+    assert.deepEqual(blockd.block(HV, PVC)?.readOnlyInitiators, []);
+    // once the writer is gone, readers may come
+    await ctl.call("ControllerUnpublishVolume", { volume_id: id, node_id: NODE1 });
+    await publish(id, NODE2, rox);
+    await publish(id, NODE3, rox);
+    await ctl.call("ControllerUnpublishVolume", { volume_id: id, node_id: "" });
+    assert.deepEqual([blockd.block(HV, PVC)?.initiators, blockd.block(HV, PVC)?.readOnlyInitiators], [[], []], "no node ID: every reader unpublished");
+  });
+
+  test("readonly with a writer's mode, and SINGLE_NODE_READER_ONLY, map the LUN read-only too", async () => {
+    const id = (await create()).volume?.volume_id ?? "";
+    assert.deepEqual((await publish(id, NODE1, rwo, true)).publish_context, { readOnly: "true" });
+    assert.deepEqual(blockd.block(HV, PVC)?.readOnlyInitiators, [iqn(NODE1)]);
+    assert.equal((await codeOf(publish(id, NODE2, rwo, true))).code, status.FAILED_PRECONDITION, "single-node: a second node is refused");
+    await ctl.call("ControllerUnpublishVolume", { volume_id: id, node_id: NODE1 });
+    assert.deepEqual((await publish(id, NODE2, mountCap("xfs", "SINGLE_NODE_READER_ONLY"))).publish_context, { readOnly: "true" });
+    assert.deepEqual(blockd.block(HV, PVC)?.readOnlyInitiators, [iqn(NODE2)]);
+  });
+
+  test("a block with generated ACLs (made by the CLI) cannot serve many read-only nodes", async () => {
+    const id = (await create()).volume?.volume_id ?? "";
+    const b = blockd.block(HV, PVC);
+    assert.ok(b);
+    b.aclMode = "ACL_MODE_GENERATED";
+    const e = await codeOf(publish(id, NODE1, rox));
+    assert.equal(e.code, status.FAILED_PRECONDITION);
+    assert.match(e.details, /generated ACLs/);
+  });
+
+  test("MULTI_NODE_READER_ONLY is a capability CreateVolume and ValidateVolumeCapabilities accept", async () => {
+    const id = (await create({ volume_capabilities: [rox, blockCap("MULTI_NODE_READER_ONLY")] }, { auth: "false" })).volume?.volume_id ?? "";
+    const r = await ctl.call<ValidateVolumeCapabilitiesResponse__Output>("ValidateVolumeCapabilities", { volume_id: id, volume_capabilities: [rox] });
+    assert.ok(r.confirmed, r.message);
+  });
+});
+
 describe("ControllerExpandVolume", () => {
   test("grows to the rounded size; Filesystem and Block both need node expansion (the node rescans the paths and the map; Filesystem also grows); smaller is a no-op; the same size is passed on", async () => {
     const id = (await create()).volume?.volume_id ?? "";
@@ -648,6 +733,69 @@ describe("ListVolumes", () => {
     );
   });
 
+  test("each entry: the condition ControllerGetVolume reports, LIO drift included, and the nodes it is published to", async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 4; i++) ids.push((await create({ name: `vol-${i}` }, { auth: "false" })).volume?.volume_id ?? "");
+    const [v0, v1, v2, v3] = ids as [string, string, string, string];
+    await ctl.call("ControllerPublishVolume", { volume_id: v0, node_id: NODE1, volume_capability: mountCap("xfs") });
+    for (const node of [NODE1, NODE2])
+      await ctl.call("ControllerPublishVolume", { volume_id: v1, node_id: node, volume_capability: mountCap("xfs", "MULTI_NODE_READER_ONLY") });
+    // vol-2 lost its target on one HA host; vol-3 is not exported on one (its journal says so)
+    blockd.blockTargetStatus.set(`${HV}/vol-2 10.9.0.2`, { host: "10.9.0.2", present: false, matches: false, detail: "no LIO objects" });
+    const b3 = blockd.block(HV, "vol-3");
+    assert.ok(b3);
+    b3.exportedOn = b3.hosts.slice(0, 2);
+    blockd.calls.length = 0;
+    const l = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
+    assert.deepEqual(blockd.callsOf("GetBlock"), [], "no GetBlock per entry");
+    assert.deepEqual(blockd.callsOf("GetTargetStatus"), [], "no GetTargetStatus per entry");
+    assert.deepEqual(
+      blockd.callsOf("GetTargetStatuses").map((c) => [c.request.volume, c.request.blocks]),
+      [[HV, ["vol-0", "vol-1", "vol-2", "vol-3"]]],
+      "one LIO check for the page's blocks of the hosting volume",
+    );
+    const byId = new Map(l.entries.map((e) => [e.volume?.volume_id ?? "", e]));
+    assert.deepEqual(byId.get(v0)?.status?.published_node_ids, [NODE1]);
+    assert.deepEqual(byId.get(v1)?.status?.published_node_ids?.sort(), [NODE1, NODE2]);
+    assert.deepEqual(byId.get(v2)?.status?.published_node_ids, []);
+    assert.equal(byId.get(v2)?.status?.volume_condition?.abnormal, true);
+    assert.match(byId.get(v2)?.status?.volume_condition?.message ?? "", /10\.9\.0\.2: target-missing \(no LIO objects\)/);
+    assert.match(byId.get(v3)?.status?.volume_condition?.message ?? "", /not exported on 10\.9\.0\.3/);
+    for (const id of ids) {
+      const g = await ctl.call<ControllerGetVolumeResponse__Output>("ControllerGetVolume", { volume_id: id });
+      assert.deepEqual(byId.get(id)?.status?.volume_condition, g.status?.volume_condition, `${id}: the same condition as ControllerGetVolume`);
+      assert.deepEqual(byId.get(id)?.status?.published_node_ids.sort(), g.status?.published_node_ids.sort(), `${id}: the same nodes`);
+    }
+  });
+
+  test("a node published by another controller is named by its CSINode; a CSINode listing that fails fails the call (UNAVAILABLE), never an empty list", async () => {
+    const id = (await create({ name: "elsewhere" }, { auth: "false" })).volume?.volume_id ?? "";
+    const b = blockd.block(HV, "elsewhere");
+    assert.ok(b);
+    b.initiators = ["iqn.1993-08.org.debian:01:w7"];
+    kube.csiNodes = [
+      { metadata: { name: "w7" }, spec: { drivers: [{ name: "block.csi.gluster.org", nodeID: "w7/iqn.1993-08.org.debian:01:w7", topologyKeys: [] }] } },
+    ];
+    try {
+      kube.failNext.set("GET /csinodes$", 500);
+      const e = await codeOf(ctl.call("ListVolumes", {}));
+      assert.equal(e.code, status.UNAVAILABLE);
+      const l = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
+      assert.deepEqual(l.entries.find((x) => x.volume?.volume_id === id)?.status?.published_node_ids, ["w7/iqn.1993-08.org.debian:01:w7"]);
+    } finally {
+      kube.csiNodes = [];
+    }
+  });
+
+  test("a blockd without GetTargetStatuses: the journal's condition, saying the LIO check was skipped", async () => {
+    await create({ name: "old-blockd" }, { auth: "false" });
+    blockd.failNext.set("GetTargetStatuses", new StatusError(status.UNIMPLEMENTED, "unknown method GetTargetStatuses"));
+    const l = await ctl.call<ListVolumesResponse__Output>("ListVolumes", {});
+    const c = l.entries[0]?.status?.volume_condition;
+    assert.equal(c?.abnormal, false);
+    assert.match(c?.message ?? "", /LIO check skipped: .*GetTargetStatuses/);
+  });
+
   test("a bad starting_token is ABORTED; negative max_entries INVALID_ARGUMENT", async () => {
     await create({}, { auth: "false" });
     assert.equal((await codeOf(ctl.call("ListVolumes", { starting_token: "nonsense" }))).code, status.ABORTED);
@@ -710,6 +858,51 @@ describe("GetCapacity", () => {
     });
     assert.equal(unsupported.available_capacity, "0");
     assert.equal((await codeOf(ctl.call("GetCapacity", { parameters: { hostingVolume: HV, haCount: "x" } }))).code, status.INVALID_ARGUMENT);
+  });
+});
+
+describe("GetCapacity as csi-provisioner's capacity tracking calls it", () => {
+  // a StorageClass as written: the sidecar sends its parameters verbatim, secret templating included
+  const classParams = (hostingVolume: string): Record<string, string> => ({
+    hostingVolume,
+    haCount: "3",
+    "csi.storage.k8s.io/fstype": "xfs",
+    "csi.storage.k8s.io/node-stage-secret-name": "gluster-block-chap-${pv.name}",
+    "csi.storage.k8s.io/node-stage-secret-namespace": "gluster-block-csi",
+  });
+
+  test("each class gets its own hosting volume's room, the same for every topology segment, its largest volume whole MiB", async () => {
+    blockd.addVolume("big-hv", 50n * 1024n * MiBn + 123n);
+    blockd.addVolume("small-hv", 2n * 1024n * MiBn);
+    const avail = (v: string): bigint => (blockd.volumes.get(v)?.freeBytes ?? 0n) - 10n * MiBn;
+    for (const topology of [null, { segments: {} }, { segments: { "topology.block.csi.gluster.org/zone": "a" } }]) {
+      for (const hv of ["big-hv", "small-hv"]) {
+        const r = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: classParams(hv), accessible_topology: topology });
+        assert.equal(r.available_capacity, String(avail(hv)), `${hv} at ${JSON.stringify(topology)}`);
+        assert.equal(r.maximum_volume_size?.value, String((avail(hv) / MiBn) * MiBn), "what one create can make, in whole MiB");
+      }
+    }
+    assert.deepEqual(
+      [...new Set(blockd.callsOf("GetVolumeSpace").map((c) => c.request.volume))].sort(),
+      ["big-hv", "small-hv"],
+      "only the classes' volumes are asked",
+    );
+  });
+
+  test("a class without a hosting volume cannot provision: INVALID_ARGUMENT, never another volume's room", async () => {
+    const { hostingVolume: _none, ...noVolume } = classParams(HV);
+    const e = await codeOf(ctl.call("GetCapacity", { parameters: noVolume, accessible_topology: { segments: {} } }));
+    assert.equal(e.code, status.INVALID_ARGUMENT);
+    assert.match(e.details, /hostingVolume/);
+    assert.deepEqual(blockd.callsOf("GetVolumeSpace"), []);
+  });
+
+  test("a room that is used up is 0, and a create of it is refused", async () => {
+    blockd.addVolume("full-hv", 10n * MiBn);
+    const r = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: classParams("full-hv") });
+    assert.equal(r.available_capacity, "0");
+    assert.equal(r.maximum_volume_size?.value, "0");
+    assert.equal((await codeOf(create({}, { hostingVolume: "full-hv", auth: "false" }))).code, status.RESOURCE_EXHAUSTED);
   });
 });
 
@@ -778,17 +971,27 @@ describe("ControllerGetVolume", () => {
   });
 });
 
-test("ControllerGetCapabilities", async () => {
-  const r = await ctl.call<ControllerGetCapabilitiesResponse__Output>("ControllerGetCapabilities", {});
-  assert.deepEqual(r.capabilities.map((c) => c.rpc?.type).sort(), [
+test("ControllerGetCapabilities: LIST_VOLUMES_PUBLISHED_NODES only where CSINodes name every node", async () => {
+  const all = [
     "CREATE_DELETE_VOLUME",
     "EXPAND_VOLUME",
     "GET_CAPACITY",
     "GET_VOLUME",
     "LIST_VOLUMES",
+    "PUBLISH_READONLY",
     "PUBLISH_UNPUBLISH_VOLUME",
     "VOLUME_CONDITION",
-  ]);
+  ];
+  const r = await ctl.call<ControllerGetCapabilitiesResponse__Output>("ControllerGetCapabilities", {});
+  assert.deepEqual(r.capabilities.map((c) => c.rpc?.type).sort(), [...all, "LIST_VOLUMES_PUBLISHED_NODES"].sort());
+  // without a Kubernetes API only the nodes published since start could be named: the attacher would attach the others again
+  const off = await startController({ endpoints: blockd.endpoints, key: KEY });
+  try {
+    const o = await off.call<ControllerGetCapabilitiesResponse__Output>("ControllerGetCapabilities", {});
+    assert.deepEqual(o.capabilities.map((c) => c.rpc?.type).sort(), all);
+  } finally {
+    await off.stop();
+  }
 });
 
 test("Probe is ready while a blockd answers", async () => {

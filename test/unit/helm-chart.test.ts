@@ -59,6 +59,7 @@ test("the all-options values file sets every key of values.yaml, to another valu
     "controller.extraCreateMetadata",
     "controller.kubeApi",
     "controller.leaderElection",
+    "controller.storageCapacity.enabled",
     "csiDriver.create",
     "metrics.enabled",
     "storageClass.auth",

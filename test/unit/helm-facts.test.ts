@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { CHART_DIR, helm, renderChart, findObject, type K8sObject } from "../helpers/helm.js";
 import { captureLog } from "../../lab/harness/log-capture.js";
 import { loadBlockdTls, certificateRoles, BLOCKD_TLS_FLAGS } from "../../src/rpc/tls.js";
-import { CONTROLLER_TLS_FLAGS } from "../../src/controller/config.js";
+import { CONTROLLER_FLAGS, CONTROLLER_TLS_FLAGS } from "../../src/controller/config.js";
 import { ROOT } from "../helpers/spawn-program.js";
 import { NODE_DEFAULTS } from "../../src/node/plugin.js";
 import { BLOCKD_PORT } from "../../src/rpc/blockd-port.js";
@@ -30,9 +30,15 @@ interface Mount {
   mountPropagation?: string;
   readOnly?: boolean;
 }
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { fieldRef?: { fieldPath: string } };
+}
 interface Container {
   name: string;
   args?: string[];
+  env?: EnvVar[];
   command?: string[];
   securityContext?: { privileged?: boolean; runAsNonRoot?: boolean };
   volumeMounts?: Mount[];
@@ -265,6 +271,12 @@ for (const [label, opts, kubelet, driver] of [
       }
     });
 
+    test("the controller's volume health check runs at the values' interval, with the flag the program reads", () => {
+      const c = container(pod(findObject(objs, "Deployment", "-controller")), "gluster-block-csi");
+      assert.equal(arg(c, "--health-interval"), label === "defaults" ? "60" : "120");
+      assert.ok("health-interval" in CONTROLLER_FLAGS);
+    });
+
     test("the controller runs as non-root", () => {
       const p = pod(findObject(objs, "Deployment", "-controller"));
       assert.equal(p.securityContext?.runAsNonRoot, true);
@@ -321,6 +333,64 @@ for (const [label, opts, kubelet, driver] of [
     });
   });
 }
+
+/** The rules of every Role (or ClusterRole) bound to a service account. */
+function rulesBoundTo(objs: K8sObject[], serviceAccount: string | undefined, kind: "Role" | "ClusterRole"): Rule[] {
+  return objs
+    .filter((o) => o.kind === `${kind}Binding` && (o.subjects as { name: string }[]).some((s) => s.name === serviceAccount))
+    .flatMap((b) => objs.filter((r) => r.kind === kind && r.metadata.name === (b.roleRef as { name: string }).name))
+    .flatMap((r) => r.rules as Rule[]);
+}
+
+describe("storage capacity tracking (controller.storageCapacity)", () => {
+  const fieldRef = (c: Container, name: string): string | undefined => c.env?.find((e) => e.name === name)?.valueFrom?.fieldRef?.fieldPath;
+  const allows = (rules: Rule[], group: string, resource: string, verb: string): boolean =>
+    rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+
+  test("on by default: the provisioner publishes CSIStorageCapacity owned by the Deployment, the CSIDriver asks the scheduler to use it, RBAC allows both", () => {
+    const objs = renderChart();
+    const deployment = findObject(objs, "Deployment", "-controller");
+    const p = pod(deployment);
+    const provisioner = container(p, "csi-provisioner");
+    assert.ok(provisioner.args?.includes("--enable-capacity"), provisioner.args?.join(" "));
+    // owner: the pod (0) -> its ReplicaSet (1) -> the Deployment (2), which helm uninstall removes with its objects
+    assert.equal(deployment.kind, "Deployment");
+    assert.equal(arg(provisioner, "--capacity-ownerref-level"), "2");
+    assert.equal(arg(provisioner, "--capacity-poll-interval"), "1m");
+    // external-provisioner reads NAMESPACE (where the objects go) and POD_NAME (where the owner lookup starts)
+    assert.equal(fieldRef(provisioner, "NAMESPACE"), "metadata.namespace");
+    assert.equal(fieldRef(provisioner, "POD_NAME"), "metadata.name");
+    const driver = findObject(objs, "CSIDriver", "");
+    assert.equal((driver.spec as { storageCapacity?: boolean }).storageCapacity, true);
+    const role = rulesBoundTo(objs, p.serviceAccountName, "Role");
+    for (const verb of ["get", "list", "watch", "create", "update", "patch", "delete"])
+      assert.ok(allows(role, "storage.k8s.io", "csistoragecapacities", verb), `csistoragecapacities ${verb} in the release namespace`);
+    assert.ok(allows(role, "", "pods", "get"), "the owner lookup gets the provisioner's pod");
+    assert.ok(allows(role, "apps", "replicasets", "get"), "and its ReplicaSet, which names the Deployment");
+    assert.ok(!rulesBoundTo(objs, p.serviceAccountName, "ClusterRole").some((r) => r.resources.includes("csistoragecapacities")), "not cluster-wide");
+  });
+
+  test("the poll interval is the value's", () => {
+    const provisioner = container(
+      pod(findObject(renderChart({ set: ["controller.storageCapacity.pollInterval=5m"] }), "Deployment", "-controller")),
+      "csi-provisioner",
+    );
+    assert.equal(arg(provisioner, "--capacity-poll-interval"), "5m");
+  });
+
+  test("off: no capacity flags, env or rights, and the CSIDriver does not ask the scheduler to wait for capacity", () => {
+    const objs = renderChart({ set: ["controller.storageCapacity.enabled=false"] });
+    const p = pod(findObject(objs, "Deployment", "-controller"));
+    const provisioner = container(p, "csi-provisioner");
+    assert.ok(!provisioner.args?.some((a) => a.startsWith("--enable-capacity") || a.startsWith("--capacity-")), provisioner.args?.join(" "));
+    assert.equal(fieldRef(provisioner, "POD_NAME"), undefined);
+    assert.equal((findObject(objs, "CSIDriver", "").spec as { storageCapacity?: boolean }).storageCapacity, false);
+    const role = rulesBoundTo(objs, p.serviceAccountName, "Role");
+    assert.ok(!role.some((r) => r.resources.includes("csistoragecapacities") || r.resources.includes("replicasets")));
+    assert.ok(!allows(role, "", "pods", "get"), "pods: list only (blockd discovery)");
+    assert.ok(allows(role, "", "pods", "list"));
+  });
+});
 
 describe("blockd TLS settings", () => {
   test("existing Secrets: the controller mounts its own, and none is generated", () => {

@@ -24,6 +24,7 @@ export function toBlockInfo(d: BlockDetails, iscsiPort: number): BlockInfo {
     portals: d.hosts.filter((h) => d.info.exportedOn.includes(h)).map((h) => portalOf(h, iscsiPort)),
     acl_mode: d.aclMode === "EXPLICIT" ? "ACL_MODE_EXPLICIT" : "ACL_MODE_GENERATED",
     initiators: d.initiators,
+    read_only_initiators: d.readOnlyInitiators,
     prio_path: d.meta.prioPath,
     owner: d.owner,
     wwid: wwidFor(d.meta.gbid),

@@ -90,7 +90,13 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
       return { blocks: l.names, infos: l.details.map((d) => toBlockInfo(d, engine.iscsiPort)), unreadable: l.unreadable };
     },
     async SetInitiatorAccess(req, ctx) {
-      const r = await forCall(ctx).setInitiatorAccess({ volume: req.volume, block: req.block, initiator: req.initiator_iqn, allow: req.allow });
+      const r = await forCall(ctx).setInitiatorAccess({
+        volume: req.volume,
+        block: req.block,
+        initiator: req.initiator_iqn,
+        allow: req.allow,
+        readOnly: req.read_only,
+      });
       return { successful_on: r.successfulOn, failed_on: r.failedOn };
     },
     async GetVolumeSpace(req, ctx) {
@@ -114,6 +120,10 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
     },
     async GetTargetStatus(req, ctx) {
       return { hosts: await forCall(ctx).targetStatus(req.volume, req.block) };
+    },
+    async GetTargetStatuses(req, ctx) {
+      const r = await forCall(ctx).targetStatuses(req.volume, req.blocks);
+      return { blocks: r.map((b) => ("error" in b ? { block: b.block, hosts: [], error: b.error } : { block: b.block, hosts: b.hosts, error: "" })) };
     },
     async GetNodeStatus() {
       const s = await auditor.local.nodeStatus();

@@ -47,7 +47,9 @@ import { toBlockSummary } from "../journal/index.js";
 import { resolvePeerNames } from "../gluster/peer-addresses.js";
 import { isInitiatorName } from "../../identity/initiator-name.js";
 import { BLOCK_SIZES, HA_COUNT, IO_TIMEOUT_SEC, RING_BUFFER_MB, inRange } from "../../identity/limits.js";
-import { readJournals } from "./audit-journals.js";
+import { JOURNAL_READS, readJournals } from "./audit-journals.js";
+import { TargetStatuses } from "./target-statuses.js";
+import { mapLimit } from "../../util/map-limit.js";
 
 export interface BlockEngineOptions {
   /** this node's address, as used in portals and by peers */
@@ -75,12 +77,21 @@ export type ReplaceOutcome =
   | { outcome: "skipped" | "new-node-in-use" }
   | { outcome: "done"; created: boolean; deleted: boolean; portalSuccessOn: string[]; portalFailedOn: string[]; force: boolean };
 
+/** blocks one targetStatuses() call may ask about: one answer's size stays small, its hosts' work bounded */
+export const MAX_STATUS_BLOCKS = 1000;
+
+/** One block's answer in targetStatuses(): every HA host's status, or why the block could not be judged. */
+export type BlockTargetStatuses = { block: string; hosts: TargetResult[] } | { block: string; error: string };
+
 export interface BlockDetails {
   meta: BlockMeta;
   info: BlockSummary;
   hosts: string[];
   aclMode: "GENERATED" | "EXPLICIT";
+  /** every initiator let in, read-write ones first */
   initiators: string[];
+  /** those of `initiators` let in read-only */
+  readOnlyInitiators: string[];
   owner: string;
 }
 
@@ -521,8 +532,13 @@ export class BlockEngine {
     });
   }
 
-  /** ControllerPublish/Unpublish: allow or revoke one initiator on every HA target. */
-  async setInitiatorAccess(req: { volume: string; block: string; initiator: string; allow: boolean }): Promise<HostsOutcome> {
+  /**
+   * ControllerPublish/Unpublish: allow or revoke one initiator on every HA
+   * target; `readOnly` (with allow) maps its LUN write protected. An initiator
+   * already allowed takes the mode asked for: whether a change of mode is
+   * acceptable is the caller's rule (CSI's, in the controller).
+   */
+  async setInitiatorAccess(req: { volume: string; block: string; initiator: string; allow: boolean; readOnly?: boolean }): Promise<HostsOutcome> {
     if (!isInitiatorName(req.initiator)) {
       throw new InvalidRequestError(`${JSON.stringify(req.initiator)} is not an iSCSI initiator name (iqn., eui. or naa.)`);
     }
@@ -533,11 +549,22 @@ export class BlockEngine {
         // generated ACLs admit any initiator that knows the CHAP secret: there is nothing to add or revoke
         return { successfulOn: exportedOn(meta), failedOn: [] };
       }
-      const set = new Set(ext.initiators);
-      const changed = req.allow ? !set.has(req.initiator) : set.has(req.initiator);
-      if (req.allow) set.add(req.initiator);
-      else set.delete(req.initiator);
-      if (changed) await this.append(store, req.block, extLine("INITIATORS", [...set].join(" ")), "journal:initiators");
+      const rw = new Set(ext.initiators);
+      const ro = new Set(ext.readOnlyInitiators);
+      rw.delete(req.initiator);
+      ro.delete(req.initiator);
+      if (req.allow) (req.readOnly ? ro : rw).add(req.initiator);
+      const same = (a: Set<string>, b: readonly string[]): boolean => a.size === b.length && b.every((i) => a.has(i));
+      const rwChanged = !same(rw, ext.initiators);
+      const roChanged = !same(ro, ext.readOnlyInitiators);
+      // one append: both lists change together (a move between them must never leave the initiator in neither, nor in both)
+      if (rwChanged || roChanged)
+        await this.append(
+          store,
+          req.block,
+          (rwChanged ? extLine("INITIATORS", [...rw].join(" ")) : "") + (roChanged ? extLine("ROINITIATORS", [...ro].join(" ")) : ""),
+          "journal:initiators",
+        );
       const after = await this.existing(store, req.block);
       const r = await this.configureHosts(store, after, "access");
       if (r.failedOn.length > 0)
@@ -645,7 +672,15 @@ export class BlockEngine {
   private detailsOf(meta: BlockMeta): BlockDetails {
     const ext = readExtensions(meta);
     if (meta.password) addCallSecrets(meta.password);
-    return { meta, info: toBlockSummary(meta), hosts: haHosts(meta, ext), aclMode: ext.aclMode, initiators: ext.initiators, owner: ext.owner };
+    return {
+      meta,
+      info: toBlockSummary(meta),
+      hosts: haHosts(meta, ext),
+      aclMode: ext.aclMode,
+      initiators: [...ext.initiators, ...ext.readOnlyInitiators],
+      readOnlyInitiators: ext.readOnlyInitiators,
+      owner: ext.owner,
+    };
   }
 
   /**
@@ -671,6 +706,33 @@ export class BlockEngine {
   async space(volume: string): Promise<{ totalBytes: bigint; freeBytes: bigint; reserveBytes: bigint }> {
     const s = await (await this.store(volume)).space();
     return { ...s, reserveBytes: this.opts.reserveBytes ?? DEFAULT_RESERVE_BYTES };
+  }
+
+  /**
+   * targetStatus() of many blocks of one volume: the journals read a few at
+   * a time, each HA host asked once for all of its blocks (every host at
+   * once). A block that cannot be judged (none of that name, its journal
+   * unreadable) answers why; the others still answer.
+   */
+  async targetStatuses(volume: string, blocks: readonly string[]): Promise<BlockTargetStatuses[]> {
+    if (blocks.length > MAX_STATUS_BLOCKS) throw new InvalidRequestError(`at most ${MAX_STATUS_BLOCKS} blocks a call, not ${blocks.length}`);
+    const store = await this.store(volume);
+    const read = await mapLimit(blocks, JOURNAL_READS, async (block): Promise<{ block: string; meta?: BlockMeta; error?: string }> => {
+      try {
+        validateBlockName(block);
+        const meta = await store.readMeta(block);
+        if (!meta || meta.entryCreate === undefined) return { block, error: `block ${volume}/${block} doesn't exist` };
+        return { block, meta };
+      } catch (err) {
+        return { block, error: err instanceof Error ? err.message : String(err) };
+      }
+    });
+    const metas = read.flatMap((r) => (r.meta ? [r.meta] : []));
+    const hostsOf = (m: BlockMeta): string[] => haHosts(m, readExtensions(m));
+    const statuses = await TargetStatuses.of(this.opts.peers, volume, metas, hostsOf);
+    return read.map((r) =>
+      r.meta ? { block: r.block, hosts: hostsOf(r.meta).map((h) => statuses.get(r.block, h)) } : { block: r.block, error: r.error ?? "" },
+    );
   }
 
   /** What each HA host's LIO holds for the block right now. */

@@ -4,19 +4,26 @@
 //   HOSTS       HA hosts in TPG order ("10.0.0.1 10.0.0.2 10.0.0.3"): the
 //               journal's host lines are in thread order, not TPG order
 //   ACLMODE     EXPLICIT for CSI blocks (per-initiator ACLs), else generated
-//   INITIATORS  initiator IQNs allowed in, for ACLMODE EXPLICIT
+//   INITIATORS  initiator IQNs allowed in read-write, for ACLMODE EXPLICIT
+//   ROINITIATORS  initiator IQNs allowed in read-only (their mapped LUN write
+//               protected), for ACLMODE EXPLICIT; never also in INITIATORS.
+//               Apart from INITIATORS so that a node that does not know this
+//               key leaves those initiators out rather than let them write
 //   PREALLOC    FULL or NO, so a resize allocates as the create did
 //   OWNER       free text for humans and audits (the PV name)
 import { formatEntry } from "../journal/index.js";
 import type { BlockMeta } from "../journal/index.js";
 
-export type ExtKey = "HOSTS" | "ACLMODE" | "INITIATORS" | "PREALLOC" | "OWNER";
+export type ExtKey = "HOSTS" | "ACLMODE" | "INITIATORS" | "ROINITIATORS" | "PREALLOC" | "OWNER";
 
 export interface BlockExtensions {
   /** undefined for blocks made by the original */
   hosts?: string[];
   aclMode: "GENERATED" | "EXPLICIT";
+  /** allowed in read-write */
   initiators: string[];
+  /** allowed in read-only; none of them is in `initiators` */
+  readOnlyInitiators: string[];
   /** undefined for blocks made by the original (it preallocated by default) */
   prealloc?: boolean;
   owner: string;
@@ -33,10 +40,14 @@ const words = (v: string | undefined): string[] => (v ?? "").split(" ").filter((
 export function readExtensions(meta: BlockMeta): BlockExtensions {
   const hosts = lastValue(meta, "HOSTS");
   const prealloc = lastValue(meta, "PREALLOC");
+  const ro = [...new Set(words(lastValue(meta, "ROINITIATORS")))];
+  const rw = [...new Set(words(lastValue(meta, "INITIATORS")))].filter((i) => !ro.includes(i));
   return {
     ...(hosts !== undefined ? { hosts: words(hosts) } : {}),
     aclMode: lastValue(meta, "ACLMODE") === "EXPLICIT" ? "EXPLICIT" : "GENERATED",
-    initiators: words(lastValue(meta, "INITIATORS")),
+    initiators: rw,
+    // an initiator in both lists (a journal written by hand) is read-only: the safe reading
+    readOnlyInitiators: ro,
     ...(prealloc !== undefined ? { prealloc: prealloc === "FULL" } : {}),
     owner: lastValue(meta, "OWNER") ?? "",
   };

@@ -26,9 +26,13 @@ export function targetDifferences(spec: BlockTargetSpec, state: LioBlockState | 
   if (tpg.authentication !== (spec.auth !== undefined)) d.push(`authentication ${tpg.authentication ? "on" : "off"}`);
   if (tpg.generateNodeAcls !== spec.generateNodeAcls) d.push(`generate_node_acls ${tpg.generateNodeAcls ? 1 : 0}`);
   if (!spec.generateNodeAcls) {
-    const have = new Set(tpg.acls.map((a) => a.initiator));
-    for (const a of spec.acls) if (!have.has(a)) d.push(`acl ${a} missing`);
-    for (const a of have) if (!spec.acls.includes(a)) d.push(`extra acl ${a}`);
+    const have = new Map(tpg.acls.map((a) => [a.initiator, a]));
+    for (const a of spec.acls) {
+      const acl = have.get(a);
+      if (!acl) d.push(`acl ${a} missing`);
+      else if (acl.writeProtected !== (spec.readOnlyAcls?.includes(a) ?? false)) d.push(`acl ${a} ${acl.writeProtected ? "read-only" : "read-write"}`);
+    }
+    for (const a of have.keys()) if (!spec.acls.includes(a)) d.push(`extra acl ${a}`);
   }
   for (const other of t.tpgs) if (other.tag !== own && other.enabled) d.push(`tpg${other.tag} enabled on the wrong node`);
   return d;

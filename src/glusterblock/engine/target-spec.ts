@@ -18,7 +18,8 @@ export function targetSpecFor(meta: BlockMeta, localHost: string, volfileServer:
     ...(meta.prioPath && hosts.includes(meta.prioPath) ? { aoHost: meta.prioPath } : {}),
     ...(meta.password !== "" ? { auth: { userid: meta.gbid, password: meta.password } } : {}),
     generateNodeAcls: ext.aclMode !== "EXPLICIT",
-    acls: ext.aclMode === "EXPLICIT" ? ext.initiators : [],
+    acls: ext.aclMode === "EXPLICIT" ? [...ext.initiators, ...ext.readOnlyInitiators] : [],
+    ...(ext.aclMode === "EXPLICIT" && ext.readOnlyInitiators.length > 0 ? { readOnlyAcls: ext.readOnlyInitiators } : {}),
     ...(meta.ringBufferMb > 0 ? { ringBufferMb: meta.ringBufferMb } : {}),
     ...(meta.blockSize > 0 ? { hwBlockSize: meta.blockSize } : {}),
   };

@@ -12,14 +12,20 @@ export class TargetStatuses {
   private constructor(private readonly byBlock: Map<string, Map<string, TargetResult>>) {}
 
   /**
-   * The status of each block on each host it is exported on. A host that
-   * cannot be asked, or cannot read a block's journal, answers as a failed
-   * status() did: not matching, its detail `unreachable: <why>`.
+   * The status of each block on each host it is exported on (or each of
+   * `hostsOf` its hosts). A host that cannot be asked, or cannot read a
+   * block's journal, answers as a failed status() did: not matching, its
+   * detail `unreachable: <why>`.
    */
-  static async of(peers: Peers, volume: string, blocks: Iterable<BlockMeta>): Promise<TargetStatuses> {
+  static async of(
+    peers: Peers,
+    volume: string,
+    blocks: Iterable<BlockMeta>,
+    hostsOf: (m: BlockMeta) => readonly string[] = exportedOn,
+  ): Promise<TargetStatuses> {
     const refsByHost = new Map<string, PeerRef[]>();
     for (const m of blocks) {
-      for (const h of exportedOn(m)) {
+      for (const h of hostsOf(m)) {
         const refs = refsByHost.get(h) ?? [];
         refs.push({ volume, block: m.name, gbid: m.gbid });
         refsByHost.set(h, refs);

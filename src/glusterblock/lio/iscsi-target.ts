@@ -1,7 +1,8 @@
 // The iSCSI side of one block: iscsi/<iqn>/tpgt_<i>/{lun/lun_0 -> backstore,
-// np/<ip>:<port>, acls/<initiator>/lun_0 -> ../lun/lun_0, attrib/, auth/,
-// enable}. Converging writes only what differs; the own TPG is enabled last,
-// so no initiator can log in to a half-configured TPG.
+// np/<ip>:<port>, acls/<initiator>/lun_0 -> ../lun/lun_0 (write_protect 1
+// for a read-only initiator), attrib/, auth/, enable}. Converging writes only
+// what differs; the own TPG is enabled last, so no initiator can log in to a
+// half-configured TPG.
 import { randomBytes } from "node:crypto";
 import type { CfsSession } from "./cfs-session.js";
 import type { LioPaths } from "./paths.js";
@@ -157,6 +158,14 @@ async function ensureAuth(s: CfsSession, authDir: string, creds: { userid: strin
   }
 }
 
+/**
+ * One initiator's ACL with its mapped LUN 0, write protected when it is
+ * read-only. write_protect belongs to the mapping: the kernel makes it
+ * read-write when the link is made (and ignores a write before), so it is
+ * written after the link, as targetcli does. A new ACL in an enabled TPG is
+ * read-write for that moment only; the initiator it admits is not told to log
+ * in before the publish that adds it returns.
+ */
 async function ensureAcl(s: CfsSession, tpgPath: string, initiator: string, lunPath: string, spec: BlockTargetSpec): Promise<void> {
   const aclPath = `${tpgPath}/acls/${initiator}`;
   if ((await s.kind(aclPath)) !== "dir") await s.mkdir(aclPath);
@@ -176,7 +185,8 @@ async function ensureAcl(s: CfsSession, tpgPath: string, initiator: string, lunP
     await s.mkdir(ml);
     await s.symlink(lunPath, `${ml}/${newAlias()}`);
   }
-  if ((await s.readInt(`${ml}/write_protect`)) !== 0) await s.write(`${ml}/write_protect`, "0");
+  const wp = spec.readOnlyAcls?.includes(initiator) ? 1 : 0;
+  if ((await s.readInt(`${ml}/write_protect`)) !== wp) await s.write(`${ml}/write_protect`, String(wp));
 }
 
 async function ensureAttr(s: CfsSession, tpgPath: string, name: string, value: number): Promise<void> {
@@ -262,6 +272,7 @@ async function readAcl(s: CfsSession, aclPath: string, initiator: string): Promi
   return {
     initiator,
     mappedLuns: mapped.sort((a, b) => a - b),
+    writeProtected: mapped.includes(0) && (await s.readInt(`${aclPath}/lun_0/write_protect`)) === 1,
     ...(unset(userid) ? {} : { chapUserid: userid }),
     hasChapPassword: !unset(await s.read(`${aclPath}/auth/password`)),
   };

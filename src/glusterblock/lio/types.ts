@@ -29,6 +29,8 @@ export interface BlockTargetSpec {
   generateNodeAcls: boolean;
   /** initiator IQNs allowed in (per-initiator ACL with mapped LUN 0) */
   acls: readonly string[];
+  /** those of `acls` whose mapped LUN 0 is write protected (read-only); the others are mapped read-write */
+  readOnlyAcls?: readonly string[];
   ringBufferMb?: number;
   hwBlockSize?: number;
   /** backstore cmd_time_out in seconds, default 130 */
@@ -78,6 +80,8 @@ export interface BackstoreState {
 export interface AclState {
   initiator: string;
   mappedLuns: number[];
+  /** mapped LUN 0 is write protected (read-only) for this initiator */
+  writeProtected: boolean;
   chapUserid?: string;
   hasChapPassword: boolean;
 }

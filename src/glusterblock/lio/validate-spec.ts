@@ -31,6 +31,8 @@ export function validateSpec(spec: BlockTargetSpec): void {
     if (spec.auth.userid.length > 255 || spec.auth.password.length > 255) bad("CHAP values are limited to 255 characters");
   }
   for (const a of spec.acls) if (!isInitiatorName(a)) bad(`initiator ${a} is not an iqn/eui/naa name`);
+  for (const a of spec.readOnlyAcls ?? []) if (!spec.acls.includes(a)) bad(`read-only initiator ${a} is not one of the ACLs`);
+  if (spec.generateNodeAcls && (spec.readOnlyAcls ?? []).length > 0) bad("read-only initiators need per-initiator ACLs, not generated ones");
   if (spec.ringBufferMb !== undefined && !inRange(spec.ringBufferMb, RING_BUFFER_MB)) bad(`ring buffer must be ${RING_BUFFER_MB.min}-${RING_BUFFER_MB.max} MB`);
   if (spec.hwBlockSize !== undefined && !BLOCK_SIZES.includes(spec.hwBlockSize)) bad(`block size must be one of ${BLOCK_SIZES.join(", ")}`);
   if (spec.cmdTimeOutSec !== undefined && (!Number.isInteger(spec.cmdTimeOutSec) || spec.cmdTimeOutSec < 0)) bad("cmd_time_out must be >= 0");

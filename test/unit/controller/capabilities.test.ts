@@ -13,15 +13,15 @@ const mount = (mode: Mode, fs_type = ""): VolumeCapability__Output => ({
 });
 const block = (mode: Mode): VolumeCapability__Output => ({ block: {}, access_mode: { mode }, access_type: "block" });
 
-test("the three single-node modes are accepted, filesystem and block", () => {
-  for (const m of ["SINGLE_NODE_WRITER", "SINGLE_NODE_SINGLE_WRITER", "SINGLE_NODE_READER_ONLY"] as const) {
+test("the three single-node modes and read-only on many nodes are accepted, filesystem and block", () => {
+  for (const m of ["SINGLE_NODE_WRITER", "SINGLE_NODE_SINGLE_WRITER", "SINGLE_NODE_READER_ONLY", "MULTI_NODE_READER_ONLY"] as const) {
     assert.equal(capabilityProblem(mount(m, "xfs")), undefined);
     assert.equal(capabilityProblem(block(m)), undefined);
   }
 });
 
 test("other access modes, fs types and a missing access type are refused", () => {
-  for (const m of ["MULTI_NODE_READER_ONLY", "MULTI_NODE_SINGLE_WRITER", "MULTI_NODE_MULTI_WRITER", "SINGLE_NODE_MULTI_WRITER", "UNKNOWN"] as const) {
+  for (const m of ["MULTI_NODE_SINGLE_WRITER", "MULTI_NODE_MULTI_WRITER", "SINGLE_NODE_MULTI_WRITER", "UNKNOWN"] as const) {
     assert.match(capabilityProblem(mount(m)) ?? "", new RegExp(`access mode ${m}`));
   }
   assert.match(capabilityProblem(mount("SINGLE_NODE_WRITER", "btrfs")) ?? "", /fs_type "btrfs"/);

@@ -61,6 +61,24 @@ describe("FakeConfigfs imitates the kernel", () => {
     assert.equal(await fs.read(`${so}/alua/g/alua_access_status`), "Altered by Implicit ALUA\n");
   });
 
+  test("a mapped LUN's write_protect belongs to the mapping: empty and not kept before the link, read-write when linked, gone with the link", async () => {
+    const fs = new FakeConfigfs(R);
+    const tpg = await tpgWithLun(fs, await enabledSo(fs));
+    const ml = `${tpg}/acls/iqn.1994-05.com.redhat:a/lun_0`;
+    await fs.mkdir(`${tpg}/acls/iqn.1994-05.com.redhat:a`);
+    await fs.mkdir(ml);
+    assert.equal(await fs.read(`${ml}/write_protect`), "");
+    await fs.write(`${ml}/write_protect`, "1"); // the kernel takes it and finds no mapping to change
+    await fs.symlink(`${tpg}/lun/lun_0`, `${ml}/x`);
+    assert.equal(await fs.read(`${ml}/write_protect`), "0\n", "a new mapping is read-write");
+    await fs.write(`${ml}/write_protect`, "1");
+    assert.equal(await fs.read(`${ml}/write_protect`), "1\n");
+    await assert.rejects(fs.write(`${ml}/write_protect`, "2"), /EINVAL/);
+    await fs.unlink(`${ml}/x`);
+    await fs.symlink(`${tpg}/lun/lun_0`, `${ml}/y`);
+    assert.equal(await fs.read(`${ml}/write_protect`), "0\n", "linked again: a new mapping, read-write");
+  });
+
   test("TPG enable twice is refused, as older kernels do", async () => {
     const fs = new FakeConfigfs(R);
     const tpg = await tpgWithLun(fs, await enabledSo(fs));

@@ -45,7 +45,7 @@ const volumeContext = (over: Partial<{ wwid: string; gbid: string; iqn: string; 
     auth: true,
   });
 
-type Mode = "SINGLE_NODE_WRITER" | "MULTI_NODE_MULTI_WRITER";
+type Mode = "SINGLE_NODE_WRITER" | "MULTI_NODE_MULTI_WRITER" | "MULTI_NODE_READER_ONLY";
 const mountCap = (fs = "xfs", mode: Mode = "SINGLE_NODE_WRITER") => ({
   mount: { fs_type: fs, mount_flags: [], volume_mount_group: "" },
   access_mode: { mode },
@@ -454,6 +454,55 @@ test("publish and unpublish: filesystem bind mount, read-only when asked; idempo
   assert.equal(host.mounts.filter((m) => m.target === targetPath()).length, 0);
   await unstage();
   assert.equal(host.sessionCount(), 0);
+});
+
+describe("published read-only by the controller (publish_context readOnly: its LUN is write protected for this node)", () => {
+  const RO = { readOnly: "true" };
+  const publishReq = (over: Record<string, unknown> = {}) => ({
+    volume_id: VOLUME_ID,
+    staging_target_path: stagingPath(),
+    target_path: targetPath(),
+    volume_capability: mountCap("ext4"),
+    readonly: false,
+    publish_context: RO,
+    secrets: {},
+    volume_context: {},
+    ...over,
+  });
+
+  test("a read-write capability is staged read-only: no repair, mounted ro; the pod's bind is ro though it asked read-write", async () => {
+    await stage({ volume_capability: mountCap("ext4") }); // a writer made the filesystem
+    await unstage();
+    host.calls.length = 0;
+    await stage({ volume_capability: mountCap("ext4"), publish_context: RO });
+    assert.ok(!host.calls.some((c) => c.file === "e2fsck" || c.file.startsWith("mkfs")), "nothing writes to a write-protected LUN");
+    const staged = host.mounts.find((m) => m.target === stagingPath());
+    assert.ok(staged?.options.includes("ro"), `staging mount options ${staged?.options.join(",")}`);
+    await srv.NodePublishVolume!(publishReq(), ctx);
+    assert.ok(host.mounts.find((m) => m.target === targetPath())?.options.includes("ro"));
+  });
+
+  test("MULTI_NODE_READER_ONLY is staged and published read-only", async () => {
+    await stage({ volume_capability: mountCap("ext4") });
+    await unstage();
+    await stage({ volume_capability: mountCap("ext4", "MULTI_NODE_READER_ONLY"), publish_context: RO });
+    assert.ok(host.mounts.find((m) => m.target === stagingPath())?.options.includes("ro"));
+    await srv.NodePublishVolume!(publishReq({ volume_capability: mountCap("ext4", "MULTI_NODE_READER_ONLY") }), ctx);
+    assert.ok(host.mounts.find((m) => m.target === targetPath())?.options.includes("ro"));
+  });
+
+  test("a blank volume published read-only is not formatted: FAILED_PRECONDITION", async () => {
+    const code = await codeOf(stage({ volume_capability: mountCap("xfs"), publish_context: RO }));
+    assert.equal(code, status.FAILED_PRECONDITION);
+    assert.ok(!host.calls.some((c) => c.file.startsWith("mkfs")));
+  });
+
+  test("a Block volume published read-only is bound read-only", async () => {
+    await stage({ volume_capability: blockCap(), publish_context: RO });
+    const file = host.kubelet("plugins/kubernetes.io/csi/volumeDevices/publish/pv1/pod1");
+    await srv.NodePublishVolume!(publishReq({ volume_capability: blockCap(), target_path: file }), ctx);
+    assert.ok(host.mounts.find((m) => m.target === file)?.options.includes("ro"));
+  });
 });
 
 test("block mode: no format; publish binds the dm device onto a file", async () => {

@@ -25,6 +25,7 @@ export interface BlockInfo {
   'wwid'?: (string);
   'auth'?: (boolean);
   'state'?: (string);
+  'read_only_initiators'?: (string)[];
 }
 
 export interface BlockInfo__Output {
@@ -48,4 +49,5 @@ export interface BlockInfo__Output {
   'wwid': (string);
   'auth': (boolean);
   'state': (string);
+  'read_only_initiators': (string)[];
 }

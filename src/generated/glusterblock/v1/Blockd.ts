@@ -12,6 +12,7 @@ import type { DeleteBlockRequest as _glusterblock_v1_DeleteBlockRequest, DeleteB
 import type { DeleteBlockResponse as _glusterblock_v1_DeleteBlockResponse, DeleteBlockResponse__Output as _glusterblock_v1_DeleteBlockResponse__Output } from '../../glusterblock/v1/DeleteBlockResponse.js';
 import type { GetBlockRequest as _glusterblock_v1_GetBlockRequest, GetBlockRequest__Output as _glusterblock_v1_GetBlockRequest__Output } from '../../glusterblock/v1/GetBlockRequest.js';
 import type { GetNodeStatusRequest as _glusterblock_v1_GetNodeStatusRequest, GetNodeStatusRequest__Output as _glusterblock_v1_GetNodeStatusRequest__Output } from '../../glusterblock/v1/GetNodeStatusRequest.js';
+import type { GetTargetStatusesRequest as _glusterblock_v1_GetTargetStatusesRequest, GetTargetStatusesRequest__Output as _glusterblock_v1_GetTargetStatusesRequest__Output } from '../../glusterblock/v1/GetTargetStatusesRequest.js';
 import type { GetVolumeSpaceRequest as _glusterblock_v1_GetVolumeSpaceRequest, GetVolumeSpaceRequest__Output as _glusterblock_v1_GetVolumeSpaceRequest__Output } from '../../glusterblock/v1/GetVolumeSpaceRequest.js';
 import type { ListBlocksRequest as _glusterblock_v1_ListBlocksRequest, ListBlocksRequest__Output as _glusterblock_v1_ListBlocksRequest__Output } from '../../glusterblock/v1/ListBlocksRequest.js';
 import type { ListBlocksResponse as _glusterblock_v1_ListBlocksResponse, ListBlocksResponse__Output as _glusterblock_v1_ListBlocksResponse__Output } from '../../glusterblock/v1/ListBlocksResponse.js';
@@ -26,6 +27,7 @@ import type { ResizeBlockResponse as _glusterblock_v1_ResizeBlockResponse, Resiz
 import type { SetInitiatorAccessRequest as _glusterblock_v1_SetInitiatorAccessRequest, SetInitiatorAccessRequest__Output as _glusterblock_v1_SetInitiatorAccessRequest__Output } from '../../glusterblock/v1/SetInitiatorAccessRequest.js';
 import type { SetInitiatorAccessResponse as _glusterblock_v1_SetInitiatorAccessResponse, SetInitiatorAccessResponse__Output as _glusterblock_v1_SetInitiatorAccessResponse__Output } from '../../glusterblock/v1/SetInitiatorAccessResponse.js';
 import type { TargetStatusReport as _glusterblock_v1_TargetStatusReport, TargetStatusReport__Output as _glusterblock_v1_TargetStatusReport__Output } from '../../glusterblock/v1/TargetStatusReport.js';
+import type { TargetStatusReports as _glusterblock_v1_TargetStatusReports, TargetStatusReports__Output as _glusterblock_v1_TargetStatusReports__Output } from '../../glusterblock/v1/TargetStatusReports.js';
 import type { VolumeSpace as _glusterblock_v1_VolumeSpace, VolumeSpace__Output as _glusterblock_v1_VolumeSpace__Output } from '../../glusterblock/v1/VolumeSpace.js';
 
 export interface BlockdClient extends grpc.Client {
@@ -82,6 +84,15 @@ export interface BlockdClient extends grpc.Client {
   getTargetStatus(argument: _glusterblock_v1_GetBlockRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReport__Output>): grpc.ClientUnaryCall;
   getTargetStatus(argument: _glusterblock_v1_GetBlockRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReport__Output>): grpc.ClientUnaryCall;
   getTargetStatus(argument: _glusterblock_v1_GetBlockRequest, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReport__Output>): grpc.ClientUnaryCall;
+  
+  GetTargetStatuses(argument: _glusterblock_v1_GetTargetStatusesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReports__Output>): grpc.ClientUnaryCall;
+  GetTargetStatuses(argument: _glusterblock_v1_GetTargetStatusesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReports__Output>): grpc.ClientUnaryCall;
+  GetTargetStatuses(argument: _glusterblock_v1_GetTargetStatusesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReports__Output>): grpc.ClientUnaryCall;
+  GetTargetStatuses(argument: _glusterblock_v1_GetTargetStatusesRequest, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReports__Output>): grpc.ClientUnaryCall;
+  getTargetStatuses(argument: _glusterblock_v1_GetTargetStatusesRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReports__Output>): grpc.ClientUnaryCall;
+  getTargetStatuses(argument: _glusterblock_v1_GetTargetStatusesRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReports__Output>): grpc.ClientUnaryCall;
+  getTargetStatuses(argument: _glusterblock_v1_GetTargetStatusesRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReports__Output>): grpc.ClientUnaryCall;
+  getTargetStatuses(argument: _glusterblock_v1_GetTargetStatusesRequest, callback: grpc.requestCallback<_glusterblock_v1_TargetStatusReports__Output>): grpc.ClientUnaryCall;
   
   GetVolumeSpace(argument: _glusterblock_v1_GetVolumeSpaceRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_VolumeSpace__Output>): grpc.ClientUnaryCall;
   GetVolumeSpace(argument: _glusterblock_v1_GetVolumeSpaceRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_VolumeSpace__Output>): grpc.ClientUnaryCall;
@@ -161,6 +172,8 @@ export interface BlockdHandlers extends grpc.UntypedServiceImplementation {
   
   GetTargetStatus: grpc.handleUnaryCall<_glusterblock_v1_GetBlockRequest__Output, _glusterblock_v1_TargetStatusReport>;
   
+  GetTargetStatuses: grpc.handleUnaryCall<_glusterblock_v1_GetTargetStatusesRequest__Output, _glusterblock_v1_TargetStatusReports>;
+  
   GetVolumeSpace: grpc.handleUnaryCall<_glusterblock_v1_GetVolumeSpaceRequest__Output, _glusterblock_v1_VolumeSpace>;
   
   ListBlocks: grpc.handleUnaryCall<_glusterblock_v1_ListBlocksRequest__Output, _glusterblock_v1_ListBlocksResponse>;
@@ -184,6 +197,7 @@ export interface BlockdDefinition extends grpc.ServiceDefinition {
   GetBlock: MethodDefinition<_glusterblock_v1_GetBlockRequest, _glusterblock_v1_BlockInfo, _glusterblock_v1_GetBlockRequest__Output, _glusterblock_v1_BlockInfo__Output>
   GetNodeStatus: MethodDefinition<_glusterblock_v1_GetNodeStatusRequest, _glusterblock_v1_NodeStatus, _glusterblock_v1_GetNodeStatusRequest__Output, _glusterblock_v1_NodeStatus__Output>
   GetTargetStatus: MethodDefinition<_glusterblock_v1_GetBlockRequest, _glusterblock_v1_TargetStatusReport, _glusterblock_v1_GetBlockRequest__Output, _glusterblock_v1_TargetStatusReport__Output>
+  GetTargetStatuses: MethodDefinition<_glusterblock_v1_GetTargetStatusesRequest, _glusterblock_v1_TargetStatusReports, _glusterblock_v1_GetTargetStatusesRequest__Output, _glusterblock_v1_TargetStatusReports__Output>
   GetVolumeSpace: MethodDefinition<_glusterblock_v1_GetVolumeSpaceRequest, _glusterblock_v1_VolumeSpace, _glusterblock_v1_GetVolumeSpaceRequest__Output, _glusterblock_v1_VolumeSpace__Output>
   ListBlocks: MethodDefinition<_glusterblock_v1_ListBlocksRequest, _glusterblock_v1_ListBlocksResponse, _glusterblock_v1_ListBlocksRequest__Output, _glusterblock_v1_ListBlocksResponse__Output>
   ModifyAuth: MethodDefinition<_glusterblock_v1_ModifyAuthRequest, _glusterblock_v1_ModifyAuthResponse, _glusterblock_v1_ModifyAuthRequest__Output, _glusterblock_v1_ModifyAuthResponse__Output>

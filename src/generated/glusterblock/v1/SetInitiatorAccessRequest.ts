@@ -7,6 +7,7 @@ export interface SetInitiatorAccessRequest {
   'block'?: (string);
   'initiator_iqn'?: (string);
   'allow'?: (boolean);
+  'read_only'?: (boolean);
 }
 
 export interface SetInitiatorAccessRequest__Output {
@@ -14,4 +15,5 @@ export interface SetInitiatorAccessRequest__Output {
   'block': (string);
   'initiator_iqn': (string);
   'allow': (boolean);
+  'read_only': (boolean);
 }

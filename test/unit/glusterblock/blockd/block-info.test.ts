@@ -9,15 +9,33 @@ import { gbidFor } from "../../../doubles/names.js";
 
 const HOSTS = ["10.0.0.1", "fd00::2", "10.0.0.3"];
 
-function details(exported: readonly string[]): BlockDetails {
+function details(exported: readonly string[], initiators: { rw?: string[]; ro?: string[] } = {}): BlockDetails {
   const meta = parseJournal(
     "b1",
     createIntentLines({ volume: "hv", gbid: gbidFor("hv", "b1"), ha: 3 }) +
       createDoneLines({ sizeBytes: 1048576n }) +
       exported.map((h) => hostLine(h, "CONFIGSUCCESS")).join(""),
   );
-  return { meta, info: toBlockSummary(meta), hosts: HOSTS, aclMode: "EXPLICIT", initiators: [], owner: "" };
+  const ro = initiators.ro ?? [];
+  return {
+    meta,
+    info: toBlockSummary(meta),
+    hosts: HOSTS,
+    aclMode: "EXPLICIT",
+    initiators: [...(initiators.rw ?? []), ...ro],
+    readOnlyInitiators: ro,
+    owner: "",
+  };
 }
+
+test("initiators: every one let in, and which of them are read-only (a caller that knows only `initiators` sees them all)", () => {
+  const i = toBlockInfo(
+    details(["10.0.0.1"], { rw: ["iqn.2004-10.com.ubuntu:01:w1"], ro: ["iqn.2004-10.com.ubuntu:01:r1", "iqn.2004-10.com.ubuntu:01:r2"] }),
+    3260,
+  );
+  assert.deepEqual(i.initiators, ["iqn.2004-10.com.ubuntu:01:w1", "iqn.2004-10.com.ubuntu:01:r1", "iqn.2004-10.com.ubuntu:01:r2"]);
+  assert.deepEqual(i.read_only_initiators, ["iqn.2004-10.com.ubuntu:01:r1", "iqn.2004-10.com.ubuntu:01:r2"]);
+});
 
 test("portals: the exporting hosts in HA order, on the given port", () => {
   const d = details(["10.0.0.3", "fd00::2"]);

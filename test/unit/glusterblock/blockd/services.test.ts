@@ -27,6 +27,8 @@ import { createDoneLines, createIntentLines, hostLine, keyLine } from "../../../
 import { gbidFor } from "../../../doubles/names.js";
 import type { BlockInfo__Output } from "../../../../src/generated/glusterblock/v1/BlockInfo.js";
 import type { ListBlocksResponse__Output } from "../../../../src/generated/glusterblock/v1/ListBlocksResponse.js";
+import type { TargetStatusReports__Output } from "../../../../src/generated/glusterblock/v1/TargetStatusReports.js";
+import type { TargetStatusReport__Output } from "../../../../src/generated/glusterblock/v1/TargetStatusReport.js";
 import { exec, ExecCancelledError, type Exec } from "../../../../src/util/exec.js";
 import { nullLogger } from "../../../../src/util/log.js";
 import { FakeConfigfs } from "../../../doubles/fake-configfs.js";
@@ -197,4 +199,33 @@ test("ListBlocks without details lists names only", async () => {
   assert.deepEqual([...r.blocks].sort(), ["b0", "b1"]);
   assert.deepEqual(r.infos, []);
   assert.deepEqual(r.unreadable, []);
+});
+
+test("GetTargetStatuses answers a report per block asked, in order: its hosts as GetTargetStatus gives them, or why it cannot be judged", async () => {
+  await wholeBlock("b0");
+  await store.append("b3", keyLine("VOLUME", VOLUME) + "this is not a journal line\n");
+  const r = await unary<TargetStatusReports__Output>(client, "GetTargetStatuses", { volume: VOLUME, blocks: ["nosuch", "b0", "b3"] }, { timeoutMs: 10_000 });
+  assert.deepEqual(
+    r.blocks.map((b) => b.block),
+    ["nosuch", "b0", "b3"],
+  );
+  const [none, b0, b3] = r.blocks;
+  assert.match(none?.error ?? "", /doesn't exist/);
+  assert.deepEqual(none?.hosts, []);
+  assert.match(b3?.error ?? "", /line 2/);
+  assert.equal(b0?.error, "");
+  const one = await unary<TargetStatusReport__Output>(client, "GetTargetStatus", { volume: VOLUME, block: "b0" }, { timeoutMs: 10_000 });
+  // no peer answers in this test: every host is unreachable, the same way in both
+  assert.deepEqual(b0?.hosts, one.hosts);
+  assert.deepEqual(
+    b0?.hosts.map((h) => [h.host, h.matches]),
+    HOSTS.map((h) => [h, false]),
+  );
+  const tooMany = await unary(
+    client,
+    "GetTargetStatuses",
+    { volume: VOLUME, blocks: Array.from({ length: 1001 }, (_, i) => `x${i}`) },
+    { timeoutMs: 10_000 },
+  ).catch((e: unknown) => e);
+  assert.equal((tooMany as { code?: number }).code, status.INVALID_ARGUMENT);
 });

@@ -297,13 +297,45 @@ describe("ConfigfsLioTargets.apply: changes", () => {
       assert.equal(t.generateNodeAcls, false);
       assert.equal(t.hasChapPassword, false);
       assert.deepEqual(t.acls, [
-        { initiator: INIT_A, mappedLuns: [0], chapUserid: GBID, hasChapPassword: true },
-        { initiator: INIT_B, mappedLuns: [0], chapUserid: GBID, hasChapPassword: true },
+        { initiator: INIT_A, mappedLuns: [0], writeProtected: false, chapUserid: GBID, hasChapPassword: true },
+        { initiator: INIT_B, mappedLuns: [0], writeProtected: false, chapUserid: GBID, hasChapPassword: true },
       ]);
     }
     const link = `${ROOT}/iscsi/${spec().iqn}/tpgt_1/acls/${INIT_A}/lun_0`;
     const alias = (await fs.readdir(link)).find((n) => n !== "write_protect") ?? "";
     assert.equal(await fs.kind(`${link}/${alias}`), "link");
+  });
+
+  test("a read-only initiator's mapped LUN 0 is write protected on every TPG, after its link; the others stay read-write", async () => {
+    const { fs, lio } = setup();
+    await lio.apply(spec({ generateNodeAcls: false, acls: [INIT_A, INIT_B], readOnlyAcls: [INIT_B] }));
+    const st = await lio.get(spec().iqn);
+    for (const t of st?.target?.tpgs ?? []) {
+      assert.deepEqual(
+        t.acls.map((a) => [a.initiator, a.writeProtected]),
+        [
+          [INIT_A, false],
+          [INIT_B, true],
+        ],
+      );
+    }
+    for (const tag of [1, 2, 3]) {
+      const ml = `${ROOT}/iscsi/${spec().iqn}/tpgt_${tag}/acls/${INIT_B}/lun_0`;
+      assert.equal(await fs.read(`${ml}/write_protect`), "1\n");
+      // the kernel keeps write_protect on the mapping the link makes: written before it, it would be lost
+      const link = fs.ops.findIndex((o) => o.startsWith(`symlink ${ml}/`));
+      const wp = fs.ops.findIndex((o) => o === `write ${ml}/write_protect`);
+      assert.ok(link >= 0 && wp > link, `tpgt_${tag}: write_protect after the link`);
+    }
+    const again = await lio.apply(spec({ generateNodeAcls: false, acls: [INIT_A, INIT_B], readOnlyAcls: [INIT_B] }));
+    assert.equal(again.writes, 0, "re-applying the same writes nothing");
+    assert.deepEqual(await lio.pendingMany([spec({ generateNodeAcls: false, acls: [INIT_A, INIT_B], readOnlyAcls: [INIT_B] })]), new Set());
+    // read-write again: the same mapping, its mode written
+    const rw = spec({ generateNodeAcls: false, acls: [INIT_A, INIT_B] });
+    assert.deepEqual(await lio.pendingMany([rw]), new Set([rw.iqn]), "a change of mode is pending");
+    const back = await lio.apply(rw);
+    assert.equal(back.writes, 3, back.changes.join("\n"));
+    assert.ok(back.changes.every((c) => c.includes(`${INIT_B}/lun_0/write_protect`)));
   });
 
   test("ACL add and remove touch only that initiator", async () => {
@@ -386,6 +418,8 @@ describe("ConfigfsLioTargets.apply: changes", () => {
       { iqn: "iqn.2016-12.org.gluster-block:other" },
       { hosts: [] },
       { acls: ["not an iqn"] },
+      { generateNodeAcls: false, acls: [INIT_A], readOnlyAcls: [INIT_B] },
+      { generateNodeAcls: true, acls: [], readOnlyAcls: [INIT_B] },
       { auth: { userid: GBID, password: "" } },
     ];
     for (const b of bad) await assert.rejects(lio.apply(spec(b)), LioInvalidSpecError, JSON.stringify(b));

@@ -1,0 +1,83 @@
+// A BlockEngine over a temp directory laid out as a hosting volume, its HA
+// hosts LocalNodes in this process, each with its own configfs imitation:
+// for engine tests that need journals, peers and LIO but no glusterd and no
+// network. `gluster volume info` is answered here; the block lock is
+// flock(1), the real program.
+import { rm } from "node:fs/promises";
+import { BlockEngine } from "../../src/glusterblock/engine/block-engine.js";
+import { LocalNode } from "../../src/glusterblock/engine/local-node.js";
+import type { NodeStatusInfo, PeerRef, Peers, TargetResult, TargetStatusAnswer } from "../../src/glusterblock/engine/peers.js";
+import { GlusterCli } from "../../src/glusterblock/gluster/gluster-cli.js";
+import { ConfigfsLioTargets } from "../../src/glusterblock/lio/configfs-lio-targets.js";
+import type { BlockStore } from "../../src/glusterblock/volume/block-store.js";
+import { exec, type Exec } from "../../src/util/exec.js";
+import { nullLogger } from "../../src/util/log.js";
+import { FakeConfigfs } from "../doubles/fake-configfs.js";
+import { tempHostingVolume } from "./temp-hosting-volume.js";
+
+export const CONFIGFS_ROOT = "/sys/kernel/config/target";
+
+export interface LocalHost {
+  fs: FakeConfigfs;
+  local: LocalNode;
+}
+
+/** Peers that route to the LocalNodes; a host in `down` refuses the connection; every call counted by method and host. */
+export class LocalPeers implements Peers {
+  readonly calls: string[] = [];
+  readonly down = new Set<string>();
+  constructor(private readonly hosts: Map<string, LocalHost>) {}
+  private node(method: string, host: string): LocalNode {
+    this.calls.push(`${method} ${host}`);
+    const n = this.hosts.get(host);
+    if (!n || this.down.has(host)) throw new Error(`connect ECONNREFUSED ${host}:24010`);
+    return n.local;
+  }
+  apply(host: string, ref: PeerRef): Promise<TargetResult> {
+    return Promise.resolve().then(() => this.node("apply", host).apply(ref));
+  }
+  remove(host: string, ref: PeerRef): Promise<TargetResult> {
+    return Promise.resolve().then(() => this.node("remove", host).remove(ref));
+  }
+  status(host: string, ref: PeerRef): Promise<TargetResult> {
+    return Promise.resolve().then(() => this.node("status", host).status(ref));
+  }
+  statusMany(host: string, refs: readonly PeerRef[]): Promise<TargetStatusAnswer[]> {
+    return Promise.resolve().then(() => this.node("statusMany", host).statusMany(refs));
+  }
+  ping(host: string): Promise<NodeStatusInfo> {
+    return Promise.resolve().then(() => this.node("ping", host).nodeStatus());
+  }
+}
+
+export interface LocalEngine {
+  engine: BlockEngine;
+  store: BlockStore;
+  hosts: Map<string, LocalHost>;
+  peers: LocalPeers;
+  cleanup(): Promise<void>;
+}
+
+/** The engine runs on hosts[0]. */
+export async function localEngine(volume: string, hostAddresses: readonly string[], prefix: string): Promise<LocalEngine> {
+  const v = await tempHostingVolume(volume, prefix);
+  const hosts = new Map<string, LocalHost>();
+  for (const host of hostAddresses) {
+    const fs = new FakeConfigfs(CONFIGFS_ROOT);
+    const lio = new ConfigfsLioTargets({ root: CONFIGFS_ROOT, fs });
+    hosts.set(host, { fs, local: new LocalNode({ host, mounts: v.mounts, lio, exec, volfileServer: "localhost", log: nullLogger }) });
+  }
+  const info = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<cliOutput><opRet>0</opRet><opErrno>0</opErrno><opErrstr/><volInfo><volumes><volume><name>${volume}</name><status>1</status><statusStr>Started</statusStr><typeStr>Replicate</typeStr><replicaCount>3</replicaCount><bricks/><options/></volume><count>1</count></volumes></volInfo></cliOutput>`;
+  const glusterExec: Exec = (file, args) => Promise.resolve({ file, redactedArgs: args, stdout: info, stderr: "", exitCode: 0, durationMs: 1 });
+  const peers = new LocalPeers(hosts);
+  const engine = new BlockEngine({
+    host: hostAddresses[0] ?? "",
+    mounts: v.mounts,
+    gluster: new GlusterCli({ exec: glusterExec }),
+    peers,
+    exec,
+    log: nullLogger,
+  });
+  return { engine, store: v.store, hosts, peers, cleanup: () => rm(v.dir, { recursive: true, force: true }) };
+}
