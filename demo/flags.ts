@@ -15,7 +15,9 @@ Boots (or reuses) the 3-VM lab, starts gluster-blockd on the storage VMs, runs
 the seed's example with the gluster-block CLI and a hand-driven initiator
 (create ha 3 with CHAP, login on 3 portals, multipath, mkfs.xfs, mount, write),
 then the same through the CSI controller and node plugin (CreateVolume,
-ControllerPublish, NodeStage, NodePublish, write), and removes all it made.
+ControllerPublish, NodeStage, NodePublish, write; through a real Kubernetes
+cluster, helm and a PVC when K8S_BIN_DIR names Kubernetes binaries), and
+removes all it made.
 
   --down     power the lab off at the end (default: leave it running for the next run)
   --keep     skip the teardown, to look around in the VMs (npm run lab -- ssh 1 ...);

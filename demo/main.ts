@@ -2,8 +2,11 @@
 // command. On a fresh machine it installs the lab's host packages, builds
 // and boots the 3-VM lab (or reuses the running one), starts gluster-blockd
 // on the storage VMs, runs the seed's example with the gluster-block CLI and
-// a hand-driven initiator, then the same through the CSI controller and node
-// plugin, and removes everything it made, printing each step and its time.
+// a hand-driven initiator, then the same through CSI: through a real
+// Kubernetes cluster in the lab when Kubernetes binaries are given
+// (K8S_BIN_DIR, see lab/k8s/config.ts), otherwise with this program playing
+// the sidecars and the kubelet. It removes everything it made, printing each
+// step and its time.
 // No CHAP password reaches the output (see secrets.ts).
 import { join } from "node:path";
 import { ensureLab, type Lab } from "../lab/harness/lab.js";
@@ -14,7 +17,9 @@ import { failureMessage, run } from "../lab/proc.js";
 import { down, isClean } from "../lab/teardown.js";
 import { runningVms } from "../lab/vm.js";
 import type { DemoContext } from "./context.js";
+import { k8sBins, K8S_SKIP } from "../lab/k8s/config.js";
 import { csiExample } from "./csi-example.js";
+import { k8sExample, sweepK8s } from "./k8s-example.js";
 import { parseDemoFlags, USAGE, type DemoFlags } from "./flags.js";
 import { sweepLeftovers } from "./leftovers.js";
 import { Scrubber } from "./secrets.js";
@@ -51,6 +56,14 @@ async function demo(flags: DemoFlags, log: StepLog, scrubber: Scrubber): Promise
       () => Promise.all(theLab.nodes.map((n) => ensureImageOn(n))),
       () => `${LAB_IMAGE}: gluster-blockd and the node plugin run from it as the chart runs them`,
     );
+    const kube = k8sBins() !== undefined;
+    // the chart's pods of a kept run hold blockd's port and the plugin's socket
+    if (kube)
+      await log.step(
+        "remove what an earlier run left in Kubernetes (--keep, or cut short)",
+        () => sweepK8s(theLab),
+        (d) => d,
+      );
     blockd = true;
     await log.step(
       `start gluster-blockd on ${theLab.nodes.map((n) => n.name).join(" ")}`,
@@ -66,8 +79,14 @@ async function demo(flags: DemoFlags, log: StepLog, scrubber: Scrubber): Promise
     if (!flags.cleanup) {
       log.heading("1. the seed's example: gluster-block CLI on n1, a hand-driven iSCSI initiator on n1");
       await seedExample(ctx);
-      log.heading("2. the same through CSI: this program plays the sidecars and kubelet; controller here, node plugin on n1");
-      await csiExample(ctx);
+      if (kube) {
+        log.heading("2. the same through Kubernetes: helm install, the chart's StorageClass, a PVC, a pod on n1 that writes");
+        await k8sExample(ctx);
+      } else {
+        log.heading("2. the same through CSI: this program plays the sidecars and kubelet; controller here, node plugin on n1");
+        log.say(`  (not through Kubernetes: ${K8S_SKIP})`);
+        await csiExample(ctx);
+      }
     }
     ok = true;
   } catch (err) {

@@ -11,9 +11,9 @@ import { stopNodePlugin } from "../harness/node-plugin.js";
 import { stopBlockdEverywhere } from "../harness/product.js";
 import { productArchive } from "../harness/product-image.js";
 import { k8sBins, K8S_SKIP } from "./config.js";
-import { ADMIN_KUBECONFIG, ensureControlPlane, kubectl } from "./control-plane.js";
+import { ADMIN_KUBECONFIG, ensureControlPlane, kubectl, stopControlPlane } from "./control-plane.js";
 import { ensureClusterImages, SIDECARS, type ClusterImages, type SidecarKey } from "./images.js";
-import { ensureWorker, type Archive } from "./workers.js";
+import { ensureWorker, stopWorker, type Archive } from "./workers.js";
 
 export const RELEASE = "gluster-block-csi";
 export const NAMESPACE = "gluster-block-csi";
@@ -105,4 +105,10 @@ export async function installChart(c: Cluster, extra: readonly string[] = []): P
   );
   if (r.code !== 0) throw new Error(`helm upgrade --install failed (${r.code}): ${r.stderr}${r.stdout}`);
   return r;
+}
+
+/** The cluster stopped: every kubelet and pod container on the lab's nodes, then the control plane (its state kept for the next start). */
+export async function stopCluster(lab: Lab): Promise<void> {
+  await Promise.all(lab.nodes.map((n) => stopWorker(n)));
+  await stopControlPlane();
 }

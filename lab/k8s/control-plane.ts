@@ -129,7 +129,7 @@ export function kubectl(args: readonly string[], opts: { input?: string; timeout
   });
 }
 
-async function apiReady(): Promise<boolean> {
+export async function apiReady(): Promise<boolean> {
   const r = await kubectl(["get", "--raw", "/readyz"], { timeoutMs: 15_000 });
   return r.code === 0 && r.stdout.trim() === "ok";
 }

@@ -1,0 +1,151 @@
+// Kubernetes in the lab (issue 23, tests 6 and 7): the driver's own pods go
+// away under load. The node plugin's pod deleted, then the kubelet killed,
+// while a pod writes to its volume: the writes go on, and the new plugin pod
+// unstages the volume later. A storage node's blockd pod deleted during a
+// burst of 10 claims: every claim ends Bound and `gluster-block audit` finds
+// nothing on any node. Needs K8S_BIN_DIR (or the fixed place,
+// lab/k8s/config.ts); skipped with one line otherwise.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { HOSTING_VOLUME, type Lab } from "../../lab/harness/lab.js";
+import { k8sBins, K8S_SKIP } from "../../lab/k8s/config.js";
+import { kc, NAMESPACE } from "../../lab/k8s/cluster.js";
+import { KUBELET_UNIT } from "../../lab/k8s/workers.js";
+import { assertGone, claim, RELEASE_BLOCKD, claimAndPod, deleteObjects, execIn, notes, prepare, pvOf, until, waitReady, type PvJson } from "./workload.js";
+
+const bins = k8sBins();
+const SKIP = bins ? false : K8S_SKIP;
+if (!bins) console.log(`# k8s layer skipped: ${K8S_SKIP}`);
+
+let lab: Lab;
+const n = notes();
+
+before(async () => {
+  if (bins) ({ lab } = await prepare(n));
+});
+
+after(() => {
+  if (bins && lab) n.print();
+});
+
+const COMPONENT = "app.kubernetes.io/component";
+
+/** The name of the release's pod of `component` on `node`, once one is Ready (polled up to `seconds`). */
+function readyPodOn(component: "node" | "blockd", node: string, seconds: number, not?: string): Promise<string | undefined> {
+  return until(seconds, async () => {
+    const pods = JSON.parse(
+      await kc(["get", "pods", "-n", NAMESPACE, "-l", `${COMPONENT}=${component}`, "--field-selector", `spec.nodeName=${node}`, "-o", "json"]),
+    ) as { items: { metadata: { name: string; deletionTimestamp?: string }; status: { conditions?: { type: string; status: string }[] } }[] };
+    const p = pods.items.find(
+      (i) => i.metadata.name !== not && !i.metadata.deletionTimestamp && (i.status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
+    );
+    return p?.metadata.name;
+  });
+}
+
+/** A writer: a line with a counter appended and synced to the volume every half second; a failed write goes to /tmp/errors. */
+const WRITER = "( i=0; while :; do i=$((i+1)); if echo $i >> /data/count && sync /data/count; then :; else echo $i >> /tmp/errors; fi; sleep 0.5; done ) &";
+const written = async (): Promise<number> => Number((await execIn("writer", "tail -n 1 /data/count 2>/dev/null || echo 0")).trim());
+const errors = async (): Promise<string> => (await execIn("writer", "cat /tmp/errors 2>/dev/null || true")).trim();
+
+/** The writer's counter goes on for `seconds` after `from`. */
+async function writesGoOn(from: number, what: string): Promise<number> {
+  const now = await until(60, async () => {
+    const w = await written();
+    return w > from + 10 ? w : undefined;
+  });
+  assert.ok(now, `${what}: the pod's writes go on (counter ${from} -> ${await written()})`);
+  assert.equal(await errors(), "", `${what}: no write failed`);
+  return now;
+}
+
+test(
+  "the node plugin's pod deleted, then the kubelet killed, while a pod on n1 writes: the writes go on; the new plugin pod unstages later",
+  { skip: SKIP, timeout: 1_800_000 },
+  async () => {
+    const n1 = lab.node(1);
+    await kc(["apply", "-f", "-"], { input: claimAndPod("writer", "n1", { script: WRITER }) });
+    n.note(`writer: pod Ready in ${(await waitReady("writer")).toFixed(1)} s`);
+    const podUid = (await kc(["get", "pod", "writer", "-n", "default", "-o", "jsonpath={.metadata.uid}"])).trim();
+    let count = await writesGoOn(await written(), "before anything");
+
+    const plugin = await readyPodOn("node", "n1", 60);
+    assert.ok(plugin, "the node plugin's pod on n1");
+    const t0 = performance.now();
+    await kc(["delete", "pod", plugin, "-n", NAMESPACE, "--wait=false"]);
+    count = await writesGoOn(count, "the plugin's pod deleted");
+    const next = await readyPodOn("node", "n1", 600, plugin);
+    assert.ok(next, "a new node plugin pod on n1 is Ready within 600 s");
+    n.note(`node plugin pod ${plugin} deleted: ${next} Ready ${((performance.now() - t0) / 1000).toFixed(1)} s later; the writer's counter at ${count}`);
+    count = await writesGoOn(count, "after the new plugin pod");
+
+    const t1 = performance.now();
+    await n1.must(`systemctl kill -s SIGKILL ${KUBELET_UNIT}`);
+    count = await writesGoOn(count, "the kubelet killed");
+    await kc(["wait", "--for=condition=Ready", "node/n1", "--timeout=300s"], { timeoutMs: 360_000 });
+    await until(120, async () => ((await n1.run(`systemctl is-active ${KUBELET_UNIT}`)).stdout.trim() === "active" ? true : undefined));
+    count = await writesGoOn(count, "after the kubelet came back");
+    n.note(`kubelet on n1 killed: back and the node Ready ${((performance.now() - t1) / 1000).toFixed(1)} s later; the writer's counter at ${count}`);
+    const same = JSON.parse(await kc(["get", "pod", "writer", "-n", "default", "-o", "json"])) as {
+      metadata: { uid: string };
+      status: { containerStatuses: { restartCount: number }[] };
+    };
+    assert.equal(same.metadata.uid, podUid, "the writer is the same pod");
+    assert.equal(same.status.containerStatuses[0]?.restartCount, 0, "its container never restarted");
+
+    const pv = await pvOf("writer");
+    await deleteObjects("pod", "writer");
+    await deleteObjects("pvc", "writer");
+    await assertGone([n1], pv, "writer");
+  },
+);
+
+/** `gluster-block audit` in every blockd pod: the output of each that reports anything. */
+async function auditEveryNode(): Promise<string[]> {
+  const pods = (await kc(["get", "pods", "-n", NAMESPACE, "-l", `${COMPONENT}=blockd`, "-o", "name"])).split("\n").filter(Boolean);
+  assert.equal(pods.length, lab.nodes.length, "a blockd pod per storage node");
+  const out: string[] = [];
+  for (const p of pods) {
+    const r = await kc(["exec", "-n", NAMESPACE, p, "--", "gluster-block", "audit", HOSTING_VOLUME]).catch((e: Error) => `failed: ${e.message}`);
+    if (r !== `VOLUME: ${HOSTING_VOLUME}\nRESULT: SUCCESS\n`) out.push(`${p}: ${r.trim().replace(/\n/g, " | ")}`);
+  }
+  return out;
+}
+
+test(
+  "a storage node's blockd pod deleted during a burst of 10 claims: every claim Bound, the audit clean; deleted, nothing left",
+  { skip: SKIP, timeout: 2_400_000 },
+  async () => {
+    const names = Array.from({ length: 10 }, (_, k) => `burst-${k}`);
+    const t0 = performance.now();
+    await kc(["apply", "-f", "-"], { input: names.map((c) => claim(c)).join("---\n") });
+    await new Promise((r) => setTimeout(r, 5000));
+    const blockd = await readyPodOn("blockd", "n2", 60);
+    assert.ok(blockd, "blockd's pod on n2");
+    await kc(["delete", "pod", blockd, "-n", NAMESPACE, "--wait=false"]);
+    n.note(`blockd pod ${blockd} deleted ${((performance.now() - t0) / 1000).toFixed(1)} s into the burst`);
+
+    const phases = async (): Promise<Record<string, string>> => {
+      const list = JSON.parse(await kc(["get", "pvc", ...names, "-n", "default", "-o", "json"])) as {
+        items: { metadata: { name: string }; status: { phase: string } }[];
+      };
+      return Object.fromEntries(list.items.map((i) => [i.metadata.name, i.status.phase]));
+    };
+    const bound = await until(1500, async () => {
+      const p = await phases();
+      return Object.values(p).every((s) => s === "Bound") ? p : undefined;
+    });
+    assert.ok(bound, `every claim Bound within 1500 s: ${JSON.stringify(await phases())}`);
+    n.note(`10 claims Bound ${((performance.now() - t0) / 1000).toFixed(1)} s after they were made, with blockd's pod on n2 deleted among them`);
+    assert.ok(await readyPodOn("blockd", "n2", 600, blockd), "a new blockd pod on n2 is Ready");
+    const pvs: PvJson[] = [];
+    for (const c of names) pvs.push(await pvOf(c));
+    const list = await kc(["exec", "-n", NAMESPACE, `ds/${RELEASE_BLOCKD}`, "--", "gluster-block", "list", HOSTING_VOLUME]);
+    for (const pv of pvs) assert.ok(list.includes(pv.metadata.name), `${pv.metadata.name}'s block is listed`);
+    assert.deepEqual(await auditEveryNode(), [], "gluster-block audit finds nothing on any node after the burst");
+
+    await deleteObjects("pvc", ...names);
+    for (const pv of pvs) await assertGone([], pv, pv.metadata.name);
+    assert.deepEqual(await auditEveryNode(), [], "gluster-block audit finds nothing on any node after the deletes");
+  },
+);
