@@ -1,5 +1,6 @@
 // The CSI Node service: validation first (INVALID_ARGUMENT naming the field,
-// nothing run; then NOT_FOUND for a volume ID not of our form), then the per-volume lock (a waiter over 60 s gets ABORTED),
+// nothing run; then NOT_FOUND for a volume ID not of our form, or a
+// volume_path no volume can be at), then the per-volume lock (a waiter over 60 s gets ABORTED),
 // then the work, which lives in stager/publisher/volume-health.
 import type { NodeHandlers } from "../generated/csi/v1/Node.js";
 import type { NodeServiceCapability } from "../generated/csi/v1/NodeServiceCapability.js";
@@ -12,7 +13,17 @@ import { Publisher } from "./publisher.js";
 import { VolumeHealth } from "./volume-health.js";
 import { readInitiatorName } from "./node-info.js";
 import { initiatorNameFile } from "./host-paths.js";
-import { asPublished, knownVolume, requireCapability, requireChap, requireContext, requirePath, requireVolumeId } from "./validate.js";
+import {
+  asPublished,
+  knownVolume,
+  knownVolumePath,
+  requireCapability,
+  requireChap,
+  requireContext,
+  requireField,
+  requirePath,
+  requireVolumeId,
+} from "./validate.js";
 
 export interface NodeServerOptions {
   nodeName: string;
@@ -92,20 +103,22 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
 
     async NodeGetVolumeStats(req) {
       requireVolumeId(req.volume_id);
-      const volumePath = requirePath("volume_path", req.volume_path);
+      const volumePath = requireField("volume_path", req.volume_path);
       if (req.staging_target_path) requirePath("staging_target_path", req.staging_target_path);
       knownVolume(req.volume_id);
+      knownVolumePath("volume_path", volumePath);
       return health.stats(req.volume_id, volumePath);
     },
 
     async NodeExpandVolume(req) {
       requireVolumeId(req.volume_id);
-      const volumePath = requirePath("volume_path", req.volume_path);
+      const volumePath = requireField("volume_path", req.volume_path);
       if (req.staging_target_path) requirePath("staging_target_path", req.staging_target_path);
       if (req.volume_capability) requireCapability(req.volume_capability);
       const required = Number(req.capacity_range?.required_bytes ?? 0);
       if (!Number.isFinite(required) || required < 0) throw invalidArgument("capacity_range.required_bytes is negative");
       knownVolume(req.volume_id);
+      knownVolumePath("volume_path", volumePath);
       const size = await locked(req.volume_id, () => health.expand(req.volume_id, volumePath));
       if (required > 0 && size < required)
         throw failedPrecondition(
