@@ -1,6 +1,7 @@
 // The CSI Node service: validation first (INVALID_ARGUMENT naming the field,
 // nothing run; then NOT_FOUND for a volume ID not of our form, or a
-// volume_path no volume can be at), then the per-volume lock (a waiter over 60 s gets ABORTED),
+// volume_path no volume can be at; a teardown of such an ID is OK, nothing
+// done), then the per-volume lock (a waiter over 60 s gets ABORTED),
 // then the work, which lives in stager/publisher/volume-health.
 import type { NodeHandlers } from "../generated/csi/v1/Node.js";
 import type { NodeServiceCapability } from "../generated/csi/v1/NodeServiceCapability.js";
@@ -23,6 +24,7 @@ import {
   requireField,
   requirePath,
   requireVolumeId,
+  teardownVolume,
 } from "./validate.js";
 
 export interface NodeServerOptions {
@@ -78,7 +80,11 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
     async NodeUnstageVolume(req, ctx) {
       requireVolumeId(req.volume_id);
       const stagingPath = requirePath("staging_target_path", req.staging_target_path);
-      const ref = knownVolume(req.volume_id);
+      const ref = teardownVolume(req.volume_id);
+      if (!ref) {
+        ctx.log.info("volume_id is not of this driver's form: no such volume, nothing staged to undo", { volumeId: req.volume_id });
+        return {};
+      }
       await locked(req.volume_id, () => stager.unstage(ref, req.volume_id, stagingPath, ctx.log, ctx.signal));
       return {};
     },
@@ -96,7 +102,11 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
     async NodeUnpublishVolume(req, ctx) {
       requireVolumeId(req.volume_id);
       const targetPath = requirePath("target_path", req.target_path);
-      knownVolume(req.volume_id);
+      if (!teardownVolume(req.volume_id)) {
+        // NodePublishVolume never bound such an ID anywhere: what may be at the path is not ours to unmount
+        ctx.log.info("volume_id is not of this driver's form: no such volume, nothing published to undo", { volumeId: req.volume_id });
+        return {};
+      }
       await locked(req.volume_id, () => publisher.unpublish(req.volume_id, targetPath, ctx.log));
       return {};
     },

@@ -2,11 +2,11 @@
 // INVALID_ARGUMENT naming the field, except a volume ID that is present but not
 // of our form, or a volume_path (stats, expand) that cannot be a path a volume
 // was staged or published at: these name a volume that does not exist there
-// (NOT_FOUND, as the CSI spec and csi-sanity have it), checked after every
-// required field.
+// (NOT_FOUND, as the CSI spec and csi-sanity have it; for a teardown, OK with
+// nothing done), checked after every required field.
 import { isAbsolute } from "node:path";
 import { invalidArgument, notFound } from "../rpc/errors.js";
-import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
+import { isOtherFormatVersion, parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import { parseVolumeContext, SECRET_KEYS, type VolumeContext } from "../csi/volume-context.js";
 import { publishedReadOnly } from "../csi/publish-context.js";
 import { iqnFor, wwidFor, isGbid } from "../identity/names.js";
@@ -49,6 +49,24 @@ function pathProblem(p: string): string | undefined {
 }
 
 /** A path field the call works at (staging, target): required, absolute, no "..", else INVALID_ARGUMENT. */
+/**
+ * The volume a teardown (NodeUnstageVolume, NodeUnpublishVolume) names, or
+ * undefined for an ID not of our form: it names no volume, so nothing of it is
+ * staged or published here, and CSI wants OK for a volume not staged at the
+ * path (a kubelet would retry a refused teardown for ever). An ID of another
+ * format version is refused (INVALID_ARGUMENT): a newer plugin may have staged
+ * the volume it names, and this one cannot undo that. Call it after the required fields.
+ */
+export function teardownVolume(id: string): VolumeRef | undefined {
+  if (isOtherFormatVersion(id))
+    throw invalidArgument(`volume_id ${JSON.stringify(id.slice(0, 140))} has a format version this plugin does not know; a newer plugin must undo what it did`);
+  try {
+    return parseVolumeId(id);
+  } catch {
+    return undefined;
+  }
+}
+
 export function requirePath(field: string, p: string | undefined): string {
   const present = requireField(field, p);
   const problem = pathProblem(present);

@@ -779,7 +779,6 @@ test("a session not logged in makes the condition abnormal", async () => {
 describe("a volume ID not of our form names a volume that does not exist: NOT_FOUND (CSI spec, csi-sanity), nothing runs", () => {
   const cases: [string, () => Promise<unknown>][] = [
     ["stage", () => stage({ volume_id: "pvc-123" })],
-    ["unstage", () => srv.NodeUnstageVolume!({ volume_id: "v2/x", staging_target_path: "/x" }, ctx)],
     [
       "publish",
       () =>
@@ -797,7 +796,6 @@ describe("a volume ID not of our form names a volume that does not exist: NOT_FO
           ctx,
         ),
     ],
-    ["unpublish", () => srv.NodeUnpublishVolume!({ volume_id: "id", target_path: "/t" }, ctx)],
     ["stats", () => srv.NodeGetVolumeStats!({ volume_id: "id", volume_path: "/t", staging_target_path: "" }, ctx)],
     [
       "expand",
@@ -811,6 +809,40 @@ describe("a volume ID not of our form names a volume that does not exist: NOT_FO
       assert.deepEqual(host.calls, [], "no program ran");
     });
   }
+});
+
+test("a teardown of a volume ID not of our form is OK and touches nothing, not even a mount at its path (CSI: not staged there, so OK)", async () => {
+  await stage();
+  await srv.NodePublishVolume!(
+    {
+      volume_id: VOLUME_ID,
+      staging_target_path: stagingPath(),
+      target_path: targetPath(),
+      volume_capability: mountCap(),
+      readonly: false,
+      publish_context: {},
+      secrets: {},
+      volume_context: {},
+    },
+    ctx,
+  );
+  host.calls.length = 0;
+  const mounts = host.mounts.length;
+  for (const id of ["pvc-123", "fake-vol-id-1f0e2d3c-4", "v1/a/b/c"]) {
+    await srv.NodeUnpublishVolume!({ volume_id: id, target_path: targetPath() }, ctx);
+    await srv.NodeUnstageVolume!({ volume_id: id, staging_target_path: stagingPath() }, ctx);
+  }
+  assert.deepEqual(host.calls, [], "no program ran");
+  assert.equal(host.mounts.length, mounts, "our volume's mounts stay");
+  assert.equal(host.sessionCount(IQN), 3);
+});
+
+test("a teardown of an ID of another format version is INVALID_ARGUMENT: a newer plugin may have staged what it names", async () => {
+  assert.equal(await codeOf(srv.NodeUnstageVolume!({ volume_id: "v2/x", staging_target_path: "/x" }, ctx)), status.INVALID_ARGUMENT);
+  const err = await srv.NodeUnpublishVolume!({ volume_id: "v2/block-test/pvc-1", target_path: "/t" }, ctx).catch((e: unknown) => e);
+  assert.equal(toStatusError(err, mapNodeError).code, status.INVALID_ARGUMENT);
+  assert.match(String((err as Error).message), /format version this plugin does not know/);
+  assert.deepEqual(host.calls, []);
 });
 
 test("stats of a staged volume at a volume_path that does not exist is NOT_FOUND (Filesystem and Block)", async () => {
