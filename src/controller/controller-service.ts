@@ -7,7 +7,7 @@ import type { ControllerHandlers } from "../generated/csi/v1/Controller.js";
 import type { ControllerServiceCapability } from "../generated/csi/v1/ControllerServiceCapability.js";
 import type { AsyncHandlers } from "../rpc/rpc.js";
 import { invalidArgument } from "../rpc/errors.js";
-import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
+import { isOtherFormatVersion, parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import { parseNodeId, type NodeIdentity } from "../csi/node-id.js";
 import { CONTEXT_KEY } from "../csi/volume-context.js";
 import { capabilityProblem, checkCapabilities, checkCapability } from "./capabilities.js";
@@ -51,7 +51,7 @@ export function controllerCapabilities(publishedNodes: boolean): ControllerServi
 function deleteRef(volumeId: string): VolumeRef | undefined {
   if (volumeId === "") throw invalidArgument("volume_id is required");
   // an ID of another format version may name a live volume: never answer "gone" for it
-  if (/^v\d+\//.test(volumeId) && !volumeId.startsWith("v1/"))
+  if (isOtherFormatVersion(volumeId))
     throw invalidArgument(`volume_id ${JSON.stringify(volumeId.slice(0, 140))} has a format version this controller does not know`);
   try {
     return parseVolumeId(volumeId);

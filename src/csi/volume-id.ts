@@ -15,6 +15,15 @@ export function formatVolumeId(ref: VolumeRef): string {
   return `v1/${ref.hostingVolume}/${ref.block}`;
 }
 
+/**
+ * An ID of another format version of ours ("v2/..."): it may name a live
+ * volume a newer plugin made or staged, so no call may answer that it does
+ * not exist.
+ */
+export function isOtherFormatVersion(id: string): boolean {
+  return /^v\d+\//.test(id) && !id.startsWith("v1/");
+}
+
 /** Parses a volume ID, throwing INVALID_ARGUMENT with a clear message for anything that is not one of ours. */
 export function parseVolumeId(id: string): VolumeRef {
   if (id === "") throw invalidArgument("volume_id is required");

@@ -9,3 +9,11 @@ export const DEFAULT_ISCSI_PORT = 3260;
 export function portalOf(host: string, port: number | string): string {
   return host.includes(":") && !host.startsWith("[") ? `[${host}]:${port}` : `${host}:${port}`;
 }
+
+/** "10.0.0.1:3260" -> {host "10.0.0.1", port 3260}; "[fd00::1]:3260" -> {host "fd00::1", port 3260}; undefined for anything else. */
+export function splitPortal(portal: string): { host: string; port: number } | undefined {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^[\]:]+)):(\d{1,5})$/.exec(portal);
+  const host = m?.[1] ?? m?.[2];
+  const port = Number(m?.[3]);
+  return host && port > 0 && port < 65536 ? { host, port } : undefined;
+}

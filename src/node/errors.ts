@@ -91,9 +91,19 @@ export class NodeRecordError extends Error {
   override readonly name = "NodeRecordError";
 }
 
+/** Why a target refused a login: its CHAP check, its ACL, or not known (login-refusal.ts). */
+export type RefusalCause = "chap" | "acl" | "unknown";
+
 /** iSCSI login refused: the CHAP credentials, or the target's ACL (iscsiadm exit 24 for both). */
 export class AuthFailedError extends Error {
   override readonly name = "AuthFailedError";
+  constructor(
+    message: string,
+    readonly refusal: RefusalCause,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
 }
 
 export function mapNodeError(err: unknown): StatusError | undefined {

@@ -10,7 +10,12 @@ import { ExecError } from "../util/exec.js";
 import type { Logger } from "../util/log.js";
 import { portalOf } from "../identity/portal.js";
 import { Mutex } from "./locks.js";
-import { AuthFailedError } from "./errors.js";
+import { explainRefusal } from "./login-refusal.js";
+import { probeLogin, type LoginProbe } from "./login-probe.js";
+import { readInitiatorName } from "./node-info.js";
+
+/** how long the probe of a refused login may wait for the target's answer */
+const PROBE_TIMEOUT_MS = 5_000;
 
 /** iscsiadm exit codes (open-iscsi include/iscsi_err.h) */
 export const ISCSI_ERR = { SESS_EXISTS: 15, NO_OBJS_FOUND: 21, LOGIN_AUTH_FAILED: 24, DB: 6 } as const;
@@ -35,6 +40,10 @@ export const RECORD_SETTINGS: readonly (readonly [string, string])[] = [
 export interface IscsiadmOptions {
   exec: Exec;
   iscsiDir: string;
+  /** open-iscsi's initiatorname.iscsi: this node's name, for the probe of a refused login */
+  initiatorNameFile: string;
+  /** asks a target why it refused a login (login-probe.ts); the real one by default */
+  loginProbe?: LoginProbe;
   /** flock(1) lock file shared by every process that writes the iscsiadm database */
   dbLockFile: string;
   log: Logger;
@@ -124,18 +133,26 @@ export class Iscsiadm {
     } catch (err) {
       if (err instanceof ExecError && err.exitCode === ISCSI_ERR.LOGIN_AUTH_FAILED) {
         // exit 24 is both a CHAP failure and a target whose ACL does not list
-        // this initiator (the login reject's detail stays in iscsid): name both,
-        // and pass on iscsiadm's own words (the exec wrapper scrubbed the secrets)
-        const said = [err.stderrTail, err.stdout]
-          .flatMap((t) => t.split("\n"))
-          .map((l) => l.trim())
-          .filter((l) => l !== "");
-        this.deps.log.warn("iSCSI login refused", { iqn, portal, exitCode: err.exitCode, iscsiadm: said.join("\n") });
-        throw new AuthFailedError(
-          `iSCSI login to ${iqn} at ${portal} was refused (iscsiadm exit 24): CHAP authentication failed, or no ACL of the target admits this initiator ` +
-            `(is the volume published to this node?)${said.length > 0 ? `; iscsiadm said: ${said.join(" ")}` : ""}`,
-          { cause: err },
-        );
+        // this initiator, in the same words: the target is asked which.
+        // iscsiadm's words are on stderr (stdout has only "Logging in to ...")
+        const lines = (t: string): string[] =>
+          t
+            .split("\n")
+            .map((l) => l.trim())
+            .filter((l) => l !== "");
+        const said = lines(err.stderrTail).length > 0 ? lines(err.stderrTail) : lines(err.stdout);
+        const refusal = await explainRefusal({
+          targetIqn: iqn,
+          portal,
+          iscsiadmSaid: said,
+          initiatorIqn: () => readInitiatorName(this.deps.initiatorNameFile),
+          probe: this.deps.loginProbe ?? probeLogin,
+          probeTimeoutMs: PROBE_TIMEOUT_MS,
+          ...(signal ? { signal } : {}),
+          cause: err,
+        });
+        this.deps.log.warn("iSCSI login refused", { iqn, portal, exitCode: err.exitCode, refusal: refusal.refusal, iscsiadm: said.join("\n") });
+        throw refusal;
       }
       throw err;
     }

@@ -6,11 +6,13 @@
 //   GBCSI_HEAL_INTERVAL_SECONDS  healing period (default 60; 0 = off)
 //   GBCSI_MAX_VOLUMES          NodeGetInfo max_volumes_per_node (default 128)
 //   GBCSI_TOPOLOGY             accessible topology, "key=value,key2=value2" (default none)
-//   GBCSI_CALL_BUDGET_SECONDS  time one RPC may spend before it returns and leaves the rest to the retry (default 20)
+//   GBCSI_CALL_BUDGET_SECONDS  time one RPC may spend before it returns DEADLINE_EXCEEDED and leaves the
+//                              rest to the retry (default 20, more than 0; budget.ts, src/node/README.md)
 //   GBCSI_PATH_AUTHORITY       on: accept calls whose HTTP/2 :authority is the socket path, as
 //                              kubelets before 1.26 send them (rpc/authority-front.ts); off (default)
 import type { GcMode } from "./gc.js";
 import { parseTopology } from "./node-info.js";
+import { DEFAULT_BUDGET_MS } from "./budget.js";
 
 export interface NodeConfig {
   gcMode: GcMode | "off";
@@ -42,6 +44,9 @@ export function nodeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NodeCon
   if (!Number.isInteger(maxVolumes) || maxVolumes < 0) throw new NodeConfigError(`GBCSI_MAX_VOLUMES=${JSON.stringify(env.GBCSI_MAX_VOLUMES)} is not a count`);
   const pathAuthority = env.GBCSI_PATH_AUTHORITY ?? "off";
   if (pathAuthority !== "on" && pathAuthority !== "off") throw new NodeConfigError(`GBCSI_PATH_AUTHORITY=${JSON.stringify(pathAuthority)}: expected on or off`);
+  const callBudgetMs = seconds(env, "GBCSI_CALL_BUDGET_SECONDS", DEFAULT_BUDGET_MS / 1000);
+  if (callBudgetMs <= 0)
+    throw new NodeConfigError(`GBCSI_CALL_BUDGET_SECONDS=${JSON.stringify(env.GBCSI_CALL_BUDGET_SECONDS)}: a call needs more than 0 seconds`);
   let topology: Record<string, string>;
   try {
     topology = parseTopology(env.GBCSI_TOPOLOGY);
@@ -55,7 +60,7 @@ export function nodeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NodeCon
     healIntervalMs: seconds(env, "GBCSI_HEAL_INTERVAL_SECONDS", 60),
     maxVolumes,
     topology,
-    callBudgetMs: seconds(env, "GBCSI_CALL_BUDGET_SECONDS", 20),
+    callBudgetMs,
     pathAuthority: pathAuthority === "on",
   };
 }

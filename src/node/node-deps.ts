@@ -6,8 +6,9 @@ import type { Logger } from "../util/log.js";
 import { Attacher } from "./attacher.js";
 import { DEFAULT_BUDGET_MS } from "./budget.js";
 import { Filesystems } from "./filesystem.js";
-import { iscsiDbLockFile, recordsDir, type HostPaths } from "./host-paths.js";
+import { initiatorNameFile, iscsiDbLockFile, recordsDir, type HostPaths } from "./host-paths.js";
 import { Iscsiadm } from "./iscsi.js";
+import type { LoginProbe } from "./login-probe.js";
 import { KeyedLocks, DEFAULT_LOCK_WAIT_MS } from "./locks.js";
 import { Mounter } from "./mount.js";
 import { Multipath } from "./multipath.js";
@@ -38,11 +39,20 @@ export interface DepsOptions {
   allPathsWaitMs?: number;
   pollMs?: number;
   sysfsWriter?: SysfsWriter;
+  /** asks a target why it refused a login (the real probe by default; tests have no target to ask) */
+  loginProbe?: LoginProbe;
 }
 
 export function makeNodeDeps(exec: Exec, paths: HostPaths, log: Logger, options: DepsOptions = {}): NodeDeps {
   const sysfs = new Sysfs(paths.sysfs, options.sysfsWriter);
-  const iscsi = new Iscsiadm({ exec, iscsiDir: paths.iscsiDir, dbLockFile: iscsiDbLockFile(paths), log });
+  const iscsi = new Iscsiadm({
+    exec,
+    iscsiDir: paths.iscsiDir,
+    initiatorNameFile: initiatorNameFile(paths),
+    dbLockFile: iscsiDbLockFile(paths),
+    log,
+    ...(options.loginProbe ? { loginProbe: options.loginProbe } : {}),
+  });
   const multipath = new Multipath({ exec, sysfs, log });
   const mounter = new Mounter(exec, log);
   const attacher = new Attacher({

@@ -1,5 +1,7 @@
 // The CSI Node service: validation first (INVALID_ARGUMENT naming the field,
-// nothing run; then NOT_FOUND for a volume ID not of our form), then the per-volume lock (a waiter over 60 s gets ABORTED),
+// nothing run; then NOT_FOUND for a volume ID not of our form, or a
+// volume_path no volume can be at; a teardown of such an ID is OK, nothing
+// done), then the per-volume lock (a waiter over 60 s gets ABORTED),
 // then the work, which lives in stager/publisher/volume-health.
 import type { NodeHandlers } from "../generated/csi/v1/Node.js";
 import type { NodeServiceCapability } from "../generated/csi/v1/NodeServiceCapability.js";
@@ -12,7 +14,18 @@ import { Publisher } from "./publisher.js";
 import { VolumeHealth } from "./volume-health.js";
 import { readInitiatorName } from "./node-info.js";
 import { initiatorNameFile } from "./host-paths.js";
-import { asPublished, knownVolume, requireCapability, requireChap, requireContext, requirePath, requireVolumeId } from "./validate.js";
+import {
+  asPublished,
+  knownVolume,
+  knownVolumePath,
+  requireCapability,
+  requireChap,
+  requireContext,
+  requireField,
+  requirePath,
+  requireVolumeId,
+  teardownVolume,
+} from "./validate.js";
 
 export interface NodeServerOptions {
   nodeName: string;
@@ -67,7 +80,11 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
     async NodeUnstageVolume(req, ctx) {
       requireVolumeId(req.volume_id);
       const stagingPath = requirePath("staging_target_path", req.staging_target_path);
-      const ref = knownVolume(req.volume_id);
+      const ref = teardownVolume(req.volume_id);
+      if (!ref) {
+        ctx.log.info("volume_id is not of this driver's form: no such volume, nothing staged to undo", { volumeId: req.volume_id });
+        return {};
+      }
       await locked(req.volume_id, () => stager.unstage(ref, req.volume_id, stagingPath, ctx.log, ctx.signal));
       return {};
     },
@@ -85,27 +102,33 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
     async NodeUnpublishVolume(req, ctx) {
       requireVolumeId(req.volume_id);
       const targetPath = requirePath("target_path", req.target_path);
-      knownVolume(req.volume_id);
+      if (!teardownVolume(req.volume_id)) {
+        // NodePublishVolume never bound such an ID anywhere: what may be at the path is not ours to unmount
+        ctx.log.info("volume_id is not of this driver's form: no such volume, nothing published to undo", { volumeId: req.volume_id });
+        return {};
+      }
       await locked(req.volume_id, () => publisher.unpublish(req.volume_id, targetPath, ctx.log));
       return {};
     },
 
     async NodeGetVolumeStats(req) {
       requireVolumeId(req.volume_id);
-      const volumePath = requirePath("volume_path", req.volume_path);
+      const volumePath = requireField("volume_path", req.volume_path);
       if (req.staging_target_path) requirePath("staging_target_path", req.staging_target_path);
       knownVolume(req.volume_id);
+      knownVolumePath("volume_path", volumePath);
       return health.stats(req.volume_id, volumePath);
     },
 
     async NodeExpandVolume(req) {
       requireVolumeId(req.volume_id);
-      const volumePath = requirePath("volume_path", req.volume_path);
+      const volumePath = requireField("volume_path", req.volume_path);
       if (req.staging_target_path) requirePath("staging_target_path", req.staging_target_path);
       if (req.volume_capability) requireCapability(req.volume_capability);
       const required = Number(req.capacity_range?.required_bytes ?? 0);
       if (!Number.isFinite(required) || required < 0) throw invalidArgument("capacity_range.required_bytes is negative");
       knownVolume(req.volume_id);
+      knownVolumePath("volume_path", volumePath);
       const size = await locked(req.volume_id, () => health.expand(req.volume_id, volumePath));
       if (required > 0 && size < required)
         throw failedPrecondition(

@@ -1,10 +1,12 @@
 // Request validation, before anything runs on the host: every failure is
 // INVALID_ARGUMENT naming the field, except a volume ID that is present but not
-// of our form, which names a volume that does not exist (NOT_FOUND, as the CSI
-// spec and csi-sanity have it), checked after every required field.
+// of our form, or a volume_path (stats, expand) that cannot be a path a volume
+// was staged or published at: these name a volume that does not exist there
+// (NOT_FOUND, as the CSI spec and csi-sanity have it; for a teardown, OK with
+// nothing done), checked after every required field.
 import { isAbsolute } from "node:path";
 import { invalidArgument, notFound } from "../rpc/errors.js";
-import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
+import { isOtherFormatVersion, parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import { parseVolumeContext, SECRET_KEYS, type VolumeContext } from "../csi/volume-context.js";
 import { publishedReadOnly } from "../csi/publish-context.js";
 import { iqnFor, wwidFor, isGbid } from "../identity/names.js";
@@ -27,8 +29,7 @@ const FORBIDDEN_FLAGS = new Set(["discard"]);
 
 /** The volume_id field is set (INVALID_ARGUMENT otherwise); whether it names a volume is knownVolume's question. */
 export function requireVolumeId(id: string | undefined): string {
-  if (id === undefined || id === "") throw invalidArgument("volume_id is required");
-  return id;
+  return requireField("volume_id", id);
 }
 
 /** The volume a present volume_id names: one not of our form cannot exist, so NOT_FOUND. Call it after the required fields. */
@@ -40,10 +41,54 @@ export function knownVolume(id: string): VolumeRef {
   }
 }
 
+/** What is wrong with a path the plugin may act on, if anything: it must be absolute and must not climb with "..". */
+function pathProblem(p: string): string | undefined {
+  if (!isAbsolute(p)) return "is not an absolute path";
+  if (p.split("/").includes("..")) return 'contains ".."';
+  return undefined;
+}
+
+/** A path field the call works at (staging, target): required, absolute, no "..", else INVALID_ARGUMENT. */
+/**
+ * The volume a teardown (NodeUnstageVolume, NodeUnpublishVolume) names, or
+ * undefined for an ID not of our form: it names no volume, so nothing of it is
+ * staged or published here, and CSI wants OK for a volume not staged at the
+ * path (a kubelet would retry a refused teardown for ever). An ID of another
+ * format version is refused (INVALID_ARGUMENT): a newer plugin may have staged
+ * the volume it names, and this one cannot undo that. Call it after the required fields.
+ */
+export function teardownVolume(id: string): VolumeRef | undefined {
+  if (isOtherFormatVersion(id))
+    throw invalidArgument(`volume_id ${JSON.stringify(id.slice(0, 140))} has a format version this plugin does not know; a newer plugin must undo what it did`);
+  try {
+    return parseVolumeId(id);
+  } catch {
+    return undefined;
+  }
+}
+
 export function requirePath(field: string, p: string | undefined): string {
+  const present = requireField(field, p);
+  const problem = pathProblem(present);
+  if (problem) throw invalidArgument(`${field} ${JSON.stringify(present)} ${problem}`);
+  return present;
+}
+
+/** The field is set (INVALID_ARGUMENT otherwise); what it names is checked after every required field. */
+export function requireField(field: string, p: string | undefined): string {
   if (p === undefined || p === "") throw invalidArgument(`${field} is required`);
-  if (!isAbsolute(p)) throw invalidArgument(`${field} ${JSON.stringify(p)} is not an absolute path`);
-  if (p.split("/").includes("..")) throw invalidArgument(`${field} ${JSON.stringify(p)} contains ".."`);
+  return p;
+}
+
+/**
+ * The path a volume is said to be staged or published at (NodeGetVolumeStats,
+ * NodeExpandVolume): one that is not absolute, or climbs with "..", is no path
+ * the CO staged or published a volume at, so the volume does not exist there
+ * (NOT_FOUND, as csi-sanity's "some/path" expects). Call it after the required fields.
+ */
+export function knownVolumePath(field: string, p: string): string {
+  const problem = pathProblem(p);
+  if (problem) throw notFound(`no volume is staged or published at ${field} ${JSON.stringify(p.slice(0, 200))}: it ${problem}`);
   return p;
 }
 

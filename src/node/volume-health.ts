@@ -1,5 +1,6 @@
 // NodeGetVolumeStats and NodeExpandVolume: usage and condition of a staged
 // volume, and online growth after the controller grew the target.
+import { lstat } from "node:fs/promises";
 import type { NodeGetVolumeStatsResponse } from "../generated/csi/v1/NodeGetVolumeStatsResponse.js";
 import { InUseError, NotStagedError, UnknownVolumeError } from "./errors.js";
 import { boundDeviceNode } from "./mount.js";
@@ -48,6 +49,7 @@ export class VolumeHealth {
   async stats(volumeId: string, volumePath: string): Promise<NodeGetVolumeStatsResponse> {
     const rec = await this.deps.records.get(volumeId);
     if (!rec || rec.phase !== "staged") throw new UnknownVolumeError(`volume ${volumeId} is not staged on this node`);
+    if (!(await lstat(volumePath).catch(() => undefined))) throw new UnknownVolumeError(`volume ${volumeId} is not at ${volumePath}: no such path`);
     const mounts = await this.deps.mounter.at(volumePath);
     const map = await this.deps.multipath.map(rec.wwid);
     if (rec.accessType === "block") {

@@ -13,6 +13,7 @@ import { ExecError, type Exec, type ExecOptions, type ExecResult } from "../../s
 import { scrubText } from "../../src/util/redact.js";
 import type { HostPaths } from "../../src/node/host-paths.js";
 import type { MountEntry } from "../../src/node/mount.js";
+import type { LoginProbe, LoginProbeRequest } from "../../src/node/login-probe.js";
 
 export interface FakeTarget {
   iqn: string;
@@ -103,7 +104,14 @@ devices {
 /** the initiator name in the fake host's initiatorname.iscsi */
 export const FAKE_INITIATOR_IQN = "iqn.1993-08.org.debian:01:worker1";
 
-/** What iscsiadm prints when a login gets exit 24 (ISCSI_ERR_LOGIN_AUTH_FAILED), CHAP and ACL refusals alike. */
+/** What iscsiadm prints when it logs in (stdout), as open-iscsi 2.1.8 does. */
+const loggingIn = (iqn: string, portal: string): string => `Logging in to [iface: default, target: ${iqn}, portal: ${portal.replace(":", ",")}]\n`;
+
+/**
+ * What iscsiadm prints on stderr when a login gets exit 24
+ * (ISCSI_ERR_LOGIN_AUTH_FAILED), CHAP and ACL refusals alike
+ * (test/fixtures/iscsiadm/login-exit-24.*, for one target and portal).
+ */
 const loginRefused = (iqn: string, portal: string): string =>
   `iscsiadm: Could not login to [iface: default, target: ${iqn}, portal: ${portal.replace(":", ",")}].\n` +
   "iscsiadm: initiator reported error (24 - iSCSI login failed due to authorization failure)\n" +
@@ -117,8 +125,8 @@ const ok = (file: string, args: readonly string[], stdout = "", exitCode = 0): E
   exitCode,
   durationMs: 1,
 });
-const fail = (file: string, args: readonly string[], exitCode: number, stderr: string): ExecError =>
-  new ExecError(file, args, exitCode, undefined, false, stderr, "", 1, `exit code ${exitCode}`);
+const fail = (file: string, args: readonly string[], exitCode: number, stderr: string, stdout = ""): ExecError =>
+  new ExecError(file, args, exitCode, undefined, false, stderr, stdout, 1, `exit code ${exitCode}`);
 
 export class FakeHost {
   readonly calls: ExecCall[] = [];
@@ -366,6 +374,18 @@ export class FakeHost {
     await writeFile(path, value);
   }
 
+  /** probe logins the plugin sent (login-probe.ts), answered from the targets as LIO would */
+  readonly probes: LoginProbeRequest[] = [];
+
+  /** The target's answer to a probe login: 0x0203 unknown target, 0x0202 not on its ACL, else 0 with its AuthMethod. */
+  readonly loginProbe: LoginProbe = (r) => {
+    this.probes.push(r);
+    const t = this.targets.get(r.targetIqn);
+    if (!t || !t.portals.includes(r.portal) || t.down?.has(r.portal)) return Promise.reject(new Error(`connect ECONNREFUSED ${r.portal}`));
+    if (t.acl && !t.acl.includes(r.initiatorIqn)) return Promise.resolve({ statusClass: 2, statusDetail: 2 });
+    return Promise.resolve({ statusClass: 0, statusDetail: 0, authMethod: t.chap ? "CHAP" : "None" });
+  };
+
   // ---- the tools -------------------------------------------------------
 
   readonly exec: Exec = async (file: string, argsIn: readonly string[], opts: ExecOptions = {}): Promise<ExecResult> => {
@@ -387,7 +407,7 @@ export class FakeHost {
     }
     const r = await this.run(prog, args);
     this.faults?.after?.(action);
-    if (r.exitCode !== 0 && !(opts.okExitCodes ?? []).includes(r.exitCode)) throw fail(prog, args, r.exitCode, r.stderr);
+    if (r.exitCode !== 0 && !(opts.okExitCodes ?? []).includes(r.exitCode)) throw fail(prog, args, r.exitCode, r.stderr, r.stdout);
     return r;
   };
 
@@ -507,15 +527,15 @@ export class FakeHost {
       const t = this.targets.get(iqn);
       if (!t || !t.portals.includes(portal) || t.down?.has(portal))
         return { ...ok("iscsiadm", args), exitCode: 8, stderr: "iscsiadm: connection login retries (reopen_max) 5 exceeded" };
+      // LIO looks at the ACL first (on the first login PDU), then at CHAP; iscsiadm
+      // reports both refusals with the same exit and words
+      if (t.acl && !t.acl.includes(FAKE_INITIATOR_IQN))
+        return { ...ok("iscsiadm", args, loggingIn(iqn, portal)), exitCode: 24, stderr: loginRefused(iqn, portal) };
       if (t.chap && (r.get("node.session.auth.username") !== t.chap.username || r.get("node.session.auth.password") !== t.chap.password)) {
-        return { ...ok("iscsiadm", args), exitCode: 24, stderr: loginRefused(iqn, portal) };
-      }
-      if (t.acl && !t.acl.includes(FAKE_INITIATOR_IQN)) {
-        // the target rejects an initiator its ACL does not list with the same exit and words as a CHAP failure
-        return { ...ok("iscsiadm", args), exitCode: 24, stderr: loginRefused(iqn, portal) };
+        return { ...ok("iscsiadm", args, loggingIn(iqn, portal)), exitCode: 24, stderr: loginRefused(iqn, portal) };
       }
       await this.makeSession(iqn, portal);
-      return ok("iscsiadm", args, `Login to [iface: default, target: ${iqn}, portal: ${portal}] successful.\n`);
+      return ok("iscsiadm", args, `${loggingIn(iqn, portal)}Login to [iface: default, target: ${iqn}, portal: ${portal.replace(":", ",")}] successful.\n`);
     }
     if (args.includes("--logout")) {
       const mine = this.sessions.filter((s) => s.iqn === iqn && (portal === undefined || s.portal === portal));

@@ -20,6 +20,7 @@ import { loadBlockdTls, certificateRoles, BLOCKD_TLS_FLAGS } from "../../src/rpc
 import { CONTROLLER_FLAGS, CONTROLLER_TLS_FLAGS } from "../../src/controller/config.js";
 import { ROOT } from "../helpers/spawn-program.js";
 import { NODE_DEFAULTS } from "../../src/node/plugin.js";
+import { nodeConfigFromEnv } from "../../src/node/node-config.js";
 import { BLOCKD_PORT } from "../../src/rpc/blockd-port.js";
 import { CHAP_SECRET_PREFIX } from "../../src/controller/chap-secrets.js";
 import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
@@ -93,9 +94,9 @@ function tlsSecretOf(p: PodSpec, c: Container, flags: Record<keyof typeof TLS_FI
   return [...secrets][0] ?? "";
 }
 
-for (const [label, opts, kubelet, driver] of [
-  ["defaults", {}, "/var/lib/kubelet", DEFAULT_DRIVER_NAME],
-  ["every option", { values: [join(ROOT, "test/fixtures/helm/all-options.yaml")] }, "/var/lib/k0s/kubelet", "block2.csi.example.org"],
+for (const [label, opts, kubelet, driver, callBudgetSeconds] of [
+  ["defaults", {}, "/var/lib/kubelet", DEFAULT_DRIVER_NAME, 20],
+  ["every option", { values: [join(ROOT, "test/fixtures/helm/all-options.yaml")] }, "/var/lib/k0s/kubelet", "block2.csi.example.org", 15],
 ] as const) {
   describe(`rendered with ${label}`, () => {
     const objs = renderChart(opts);
@@ -132,6 +133,12 @@ for (const [label, opts, kubelet, driver] of [
       assert.equal(hostPathOf(node, m), kubelet);
       assert.equal(plugin.securityContext?.privileged, true, "Bidirectional propagation needs a privileged container");
       assert.equal(node.hostNetwork, true, "iscsiadm/multipath reach the host's iscsid/multipathd by abstract sockets");
+    });
+
+    test("the node plugin's environment is one the program accepts, with node.callBudgetSeconds as its call budget", () => {
+      const env = Object.fromEntries((plugin.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]));
+      assert.equal(env.GBCSI_CALL_BUDGET_SECONDS, String(callBudgetSeconds));
+      assert.equal(nodeConfigFromEnv(env).callBudgetMs, callBudgetSeconds * 1000);
     });
 
     test("the node plugin sees the host's devices, sysfs, udev, iSCSI database and its own state dir", () => {

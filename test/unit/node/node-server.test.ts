@@ -18,6 +18,8 @@ import { setTimeout as delay } from "node:timers/promises";
 import { GarbageCollector } from "../../../src/node/gc.js";
 import { Healer } from "../../../src/node/healer.js";
 import { recordFileName } from "../../../src/node/node-record.js";
+import type { LoginProbe } from "../../../src/node/login-probe.js";
+import { AuthFailedError } from "../../../src/node/errors.js";
 
 const VOL = "block-test";
 const BLOCK = "pvc-1234";
@@ -68,9 +70,10 @@ let host: FakeHost;
 let deps: NodeDeps;
 let srv: Server;
 
-function build(exec: Exec = host.exec, lockWaitMs?: number): void {
+function build(exec: Exec = host.exec, lockWaitMs?: number, loginProbe: LoginProbe = host.loginProbe): void {
   deps = makeNodeDeps(exec, host.paths, nullLogger, {
     sysfsWriter: host.sysfsWriter,
+    loginProbe,
     allPathsWaitMs: 300,
     pollMs: 10,
     budgetMs: 5_000,
@@ -697,21 +700,54 @@ test("wrong CHAP credentials: PERMISSION_DENIED", async () => {
   assert.equal(await codeOf(stage({ secrets: { username: GBID, password: "wrong-password-xyz" } })), status.PERMISSION_DENIED);
 });
 
-test("iscsiadm exit 24 names both causes it may have and carries iscsiadm's words, never the password", async () => {
-  const err = await stage({ secrets: { username: GBID, password: "wrong-password-xyz" } }).catch((e: unknown) => e);
-  const msg = String((err as Error).message);
-  assert.match(msg, /CHAP authentication failed, or no ACL of the target admits this initiator \(is the volume published to this node\?\)/);
-  assert.match(msg, /iscsiadm said: .*24 - iSCSI login failed due to authorization failure/);
-  assert.doesNotMatch(msg, /wrong-password-xyz/);
-});
+describe("iscsiadm exit 24, a CHAP failure and an initiator no ACL admits alike: the target is asked which", () => {
+  const refusalOf = async (p: Promise<unknown>): Promise<AuthFailedError> => {
+    const err = await p.catch((e: unknown) => e);
+    assert.ok(err instanceof AuthFailedError, String(err));
+    assert.equal(toStatusError(err, mapNodeError).code, status.PERMISSION_DENIED);
+    return err;
+  };
+  const ISCSIADM_SAID =
+    /iscsiadm said: iscsiadm: Could not login to \[iface: default, target: \S+, portal: 10\.0\.0\.\d,3260\]\. iscsiadm: initiator reported error \(24 - iSCSI login failed due to authorization failure\) iscsiadm: Could not log into all portals$/;
 
-test("a target whose ACL does not admit this initiator: PERMISSION_DENIED that does not blame CHAP alone", async () => {
-  const t = host.targets.get(IQN);
-  assert.ok(t);
-  t.acl = ["iqn.1993-08.org.debian:01:worker2"];
-  const err = await stage().catch((e: unknown) => e);
-  assert.equal(toStatusError(err, mapNodeError).code, status.PERMISSION_DENIED);
-  assert.match(String((err as Error).message), /no ACL of the target admits this initiator/);
+  test("wrong CHAP credentials: the ACL admits this node, so CHAP failed; iscsiadm's words, never the password, not in the probe either", async () => {
+    const err = await refusalOf(stage({ secrets: { username: GBID, password: "wrong-password-xyz" } }));
+    assert.equal(err.refusal, "chap");
+    assert.match(
+      err.message,
+      /was refused \(iscsiadm exit 24\): CHAP authentication failed: the target's ACL admits this node's initiator iqn\.1993-08\.org\.debian:01:worker1/,
+    );
+    assert.match(err.message, ISCSIADM_SAID);
+    assert.doesNotMatch(err.message, /wrong-password-xyz|ACL \(/);
+    assert.deepEqual(host.probes.map((p) => p.portal).sort(), [...PORTALS].sort(), "one probe per refused portal");
+    assert.doesNotMatch(JSON.stringify(host.probes), /wrong-password-xyz|s3cret/, "the probe carries no credential");
+  });
+
+  test("a target whose ACL does not admit this initiator (published elsewhere): says so, and does not blame CHAP", async () => {
+    const t = host.targets.get(IQN);
+    assert.ok(t);
+    t.acl = ["iqn.1993-08.org.debian:01:worker2"];
+    const err = await refusalOf(stage());
+    assert.equal(err.refusal, "acl");
+    assert.match(
+      err.message,
+      /this node's initiator iqn\.1993-08\.org\.debian:01:worker1 is not in the target's ACL \(a probe login was answered 0x0202, initiator not authorized\)/,
+    );
+    assert.match(err.message, /published to another node and this one is fenced off/);
+    assert.match(err.message, ISCSIADM_SAID);
+    assert.doesNotMatch(err.message, /CHAP authentication failed/);
+  });
+
+  test("a probe that gets no answer: both causes named, with why the probe could not tell", async () => {
+    build(host.exec, undefined, () => Promise.reject(new Error("no login response from 10.0.0.1:3260 within 5000 ms")));
+    const err = await refusalOf(stage({ secrets: { username: GBID, password: "wrong-password-xyz" } }));
+    assert.equal(err.refusal, "unknown");
+    assert.match(
+      err.message,
+      /CHAP authentication failed, or no ACL of the target admits this initiator \(is the volume published to this node\?\); a probe login could not tell which: no login response/,
+    );
+    assert.match(err.message, ISCSIADM_SAID);
+  });
 });
 
 test("one portal down: staged on the others; the condition says so; the healer logs in once it is back", async () => {
@@ -743,7 +779,6 @@ test("a session not logged in makes the condition abnormal", async () => {
 describe("a volume ID not of our form names a volume that does not exist: NOT_FOUND (CSI spec, csi-sanity), nothing runs", () => {
   const cases: [string, () => Promise<unknown>][] = [
     ["stage", () => stage({ volume_id: "pvc-123" })],
-    ["unstage", () => srv.NodeUnstageVolume!({ volume_id: "v2/x", staging_target_path: "/x" }, ctx)],
     [
       "publish",
       () =>
@@ -761,7 +796,6 @@ describe("a volume ID not of our form names a volume that does not exist: NOT_FO
           ctx,
         ),
     ],
-    ["unpublish", () => srv.NodeUnpublishVolume!({ volume_id: "id", target_path: "/t" }, ctx)],
     ["stats", () => srv.NodeGetVolumeStats!({ volume_id: "id", volume_path: "/t", staging_target_path: "" }, ctx)],
     [
       "expand",
@@ -775,6 +809,40 @@ describe("a volume ID not of our form names a volume that does not exist: NOT_FO
       assert.deepEqual(host.calls, [], "no program ran");
     });
   }
+});
+
+test("a teardown of a volume ID not of our form is OK and touches nothing, not even a mount at its path (CSI: not staged there, so OK)", async () => {
+  await stage();
+  await srv.NodePublishVolume!(
+    {
+      volume_id: VOLUME_ID,
+      staging_target_path: stagingPath(),
+      target_path: targetPath(),
+      volume_capability: mountCap(),
+      readonly: false,
+      publish_context: {},
+      secrets: {},
+      volume_context: {},
+    },
+    ctx,
+  );
+  host.calls.length = 0;
+  const mounts = host.mounts.length;
+  for (const id of ["pvc-123", "fake-vol-id-1f0e2d3c-4", "v1/a/b/c"]) {
+    await srv.NodeUnpublishVolume!({ volume_id: id, target_path: targetPath() }, ctx);
+    await srv.NodeUnstageVolume!({ volume_id: id, staging_target_path: stagingPath() }, ctx);
+  }
+  assert.deepEqual(host.calls, [], "no program ran");
+  assert.equal(host.mounts.length, mounts, "our volume's mounts stay");
+  assert.equal(host.sessionCount(IQN), 3);
+});
+
+test("a teardown of an ID of another format version is INVALID_ARGUMENT: a newer plugin may have staged what it names", async () => {
+  assert.equal(await codeOf(srv.NodeUnstageVolume!({ volume_id: "v2/x", staging_target_path: "/x" }, ctx)), status.INVALID_ARGUMENT);
+  const err = await srv.NodeUnpublishVolume!({ volume_id: "v2/block-test/pvc-1", target_path: "/t" }, ctx).catch((e: unknown) => e);
+  assert.equal(toStatusError(err, mapNodeError).code, status.INVALID_ARGUMENT);
+  assert.match(String((err as Error).message), /format version this plugin does not know/);
+  assert.deepEqual(host.calls, []);
 });
 
 test("stats of a staged volume at a volume_path that does not exist is NOT_FOUND (Filesystem and Block)", async () => {

@@ -169,3 +169,11 @@ test("node settings from the environment", () => {
   assert.throws(() => nodeConfigFromEnv({ GBCSI_GC_MODE: "yes" }), /GBCSI_GC_MODE/);
   assert.throws(() => parseTopology("zone"), /key=value/);
 });
+
+test("the call budget: 20 s by default, any number of seconds above 0 (csi-sanity's unhurried NodeStage wants more)", () => {
+  assert.equal(nodeConfigFromEnv({}).callBudgetMs, 20_000);
+  assert.equal(nodeConfigFromEnv({ GBCSI_CALL_BUDGET_SECONDS: "" }).callBudgetMs, 20_000);
+  assert.equal(nodeConfigFromEnv({ GBCSI_CALL_BUDGET_SECONDS: "120" }).callBudgetMs, 120_000);
+  assert.equal(nodeConfigFromEnv({ GBCSI_CALL_BUDGET_SECONDS: "2.5" }).callBudgetMs, 2_500);
+  for (const bad of ["0", "-5", "20s", "soon"]) assert.throws(() => nodeConfigFromEnv({ GBCSI_CALL_BUDGET_SECONDS: bad }), /GBCSI_CALL_BUDGET_SECONDS/, bad);
+});
