@@ -2,7 +2,8 @@
 // the service maps to one); anything else becomes INTERNAL. grpc-js sends an
 // error's integer `code` as the gRPC status, so nothing but a StatusError may
 // reach it: a Kubernetes ApiException's `code` is an HTTP status.
-import { status, type ServiceError } from "@grpc/grpc-js";
+import type { ServiceError } from "@grpc/grpc-js";
+import { status } from "./status.js";
 
 export class StatusError extends Error {
   override readonly name = "StatusError";

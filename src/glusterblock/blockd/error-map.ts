@@ -1,6 +1,6 @@
 // Domain errors to gRPC codes, once, at the RPC layer; and back again on the
 // client side (CLI exit codes, CSI codes in the controller).
-import { status } from "@grpc/grpc-js";
+import { status } from "../../rpc/status.js";
 import { StatusError } from "../../rpc/errors.js";
 import {
   BlockBusyError,

@@ -1,10 +1,14 @@
 // The gluster-block CLI: parse the original's syntax, ask the local
 // gluster-blockd over its unix socket, print what the original printed.
-import { credentials, status } from "@grpc/grpc-js";
-import { blockdProto } from "../../rpc/proto.js";
-import { unary } from "../../rpc/unary-client.js";
+//
+// A CLI run is a whole process, and its start is most of what a user waits
+// for: this module and what it imports load only the parsing and the output;
+// the call to blockd (blockd-call.ts: node's HTTP/2 and a small codec, not
+// grpc-js) is imported when a command needs it, so help, version and usage
+// errors load nothing more.
+import { status } from "../../rpc/status.js";
 import { isServiceError } from "../../rpc/errors.js";
-import type { BlockdClient } from "../../generated/glusterblock/v1/Blockd.js";
+import type { ProtoObject } from "../../rpc/proto-codec.js";
 import type { CreateBlockResponse__Output } from "../../generated/glusterblock/v1/CreateBlockResponse.js";
 import type { BlockInfo__Output } from "../../generated/glusterblock/v1/BlockInfo.js";
 import type { ListBlocksResponse__Output } from "../../generated/glusterblock/v1/ListBlocksResponse.js";
@@ -59,17 +63,19 @@ export async function runCli(argv: readonly string[], socketPath: string): Promi
   const { command, json } = parsed;
   if (command.kind === "help") return renderHelp();
   if (command.kind === "version") return renderVersion();
-  const client = new (blockdProto().glusterblock.v1.Blockd)(`unix:${socketPath}`, credentials.createInsecure());
+  const timeoutSec = parsed.timeoutSec ?? DEFAULT_CLI_TIMEOUT_SEC;
+  const { callBlockd } = await import("./blockd-call.js");
+  const call: BlockdCall = (method, req) => callBlockd(socketPath, method, req, timeoutSec * 1000);
   try {
-    return await dispatch(client, command, json, (parsed.timeoutSec ?? DEFAULT_CLI_TIMEOUT_SEC) * 1000);
+    return await dispatch(call, command, json);
   } catch (err) {
     if (!isServiceError(err)) throw err;
-    const msg = errorMessage(command, err.code, err.details, socketPath, parsed.timeoutSec ?? DEFAULT_CLI_TIMEOUT_SEC);
+    const msg = errorMessage(command, err.code, err.details, socketPath, timeoutSec);
     return renderError(opOf(command), { errCode: grpcCodeToErrCode(err.code), errMsg: msg }, json);
-  } finally {
-    client.close();
   }
 }
+
+type BlockdCall = <R>(method: string, req: ProtoObject) => Promise<R>;
 
 /** What the CLI says for blockd's error answer: the original's words where the original had its own. */
 export function errorMessage(command: CliCommand, code: status, details: string, socketPath: string, timeoutSec: number): string {
@@ -82,8 +88,7 @@ export function errorMessage(command: CliCommand, code: status, details: string,
   return details;
 }
 
-async function dispatch(client: BlockdClient, c: CliCommand, json: JsonStyle | undefined, timeoutMs: number): Promise<CliOutput> {
-  const call = <R>(method: string, req: unknown): Promise<R> => unary<R>(client, method, req, { timeoutMs });
+async function dispatch(call: BlockdCall, c: CliCommand, json: JsonStyle | undefined): Promise<CliOutput> {
   switch (c.kind) {
     case "create": {
       const r = await call<CreateBlockResponse__Output>("CreateBlock", {
