@@ -136,6 +136,8 @@ export interface RenderOptions {
   setJson?: readonly string[];
   namespace?: string;
   release?: string;
+  /** --kube-version: the cluster version .Capabilities gives (helm's own default otherwise) */
+  kubeVersion?: string;
 }
 
 function templateArgs(opts: RenderOptions): string[] {
@@ -143,6 +145,7 @@ function templateArgs(opts: RenderOptions): string[] {
   for (const v of opts.values ?? []) args.push("--values", v);
   for (const s of opts.set ?? []) args.push("--set", s);
   for (const s of opts.setJson ?? []) args.push("--set-json", s);
+  if (opts.kubeVersion) args.push("--kube-version", opts.kubeVersion);
   return args;
 }
 

@@ -135,7 +135,24 @@ test("kubeVersion admits Kubernetes 1.24 (the version the lab runs) and refuses 
   const old = helm(["template", "x", CHART_DIR, "--kube-version", "1.23.17"]);
   assert.notEqual(old.code, 0);
   assert.match(old.stderr, /chart requires kubeVersion: >=1\.24\.0-0 which is incompatible with Kubernetes v1\.23\.17/);
-  assert.match(readFileSync(join(CHART_DIR, "README.md"), "utf8"), /On 1\.24 and 1\.25 set\s+`node\.acceptPathAuthority=true`/);
+  assert.match(readFileSync(join(CHART_DIR, "README.md"), "utf8"), /On 1\.24 and 1\.25 the chart turns\s+`node\.acceptPathAuthority` on by itself/);
+});
+
+test("node.acceptPathAuthority: auto is on below Kubernetes 1.26 and off from 1.26; true and false decide; anything else is refused", () => {
+  const pathAuthority = (kubeVersion: string, set: string[] = []): string | undefined => {
+    const ds = findObject(renderChart({ kubeVersion, set }), "DaemonSet", "-node");
+    const spec = (ds.spec as { template: { spec: { containers: { env?: { name: string; value?: string }[] }[] } } }).template.spec;
+    return spec.containers.flatMap((c) => c.env ?? []).find((e) => e.name === "GBCSI_PATH_AUTHORITY")?.value;
+  };
+  assert.equal(pathAuthority("1.24.0"), "on");
+  assert.equal(pathAuthority("v1.25.16"), "on");
+  assert.equal(pathAuthority("1.26.0"), undefined);
+  assert.equal(pathAuthority("1.31.2"), undefined);
+  assert.equal(pathAuthority("1.31.2", ["node.acceptPathAuthority=true"]), "on");
+  assert.equal(pathAuthority("1.24.0", ["node.acceptPathAuthority=false"]), undefined);
+  const bad = helm(["template", "x", CHART_DIR, "--set", "node.acceptPathAuthority=yes"]);
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.stderr, /node\.acceptPathAuthority must be auto, true or false, not "yes"/);
 });
 
 test("a StorageClass without a hosting volume is refused at render time", () => {

@@ -208,3 +208,15 @@ imagePullSecrets:
 {{ toYaml . }}
 {{- end }}
 {{- end -}}
+
+{{/* "true" when the node plugin must accept the socket path as :authority (node.acceptPathAuthority: auto is on below Kubernetes 1.26); empty otherwise */}}
+{{- define "gbcsi.acceptPathAuthority" -}}
+{{- $v := toString .Values.node.acceptPathAuthority -}}
+{{- if eq $v "auto" -}}
+{{- if semverCompare "<1.26.0-0" .Capabilities.KubeVersion.Version }}true{{ end -}}
+{{- else if eq $v "true" -}}
+true
+{{- else if ne $v "false" -}}
+{{- fail (printf "node.acceptPathAuthority must be auto, true or false, not %q" $v) -}}
+{{- end -}}
+{{- end -}}
