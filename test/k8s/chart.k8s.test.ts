@@ -4,43 +4,17 @@
 // a user does: a PVC and a pod that writes, `kubectl describe pv`, a raw
 // Block PVC, and everything deleted. Needs K8S_BIN_DIR (or the fixed place,
 // lab/k8s/config.ts); skipped with one line otherwise.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Lab } from "../../lab/harness/lab.js";
 import { traces } from "../../lab/harness/node-plugin.js";
-import { k8sBins, K8S_SKIP } from "../../lab/k8s/config.js";
 import { kc, NAMESPACE } from "../../lab/k8s/cluster.js";
 import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
-import {
-  assertGone,
-  claimAndPod,
-  deleteObjects,
-  execIn,
-  initiatorOf,
-  notes,
-  prepare,
-  pvOf,
-  registered,
-  waitReady,
-  WRITE_BLOB,
-  WRITE_DEVICE,
-} from "./workload.js";
+import { assertGone, claimAndPod, deleteObjects, execIn, initiatorOf, pvOf, registered, waitReady, WRITE_BLOB, WRITE_DEVICE, k8sFile } from "./workload.js";
 
-const bins = k8sBins();
-const SKIP = bins ? false : K8S_SKIP;
-if (!bins) console.log(`# k8s layer skipped: ${K8S_SKIP}`);
-
-let lab: Lab;
-const n = notes();
+const f = k8sFile();
+const SKIP = f.skip;
+const n = f.notes;
 const note = (s: string): void => n.note(s);
-
-before(async () => {
-  if (bins) ({ lab } = await prepare(n));
-});
-
-after(() => {
-  if (bins && lab) n.print();
-});
 
 test(
   "helm install: every pod Running and Ready; node-driver-registrar registers the plugin with the node ID the plugin reports",
@@ -59,7 +33,7 @@ test(
     assert.equal(pods.items.filter((p) => p.metadata.name.includes("-blockd-")).length, 3, "blockd on the 3 storage nodes");
     assert.equal(pods.items.filter((p) => p.metadata.name.includes("-node-")).length, 3, "the node plugin on the 3 workers");
     note(`kubectl get pods -A:\n${await kc(["get", "pods", "-A", "-o", "wide"])}`);
-    for (const node of lab.nodes) {
+    for (const node of f.lab.nodes) {
       // the kubelet registers the plugin after node-driver-registrar asks it to, once its pod runs: a user sees it within minutes
       const ours = await registered(node.name, 300);
       assert.ok(ours, `CSINode ${node.name} lists ${DEFAULT_DRIVER_NAME} within 300 s`);
@@ -72,7 +46,7 @@ test(
   "a Filesystem PVC (xfs) and a pod on n1 that writes and reads back; kubectl describe pv; deleted, nothing is left",
   { skip: SKIP, timeout: 1_800_000 },
   async () => {
-    const n1 = lab.node(1);
+    const n1 = f.lab.node(1);
     await kc(["apply", "-f", "-"], {
       input: claimAndPod("data-xfs", "n1", { script: WRITE_BLOB }),
     });
@@ -98,7 +72,7 @@ test(
   "a raw Block PVC consumed by a pod on n2 as a device: written and read back through it; deleted, nothing is left",
   { skip: SKIP, timeout: 1_800_000 },
   async () => {
-    const n2 = lab.node(2);
+    const n2 = f.lab.node(2);
     await kc(["apply", "-f", "-"], {
       input: claimAndPod("data-raw", "n2", {
         block: true,

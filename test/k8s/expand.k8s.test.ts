@@ -5,27 +5,14 @@
 // Filesystem claim, the device of a Block claim, the data intact. Needs
 // K8S_BIN_DIR (or the fixed place, lab/k8s/config.ts); skipped with one
 // line otherwise.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Lab } from "../../lab/harness/lab.js";
-import { k8sBins, K8S_SKIP } from "../../lab/k8s/config.js";
 import { kc } from "../../lab/k8s/cluster.js";
-import { assertGone, claimAndPod, deleteObjects, execIn, GiB, notes, prepare, pvOf, until, waitReady, WRITE_BLOB, WRITE_DEVICE } from "./workload.js";
+import { assertGone, claimAndPod, deleteObjects, execIn, GiB, pvOf, until, waitReady, WRITE_BLOB, WRITE_DEVICE, k8sFile } from "./workload.js";
 
-const bins = k8sBins();
-const SKIP = bins ? false : K8S_SKIP;
-if (!bins) console.log(`# k8s layer skipped: ${K8S_SKIP}`);
-
-let lab: Lab;
-const n = notes();
-
-before(async () => {
-  if (bins) ({ lab } = await prepare(n));
-});
-
-after(() => {
-  if (bins && lab) n.print();
-});
+const f = k8sFile();
+const SKIP = f.skip;
+const n = f.notes;
 
 async function resize(claimName: string, size: string): Promise<void> {
   await kc(["patch", "pvc", claimName, "-n", "default", "--type=merge", "-p", JSON.stringify({ spec: { resources: { requests: { storage: size } } } })]);
@@ -43,7 +30,7 @@ test(
   "a Filesystem claim (xfs) raised from 1 to 2 GiB while its pod on n3 runs: the pod's filesystem grows, the data intact",
   { skip: SKIP, timeout: 1_800_000 },
   async () => {
-    const n3 = lab.node(3);
+    const n3 = f.lab.node(3);
     await kc(["apply", "-f", "-"], { input: claimAndPod("grow-fs", "n3", { script: WRITE_BLOB }) });
     n.note(`grow-fs: pod Ready in ${(await waitReady("grow-fs")).toFixed(1)} s`);
     const fsSize = async (): Promise<number> => Number((await execIn("grow-fs", "df -B1 --output=size /data | tail -1")).trim());
@@ -70,7 +57,7 @@ test(
   "a Block claim raised from 1 to 2 GiB while its pod on n3 uses the device: the pod's device grows, the data intact",
   { skip: SKIP, timeout: 1_800_000 },
   async () => {
-    const n3 = lab.node(3);
+    const n3 = f.lab.node(3);
     await kc(["apply", "-f", "-"], { input: claimAndPod("grow-raw", "n3", { block: true, script: WRITE_DEVICE }) });
     n.note(`grow-raw: pod Ready in ${(await waitReady("grow-raw")).toFixed(1)} s`);
     const devSize = async (): Promise<number> => Number((await execIn("grow-raw", "blockdev --getsize64 /dev/xvda")).trim());

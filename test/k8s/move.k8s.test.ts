@@ -4,11 +4,11 @@
 // every storage node, a login from n1 with the volume's own CHAP credentials
 // is refused, and n2 reads what n1 wrote. Needs K8S_BIN_DIR (or the fixed
 // place, lab/k8s/config.ts); skipped with one line otherwise.
-import { test, before, after } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import type { Lab, LabNode } from "../../lab/harness/lab.js";
+import type { LabNode } from "../../lab/harness/lab.js";
 import { traces, NOTHING } from "../../lab/harness/node-plugin.js";
-import { k8sBins, K8S_SKIP } from "../../lab/k8s/config.js";
+import { NODE } from "../../lab/harness/product.js";
 import { kc, NAMESPACE } from "../../lab/k8s/cluster.js";
 import { CHAP_SECRET_PREFIX } from "../../src/controller/chap-secrets.js";
 import {
@@ -18,32 +18,22 @@ import {
   deleteObjects,
   execIn,
   initiatorOf,
-  notes,
   pod,
-  prepare,
   pvOf,
   STORAGE_CLASS,
   until,
   waitReady,
   WRITE_BLOB,
+  k8sFile,
 } from "./workload.js";
 
-const bins = k8sBins();
-const SKIP = bins ? false : K8S_SKIP;
-if (!bins) console.log(`# k8s layer skipped: ${K8S_SKIP}`);
-
 const EXT4_CLASS = "gluster-block-ext4";
-let lab: Lab;
-const n = notes();
-
-before(async () => {
-  if (bins) ({ lab } = await prepare(n));
-});
+const f = k8sFile();
+const SKIP = f.skip;
+const n = f.notes;
 
 after(async () => {
-  if (!bins || !lab) return;
-  n.print();
-  await kc(["delete", "storageclass", EXT4_CLASS, "--ignore-not-found"]);
+  if (!f.skip) await kc(["delete", "storageclass", EXT4_CLASS, "--ignore-not-found"]);
 });
 
 /** The chart's StorageClass under another name, with ext4 for its filesystem. */
@@ -62,7 +52,7 @@ async function ext4Class(): Promise<string> {
 /** The initiators in the target's ACLs (of any of its TPGs), per storage node that holds the target. */
 async function acls(iqn: string): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
-  for (const s of lab.nodes) {
+  for (const s of f.lab.nodes) {
     if ((await s.run(`test -d /sys/kernel/config/target/iscsi/${iqn}`)).code !== 0) continue;
     const r = await s.must(`for d in /sys/kernel/config/target/iscsi/${iqn}/tpgt_*/acls/*; do [ -e "$d" ] && basename "$d"; done | sort -u`);
     out[s.name] = r.stdout.split("\n").filter(Boolean);
@@ -95,11 +85,18 @@ async function loginWithSecret(from: LabNode, iqn: string, portals: string[], pv
   return { code: 1, out };
 }
 
+/** The node plugin's login probe (src/node/login-probe.ts, as built in dist/) run on `from`: the status the target answers. */
+async function probe(from: LabNode, portal: string, targetIqn: string, initiatorIqn: string): Promise<string> {
+  const args = JSON.stringify({ portal, targetIqn, initiatorIqn, timeoutMs: 15_000 });
+  const script = `import { probeLogin, statusHex } from "/lab/repo/dist/node/login-probe.js"; console.log(statusHex(await probeLogin(${args})));`;
+  return (await from.must([NODE, "--input-type=module", "-e", script])).stdout.trim();
+}
+
 test(
   "an ext4 claim written on n1, its pod made again on n2: the attachment moves, n1 is off the ACLs and refused, n2 reads the data",
   { skip: SKIP, timeout: 2_400_000 },
   async () => {
-    const [n1, n2] = [lab.node(1), lab.node(2)];
+    const [n1, n2] = [f.lab.node(1), f.lab.node(2)];
     await kc(["apply", "-f", "-"], { input: await ext4Class() });
     await kc(["apply", "-f", "-"], {
       input: `${claim("data-move", { storageClass: EXT4_CLASS })}---\n${pod("data-move", "n1", { claimName: "data-move", script: WRITE_BLOB })}`,
@@ -134,6 +131,17 @@ test(
     n.note(`ACLs after the move: ${JSON.stringify(aclsAfter)}`);
     assert.deepEqual(await traces(n1, iqn, a.wwid ?? "", `/var/lib/kubelet/.*/${pv.metadata.name}/`), NOTHING, "n1 holds nothing of the volume");
 
+    // the node plugin's way of telling an ACL refusal from a CHAP one (iscsiadm exits 24 for both): the target's own status
+    for (const [who, initiator, want] of [
+      [n1, i1, "0x0202"],
+      [n2, i2, "0x0000"],
+    ] as const) {
+      for (const portal of portals) {
+        const got = await probe(who, portal, iqn, initiator);
+        assert.equal(got, want, `the login probe from ${who.name} to ${portal}: ${want === "0x0000" ? "admitted" : "initiator not authorized"}`);
+      }
+    }
+    n.note(`login probe: n1 -> 0x0202 (not authorized) and n2 -> 0x0000 on all ${portals.length} portals`);
     const refused = await loginWithSecret(n1, iqn, portals, pv.metadata.name);
     assert.notEqual(refused.code, 0, `n1's login with the volume's own CHAP credentials must be refused:\n${refused.out}`);
     assert.match(refused.out, /authoriz/i, refused.out);

@@ -5,28 +5,16 @@
 // burst of 10 claims: every claim ends Bound and `gluster-block audit` finds
 // nothing on any node. Needs K8S_BIN_DIR (or the fixed place,
 // lab/k8s/config.ts); skipped with one line otherwise.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import { HOSTING_VOLUME, type Lab } from "../../lab/harness/lab.js";
-import { k8sBins, K8S_SKIP } from "../../lab/k8s/config.js";
+import { HOSTING_VOLUME } from "../../lab/harness/lab.js";
 import { kc, NAMESPACE } from "../../lab/k8s/cluster.js";
 import { KUBELET_UNIT } from "../../lab/k8s/workers.js";
-import { assertGone, claim, RELEASE_BLOCKD, claimAndPod, deleteObjects, execIn, notes, prepare, pvOf, until, waitReady, type PvJson } from "./workload.js";
+import { assertGone, claim, RELEASE_BLOCKD, claimAndPod, deleteObjects, execIn, pvOf, until, waitReady, type PvJson, k8sFile } from "./workload.js";
 
-const bins = k8sBins();
-const SKIP = bins ? false : K8S_SKIP;
-if (!bins) console.log(`# k8s layer skipped: ${K8S_SKIP}`);
-
-let lab: Lab;
-const n = notes();
-
-before(async () => {
-  if (bins) ({ lab } = await prepare(n));
-});
-
-after(() => {
-  if (bins && lab) n.print();
-});
+const f = k8sFile();
+const SKIP = f.skip;
+const n = f.notes;
 
 const COMPONENT = "app.kubernetes.io/component";
 
@@ -63,7 +51,7 @@ test(
   "the node plugin's pod deleted, then the kubelet killed, while a pod on n1 writes: the writes go on; the new plugin pod unstages later",
   { skip: SKIP, timeout: 1_800_000 },
   async () => {
-    const n1 = lab.node(1);
+    const n1 = f.lab.node(1);
     await kc(["apply", "-f", "-"], { input: claimAndPod("writer", "n1", { script: WRITER }) });
     n.note(`writer: pod Ready in ${(await waitReady("writer")).toFixed(1)} s`);
     const podUid = (await kc(["get", "pod", "writer", "-n", "default", "-o", "jsonpath={.metadata.uid}"])).trim();
@@ -103,7 +91,7 @@ test(
 /** `gluster-block audit` in every blockd pod: the output of each that reports anything. */
 async function auditEveryNode(): Promise<string[]> {
   const pods = (await kc(["get", "pods", "-n", NAMESPACE, "-l", `${COMPONENT}=blockd`, "-o", "name"])).split("\n").filter(Boolean);
-  assert.equal(pods.length, lab.nodes.length, "a blockd pod per storage node");
+  assert.equal(pods.length, f.lab.nodes.length, "a blockd pod per storage node");
   const out: string[] = [];
   for (const p of pods) {
     const r = await kc(["exec", "-n", NAMESPACE, p, "--", "gluster-block", "audit", HOSTING_VOLUME]).catch((e: Error) => `failed: ${e.message}`);

@@ -5,30 +5,16 @@
 // sidecars' leader-election Leases, the namespace) and removes the rest; a
 // new install takes the kept Secrets over and runs. Needs K8S_BIN_DIR (or
 // the fixed place, lab/k8s/config.ts); skipped with one line otherwise.
-import { test, before, after } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
-import type { Lab } from "../../lab/harness/lab.js";
-import { k8sBins, K8S_SKIP } from "../../lab/k8s/config.js";
-import { helm, installChart, kc, NAMESPACE, RELEASE, type Cluster } from "../../lab/k8s/cluster.js";
+import { helm, installChart, kc, NAMESPACE, RELEASE } from "../../lab/k8s/cluster.js";
 import { kubectl } from "../../lab/k8s/control-plane.js";
 import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
-import { notes, prepare, STORAGE_CLASS, until } from "./workload.js";
+import { STORAGE_CLASS, until, k8sFile } from "./workload.js";
 
-const bins = k8sBins();
-const SKIP = bins ? false : K8S_SKIP;
-if (!bins) console.log(`# k8s layer skipped: ${K8S_SKIP}`);
-
-let lab: Lab;
-let cluster: Cluster;
-const n = notes();
-
-before(async () => {
-  if (bins) ({ lab, cluster } = await prepare(n));
-});
-
-after(() => {
-  if (bins && lab) n.print();
-});
+const f = k8sFile();
+const SKIP = f.skip;
+const n = f.notes;
 
 interface Workloads {
   /** kind/name -> metadata.generation */
@@ -61,7 +47,7 @@ test(
   async () => {
     const was = await workloads();
     const rev = await revision();
-    await installChart(cluster);
+    await installChart(f.cluster);
     assert.equal(await revision(), rev + 1, "helm made a new revision");
     // a changed pod template would roll the pods within seconds; give it time to show
     await new Promise((r) => setTimeout(r, 20_000));
@@ -104,7 +90,7 @@ test("helm uninstall leaves what the chart's README says; a new install takes th
   n.note(`left in ${NAMESPACE} after helm uninstall:\n${left.trim()}`);
 
   const t0 = performance.now();
-  await installChart(cluster);
+  await installChart(f.cluster);
   n.note(`installed again: Ready in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   assert.equal(await uids(), kept, "the new release uses the kept Secrets");
 });

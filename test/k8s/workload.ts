@@ -3,10 +3,12 @@
 // printed after a file's tests, and the check that a deleted volume left
 // nothing. Each file prepares the cluster itself (ensureLab, ensureCluster
 // and the chart reuse what runs already).
+import { before, after } from "node:test";
 import assert from "node:assert/strict";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
 import { traces, NOTHING } from "../../lab/harness/node-plugin.js";
 import { ensureCluster, installChart, kc, NAMESPACE, type Cluster } from "../../lab/k8s/cluster.js";
+import { k8sBins, K8S_SKIP, type K8sBins } from "../../lab/k8s/config.js";
 import type { PvJson } from "../../lab/k8s/workload.js";
 import { CHAP_SECRET_PREFIX } from "../../src/controller/chap-secrets.js";
 export * from "../../lab/k8s/workload.js";
@@ -26,6 +28,50 @@ export function notes(): Notes {
       console.log(s);
     },
     print: () => console.log(`--- k8s notes ---\n${all.join("\n")}`),
+  };
+}
+
+export interface K8sFile {
+  /** false, or why the file's tests are skipped (no Kubernetes binaries) */
+  skip: false | string;
+  bins: K8sBins | undefined;
+  notes: Notes;
+  /** the lab and the cluster, once the file's before hook has prepared them */
+  readonly lab: Lab;
+  readonly cluster: Cluster;
+}
+
+/**
+ * What every file of the layer starts with: skipped in one line without
+ * Kubernetes binaries; otherwise a before hook that prepares the cluster
+ * with the chart installed and an after hook that prints the file's notes.
+ * A file adds hooks of its own after these.
+ */
+export function k8sFile(): K8sFile {
+  const bins = k8sBins();
+  if (!bins) console.log(`# k8s layer skipped: ${K8S_SKIP}`);
+  const n = notes();
+  let ready: { lab: Lab; cluster: Cluster } | undefined;
+  before(async () => {
+    if (bins) ready = await prepare(n);
+  });
+  after(() => {
+    if (ready) n.print();
+  });
+  const need = (): { lab: Lab; cluster: Cluster } => {
+    if (!ready) throw new Error("the cluster is not prepared (no Kubernetes binaries, or the before hook failed)");
+    return ready;
+  };
+  return {
+    skip: bins ? false : K8S_SKIP,
+    bins,
+    notes: n,
+    get lab() {
+      return need().lab;
+    },
+    get cluster() {
+      return need().cluster;
+    },
   };
 }
 
