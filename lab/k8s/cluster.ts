@@ -97,6 +97,7 @@ export function helm(args: readonly string[], timeoutMs = 300_000): Promise<Helm
  */
 export async function installChart(c: Cluster, extra: readonly string[] = []): Promise<HelmResult> {
   await kubectl(["create", "namespace", NAMESPACE]);
+  await settlePendingRelease();
   await kc(["label", "namespace", NAMESPACE, "--overwrite", "pod-security.kubernetes.io/enforce=privileged"]);
   const set = sidecarValues(c.images).flatMap((s) => ["--set", s]);
   const r = await helm(
@@ -105,6 +106,27 @@ export async function installChart(c: Cluster, extra: readonly string[] = []): P
   );
   if (r.code !== 0) throw new Error(`helm upgrade --install failed (${r.code}): ${r.stderr}${r.stdout}`);
   return r;
+}
+
+/**
+ * A helm that was killed during `upgrade --install --wait` (a run cut short)
+ * leaves the release pending, and every later upgrade answers "another
+ * operation (install/upgrade/rollback) is in progress". Helm's own way out,
+ * as an admin would take it: a pending upgrade or rollback is rolled back to
+ * the release before it (not waited for: the upgrade that follows waits);
+ * a pending first install is uninstalled.
+ */
+async function settlePendingRelease(): Promise<void> {
+  const st = await helm(["status", RELEASE, "--namespace", NAMESPACE, "-o", "json"]);
+  if (st.code !== 0) return; // no release yet
+  const status = (JSON.parse(st.stdout) as { info?: { status?: string } }).info?.status ?? "";
+  if (!status.startsWith("pending-")) return;
+  process.stderr.write(`[k8s] release ${RELEASE} is ${status} (a helm cut short): settling it first\n`);
+  const r =
+    status === "pending-install"
+      ? await helm(["uninstall", RELEASE, "--namespace", NAMESPACE, "--wait"], 600_000)
+      : await helm(["rollback", RELEASE, "--namespace", NAMESPACE], 300_000);
+  if (r.code !== 0) throw new Error(`release ${RELEASE} is ${status} and could not be settled (${r.code}): ${r.stderr}${r.stdout}`);
 }
 
 /** The cluster stopped: every kubelet and pod container on the lab's nodes, then the control plane (its state kept for the next start). */
