@@ -10,7 +10,7 @@ import type { Lab, LabNode } from "../lab/harness/lab.js";
 import { traces } from "../lab/harness/node-plugin.js";
 import { ensureCluster, helm, installChart, kc, K8S_VALUES, NAMESPACE, RELEASE, stopCluster, type Cluster } from "../lab/k8s/cluster.js";
 import { apiReady, kubectl } from "../lab/k8s/control-plane.js";
-import { claim, pod, pvOf, STORAGE_CLASS, waitReady, type PvJson } from "../lab/k8s/workload.js";
+import { claim, deleteObjects, execIn, glusterBlockList, pod, pvOf, STORAGE_CLASS, waitReady, type PvJson } from "../lab/k8s/workload.js";
 import { CHAP_SECRET_PREFIX } from "../src/controller/chap-secrets.js";
 import { VOLUME, type DemoContext } from "./context.js";
 import { mountsNaming } from "./lab-steps.js";
@@ -58,7 +58,7 @@ export async function k8sExample(ctx: DemoContext): Promise<void> {
     );
     await log.step(
       "kubectl exec: the pod reads its data back",
-      () => kc(["exec", K8S_CLAIM, "-n", "default", "--", "sh", "-c", "sha256sum -c /data/data.sha256 && cat /data/hello.txt && df -h /data | tail -1"]),
+      () => execIn(K8S_CLAIM, "sha256sum -c /data/data.sha256 && cat /data/hello.txt && df -h /data | tail -1"),
       (out) => out.trim().replace(/\n/g, "; "),
     );
     log.say(`  kubectl describe pv ${pv.metadata.name}:`);
@@ -86,14 +86,14 @@ export async function sweepK8s(lab: Lab): Promise<string> {
 /** The demo's pod and claim deleted (also what an earlier run left); waits until the PV, its block and its CHAP Secret are gone. */
 async function deleteClaim(pv: PvJson | undefined): Promise<string> {
   const known = pv ?? (await pvOf(K8S_CLAIM).catch(() => undefined));
-  for (const kind of ["pod", "pvc"])
-    await kc(["delete", kind, K8S_CLAIM, "-n", "default", "--ignore-not-found", "--wait=true", "--timeout=300s"], { timeoutMs: 360_000 });
+  await deleteObjects("pod", K8S_CLAIM);
+  await deleteObjects("pvc", K8S_CLAIM);
   if (!known) return "no claim was there";
   const name = known.metadata.name;
   await kc(["wait", "--for=delete", `pv/${name}`, "--timeout=600s"], { timeoutMs: 660_000 });
   const left: string[] = [];
   if ((await kubectl(["get", "secret", `${CHAP_SECRET_PREFIX}${name}`, "-n", NAMESPACE])).code === 0) left.push("its CHAP Secret");
-  const list = await kc(["exec", "-n", NAMESPACE, `ds/${RELEASE}-blockd`, "--", "gluster-block", "list", VOLUME]);
+  const list = await glusterBlockList(VOLUME);
   if (list.includes(name)) left.push(`${name} in gluster-block list`);
   if (left.length > 0) throw new Error(`the PV is gone but not ${left.join(", ")}`);
   return `${name} deleted: not in gluster-block list, its CHAP Secret gone`;

@@ -16,6 +16,8 @@ import { ensureClusterImages, SIDECARS, type ClusterImages, type SidecarKey } fr
 import { ensureWorker, stopWorker, type Archive } from "./workers.js";
 
 export const RELEASE = "gluster-block-csi";
+/** the release's blockd DaemonSet, for `kubectl exec ds/...` (the CLI runs in its pods) */
+export const RELEASE_BLOCKD = `${RELEASE}-blockd`;
 export const NAMESPACE = "gluster-block-csi";
 export const K8S_VALUES = join(LAB_SCRIPTS, "chart/k8s-values.yaml");
 export const STORAGE_NODE_LABEL = "gluster.org/storage-node";

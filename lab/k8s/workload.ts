@@ -4,7 +4,7 @@
 // Kubernetes layer's tests and the demo share it.
 import type { LabNode } from "../harness/lab.js";
 import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
-import { kc } from "./cluster.js";
+import { kc, NAMESPACE, RELEASE_BLOCKD } from "./cluster.js";
 import { kubectl } from "./control-plane.js";
 
 /** the chart's StorageClass in the lab's values (lab/chart/k8s-values.yaml) */
@@ -128,4 +128,9 @@ export async function attachedTo(pvName: string): Promise<string[]> {
 /** The initiator name of a lab node, as the node plugin reports it in its node ID. */
 export async function initiatorOf(n: LabNode): Promise<string> {
   return (await n.must("sed -n 's/^InitiatorName=//p' /etc/iscsi/initiatorname.iscsi")).stdout.trim();
+}
+
+/** `gluster-block list <volume>` as an admin runs it in the cluster (`kubectl exec` in a blockd pod): its output. */
+export function glusterBlockList(volume: string): Promise<string> {
+  return kc(["exec", "-n", NAMESPACE, `ds/${RELEASE_BLOCKD}`, "--", "gluster-block", "list", volume]);
 }

@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { HOSTING_VOLUME } from "../../lab/harness/lab.js";
 import { kc, NAMESPACE } from "../../lab/k8s/cluster.js";
 import { KUBELET_UNIT } from "../../lab/k8s/workers.js";
-import { assertGone, claim, RELEASE_BLOCKD, claimAndPod, deleteObjects, execIn, pvOf, until, waitReady, type PvJson, k8sFile } from "./workload.js";
+import { assertGone, claim, claimAndPod, glusterBlockList, deleteObjects, execIn, pvOf, until, waitReady, type PvJson, k8sFile } from "./workload.js";
 
 const f = k8sFile();
 const SKIP = f.skip;
@@ -128,7 +128,7 @@ test(
     assert.ok(await readyPodOn("blockd", "n2", 600, blockd), "a new blockd pod on n2 is Ready");
     const pvs: PvJson[] = [];
     for (const c of names) pvs.push(await pvOf(c));
-    const list = await kc(["exec", "-n", NAMESPACE, `ds/${RELEASE_BLOCKD}`, "--", "gluster-block", "list", HOSTING_VOLUME]);
+    const list = await glusterBlockList(HOSTING_VOLUME);
     for (const pv of pvs) assert.ok(list.includes(pv.metadata.name), `${pv.metadata.name}'s block is listed`);
     assert.deepEqual(await auditEveryNode(), [], "gluster-block audit finds nothing on any node after the burst");
 

@@ -5,15 +5,15 @@
 // and the chart reuse what runs already).
 import { before, after } from "node:test";
 import assert from "node:assert/strict";
-import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
+import { ensureLab, HOSTING_VOLUME, type Lab, type LabNode } from "../../lab/harness/lab.js";
 import { traces, NOTHING } from "../../lab/harness/node-plugin.js";
 import { ensureCluster, installChart, kc, NAMESPACE, type Cluster } from "../../lab/k8s/cluster.js";
+import { glusterBlockList } from "../../lab/k8s/workload.js";
 import { k8sBins, K8S_SKIP, type K8sBins } from "../../lab/k8s/config.js";
 import type { PvJson } from "../../lab/k8s/workload.js";
 import { CHAP_SECRET_PREFIX } from "../../src/controller/chap-secrets.js";
 export * from "../../lab/k8s/workload.js";
 
-export const RELEASE_BLOCKD = "gluster-block-csi-blockd";
 export interface Notes {
   note(s: string): void;
   /** every note of the file, printed once after its tests */
@@ -100,6 +100,6 @@ export async function assertGone(nodes: readonly LabNode[], pv: PvJson, claimNam
   }
   const secrets = await kc(["get", "secrets", "-n", NAMESPACE, "-o", "name"]);
   assert.ok(!secrets.includes(`${CHAP_SECRET_PREFIX}${pv.metadata.name}`), `${claimName}: its CHAP Secret is gone`);
-  const list = await kc(["exec", "-n", NAMESPACE, `ds/${RELEASE_BLOCKD}`, "--", "gluster-block", "list", "block-test"]);
+  const list = await glusterBlockList(HOSTING_VOLUME);
   assert.ok(!list.includes(pv.metadata.name), `${claimName}: the block is gone (${list.trim()})`);
 }

@@ -105,6 +105,20 @@ const stageReq = (over: Record<string, unknown> = {}) => ({
 });
 
 const stage = (over: Record<string, unknown> = {}) => srv.NodeStageVolume!(stageReq(over), ctx);
+
+/** NodePublishVolume of the staged volume at targetPath(), read-write xfs unless `over` says otherwise */
+const publishReq = (over: Record<string, unknown> = {}) => ({
+  volume_id: VOLUME_ID,
+  staging_target_path: stagingPath(),
+  target_path: targetPath(),
+  volume_capability: mountCap(),
+  readonly: false,
+  publish_context: {},
+  secrets: {},
+  volume_context: {},
+  ...over,
+});
+const publish = (over: Record<string, unknown> = {}) => srv.NodePublishVolume!(publishReq(over), ctx);
 const unstage = (path = stagingPath()) => srv.NodeUnstageVolume!({ volume_id: VOLUME_ID, staging_target_path: path }, ctx);
 
 describe("validation: bad input is INVALID_ARGUMENT and nothing runs", () => {
@@ -418,19 +432,7 @@ test("unstage after a crash mid-stage (record says attaching, no mount)", async 
 
 test("unstage refuses while the device is still published (never tears down under a mount)", async () => {
   await stage();
-  await srv.NodePublishVolume!(
-    {
-      volume_id: VOLUME_ID,
-      staging_target_path: stagingPath(),
-      target_path: targetPath(),
-      volume_capability: mountCap(),
-      readonly: false,
-      publish_context: {},
-      secrets: {},
-      volume_context: {},
-    },
-    ctx,
-  );
+  await publish();
   assert.equal(await codeOf(unstage()), status.FAILED_PRECONDITION);
   assert.equal(host.sessionCount(), 3, "sessions kept");
 });
@@ -461,17 +463,7 @@ test("publish and unpublish: filesystem bind mount, read-only when asked; idempo
 
 describe("published read-only by the controller (publish_context readOnly: its LUN is write protected for this node)", () => {
   const RO = { readOnly: "true" };
-  const publishReq = (over: Record<string, unknown> = {}) => ({
-    volume_id: VOLUME_ID,
-    staging_target_path: stagingPath(),
-    target_path: targetPath(),
-    volume_capability: mountCap("ext4"),
-    readonly: false,
-    publish_context: RO,
-    secrets: {},
-    volume_context: {},
-    ...over,
-  });
+  const roPublishReq = (over: Record<string, unknown> = {}) => publishReq({ volume_capability: mountCap("ext4"), publish_context: RO, ...over });
 
   test("a read-write capability is staged read-only: no repair, mounted ro; the pod's bind is ro though it asked read-write", async () => {
     await stage({ volume_capability: mountCap("ext4") }); // a writer made the filesystem
@@ -481,7 +473,7 @@ describe("published read-only by the controller (publish_context readOnly: its L
     assert.ok(!host.calls.some((c) => c.file === "e2fsck" || c.file.startsWith("mkfs")), "nothing writes to a write-protected LUN");
     const staged = host.mounts.find((m) => m.target === stagingPath());
     assert.ok(staged?.options.includes("ro"), `staging mount options ${staged?.options.join(",")}`);
-    await srv.NodePublishVolume!(publishReq(), ctx);
+    await srv.NodePublishVolume!(roPublishReq(), ctx);
     assert.ok(host.mounts.find((m) => m.target === targetPath())?.options.includes("ro"));
   });
 
@@ -490,7 +482,7 @@ describe("published read-only by the controller (publish_context readOnly: its L
     await unstage();
     await stage({ volume_capability: mountCap("ext4", "MULTI_NODE_READER_ONLY"), publish_context: RO });
     assert.ok(host.mounts.find((m) => m.target === stagingPath())?.options.includes("ro"));
-    await srv.NodePublishVolume!(publishReq({ volume_capability: mountCap("ext4", "MULTI_NODE_READER_ONLY") }), ctx);
+    await srv.NodePublishVolume!(roPublishReq({ volume_capability: mountCap("ext4", "MULTI_NODE_READER_ONLY") }), ctx);
     assert.ok(host.mounts.find((m) => m.target === targetPath())?.options.includes("ro"));
   });
 
@@ -503,7 +495,7 @@ describe("published read-only by the controller (publish_context readOnly: its L
   test("a Block volume published read-only is bound read-only", async () => {
     await stage({ volume_capability: blockCap(), publish_context: RO });
     const file = host.kubelet("plugins/kubernetes.io/csi/volumeDevices/publish/pv1/pod1");
-    await srv.NodePublishVolume!(publishReq({ volume_capability: blockCap(), target_path: file }), ctx);
+    await srv.NodePublishVolume!(roPublishReq({ volume_capability: blockCap(), target_path: file }), ctx);
     assert.ok(host.mounts.find((m) => m.target === file)?.options.includes("ro"));
   });
 });
@@ -512,19 +504,7 @@ test("block mode: no format; publish binds the dm device onto a file", async () 
   await stage({ volume_capability: blockCap() });
   assert.ok(!host.calls.some((c) => c.file.startsWith("mkfs") || c.file === "blkid"));
   const tp = host.kubelet("plugins/kubernetes.io/csi/volumeDevices/publish/pv1/pod1");
-  await srv.NodePublishVolume!(
-    {
-      volume_id: VOLUME_ID,
-      staging_target_path: stagingPath(),
-      target_path: tp,
-      volume_capability: blockCap(),
-      readonly: false,
-      publish_context: {},
-      secrets: {},
-      volume_context: {},
-    },
-    ctx,
-  );
+  await publish({ target_path: tp, volume_capability: blockCap() });
   const m = host.mounts.find((x) => x.target === tp);
   assert.equal(m?.source, `udev[/${host.mapOf(WWID)}]`);
   const stats = await srv.NodeGetVolumeStats!({ volume_id: VOLUME_ID, volume_path: tp, staging_target_path: "" }, ctx);
@@ -813,19 +793,7 @@ describe("a volume ID not of our form names a volume that does not exist: NOT_FO
 
 test("a teardown of a volume ID not of our form is OK and touches nothing, not even a mount at its path (CSI: not staged there, so OK)", async () => {
   await stage();
-  await srv.NodePublishVolume!(
-    {
-      volume_id: VOLUME_ID,
-      staging_target_path: stagingPath(),
-      target_path: targetPath(),
-      volume_capability: mountCap(),
-      readonly: false,
-      publish_context: {},
-      secrets: {},
-      volume_context: {},
-    },
-    ctx,
-  );
+  await publish();
   host.calls.length = 0;
   const mounts = host.mounts.length;
   for (const id of ["pvc-123", "fake-vol-id-1f0e2d3c-4", "v1/a/b/c"]) {
