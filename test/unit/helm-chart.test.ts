@@ -176,7 +176,10 @@ test("the driver's container starts first, and no start-up probe times out soone
       // the kubelet's default timeout is 1 s: a busy node's slow answer would count as a failure and the start-up would be cut short
       const startup = c.startupProbe.timeoutSeconds ?? 1;
       assert.ok(startup >= 5, `${o.metadata.name}/${c.name}: start-up probe timeout ${startup} s`);
-      assert.ok(startup >= (c.livenessProbe?.timeoutSeconds ?? 1), `${o.metadata.name}/${c.name}: start-up probe timeout ${startup} s below the liveness probe's`);
+      assert.ok(
+        startup >= (c.livenessProbe?.timeoutSeconds ?? 1),
+        `${o.metadata.name}/${c.name}: start-up probe timeout ${startup} s below the liveness probe's`,
+      );
     }
   }
   assert.equal(probes, 4);
