@@ -40,6 +40,7 @@ import {
   VolumeNotStartedError,
 } from "../errors.js";
 import { readExtensions, extLine, haHosts } from "./extensions.js";
+import { aclSynced, aclSyncedLine } from "./acl-sync.js";
 import { PING_TIMEOUT_MS, type Peers, type PeerRef, type TargetResult } from "./peers.js";
 import type { CreateRequest, CreateOutcome, HostsOutcome } from "./requests.js";
 import type { BlockSummary } from "../journal/index.js";
@@ -93,6 +94,8 @@ export interface BlockDetails {
   /** those of `initiators` let in read-only */
   readOnlyInitiators: string[];
   owner: string;
+  /** the journal proves every exporting host's LIO holds exactly these initiators (acl-sync.ts) */
+  aclSynced: boolean;
 }
 
 /** Made completely: the journal's entry is done and every HA host exports it. */
@@ -569,8 +572,20 @@ export class BlockEngine {
       const r = await this.configureHosts(store, after, "access");
       if (r.failedOn.length > 0)
         throw new PartialFailureError(`initiator access change failed on ${r.failedOn.join(", ")}; retry to converge`, r.failedOn, r.successfulOn);
+      await this.recordAclSync(store, after, r);
       return r;
     });
+  }
+
+  /**
+   * After an "access" configureHosts from `meta` (which appends nothing):
+   * when every exporting host converged, ACLSYNCED records it, unless the
+   * journal already proves it (a repeated call adds no line). A host that
+   * failed leaves no proof, so the next unpublish takes the full path.
+   */
+  private async recordAclSync(store: BlockStore, meta: BlockMeta, r: HostsOutcome): Promise<void> {
+    if (r.failedOn.length > 0 || readExtensions(meta).aclMode !== "EXPLICIT" || aclSynced(meta)) return;
+    await this.append(store, meta.name, aclSyncedLine(r.successfulOn), "journal:acl-synced");
   }
 
   /**
@@ -646,7 +661,12 @@ export class BlockEngine {
 
   /** The original's `reload`: converge every HA host's target to the journal. */
   async reload(req: { volume: string; block: string }): Promise<HostsOutcome> {
-    return this.withBlock(req.volume, req.block, async (store) => this.configureHosts(store, await this.existing(store, req.block), "access"));
+    return this.withBlock(req.volume, req.block, async (store) => {
+      const meta = await this.existing(store, req.block);
+      const r = await this.configureHosts(store, meta, "access");
+      await this.recordAclSync(store, meta, r);
+      return r;
+    });
   }
 
   private async existing(store: BlockStore, block: string): Promise<BlockMeta> {
@@ -680,6 +700,7 @@ export class BlockEngine {
       initiators: [...ext.initiators, ...ext.readOnlyInitiators],
       readOnlyInitiators: ext.readOnlyInitiators,
       owner: ext.owner,
+      aclSynced: ext.aclMode === "EXPLICIT" && aclSynced(meta),
     };
   }
 

@@ -11,10 +11,12 @@
 //               key leaves those initiators out rather than let them write
 //   PREALLOC    FULL or NO, so a resize allocates as the create did
 //   OWNER       free text for humans and audits (the PV name)
+//   ACLSYNCED   the hosts whose LIO converged to INITIATORS/ROINITIATORS
+//               after their last change (acl-sync.ts)
 import { formatEntry } from "../journal/index.js";
 import type { BlockMeta } from "../journal/index.js";
 
-export type ExtKey = "HOSTS" | "ACLMODE" | "INITIATORS" | "ROINITIATORS" | "PREALLOC" | "OWNER";
+export type ExtKey = "HOSTS" | "ACLMODE" | "INITIATORS" | "ROINITIATORS" | "PREALLOC" | "OWNER" | "ACLSYNCED";
 
 export interface BlockExtensions {
   /** undefined for blocks made by the original */
