@@ -27,7 +27,7 @@ import { findBlock, isCode } from "./blockd-lookup.js";
 import type { ControllerDeps } from "./deps.js";
 
 /** Whether GetBlock's answer proves that no exporting host lets any of `iqns` in. */
-export function nothingToRevoke(info: BlockInfo__Output, iqns: readonly string[]): boolean {
+function nothingToRevoke(info: BlockInfo__Output, iqns: readonly string[]): boolean {
   if (info.acl_mode === "ACL_MODE_GENERATED") return true;
   return info.acl_mode === "ACL_MODE_EXPLICIT" && info.acl_synced && iqns.every((i) => !info.initiators.includes(i));
 }
