@@ -39,7 +39,7 @@ export interface FakeBlock {
   state: string;
   /** host -> the initiators its LIO lets in (what the HA hosts converge to; apart from the journal's `initiators`) */
   lioAcls: Map<string, string[]>;
-  /** the journal's ACLSYNCED proof: every exporting host converged after the lists' last change */
+  /** blockd's ACL proof holds: every exporting host converged to the lists since their last change (engine/acl-sync.ts) */
   aclSynced: boolean;
 }
 
@@ -188,7 +188,8 @@ export class FakeBlockd {
     return b;
   }
 
-  info(b: FakeBlock): BlockInfo {
+  /** As GetBlock answers; `listed`: as ListBlocks' infos, which never read the ACL proof (acl_synced false) */
+  info(b: FakeBlock, listed = false): BlockInfo {
     return {
       name: b.block,
       volume: b.volume,
@@ -211,7 +212,7 @@ export class FakeBlockd {
       wwid: wwidFor(b.gbid),
       auth: b.auth,
       state: b.state,
-      acl_synced: this.reportsAclSync && b.aclMode === "ACL_MODE_EXPLICIT" && b.aclSynced,
+      acl_synced: !listed && this.reportsAclSync && b.aclMode === "ACL_MODE_EXPLICIT" && b.aclSynced,
     };
   }
 
@@ -377,7 +378,7 @@ export class FakeBlockd {
         const answered = (b: FakeBlock): boolean => why(b) === undefined && !this.notBegun.has(`${req.volume}/${b.block}`);
         return {
           blocks: names,
-          infos: blocks.filter(answered).map((b) => this.info(b)),
+          infos: blocks.filter(answered).map((b) => this.info(b, true)),
           unreadable: blocks.flatMap((b) => (why(b) === undefined ? [] : [{ name: b.block, error: why(b) ?? "" }])),
         };
       },

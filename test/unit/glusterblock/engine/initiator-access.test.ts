@@ -3,11 +3,10 @@
 // HA host's LIO maps their LUN write protected (lun_0/write_protect in the
 // ACL). Three LocalNodes over a temp directory laid out as a hosting volume,
 // each with its own configfs imitation (test/helpers/local-engine.ts).
-import { test, describe, before, after, beforeEach } from "node:test";
+import { test, before, after, beforeEach } from "node:test";
 import assert from "node:assert/strict";
 import type { BlockEngine } from "../../../../src/glusterblock/engine/block-engine.js";
 import { extLine, readExtensions } from "../../../../src/glusterblock/engine/extensions.js";
-import { PartialFailureError } from "../../../../src/glusterblock/errors.js";
 import type { BlockStore } from "../../../../src/glusterblock/volume/block-store.js";
 import { createDoneLines, createIntentLines, hostLine } from "../../../../src/glusterblock/journal/index.js";
 import { iqnFor } from "../../../../src/identity/names.js";
@@ -103,12 +102,7 @@ test("a change of mode moves the initiator between the lists in one journal line
   assert.deepEqual(await aclOnEveryHost(READER), ["0", "0", "0"]);
   const ext = readExtensions((await store.readMeta(BLOCK)) ?? assert.fail("no journal"));
   assert.deepEqual([ext.initiators, ext.readOnlyInitiators], [[READER], []]);
-  const added = (await journal()).split("\n").slice(lines - 1, -1);
-  assert.deepEqual(
-    added.map((l) => l.split(":")[0]),
-    ["INITIATORS", "ROINITIATORS", "ACLSYNCED"],
-    "INITIATORS and ROINITIATORS, appended together; then, every host converged, the proof of it",
-  );
+  assert.equal((await journal()).split("\n").length, lines + 2, "INITIATORS and ROINITIATORS, appended together");
   // every host holds a TPG per HA host (its own enabled): each ACL's mapping stays, only its mode is written
   const want = HOSTS.map((_, t) => `write ${ROOT}/iscsi/${IQN}/tpgt_${t + 1}/acls/${READER}/lun_0/write_protect`);
   [...hosts.values()].forEach((h, i) => assert.deepEqual(h.fs.ops.slice(ops[i]), want, `host ${HOSTS[i]}`));
@@ -141,69 +135,4 @@ test("a journal naming an initiator in both lists (written by hand) maps it read
   await engine.reload({ volume: VOLUME, block: BLOCK });
   assert.deepEqual(await aclOnEveryHost(READER), ["1", "1", "1"]);
   assert.deepEqual(await aclOnEveryHost(WRITER), ["0", "0", "0"]);
-});
-
-// ACLSYNCED (engine/acl-sync.ts): what lets ControllerUnpublish answer a
-// repeated unpublish from GetBlock alone. The journal's lists are written
-// before the hosts converge, so only this line proves an ACL is gone.
-describe("the proof that every exporting host's ACLs match the journal", () => {
-  const synced = async (): Promise<boolean> => (await engine.details(VOLUME, BLOCK)).aclSynced;
-  const lastLine = async (): Promise<string> => (await journal()).trimEnd().split("\n").pop() ?? "";
-
-  test("an access change that converged every host records it; the same change again adds no line", async () => {
-    assert.equal(await synced(), false, "a new block: no access change recorded yet");
-    await engine.setInitiatorAccess({ volume: VOLUME, block: BLOCK, initiator: WRITER, allow: true });
-    assert.equal(await lastLine(), `ACLSYNCED: ${[...HOSTS].sort().join(" ")}`);
-    assert.equal(await synced(), true);
-    await engine.setInitiatorAccess({ volume: VOLUME, block: BLOCK, initiator: WRITER, allow: false });
-    assert.equal(await synced(), true);
-    const before = await journal();
-    await engine.setInitiatorAccess({ volume: VOLUME, block: BLOCK, initiator: WRITER, allow: false });
-    assert.equal(await journal(), before, "a repeated unpublish writes nothing");
-    assert.deepEqual(await aclOnEveryHost(WRITER), [undefined, undefined, undefined]);
-  });
-
-  test("a host that cannot be reached during an unpublish: the journal no longer names the initiator, that host's LIO still does, and nothing claims otherwise until a retry converges it", async () => {
-    await engine.setInitiatorAccess({ volume: VOLUME, block: BLOCK, initiator: WRITER, allow: true });
-    local.peers.down.add(HOSTS[1]);
-    try {
-      await assert.rejects(engine.setInitiatorAccess({ volume: VOLUME, block: BLOCK, initiator: WRITER, allow: false }), PartialFailureError);
-    } finally {
-      local.peers.down.clear();
-    }
-    const d = await engine.details(VOLUME, BLOCK);
-    assert.deepEqual(d.initiators, [], "the journal's intent: revoked");
-    assert.deepEqual(await aclOnEveryHost(WRITER), [undefined, "0", undefined], "the unreachable host still lets it in");
-    assert.equal(d.aclSynced, false, "so the journal proves nothing");
-    await engine.setInitiatorAccess({ volume: VOLUME, block: BLOCK, initiator: WRITER, allow: false });
-    assert.deepEqual(await aclOnEveryHost(WRITER), [undefined, undefined, undefined]);
-    assert.equal(await synced(), true);
-  });
-
-  test("lists changed after the proof (a coordinator that died before the hosts converged, a blockd that does not know ACLSYNCED) void it, even when changed back", async () => {
-    await engine.setInitiatorAccess({ volume: VOLUME, block: BLOCK, initiator: WRITER, allow: true });
-    await engine.setInitiatorAccess({ volume: VOLUME, block: BLOCK, initiator: WRITER, allow: false });
-    assert.equal(await synced(), true);
-    // an older blockd lets READER in and converges no host before it dies, then another one revokes it, the lists as they were
-    await store.append(BLOCK, extLine("ROINITIATORS", READER));
-    assert.equal(await synced(), false);
-    await store.append(BLOCK, extLine("ROINITIATORS", ""));
-    assert.equal(await synced(), false, "by position, not by value");
-    await engine.reload({ volume: VOLUME, block: BLOCK });
-    assert.equal(await synced(), true, "a reload that converged every host proves it again");
-  });
-
-  test("a proof that does not name every host exporting the block now proves nothing", async () => {
-    await engine.setInitiatorAccess({ volume: VOLUME, block: BLOCK, initiator: WRITER, allow: true });
-    await store.append(BLOCK, extLine("ACLSYNCED", `${HOSTS[0]} ${HOSTS[2]}`));
-    assert.equal(await synced(), false);
-  });
-
-  test("generated ACLs (a CLI block) are never proven: there are no per-initiator ACLs to speak of", async () => {
-    await store.append(BLOCK, extLine("ACLMODE", "GENERATED"));
-    await engine.setInitiatorAccess({ volume: VOLUME, block: BLOCK, initiator: WRITER, allow: false });
-    await engine.reload({ volume: VOLUME, block: BLOCK });
-    assert.equal(await synced(), false);
-    assert.doesNotMatch(await journal(), /ACLSYNCED/);
-  });
 });
