@@ -14,13 +14,14 @@
 // mid-change, they no longer name an initiator a host's LIO still lets in.
 // Without the proof (that, a blockd older than acl_synced, or a block being
 // created or deleted) SetInitiatorAccess runs as before and converges them;
-// for every node when the lists name none, ReloadBlock does.
+// for every node when the lists name none, ReloadBlock does (CSI: no node ID
+// is every node the volume is published to, and a host may still let one in).
 import { status } from "@grpc/grpc-js";
 import type { ControllerUnpublishVolumeRequest__Output } from "../generated/csi/v1/ControllerUnpublishVolumeRequest.js";
 import type { ControllerUnpublishVolumeResponse } from "../generated/csi/v1/ControllerUnpublishVolumeResponse.js";
 import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.js";
 import type { RpcContext } from "../rpc/rpc.js";
-import { invalidArgument } from "../rpc/errors.js";
+import { invalidArgument, unavailable } from "../rpc/errors.js";
 import { parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
 import { parseNodeId, type NodeIdentity } from "../csi/node-id.js";
 import { findBlock, isCode } from "./blockd-lookup.js";
@@ -61,8 +62,12 @@ export async function controllerUnpublish(
       for (const iqn of iqns) {
         await deps.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: iqn, allow: false }, ctx);
       }
-      // every node, and the journal names none: converge the hosts to that all the same (a host may still let one in)
-      if (iqns.length === 0) await deps.blockd.any("ReloadBlock", { volume: ref.hostingVolume, block: ref.block }, ctx);
+      // every node, and the journal names none but proves nothing: converge the hosts to that all the same (a host
+      // may still let one in). ReloadBlock answers OK with the hosts it could not converge; those are not unpublished.
+      if (iqns.length === 0) {
+        const r = await deps.blockd.any("ReloadBlock", { volume: ref.hostingVolume, block: ref.block }, ctx);
+        if (r.failed_on.length > 0) throw unavailable(`revoking every initiator failed on ${r.failed_on.join(", ")}; retry to converge`);
+      }
     } catch (err) {
       // gone since, or being created or deleted (blockd changes no ACL then)
       if (!isCode(err, status.NOT_FOUND)) throw err;

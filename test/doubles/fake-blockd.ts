@@ -85,7 +85,7 @@ export class FakeBlockd {
   fillsDetails = true;
   /** false: a blockd older than BlockInfo.acl_synced (never set) */
   reportsAclSync = true;
-  /** hosts that an ACL change cannot reach: SetInitiatorAccess and ReloadBlock fail there (UNAVAILABLE), their LIO unchanged */
+  /** hosts that an ACL change cannot reach, their LIO unchanged: SetInitiatorAccess is UNAVAILABLE, ReloadBlock names them in failed_on (as the engine) */
   readonly aclUnreachable = new Set<string>();
   /** "volume/block" listed but not answered: a journal whose create has not begun (GetBlock NOT_FOUND, no details) */
   readonly notBegun = new Set<string>();
@@ -218,15 +218,14 @@ export class FakeBlockd {
 
   /**
    * As the engine's "access" convergence: every exporting host's LIO takes the
-   * journal's lists; one that cannot be reached keeps its ACLs and the call
-   * is UNAVAILABLE (PartialFailure); all of them converged is the proof.
+   * journal's lists; one that cannot be reached keeps its ACLs and is
+   * reported failed; all of them converged is the proof.
    */
   private convergeAcls(b: FakeBlock): { successful_on: string[]; failed_on: string[] } {
     const failed = b.exportedOn.filter((h) => this.aclUnreachable.has(h));
     for (const h of b.exportedOn) if (!failed.includes(h)) b.lioAcls.set(h, [...b.initiators]);
-    if (failed.length > 0) throw fail(status.UNAVAILABLE, `initiator access change failed on ${failed.join(", ")}; retry to converge`);
-    b.aclSynced = true;
-    return { successful_on: b.exportedOn, failed_on: [] };
+    if (failed.length === 0) b.aclSynced = true;
+    return { successful_on: b.exportedOn.filter((h) => !failed.includes(h)), failed_on: failed };
   }
 
   /** A block made directly in the model, as CreateBlock makes one (for tests that need many). */
@@ -400,13 +399,17 @@ export class FakeBlockd {
           b.readOnlyInitiators = [...ro];
           b.aclSynced = false;
         }
-        return this.convergeAcls(b);
+        // as the engine: a host that failed is a PartialFailure, UNAVAILABLE
+        const r = this.convergeAcls(b);
+        if (r.failed_on.length > 0) throw fail(status.UNAVAILABLE, `initiator access change failed on ${r.failed_on.join(", ")}; retry to converge`);
+        return r;
       },
       ReloadBlock: async (req, ctx) => {
         record("ReloadBlock", req, ctx);
         await gate("ReloadBlock");
         const b = this.complete(req.volume, req.block);
         if (b.aclMode !== "ACL_MODE_EXPLICIT") return { successful_on: b.exportedOn, failed_on: [] };
+        // as the engine: OK, naming the hosts it could not converge
         return this.convergeAcls(b);
       },
       GetVolumeSpace: async (req, ctx) => {

@@ -112,6 +112,22 @@ test("no node ID: every listed initiator revoked; with none listed and no proof,
   assert.deepEqual(lio("pvc-stale"), [[], [], []]);
 });
 
+test("no node ID, none listed, no proof, and a host ReloadBlock cannot converge: UNAVAILABLE while that host still lets a node in, never OK", async () => {
+  blockd.addBlock(HV, "pvc-stale-lagging", { lioAcls: new Map(HOSTS.map((h, i) => [h, i === 1 ? [IQN1] : []])) });
+  const id = `v1/${HV}/pvc-stale-lagging`;
+  blockd.aclUnreachable.add(HOSTS[1] ?? "");
+  // blockd answers ReloadBlock OK with the host in failed_on: the controller must not take that for done
+  for (let i = 0; i < 2; i++) {
+    const calls = await callsOf(() => codeOf(unpublish(id, "")).then((e) => assert.equal(e.code, status.UNAVAILABLE)));
+    assert.deepEqual(calls, ["GetBlock", "ReloadBlock"], "no proof was left: every retry converges again");
+  }
+  assert.deepEqual(lio("pvc-stale-lagging"), [[], [IQN1], []]);
+  blockd.aclUnreachable.clear();
+  assert.deepEqual(await callsOf(() => unpublish(id, "")), ["GetBlock", "ReloadBlock"]);
+  assert.deepEqual(lio("pvc-stale-lagging"), [[], [], []]);
+  assert.deepEqual(await callsOf(() => unpublish(id, "")), ["GetBlock"], "then proven");
+});
+
 test("a block being deleted, or gone: OK, as before (blockd changes no ACL of it)", async () => {
   blockd.addBlock(HV, "pvc-deleting", { state: "deleting", initiators: [IQN1] });
   assert.deepEqual(await callsOf(() => unpublish(`v1/${HV}/pvc-deleting`)), ["GetBlock", "SetInitiatorAccess"]);
