@@ -57,7 +57,8 @@ async function listAll(maxEntries: number): Promise<Paged> {
   let token = "";
   do {
     const before = blockd.calls.length;
-    const r = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { max_entries: maxEntries, starting_token: token });
+    // counted, not timed: a generous deadline, for a loaded host (500 GetBlocks in one call on the per-volume path)
+    const r = await ctl.call<ListVolumesResponse__Output>("ListVolumes", { max_entries: maxEntries, starting_token: token }, 120_000);
     const counts: Record<string, number> = {};
     for (const c of blockd.calls.slice(before)) counts[c.method] = (counts[c.method] ?? 0) + 1;
     out.pages.push(r);
