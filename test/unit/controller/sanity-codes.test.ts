@@ -4,12 +4,11 @@
 // characters of a UUID, "fake-vol-id" as the invalid one), the fields it leaves
 // out. Required fields first (INVALID_ARGUMENT), then what the IDs name
 // (NOT_FOUND); a request refused changes nothing on blockd.
-import { test, describe, before, after, beforeEach } from "node:test";
+import { test, describe } from "node:test";
 import assert from "node:assert/strict";
 import { status } from "@grpc/grpc-js";
-import { FakeBlockd } from "../../doubles/fake-blockd.js";
-import { KubeApiStandin } from "../../../lab/harness/kube-api-standin.js";
-import { startController, codeOf, mountCap, GiB, type LocalController } from "../../../lab/harness/local-controller.js";
+import { controllerOverFakes } from "../../doubles/controller-over-fakes.js";
+import { codeOf, mountCap, GiB } from "../../../lab/harness/local-controller.js";
 import type { CreateVolumeResponse__Output } from "../../../src/generated/csi/v1/CreateVolumeResponse.js";
 
 const KEY = "unit-test-blockd-key-sanity-9a8b";
@@ -26,35 +25,17 @@ const CAP = mountCap();
 /** csi-sanity's --csi.testvolumeparameters for this driver */
 const PARAMETERS = { hostingVolume: HV };
 
-let blockd: FakeBlockd;
-let kube: KubeApiStandin;
-let ctl: LocalController;
-
-before(async () => {
-  kube = await new KubeApiStandin().start();
-  blockd = await new FakeBlockd(KEY).start(HOSTS);
-  ctl = await startController({ endpoints: blockd.endpoints, key: KEY, kubeconfig: await kube.kubeconfig() });
-});
-after(async () => {
-  await ctl?.stop();
-  await blockd?.stop();
-  await kube?.stop();
-});
-beforeEach(() => {
-  blockd.volumes.clear();
-  blockd.addVolume(HV);
-  blockd.calls.length = 0;
-});
+const f = controllerOverFakes({ key: KEY, hosts: HOSTS, volumes: [HV] });
 
 const createVolume = async (name: string): Promise<string> =>
-  (await ctl.call<CreateVolumeResponse__Output>("CreateVolume", { name, volume_capabilities: [CAP], parameters: PARAMETERS })).volume?.volume_id ?? "";
+  (await f.ctl.call<CreateVolumeResponse__Output>("CreateVolume", { name, volume_capabilities: [CAP], parameters: PARAMETERS })).volume?.volume_id ?? "";
 
 /** The code of a call that must fail; blockd saw no call that changes state. */
 async function refused(method: string, req: Record<string, unknown>): Promise<string> {
-  const before = blockd.mutations().length;
-  const { code } = await codeOf(ctl.call(method, req));
+  const before = f.blockd.mutations().length;
+  const { code } = await codeOf(f.ctl.call(method, req));
   assert.deepEqual(
-    blockd
+    f.blockd
       .mutations()
       .slice(before)
       .map((c) => c.method),
@@ -72,7 +53,7 @@ describe("csi-sanity v5.3.1 Controller specs: the code each expects", () => {
 
   test("CreateVolume should fail when requesting to create a volume with already existing name and different capacity", async () => {
     const name = "sanity-controller-create-twice-different";
-    await ctl.call("CreateVolume", { name, volume_capabilities: [CAP], parameters: PARAMETERS, capacity_range: { required_bytes: String(GiB) } });
+    await f.ctl.call("CreateVolume", { name, volume_capabilities: [CAP], parameters: PARAMETERS, capacity_range: { required_bytes: String(GiB) } });
     assert.equal(
       await refused("CreateVolume", {
         name,
@@ -86,7 +67,7 @@ describe("csi-sanity v5.3.1 Controller specs: the code each expects", () => {
 
   test("DeleteVolume should fail when no volume id is provided; should succeed when an invalid volume id is used", async () => {
     assert.equal(await refused("DeleteVolume", {}), "INVALID_ARGUMENT");
-    await ctl.call("DeleteVolume", { volume_id: INVALID_VOLUME_ID });
+    await f.ctl.call("DeleteVolume", { volume_id: INVALID_VOLUME_ID });
   });
 
   test("ValidateVolumeCapabilities: no volume id, no capabilities (of a volume that exists): INVALID_ARGUMENT; a volume that does not exist: NOT_FOUND", async () => {
@@ -110,16 +91,16 @@ describe("csi-sanity v5.3.1 Controller specs: the code each expects", () => {
 
   test("ControllerPublishVolume should fail when the volume is already published but is incompatible: ALREADY_EXISTS", async () => {
     const id = await createVolume("sanity-controller-published-incompatible");
-    await ctl.call("ControllerPublishVolume", { volume_id: id, node_id: NODE, volume_capability: CAP, readonly: false });
+    await f.ctl.call("ControllerPublishVolume", { volume_id: id, node_id: NODE, volume_capability: CAP, readonly: false });
     assert.equal(await refused("ControllerPublishVolume", { volume_id: id, node_id: NODE, volume_capability: CAP, readonly: true }), "ALREADY_EXISTS");
   });
 
   test("ControllerUnpublishVolume should fail when no volume id is provided; IDs that name nothing are OK (CSI: regarded as unpublished)", async () => {
     assert.equal(await refused("ControllerUnpublishVolume", {}), "INVALID_ARGUMENT");
-    await ctl.call("ControllerUnpublishVolume", { volume_id: FAKE_VOLUME_ID, node_id: FAKE_NODE_ID });
+    await f.ctl.call("ControllerUnpublishVolume", { volume_id: FAKE_VOLUME_ID, node_id: FAKE_NODE_ID });
     const id = await createVolume("sanity-controller-unpublish-fake-node");
-    await ctl.call("ControllerUnpublishVolume", { volume_id: id, node_id: FAKE_NODE_ID });
-    assert.equal(blockd.callsOf("SetInitiatorAccess").length, 0);
+    await f.ctl.call("ControllerUnpublishVolume", { volume_id: id, node_id: FAKE_NODE_ID });
+    assert.equal(f.blockd.callsOf("SetInitiatorAccess").length, 0);
   });
 
   test("ControllerExpandVolume should fail if no volume id / no capacity range is given: INVALID_ARGUMENT; a volume that does not exist: NOT_FOUND", async () => {
