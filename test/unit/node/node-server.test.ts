@@ -79,7 +79,7 @@ function build(exec: Exec = host.exec, lockWaitMs?: number, loginProbe: LoginPro
     budgetMs: 5_000,
     ...(lockWaitMs ? { lockWaitMs } : {}),
   });
-  srv = nodeServer(deps, { nodeName: "worker1", maxVolumesPerNode: 64, topology: {} });
+  srv = nodeServer(deps, { nodeName: "worker1", maxVolumesPerNode: 64, topology: () => Promise.resolve({}) });
 }
 
 beforeEach(async () => {
