@@ -91,6 +91,8 @@ const RENDERS: Record<string, () => K8sObject[]> = {
   "blockd outside Kubernetes, existing key Secret": () => renderChart({ values: [EXISTING_SECRET] }),
   "defaults + StorageClass": () => renderChart({ set: ["storageClass.create=true", "storageClass.hostingVolume=hv"] }),
   "TLS off (insecure, explicitly)": () => renderChart({ set: ["blockd.tls.enabled=false", "blockd.tls.insecureKeyOverPlaintext=true"] }),
+  "topology on, zones read from the Nodes (token and RBAC for the node plugin)": () =>
+    renderChart({ set: ["topology.enabled=true", "storageClass.create=true", "storageClass.hostingVolume=hv", "storageClass.allowedZones={zone-a,zone-b}"] }),
 };
 
 describe("rendered objects validate against the Kubernetes OpenAPI schema", () => {
