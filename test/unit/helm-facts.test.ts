@@ -553,16 +553,22 @@ describe("topology (topology.enabled)", () => {
     assert.ok(allows(rulesBoundTo(objs, ctrlPod(objs).serviceAccountName, "ClusterRole"), "", "nodes", "get"));
   });
 
-  test("the provisioner: the Topology gate only for v4 and older (v5 has it on, a later one may drop it); --strict-topology from the values", () => {
+  test("the provisioner: the Topology gate for v4 and older and tags that are no version, not for v5 and later; true/false decide; --strict-topology from the values", () => {
     const args = (...set: string[]): string[] => container(ctrlPod(renderChart({ set: ["topology.enabled=true", ...set] })), "csi-provisioner").args ?? [];
-    assert.ok(!args().includes("--feature-gates=Topology=true"), "the chart's v5.3.0");
-    assert.ok(args("images.provisioner.tag=v4.0.1").includes("--feature-gates=Topology=true"));
+    const gated = (...set: string[]): boolean => args(...set).includes("--feature-gates=Topology=true");
+    assert.equal(gated(), false, "the chart's v5.3.0: on by default there, and a later release may drop the gate");
+    assert.equal(gated("images.provisioner.tag=v4.0.1"), true, "v4.0.1 (the lab's): off by default there");
+    assert.equal(gated("images.provisioner.tag=lab-3f2a9c"), true, "a tag that is no version");
+    assert.equal(gated("images.provisioner.tag=v12.0.0"), false);
+    assert.equal(gated("images.provisioner.tag=v5.3.0", "topology.provisionerFeatureGate=true"), true);
+    assert.equal(gated("images.provisioner.tag=v4.0.1", "topology.provisionerFeatureGate=false"), false);
+    const bad = helm(["template", "x", CHART_DIR, "--set", "topology.enabled=true", "--set", "topology.provisionerFeatureGate=yes"]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /topology\.provisionerFeatureGate must be auto, true or false, not "yes"/);
     assert.ok(!args().includes("--strict-topology"));
     assert.ok(args("topology.strict=true").includes("--strict-topology"));
-    assert.ok(
-      !(container(ctrlPod(renderChart({ set: ["topology.strict=true"] })), "csi-provisioner").args ?? []).includes("--strict-topology"),
-      "topology off: strict means nothing",
-    );
+    const off = container(ctrlPod(renderChart({ set: ["topology.strict=true", "images.provisioner.tag=v4.0.1"] })), "csi-provisioner").args ?? [];
+    assert.ok(!off.some((a) => /topology/i.test(a)), "topology off: neither");
   });
 
   test("storageClass.allowedZones: allowedTopologies on the driver's own key, as the node plugins report it", () => {

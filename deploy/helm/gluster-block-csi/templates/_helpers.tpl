@@ -259,11 +259,20 @@ controller Deployment and the node DaemonSet.
 {{- end -}}
 
 {{/*
-"true" when external-provisioner needs --feature-gates=Topology=true: v4 and older have the gate off by default
-(v5 turned it on, and a later release may drop the gate, when the flag would stop the sidecar): by the image tag.
+"true" when external-provisioner gets --feature-gates=Topology=true (topology.provisionerFeatureGate): v4 and older
+have the gate off by default, v5 on, and a release after v5.3 may drop the gate (the flag would then stop the
+sidecar). auto: on unless the image tag reads as v5 or later (a tag that is no version, as a digest or a local
+build's, gets it: every release up to v5.3 accepts it); true or false decide.
 */}}
 {{- define "gbcsi.provisionerTopologyGate" -}}
 {{- if .Values.topology.enabled -}}
-{{- if regexMatch "^v?[0-4]\\." (toString .Values.images.provisioner.tag) }}true{{ end -}}
+{{- $v := toString .Values.topology.provisionerFeatureGate -}}
+{{- if eq $v "auto" -}}
+{{- if not (regexMatch "^v?([5-9]|[1-9][0-9]+)\\.[0-9]+" (toString .Values.images.provisioner.tag)) }}true{{ end -}}
+{{- else if eq $v "true" -}}
+true
+{{- else if ne $v "false" -}}
+{{- fail (printf "topology.provisionerFeatureGate must be auto, true or false, not %q" $v) -}}
+{{- end -}}
 {{- end -}}
 {{- end -}}
