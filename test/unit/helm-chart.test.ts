@@ -207,3 +207,15 @@ test("NOTES.txt and the README: the Pod Security label the privileged pods need,
     assert.ok(readme.includes(`\`${lease}\``), lease);
   assert.ok(readme.includes("kubectl -n gluster-block-csi get lease"));
 });
+
+test("NOTES.txt with topology on names the label to set and the driver's key; off, it says nothing of zones", () => {
+  const notes = (...set: string[]): string => {
+    const r = helm(["install", "gbcsi", CHART_DIR, "--dry-run=client", "--namespace", "storage-ns", ...set.flatMap((s) => ["--set", s])]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.slice(r.stdout.indexOf("NOTES:"));
+  };
+  const on = notes("topology.enabled=true", "driverName=block2.csi.example.org");
+  assert.ok(on.includes("kubectl label node <node> topology.kubernetes.io/zone=<zone>"), on);
+  assert.ok(on.includes("- key: topology.block2.csi.example.org/zone"), on);
+  assert.doesNotMatch(notes(), /zone/);
+});

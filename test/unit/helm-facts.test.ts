@@ -536,7 +536,7 @@ describe("topology (topology.enabled)", () => {
       "a projected service account token",
     );
     assert.ok(
-      v.projected.sources.some((src) => "configMap" in src),
+      v?.projected?.sources.some((src) => "configMap" in src),
       "with the API server's CA",
     );
     for (const other of ds.containers.filter((x) => x.name !== "gluster-block-csi"))

@@ -216,7 +216,8 @@ test("NodeGetInfo reports the topology its source gives at that call, none when 
   const at = nodeServer(deps, {
     nodeName: "worker1",
     maxVolumesPerNode: 64,
-    topology: () => (zone === "fail" ? Promise.reject(unavailable("cannot read this node's zone")) : Promise.resolve(zone ? { [key]: zone } : {})),
+    topology: (): Promise<Record<string, string>> =>
+      zone === "fail" ? Promise.reject(unavailable("cannot read this node's zone")) : Promise.resolve<Record<string, string>>(zone ? { [key]: zone } : {}),
   });
   assert.deepEqual((await at.NodeGetInfo!({}, ctx)).accessible_topology, { segments: { [key]: "zone-b" } });
   zone = undefined;
