@@ -33,6 +33,7 @@ import type { AuditRequest } from "../generated/glusterblock/v1/AuditRequest.js"
 import type { AuditReport__Output } from "../generated/glusterblock/v1/AuditReport.js";
 import type { NodeStatus__Output } from "../generated/glusterblock/v1/NodeStatus.js";
 import type { TargetStatusReport__Output } from "../generated/glusterblock/v1/TargetStatusReport.js";
+import type { ReloadBlockResponse__Output } from "../generated/glusterblock/v1/ReloadBlockResponse.js";
 import type { GetTargetStatusesRequest } from "../generated/glusterblock/v1/GetTargetStatusesRequest.js";
 import type { TargetStatusReports__Output } from "../generated/glusterblock/v1/TargetStatusReports.js";
 import type { BlockdDiscovery } from "./discovery.js";
@@ -47,6 +48,7 @@ export interface BlockdMethods {
   GetBlock: [GetBlockRequest, BlockInfo__Output];
   ListBlocks: [ListBlocksRequest, ListBlocksResponse__Output];
   SetInitiatorAccess: [SetInitiatorAccessRequest, SetInitiatorAccessResponse__Output];
+  ReloadBlock: [GetBlockRequest, ReloadBlockResponse__Output];
   GetVolumeSpace: [GetVolumeSpaceRequest, VolumeSpace__Output];
   Audit: [AuditRequest, AuditReport__Output];
   GetNodeStatus: [Record<string, never>, NodeStatus__Output];

@@ -8,18 +8,18 @@ import type { ControllerServiceCapability } from "../generated/csi/v1/Controller
 import type { AsyncHandlers } from "../rpc/rpc.js";
 import { invalidArgument } from "../rpc/errors.js";
 import { isOtherFormatVersion, parseVolumeId, type VolumeRef } from "../csi/volume-id.js";
-import { parseNodeId, type NodeIdentity } from "../csi/node-id.js";
 import { CONTEXT_KEY } from "../csi/volume-context.js";
 import { capabilityProblem, checkCapabilities, checkCapability } from "./capabilities.js";
 import { expandSize } from "./capacity.js";
 import { parseParameters } from "./params.js";
 import { conditionOf, type LioCheck } from "./volume-condition.js";
 import { createVolume } from "./create-volume.js";
-import { existingRef, findBlock, isCode, requireBlock } from "./blockd-lookup.js";
+import { existingRef, isCode, requireBlock } from "./blockd-lookup.js";
 import type { ControllerDeps } from "./deps.js";
 import { listVolumes } from "./list-volumes.js";
 import { getCapacity } from "./get-capacity.js";
 import { controllerPublish } from "./publish.js";
+import { controllerUnpublish } from "./unpublish.js";
 import { contextOf } from "./block-context.js";
 
 /** What the controller always serves; LIST_VOLUMES_PUBLISHED_NODES only where every node can be named (controllerCapabilities). */
@@ -94,33 +94,7 @@ export function controllerService(deps: ControllerDeps): AsyncHandlers<Controlle
 
     ControllerPublishVolume: (req, ctx) => controllerPublish(deps, req, ctx),
 
-    async ControllerUnpublishVolume(req, ctx) {
-      if (req.volume_id === "") throw invalidArgument("volume_id is required");
-      let ref: VolumeRef;
-      let node: NodeIdentity | undefined;
-      try {
-        ref = parseVolumeId(req.volume_id);
-        node = req.node_id === "" ? undefined : parseNodeId(req.node_id);
-      } catch {
-        // an ID not of our form names no volume, or no node Publish ever let in:
-        // CSI, "can be safely regarded as ControllerUnpublished", so OK
-        return {};
-      }
-      return deps.locks.with([req.volume_id], async () => {
-        const info = await findBlock(deps.blockd, ref, ctx);
-        if (!info) return {}; // CSI: a volume that is gone is unpublished
-        // no node ID: unpublish from every node
-        const iqns = node ? [node.initiatorIqn] : info.initiators;
-        for (const iqn of iqns) {
-          try {
-            await deps.blockd.any("SetInitiatorAccess", { volume: ref.hostingVolume, block: ref.block, initiator_iqn: iqn, allow: false }, ctx);
-          } catch (err) {
-            if (!isCode(err, status.NOT_FOUND)) throw err;
-          }
-        }
-        return {};
-      });
-    },
+    ControllerUnpublishVolume: (req, ctx) => controllerUnpublish(deps, req, ctx),
 
     async ValidateVolumeCapabilities(req, ctx) {
       if (req.volume_id === "") throw invalidArgument("volume_id is required");

@@ -29,7 +29,9 @@ export async function listVolumes(deps: ControllerDeps, req: ListVolumesRequest_
     const l = survey.blocks.get(id);
     if (!l) return undefined;
     if (l.unreadable !== undefined) return { id, l };
-    // listed without details: a create not begun or a block gone since (GetBlock: NOT_FOUND), or a blockd older than details
+    // listed without details: a create not begun or a block gone since (GetBlock: NOT_FOUND), or, when
+    // the listing had no details at all, a blockd older than details: only then is GetBlock worth asking
+    if (!l.info && l.detailed) return undefined;
     const info = l.info ?? (await findBlock(deps.blockd, l.ref, ctx));
     return info ? { id, l, info } : undefined;
   });

@@ -27,13 +27,28 @@ export interface ControllerPluginOptions {
   gauges?: HealthGauges;
 }
 
-/** Ready when at least one gluster-blockd connects. */
-export async function controllerReadiness(blockd: BlockdClient): Promise<Readiness> {
+/**
+ * Ready when at least one gluster-blockd connects within `budgetMs`, which
+ * stays under the liveness probe's own timeout (10 s). None reachable is
+ * "waiting", not an error: the controller is healthy, and the sidecars,
+ * which exit on a Probe error, wait for a ready answer instead.
+ */
+export async function controllerReadiness(blockd: Pick<BlockdClient, "pick">, budgetMs = 5_000): Promise<Readiness> {
+  const budget = new AbortController();
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`no gluster-blockd answered within ${budgetMs / 1000} s`));
+      budget.abort();
+    }, budgetMs);
+  });
   try {
-    await blockd.pick();
+    await Promise.race([blockd.pick([], { signal: budget.signal }), timedOut]);
     return { ready: true };
   } catch (err) {
-    return { ready: false, reason: err instanceof Error ? err.message : String(err) };
+    return { ready: false, waiting: true, reason: err instanceof Error ? err.message : String(err) };
+  } finally {
+    clearTimeout(timer);
   }
 }
 

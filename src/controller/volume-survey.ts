@@ -18,6 +18,12 @@ export interface SurveyedBlock {
   ref: VolumeRef;
   info?: BlockInfo__Output;
   unreadable?: string;
+  /**
+   * The listing carried details (some block's info or unreadable journal),
+   * so blockd knows them: a block it gave neither is one GetBlock would not
+   * answer either (a create not begun, gone since the listing).
+   */
+  detailed: boolean;
 }
 
 export interface Survey {
@@ -38,11 +44,12 @@ export async function surveyBlocks(deps: ControllerDeps, caller: Caller, log: Lo
       const l = await deps.blockd.any("ListBlocks", { volume, details: true }, caller);
       const infos = new Map(l.infos.map((i) => [i.name, i]));
       const unreadable = new Map(l.unreadable.map((u) => [u.name, u.error]));
+      const detailed = infos.size > 0 || unreadable.size > 0;
       for (const block of l.blocks) {
         const ref = { hostingVolume: volume, block };
         const info = infos.get(block);
         const why = unreadable.get(block);
-        blocks.set(formatVolumeId(ref), { ref, ...(info ? { info } : {}), ...(why !== undefined ? { unreadable: why } : {}) });
+        blocks.set(formatVolumeId(ref), { ref, detailed, ...(info ? { info } : {}), ...(why !== undefined ? { unreadable: why } : {}) });
       }
       listed.add(volume);
     } catch (err) {

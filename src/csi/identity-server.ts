@@ -12,6 +12,12 @@ export interface Readiness {
   ready: boolean;
   /** why not ready; logged and returned to the caller */
   reason?: string;
+  /**
+   * Not ready, yet healthy: waiting on something outside the plugin (the
+   * spec's "still initializing"). Answered as a success with ready false,
+   * which the sidecars wait on; an error makes them exit.
+   */
+  waiting?: boolean;
 }
 
 export interface IdentityOptions {
@@ -28,6 +34,10 @@ export function identityServer(opts: IdentityOptions): AsyncHandlers<IdentityHan
     GetPluginCapabilities: () => Promise.resolve({ capabilities: opts.capabilities }),
     async Probe(_req, ctx) {
       const r = await opts.probe();
+      if (!r.ready && r.waiting) {
+        ctx.log.warn("not ready yet", { reason: r.reason });
+        return { ready: { value: false } };
+      }
       if (!r.ready) {
         ctx.log.warn("not ready", { reason: r.reason });
         // the spec's answer for a plugin that is unhealthy for a known reason

@@ -37,6 +37,10 @@ export interface FakeBlock {
   blockSize: number;
   ioTimeoutS: number;
   state: string;
+  /** host -> the initiators its LIO lets in (what the HA hosts converge to; apart from the journal's `initiators`) */
+  lioAcls: Map<string, string[]>;
+  /** blockd's ACL proof holds: every exporting host converged to the lists since their last change (engine/acl-sync.ts) */
+  aclSynced: boolean;
 }
 
 export interface FakeVolume {
@@ -79,6 +83,12 @@ export class FakeBlockd {
   readonly unreadable = new Map<string, string>();
   /** false: a blockd older than ListBlocks details (infos never filled) */
   fillsDetails = true;
+  /** false: a blockd older than BlockInfo.acl_synced (never set) */
+  reportsAclSync = true;
+  /** hosts that an ACL change cannot reach, their LIO unchanged: SetInitiatorAccess is UNAVAILABLE, ReloadBlock names them in failed_on (as the engine) */
+  readonly aclUnreachable = new Set<string>();
+  /** "volume/block" listed but not answered: a journal whose create has not begun (GetBlock NOT_FOUND, no details) */
+  readonly notBegun = new Set<string>();
   /** host -> what GetTargetStatus(es) report for it, for every block (default: present and matching) */
   readonly targetStatus = new Map<string, { host: string; present: boolean; matches: boolean; detail: string }>();
   /** "volume/block host" -> what GetTargetStatus(es) report for that block on that host (before targetStatus) */
@@ -165,13 +175,21 @@ export class FakeBlockd {
 
   private existing(volume: string, block: string): FakeBlock {
     const b = this.vol(volume).blocks.get(block);
-    if (!b) throw fail(status.NOT_FOUND, `block ${volume}/${block} doesn't exist`);
+    if (!b || this.notBegun.has(`${volume}/${block}`)) throw fail(status.NOT_FOUND, `block ${volume}/${block} doesn't exist`);
     const why = this.unreadable.get(`${volume}/${block}`);
     if (why !== undefined) throw fail(status.DATA_LOSS, `metadata journal cannot be trusted: ${why}`);
     return b;
   }
 
-  info(b: FakeBlock): BlockInfo {
+  /** As the engine's changes of a made block: one being created or deleted is NOT_FOUND to them. */
+  private complete(volume: string, block: string): FakeBlock {
+    const b = this.existing(volume, block);
+    if (b.state === "creating" || b.state === "deleting") throw fail(status.NOT_FOUND, `block ${volume}/${block} doesn't exist`);
+    return b;
+  }
+
+  /** As GetBlock answers; `listed`: as ListBlocks' infos, which never read the ACL proof (acl_synced false) */
+  info(b: FakeBlock, listed = false): BlockInfo {
     return {
       name: b.block,
       volume: b.volume,
@@ -194,7 +212,50 @@ export class FakeBlockd {
       wwid: wwidFor(b.gbid),
       auth: b.auth,
       state: b.state,
+      acl_synced: !listed && this.reportsAclSync && b.aclMode === "ACL_MODE_EXPLICIT" && b.aclSynced,
     };
+  }
+
+  /**
+   * As the engine's "access" convergence: every exporting host's LIO takes the
+   * journal's lists; one that cannot be reached keeps its ACLs and is
+   * reported failed; all of them converged is the proof.
+   */
+  private convergeAcls(b: FakeBlock): { successful_on: string[]; failed_on: string[] } {
+    const failed = b.exportedOn.filter((h) => this.aclUnreachable.has(h));
+    for (const h of b.exportedOn) if (!failed.includes(h)) b.lioAcls.set(h, [...b.initiators]);
+    if (failed.length === 0) b.aclSynced = true;
+    return { successful_on: b.exportedOn.filter((h) => !failed.includes(h)), failed_on: failed };
+  }
+
+  /** A block made directly in the model, as CreateBlock makes one (for tests that need many). */
+  addBlock(volume: string, block: string, over: Partial<FakeBlock> = {}): FakeBlock {
+    const hosts = this.nodes.slice(0, 3).map((n) => n.host);
+    const b: FakeBlock = {
+      volume,
+      block,
+      gbid: randomUUID(),
+      sizeBytes: 1024n * MiB,
+      ha: hosts.length,
+      hosts,
+      exportedOn: [...hosts],
+      auth: false,
+      password: "",
+      aclMode: "ACL_MODE_EXPLICIT",
+      initiators: [],
+      readOnlyInitiators: [],
+      owner: "",
+      prealloc: "PREALLOC_NO",
+      ringBufferMb: 0,
+      blockSize: 0,
+      ioTimeoutS: 0,
+      state: "ready",
+      lioAcls: new Map(hosts.map((h) => [h, []])),
+      aclSynced: false,
+      ...over,
+    };
+    this.vol(volume).blocks.set(block, b);
+    return b;
   }
 
   private lioStatus(b: FakeBlock, host: string): { host: string; present: boolean; matches: boolean; detail: string } {
@@ -265,6 +326,8 @@ export class FakeBlockd {
           blockSize: req.block_size,
           ioTimeoutS: req.io_timeout_s,
           state: "ready",
+          lioAcls: new Map(hosts.map((h) => [h, []])),
+          aclSynced: false,
         };
         v.blocks.set(req.block, b);
         for (const h of hosts) {
@@ -311,16 +374,17 @@ export class FakeBlockd {
         const names = blocks.map((b) => b.block);
         if (!req.details || !this.fillsDetails) return { blocks: names, infos: [], unreadable: [] };
         const why = (b: FakeBlock): string | undefined => this.unreadable.get(`${req.volume}/${b.block}`);
+        const answered = (b: FakeBlock): boolean => why(b) === undefined && !this.notBegun.has(`${req.volume}/${b.block}`);
         return {
           blocks: names,
-          infos: blocks.filter((b) => why(b) === undefined).map((b) => this.info(b)),
+          infos: blocks.filter(answered).map((b) => this.info(b, true)),
           unreadable: blocks.flatMap((b) => (why(b) === undefined ? [] : [{ name: b.block, error: why(b) ?? "" }])),
         };
       },
       SetInitiatorAccess: async (req, ctx) => {
         record("SetInitiatorAccess", req, ctx);
         await gate("SetInitiatorAccess");
-        const b = this.existing(req.volume, req.block);
+        const b = this.complete(req.volume, req.block);
         // as the engine: generated ACLs admit anyone, nothing to change; else the initiator takes the mode asked for
         if (b.aclMode !== "ACL_MODE_EXPLICIT") return { successful_on: b.exportedOn, failed_on: [] };
         const rw = new Set(b.initiators.filter((i) => !b.readOnlyInitiators.includes(i)));
@@ -329,10 +393,24 @@ export class FakeBlockd {
         ro.delete(req.initiator_iqn);
         if (req.allow) (req.read_only ? ro : rw).add(req.initiator_iqn);
         const same = (a: Set<string>, list: string[]): boolean => a.size === list.length && list.every((i) => a.has(i));
-        if (same(ro, b.readOnlyInitiators) && same(new Set([...rw, ...ro]), b.initiators)) return { successful_on: b.exportedOn, failed_on: [] };
-        b.initiators = [...rw, ...ro];
-        b.readOnlyInitiators = [...ro];
-        return { successful_on: b.exportedOn, failed_on: [] };
+        if (!same(ro, b.readOnlyInitiators) || !same(new Set([...rw, ...ro]), b.initiators)) {
+          // the journal first (the intent), then the hosts
+          b.initiators = [...rw, ...ro];
+          b.readOnlyInitiators = [...ro];
+          b.aclSynced = false;
+        }
+        // as the engine: a host that failed is a PartialFailure, UNAVAILABLE
+        const r = this.convergeAcls(b);
+        if (r.failed_on.length > 0) throw fail(status.UNAVAILABLE, `initiator access change failed on ${r.failed_on.join(", ")}; retry to converge`);
+        return r;
+      },
+      ReloadBlock: async (req, ctx) => {
+        record("ReloadBlock", req, ctx);
+        await gate("ReloadBlock");
+        const b = this.complete(req.volume, req.block);
+        if (b.aclMode !== "ACL_MODE_EXPLICIT") return { successful_on: b.exportedOn, failed_on: [] };
+        // as the engine: OK, naming the hosts it could not converge
+        return this.convergeAcls(b);
       },
       GetVolumeSpace: async (req, ctx) => {
         record("GetVolumeSpace", req, ctx);

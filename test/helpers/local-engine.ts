@@ -4,7 +4,7 @@
 // network. `gluster volume info` is answered here; the block lock is
 // flock(1), the real program.
 import { rm } from "node:fs/promises";
-import { BlockEngine } from "../../src/glusterblock/engine/block-engine.js";
+import { BlockEngine, type BlockEngineOptions } from "../../src/glusterblock/engine/block-engine.js";
 import { LocalNode } from "../../src/glusterblock/engine/local-node.js";
 import type { NodeStatusInfo, PeerRef, Peers, TargetResult, TargetStatusAnswer } from "../../src/glusterblock/engine/peers.js";
 import { GlusterCli } from "../../src/glusterblock/gluster/gluster-cli.js";
@@ -58,8 +58,13 @@ export interface LocalEngine {
   cleanup(): Promise<void>;
 }
 
-/** The engine runs on hosts[0]. */
-export async function localEngine(volume: string, hostAddresses: readonly string[], prefix: string): Promise<LocalEngine> {
+/** The engine runs on hosts[0]; `faults` sees every step it takes (throw to stop it there, as a crash would). */
+export async function localEngine(
+  volume: string,
+  hostAddresses: readonly string[],
+  prefix: string,
+  opts: Pick<BlockEngineOptions, "faults"> = {},
+): Promise<LocalEngine> {
   const v = await tempHostingVolume(volume, prefix);
   const hosts = new Map<string, LocalHost>();
   for (const host of hostAddresses) {
@@ -78,6 +83,7 @@ export async function localEngine(volume: string, hostAddresses: readonly string
     peers,
     exec,
     log: nullLogger,
+    ...opts,
   });
   return { engine, store: v.store, hosts, peers, cleanup: () => rm(v.dir, { recursive: true, force: true }) };
 }

@@ -157,6 +157,36 @@ test("node.acceptPathAuthority: auto is on below Kubernetes 1.26 and off from 1.
   assert.match(bad.stderr, /node\.acceptPathAuthority must be auto, true or false, not "yes"/);
 });
 
+test("the driver's container starts first, and no start-up probe times out sooner than its liveness probe", () => {
+  interface Probe {
+    timeoutSeconds?: number;
+  }
+  interface Container {
+    name: string;
+    startupProbe?: Probe;
+    livenessProbe?: Probe;
+  }
+  const objs = renderChart({ values: [ALL_OPTIONS] });
+  const pods = [findObject(objs, "Deployment", "-controller"), findObject(objs, "DaemonSet", "-node"), findObject(objs, "DaemonSet", "-blockd")];
+  let probes = 0;
+  for (const o of pods) {
+    const containers = (o.spec as { template: { spec: { containers: Container[] } } }).template.spec.containers;
+    if (!o.metadata.name.endsWith("-blockd")) assert.equal(containers[0]?.name, "gluster-block-csi", `${o.kind}/${o.metadata.name}: the driver first`);
+    for (const c of containers) {
+      if (!c.startupProbe) continue;
+      probes++;
+      // the kubelet's default timeout is 1 s: a busy node's slow answer would count as a failure and the start-up would be cut short
+      const startup = c.startupProbe.timeoutSeconds ?? 1;
+      assert.ok(startup >= 5, `${o.metadata.name}/${c.name}: start-up probe timeout ${startup} s`);
+      assert.ok(
+        startup >= (c.livenessProbe?.timeoutSeconds ?? 1),
+        `${o.metadata.name}/${c.name}: start-up probe timeout ${startup} s below the liveness probe's`,
+      );
+    }
+  }
+  assert.equal(probes, 4);
+});
+
 test("a StorageClass without a hosting volume is refused at render time", () => {
   const r = helm(["template", "x", CHART_DIR, "--set", "storageClass.create=true"]);
   assert.notEqual(r.code, 0);

@@ -25,6 +25,7 @@ export function toBlockInfo(d: BlockDetails, iscsiPort: number): BlockInfo {
     acl_mode: d.aclMode === "EXPLICIT" ? "ACL_MODE_EXPLICIT" : "ACL_MODE_GENERATED",
     initiators: d.initiators,
     read_only_initiators: d.readOnlyInitiators,
+    acl_synced: d.aclSynced,
     prio_path: d.meta.prioPath,
     owner: d.owner,
     wwid: wwidFor(d.meta.gbid),

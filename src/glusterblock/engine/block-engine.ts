@@ -40,6 +40,7 @@ import {
   VolumeNotStartedError,
 } from "../errors.js";
 import { readExtensions, extLine, haHosts } from "./extensions.js";
+import { aclProofFor, aclSynced } from "./acl-sync.js";
 import { PING_TIMEOUT_MS, type Peers, type PeerRef, type TargetResult } from "./peers.js";
 import type { CreateRequest, CreateOutcome, HostsOutcome } from "./requests.js";
 import type { BlockSummary } from "../journal/index.js";
@@ -93,6 +94,8 @@ export interface BlockDetails {
   /** those of `initiators` let in read-only */
   readOnlyInitiators: string[];
   owner: string;
+  /** the block's ACL proof holds: no exporting host's LIO lets in an initiator not in `initiators` (acl-sync.ts); false from listDetails() */
+  aclSynced: boolean;
 }
 
 /** Made completely: the journal's entry is done and every HA host exports it. */
@@ -435,6 +438,8 @@ export class BlockEngine {
     return this.withBlock(req.volume, req.block, async (store) => {
       const meta = await store.readMeta(req.block);
       if (!meta) {
+        // a journal removed by another hand (the original's delete) leaves our ACL proof: it proves nothing, but goes too
+        await store.removeAclProof(req.block);
         if (req.missingOk) return { successfulOn: [], failedOn: [], notFound: true };
         throw new BlockNotFoundError(req.volume, req.block);
       }
@@ -569,8 +574,36 @@ export class BlockEngine {
       const r = await this.configureHosts(store, after, "access");
       if (r.failedOn.length > 0)
         throw new PartialFailureError(`initiator access change failed on ${r.failedOn.join(", ")}; retry to converge`, r.failedOn, r.successfulOn);
+      await this.recordAclSync(store, after, r);
       return r;
     });
+  }
+
+  /**
+   * After an "access" configureHosts from `meta` (which appends nothing):
+   * when every exporting host converged, the ACL proof (acl-sync.ts) names
+   * that journal, unless the proof already does (a repeated call writes
+   * nothing). A host that failed leaves the proof as it was: it names an
+   * older journal than the intent this call appended, so the next unpublish
+   * takes the full path.
+   */
+  private async recordAclSync(store: BlockStore, meta: BlockMeta, r: HostsOutcome): Promise<void> {
+    if (r.failedOn.length > 0 || readExtensions(meta).aclMode !== "EXPLICIT") return;
+    await this.step("access:converged");
+    if (await this.aclProven(store, meta)) return;
+    await store.writeAclProof(meta.name, aclProofFor(meta, r.successfulOn));
+    await this.step("acl-proof:written");
+  }
+
+  /** The ACL proof of `meta`'s block holds (acl-sync.ts); a proof that cannot be read proves nothing. */
+  private async aclProven(store: BlockStore, meta: BlockMeta): Promise<boolean> {
+    if (readExtensions(meta).aclMode !== "EXPLICIT") return false;
+    try {
+      return aclSynced(meta, await store.readAclProof(meta.name));
+    } catch (err) {
+      this.log.warn("the ACL proof cannot be read; it proves nothing", { block: meta.name, error: err instanceof Error ? err.message : String(err) });
+      return false;
+    }
   }
 
   /**
@@ -646,7 +679,12 @@ export class BlockEngine {
 
   /** The original's `reload`: converge every HA host's target to the journal. */
   async reload(req: { volume: string; block: string }): Promise<HostsOutcome> {
-    return this.withBlock(req.volume, req.block, async (store) => this.configureHosts(store, await this.existing(store, req.block), "access"));
+    return this.withBlock(req.volume, req.block, async (store) => {
+      const meta = await this.existing(store, req.block);
+      const r = await this.configureHosts(store, meta, "access");
+      await this.recordAclSync(store, meta, r);
+      return r;
+    });
   }
 
   private async existing(store: BlockStore, block: string): Promise<BlockMeta> {
@@ -666,10 +704,11 @@ export class BlockEngine {
     const store = await this.store(volume);
     const meta = await store.readMeta(block);
     if (!meta || meta.entryCreate === undefined) throw new BlockNotFoundError(volume, block);
-    return this.detailsOf(meta);
+    return this.detailsOf(meta, await this.aclProven(store, meta));
   }
 
-  private detailsOf(meta: BlockMeta): BlockDetails {
+  /** `aclProven`: whether the block's ACL proof holds (details() reads it; listDetails() does not, and says false). */
+  private detailsOf(meta: BlockMeta, aclProven: boolean): BlockDetails {
     const ext = readExtensions(meta);
     if (meta.password) addCallSecrets(meta.password);
     return {
@@ -680,6 +719,7 @@ export class BlockEngine {
       initiators: [...ext.initiators, ...ext.readOnlyInitiators],
       readOnlyInitiators: ext.readOnlyInitiators,
       owner: ext.owner,
+      aclSynced: aclProven,
     };
   }
 
@@ -698,7 +738,7 @@ export class BlockEngine {
       const bad = journals.unreadable.get(name);
       const meta = journals.metas.get(name);
       if (bad) unreadable.push({ name, error: bad.error });
-      else if (meta && meta.entryCreate !== undefined) details.push(this.detailsOf(meta));
+      else if (meta && meta.entryCreate !== undefined) details.push(this.detailsOf(meta, false));
     }
     return { names: journals.names, details, unreadable };
   }

@@ -1,6 +1,10 @@
-// Journal keys of our own, beside the original's. The original's parser does
-// not know them and our parser keeps unknown upper-case keys, last value wins
-// as for every key:
+// Journal keys of our own, beside the original's. Our parser keeps unknown
+// upper-case keys, last value wins as for every key. The original 0.5.1 reads
+// a key it does not know as a host with that status (blockStuffMetaInfo's
+// default branch): its info and list show none of these while no value is a
+// host status word, but its delete counts each as a host to clean up (and
+// fails there without `force`). Add none without need: what can live outside
+// the journal does (engine/acl-sync.ts).
 //   HOSTS       HA hosts in TPG order ("10.0.0.1 10.0.0.2 10.0.0.3"): the
 //               journal's host lines are in thread order, not TPG order
 //   ACLMODE     EXPLICIT for CSI blocks (per-initiator ACLs), else generated

@@ -13,6 +13,8 @@ export const META_DIR = "block-meta";
 export const STORE_DIR = "block-store";
 /** lock files, beside the journals (a dot name no block can have) */
 export const LOCK_DIR = join(META_DIR, ".locks");
+/** ACL proofs (engine/acl-sync.ts), one per block, beside the journals: the original skips every dot name there */
+export const ACL_PROOF_DIR = join(META_DIR, ".acl-synced");
 /** where the audit sets aside backing files no journal names (never deleted: `delete ... unlink-storage no` keeps files on purpose) */
 export const ORPHAN_DIR = "block-orphaned";
 /** kept free on the volume for metadata appends (the original: 10 MiB) */
@@ -43,6 +45,9 @@ export class BlockStore {
   storePath(gbid: string): string {
     return join(this.root, STORE_DIR, gbid);
   }
+  aclProofPath(name: string): string {
+    return join(this.root, ACL_PROOF_DIR, name);
+  }
   get lockDir(): string {
     return join(this.root, LOCK_DIR);
   }
@@ -52,7 +57,7 @@ export class BlockStore {
     await mkdir(join(this.root, STORE_DIR), { recursive: true });
   }
 
-  /** Block names in directory order (the original does not sort), skipping its meta.lock and prio.info and our lock dir. */
+  /** Block names in directory order (the original does not sort), skipping its meta.lock and prio.info and our dot dirs. */
   async listNames(): Promise<string[]> {
     const names = await readdir(join(this.root, META_DIR)).catch((err: NodeJS.ErrnoException) => {
       if (err.code === "ENOENT") return [];
@@ -87,9 +92,43 @@ export class BlockStore {
     }
   }
 
+  /** The journal, its ACL proof first: a proof never outlives its journal (it names the journal's GBID besides). */
   async removeMeta(name: string): Promise<void> {
+    await this.removeAclProof(name);
     await this.fence?.();
     await unlink(this.metaPath(name)).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
+  }
+
+  /** The block's ACL proof as written, or undefined when it has none. */
+  async readAclProof(name: string): Promise<string | undefined> {
+    return readFile(this.aclProofPath(name), "utf8").catch((err: NodeJS.ErrnoException) => {
+      if (err.code === "ENOENT") return undefined;
+      throw err;
+    });
+  }
+
+  /**
+   * Replaces the block's ACL proof in place. No tmp and rename: the proof
+   * names the journal it was made from, so a write cut short leaves a file
+   * that proves nothing (empty, or a prefix that does not parse).
+   */
+  async writeAclProof(name: string, proof: string): Promise<void> {
+    await this.fence?.();
+    await mkdir(join(this.root, ACL_PROOF_DIR), { recursive: true });
+    const fh = await open(this.aclProofPath(name), "w", 0o600);
+    try {
+      await fh.write(proof);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async removeAclProof(name: string): Promise<void> {
+    await this.fence?.();
+    await unlink(this.aclProofPath(name)).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== "ENOENT") throw err;
     });
   }

@@ -26,6 +26,7 @@ export interface BlockInfo {
   'auth'?: (boolean);
   'state'?: (string);
   'read_only_initiators'?: (string)[];
+  'acl_synced'?: (boolean);
 }
 
 export interface BlockInfo__Output {
@@ -50,4 +51,5 @@ export interface BlockInfo__Output {
   'auth': (boolean);
   'state': (string);
   'read_only_initiators': (string)[];
+  'acl_synced': (boolean);
 }

@@ -25,6 +25,7 @@ function details(exported: readonly string[], initiators: { rw?: string[]; ro?: 
     initiators: [...(initiators.rw ?? []), ...ro],
     readOnlyInitiators: ro,
     owner: "",
+    aclSynced: false,
   };
 }
 
@@ -41,4 +42,9 @@ test("portals: the exporting hosts in HA order, on the given port", () => {
   const d = details(["10.0.0.3", "fd00::2"]);
   assert.deepEqual(toBlockInfo(d, 3260).portals, ["[fd00::2]:3260", "10.0.0.3:3260"]);
   assert.deepEqual(toBlockInfo(d, 13260).portals, ["[fd00::2]:13260", "10.0.0.3:13260"]);
+});
+
+test("acl_synced: the engine's proof that every exporting host's ACLs match the lists, passed on as is", () => {
+  assert.equal(toBlockInfo(details(HOSTS), 3260).acl_synced, false);
+  assert.equal(toBlockInfo({ ...details(HOSTS), aclSynced: true }, 3260).acl_synced, true);
 });

@@ -23,7 +23,7 @@ import { GlusterCli } from "../../../../src/glusterblock/gluster/gluster-cli.js"
 import { ConfigfsLioTargets } from "../../../../src/glusterblock/lio/configfs-lio-targets.js";
 import type { BlockStore } from "../../../../src/glusterblock/volume/block-store.js";
 import { extLine } from "../../../../src/glusterblock/engine/extensions.js";
-import { createDoneLines, createIntentLines, hostLine, keyLine } from "../../../../src/glusterblock/journal/index.js";
+import { createDoneLines, createIntentLines, entryDeleteLine, hostLine, keyLine } from "../../../../src/glusterblock/journal/index.js";
 import { gbidFor } from "../../../doubles/names.js";
 import type { BlockInfo__Output } from "../../../../src/generated/glusterblock/v1/BlockInfo.js";
 import type { ListBlocksResponse__Output } from "../../../../src/generated/glusterblock/v1/ListBlocksResponse.js";
@@ -152,7 +152,7 @@ async function wholeBlock(name: string, exported = HOSTS): Promise<void> {
   await store.append(name, createDoneLines({ sizeBytes: 16n * MiB }) + exported.map((h) => hostLine(h, "CONFIGSUCCESS")).join(""));
 }
 
-test("ListBlocks with details answers every readable block's GetBlock in one call; an unreadable journal is reported, not fatal", async () => {
+test("ListBlocks with details answers every readable block's GetBlock in one call (mid-create and mid-delete ones as GetBlock reports them); an unreadable journal is reported, not fatal", async () => {
   await wholeBlock("b0");
   await wholeBlock("b1", [HOST]);
   // a create cut short after its first append: GetBlock answers it (state creating)
@@ -161,13 +161,16 @@ test("ListBlocks with details answers every readable block's GetBlock in one cal
   await store.append("b3", keyLine("VOLUME", VOLUME) + "this is not a journal line\n");
   // a journal with no ENTRYCREATE: GetBlock says NOT_FOUND
   await store.append("b4", keyLine("VOLUME", VOLUME) + keyLine("GBID", gbidFor(VOLUME, "b4")) + keyLine("HA", 1));
+  // a delete cut short after its first append: GetBlock answers it (state deleting)
+  await wholeBlock("b5");
+  await store.append("b5", entryDeleteLine("INPROGRESS"));
 
   const r = await unary<ListBlocksResponse__Output>(client, "ListBlocks", { volume: VOLUME, details: true }, { timeoutMs: 10_000 });
-  assert.deepEqual([...r.blocks].sort(), ["b0", "b1", "b2", "b3", "b4"]);
+  assert.deepEqual([...r.blocks].sort(), ["b0", "b1", "b2", "b3", "b4", "b5"]);
   const order = (names: string[]): string[] => [...names].sort((a, b) => r.blocks.indexOf(a) - r.blocks.indexOf(b));
   assert.deepEqual(
     r.infos.map((i) => i.name),
-    order(["b0", "b1", "b2"]),
+    order(["b0", "b1", "b2", "b5"]),
     "in the listing's order",
   );
   for (const info of r.infos) {
@@ -181,7 +184,7 @@ test("ListBlocks with details answers every readable block's GetBlock in one cal
   );
   assert.deepEqual(
     r.infos.map((i) => [i.name, i.state]),
-    order(["b0", "b1", "b2"]).map((n) => [n, { b0: "ready", b1: "degraded", b2: "creating" }[n]]),
+    order(["b0", "b1", "b2", "b5"]).map((n) => [n, { b0: "ready", b1: "degraded", b2: "creating", b5: "deleting" }[n]]),
   );
   assert.deepEqual(
     r.unreadable.map((u) => u.name),

@@ -6,18 +6,20 @@ import { join } from "node:path";
 import { BlockStore } from "../../../../src/glusterblock/volume/block-store.js";
 import { noExec } from "../../../helpers/temp-hosting-volume.js";
 
-test("a fenced store runs its fence before every change of a journal or backing file, and changes nothing when the fence throws", async () => {
+test("a fenced store runs its fence before every change of a journal, an ACL proof or a backing file, and changes nothing when the fence throws", async () => {
   const root = await mkdtemp(join(tmpdir(), "gbcsi-store-"));
   const plain = new BlockStore("vol", root, noExec);
   await plain.ensureLayout();
   await plain.append("blk", "GBID: 0a1b2c3d-0000-4000-8000-000000000001\n");
   await plain.createBackingFile("g1", 4096n, false);
+  await plain.writeAclProof("blk", "proof\n");
   await writeFile(join(root, "adoptme"), "data");
   const snapshot = async (): Promise<string> =>
     JSON.stringify([
       await readdir(join(root, "block-meta")),
       await readdir(join(root, "block-store")),
       await plain.readRaw("blk"),
+      await plain.readAclProof("blk"),
       String(await plain.backingFileSize("g1")),
     ]);
 
@@ -37,6 +39,8 @@ test("a fenced store runs its fence before every change of a journal or backing 
   const changes: [string, () => Promise<unknown>][] = [
     ["append", () => store.append("blk", "ENTRYDELETE: INPROGRESS\n")],
     ["removeMeta", () => store.removeMeta("blk")],
+    ["writeAclProof", () => store.writeAclProof("blk", "{}\n")],
+    ["removeAclProof", () => store.removeAclProof("blk")],
     ["createBackingFile", () => store.createBackingFile("g2", 4096n, false)],
     ["resizeBackingFile", () => store.resizeBackingFile("g1", 8192n, false)],
     ["unlinkBackingFile", () => store.unlinkBackingFile("g1")],
