@@ -1,6 +1,7 @@
 // A stand-in for the Kubernetes API server: plain HTTP, the few endpoints the
 // controller uses (Secrets create/get/replace/list/delete, Pods list, Events
-// create/get/merge-patch, StorageClasses and CSINodes list), objects kept in
+// create/get/merge-patch, StorageClasses and CSINodes list, Nodes get; the
+// node plugin's Node get too), objects kept in
 // memory, every request recorded. `kubeconfig()` writes a kubeconfig that points
 // @kubernetes/client-node at it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -37,6 +38,8 @@ export class KubeApiStandin {
   pods: object[] = [];
   storageClasses: Obj[] = [];
   csiNodes: Obj[] = [];
+  /** Nodes, cluster-scoped (their zone labels) */
+  nodes: Obj[] = [];
   /** "METHOD path-regex" -> HTTP status to answer once */
   readonly failNext = new Map<string, number>();
   private server: Server | undefined;
@@ -127,6 +130,12 @@ export class KubeApiStandin {
         return this.send(res, 200, { kind: "PodList", apiVersion: "v1", metadata: {}, items });
       }
       if (kind === "events") return this.eventsRoute(res, method, ns, name, body as Obj, req.headers["content-type"] ?? "");
+    }
+    if (p[0] === "api" && p[1] === "v1" && p[2] === "nodes" && p[3] && !p[4] && method === "GET") {
+      const node = this.nodes.find((x) => x.metadata?.name === p[3]);
+      return node
+        ? this.send(res, 200, { kind: "Node", apiVersion: "v1", ...node })
+        : this.send(res, 404, status(404, "NotFound", `nodes "${p[3]}" not found`));
     }
     if (url.pathname === "/apis/storage.k8s.io/v1/storageclasses" && method === "GET") {
       return this.send(res, 200, { kind: "StorageClassList", apiVersion: "storage.k8s.io/v1", metadata: {}, items: this.storageClasses });

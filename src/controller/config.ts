@@ -23,7 +23,8 @@ import { VolumeLocks } from "./volume-locks.js";
 import { HostingVolumes } from "./hosting-volumes.js";
 import { NodeIdBook } from "./node-ids.js";
 import { HealthTransitions } from "./health-transitions.js";
-import type { ControllerDeps } from "./deps.js";
+import type { ControllerDeps, ControllerTopology } from "./deps.js";
+import { isLabelKey, isLabelValue, zoneKey, ZONE_NODE_LABEL } from "../csi/topology.js";
 
 /** seconds between two passes of the volume health check */
 export const DEFAULT_HEALTH_INTERVAL_S = 60;
@@ -76,6 +77,21 @@ export const CONTROLLER_FLAGS: FlagSpecs = {
     default: BUILTIN_DEFAULTS.fsType,
   },
   "default-size": { type: "string", help: "controller: size of a CreateVolume without a capacity range", default: "1GiB" },
+  topology: {
+    type: "string",
+    help: "controller: true|false; true = place volumes by zone (CreateVolume's accessibility requirements, accessible_topology, GetCapacity per zone) and advertise VOLUME_ACCESSIBILITY_CONSTRAINTS",
+    default: "false",
+  },
+  "topology-zone-label": {
+    type: "string",
+    help: "controller: with --topology, the Node label a storage node's zone is read from (the blockd pod's Node)",
+    default: ZONE_NODE_LABEL,
+  },
+  "blockd-zones": {
+    type: "string",
+    help: "controller: with --topology and --blockd-endpoints, each endpoint's zone: endpoint=zone,... (an endpoint not named is in no zone)",
+    multiple: true,
+  },
   "health-interval": {
     type: "string",
     help: "controller: seconds between volume health checks (each volume judged as ControllerGetVolume does: DegradedHA/HARestored Events, the volume gauges); 0 = off",
@@ -105,6 +121,13 @@ export interface ControllerConfig {
   defaultSizeBytes: bigint;
   /** the periodic volume health check; 0 = off */
   healthIntervalMs: number;
+  /** --topology: zone placement on; undefined: off */
+  topology?: {
+    /** the Node label storage nodes' zones are read from (blockd pods) */
+    zoneLabel: string;
+    /** --blockd-zones: static endpoint -> zone */
+    staticZones: Map<string, string>;
+  };
 }
 
 const TLS_FLAGS_TEXT = "--blockd-tls-cert, --blockd-tls-key, --blockd-tls-ca";
@@ -136,12 +159,42 @@ function boolFlag(f: ParsedFlags, name: string, dflt: boolean): boolean {
   throw new UsageError(`--${name} must be true or false, got ${JSON.stringify(v)}`);
 }
 
+/** "host:port" as the endpoints are kept (IPv6 in brackets), or a UsageError naming `flag`. */
+function staticEndpoint(t: string, flag: string): string {
+  const e = parseEndpoint(t.includes("://") ? t : `tcp://${t}`);
+  if (e.kind !== "tcp") throw new UsageError(`--${flag}: ${t} is not host:port`);
+  return endpointOf(e.host.replace(/^\[|\]$/g, ""), e.port);
+}
+
+/** --topology and its two companions; undefined when it is off. */
+function topologyConfig(f: ParsedFlags, staticEndpoints: readonly string[]): ControllerConfig["topology"] {
+  const zoneEntries = strList(f, "blockd-zones");
+  if (!boolFlag(f, "topology", false)) {
+    if (zoneEntries.length > 0) throw new UsageError("--blockd-zones needs --topology=true");
+    return undefined;
+  }
+  const zoneLabel = str(f, "topology-zone-label") ?? ZONE_NODE_LABEL;
+  if (!isLabelKey(zoneLabel)) throw new UsageError(`--topology-zone-label: ${JSON.stringify(zoneLabel)} is not a label key`);
+  if (zoneEntries.length > 0 && staticEndpoints.length === 0)
+    throw new UsageError("--blockd-zones names the zones of --blockd-endpoints; discovered blockd pods take theirs from their Nodes (--topology-zone-label)");
+  const staticZones = new Map<string, string>();
+  for (const entry of zoneEntries) {
+    const eq = entry.lastIndexOf("=");
+    const endpoint = eq > 0 ? staticEndpoint(entry.slice(0, eq), "blockd-zones") : "";
+    const zone = entry.slice(eq + 1);
+    if (eq <= 0 || zone === "" || !isLabelValue(zone))
+      throw new UsageError(`--blockd-zones: ${JSON.stringify(entry)} is not endpoint=zone (a zone is a label value)`);
+    if (!staticEndpoints.includes(endpoint))
+      throw new UsageError(`--blockd-zones: ${endpoint} is not one of --blockd-endpoints (${staticEndpoints.join(", ")})`);
+    if (staticZones.has(endpoint)) throw new UsageError(`--blockd-zones names ${endpoint} twice`);
+    staticZones.set(endpoint, zone);
+  }
+  return { zoneLabel, staticZones };
+}
+
 export function controllerConfig(f: ParsedFlags, driverName: string, env: NodeJS.ProcessEnv = process.env): ControllerConfig {
-  const staticEndpoints = strList(f, "blockd-endpoints").map((t) => {
-    const e = parseEndpoint(t.includes("://") ? t : `tcp://${t}`);
-    if (e.kind !== "tcp") throw new UsageError(`--blockd-endpoints: ${t} is not host:port`);
-    return endpointOf(e.host.replace(/^\[|\]$/g, ""), e.port);
-  });
+  const staticEndpoints = strList(f, "blockd-endpoints").map((t) => staticEndpoint(t, "blockd-endpoints"));
+  const topology = topologyConfig(f, staticEndpoints);
   const kubeMode = str(f, "kube-api") ?? "auto";
   if (kubeMode !== "auto" && kubeMode !== "off") throw new UsageError(`--kube-api must be auto or off, got ${JSON.stringify(kubeMode)}`);
   const fsType = str(f, "default-fstype") ?? BUILTIN_DEFAULTS.fsType;
@@ -193,6 +246,7 @@ export function controllerConfig(f: ParsedFlags, driverName: string, env: NodeJS
     },
     defaultSizeBytes,
     healthIntervalMs: (int(f, "health-interval", 0, 86_400) ?? DEFAULT_HEALTH_INTERVAL_S) * 1000,
+    ...(topology ? { topology } : {}),
   };
 }
 
@@ -207,8 +261,9 @@ export async function buildController(cfg: ControllerConfig, log: Logger, overri
   const kc = overrides.kube ? undefined : loadKubeConfig({ ...(cfg.kubeconfig ? { kubeconfig: cfg.kubeconfig } : {}), mode: cfg.kubeMode });
   const kube: KubeApi | undefined = overrides.kube ?? (kc ? new ClientNodeKubeApi(kc) : undefined);
   let discovery: BlockdDiscovery;
-  if (cfg.staticEndpoints.length > 0) discovery = new StaticDiscovery(cfg.staticEndpoints);
-  else if (kube) discovery = new KubeDiscovery(kube, cfg.namespace, cfg.blockdSelector, cfg.blockdPort);
+  if (cfg.staticEndpoints.length > 0) discovery = new StaticDiscovery(cfg.staticEndpoints, cfg.topology?.staticZones);
+  else if (kube)
+    discovery = new KubeDiscovery(kube, cfg.namespace, cfg.blockdSelector, cfg.blockdPort, cfg.topology ? { zoneLabel: cfg.topology.zoneLabel } : {});
   else throw new UsageError("controller: no way to find gluster-blockd: give --blockd-endpoints, or run with a Kubernetes API (in a pod or --kubeconfig)");
   // the flags were checked in controllerConfig; a configuration made otherwise is checked here
   const refused = blockdTransportRefusal({
@@ -230,8 +285,13 @@ export async function buildController(cfg: ControllerConfig, log: Logger, overri
     );
   if (!kube) log.warn("no Kubernetes API: CHAP (auth) volumes are refused, no Events are recorded", { discovery: discovery.describe() });
   const blockd = new BlockdClient({ discovery, ...(key ? { key } : {}), ...(tls ? { tls } : {}), log, mutateTimeoutMs: cfg.blockdTimeoutMs });
+  const topology: ControllerTopology | undefined = cfg.topology && {
+    key: zoneKey(cfg.driverName),
+    zoneLabel: cfg.staticEndpoints.length > 0 ? "" : cfg.topology.zoneLabel,
+  };
   log.info("controller configured", {
     discovery: discovery.describe(),
+    topology: topology ? { key: topology.key, zones: discovery.describeZones() } : "off",
     namespace: cfg.namespace,
     kubeApi: kube !== undefined,
     blockdTls: tls !== undefined,
@@ -252,6 +312,7 @@ export async function buildController(cfg: ControllerConfig, log: Logger, overri
       nodeIds: new NodeIdBook(kube, cfg.driverName, log),
       defaults: cfg.defaults,
       defaultSizeBytes: cfg.defaultSizeBytes,
+      ...(topology ? { topology } : {}),
     },
     close: () => blockd.close(),
   };

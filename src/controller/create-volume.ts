@@ -10,14 +10,15 @@ import type { BlockInfo__Output } from "../generated/glusterblock/v1/BlockInfo.j
 import type { CreateBlockResponse__Output } from "../generated/glusterblock/v1/CreateBlockResponse.js";
 import type { RpcContext } from "../rpc/rpc.js";
 import { toStatusError } from "../rpc/rpc.js";
-import { alreadyExists, failedPrecondition, internal, invalidArgument, unavailable } from "../rpc/errors.js";
+import { alreadyExists, failedPrecondition, internal, invalidArgument } from "../rpc/errors.js";
 import { formatVolumeId, MAX_VOLUME_ID_BYTES } from "../csi/volume-id.js";
 import { toVolumeContext } from "../csi/volume-context.js";
 import { checkCapabilities } from "./capabilities.js";
 import { createSize, sizeFits } from "./capacity.js";
 import { blockNameFor } from "../identity/block-name.js";
 import { PARAM, parseParameters, type VolumeParameters } from "./params.js";
-import { rankNodes } from "./placement.js";
+import { placeVolume } from "./create-placement.js";
+import { zoneRequirement, type ZoneRequirement } from "./zone-requirement.js";
 import { formatOwner } from "./owner.js";
 import { findBlock } from "./blockd-lookup.js";
 import { eventTarget } from "./pvc-events.js";
@@ -33,10 +34,15 @@ interface Validated {
   sizeBytes: bigint;
   block: string;
   volumeId: string;
+  /** the accessibility requirement in zones: only with topology on, and only when it constrains */
+  zones?: ZoneRequirement;
 }
 
 /** Every check that needs no I/O. Throws INVALID_ARGUMENT, OUT_OF_RANGE or FAILED_PRECONDITION. */
-export function validateCreate(deps: Pick<ControllerDeps, "defaults" | "defaultSizeBytes" | "secrets">, req: CreateVolumeRequest__Output): Validated {
+export function validateCreate(
+  deps: Pick<ControllerDeps, "defaults" | "defaultSizeBytes" | "secrets" | "topology">,
+  req: CreateVolumeRequest__Output,
+): Validated {
   const name = req.name;
   if (!name) throw invalidArgument("name is required");
   const params = parseParameters(req.parameters ?? {}, deps.defaults);
@@ -59,7 +65,9 @@ export function validateCreate(deps: Pick<ControllerDeps, "defaults" | "defaultS
       `parameter ${PARAM.auth} is true, but CHAP credentials are kept in Kubernetes Secrets and no Kubernetes API is configured; set ${PARAM.auth}: "false" or give the controller API access`,
     );
   }
-  return { name, params, fsType, mount: caps.mount, sizeBytes, block, volumeId };
+  // topology off: the capability is not advertised, so a CO sends no requirement; one that comes anyway is not ours to honour
+  const zones = deps.topology ? zoneRequirement(req.accessibility_requirements, deps.topology.key) : undefined;
+  return { name, params, fsType, mount: caps.mount, sizeBytes, block, volumeId, ...(zones ? { zones } : {}) };
 }
 
 /**
@@ -79,46 +87,6 @@ function mismatch(info: BlockInfo__Output, v: Validated, req: CreateVolumeReques
   const wantHosts = v.params.hosts?.slice(0, v.params.haCount);
   if (wantHosts && info.hosts.length > 0 && info.hosts.join(",") !== wantHosts.join(",")) diffs.push(`hosts ${info.hosts.join(",")}`);
   return diffs.join("; ");
-}
-
-/** The `ha` least-loaded live nodes, counting this controller's creates in flight (synchronous: nothing runs between the choice and its reservation). */
-function chooseHosts(deps: ControllerDeps, ha: number, nodes: readonly NodeLoad[]): string[] | undefined {
-  const ranked = rankNodes(deps.placements.apply(nodes));
-  return ranked.length < ha ? undefined : ranked.slice(0, ha).map((n) => n.host);
-}
-
-/**
- * Fewer storage nodes configured than haCount can never succeed: a code the
- * external-provisioner treats as final (it retries only DeadlineExceeded,
- * Unavailable, Canceled, Aborted and ResourceExhausted as in-progress), and
- * INVALID_ARGUMENT rather than OUT_OF_RANGE, which the CSI spec keeps for
- * capacity. Fewer *ready* than configured passes: UNAVAILABLE, naming which
- * are not.
- */
-async function tooFewNodes(deps: ControllerDeps, hostingVolume: string, ha: number, nodes: readonly NodeLoad[]): Promise<never> {
-  const discovery = deps.blockd.discovery;
-  const pool = await discovery.pool();
-  if (pool.length < ha) {
-    throw invalidArgument(
-      `haCount ${ha} is more than the ${pool.length} storage nodes that can export hosting volume ${hostingVolume}'s blocks (${discovery.describe()}); lower haCount in the StorageClass or add nodes`,
-    );
-  }
-  const live = rankNodes(nodes);
-  const liveEndpoints = new Set(live.map((n) => n.endpoint));
-  const answered = new Set(nodes.map((n) => n.endpoint));
-  const notReady = pool.map((m) => {
-    if (m.notCounted) return `${m.name}: ${m.notCounted}`;
-    if (!m.endpoint) return undefined;
-    const label = m.endpoint !== m.name ? `${m.name} (${m.endpoint})` : m.name;
-    if (!answered.has(m.endpoint)) return `${label}: gluster-blockd does not answer`;
-    if (!liveEndpoints.has(m.endpoint)) return `${label}: gluster-blockd reports not ready`;
-    return undefined;
-  });
-  throw unavailable(
-    `haCount ${ha} needs ${ha} live gluster-blockd nodes; ${live.length} of ${pool.length} answer and are ready (${discovery.describe()}); not ready: ${
-      notReady.filter((x) => x !== undefined).join("; ") || "none named"
-    }`,
-  );
 }
 
 /** CreateBlock on the first host's blockd (it coordinates: spread as the active paths are), or the next that connects. */
@@ -177,24 +145,22 @@ async function createLocked(deps: ControllerDeps, req: CreateVolumeRequest__Outp
   const ref = { hostingVolume: params.hostingVolume, block: v.block };
   const existing = await findBlock(deps.blockd, ref, ctx);
   let sizeBytes = v.sizeBytes;
-  let hosts: string[] | undefined = params.hosts?.slice(0, params.haCount);
   const nodes = await deps.blockd.nodes(ctx);
-  if (existing && existing.state !== "deleting") {
-    const diff = mismatch(existing, v, req);
+  const same = existing && existing.state !== "deleting" ? existing : undefined;
+  if (same) {
+    const diff = mismatch(same, v, req);
     if (diff) throw alreadyExists(`volume ${v.name} exists (${v.volumeId}) with other parameters: ${diff}`);
     // the same block: converge it with its own size and hosts (the engine refuses any other)
-    if (sizeRecorded(existing)) sizeBytes = BigInt(existing.size_bytes);
-    if (existing.hosts.length > 0) hosts = existing.hosts;
-    ctx.log.info("volume exists; converging it", { volumeId: v.volumeId, state: existing.state });
+    if (sizeRecorded(same)) sizeBytes = BigInt(same.size_bytes);
+    ctx.log.info("volume exists; converging it", { volumeId: v.volumeId, state: same.state });
   }
-  hosts ??= chooseHosts(deps, params.haCount, nodes) ?? (await tooFewNodes(deps, params.hostingVolume, params.haCount, nodes));
-  // counted from the choice until blockd answers, when the nodes' own counts have it
-  const release = deps.placements.reserve(hosts);
+  const placed = await placeVolume(deps, v, same, nodes);
+  const { hosts, topology } = placed;
   let made: { r: CreateBlockResponse__Output; coordinator: string };
   try {
     made = await createBlock(deps, v, ctx, hosts, nodes, sizeBytes);
   } finally {
-    release();
+    placed.release();
   }
   const { r, coordinator } = made;
   if (params.auth) {
@@ -217,11 +183,18 @@ async function createLocked(deps: ControllerDeps, req: CreateVolumeRequest__Outp
       `gluster-block volume ${v.volumeId} is exported on ${r.portals.length} of ${params.haCount} hosts`,
     );
   }
-  ctx.log.info(r.already_existed ? "volume already existed" : "volume created", { volumeId: v.volumeId, sizeBytes: r.size_bytes, hosts, coordinator });
+  ctx.log.info(r.already_existed ? "volume already existed" : "volume created", {
+    volumeId: v.volumeId,
+    sizeBytes: r.size_bytes,
+    hosts,
+    coordinator,
+    ...(deps.topology ? { zones: topology.map((t) => t.segments?.[deps.topology?.key ?? ""]) } : {}),
+  });
   return {
     volume: {
       volume_id: v.volumeId,
       capacity_bytes: r.size_bytes,
+      accessible_topology: topology,
       volume_context: toVolumeContext({
         iqn: r.iqn,
         portals: r.portals,

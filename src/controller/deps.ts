@@ -9,6 +9,14 @@ import type { NodeIdBook } from "./node-ids.js";
 import type { PlacementReservations } from "./placement-reservations.js";
 import type { HealthTransitions } from "./health-transitions.js";
 
+/** Topology on (--topology): CreateVolume places by zone, GetCapacity answers per zone. */
+export interface ControllerTopology {
+  /** the driver's topology key, topology.<driver>/zone */
+  key: string;
+  /** the Node label storage nodes' zones are read from; "" when they come from --blockd-zones */
+  zoneLabel: string;
+}
+
 export interface ControllerDeps {
   blockd: BlockdClient;
   secrets: ChapSecrets;
@@ -23,4 +31,6 @@ export interface ControllerDeps {
   defaults: ParameterDefaults;
   /** CreateVolume without a capacity range */
   defaultSizeBytes: bigint;
+  /** undefined: topology off (requirements ignored, no accessible_topology, one capacity for every segment) */
+  topology?: ControllerTopology;
 }

@@ -4,9 +4,13 @@
 // volume capabilities, and the segment's topology (empty when the nodes
 // report none). The answer is what CreateVolume with those parameters could
 // place: the available bytes (free less blockd's reserve, the rule a create
-// is admitted by) of the hosting volume the class names. A gluster-block
-// volume is reached over iSCSI from any node, so every segment gets the same
-// answer. Parameters a CreateVolume would refuse are refused here too
+// is admitted by) of the hosting volume the class names. With topology off
+// every segment gets that answer. With it on, a segment is a zone, and its
+// answer is what a volume in that zone could get: the same bytes when the
+// zone has at least haCount storage nodes whose blockd pod counts (Running,
+// Ready), else 0 (a zone with too few, or no, storage nodes cannot hold the
+// class's HA set; the scheduler then places WaitForFirstConsumer pods
+// elsewhere). Parameters a CreateVolume would refuse are refused here too
 // (INVALID_ARGUMENT): a class that cannot provision must not publish the
 // capacity of another's volume. Only a request without parameters (a CO
 // asking about the driver as a whole) gets the sum over the known hosting
@@ -20,15 +24,28 @@ import { MAX_VOLUME_BYTES, MiB } from "./capacity.js";
 import { parseParameters } from "./params.js";
 import { isCode } from "./blockd-lookup.js";
 import type { ControllerDeps } from "./deps.js";
+import { zoneRequirement } from "./zone-requirement.js";
 
 const NONE: GetCapacityResponse = { available_capacity: "0", maximum_volume_size: { value: "0" }, minimum_volume_size: { value: MiB.toString() } };
 
 export async function getCapacity(deps: ControllerDeps, req: GetCapacityRequest__Output, ctx: RpcContext): Promise<GetCapacityResponse> {
   for (const cap of req.volume_capabilities) if (capabilityProblem(cap)) return NONE;
   const params = req.parameters ?? {};
-  const volumes = Object.keys(params).length === 0 ? await deps.hostingVolumes.list() : [parseParameters(params, deps.defaults).hostingVolume];
-  const segments = req.accessible_topology?.segments;
-  if (segments && Object.keys(segments).length > 0) ctx.log.debug("capacity of a topology segment: every node reaches the hosting volumes", { segments });
+  const parsed = Object.keys(params).length === 0 ? undefined : parseParameters(params, deps.defaults);
+  const volumes = parsed ? [parsed.hostingVolume] : await deps.hostingVolumes.list();
+  const segments = req.accessible_topology?.segments ?? {};
+  if (deps.topology && Object.keys(segments).length > 0) {
+    // a segment naming another key is refused as CreateVolume refuses it
+    const zone = zoneRequirement({ requisite: [{ segments }], preferred: [] }, deps.topology.key)?.requisite?.[0];
+    const ha = parsed?.haCount ?? deps.defaults.haCount;
+    if (zone !== undefined) {
+      const inZone = (await deps.blockd.discovery.pool()).filter((m) => m.endpoint !== undefined && m.zone === zone).length;
+      if (inZone < ha) {
+        ctx.log.debug("no capacity in a zone with fewer storage nodes than haCount", { zone, storageNodes: inZone, haCount: ha });
+        return NONE;
+      }
+    }
+  }
   let total = 0n;
   let largest = 0n;
   for (const volume of volumes) {

@@ -1,7 +1,8 @@
 // The few Kubernetes API calls the controller makes, over
 // @kubernetes/client-node: CHAP Secrets, blockd pod discovery, Events on
-// claims, StorageClasses (hosting volumes for ListVolumes) and CSINodes
-// (node IDs for ControllerGetVolume). ApiExceptions and network errors become
+// claims, StorageClasses (hosting volumes for ListVolumes), CSINodes
+// (node IDs for ControllerGetVolume) and Nodes (the zones of the storage
+// nodes, with topology on). ApiExceptions and network errors become
 // KubeApiError here; nothing from the client library leaks further.
 import { readFileSync } from "node:fs";
 import {
@@ -35,6 +36,8 @@ export interface KubeApi {
   storageClassParameters(driverName: string): Promise<Record<string, string>[]>;
   /** node name -> node ID this driver registered on each node (CSINode) */
   csiNodeIds(driverName: string): Promise<Map<string, string>>;
+  /** a Node's labels; undefined when there is no such Node */
+  nodeLabels(name: string): Promise<Record<string, string> | undefined>;
 }
 
 export interface EventBump {
@@ -160,6 +163,16 @@ export class ClientNodeKubeApi implements KubeApi {
       if (d?.nodeID && n.metadata?.name) out.set(n.metadata.name, d.nodeID);
     }
     return out;
+  }
+
+  async nodeLabels(name: string): Promise<Record<string, string> | undefined> {
+    try {
+      const n = await call(`read Node ${name}`, () => this.core.readNode({ name }));
+      return n.metadata?.labels ?? {};
+    } catch (err) {
+      if (err instanceof KubeApiError && err.httpStatus === 404) return undefined;
+      throw err;
+    }
   }
 }
 

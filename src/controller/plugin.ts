@@ -4,7 +4,7 @@ import { GrpcServer } from "../rpc/server.js";
 import { stopOnSignalsFn } from "../rpc/signals.js";
 import { csiProto } from "../rpc/proto.js";
 import { wrapService, type RpcObserver } from "../rpc/rpc.js";
-import { identityServer, CONTROLLER_PLUGIN_CAPABILITIES, type Readiness } from "../csi/identity-server.js";
+import { identityServer, controllerPluginCapabilities, type Readiness } from "../csi/identity-server.js";
 import type { ParsedFlags } from "../util/flags.js";
 import type { Endpoint } from "../rpc/endpoint.js";
 import type { Logger } from "../util/log.js";
@@ -77,7 +77,11 @@ export async function serveController(
     csi.Identity.service,
     wrapService(
       csi.Identity.service,
-      identityServer({ driverName: cfg.driverName, capabilities: CONTROLLER_PLUGIN_CAPABILITIES, probe: () => controllerReadiness(built.deps.blockd) }),
+      identityServer({
+        driverName: cfg.driverName,
+        capabilities: controllerPluginCapabilities(built.deps.topology !== undefined),
+        probe: () => controllerReadiness(built.deps.blockd),
+      }),
       { log, quietMethods: ["Probe"], ...observe },
     ),
   );

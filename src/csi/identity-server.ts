@@ -50,6 +50,17 @@ export function identityServer(opts: IdentityOptions): AsyncHandlers<IdentityHan
 
 export const CONTROLLER_PLUGIN_CAPABILITIES: PluginCapability[] = [{ service: { type: "CONTROLLER_SERVICE" } }, { volume_expansion: { type: "ONLINE" } }];
 
+/**
+ * The controller's capabilities, with VOLUME_ACCESSIBILITY_CONSTRAINTS only
+ * when topology is on: with it, external-provisioner sends accessibility
+ * requirements and requires the topology key on a WaitForFirstConsumer
+ * claim's selected node ("no topology key found for node"), so a cluster
+ * whose nodes report no zone must not see it.
+ */
+export function controllerPluginCapabilities(topology: boolean): PluginCapability[] {
+  return topology ? [...CONTROLLER_PLUGIN_CAPABILITIES, { service: { type: "VOLUME_ACCESSIBILITY_CONSTRAINTS" } }] : CONTROLLER_PLUGIN_CAPABILITIES;
+}
+
 /** The node plugin serves no controller; it still tells the truth about expansion. */
 export const NODE_PLUGIN_CAPABILITIES: PluginCapability[] = [{ volume_expansion: { type: "ONLINE" } }];
 

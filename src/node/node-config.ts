@@ -5,7 +5,11 @@
 //   GBCSI_GC_INTERVAL_SECONDS  collector period (default 600; it also runs at start)
 //   GBCSI_HEAL_INTERVAL_SECONDS  healing period (default 60; 0 = off)
 //   GBCSI_MAX_VOLUMES          NodeGetInfo max_volumes_per_node (default 128)
-//   GBCSI_TOPOLOGY             accessible topology, "key=value,key2=value2" (default none)
+//   GBCSI_TOPOLOGY             accessible topology, "key=value,key2=value2" (default none): an override of
+//                              what GBCSI_ZONE_LABEL would read
+//   GBCSI_ZONE_LABEL           the Node label holding the node's zone, e.g. topology.kubernetes.io/zone: read
+//                              from this node's Node object (the API, the pod's service account) and reported
+//                              as topology.<driver>/zone (node-topology.ts); unset: no zone is read
 //   GBCSI_CALL_BUDGET_SECONDS  time one RPC may spend before it returns DEADLINE_EXCEEDED and leaves the
 //                              rest to the retry (default 20, more than 0; budget.ts, src/node/README.md)
 //   GBCSI_PATH_AUTHORITY       on: accept calls whose HTTP/2 :authority is the socket path, as
@@ -13,6 +17,7 @@
 import type { GcMode } from "./gc.js";
 import { parseTopology } from "./node-info.js";
 import { DEFAULT_BUDGET_MS } from "./budget.js";
+import { isLabelKey } from "../csi/topology.js";
 
 export interface NodeConfig {
   gcMode: GcMode | "off";
@@ -21,6 +26,8 @@ export interface NodeConfig {
   healIntervalMs: number;
   maxVolumes: number;
   topology: Record<string, string>;
+  /** the Node label the node's zone is read from (GBCSI_ZONE_LABEL) */
+  zoneLabel?: string;
   callBudgetMs: number;
   pathAuthority: boolean;
 }
@@ -53,6 +60,9 @@ export function nodeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NodeCon
   } catch (err) {
     throw new NodeConfigError(`GBCSI_TOPOLOGY: ${err instanceof Error ? err.message : String(err)}`);
   }
+  const zoneLabel = env.GBCSI_ZONE_LABEL?.trim() || undefined;
+  if (zoneLabel !== undefined && !isLabelKey(zoneLabel))
+    throw new NodeConfigError(`GBCSI_ZONE_LABEL=${JSON.stringify(env.GBCSI_ZONE_LABEL)} is not a label key (e.g. topology.kubernetes.io/zone)`);
   return {
     gcMode: mode,
     gcGraceMs: seconds(env, "GBCSI_GC_GRACE_SECONDS", 600),
@@ -60,6 +70,7 @@ export function nodeConfigFromEnv(env: NodeJS.ProcessEnv = process.env): NodeCon
     healIntervalMs: seconds(env, "GBCSI_HEAL_INTERVAL_SECONDS", 60),
     maxVolumes,
     topology,
+    ...(zoneLabel !== undefined ? { zoneLabel } : {}),
     callBudgetMs,
     pathAuthority: pathAuthority === "on",
   };

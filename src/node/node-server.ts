@@ -14,6 +14,7 @@ import { Publisher } from "./publisher.js";
 import { VolumeHealth } from "./volume-health.js";
 import { readInitiatorName } from "./node-info.js";
 import { initiatorNameFile } from "./host-paths.js";
+import type { TopologySource } from "./node-topology.js";
 import {
   asPublished,
   knownVolume,
@@ -30,7 +31,8 @@ import {
 export interface NodeServerOptions {
   nodeName: string;
   maxVolumesPerNode: number;
-  topology: Record<string, string>;
+  /** the node's accessible topology, asked at each NodeGetInfo (node-topology.ts) */
+  topology: TopologySource;
 }
 
 export const NODE_CAPABILITIES: NodeServiceCapability[] = (["STAGE_UNSTAGE_VOLUME", "EXPAND_VOLUME", "GET_VOLUME_STATS", "VOLUME_CONDITION"] as const).map(
@@ -51,10 +53,11 @@ export function nodeServer(deps: NodeDeps, options: NodeServerOptions): AsyncHan
       } catch (err) {
         throw internal(err instanceof Error ? err.message : String(err), err);
       }
+      const segments = await options.topology();
       return {
         node_id: formatNodeId({ nodeName: options.nodeName, initiatorIqn: iqn }),
         max_volumes_per_node: options.maxVolumesPerNode,
-        accessible_topology: Object.keys(options.topology).length > 0 ? { segments: options.topology } : null,
+        accessible_topology: Object.keys(segments).length > 0 ? { segments } : null,
       };
     },
 

@@ -15,7 +15,10 @@ import { defaultHostPaths, recordsDir } from "./host-paths.js";
 import { makeNodeDeps } from "./node-deps.js";
 import { nodeServer } from "./node-server.js";
 import { mapNodeError } from "./errors.js";
-import { nodeConfigFromEnv } from "./node-config.js";
+import { nodeConfigFromEnv, NodeConfigError, type NodeConfig } from "./node-config.js";
+import { topologySource, type TopologySource } from "./node-topology.js";
+import { apiNodeLabels, inClusterKubeConfig } from "./node-labels.js";
+import { zoneKey } from "../csi/topology.js";
 import { Healer } from "./healer.js";
 import { GarbageCollector } from "./gc.js";
 import { Periodic } from "./periodic.js";
@@ -62,6 +65,22 @@ export async function nodeReadiness(stateDir: string): Promise<Readiness> {
   return { ready: true };
 }
 
+/** Where NodeGetInfo's topology comes from; a zone label to read needs the in-cluster API (checked at start, not at the first registration). */
+function nodeTopology(config: NodeConfig, driverName: string, nodeName: string, log: Logger): TopologySource {
+  const settings = { override: config.topology, zoneKey: zoneKey(driverName), nodeName, ...(config.zoneLabel ? { zoneLabel: config.zoneLabel } : {}) };
+  if (config.zoneLabel === undefined || Object.keys(config.topology).length > 0) {
+    log.info("topology", Object.keys(config.topology).length > 0 ? { fromGBCSI_TOPOLOGY: config.topology } : { zone: "none read" });
+    return topologySource(settings, log);
+  }
+  const kc = inClusterKubeConfig();
+  if (!kc)
+    throw new NodeConfigError(
+      `GBCSI_ZONE_LABEL=${config.zoneLabel}: the node's zone is read from its Node object, which needs the Kubernetes API (run in a pod with a service account token)`,
+    );
+  log.info("topology", { zoneFromNodeLabel: config.zoneLabel, key: settings.zoneKey });
+  return topologySource(settings, log, apiNodeLabels(kc));
+}
+
 export async function startNodePlugin(opts: NodePluginOptions): Promise<GrpcServer> {
   const nodeName = opts.nodeId ?? hostname();
   const log = opts.log.child({ nodeId: nodeName });
@@ -69,6 +88,7 @@ export async function startNodePlugin(opts: NodePluginOptions): Promise<GrpcServ
   const paths = defaultHostPaths(opts.stateDir);
   await mkdir(recordsDir(paths), { recursive: true, mode: 0o700 });
   const deps = makeNodeDeps(exec, paths, log, { budgetMs: config.callBudgetMs });
+  const topology = nodeTopology(config, opts.driverName, nodeName, log);
   const csi = csiProto().csi.v1;
   const wrap = { log, quietMethods: ["Probe", "NodeGetCapabilities", "NodeGetVolumeStats"], mapError: mapNodeError };
   const server = new GrpcServer(log);
@@ -80,10 +100,7 @@ export async function startNodePlugin(opts: NodePluginOptions): Promise<GrpcServ
       wrap,
     ),
   );
-  server.addService(
-    csi.Node.service,
-    wrapService(csi.Node.service, nodeServer(deps, { nodeName, maxVolumesPerNode: config.maxVolumes, topology: config.topology }), wrap),
-  );
+  server.addService(csi.Node.service, wrapService(csi.Node.service, nodeServer(deps, { nodeName, maxVolumesPerNode: config.maxVolumes, topology }), wrap));
   await server.listen({ endpoint: opts.endpoint, pathAuthority: config.pathAuthority });
 
   const background: Periodic[] = [];

@@ -26,6 +26,7 @@ export const aborted = (msg: string, cause?: unknown): StatusError => new Status
 export const failedPrecondition = (msg: string, cause?: unknown): StatusError => new StatusError(status.FAILED_PRECONDITION, msg, { cause });
 export const permissionDenied = (msg: string, cause?: unknown): StatusError => new StatusError(status.PERMISSION_DENIED, msg, { cause });
 export const unavailable = (msg: string, cause?: unknown): StatusError => new StatusError(status.UNAVAILABLE, msg, { cause });
+export const resourceExhausted = (msg: string, cause?: unknown): StatusError => new StatusError(status.RESOURCE_EXHAUSTED, msg, { cause });
 export const outOfRange = (msg: string, cause?: unknown): StatusError => new StatusError(status.OUT_OF_RANGE, msg, { cause });
 export const internal = (msg: string, cause?: unknown): StatusError => new StatusError(status.INTERNAL, msg, { cause });
 export const unauthenticated = (msg: string, cause?: unknown): StatusError => new StatusError(status.UNAUTHENTICATED, msg, { cause });

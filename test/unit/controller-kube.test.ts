@@ -379,6 +379,63 @@ describe("discovery and lookups through the API", () => {
     assert.equal(podEndpoint(pod("x", "10.0.0.1", { hostIP: undefined }), 1), undefined);
   });
 
+  test("with topology on, each blockd pod's zone is its Node's label, read once per Node; a Node unlabelled or gone is in no zone", async () => {
+    const onNode = (p: V1Pod, nodeName: string): V1Pod => ({ ...p, spec: { containers: [], nodeName } });
+    kube.pods = [
+      onNode(pod("b-1", "10.8.0.1"), "n1"),
+      onNode(pod("b-2", "10.8.0.2"), "n2"),
+      onNode(pod("b-3", "10.8.0.3"), "n3"),
+      onNode(pod("b-4", "10.8.0.4"), "gone"),
+    ];
+    kube.nodes = [
+      { metadata: { name: "n1", labels: { "topology.kubernetes.io/zone": "zone-a", "example.org/rack": "r1" } } },
+      { metadata: { name: "n2", labels: { "topology.kubernetes.io/zone": "zone-a" } } },
+      { metadata: { name: "n3", labels: {} } },
+    ];
+    try {
+      const kc = loadKubeConfig({ kubeconfig, mode: "auto" });
+      assert.ok(kc);
+      const api = new ClientNodeKubeApi(kc);
+      const zoned = new KubeDiscovery(api, NS, "app.kubernetes.io/name=gluster-blockd", 24010, { zoneLabel: "topology.kubernetes.io/zone" });
+      assert.deepEqual(
+        (await zoned.pool()).map((m) => [m.name, m.address, m.zone ?? "none"]),
+        [
+          ["b-1", "10.8.0.1", "zone-a"],
+          ["b-2", "10.8.0.2", "zone-a"],
+          ["b-3", "10.8.0.3", "none"],
+          ["b-4", "10.8.0.4", "none"],
+        ],
+      );
+      assert.deepEqual(
+        kube
+          .requestsTo("GET", "/api/v1/nodes/")
+          .map((r) => r.path)
+          .sort(),
+        ["/api/v1/nodes/gone", "/api/v1/nodes/n1", "/api/v1/nodes/n2", "/api/v1/nodes/n3"],
+        "each Node once",
+      );
+      await zoned.pool();
+      assert.equal(kube.requestsTo("GET", "/api/v1/nodes/").length, 4, "cached with the pods");
+      const byRack = new KubeDiscovery(api, NS, "app.kubernetes.io/name=gluster-blockd", 24010, { zoneLabel: "example.org/rack" });
+      assert.deepEqual(
+        (await byRack.pool()).map((m) => m.zone ?? "none"),
+        ["r1", "none", "none", "none"],
+        "the configured label",
+      );
+      // topology off: no Node is read
+      kube.requests.length = 0;
+      await new KubeDiscovery(api, NS, "app.kubernetes.io/name=gluster-blockd", 24010).pool();
+      assert.deepEqual(kube.requestsTo("GET", "/api/v1/nodes"), []);
+      // a Node read that is refused fails the discovery (as a pod list would), not a silent "no zone"
+      kube.failNext.set("GET /api/v1/nodes/n2", 403);
+      const refused = new KubeDiscovery(api, NS, "app.kubernetes.io/name=gluster-blockd", 24010, { zoneLabel: "topology.kubernetes.io/zone" });
+      await assert.rejects(refused.pool(), (e: unknown) => e instanceof KubeApiError && e.httpStatus === 403);
+    } finally {
+      kube.nodes = [];
+      kube.failNext.clear();
+    }
+  });
+
   test("a controller without static endpoints drives blockd found through pods", async () => {
     const ports = blockd.endpoints.map((e) => Number(e.split(":").pop()));
     // the fake nodes listen on 127.0.0.1 with distinct ports; one pod per port is enough to prove the path

@@ -91,6 +91,8 @@ const RENDERS: Record<string, () => K8sObject[]> = {
   "blockd outside Kubernetes, existing key Secret": () => renderChart({ values: [EXISTING_SECRET] }),
   "defaults + StorageClass": () => renderChart({ set: ["storageClass.create=true", "storageClass.hostingVolume=hv"] }),
   "TLS off (insecure, explicitly)": () => renderChart({ set: ["blockd.tls.enabled=false", "blockd.tls.insecureKeyOverPlaintext=true"] }),
+  "topology on, zones read from the Nodes (token and RBAC for the node plugin)": () =>
+    renderChart({ set: ["topology.enabled=true", "storageClass.create=true", "storageClass.hostingVolume=hv", "storageClass.allowedZones={zone-a,zone-b}"] }),
 };
 
 describe("rendered objects validate against the Kubernetes OpenAPI schema", () => {
@@ -234,4 +236,16 @@ test("NOTES.txt and the README: the Pod Security label the privileged pods need,
   for (const lease of ["block-csi-gluster-org", "external-attacher-leader-block-csi-gluster-org", "external-resizer-block-csi-gluster-org"])
     assert.ok(readme.includes(`\`${lease}\``), lease);
   assert.ok(readme.includes("kubectl -n gluster-block-csi get lease"));
+});
+
+test("NOTES.txt with topology on names the label to set and the driver's key; off, it says nothing of zones", () => {
+  const notes = (...set: string[]): string => {
+    const r = helm(["install", "gbcsi", CHART_DIR, "--dry-run=client", "--namespace", "storage-ns", ...set.flatMap((s) => ["--set", s])]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.slice(r.stdout.indexOf("NOTES:"));
+  };
+  const on = notes("topology.enabled=true", "driverName=block2.csi.example.org");
+  assert.ok(on.includes("kubectl label node <node> topology.kubernetes.io/zone=<zone>"), on);
+  assert.ok(on.includes("- key: topology.block2.csi.example.org/zone"), on);
+  assert.doesNotMatch(notes(), /zone/);
 });

@@ -24,6 +24,9 @@ import { nodeConfigFromEnv } from "../../src/node/node-config.js";
 import { BLOCKD_PORT } from "../../src/rpc/blockd-port.js";
 import { CHAP_SECRET_PREFIX } from "../../src/controller/chap-secrets.js";
 import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
+import { zoneKey } from "../../src/csi/topology.js";
+import { parseFlags } from "../../src/util/flags.js";
+import { controllerConfig } from "../../src/controller/config.js";
 
 interface Mount {
   name: string;
@@ -310,6 +313,7 @@ for (const [label, opts, kubelet, driver, callBudgetSeconds] of [
         Event: "events",
         StorageClass: "storageclasses",
         CSINode: "csinodes",
+        Node: "nodes",
         PersistentVolume: "persistentvolumes",
         PersistentVolumeClaim: "persistentvolumeclaims",
       };
@@ -485,5 +489,138 @@ describe("list values with blank entries (`--set 'x={}'` stores [\"\"] in Helm 4
     const r = helm(["install", "--dry-run", "x", CHART_DIR, "--set", "blockd.enabled=false", "--set", "controller.blockd.endpoints={}"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /The controller has no blockd\.endpoints: set controller\.blockd\.endpoints\./);
+  });
+});
+
+describe("topology (topology.enabled)", () => {
+  const ctrlPod = (objs: K8sObject[]): PodSpec => pod(findObject(objs, "Deployment", "-controller"));
+  const plugin = (objs: K8sObject[]): Container => container(pod(findObject(objs, "DaemonSet", "-node")), "gluster-block-csi");
+  const envOf = (c: Container): Record<string, string> =>
+    Object.fromEntries((c.env ?? []).filter((e) => e.value !== undefined).map((e) => [e.name, e.value ?? ""]));
+  const allows = (rules: Rule[], group: string, resource: string, verb: string): boolean =>
+    rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+  const TOKEN_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
+  /** the controller's flags as the program reads them (the sidecars' and program's own flags apart) */
+  const controllerFlags = (objs: K8sObject[]) => {
+    const args = (container(ctrlPod(objs), "gluster-block-csi").args ?? []).filter(
+      (a) => a.startsWith("--") && !/^--(endpoint|driver-name|log-level|metrics-address)=/.test(a),
+    );
+    return controllerConfig(parseFlags(args, CONTROLLER_FLAGS), DEFAULT_DRIVER_NAME, {});
+  };
+
+  test("off by default: no topology flags, no zone label, no token and no RBAC for the node plugin", () => {
+    const objs = renderChart();
+    assert.equal(controllerFlags(objs).topology, undefined, "the controller runs without --topology");
+    const provisioner = container(ctrlPod(objs), "csi-provisioner");
+    assert.ok(!provisioner.args?.some((a) => /topology/i.test(a)), provisioner.args?.join(" "));
+    assert.equal(envOf(plugin(objs)).GBCSI_ZONE_LABEL, undefined);
+    assert.equal(mountAt(plugin(objs), TOKEN_DIR), undefined);
+    const nodeSa = pod(findObject(objs, "DaemonSet", "-node")).serviceAccountName;
+    assert.deepEqual(rulesBoundTo(objs, nodeSa, "ClusterRole"), []);
+  });
+
+  test("on: the controller places by the values' zone label, the node plugin reads its zone with a token of its own and `get` on nodes alone", () => {
+    const objs = renderChart({ set: ["topology.enabled=true", "topology.zoneLabel=example.org/zone"] });
+    assert.deepEqual(controllerFlags(objs).topology, { zoneLabel: "example.org/zone", staticZones: new Map() });
+    const c = plugin(objs);
+    const config = nodeConfigFromEnv(envOf(c));
+    assert.equal(config.zoneLabel, "example.org/zone", "GBCSI_ZONE_LABEL, as the program reads it");
+    assert.deepEqual(config.topology, {}, "no override");
+    const ds = pod(findObject(objs, "DaemonSet", "-node"));
+    const m = mountAt(c, TOKEN_DIR);
+    assert.ok(m, "the token where in-cluster clients look for it");
+    assert.equal(m.readOnly, true);
+    const v = (ds.volumes as { name: string; projected?: { sources: Record<string, unknown>[] } }[]).find((x) => x.name === m.name);
+    assert.ok(
+      v?.projected?.sources.some((src) => "serviceAccountToken" in src),
+      "a projected service account token",
+    );
+    assert.ok(
+      v?.projected?.sources.some((src) => "configMap" in src),
+      "with the API server's CA",
+    );
+    for (const other of ds.containers.filter((x) => x.name !== "gluster-block-csi"))
+      assert.equal(mountAt(other, TOKEN_DIR), undefined, `${other.name} gets no token`);
+    const rules = rulesBoundTo(objs, ds.serviceAccountName, "ClusterRole");
+    assert.deepEqual(rules, [{ apiGroups: [""], resources: ["nodes"], verbs: ["get"] }], "get on nodes, nothing else");
+    assert.deepEqual(rulesBoundTo(objs, ds.serviceAccountName, "Role"), []);
+    // every call the node plugin's code makes is granted (src/node/node-labels.ts: core.readNode)
+    const src = readFileSync(join(ROOT, "src/node/node-labels.ts"), "utf8");
+    const calls = [...src.matchAll(/core\.(\w+)\(/g)].map((x) => x[1]);
+    assert.deepEqual(calls, ["readNode"]);
+    assert.ok(allows(rules, "", "nodes", "get"));
+    // the controller reads the blockd pods' Nodes (ClusterRole, the sidecars' rule)
+    assert.ok(allows(rulesBoundTo(objs, ctrlPod(objs).serviceAccountName, "ClusterRole"), "", "nodes", "get"));
+  });
+
+  test("the provisioner: the Topology gate for v4 and older and tags that are no version, not for v5 and later; true/false decide; --strict-topology from the values", () => {
+    const args = (...set: string[]): string[] => container(ctrlPod(renderChart({ set: ["topology.enabled=true", ...set] })), "csi-provisioner").args ?? [];
+    const gated = (...set: string[]): boolean => args(...set).includes("--feature-gates=Topology=true");
+    assert.equal(gated(), false, "the chart's v5.3.0: on by default there, and a later release may drop the gate");
+    assert.equal(gated("images.provisioner.tag=v4.0.1"), true, "v4.0.1 (the lab's): off by default there");
+    assert.equal(gated("images.provisioner.tag=lab-3f2a9c"), true, "a tag that is no version");
+    assert.equal(gated("images.provisioner.tag=v12.0.0"), false);
+    assert.equal(gated("images.provisioner.tag=v5.3.0", "topology.provisionerFeatureGate=true"), true);
+    assert.equal(gated("images.provisioner.tag=v4.0.1", "topology.provisionerFeatureGate=false"), false);
+    const bad = helm(["template", "x", CHART_DIR, "--set", "topology.enabled=true", "--set", "topology.provisionerFeatureGate=yes"]);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /topology\.provisionerFeatureGate must be auto, true or false, not "yes"/);
+    assert.ok(!args().includes("--strict-topology"));
+    assert.ok(args("topology.strict=true").includes("--strict-topology"));
+    const off = container(ctrlPod(renderChart({ set: ["topology.strict=true", "images.provisioner.tag=v4.0.1"] })), "csi-provisioner").args ?? [];
+    assert.ok(!off.some((a) => /topology/i.test(a)), "topology off: neither");
+  });
+
+  test("storageClass.allowedZones: allowedTopologies on the driver's own key, as the node plugins report it", () => {
+    for (const driver of [DEFAULT_DRIVER_NAME, "block2.csi.example.org"]) {
+      const objs = renderChart({
+        set: [
+          "topology.enabled=true",
+          `driverName=${driver}`,
+          "storageClass.create=true",
+          "storageClass.hostingVolume=hv",
+          "storageClass.allowedZones={zone-a,zone-b}",
+        ],
+      });
+      const sc = findObject(objs, "StorageClass", "");
+      assert.deepEqual(sc.allowedTopologies, [{ matchLabelExpressions: [{ key: zoneKey(driver), values: ["zone-a", "zone-b"] }] }]);
+    }
+    const none = findObject(renderChart({ set: ["topology.enabled=true", "storageClass.create=true", "storageClass.hostingVolume=hv"] }), "StorageClass", "");
+    assert.equal(none.allowedTopologies, undefined, "no zones: any");
+  });
+
+  test("static endpoints: their zones reach the controller as --blockd-zones, which it accepts", () => {
+    const objs = renderChart({
+      set: ["topology.enabled=true", "controller.blockd.endpoints={10.0.0.1:24010,10.0.0.2:24010}", "controller.blockd.zones={10.0.0.1:24010=zone-a}"],
+    });
+    assert.ok((container(ctrlPod(objs), "gluster-block-csi").args ?? []).includes("--blockd-zones=10.0.0.1:24010=zone-a"));
+    assert.deepEqual([...(controllerFlags(objs).topology?.staticZones ?? [])], [["10.0.0.1:24010", "zone-a"]]);
+  });
+
+  test("values that cannot work are refused at render time, saying what to change", () => {
+    const refused = (set: string[], re: RegExp): void => {
+      const r = helm(["template", "x", CHART_DIR, ...set.flatMap((x) => ["--set", x])]);
+      assert.notEqual(r.code, 0, set.join(" "));
+      assert.match(r.stderr, re);
+    };
+    refused(["storageClass.allowedZones={zone-a}"], /storageClass\.allowedZones needs topology\.enabled=true/);
+    refused(
+      ["controller.blockd.endpoints={10.0.0.1:24010}", "controller.blockd.zones={10.0.0.1:24010=a}"],
+      /controller\.blockd\.zones needs topology\.enabled=true/,
+    );
+    refused(["topology.enabled=true", "controller.blockd.zones={10.0.0.1:24010=a}"], /names the zones of controller\.blockd\.endpoints/);
+    refused(
+      ["topology.enabled=true", "node.topology=rack=r1"],
+      /places volumes by topology\.block\.csi\.gluster\.org\/zone alone; "rack=r1" names another key/,
+    );
+  });
+
+  test("node.topology with the driver's key overrides the Nodes' labels: no token, no RBAC", () => {
+    const objs = renderChart({ set: ["topology.enabled=true", `node.topology=${zoneKey(DEFAULT_DRIVER_NAME)}=zone-a`] });
+    const c = plugin(objs);
+    assert.deepEqual(nodeConfigFromEnv(envOf(c)).topology, { [zoneKey(DEFAULT_DRIVER_NAME)]: "zone-a" });
+    assert.equal(envOf(c).GBCSI_ZONE_LABEL, undefined);
+    assert.equal(mountAt(c, TOKEN_DIR), undefined);
+    assert.deepEqual(rulesBoundTo(objs, pod(findObject(objs, "DaemonSet", "-node")).serviceAccountName, "ClusterRole"), []);
   });
 });

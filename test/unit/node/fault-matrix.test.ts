@@ -137,7 +137,7 @@ function plugin(host: FakeHost, faults: Faults | undefined, counting: () => Faul
   const sysfsWriter = (path: string, value: string): Promise<void> => (faults?.killed ? faults.hang() : host.sysfsWriter(path, value));
   const deps = makeNodeDeps(exec, host.paths, nullLogger, { sysfsWriter, allPathsWaitMs: 200, pollMs: 10, budgetMs: 3_000 });
   deps.records = new FaultyRecords(deps.records.dir, faults, counting);
-  return { deps, srv: nodeServer(deps, { nodeName: "worker1", maxVolumesPerNode: 64, topology: {} }) };
+  return { deps, srv: nodeServer(deps, { nodeName: "worker1", maxVolumesPerNode: 64, topology: () => Promise.resolve({}) }) };
 }
 
 async function newHost(): Promise<FakeHost> {

@@ -20,6 +20,7 @@ import { Healer } from "../../../src/node/healer.js";
 import { recordFileName } from "../../../src/node/node-record.js";
 import type { LoginProbe } from "../../../src/node/login-probe.js";
 import { AuthFailedError } from "../../../src/node/errors.js";
+import { unavailable } from "../../../src/rpc/errors.js";
 
 const VOL = "block-test";
 const BLOCK = "pvc-1234";
@@ -79,7 +80,7 @@ function build(exec: Exec = host.exec, lockWaitMs?: number, loginProbe: LoginPro
     budgetMs: 5_000,
     ...(lockWaitMs ? { lockWaitMs } : {}),
   });
-  srv = nodeServer(deps, { nodeName: "worker1", maxVolumesPerNode: 64, topology: {} });
+  srv = nodeServer(deps, { nodeName: "worker1", maxVolumesPerNode: 64, topology: () => Promise.resolve({}) });
 }
 
 beforeEach(async () => {
@@ -207,6 +208,22 @@ test("NodeGetInfo carries the initiator IQN; capabilities are the four", async (
     caps.capabilities?.map((c) => c.rpc?.type),
     ["STAGE_UNSTAGE_VOLUME", "EXPAND_VOLUME", "GET_VOLUME_STATS", "VOLUME_CONDITION"],
   );
+});
+
+test("NodeGetInfo reports the topology its source gives at that call, none when empty; a source that fails fails the call", async () => {
+  const key = "topology.block.csi.gluster.org/zone";
+  let zone: string | undefined = "zone-b";
+  const at = nodeServer(deps, {
+    nodeName: "worker1",
+    maxVolumesPerNode: 64,
+    topology: (): Promise<Record<string, string>> =>
+      zone === "fail" ? Promise.reject(unavailable("cannot read this node's zone")) : Promise.resolve<Record<string, string>>(zone ? { [key]: zone } : {}),
+  });
+  assert.deepEqual((await at.NodeGetInfo!({}, ctx)).accessible_topology, { segments: { [key]: "zone-b" } });
+  zone = undefined;
+  assert.equal((await at.NodeGetInfo!({}, ctx)).accessible_topology, null);
+  zone = "fail";
+  assert.equal(await codeOf(at.NodeGetInfo!({}, ctx)), status.UNAVAILABLE);
 });
 
 test("stage xfs with CHAP: 3 sessions, one map, formatted without discard, mounted; node records manual", async () => {

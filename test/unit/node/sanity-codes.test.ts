@@ -87,7 +87,7 @@ beforeEach(async () => {
   host = await FakeHost.create();
   host.addTarget({ iqn: IQN, portals: PORTALS, wwid: WWID, sizeBytes: 64 * 1024 * 1024, chap: CHAP });
   const deps = makeNodeDeps(host.exec, host.paths, nullLogger, { sysfsWriter: host.sysfsWriter, allPathsWaitMs: 300, pollMs: 10, budgetMs: 5_000 });
-  srv = nodeServer(deps, { nodeName: "worker1", maxVolumesPerNode: 64, topology: {} });
+  srv = nodeServer(deps, { nodeName: "worker1", maxVolumesPerNode: 64, topology: () => Promise.resolve({}) });
 });
 afterEach(async () => {
   await host.cleanup();

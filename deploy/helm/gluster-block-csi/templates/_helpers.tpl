@@ -220,3 +220,59 @@ true
 {{- fail (printf "node.acceptPathAuthority must be auto, true or false, not %q" $v) -}}
 {{- end -}}
 {{- end -}}
+
+{{/* the driver's topology key (src/csi/topology.ts): the node plugins report each node's zone under it, the PVs' node affinity names it */}}
+{{- define "gbcsi.zoneKey" -}}{{ printf "topology.%s/zone" .Values.driverName }}{{- end -}}
+
+{{/* the controller's --blockd-zones: controller.blockd.zones ("endpoint=zone" entries), blank entries dropped */}}
+{{- define "gbcsi.blockdZones" -}}{{ include "gbcsi.list" .Values.controller.blockd.zones }}{{- end -}}
+
+{{/*
+Fails the render on topology values that cannot work, each saying what to change; renders nothing. Included by the
+controller Deployment and the node DaemonSet.
+*/}}
+{{- define "gbcsi.topologyChecks" -}}
+{{- $key := include "gbcsi.zoneKey" . -}}
+{{- $zones := fromJsonArray (include "gbcsi.blockdZones" .) -}}
+{{- if .Values.topology.enabled -}}
+{{- range $seg := splitList "," (toString .Values.node.topology) -}}
+{{- if and (trim $seg) (ne (trim (index (splitList "=" $seg) 0)) $key) -}}
+{{- fail (printf "node.topology: with topology.enabled the controller places volumes by %s alone; %q names another key" $key (trim $seg)) -}}
+{{- end -}}
+{{- end -}}
+{{- if and $zones (not (fromJsonArray (include "gbcsi.blockdEndpoints" .))) -}}
+{{- fail "controller.blockd.zones names the zones of controller.blockd.endpoints; discovered blockd pods take theirs from their Nodes' topology.zoneLabel" -}}
+{{- end -}}
+{{- else -}}
+{{- if $zones -}}
+{{- fail "controller.blockd.zones needs topology.enabled=true" -}}
+{{- end -}}
+{{- if fromJsonArray (include "gbcsi.list" .Values.storageClass.allowedZones) -}}
+{{- fail "storageClass.allowedZones needs topology.enabled=true: without it the provisioner ignores allowedTopologies" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+
+{{/* "true" when the node plugin reads its zone from its own Node (topology on, no node.topology override): a token in its container, `get` on nodes; empty otherwise */}}
+{{- define "gbcsi.nodeReadsZone" -}}
+{{- if and .Values.topology.enabled (not .Values.node.topology) }}true{{ end -}}
+{{- end -}}
+
+{{/*
+"true" when external-provisioner gets --feature-gates=Topology=true (topology.provisionerFeatureGate): v4 and older
+have the gate off by default, v5 on, and a release after v5.3 may drop the gate (the flag would then stop the
+sidecar). auto: on unless the image tag reads as v5 or later (a tag that is no version, as a digest or a local
+build's, gets it: every release up to v5.3 accepts it); true or false decide.
+*/}}
+{{- define "gbcsi.provisionerTopologyGate" -}}
+{{- if .Values.topology.enabled -}}
+{{- $v := toString .Values.topology.provisionerFeatureGate -}}
+{{- if eq $v "auto" -}}
+{{- if not (regexMatch "^v?([5-9]|[1-9][0-9]+)\\.[0-9]+" (toString .Values.images.provisioner.tag)) }}true{{ end -}}
+{{- else if eq $v "true" -}}
+true
+{{- else if ne $v "false" -}}
+{{- fail (printf "topology.provisionerFeatureGate must be auto, true or false, not %q" $v) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
