@@ -10,6 +10,8 @@ import type { NodeStatusInfo, PeerRef, Peers, TargetResult, TargetStatusAnswer }
 import { GlusterCli } from "../../src/glusterblock/gluster/gluster-cli.js";
 import { ConfigfsLioTargets } from "../../src/glusterblock/lio/configfs-lio-targets.js";
 import type { BlockStore } from "../../src/glusterblock/volume/block-store.js";
+import { extLine } from "../../src/glusterblock/engine/extensions.js";
+import { createDoneLines, createIntentLines, hostLine } from "../../src/glusterblock/journal/index.js";
 import { exec, type Exec } from "../../src/util/exec.js";
 import { nullLogger } from "../../src/util/log.js";
 import { FakeConfigfs } from "../doubles/fake-configfs.js";
@@ -86,4 +88,24 @@ export async function localEngine(
     ...opts,
   });
   return { engine, store: v.store, hosts, peers, cleanup: () => rm(v.dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Replaces every journal with one CSI block (explicit ACLs, no initiator let
+ * in yet), made completely and exported on every host of `local` (16 MiB).
+ */
+export async function seedCsiBlock(local: LocalEngine, b: { volume: string; block: string; gbid: string }): Promise<void> {
+  const hosts = [...local.hosts.keys()];
+  for (const name of await local.store.listNames()) await local.store.removeMeta(name);
+  await local.store.append(
+    b.block,
+    createIntentLines({ volume: b.volume, gbid: b.gbid, ha: hosts.length, prioPath: hosts[0] ?? "" }) +
+      extLine("HOSTS", hosts.join(" ")) +
+      extLine("ACLMODE", "EXPLICIT"),
+  );
+  await local.store.append(b.block, createDoneLines({ sizeBytes: 16n * 1024n * 1024n }) + hosts.map((h) => hostLine(h, "CONFIGSUCCESS")).join(""));
+  for (const [host, h] of local.hosts)
+    await h.local.apply({ volume: b.volume, block: b.block, gbid: b.gbid }).catch((e: unknown) => {
+      throw new Error(`${host}: ${String(e)}`);
+    });
 }

@@ -17,7 +17,7 @@ import { ACL_PROOF_DIR, META_DIR, type BlockStore } from "../../../../src/gluste
 import { createDoneLines, createIntentLines, hostLine, parseJournal } from "../../../../src/glusterblock/journal/index.js";
 import { iqnFor } from "../../../../src/identity/names.js";
 import { gbidFor } from "../../../doubles/names.js";
-import { CONFIGFS_ROOT as ROOT, localEngine, type LocalEngine, type LocalHost } from "../../../helpers/local-engine.js";
+import { CONFIGFS_ROOT as ROOT, localEngine, seedCsiBlock, type LocalEngine, type LocalHost } from "../../../helpers/local-engine.js";
 
 const VOLUME = "block-test";
 const BLOCK = "b0";
@@ -58,14 +58,8 @@ beforeEach(async () => {
   steps = [];
   crashAfter = undefined;
   local.peers.down.clear();
-  for (const name of await store.listNames()) await store.removeMeta(name);
   // a CSI block (explicit ACLs) exported on all three hosts, no initiator let in yet
-  await store.append(
-    BLOCK,
-    createIntentLines({ volume: VOLUME, gbid: GBID, ha: 3, prioPath: HOSTS[0] }) + extLine("HOSTS", HOSTS.join(" ")) + extLine("ACLMODE", "EXPLICIT"),
-  );
-  await store.append(BLOCK, createDoneLines({ sizeBytes: 16n * 1024n * 1024n }) + HOSTS.map((h) => hostLine(h, "CONFIGSUCCESS")).join(""));
-  for (const [host, h] of hosts) await h.local.apply({ volume: VOLUME, block: BLOCK, gbid: GBID }).catch((e: unknown) => assert.fail(`${host}: ${String(e)}`));
+  await seedCsiBlock(local, { volume: VOLUME, block: BLOCK, gbid: GBID });
 });
 
 const journal = async (): Promise<string> => (await store.readRaw(BLOCK)) ?? "";

@@ -8,10 +8,9 @@ import assert from "node:assert/strict";
 import type { BlockEngine } from "../../../../src/glusterblock/engine/block-engine.js";
 import { extLine, readExtensions } from "../../../../src/glusterblock/engine/extensions.js";
 import type { BlockStore } from "../../../../src/glusterblock/volume/block-store.js";
-import { createDoneLines, createIntentLines, hostLine } from "../../../../src/glusterblock/journal/index.js";
 import { iqnFor } from "../../../../src/identity/names.js";
 import { gbidFor } from "../../../doubles/names.js";
-import { CONFIGFS_ROOT as ROOT, localEngine, type LocalEngine, type LocalHost } from "../../../helpers/local-engine.js";
+import { CONFIGFS_ROOT as ROOT, localEngine, seedCsiBlock, type LocalEngine, type LocalHost } from "../../../helpers/local-engine.js";
 
 const VOLUME = "block-test";
 const BLOCK = "b0";
@@ -37,14 +36,8 @@ after(async () => {
 });
 
 beforeEach(async () => {
-  for (const name of await store.listNames()) await store.removeMeta(name);
   // a CSI block (explicit ACLs) exported on all three hosts, no initiator let in yet
-  await store.append(
-    BLOCK,
-    createIntentLines({ volume: VOLUME, gbid: GBID, ha: 3, prioPath: HOSTS[0] }) + extLine("HOSTS", HOSTS.join(" ")) + extLine("ACLMODE", "EXPLICIT"),
-  );
-  await store.append(BLOCK, createDoneLines({ sizeBytes: 16n * 1024n * 1024n }) + HOSTS.map((h) => hostLine(h, "CONFIGSUCCESS")).join(""));
-  for (const [host, h] of hosts) await h.local.apply({ volume: VOLUME, block: BLOCK, gbid: GBID }).catch((e: unknown) => assert.fail(`${host}: ${String(e)}`));
+  await seedCsiBlock(local, { volume: VOLUME, block: BLOCK, gbid: GBID });
 });
 
 const tpgOf = (host: string): string => `${ROOT}/iscsi/${IQN}/tpgt_${HOSTS.indexOf(host as (typeof HOSTS)[number]) + 1}`;
