@@ -95,10 +95,7 @@ export class BlockStore {
   /** The journal, its ACL proof first: a proof never outlives its journal (it names the journal's GBID besides). */
   async removeMeta(name: string): Promise<void> {
     await this.removeAclProof(name);
-    await this.fence?.();
-    await unlink(this.metaPath(name)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== "ENOENT") throw err;
-    });
+    await this.fencedUnlink(this.metaPath(name));
   }
 
   /** The block's ACL proof as written, or undefined when it has none. */
@@ -127,8 +124,13 @@ export class BlockStore {
   }
 
   async removeAclProof(name: string): Promise<void> {
+    await this.fencedUnlink(this.aclProofPath(name));
+  }
+
+  /** Removes `path` after the fence check; one already gone is no error. */
+  private async fencedUnlink(path: string): Promise<void> {
     await this.fence?.();
-    await unlink(this.aclProofPath(name)).catch((err: NodeJS.ErrnoException) => {
+    await unlink(path).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== "ENOENT") throw err;
     });
   }
@@ -202,10 +204,7 @@ export class BlockStore {
   }
 
   async unlinkBackingFile(gbid: string): Promise<void> {
-    await this.fence?.();
-    await unlink(this.storePath(gbid)).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== "ENOENT") throw err;
-    });
+    await this.fencedUnlink(this.storePath(gbid));
   }
 
   /** Moves a backing file out of /block-store into /block-orphaned (same volume: a rename); returns its new path on the volume. */
