@@ -40,6 +40,8 @@ spec:
 /** A pod on `node` that runs `script` on the claim `claimName` (a mount at /data, or the device at /dev/xvda), then is Ready. */
 export function pod(name: string, node: string, opts: { claimName: string; block?: boolean; script: string }): string {
   const use = opts.block ? `volumeDevices: [{name: d, devicePath: /dev/xvda}]` : `volumeMounts: [{name: d, mountPath: /data}]`;
+  // a script that ends in a background job (`... &`) takes no `;` after it: `&;` is a shell syntax error
+  const script = /&\s*$/.test(opts.script) ? opts.script : `${opts.script};`;
   return `apiVersion: v1
 kind: Pod
 metadata: {name: ${name}, namespace: default}
@@ -51,7 +53,7 @@ spec:
     - name: app
       image: gluster-block-csi:0.1.0
       imagePullPolicy: Never
-      command: ["sh", "-c", '${sh(opts.script)}; touch /tmp/ready; exec sleep 100000']
+      command: ["sh", "-c", '${sh(script)} touch /tmp/ready; exec sleep 100000']
       readinessProbe: {exec: {command: [test, -e, /tmp/ready]}, periodSeconds: 2}
       ${use}
   volumes: [{name: d, persistentVolumeClaim: {claimName: ${opts.claimName}}}]
