@@ -72,6 +72,9 @@ function components(bin: string): Component[] {
         `--service-account-private-key-file=${p("sa.key")}`,
         `--root-ca-file=${p("ca.crt")}`,
         "--use-service-account-credentials=true",
+        // Kubernetes' non-graceful node shutdown (the out-of-service taint force-deletes a lost node's pods and
+        // detaches its volumes at once): alpha, off by default, in 1.24; beta and on from 1.26 (the fencing test)
+        "--feature-gates=NodeOutOfServiceVolumeDetach=true",
         "--leader-elect=false",
         "--bind-address=127.0.0.1",
         "--profiling=false",
