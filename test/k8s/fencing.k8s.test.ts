@@ -17,7 +17,7 @@ import { traces, NOTHING } from "../../lab/harness/node-plugin.js";
 import { qemuPid } from "../../lab/vm.js";
 import { kc, NAMESPACE } from "../../lab/k8s/cluster.js";
 import { kubectl } from "../../lab/k8s/control-plane.js";
-import { assertGone, attachedTo, claim, deleteObjects, execIn, initiatorOf, pod, pvOf, STORAGE_CLASS, until, waitReady, k8sFile } from "./workload.js";
+import { assertGone, attachedTo, claim, classFromChart, deleteObjects, execIn, initiatorOf, pod, pvOf, until, waitReady, k8sFile } from "./workload.js";
 
 const FENCE_CLASS = "gluster-block-fence";
 const TAINT = "node.kubernetes.io/out-of-service";
@@ -38,16 +38,6 @@ after(async () => {
   await kubectl(["taint", "nodes", "n1", `${TAINT}-`]);
   await kc(["delete", "storageclass", FENCE_CLASS, "--ignore-not-found"]);
 });
-
-/** The chart's StorageClass under another name, its targets on `hosts` only. */
-async function fenceClass(hosts: readonly LabNode[]): Promise<string> {
-  const sc = JSON.parse(await kc(["get", "storageclass", STORAGE_CLASS, "-o", "json"])) as {
-    metadata: Record<string, unknown>;
-    parameters: Record<string, string>;
-  };
-  const parameters = { ...sc.parameters, hosts: hosts.map((h) => h.address).join(","), haCount: String(hosts.length) };
-  return JSON.stringify({ ...sc, metadata: { name: FENCE_CLASS }, parameters });
-}
 
 /**
  * A writer on the device: a 4 KiB record naming n1 and a counter, written
@@ -88,7 +78,7 @@ test(
   { skip: SKIP, timeout: 2_400_000 },
   async () => {
     const [n1, n2, n3] = [f.lab.node(1), f.lab.node(2), f.lab.node(3)];
-    await kc(["apply", "-f", "-"], { input: await fenceClass([n2, n3]) });
+    await kc(["apply", "-f", "-"], { input: await classFromChart(FENCE_CLASS, { hosts: [n2, n3].map((h) => h.address).join(","), haCount: "2" }) });
     await kc(["apply", "-f", "-"], {
       input: `${claim("fenced", { block: true, storageClass: FENCE_CLASS })}---\n${pod("fenced", "n1", { claimName: "fenced", block: true, script: WRITER })}`,
     });

@@ -15,12 +15,12 @@ import {
   assertGone,
   attachedTo,
   claim,
+  classFromChart,
   deleteObjects,
   execIn,
   initiatorOf,
   pod,
   pvOf,
-  STORAGE_CLASS,
   until,
   waitReady,
   WRITE_BLOB,
@@ -35,19 +35,6 @@ const n = f.notes;
 after(async () => {
   if (!f.skip) await kc(["delete", "storageclass", EXT4_CLASS, "--ignore-not-found"]);
 });
-
-/** The chart's StorageClass under another name, with ext4 for its filesystem. */
-async function ext4Class(): Promise<string> {
-  const sc = JSON.parse(await kc(["get", "storageclass", STORAGE_CLASS, "-o", "json"])) as {
-    metadata: Record<string, unknown>;
-    parameters: Record<string, string>;
-  };
-  return JSON.stringify({
-    ...sc,
-    metadata: { name: EXT4_CLASS },
-    parameters: { ...sc.parameters, "csi.storage.k8s.io/fstype": "ext4" },
-  });
-}
 
 /** The initiators in the target's ACLs (of any of its TPGs), per storage node that holds the target. */
 async function acls(iqn: string): Promise<Record<string, string[]>> {
@@ -97,7 +84,7 @@ test(
   { skip: SKIP, timeout: 2_400_000 },
   async () => {
     const [n1, n2] = [f.lab.node(1), f.lab.node(2)];
-    await kc(["apply", "-f", "-"], { input: await ext4Class() });
+    await kc(["apply", "-f", "-"], { input: await classFromChart(EXT4_CLASS, { "csi.storage.k8s.io/fstype": "ext4" }) });
     await kc(["apply", "-f", "-"], {
       input: `${claim("data-move", { storageClass: EXT4_CLASS })}---\n${pod("data-move", "n1", { claimName: "data-move", script: WRITE_BLOB })}`,
     });

@@ -16,7 +16,7 @@ import { installChart, kc, NAMESPACE } from "../../lab/k8s/cluster.js";
 import { kubectl } from "../../lab/k8s/control-plane.js";
 import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
 import { zoneKey, ZONE_NODE_LABEL } from "../../src/csi/topology.js";
-import { assertGone, claim, deleteObjects, glusterBlockList, pod, pvOf, STORAGE_CLASS, until, waitReady, k8sFile } from "./workload.js";
+import { assertGone, claim, classFromChart, deleteObjects, glusterBlockList, pod, pvOf, until, waitReady, k8sFile } from "./workload.js";
 
 const KEY = zoneKey(DEFAULT_DRIVER_NAME);
 const ZONES: Record<string, string> = { n1: "zone-a", n2: "zone-a", n3: "zone-b" };
@@ -61,15 +61,11 @@ after(async () => {
 
 /** The chart's StorageClass under another name, with these parameters, binding mode and allowed zones. */
 async function zonalClass(name: string, params: Record<string, string>, opts: { bindingMode: string; zones?: string[] }): Promise<void> {
-  const sc = JSON.parse(await kc(["get", "storageclass", STORAGE_CLASS, "-o", "json"])) as { parameters: Record<string, string> } & Record<string, unknown>;
-  const body = {
-    ...sc,
-    metadata: { name },
-    parameters: { ...sc.parameters, ...params },
+  const fields = {
     volumeBindingMode: opts.bindingMode,
     ...(opts.zones ? { allowedTopologies: [{ matchLabelExpressions: [{ key: KEY, values: opts.zones }] }] } : {}),
   };
-  await kc(["apply", "-f", "-"], { input: JSON.stringify(body) });
+  await kc(["apply", "-f", "-"], { input: await classFromChart(name, params, fields) });
 }
 
 /** The storage nodes that hold a target of the IQN (configfs). */

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { ensureLab, HOSTING_VOLUME, type Lab, type LabNode } from "../../lab/harness/lab.js";
 import { traces, NOTHING } from "../../lab/harness/node-plugin.js";
 import { ensureCluster, installChart, kc, NAMESPACE, type Cluster } from "../../lab/k8s/cluster.js";
-import { glusterBlockList } from "../../lab/k8s/workload.js";
+import { glusterBlockList, STORAGE_CLASS } from "../../lab/k8s/workload.js";
 import { k8sBins, K8S_SKIP, type K8sBins } from "../../lab/k8s/config.js";
 import type { PvJson } from "../../lab/k8s/workload.js";
 import { CHAP_SECRET_PREFIX } from "../../src/controller/chap-secrets.js";
@@ -102,4 +102,14 @@ export async function assertGone(nodes: readonly LabNode[], pv: PvJson, claimNam
   assert.ok(!secrets.includes(`${CHAP_SECRET_PREFIX}${pv.metadata.name}`), `${claimName}: its CHAP Secret is gone`);
   const list = await glusterBlockList(HOSTING_VOLUME);
   assert.ok(!list.includes(pv.metadata.name), `${claimName}: the block is gone (${list.trim()})`);
+}
+
+/**
+ * The chart's StorageClass as another class `name` (the manifest to apply):
+ * its parameters with `parameters` over them, and `fields` (a binding mode,
+ * allowed topologies) beside them.
+ */
+export async function classFromChart(name: string, parameters: Record<string, string>, fields: Record<string, unknown> = {}): Promise<string> {
+  const sc = JSON.parse(await kc(["get", "storageclass", STORAGE_CLASS, "-o", "json"])) as { parameters: Record<string, string> } & Record<string, unknown>;
+  return JSON.stringify({ ...sc, metadata: { name }, parameters: { ...sc.parameters, ...parameters }, ...fields });
 }
