@@ -24,6 +24,11 @@ const BLOCK = "lock-skew";
 const HOLDER = "/lab/repo/dist/e2e/hold-block-lock.js";
 const MNT = "/mnt/gb-e2e-lockhold";
 const SKEW_S = 300;
+// E2E_QUICK=1 (CI): skipped. test/integration/block-lock.test.ts proves the
+// same claim in every CI run, on real glusterd and real FUSE mounts, with
+// contenders whose clocks run 5 min ahead and behind; this file adds
+// separate machines with their real clocks set apart (about 8 minutes here).
+const QUICK_SKIP = process.env.E2E_QUICK === "1" ? "E2E_QUICK=1: test/integration/block-lock.test.ts runs the same clock-skew case on real glusterd" : false;
 let lab: Lab;
 
 /** Sets every node's clock to the host's, plus `offsetS` on the nodes given. */
@@ -47,6 +52,7 @@ async function journal(n: LabNode): Promise<string> {
 }
 
 before(async () => {
+  if (QUICK_SKIP) return;
   buildProduct();
   const b = spawnSync("node", ["scripts/bundle.mjs", "test/helpers/hold-block-lock.ts", "dist/e2e/hold-block-lock.js"], { cwd: REPO_ROOT, encoding: "utf8" });
   if (b.status !== 0) throw new Error(`bundling the lock holder failed:\n${b.stdout}\n${b.stderr}`);
@@ -65,7 +71,7 @@ after(async () => {
 
 test(
   "node clocks 5 minutes apart never give two holders: a node ahead and a node behind both find n1's lock busy and change nothing",
-  { timeout: 1_200_000 },
+  { timeout: 1_200_000, skip: QUICK_SKIP },
   async () => {
     const [n1, n2, n3] = [lab.node(1), lab.node(2), lab.node(3)];
     const made = await cli(n1, ["create", `${VOL}/${BLOCK}`, "ha", "3", lab.addresses.join(","), "64MiB"]);

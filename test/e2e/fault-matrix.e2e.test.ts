@@ -22,8 +22,12 @@
 // then the audit runs and the volumes are deleted.
 //
 // Size: E2E_FAULTS=full: every step of every operation; E2E_QUICK=1 (CI) or
-// E2E_FAULTS=quick: one step of create, delete and expand in one batch;
-// otherwise (E2E_FAULTS=medium) one step of each operation. E2E_FAULT_ONLY=
+// E2E_FAULTS=quick: one cell, CreateVolume stopped once its journal says
+// the block is made (the re-issued create the safety review found could
+// delete a block), its reference run beside it, each about 7 minutes here
+// (test/integration/fault-matrix.test.ts stops every operation after every
+// step on real glusterd in every CI run); otherwise (E2E_FAULTS=medium) one
+// step of each operation. E2E_FAULT_ONLY=
 // "<operation>[:<step>],..." picks cells by hand.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -490,7 +494,7 @@ function chooseCells(): { op: OpName; step: string; index: number }[] {
     const want = QUICK_STEP[op];
     return want && steps.includes(want) ? want : middle(steps);
   };
-  if (MODE === "quick") return (["CreateVolume", "DeleteVolume", "ControllerExpandVolume"] as const).map((op) => pick(op, stepOf(op)));
+  if (MODE === "quick") return [pick("CreateVolume", stepOf("CreateVolume"))];
   if (MODE === "medium") return REFERENCE_CHAIN.map((op) => pick(op, stepOf(op)));
   return REFERENCE_CHAIN.flatMap((op) => (references.get(op)?.steps ?? []).map((s) => pick(op, s)));
 }
@@ -498,7 +502,7 @@ function chooseCells(): { op: OpName; step: string; index: number }[] {
 function opsToRun(): Set<OpName> {
   const only = process.env.E2E_FAULT_ONLY;
   if (only) return new Set(only.split(",").map((s) => s.split(":")[0] as OpName));
-  if (MODE === "quick") return new Set<OpName>(["CreateVolume", "DeleteVolume", "ControllerExpandVolume"]);
+  if (MODE === "quick") return new Set<OpName>(["CreateVolume"]);
   return new Set(REFERENCE_CHAIN);
 }
 
