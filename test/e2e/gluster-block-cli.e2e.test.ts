@@ -115,14 +115,19 @@ test("create ha 3 with auth prints IQN, portals and CHAP credentials", { timeout
     r.stdout,
     `IQN: ${IQN}\nUSERNAME: ${GBID}\nPASSWORD: ${password}\nPORTAL(S):  ${lab.addresses.map((a) => `${a}:3260`).join(" ")}\nRESULT: SUCCESS\n`,
   );
-  // targetcli shows the original's tree on every node
-  for (const n of lab.nodes) {
-    const ls = (await n.must(["targetcli", "ls", `/iscsi/${IQN}`], { timeoutMs: 300_000 })).stdout;
+  // targetcli shows the original's tree on every node (the nodes at once: targetcli takes seconds to start in a VM)
+  const trees = await Promise.all(
+    lab.nodes.map(async (n) => ({
+      n,
+      ls: (await n.must(["targetcli", "ls", `/iscsi/${IQN}`], { timeoutMs: 300_000 })).stdout,
+      bs: (await n.must(["targetcli", "ls", "/backstores/user:glfs"], { timeoutMs: 300_000 })).stdout,
+    })),
+  );
+  for (const { n, ls, bs } of trees) {
     assert.match(ls, /tpg1 .*\n[\s\S]*tpg2[\s\S]*tpg3/);
     const own = lab.nodes.indexOf(n) + 1;
     assert.match(ls, new RegExp(`tpg${own} \\.+ \\[gen-acls, tpg-auth, 1-way auth\\]`), ls);
     assert.equal((ls.match(/\[disabled\]/g) ?? []).length, 2, ls);
-    const bs = (await n.must(["targetcli", "ls", "/backstores/user:glfs"], { timeoutMs: 300_000 })).stdout;
     assert.match(bs, new RegExp(`${BLOCK} \\.+ \\[block-test@localhost/block-store/${GBID};tcmur_cmd_time_out=43 \\(1\\.0GiB\\) activated\\]`), bs);
   }
 });
@@ -166,9 +171,17 @@ test("list and info in every format agree", { timeout: 300_000 }, async () => {
   assert.equal(field(plain.stdout, "PASSWORD"), password);
   const exported = field(plain.stdout, "EXPORTED ON").split(" ").sort();
   assert.deepEqual(exported, [...lab.addresses].sort());
-  for (const flag of ["--json", "--json-plain", "--json-spaced", "--json-pretty"]) {
-    const j = await cli(n1, ["info", `block-test/${BLOCK}`, flag]);
-    assert.equal(j.code, 0, j.stderr);
+  // each format from another node, the nodes at once: every node's blockd answers alike
+  const flags = ["--json", "--json-plain", "--json-spaced", "--json-pretty"];
+  const answers = await Promise.all(
+    flags.map(async (flag, i) => {
+      const n = lab.nodes[i % lab.nodes.length] ?? n1;
+      return { flag, j: await cli(n, ["info", `block-test/${BLOCK}`, flag]), l: await cli(n, ["list", "block-test", flag]) };
+    }),
+  );
+  for (const { flag, j, l: listed } of answers) {
+    assert.equal(j.code, 0, `info ${flag}: ${j.stderr}`);
+    assert.equal(listed.code, 0, `list ${flag}: ${listed.stderr}`);
     const o = JSON.parse(j.stdout) as Record<string, unknown>;
     assert.equal(o.NAME, BLOCK);
     assert.equal(o.GBID, GBID);
@@ -176,7 +189,7 @@ test("list and info in every format agree", { timeout: 300_000 }, async () => {
     assert.equal(o.SIZE, "1.0 GiB");
     assert.equal(o.PASSWORD, password);
     assert.deepEqual((o["EXPORTED ON"] as string[]).sort(), exported);
-    const l = JSON.parse((await cli(n1, ["list", "block-test", flag])).stdout) as { blocks: string[]; RESULT: string };
+    const l = JSON.parse(listed.stdout) as { blocks: string[]; RESULT: string };
     assert.ok(l.blocks.includes(BLOCK));
     assert.equal(l.RESULT, "SUCCESS");
   }
