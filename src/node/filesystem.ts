@@ -29,7 +29,7 @@ export interface FormatOptions {
   uuid: string;
   /** overwrite a signature found on the device (only our own unfinished format) */
   force: boolean;
-  /** the caller's cancellation: mkfs is ended when it fires (format-intent.ts covers the half-made filesystem) */
+  /** the format job's end (an unstage, the plugin stopping): mkfs is ended when it fires (format-intent.ts covers the half-made filesystem) */
   signal?: AbortSignal;
 }
 
@@ -45,6 +45,13 @@ export function parseBlkidExport(text: string): Record<string, string> {
 
 /** Bytes read at the head of a device before it counts as blank. */
 export const HEAD_BYTES = 4 * 1024 * 1024;
+
+/**
+ * mkfs's own limit: a bound on a hung mkfs only. The calls wait for a
+ * format within their budgets while it runs as the plugin's job
+ * (format-jobs.ts); a large volume on slow storage must be able to finish.
+ */
+export const MKFS_LIMIT_MS = 30 * 60_000;
 
 export class Filesystems {
   constructor(
@@ -87,7 +94,7 @@ export class Filesystems {
       fs === "xfs"
         ? ["mkfs.xfs", ["-K", "-q", ...(o.force ? ["-f"] : []), "-m", `uuid=${o.uuid}`, device]]
         : ["mkfs.ext4", ["-F", "-q", "-m", "0", "-E", "nodiscard", "-U", o.uuid, device]];
-    await this.exec(prog, args, { timeoutMs: 60_000, logger: this.log, ...(o.signal ? { signal: o.signal } : {}) });
+    await this.exec(prog, args, { timeoutMs: MKFS_LIMIT_MS, logger: this.log, ...(o.signal ? { signal: o.signal } : {}) });
   }
 
   /** ext4 before a read-write mount: repair what is safe to repair automatically (exit 1 = fixed). */

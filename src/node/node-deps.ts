@@ -6,6 +6,7 @@ import type { Logger } from "../util/log.js";
 import { Attacher } from "./attacher.js";
 import { DEFAULT_BUDGET_MS } from "./budget.js";
 import { Filesystems } from "./filesystem.js";
+import { FormatJobs } from "./format-jobs.js";
 import { initiatorNameFile, iscsiDbLockFile, recordsDir, type HostPaths } from "./host-paths.js";
 import { Iscsiadm } from "./iscsi.js";
 import type { LoginProbe } from "./login-probe.js";
@@ -25,6 +26,8 @@ export interface NodeDeps {
   multipath: Multipath;
   mounter: Mounter;
   fs: Filesystems;
+  /** each volume's mkfs, which outlives the call that began it */
+  formats: FormatJobs;
   attacher: Attacher;
   records: RecordStore;
   locks: KeyedLocks;
@@ -76,6 +79,7 @@ export function makeNodeDeps(exec: Exec, paths: HostPaths, log: Logger, options:
     multipath,
     mounter,
     fs: new Filesystems(exec, log),
+    formats: new FormatJobs(log),
     attacher,
     records: new RecordStore(recordsDir(paths)),
     locks: new KeyedLocks(options.lockWaitMs ?? DEFAULT_LOCK_WAIT_MS),

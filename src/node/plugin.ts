@@ -119,6 +119,8 @@ export async function startNodePlugin(opts: NodePluginOptions): Promise<GrpcServ
   stopOnSignalsFn(async () => {
     for (const b of background) b.stop();
     await server.stop();
+    // a mkfs left running would race the next plugin's format of the device
+    await deps.formats.stopAll();
   }, log);
   return server;
 }

@@ -112,47 +112,72 @@ export class Stager {
       await this.deps.mounter.unmountAll(p.stagingPath, budget.signal);
     }
     await mkdir(p.stagingPath, { recursive: true });
+    rec = await this.ensureFilesystem(p, rec, device, budget, log);
+    budget.check("mounting");
+    const options = [...p.cap.mountFlags, ...(p.cap.readOnlyMode && !p.cap.mountFlags.includes("ro") ? ["ro"] : [])];
+    await this.deps.mounter.mount(device, p.stagingPath, p.cap.fsType, options, budget.signal);
+    return rec;
+  }
+
+  /**
+   * The device's filesystem, whole: a format under way is waited for, a
+   * blank device (or our own unfinished format) is formatted, an existing
+   * filesystem is checked. Returns the record, its format intent settled.
+   */
+  private async ensureFilesystem(p: StageParams, rec: NodeRecord, device: string, budget: Budget, log: Logger): Promise<NodeRecord> {
     const fsType = p.cap.fsType;
-    const probe = await this.deps.fs.probe(device);
-    const plan = await planFormat({
-      device,
-      fsType,
-      readOnly: p.cap.readOnlyMode,
-      probe,
-      intent: rec.formatIntent,
-      headIsZero: () => this.deps.fs.headIsZero(device),
-    });
-    if (plan.action === "format") {
+    const formats = this.deps.formats;
+    let format = formats.get(p.volumeId);
+    if (format && format.device !== device) {
+      // begun on another device of this volume (its map was made again since): not this device's format
+      await formats.stop(p.volumeId, budget);
+      format = undefined;
+    }
+    if (format) {
+      // an earlier call's mkfs goes on: wait for it; never probe a half-made filesystem and format again
+      log.info("a format of this device is under way; waiting for it", { device, uuid: format.uuid });
+    } else {
+      const probe = await this.deps.fs.probe(device);
+      const plan = await planFormat({
+        device,
+        fsType,
+        readOnly: p.cap.readOnlyMode,
+        probe,
+        intent: rec.formatIntent,
+        headIsZero: () => this.deps.fs.headIsZero(device),
+      });
+      if (plan.action !== "format") {
+        if (rec.formatIntent) {
+          // not our UUID: someone else's filesystem, used as it is; our intent is void
+          log.warn("the device holds a filesystem this node did not make; the format intent is dropped", {
+            device,
+            uuid: probe.uuid,
+            intent: rec.formatIntent.uuid,
+          });
+          rec = await this.withoutIntent(rec);
+        }
+        if (!p.cap.readOnlyMode) await this.deps.fs.check(device, fsType, budget.signal);
+        return rec;
+      }
       budget.check("formatting");
       const intent = plan.resume && rec.formatIntent ? rec.formatIntent : newFormatIntent(fsType);
       if (plan.resume) log.warn("formatting again: our own format of this device did not finish", { device, fsType, uuid: intent.uuid, found: plan.why });
       else log.info("formatting a blank device", { device, fsType, uuid: intent.uuid });
       // the intent is durable before mkfs writes a byte, and goes only once mkfs succeeded and blkid sees its work
       if (rec.formatIntent !== intent) rec = await this.deps.records.put({ ...rec, formatIntent: intent });
-      await this.deps.fs.format(device, fsType, { uuid: intent.uuid, force: plan.resume, ...(budget.signal ? { signal: budget.signal } : {}) });
-      const again = await this.deps.fs.probe(device);
-      if (again.type !== fsType || again.uuid.toLowerCase() !== intent.uuid) {
-        throw new FsTypeMismatchError(
-          `mkfs.${fsType} finished but blkid sees ${JSON.stringify(again.type)} with UUID ${JSON.stringify(again.uuid)} on ${device}, not ${intent.uuid}`,
-        );
-      }
-      rec = await this.withoutIntent(rec);
-    } else {
-      if (rec.formatIntent) {
-        // not our UUID: someone else's filesystem, used as it is; our intent is void
-        log.warn("the device holds a filesystem this node did not make; the format intent is dropped", {
-          device,
-          uuid: probe.uuid,
-          intent: rec.formatIntent.uuid,
-        });
-        rec = await this.withoutIntent(rec);
-      }
-      if (!p.cap.readOnlyMode) await this.deps.fs.check(device, fsType, budget.signal);
+      format = { device, uuid: intent.uuid };
+      const force = plan.resume;
+      // the plugin's job, not this call's: it goes on when the call ends first (format-jobs.ts)
+      formats.start(p.volumeId, format, (signal) => this.deps.fs.format(device, fsType, { uuid: intent.uuid, force, signal }));
     }
-    budget.check("mounting");
-    const options = [...p.cap.mountFlags, ...(p.cap.readOnlyMode && !p.cap.mountFlags.includes("ro") ? ["ro"] : [])];
-    await this.deps.mounter.mount(device, p.stagingPath, fsType, options, budget.signal);
-    return rec;
+    await formats.claim(p.volumeId, budget);
+    const again = await this.deps.fs.probe(device);
+    if (again.type !== fsType || again.uuid.toLowerCase() !== format.uuid) {
+      throw new FsTypeMismatchError(
+        `mkfs.${fsType} finished but blkid sees ${JSON.stringify(again.type)} with UUID ${JSON.stringify(again.uuid)} on ${device}, not ${format.uuid}`,
+      );
+    }
+    return this.withoutIntent(rec);
   }
 
   private withoutIntent(rec: NodeRecord): Promise<NodeRecord> {
@@ -194,6 +219,8 @@ export class Stager {
       return;
     }
     if (!rec) log.info("no node record; cleaning up from what the host shows", { iqn: target.iqn, wwid: target.wwid });
+    // a format an earlier stage left running ends before anything of the device goes (its intent stays in the record until the record goes)
+    await this.deps.formats.stop(volumeId, budget);
     if (rec) rec = await this.deps.records.put({ ...rec, phase: "detaching" });
     // the umounts, like every program the unstage runs, end when the caller cancels (a retry carries on from the record)
     await this.deps.mounter.unmountAll(stagingPath, budget.signal);

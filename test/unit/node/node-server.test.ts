@@ -71,13 +71,13 @@ let host: FakeHost;
 let deps: NodeDeps;
 let srv: Server;
 
-function build(exec: Exec = host.exec, lockWaitMs?: number, loginProbe: LoginProbe = host.loginProbe): void {
+function build(exec: Exec = host.exec, lockWaitMs?: number, loginProbe: LoginProbe = host.loginProbe, budgetMs = 5_000): void {
   deps = makeNodeDeps(exec, host.paths, nullLogger, {
     sysfsWriter: host.sysfsWriter,
     loginProbe,
     allPathsWaitMs: 300,
     pollMs: 10,
-    budgetMs: 5_000,
+    budgetMs,
     ...(lockWaitMs ? { lockWaitMs } : {}),
   });
   srv = nodeServer(deps, { nodeName: "worker1", maxVolumesPerNode: 64, topology: () => Promise.resolve({}) });
@@ -617,16 +617,23 @@ describe("cancellation: the caller's signal ends what the call runs", () => {
     );
   });
 
-  test("a cancelled NodeStageVolume ends its mkfs", async () => {
+  test("a cancelled NodeStageVolume answers CANCELLED at once and its mkfs goes on; NodeUnstageVolume ends the mkfs and leaves nothing", async () => {
     const pids: number[] = [];
     build(hanging((f) => f.startsWith("mkfs."), pids));
     const c = cancelling();
+    const started = Date.now();
     const pending = srv.NodeStageVolume!(stageReq(), c.ctx).catch((e: unknown) => e);
     await until(() => pids.length === 1);
     c.abort();
     assert.equal(toStatusError(await pending, mapNodeError).code, status.CANCELLED);
-    assert.equal(alive(pids[0] ?? 0), false, "mkfs is gone");
+    assert.ok(Date.now() - started < 4_000, "not the mkfs's 30 s, nor the call's 5 s budget");
+    assert.equal(alive(pids[0] ?? 0), true, "mkfs is the plugin's job: it outlives the call");
     assert.equal(host.mounts.length, 0, "nothing mounted");
+    await unstage();
+    assert.equal(alive(pids[0] ?? 0), false, "the unstage ended mkfs");
+    assert.equal(host.sessionCount(), 0);
+    assert.equal(host.mounts.length, 0);
+    assert.equal(await deps.records.get(VOLUME_ID), undefined, "no record");
   });
 
   test("a cancelled stage stops waiting for the multipath map at once", async () => {
@@ -940,4 +947,65 @@ test("condition: a read-only publish is normal; a filesystem gone read-only at t
   const bad = await srv.NodeGetVolumeStats!({ volume_id: VOLUME_ID, volume_path: targetPath(), staging_target_path: stagingPath() }, ctx);
   assert.equal(bad.volume_condition?.abnormal, true);
   assert.match(bad.volume_condition?.message ?? "", /read-only/);
+});
+
+describe("a format outlives the call that began it (format-jobs.ts)", () => {
+  let started = 0;
+  beforeEach(() => {
+    started = 0;
+  });
+  /** host.exec, except that mkfs, once started, waits for `open()` before it goes on */
+  const gatedMkfs = (): { exec: Exec; open(): void } => {
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    return {
+      exec: async (file, args, opts) => {
+        if (file.startsWith("mkfs.")) {
+          started++;
+          await gate;
+        }
+        return host.exec(file, args, opts);
+      },
+      open: () => open(),
+    };
+  };
+  const mkfsRuns = (): number => Math.max(started, host.calls.filter((c) => c.file.startsWith("mkfs.")).length);
+  const codeOfStage = async (): Promise<number> => {
+    try {
+      await stage();
+      return status.OK;
+    } catch (err) {
+      return toStatusError(err, mapNodeError).code;
+    }
+  };
+
+  test("mkfs longer than the call's budget: DEADLINE_EXCEEDED while it runs, the retries wait for the same mkfs, then one mounts it; one mkfs in all", async () => {
+    const g = gatedMkfs();
+    build(g.exec, undefined, host.loginProbe, 600);
+    // the first calls may spend their budget on the logins and the map before mkfs starts
+    for (let i = 0; i < 10 && mkfsRuns() === 0; i++) assert.equal(await codeOfStage(), status.DEADLINE_EXCEEDED);
+    assert.equal(mkfsRuns(), 1, "mkfs started");
+    const intent = (await deps.records.get(VOLUME_ID))?.formatIntent;
+    assert.ok(intent, "the format intent is durable while mkfs runs");
+    for (let i = 0; i < 2; i++) assert.equal(await codeOfStage(), status.DEADLINE_EXCEEDED, "a retry while mkfs runs waits for it");
+    assert.equal(mkfsRuns(), 1, "no retry formats again while the first mkfs runs");
+    g.open();
+    assert.equal(await codeOfStage(), status.OK);
+    assert.equal(mkfsRuns(), 1, "one mkfs in all");
+    assert.equal(host.fsByWwid.get(WWID)?.uuid, intent.uuid, "the filesystem has the intent's UUID");
+    assert.equal((await deps.records.get(VOLUME_ID))?.formatIntent, undefined, "the intent is cleared once blkid sees the filesystem");
+    assert.equal(host.mounts.filter((m) => m.target === stagingPath()).length, 1, "mounted once");
+    assert.equal(host.formatsOverMounted, 0);
+  });
+
+  test("a mkfs that fails: the waiting call answers its error, the retry formats again with the same UUID", async () => {
+    host.failing.add("mkfs.xfs");
+    assert.equal(await codeOfStage(), status.INTERNAL);
+    const intent = (await deps.records.get(VOLUME_ID))?.formatIntent;
+    assert.ok(intent);
+    host.failing.delete("mkfs.xfs");
+    assert.equal(await codeOfStage(), status.OK);
+    assert.equal(mkfsRuns(), 2);
+    assert.equal(host.fsByWwid.get(WWID)?.uuid, intent.uuid);
+  });
 });
