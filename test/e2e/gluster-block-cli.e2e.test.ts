@@ -291,15 +291,24 @@ test("bad input gets a clear error and the original's exit code, and changes not
     [["modify", "block-test/keep", "size", "32MiB"], 255, /force/],
     [["modify", "block-test/keep", "auth", "maybe"], 255, /enable|disable/],
   ];
-  for (const [args, code, msg] of cases) {
-    const r = await cli(n1, [...args, "--json-plain"]);
-    assert.equal(r.code, code, `${args.join(" ")}: exit ${r.code}\n${r.stdout}${r.stderr}`);
-    const err = JSON.parse(r.stderr) as { RESULT: string; errCode: number; errMsg: string };
-    assert.deepEqual(Object.keys(err), ["RESULT", "errCode", "errMsg"], "the error form has no other keys (no credentials)");
-    assert.equal(err.RESULT, "FAIL");
-    assert.equal(err.errCode, code);
-    assert.match(err.errMsg, msg, args.join(" "));
-  }
+  // the cases on "keep" in turn on n1 (one at a time, as one admin would), the others spread over the nodes at once
+  const onKeep = cases.filter(([args]) => args[1] === "block-test/keep");
+  const others = cases.filter(([args]) => args[1] !== "block-test/keep");
+  const chains = [onKeep, ...lab.nodes.slice(1).map((_, k) => others.filter((_c, i) => i % (lab.nodes.length - 1) === k))];
+  await Promise.all(
+    chains.map(async (chain, k) => {
+      const n = lab.nodes[k] ?? n1;
+      for (const [args, code, msg] of chain) {
+        const r = await cli(n, [...args, "--json-plain"]);
+        assert.equal(r.code, code, `${n.name}: ${args.join(" ")}: exit ${r.code}\n${r.stdout}${r.stderr}`);
+        const err = JSON.parse(r.stderr) as { RESULT: string; errCode: number; errMsg: string };
+        assert.deepEqual(Object.keys(err), ["RESULT", "errCode", "errMsg"], "the error form has no other keys (no credentials)");
+        assert.equal(err.RESULT, "FAIL");
+        assert.equal(err.errCode, code);
+        assert.match(err.errMsg, msg, args.join(" "));
+      }
+    }),
+  );
   assert.equal(await stackSnapshot(), before, "LIO, journals and files unchanged");
   assert.equal((await cli(n1, ["delete", "block-test/keep"])).code, 0);
 });
