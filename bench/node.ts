@@ -10,7 +10,7 @@
 import { isDeepStrictEqual } from "node:util";
 import type { Lab, LabNode } from "../lab/harness/lab.js";
 import { cli } from "../lab/harness/product.js";
-import { csiCalls, NOTHING, startNodePlugin, stopNodePlugin, traces, type Call } from "../lab/harness/node-plugin.js";
+import { csiCalls, NOTHING, STAGE_RETRIES, startNodePlugin, stopNodePlugin, traces, type Call } from "../lab/harness/node-plugin.js";
 import { iqnFor, wwidFor } from "../src/identity/names.js";
 import { toVolumeContext } from "../src/csi/volume-context.js";
 import { floorSeconds, floorStageScript, floorUnstageScript, type FloorTarget } from "./node-floor.js";
@@ -70,7 +70,7 @@ export async function benchNode(lab: Lab, o: { loops: number; log: (s: string) =
           volume_context: context,
         },
         stopOnError: true,
-        retries: 5,
+        retries: STAGE_RETRIES,
       },
       { method: "NodeUnstageVolume", request: { volume_id: volumeId, staging_target_path: STAGING }, stopOnError: true, retries: 5 },
     ];

@@ -6,7 +6,7 @@
 import { status } from "@grpc/grpc-js";
 import { setTimeout as delay } from "node:timers/promises";
 import { BLOCKD_KEY, labControllerTls } from "../lab/harness/product.js";
-import { NODE_SOCKET, startNodePlugin, stopNodePlugin, traces, type CallResult } from "../lab/harness/node-plugin.js";
+import { NODE_SOCKET, STAGE_RETRIES, startNodePlugin, stopNodePlugin, traces, type CallResult } from "../lab/harness/node-plugin.js";
 import { KubeApiStandin } from "../lab/harness/kube-api-standin.js";
 import { mountCap, startController, type LocalController } from "../lab/harness/local-controller.js";
 import { DEFAULT_DRIVER_NAME } from "../src/csi/identity-server.js";
@@ -182,7 +182,7 @@ export async function csiExample(ctx: DemoContext): Promise<void> {
       {
         method: "NodeStageVolume",
         request: stageRequest,
-        retries: 5,
+        retries: STAGE_RETRIES,
         detail: () => "CHAP login on 3 portals, WWID-checked map, mkfs.xfs, mounted at the staging path",
       },
       {

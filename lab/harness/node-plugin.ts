@@ -12,6 +12,13 @@ import { ensureImageOn } from "./product-image.js";
 
 /** the unit, and the container, the node plugin runs as */
 export const NODE_UNIT = "gbcsi-node";
+/**
+ * How often the lab's kubelet stand-ins call a NodeStageVolume again after an
+ * "in progress" answer, 1 s apart, where the kubelet retries without end: a
+ * first mkfs in a TCG VM (79 s for 512 MiB) outlasts several 20 s budgets,
+ * each call waiting for the same mkfs (src/node/format-jobs.ts).
+ */
+export const STAGE_RETRIES = 30;
 /** the plugin's CSI socket on the node: where the chart's endpoint is, through its hostPath (the kubelet's plugin directory) */
 export const NODE_SOCKET = hostPathOf(nodeDaemonSet(), NODE_CONTAINER, argOf(nodeDaemonSet(), NODE_CONTAINER, "--endpoint").replace(/^unix:\/\//, ""));
 /** the plugin's state directory (the chart's --state-dir, a hostPath of the same path) */

@@ -26,6 +26,7 @@ import {
   traces,
   NODE_STATE_DIR,
   NODE_UNIT,
+  STAGE_RETRIES,
   type Call,
   type CallResult,
 } from "../../lab/harness/node-plugin.js";
@@ -122,7 +123,7 @@ const stageCall = (v: Vol, m: Mode): Call => ({
     volume_context: v.context,
   },
   stopOnError: true,
-  retries: 5,
+  retries: STAGE_RETRIES,
 });
 const unstageCall = (v: Vol): Call => ({
   method: "NodeUnstageVolume",

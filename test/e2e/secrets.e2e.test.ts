@@ -18,7 +18,17 @@ import assert from "node:assert/strict";
 import { readFile } from "node:fs/promises";
 import { ensureLab, type Lab, type LabNode } from "../../lab/harness/lab.js";
 import { buildProduct, startBlockdEverywhere, stopBlockdEverywhere, cli, BLOCKD_KEY, labPki, labControllerTls } from "../../lab/harness/product.js";
-import { csiCalls, nodePluginLog, startNodePlugin, stopNodePlugin, traces, NOTHING, type Call, type CallResult } from "../../lab/harness/node-plugin.js";
+import {
+  csiCalls,
+  nodePluginLog,
+  startNodePlugin,
+  stopNodePlugin,
+  traces,
+  NOTHING,
+  STAGE_RETRIES,
+  type Call,
+  type CallResult,
+} from "../../lab/harness/node-plugin.js";
 import { KubeApiStandin } from "../../lab/harness/kube-api-standin.js";
 import { startController, codeOf, mountCap, MiB, type LocalController } from "../../lab/harness/local-controller.js";
 import type { RolePki } from "../../lab/harness/pki.js";
@@ -144,7 +154,7 @@ test("the whole way with CHAP over mutual TLS: create, publish, stage, write, re
         publish_context: pub.publish_context,
       },
       stopOnError: true,
-      retries: 5,
+      retries: STAGE_RETRIES,
     },
     {
       method: "NodePublishVolume",
