@@ -64,3 +64,29 @@ export async function pollFor<T>(probe: () => Promise<T | undefined>, opts: { bu
     await pause(opts.budget, interval, "waiting");
   }
 }
+
+/**
+ * Waits for `p` until the budget is spent (BudgetExceededError) or its
+ * caller cancels (CallCancelledError), whichever comes first; `p` itself
+ * goes on either way (a job of the plugin, not of the call).
+ */
+export async function settledWithin(budget: Budget, p: Promise<void>, what: string): Promise<void> {
+  budget.checkCancelled(what);
+  const remaining = budget.remainingMs();
+  if (remaining <= 0) throw new BudgetExceededError(what, budget.totalMs);
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: () => void = () => undefined;
+  const gate = new Promise<"spent" | "cancelled">((resolve) => {
+    timer = setTimeout(() => resolve("spent"), remaining);
+    onAbort = () => resolve("cancelled");
+    budget.signal?.addEventListener("abort", onAbort, { once: true });
+  });
+  try {
+    const r = await Promise.race([p.then(() => "ended" as const), gate]);
+    if (r === "spent") throw new BudgetExceededError(what, budget.totalMs);
+    if (r === "cancelled" && budget.signal) throw new CallCancelledError(what, budget.signal);
+  } finally {
+    clearTimeout(timer);
+    budget.signal?.removeEventListener("abort", onAbort);
+  }
+}

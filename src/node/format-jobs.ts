@@ -11,8 +11,7 @@
 // device goes. A plugin that dies takes its jobs along; the format intent
 // left in the record then makes the next stage format again.
 import type { Logger } from "../util/log.js";
-import type { Budget } from "./budget.js";
-import { BudgetExceededError, CallCancelledError } from "./errors.js";
+import { settledWithin, type Budget } from "./budget.js";
 
 /** A format of one volume's device with the UUID its format intent holds. */
 export interface FormatSpec {
@@ -22,7 +21,7 @@ export interface FormatSpec {
 
 interface Job extends FormatSpec {
   /** settles when mkfs has ended; never rejects (the outcome is in `failure`) */
-  readonly ended: Promise<void>;
+  ended: Promise<void>;
   done: boolean;
   failure: Error | undefined;
   readonly aborter: AbortController;
@@ -43,21 +42,18 @@ export class FormatJobs {
   start(key: string, spec: FormatSpec, work: (signal: AbortSignal) => Promise<void>): void {
     if (this.jobs.has(key)) throw new Error(`a format of ${key} is already under way`);
     const aborter = new AbortController();
-    let settle: () => void = () => undefined;
-    const job: Job = { ...spec, done: false, failure: undefined, aborter, ended: new Promise<void>((resolve) => (settle = resolve)) };
-    this.jobs.set(key, job);
-    void work(aborter.signal).then(
+    const job: Job = { ...spec, done: false, failure: undefined, aborter, ended: Promise.resolve() };
+    job.ended = work(aborter.signal).then(
       () => {
         job.done = true;
-        settle();
       },
       (err: unknown) => {
         job.done = true;
         job.failure = err instanceof Error ? err : new Error(`mkfs failed: ${String(err)}`);
         if (!aborter.signal.aborted) this.log.warn("format failed", { volumeId: key, device: spec.device, error: job.failure.message });
-        settle();
       },
     );
+    this.jobs.set(key, job);
   }
 
   /**
@@ -70,7 +66,7 @@ export class FormatJobs {
   async claim(key: string, budget: Budget): Promise<void> {
     const job = this.jobs.get(key);
     if (!job) throw new Error(`no format of ${key} to wait for`);
-    if (!job.done) await within(job.ended, budget, "formatting (mkfs goes on in the background)");
+    if (!job.done) await settledWithin(budget, job.ended, "formatting (mkfs goes on in the background)");
     if (this.jobs.get(key) === job) this.jobs.delete(key);
     if (job.failure !== undefined) throw job.failure;
   }
@@ -86,7 +82,7 @@ export class FormatJobs {
     if (!job.done) {
       job.aborter.abort(new Error("the volume is being unstaged"));
       this.log.info("stopping the format under way", { volumeId: key, device: job.device });
-      await within(job.ended, budget, "waiting for the stopped mkfs to end");
+      await settledWithin(budget, job.ended, "waiting for the stopped mkfs to end");
     }
     if (this.jobs.get(key) === job) this.jobs.delete(key);
   }
@@ -97,27 +93,5 @@ export class FormatJobs {
     for (const j of all) j.aborter.abort(new Error("the plugin is stopping"));
     await Promise.all(all.map((j) => j.ended));
     this.jobs.clear();
-  }
-}
-
-/** Waits for `p` until the budget is spent or its caller cancels, whichever comes first. */
-async function within(p: Promise<void>, budget: Budget, what: string): Promise<void> {
-  budget.checkCancelled(what);
-  const remaining = budget.remainingMs();
-  if (remaining <= 0) throw new BudgetExceededError(what, budget.totalMs);
-  let timer: NodeJS.Timeout | undefined;
-  let onAbort: () => void = () => undefined;
-  const gate = new Promise<"spent" | "cancelled">((resolve) => {
-    timer = setTimeout(() => resolve("spent"), remaining);
-    onAbort = () => resolve("cancelled");
-    budget.signal?.addEventListener("abort", onAbort, { once: true });
-  });
-  try {
-    const r = await Promise.race([p.then(() => "ended" as const), gate]);
-    if (r === "spent") throw new BudgetExceededError(what, budget.totalMs);
-    if (r === "cancelled" && budget.signal) throw new CallCancelledError(what, budget.signal);
-  } finally {
-    clearTimeout(timer);
-    budget.signal?.removeEventListener("abort", onAbort);
   }
 }
