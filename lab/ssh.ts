@@ -16,7 +16,8 @@ export function sshOptions(i: number): string[] {
     "-o",
     "LogLevel=ERROR",
     "-o",
-    "ConnectTimeout=5",
+    // the TCP connect and sshd's banner: a lab VM under load (TCG, one vCPU running a kubelet, blockd and a mkfs) took over 5 s to send it
+    "ConnectTimeout=20",
     "-o",
     "ServerAliveInterval=5",
     "-o",
@@ -42,9 +43,21 @@ export function shellQuote(word: string): string {
  * the test); an array is an argv whose words are quoted, so they arrive
  * unchanged.
  */
-export function sshRun(i: number, cmd: string | readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+export async function sshRun(i: number, cmd: string | readonly string[], opts: RunOptions = {}): Promise<RunResult> {
   const remote = typeof cmd === "string" ? cmd : cmd.map(shellQuote).join(" ");
-  return run("ssh", [...sshOptions(i), "-p", String(sshPort(i)), "root@127.0.0.1", "--", remote], opts);
+  const args = [...sshOptions(i), "-p", String(sshPort(i)), "root@127.0.0.1", "--", remote];
+  for (let attempt = 1; ; attempt++) {
+    const r = await run("ssh", args, opts);
+    // ssh never reached the remote shell (a busy VM's sshd did not answer in time): the command did not run, so running it again is safe
+    if (attempt >= SSH_ATTEMPTS || !neverRan(r)) return r;
+  }
+}
+
+const SSH_ATTEMPTS = 3;
+
+/** ssh's own failure before the session began (exit 255 is also a remote command's possible status: the message decides) */
+function neverRan(r: RunResult): boolean {
+  return r.code === 255 && /Connection timed out during banner exchange|kex_exchange_identification/.test(r.stderr);
 }
 
 export async function sshMust(i: number, cmd: string | readonly string[], opts: RunOptions = {}): Promise<RunResult> {

@@ -5,18 +5,26 @@
 // burst of 10 claims: every claim ends Bound and `gluster-block audit` finds
 // nothing on any node. Needs K8S_BIN_DIR (or the fixed place,
 // lab/k8s/config.ts); skipped with one line otherwise.
-import { test } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
-import { HOSTING_VOLUME } from "../../lab/harness/lab.js";
+import { HOSTING_VOLUME, type LabNode } from "../../lab/harness/lab.js";
 import { kc, NAMESPACE } from "../../lab/k8s/cluster.js";
 import { KUBELET_UNIT } from "../../lab/k8s/workers.js";
-import { assertGone, claim, claimAndPod, glusterBlockList, deleteObjects, execIn, pvOf, until, waitReady, type PvJson, k8sFile } from "./workload.js";
+import { assertGone, claim, claimAndPod, glusterBlockList, deleteObjects, pvOf, until, waitReady, type PvJson, k8sFile } from "./workload.js";
 
 const f = k8sFile();
 const SKIP = f.skip;
 const n = f.notes;
 
 const COMPONENT = "app.kubernetes.io/component";
+const BURST = Array.from({ length: 10 }, (_, k) => `burst-${k}`);
+
+// a test that failed half-way leaves no claim behind for the next file (their volumes are deleted with them)
+after(async () => {
+  if (f.skip) return;
+  await kc(["delete", "pod", "writer", "-n", "default", "--ignore-not-found", "--wait=true", "--timeout=300s"], { timeoutMs: 360_000 });
+  await kc(["delete", "pvc", "writer", ...BURST, "-n", "default", "--ignore-not-found", "--wait=true", "--timeout=600s"], { timeoutMs: 660_000 });
+});
 
 /** The name of the release's pod of `component` on `node`, once one is Ready (polled up to `seconds`). */
 function readyPodOn(component: "node" | "blockd", node: string, seconds: number, not?: string): Promise<string | undefined> {
@@ -33,17 +41,43 @@ function readyPodOn(component: "node" | "blockd", node: string, seconds: number,
 
 /** A writer: a line with a counter appended and synced to the volume every half second; a failed write goes to /tmp/errors. */
 const WRITER = "( i=0; while :; do i=$((i+1)); if echo $i >> /data/count && sync /data/count; then :; else echo $i >> /tmp/errors; fi; sleep 0.5; done ) &";
-const written = async (): Promise<number> => Number((await execIn("writer", "tail -n 1 /data/count 2>/dev/null || echo 0")).trim());
-const errors = async (): Promise<string> => (await execIn("writer", "cat /tmp/errors 2>/dev/null || true")).trim();
 
-/** The writer's counter goes on for `seconds` after `from`. */
-async function writesGoOn(from: number, what: string): Promise<number> {
+/**
+ * Where the writer's files are on its node's host: its volume's mount and
+ * its container's root. Read there, not with `kubectl exec`, which goes
+ * through the kubelet this test kills.
+ */
+interface WriterFiles {
+  node: LabNode;
+  volume: string;
+  rootfs: string;
+}
+
+async function writerFiles(node: LabNode): Promise<WriterFiles> {
+  const p = JSON.parse(await kc(["get", "pod", "writer", "-n", "default", "-o", "json"])) as {
+    metadata: { uid: string };
+    status: { containerStatuses?: { containerID?: string }[] };
+  };
+  const container = (p.status.containerStatuses?.[0]?.containerID ?? "").replace(/^containerd:\/\//, "");
+  assert.ok(container, "the writer's container ID");
+  return {
+    node,
+    volume: `/var/lib/kubelet/pods/${p.metadata.uid}/volumes/kubernetes.io~csi/${(await pvOf("writer")).metadata.name}/mount`,
+    rootfs: `/run/containerd/io.containerd.runtime.v2.task/k8s.io/${container}/rootfs`,
+  };
+}
+
+const written = async (w: WriterFiles): Promise<number> => Number((await w.node.must(`tail -n 1 ${w.volume}/count 2>/dev/null || echo 0`)).stdout.trim());
+const errors = async (w: WriterFiles): Promise<string> => (await w.node.must(`cat ${w.rootfs}/tmp/errors 2>/dev/null || true`)).stdout.trim();
+
+/** The writer's counter goes on (10 more writes within 60 s) after `from`, and no write failed. */
+async function writesGoOn(w: WriterFiles, from: number, what: string): Promise<number> {
   const now = await until(60, async () => {
-    const w = await written();
-    return w > from + 10 ? w : undefined;
+    const c = await written(w);
+    return c > from + 10 ? c : undefined;
   });
-  assert.ok(now, `${what}: the pod's writes go on (counter ${from} -> ${await written()})`);
-  assert.equal(await errors(), "", `${what}: no write failed`);
+  assert.ok(now, `${what}: the pod's writes go on (counter ${from} -> ${await written(w)})`);
+  assert.equal(await errors(w), "", `${what}: no write failed`);
   return now;
 }
 
@@ -55,24 +89,25 @@ test(
     await kc(["apply", "-f", "-"], { input: claimAndPod("writer", "n1", { script: WRITER }) });
     n.note(`writer: pod Ready in ${(await waitReady("writer")).toFixed(1)} s`);
     const podUid = (await kc(["get", "pod", "writer", "-n", "default", "-o", "jsonpath={.metadata.uid}"])).trim();
-    let count = await writesGoOn(await written(), "before anything");
+    const w = await writerFiles(n1);
+    let count = await writesGoOn(w, await written(w), "before anything");
 
     const plugin = await readyPodOn("node", "n1", 60);
     assert.ok(plugin, "the node plugin's pod on n1");
     const t0 = performance.now();
     await kc(["delete", "pod", plugin, "-n", NAMESPACE, "--wait=false"]);
-    count = await writesGoOn(count, "the plugin's pod deleted");
+    count = await writesGoOn(w, count, "the plugin's pod deleted");
     const next = await readyPodOn("node", "n1", 600, plugin);
     assert.ok(next, "a new node plugin pod on n1 is Ready within 600 s");
     n.note(`node plugin pod ${plugin} deleted: ${next} Ready ${((performance.now() - t0) / 1000).toFixed(1)} s later; the writer's counter at ${count}`);
-    count = await writesGoOn(count, "after the new plugin pod");
+    count = await writesGoOn(w, count, "after the new plugin pod");
 
     const t1 = performance.now();
     await n1.must(`systemctl kill -s SIGKILL ${KUBELET_UNIT}`);
-    count = await writesGoOn(count, "the kubelet killed");
+    count = await writesGoOn(w, count, "the kubelet killed");
     await kc(["wait", "--for=condition=Ready", "node/n1", "--timeout=300s"], { timeoutMs: 360_000 });
     await until(120, async () => ((await n1.run(`systemctl is-active ${KUBELET_UNIT}`)).stdout.trim() === "active" ? true : undefined));
-    count = await writesGoOn(count, "after the kubelet came back");
+    count = await writesGoOn(w, count, "after the kubelet came back");
     n.note(`kubelet on n1 killed: back and the node Ready ${((performance.now() - t1) / 1000).toFixed(1)} s later; the writer's counter at ${count}`);
     const same = JSON.parse(await kc(["get", "pod", "writer", "-n", "default", "-o", "json"])) as {
       metadata: { uid: string };
@@ -104,7 +139,7 @@ test(
   "a storage node's blockd pod deleted during a burst of 10 claims: every claim Bound, the audit clean; deleted, nothing left",
   { skip: SKIP, timeout: 2_400_000 },
   async () => {
-    const names = Array.from({ length: 10 }, (_, k) => `burst-${k}`);
+    const names = BURST;
     const t0 = performance.now();
     await kc(["apply", "-f", "-"], { input: names.map((c) => claim(c)).join("---\n") });
     await new Promise((r) => setTimeout(r, 5000));

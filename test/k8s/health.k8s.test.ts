@@ -1,0 +1,185 @@
+// Kubernetes in the lab (issue 24, items 2 and 3): what the chart switches
+// on for the scheduler and for the admin, seen from the cluster. Storage
+// capacity tracking: csi-provisioner publishes a CSIStorageCapacity object
+// for a WaitForFirstConsumer class of the driver from GetCapacity, the
+// scheduler places a pod whose claim fits and keeps one whose claim does not
+// fit Pending, with nothing made. Volume health: a target removed on one
+// storage node behind blockd's back is a DegradedHA Event on the claim and
+// gluster_block_ha_paths_up 2, from the controller's own periodic check
+// (nothing calls ControllerGetVolume in a chart install); that node's blockd
+// pod deleted, its successor puts the target back: HARestored, 3. Needs
+// K8S_BIN_DIR (or the fixed place, lab/k8s/config.ts); skipped with one line
+// otherwise.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { HOSTING_VOLUME } from "../../lab/harness/lab.js";
+import { kc, NAMESPACE } from "../../lab/k8s/cluster.js";
+import {
+  assertGone,
+  claim,
+  claimAndPod,
+  classFromChart,
+  deleteObjects,
+  glusterBlockList,
+  pod,
+  pvOf,
+  until,
+  waitReady,
+  WRITE_BLOB,
+  k8sFile,
+} from "./workload.js";
+
+const WFFC_CLASS = "gluster-block-wffc";
+const COMPONENT = "app.kubernetes.io/component";
+const f = k8sFile();
+const SKIP = f.skip;
+const n = f.notes;
+
+after(async () => {
+  if (f.skip) return;
+  await kc(["delete", "pod", "fits", "too-big", "-n", "default", "--ignore-not-found", "--wait=true", "--timeout=300s"], { timeoutMs: 360_000 });
+  await kc(["delete", "pvc", "fits", "too-big", "-n", "default", "--ignore-not-found", "--wait=true", "--timeout=300s"], { timeoutMs: 360_000 });
+  await kc(["delete", "storageclass", WFFC_CLASS, "--ignore-not-found"]);
+});
+
+interface Capacity {
+  metadata: { name: string };
+  storageClassName: string;
+  capacity?: string;
+  nodeTopology?: unknown;
+}
+
+/** Kubernetes quantities as the provisioner writes them (plain bytes, or a binary suffix) in bytes. */
+function bytes(q: string): number {
+  const m = /^(\d+)(Ki|Mi|Gi|Ti)?$/.exec(q);
+  assert.ok(m, `a quantity in bytes or a binary unit: ${q}`);
+  const unit = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4 }[m[2] ?? ""] ?? 1;
+  return Number(m[1]) * unit;
+}
+
+async function eventsOf(kind: "Pod" | "PersistentVolumeClaim", name: string): Promise<{ reason: string; message: string; count?: number }[]> {
+  const e = JSON.parse(
+    await kc(["get", "events", "-n", "default", "--field-selector", `involvedObject.kind=${kind},involvedObject.name=${name}`, "-o", "json"]),
+  ) as { items: { reason: string; message: string; count?: number }[] };
+  return e.items;
+}
+
+test(
+  "storage capacity: a WaitForFirstConsumer class gets a CSIStorageCapacity; a pod whose claim fits runs, one whose claim is larger stays Pending and nothing is made",
+  { skip: SKIP, timeout: 1_800_000 },
+  async () => {
+    await kc(["apply", "-f", "-"], { input: await classFromChart(WFFC_CLASS, {}, { volumeBindingMode: "WaitForFirstConsumer" }) });
+    const t0 = performance.now();
+    const cap = await until(300, async () => {
+      const list = JSON.parse(await kc(["get", "csistoragecapacities", "-n", NAMESPACE, "-o", "json"])) as { items: Capacity[] };
+      return list.items.find((c) => c.storageClassName === WFFC_CLASS && c.capacity !== undefined);
+    });
+    assert.ok(cap?.capacity, `a CSIStorageCapacity for ${WFFC_CLASS} with a capacity within 300 s`);
+    const available = bytes(cap.capacity);
+    n.note(
+      `CSIStorageCapacity ${cap.metadata.name}: ${cap.capacity} for ${WFFC_CLASS} ${((performance.now() - t0) / 1000).toFixed(1)} s after the class; nodeTopology ${JSON.stringify(cap.nodeTopology ?? null)}`,
+    );
+    assert.ok(available >= 1024 ** 3, `the hosting volume has room for a 1 GiB claim (${cap.capacity})`);
+
+    await kc(["apply", "-f", "-"], {
+      input: `${claim("fits", { storageClass: WFFC_CLASS })}---\n${pod("fits", "n1", { claimName: "fits", script: WRITE_BLOB })}`,
+    });
+    n.note(`fits (1Gi, ${WFFC_CLASS}): pod Ready on n1 in ${(await waitReady("fits")).toFixed(1)} s`);
+
+    // four times what the class has: no node can take it
+    const tooBig = `${Math.ceil((4 * available) / 1024 ** 3)}Gi`;
+    await kc(["apply", "-f", "-"], {
+      input: `${claim("too-big", { storageClass: WFFC_CLASS, size: tooBig })}---\n${pod("too-big", "n2", { claimName: "too-big", script: "true" })}`,
+    });
+    const refused = await until(300, async () =>
+      (await eventsOf("Pod", "too-big")).find((e) => e.reason === "FailedScheduling" && /enough free storage/.test(e.message)),
+    );
+    assert.ok(refused, `the scheduler refuses to place too-big (${tooBig}) for want of storage within 300 s`);
+    n.note(`too-big (${tooBig}): ${refused.message}`);
+    const phase = (await kc(["get", "pvc", "too-big", "-n", "default", "-o", "jsonpath={.status.phase}"])).trim();
+    assert.equal(phase, "Pending", "the claim stays Pending");
+    const provisioning = (await eventsOf("PersistentVolumeClaim", "too-big")).filter((e) => e.reason === "Provisioning");
+    assert.deepEqual(provisioning, [], "the provisioner was never asked to make it");
+    const uid = (await kc(["get", "pvc", "too-big", "-n", "default", "-o", "jsonpath={.metadata.uid}"])).trim();
+    assert.ok(!(await glusterBlockList(HOSTING_VOLUME)).includes(`pvc-${uid}`), "no block made");
+
+    await deleteObjects("pod", "too-big");
+    await deleteObjects("pvc", "too-big");
+    const pv = await pvOf("fits");
+    await deleteObjects("pod", "fits");
+    await deleteObjects("pvc", "fits");
+    await assertGone([f.lab.node(1)], pv, "fits");
+  },
+);
+
+/** The controller's gluster_block_ha_paths_up for the volume, read from its metrics endpoint inside its pod. */
+async function haPathsUp(volumeId: string): Promise<number | undefined> {
+  const port = 9822;
+  const text = await kc([
+    "exec",
+    "-n",
+    NAMESPACE,
+    "deploy/gluster-block-csi-controller",
+    "-c",
+    "gluster-block-csi",
+    "--",
+    "node",
+    "-e",
+    `fetch('http://127.0.0.1:${port}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`,
+  ]);
+  const line = text.split("\n").find((l) => l.startsWith(`gluster_block_ha_paths_up{volume="${volumeId}"}`));
+  return line === undefined ? undefined : Number(line.split(" ").pop());
+}
+
+/** The name of the release's blockd pod on `node`, once one is Ready and is not `not` (polled up to `seconds`). */
+function blockdOn(node: string, seconds: number, not?: string): Promise<string | undefined> {
+  return until(seconds, async () => {
+    const pods = JSON.parse(
+      await kc(["get", "pods", "-n", NAMESPACE, "-l", `${COMPONENT}=blockd`, "--field-selector", `spec.nodeName=${node}`, "-o", "json"]),
+    ) as { items: { metadata: { name: string; deletionTimestamp?: string }; status: { conditions?: { type: string; status: string }[] } }[] };
+    return pods.items.find(
+      (i) => i.metadata.name !== not && !i.metadata.deletionTimestamp && (i.status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
+    )?.metadata.name;
+  });
+}
+
+test(
+  "volume health: a target removed on n3 behind blockd's back is DegradedHA on the claim and 2 HA paths up; n3's blockd pod made again restores it: HARestored, 3",
+  { skip: SKIP, timeout: 2_400_000 },
+  async () => {
+    const n3 = f.lab.node(3);
+    await kc(["apply", "-f", "-"], { input: claimAndPod("health", "n1", { script: WRITE_BLOB }) });
+    n.note(`health: pod Ready on n1 in ${(await waitReady("health")).toFixed(1)} s`);
+    const pv = await pvOf("health");
+    const id = pv.spec.csi.volumeHandle;
+    const iqn = pv.spec.csi.volumeAttributes.iqn ?? "";
+    // the check's interval is the chart's 60 s (±10 %): two passes and some
+    const up = await until(240, async () => ((await haPathsUp(id)) === 3 ? 3 : undefined));
+    assert.equal(up, 3, "gluster_block_ha_paths_up 3 for a healthy HA-3 volume");
+
+    const t0 = performance.now();
+    await n3.must(`targetcli /iscsi delete ${iqn}`, { timeoutMs: 300_000 });
+    const degraded = await until(300, async () => (await eventsOf("PersistentVolumeClaim", "health")).find((e) => e.reason === "DegradedHA"));
+    assert.ok(degraded, "a DegradedHA Event on the claim within 300 s");
+    n.note(`target removed on n3: DegradedHA ${((performance.now() - t0) / 1000).toFixed(1)} s later: ${degraded.message}`);
+    assert.match(degraded.message, /n3|10\.213\.0\.13/, "the Event names the host that lost its target");
+    assert.equal(await until(120, async () => ((await haPathsUp(id)) === 2 ? 2 : undefined)), 2, "gluster_block_ha_paths_up 2");
+    assert.match(await kc(["exec", "health", "-n", "default", "--", "sh", "-c", "sha256sum -c /data/blob.sha256"]), /blob: OK/, "the pod reads on");
+
+    const old = await blockdOn("n3", 60);
+    assert.ok(old, "blockd's pod on n3");
+    const t1 = performance.now();
+    await kc(["delete", "pod", old, "-n", NAMESPACE, "--wait=false"]);
+    assert.ok(await blockdOn("n3", 600, old), "a new blockd pod on n3 is Ready within 600 s");
+    assert.equal((await n3.run(`test -d /sys/kernel/config/target/iscsi/${iqn}`)).code, 0, "n3's target is back");
+    const restored = await until(300, async () => (await eventsOf("PersistentVolumeClaim", "health")).find((e) => e.reason === "HARestored"));
+    assert.ok(restored, "a HARestored Event on the claim within 300 s");
+    n.note(`n3's blockd pod deleted: HARestored ${((performance.now() - t1) / 1000).toFixed(1)} s later: ${restored.message}`);
+    assert.equal(await until(120, async () => ((await haPathsUp(id)) === 3 ? 3 : undefined)), 3, "gluster_block_ha_paths_up 3 again");
+    n.note(`kubectl describe pvc health (events):\n${(await kc(["describe", "pvc", "health", "-n", "default"])).split("Events:")[1] ?? ""}`);
+
+    await deleteObjects("pod", "health");
+    await deleteObjects("pvc", "health");
+    await assertGone([f.lab.node(1)], pv, "health");
+  },
+);
