@@ -5,7 +5,7 @@
 // kubelet do. Every spec passes or is skipped for a capability the driver
 // does not claim; the skips are listed. Needs K8S_BIN_DIR (or the fixed
 // place, lab/k8s/config.ts); skipped with one line otherwise.
-import { test, before } from "node:test";
+import { test } from "node:test";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { HOSTING_VOLUME } from "../../lab/harness/lab.js";
@@ -13,10 +13,6 @@ import { NODE_SOCKET } from "../../lab/harness/node-plugin.js";
 import { installChart, kc, NAMESPACE } from "../../lab/k8s/cluster.js";
 import { share } from "../../lab/k8s/images.js";
 import { k8sFile } from "./workload.js";
-
-const f = k8sFile();
-const SKIP = f.skip;
-const n = f.notes;
 
 /**
  * csi-sanity calls NodeStageVolume once, with no deadline of its own, and
@@ -27,12 +23,13 @@ const n = f.notes;
  */
 const SANITY_BUDGET = ["--set", "node.callBudgetSeconds=120"];
 
-before(async () => {
-  if (f.skip) return;
+const f = k8sFile(async ({ cluster, notes }) => {
   const t0 = performance.now();
-  await installChart(f.cluster, SANITY_BUDGET);
-  n.note(`helm upgrade ${SANITY_BUDGET.join(" ")}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  await installChart(cluster, SANITY_BUDGET);
+  notes.note(`helm upgrade ${SANITY_BUDGET.join(" ")}: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 });
+const SKIP = f.skip;
+const n = f.notes;
 
 /** where csi-sanity keeps its files and makes its target and staging paths: under the kubelet's directory, which the plugin's pod sees */
 const WORK = "/var/lib/kubelet/plugins/csi-sanity";

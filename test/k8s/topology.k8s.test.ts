@@ -9,7 +9,7 @@
 // final error the claim's events show. Afterwards the chart goes back to the
 // lab's values and the labels go. Needs K8S_BIN_DIR (or the fixed place,
 // lab/k8s/config.ts); skipped with one line otherwise.
-import { test, before, after } from "node:test";
+import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { HOSTING_VOLUME, type LabNode } from "../../lab/harness/lab.js";
 import { installChart, kc, NAMESPACE } from "../../lab/k8s/cluster.js";
@@ -21,15 +21,11 @@ import { assertGone, claim, classFromChart, deleteObjects, glusterBlockList, pod
 const KEY = zoneKey(DEFAULT_DRIVER_NAME);
 const ZONES: Record<string, string> = { n1: "zone-a", n2: "zone-a", n3: "zone-b" };
 const CLASSES = { wffc: "gb-zonal-wffc", zoneA: "gb-zone-a", zoneA3: "gb-zone-a-ha3" } as const;
-const f = k8sFile();
-const SKIP = f.skip;
-const n = f.notes;
 
-before(async () => {
-  if (f.skip) return;
+const f = k8sFile(async ({ cluster, notes: n }) => {
   for (const [node, zone] of Object.entries(ZONES)) await kc(["label", "node", node, "--overwrite", `${ZONE_NODE_LABEL}=${zone}`]);
   const t0 = performance.now();
-  await installChart(f.cluster, ["--set", "topology.enabled=true"]);
+  await installChart(cluster, ["--set", "topology.enabled=true"]);
   // the node plugins re-registered (their pod template changed): the kubelet wrote each zone onto its Node and CSINode
   for (const [node, zone] of Object.entries(ZONES)) {
     const seen = await until(600, async () => {
@@ -48,6 +44,8 @@ before(async () => {
   }
   n.note(`topology on and every node registered with its zone in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 });
+const SKIP = f.skip;
+const n = f.notes;
 
 after(async () => {
   if (f.skip) return;

@@ -44,16 +44,22 @@ export interface K8sFile {
 /**
  * What every file of the layer starts with: skipped in one line without
  * Kubernetes binaries; otherwise a before hook that prepares the cluster
- * with the chart installed and an after hook that prints the file's notes.
- * A file adds hooks of its own after these.
+ * with the chart installed, then runs the file's own `setup`, and an after
+ * hook that prints the file's notes. A file's set-up goes here, not in a
+ * `before` of its own: node:test runs a top-level `before` registered after
+ * the first one at once, beside it, before the cluster is prepared (sanity
+ * and topology failed so). A file may add `after` hooks.
  */
-export function k8sFile(): K8sFile {
+export function k8sFile(setup?: (ready: { lab: Lab; cluster: Cluster; notes: Notes }) => Promise<void>): K8sFile {
   const bins = k8sBins();
   if (!bins) console.log(`# k8s layer skipped: ${K8S_SKIP}`);
   const n = notes();
   let ready: { lab: Lab; cluster: Cluster } | undefined;
   before(async () => {
-    if (bins) ready = await prepare(n);
+    if (!bins) return;
+    const r = await prepare(n);
+    ready = r;
+    if (setup) await setup({ ...r, notes: n });
   });
   after(() => {
     if (ready) n.print();
