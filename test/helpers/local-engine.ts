@@ -57,6 +57,8 @@ export interface LocalEngine {
   store: BlockStore;
   hosts: Map<string, LocalHost>;
   peers: LocalPeers;
+  /** how many times the engine ran `gluster volume info` */
+  glusterAsked(): number;
   cleanup(): Promise<void>;
 }
 
@@ -76,7 +78,8 @@ export async function localEngine(
   }
   const info = `<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
 <cliOutput><opRet>0</opRet><opErrno>0</opErrno><opErrstr/><volInfo><volumes><volume><name>${volume}</name><status>1</status><statusStr>Started</statusStr><typeStr>Replicate</typeStr><replicaCount>3</replicaCount><bricks/><options/></volume><count>1</count></volumes></volInfo></cliOutput>`;
-  const glusterExec: Exec = (file, args) => Promise.resolve({ file, redactedArgs: args, stdout: info, stderr: "", exitCode: 0, durationMs: 1 });
+  let asked = 0;
+  const glusterExec: Exec = (file, args) => (asked++, Promise.resolve({ file, redactedArgs: args, stdout: info, stderr: "", exitCode: 0, durationMs: 1 }));
   const peers = new LocalPeers(hosts);
   const engine = new BlockEngine({
     host: hostAddresses[0] ?? "",
@@ -87,7 +90,7 @@ export async function localEngine(
     log: nullLogger,
     ...opts,
   });
-  return { engine, store: v.store, hosts, peers, cleanup: () => rm(v.dir, { recursive: true, force: true }) };
+  return { engine, store: v.store, hosts, peers, glusterAsked: () => asked, cleanup: () => rm(v.dir, { recursive: true, force: true }) };
 }
 
 /**

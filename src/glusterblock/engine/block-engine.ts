@@ -37,7 +37,6 @@ import {
   NoSpaceError,
   PartialFailureError,
   PreconditionError,
-  VolumeNotStartedError,
 } from "../errors.js";
 import { readExtensions, extLine, haHosts } from "./extensions.js";
 import { aclProofFor, aclSynced } from "./acl-sync.js";
@@ -51,6 +50,7 @@ import { BLOCK_SIZES, HA_COUNT, IO_TIMEOUT_SEC, RING_BUFFER_MB, inRange } from "
 import { JOURNAL_READS, readJournals } from "./audit-journals.js";
 import { TargetStatuses } from "./target-statuses.js";
 import { mapLimit } from "../../util/map-limit.js";
+import { StartedVolumes } from "./started-volumes.js";
 
 export interface BlockEngineOptions {
   /** this node's address, as used in portals and by peers */
@@ -65,6 +65,10 @@ export interface BlockEngineOptions {
   /** how long an operation waits for another one on the same block */
   lockWaitMs?: number;
   iscsiPort?: number;
+  /** how long a "started" answer of glusterd's is kept (started-volumes.ts; 0: ask every time) */
+  startedTtlMs?: number;
+  /** shared by this engine's per-call copies (withSignal); made here when absent */
+  startedVolumes?: StartedVolumes;
   /**
    * Tests only: called after each durable step of an operation (a journal
    * append, a backing file change, one host's LIO apply or remove). A hook that
@@ -106,11 +110,13 @@ export class BlockEngine {
   private readonly log: Logger;
   /** the port of this cluster's iSCSI portals */
   readonly iscsiPort: number;
+  private readonly started: StartedVolumes;
 
   constructor(private readonly opts: BlockEngineOptions) {
     this.host = canonicalHost(opts.host);
     this.log = opts.log;
     this.iscsiPort = opts.iscsiPort ?? DEFAULT_ISCSI_PORT;
+    this.started = opts.startedVolumes ?? new StartedVolumes(opts.startedTtlMs);
   }
 
   /**
@@ -120,14 +126,18 @@ export class BlockEngine {
    * mounts and the peers' calls are not the caller's and go on.
    */
   withSignal(signal: AbortSignal): BlockEngine {
-    return new BlockEngine({ ...this.opts, exec: withSignal(this.opts.exec, signal), gluster: this.opts.gluster.withSignal(signal) });
+    return new BlockEngine({
+      ...this.opts,
+      startedVolumes: this.started,
+      exec: withSignal(this.opts.exec, signal),
+      gluster: this.opts.gluster.withSignal(signal),
+    });
   }
 
   /** The volume's store, checking that the volume exists and is started, and mounting it. */
   async store(volume: string): Promise<BlockStore> {
     validateVolumeName(volume);
-    const info = await this.opts.gluster.volumeInfo(volume);
-    if (!info.started) throw new VolumeNotStartedError(volume);
+    await this.started.check(volume, () => this.opts.gluster.volumeInfo(volume));
     const root = await this.opts.mounts.ensure(volume);
     const store = new BlockStore(volume, root, this.opts.exec);
     await store.ensureLayout();

@@ -97,6 +97,8 @@ const engine = new BlockEngine({
   exec,
   log: nullLogger,
   lockWaitMs: cfg.lockWaitMs,
+  // every operation asks glusterd: the gate above is that question
+  startedTtlMs: 0,
   faults: {
     async afterStep(step: string): Promise<void> {
       // every step is taken holding the block's lock: the trace shows whose steps interleave
