@@ -37,8 +37,8 @@ const n = f.notes;
 
 after(async () => {
   if (f.skip) return;
-  await kc(["delete", "pod", "fits", "too-big", "-n", "default", "--ignore-not-found", "--wait=true", "--timeout=300s"], { timeoutMs: 360_000 });
-  await kc(["delete", "pvc", "fits", "too-big", "-n", "default", "--ignore-not-found", "--wait=true", "--timeout=300s"], { timeoutMs: 360_000 });
+  await deleteObjects("pod", "fits", "too-big", "health");
+  await deleteObjects("pvc", "fits", "too-big", "health");
   await kc(["delete", "storageclass", WFFC_CLASS, "--ignore-not-found"]);
 });
 

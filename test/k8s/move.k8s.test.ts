@@ -35,8 +35,8 @@ const n = f.notes;
 after(async () => {
   if (f.skip) return;
   // a test that failed half-way leaves no pod or claim behind for the next file
-  await kc(["delete", "pod", "data-move", "-n", "default", "--ignore-not-found", "--wait=true", "--timeout=300s"], { timeoutMs: 360_000 });
-  await kc(["delete", "pvc", "data-move", "-n", "default", "--ignore-not-found", "--wait=true", "--timeout=300s"], { timeoutMs: 360_000 });
+  await deleteObjects("pod", "data-move");
+  await deleteObjects("pvc", "data-move");
   await kc(["delete", "storageclass", EXT4_CLASS, "--ignore-not-found"]);
 });
 

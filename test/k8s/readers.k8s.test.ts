@@ -34,10 +34,8 @@ const READERS_PV = "readers-of-rox-src";
 
 after(async () => {
   if (f.skip) return;
-  await kc(["delete", "pod", "reader-2", "reader-3", "rox-src", "-n", "default", "--ignore-not-found", "--wait=true", "--timeout=300s"], {
-    timeoutMs: 360_000,
-  });
-  await kc(["delete", "pvc", "rox-readers", "rox-src", "-n", "default", "--ignore-not-found", "--wait=true", "--timeout=300s"], { timeoutMs: 360_000 });
+  await deleteObjects("pod", "reader-2", "reader-3", "rox-src");
+  await deleteObjects("pvc", "rox-readers", "rox-src");
   await kc(["delete", "pv", READERS_PV, "--ignore-not-found", "--wait=true", "--timeout=300s"], { timeoutMs: 360_000 });
 });
 

@@ -22,8 +22,8 @@ const BURST = Array.from({ length: 10 }, (_, k) => `burst-${k}`);
 // a test that failed half-way leaves no claim behind for the next file (their volumes are deleted with them)
 after(async () => {
   if (f.skip) return;
-  await kc(["delete", "pod", "writer", "-n", "default", "--ignore-not-found", "--wait=true", "--timeout=300s"], { timeoutMs: 360_000 });
-  await kc(["delete", "pvc", "writer", ...BURST, "-n", "default", "--ignore-not-found", "--wait=true", "--timeout=600s"], { timeoutMs: 660_000 });
+  await deleteObjects("pod", "writer");
+  await deleteObjects("pvc", "writer", ...BURST);
 });
 
 /** The name of the release's pod of `component` on `node`, once one is Ready (polled up to `seconds`). */
