@@ -65,9 +65,7 @@ export interface BlockEngineOptions {
   /** how long an operation waits for another one on the same block */
   lockWaitMs?: number;
   iscsiPort?: number;
-  /** how long a "started" answer of glusterd's is kept (started-volumes.ts; 0: ask every time) */
-  startedTtlMs?: number;
-  /** shared by this engine's per-call copies (withSignal); made here when absent */
+  /** glusterd's recent "started" answers (started-volumes.ts), shared by this engine's per-call copies (withSignal); made here when absent */
   startedVolumes?: StartedVolumes;
   /**
    * Tests only: called after each durable step of an operation (a journal
@@ -116,7 +114,7 @@ export class BlockEngine {
     this.host = canonicalHost(opts.host);
     this.log = opts.log;
     this.iscsiPort = opts.iscsiPort ?? DEFAULT_ISCSI_PORT;
-    this.started = opts.startedVolumes ?? new StartedVolumes(opts.startedTtlMs);
+    this.started = opts.startedVolumes ?? new StartedVolumes();
   }
 
   /**

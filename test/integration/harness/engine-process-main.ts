@@ -11,6 +11,7 @@ import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { EngineProcessConfig, EngineCommand, EngineEvent } from "./engine-process.js";
 import type { VolumeInfo } from "../../../src/glusterblock/gluster/gluster-cli.js";
+import { StartedVolumes } from "../../../src/glusterblock/engine/started-volumes.js";
 
 const cfg = JSON.parse(process.argv[2] ?? "{}") as EngineProcessConfig;
 
@@ -98,7 +99,7 @@ const engine = new BlockEngine({
   log: nullLogger,
   lockWaitMs: cfg.lockWaitMs,
   // every operation asks glusterd: the gate above is that question
-  startedTtlMs: 0,
+  startedVolumes: new StartedVolumes(0),
   faults: {
     async afterStep(step: string): Promise<void> {
       // every step is taken holding the block's lock: the trace shows whose steps interleave
