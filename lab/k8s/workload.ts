@@ -136,3 +136,16 @@ export async function initiatorOf(n: LabNode): Promise<string> {
 export function glusterBlockList(volume: string): Promise<string> {
   return kc(["exec", "-n", NAMESPACE, `ds/${RELEASE_BLOCKD}`, "--", "gluster-block", "list", volume]);
 }
+
+/** The name of the release's pod of `component` on `node`, once one is Ready (polled up to `seconds`). */
+export function readyPodOn(component: "node" | "blockd", node: string, seconds: number, not?: string): Promise<string | undefined> {
+  return until(seconds, async () => {
+    const pods = JSON.parse(
+      await kc(["get", "pods", "-n", NAMESPACE, "-l", `app.kubernetes.io/component=${component}`, "--field-selector", `spec.nodeName=${node}`, "-o", "json"]),
+    ) as { items: { metadata: { name: string; deletionTimestamp?: string }; status: { conditions?: { type: string; status: string }[] } }[] };
+    const p = pods.items.find(
+      (i) => i.metadata.name !== not && !i.metadata.deletionTimestamp && (i.status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
+    );
+    return p?.metadata.name;
+  });
+}

@@ -27,10 +27,10 @@ import {
   waitReady,
   WRITE_BLOB,
   k8sFile,
+  readyPodOn,
 } from "./workload.js";
 
 const WFFC_CLASS = "gluster-block-wffc";
-const COMPONENT = "app.kubernetes.io/component";
 const f = k8sFile();
 const SKIP = f.skip;
 const n = f.notes;
@@ -131,18 +131,6 @@ async function haPathsUp(volumeId: string): Promise<number | undefined> {
   return line === undefined ? undefined : Number(line.split(" ").pop());
 }
 
-/** The name of the release's blockd pod on `node`, once one is Ready and is not `not` (polled up to `seconds`). */
-function blockdOn(node: string, seconds: number, not?: string): Promise<string | undefined> {
-  return until(seconds, async () => {
-    const pods = JSON.parse(
-      await kc(["get", "pods", "-n", NAMESPACE, "-l", `${COMPONENT}=blockd`, "--field-selector", `spec.nodeName=${node}`, "-o", "json"]),
-    ) as { items: { metadata: { name: string; deletionTimestamp?: string }; status: { conditions?: { type: string; status: string }[] } }[] };
-    return pods.items.find(
-      (i) => i.metadata.name !== not && !i.metadata.deletionTimestamp && (i.status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
-    )?.metadata.name;
-  });
-}
-
 test(
   "volume health: a target removed on n3 behind blockd's back is DegradedHA on the claim and 2 HA paths up; n3's blockd pod made again restores it: HARestored, 3",
   { skip: SKIP, timeout: 2_400_000 },
@@ -166,11 +154,11 @@ test(
     assert.equal(await until(120, async () => ((await haPathsUp(id)) === 2 ? 2 : undefined)), 2, "gluster_block_ha_paths_up 2");
     assert.match(await kc(["exec", "health", "-n", "default", "--", "sh", "-c", "sha256sum -c /data/blob.sha256"]), /blob: OK/, "the pod reads on");
 
-    const old = await blockdOn("n3", 60);
+    const old = await readyPodOn("blockd", "n3", 60);
     assert.ok(old, "blockd's pod on n3");
     const t1 = performance.now();
     await kc(["delete", "pod", old, "-n", NAMESPACE, "--wait=false"]);
-    assert.ok(await blockdOn("n3", 600, old), "a new blockd pod on n3 is Ready within 600 s");
+    assert.ok(await readyPodOn("blockd", "n3", 600, old), "a new blockd pod on n3 is Ready within 600 s");
     assert.equal((await n3.run(`test -d /sys/kernel/config/target/iscsi/${iqn}`)).code, 0, "n3's target is back");
     const restored = await until(300, async () => (await eventsOf("PersistentVolumeClaim", "health")).find((e) => e.reason === "HARestored"));
     assert.ok(restored, "a HARestored Event on the claim within 300 s");

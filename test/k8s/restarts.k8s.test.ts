@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import { HOSTING_VOLUME, type LabNode } from "../../lab/harness/lab.js";
 import { kc, NAMESPACE } from "../../lab/k8s/cluster.js";
 import { KUBELET_UNIT } from "../../lab/k8s/workers.js";
-import { assertGone, claim, claimAndPod, glusterBlockList, deleteObjects, pvOf, until, waitReady, type PvJson, k8sFile } from "./workload.js";
+import { assertGone, claim, claimAndPod, glusterBlockList, deleteObjects, pvOf, until, waitReady, type PvJson, k8sFile, readyPodOn } from "./workload.js";
 
 const f = k8sFile();
 const SKIP = f.skip;
@@ -25,19 +25,6 @@ after(async () => {
   await deleteObjects("pod", "writer");
   await deleteObjects("pvc", "writer", ...BURST);
 });
-
-/** The name of the release's pod of `component` on `node`, once one is Ready (polled up to `seconds`). */
-function readyPodOn(component: "node" | "blockd", node: string, seconds: number, not?: string): Promise<string | undefined> {
-  return until(seconds, async () => {
-    const pods = JSON.parse(
-      await kc(["get", "pods", "-n", NAMESPACE, "-l", `${COMPONENT}=${component}`, "--field-selector", `spec.nodeName=${node}`, "-o", "json"]),
-    ) as { items: { metadata: { name: string; deletionTimestamp?: string }; status: { conditions?: { type: string; status: string }[] } }[] };
-    const p = pods.items.find(
-      (i) => i.metadata.name !== not && !i.metadata.deletionTimestamp && (i.status.conditions ?? []).some((c) => c.type === "Ready" && c.status === "True"),
-    );
-    return p?.metadata.name;
-  });
-}
 
 /** A writer: a line with a counter appended and synced to the volume every half second; a failed write goes to /tmp/errors. */
 const WRITER = "( i=0; while :; do i=$((i+1)); if echo $i >> /data/count && sync /data/count; then :; else echo $i >> /tmp/errors; fi; sleep 0.5; done ) &";
