@@ -1,8 +1,9 @@
 // GetCapacity, as csi-provisioner's storage capacity tracking calls it: once
 // per StorageClass of this driver and topology segment, with the class's
-// parameters as they are written (its csi.storage.k8s.io/* keys included), no
-// volume capabilities, and the segment's topology (empty when the nodes
-// report none). The answer is what CreateVolume with those parameters could
+// parameters as they are written (its csi.storage.k8s.io/* keys included), one
+// Mount capability with access mode UNKNOWN ("rather arbitrarily", its source
+// says: capacity does not depend on it), and the segment's topology (empty
+// when the nodes report none). The answer is what CreateVolume with those parameters could
 // place: the available bytes (free less blockd's reserve, the rule a create
 // is admitted by) of the hosting volume the class names. With topology off
 // every segment gets that answer. With it on, a segment is a zone, and its
@@ -19,7 +20,7 @@ import { status } from "@grpc/grpc-js";
 import type { GetCapacityRequest__Output } from "../generated/csi/v1/GetCapacityRequest.js";
 import type { GetCapacityResponse } from "../generated/csi/v1/GetCapacityResponse.js";
 import type { RpcContext } from "../rpc/rpc.js";
-import { capabilityProblem } from "./capabilities.js";
+import { capabilityProblem, isUnknownMode } from "./capabilities.js";
 import { MAX_VOLUME_BYTES, MiB } from "./capacity.js";
 import { parseParameters } from "./params.js";
 import { isCode } from "./blockd-lookup.js";
@@ -29,7 +30,8 @@ import { zoneRequirement } from "./zone-requirement.js";
 const NONE: GetCapacityResponse = { available_capacity: "0", maximum_volume_size: { value: "0" }, minimum_volume_size: { value: MiB.toString() } };
 
 export async function getCapacity(deps: ControllerDeps, req: GetCapacityRequest__Output, ctx: RpcContext): Promise<GetCapacityResponse> {
-  for (const cap of req.volume_capabilities) if (capabilityProblem(cap)) return NONE;
+  // an access mode left UNKNOWN asks about no mode in particular: only what is named can be unsupported
+  for (const cap of req.volume_capabilities) if (capabilityProblem(cap, { anyMode: isUnknownMode(cap) })) return NONE;
   const params = req.parameters ?? {};
   const parsed = Object.keys(params).length === 0 ? undefined : parseParameters(params, deps.defaults);
   const volumes = parsed ? [parsed.hostingVolume] : await deps.hostingVolumes.list();

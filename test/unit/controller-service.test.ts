@@ -889,6 +889,25 @@ describe("GetCapacity as csi-provisioner's capacity tracking calls it", () => {
     );
   });
 
+  test("the sidecar's own capability (Mount, access mode UNKNOWN: 'any') gets the room; a named unsupported mode or fs_type still gets 0", async () => {
+    // external-provisioner v4 pkg/capacity/capacity.go: AccessType Mount{}, AccessMode UNKNOWN
+    const sidecar = { mount: { fs_type: "", mount_flags: [] }, access_mode: { mode: "UNKNOWN" } };
+    const r = await ctl.call<GetCapacityResponse__Output>("GetCapacity", {
+      parameters: classParams(HV),
+      volume_capabilities: [sidecar],
+      accessible_topology: { segments: {} },
+    });
+    const space = blockd.volumes.get(HV);
+    assert.ok(space);
+    assert.equal(r.available_capacity, String(space.freeBytes - 10n * MiBn));
+    const noMode = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: classParams(HV), volume_capabilities: [{ mount: { fs_type: "" } }] });
+    assert.equal(noMode.available_capacity, r.available_capacity, "no access mode at all is 'any' too");
+    for (const cap of [mountCap("xfs", "MULTI_NODE_MULTI_WRITER"), { mount: { fs_type: "btrfs" }, access_mode: { mode: "UNKNOWN" } }]) {
+      const none = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: classParams(HV), volume_capabilities: [cap] });
+      assert.equal(none.available_capacity, "0", JSON.stringify(cap));
+    }
+  });
+
   test("a class without a hosting volume cannot provision: INVALID_ARGUMENT, never another volume's room", async () => {
     const { hostingVolume: _none, ...noVolume } = classParams(HV);
     const e = await codeOf(ctl.call("GetCapacity", { parameters: noVolume, accessible_topology: { segments: {} } }));
