@@ -127,7 +127,8 @@ async function haPathsUp(volumeId: string): Promise<number | undefined> {
     "-e",
     `fetch('http://127.0.0.1:${port}/metrics').then((r) => r.text()).then((t) => process.stdout.write(t))`,
   ]);
-  const line = text.split("\n").find((l) => l.startsWith(`gluster_block_ha_paths_up{volume="${volumeId}"}`));
+  // the registry adds its default labels after the gauge's own: gluster_block_ha_paths_up{volume="...",component="..."} 3
+  const line = text.split("\n").find((l) => l.startsWith("gluster_block_ha_paths_up{") && l.includes(`volume="${volumeId}"`));
   return line === undefined ? undefined : Number(line.split(" ").pop());
 }
 
