@@ -254,6 +254,19 @@ export class Attacher {
   }
 
   /**
+   * Marks the map read-only on this host (BLKROSET) for a read-only access
+   * mode. The target refuses the writes (the reader's LUN is write protected
+   * in its ACL), but LIO's MODE SENSE does not report it (WP=0 in the lab's
+   * 6.1 kernels), so the kernel thinks the disk writable; XFS then clears
+   * stale log blocks on a read-only mount and the mount fails with EREMOTEIO
+   * ("log recovery write I/O error"). A read-only block device is written by
+   * no filesystem.
+   */
+  async setReadOnly(map: DmMap, budget: Budget): Promise<void> {
+    await this.deps.exec("blockdev", ["--setro", this.devicePath(map)], { timeoutMs: budget.cap(5_000), logger: this.deps.log, ...signalOf(budget) });
+  }
+
+  /**
    * Undoes attach from what the host shows: flush and remove the map, delete
    * each path, log out of every portal (unless `keepSessions`), delete the
    * node records and forget the WWID. Idempotent; a gone target only makes it

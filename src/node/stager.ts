@@ -95,6 +95,7 @@ export class Stager {
       throw err;
     }
     if (attached.missingPortals.length > 0) log.warn("staged without every portal; healing will retry them", { missing: attached.missingPortals });
+    if (p.cap.readOnlyMode) await this.deps.attacher.setReadOnly(attached.map, budget);
     rec = await this.deps.records.put({ ...rec, phase: "attached", device: attached.map.name });
 
     if (p.cap.accessType === "mount") rec = await this.mountFilesystem(p, rec, attached.map, attached.devicePath, budget, log);

@@ -488,6 +488,10 @@ describe("published read-only by the controller (publish_context readOnly: its L
     host.calls.length = 0;
     await stage({ volume_capability: mountCap("ext4"), publish_context: RO });
     assert.ok(!host.calls.some((c) => c.file === "e2fsck" || c.file.startsWith("mkfs")), "nothing writes to a write-protected LUN");
+    // LIO does not report the write protection (MODE SENSE WP=0): the host marks the map read-only itself, before the mount
+    const setro = host.calls.findIndex((c) => c.file === "blockdev" && c.args[0] === "--setro" && (c.args[1] ?? "").endsWith(`/${host.mapOf(WWID)}`));
+    const mounted = host.calls.findIndex((c) => c.file === "mount" && c.args.includes(stagingPath()));
+    assert.ok(setro >= 0 && setro < mounted, `blockdev --setro on the map before the mount (${setro}, ${mounted})`);
     const staged = host.mounts.find((m) => m.target === stagingPath());
     assert.ok(staged?.options.includes("ro"), `staging mount options ${staged?.options.join(",")}`);
     await srv.NodePublishVolume!(roPublishReq(), ctx);
@@ -511,6 +515,7 @@ describe("published read-only by the controller (publish_context readOnly: its L
 
   test("a Block volume published read-only is bound read-only", async () => {
     await stage({ volume_capability: blockCap(), publish_context: RO });
+    assert.ok(host.calls.some((c) => c.file === "blockdev" && c.args[0] === "--setro"), "the map is read-only on the host");
     const file = host.kubelet("plugins/kubernetes.io/csi/volumeDevices/publish/pv1/pod1");
     await srv.NodePublishVolume!(roPublishReq({ volume_capability: blockCap(), target_path: file }), ctx);
     assert.ok(host.mounts.find((m) => m.target === file)?.options.includes("ro"));
@@ -519,6 +524,7 @@ describe("published read-only by the controller (publish_context readOnly: its L
 
 test("block mode: no format; publish binds the dm device onto a file", async () => {
   await stage({ volume_capability: blockCap() });
+  assert.ok(!host.calls.some((c) => c.file === "blockdev" && c.args[0] === "--setro"), "a writer's map stays writable");
   assert.ok(!host.calls.some((c) => c.file.startsWith("mkfs") || c.file === "blkid"));
   const tp = host.kubelet("plugins/kubernetes.io/csi/volumeDevices/publish/pv1/pod1");
   await publish({ target_path: tp, volume_capability: blockCap() });
