@@ -6,7 +6,7 @@
 import { rm } from "node:fs/promises";
 import { BlockEngine, type BlockEngineOptions } from "../../src/glusterblock/engine/block-engine.js";
 import { LocalNode } from "../../src/glusterblock/engine/local-node.js";
-import type { NodeStatusInfo, PeerRef, Peers, TargetResult, TargetStatusAnswer } from "../../src/glusterblock/engine/peers.js";
+import type { NodeStatusInfo, PeerRef, Peers, TargetInspection, TargetResult, TargetStatusAnswer } from "../../src/glusterblock/engine/peers.js";
 import { GlusterCli } from "../../src/glusterblock/gluster/gluster-cli.js";
 import { ConfigfsLioTargets } from "../../src/glusterblock/lio/configfs-lio-targets.js";
 import type { BlockStore } from "../../src/glusterblock/volume/block-store.js";
@@ -49,6 +49,9 @@ export class LocalPeers implements Peers {
   }
   ping(host: string): Promise<NodeStatusInfo> {
     return Promise.resolve().then(() => this.node("ping", host).nodeStatus());
+  }
+  inspect(host: string, ref: PeerRef): Promise<TargetInspection> {
+    return Promise.resolve().then(() => this.node("inspect", host).inspect(ref));
   }
 }
 
