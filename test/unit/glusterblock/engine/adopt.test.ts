@@ -10,11 +10,11 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { extLine, readExtensions } from "../../../../src/glusterblock/engine/extensions.js";
 import { ConfigfsLioTargets } from "../../../../src/glusterblock/lio/configfs-lio-targets.js";
-import { cfgstringFor, iqnFor, wwidFor } from "../../../../src/identity/names.js";
+import { iqnFor, wwidFor } from "../../../../src/identity/names.js";
 import { BlockNotFoundError, HostUnreachableError, InvalidRequestError, PartialFailureError, PreconditionError } from "../../../../src/glusterblock/errors.js";
 import { hostLine } from "../../../../src/glusterblock/journal/index.js";
 import { gbidFor } from "../../../doubles/names.js";
-import { CONFIGFS_ROOT as ROOT, localEngine, seedCsiBlock, type LocalEngine } from "../../../helpers/local-engine.js";
+import { CONFIGFS_ROOT as ROOT, localEngine, seedCsiBlock, seedOriginalBlock, type LocalEngine } from "../../../helpers/local-engine.js";
 
 const VOLUME = "block-test";
 /** the create's host order: the original's TPG order (tpg1 = .11); its journal's host lines are in thread order */
@@ -66,33 +66,8 @@ beforeEach(() => {
   local.peers.down.clear();
 });
 
-/** The block as 0.5.1 leaves it: its journal as recorded, and on every host the target it made (generated ACLs, its TPG order, tpg-auth). */
-async function seedOriginal(name: Sample): Promise<{ gbid: string; iqn: string }> {
-  const s = SAMPLES[name];
-  for (const n of await local.store.listNames()) await local.store.removeMeta(n);
-  // a proof left by an earlier test would name this very journal once adopted again
-  await local.store.removeAclProof(name);
-  await local.store.append(name, s.journal.replace(/^PASSWORD: .*$/m, `PASSWORD: ${s.password}`));
-  for (const [host, h] of local.hosts) {
-    h.fs.ops.length = 0;
-    // nobody logged in from an earlier test
-    for (const tag of [1, 2, 3]) for (const i of h.fs.sessionsOn(iqnFor(s.gbid), tag)) h.fs.logout(iqnFor(s.gbid), tag, i);
-    await new ConfigfsLioTargets({ root: ROOT, fs: h.fs }).apply({
-      name,
-      gbid: s.gbid,
-      cfgstring: cfgstringFor(VOLUME, "localhost", s.gbid),
-      sizeBytes: 1073741824,
-      iqn: iqnFor(s.gbid),
-      hosts: TPG_ORDER,
-      localHost: host,
-      aoHost: s.prio,
-      ...(s.password ? { auth: { userid: s.gbid, password: s.password } } : {}),
-      generateNodeAcls: true,
-      acls: [],
-    });
-  }
-  return { gbid: s.gbid, iqn: iqnFor(s.gbid) };
-}
+const seedOriginal = (name: Sample): Promise<{ gbid: string; iqn: string }> =>
+  seedOriginalBlock(local, name, { ...SAMPLES[name], sizeBytes: 1073741824, tpgOrder: TPG_ORDER });
 
 const fsOf = (host: string) => local.hosts.get(host)?.fs ?? assert.fail(`no host ${host}`);
 const tagOf = (host: string): number => TPG_ORDER.indexOf(host as (typeof TPG_ORDER)[number]) + 1;
