@@ -624,3 +624,41 @@ describe("topology (topology.enabled)", () => {
     assert.deepEqual(rulesBoundTo(objs, pod(findObject(objs, "DaemonSet", "-node")).serviceAccountName, "ClusterRole"), []);
   });
 });
+
+describe("the import's rights (controller.import.enabled)", () => {
+  const allows = (rules: Rule[], group: string, resource: string, verb: string): boolean =>
+    rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+  // the calls as written in src/controller/import/import-kube.ts: this.core.readNamespacedSecret(...), this.core.patchPersistentVolume(...)
+  const importCalls = (): [string, string][] => {
+    const src = readFileSync(join(ROOT, "src/controller/import/import-kube.ts"), "utf8");
+    const VERB: Record<string, string> = { create: "create", read: "get", list: "list", delete: "delete", patch: "patch" };
+    const RESOURCE: Record<string, string> = {
+      Secret: "secrets",
+      Pod: "pods",
+      PersistentVolume: "persistentvolumes",
+      PersistentVolumeClaim: "persistentvolumeclaims",
+    };
+    return [...src.matchAll(/this\.core\.(create|read|list|delete|patch)(?:Namespaced)?([A-Z]\w*?)\(/g)].map(([, op, kind]) => {
+      const resource = RESOURCE[kind ?? ""];
+      const verb = VERB[op ?? ""];
+      assert.ok(resource && verb, `no RBAC mapping for ${op ?? ""} ${kind ?? ""}: add it here and to controller-import-clusterrole.yaml`);
+      return [resource, verb];
+    });
+  };
+
+  test("on: every call the import makes is granted cluster-wide (the claim's namespace is any)", () => {
+    const calls = importCalls();
+    assert.ok(calls.length >= 8, `found only ${calls.length} API calls in import-kube.ts`);
+    const objs = renderChart({ set: ["controller.import.enabled=true"] });
+    const cluster = rulesBoundTo(objs, pod(findObject(objs, "Deployment", "-controller")).serviceAccountName, "ClusterRole");
+    for (const [resource, verb] of calls) assert.ok(allows(cluster, "", resource, verb), `the import calls ${verb} ${resource} but RBAC does not grant it`);
+  });
+
+  test("off by default: no cluster-wide Secret reads and no claim deletes", () => {
+    const objs = renderChart();
+    const cluster = rulesBoundTo(objs, pod(findObject(objs, "Deployment", "-controller")).serviceAccountName, "ClusterRole");
+    assert.ok(!cluster.some((r) => r.resources.includes("secrets")));
+    assert.ok(!allows(cluster, "", "persistentvolumeclaims", "delete"));
+    assert.ok(!allows(cluster, "", "persistentvolumeclaims", "create"));
+  });
+});

@@ -24,7 +24,7 @@ import { IQN_PREFIX, iqnFor, validateBlockName, validateVolumeName } from "../..
 import { DEFAULT_ISCSI_PORT } from "../../identity/portal.js";
 import { formatVolumeId, MAX_VOLUME_ID_BYTES } from "../../csi/volume-id.js";
 import { toVolumeContext } from "../../csi/volume-context.js";
-import { ChapSecrets, chapSecretName } from "../chap-secrets.js";
+import { ChapSecrets, chapSecretName, type ChapSecretSpec } from "../chap-secrets.js";
 import { nullLogger } from "../../util/log.js";
 
 /** The in-tree plugin's CHAP Secret keys and type, as those provisioners wrote them. */
@@ -74,7 +74,8 @@ export interface TranslateInput {
   reclaimPolicy: string;
 }
 
-export type Translation = { ok: true; pv: V1PersistentVolume; secret?: V1Secret; notes: string[] } | { ok: false; reasons: string[] };
+/** `secret` is the CHAP Secret to write, `chap` what ChapSecrets.ensure() writes it from (both absent without CHAP). */
+export type Translation = { ok: true; pv: V1PersistentVolume; secret?: V1Secret; chap?: ChapSecretSpec; notes: string[] } | { ok: false; reasons: string[] };
 
 /** The block an in-tree PV names, or why it is not a gluster-block PV. */
 export function glusterBlockOf(pv: V1PersistentVolume): { block: string; heketiId?: string } | { reasons: string[] } {
@@ -196,8 +197,8 @@ export function translatePv(input: TranslateInput): Translation {
   const volumeMode = pv.spec?.volumeMode ?? "Filesystem";
   const fsType = volumeMode === "Filesystem" ? iscsi.fsType || "ext4" : "";
   const name = importedPvName(pvName);
-  const secret = block.auth
-    ? new ChapSecrets(undefined, input.namespace, input.driverName, nullLogger).build({
+  const chapSpec: ChapSecretSpec | undefined = block.auth
+    ? {
         csiName: name,
         volumeId: volumeHandle,
         gbid: block.gbid,
@@ -205,8 +206,9 @@ export function translatePv(input: TranslateInput): Translation {
         password: block.password,
         pvName: name,
         pvc: { namespace: ns, name: cn },
-      })
+      }
     : undefined;
+  const secret = chapSpec ? new ChapSecrets(undefined, input.namespace, input.driverName, nullLogger).build(chapSpec) : undefined;
   const csiPv: V1PersistentVolume = {
     apiVersion: "v1",
     kind: "PersistentVolume",
@@ -244,5 +246,5 @@ export function translatePv(input: TranslateInput): Translation {
       },
     },
   };
-  return { ok: true, pv: csiPv, ...(secret ? { secret } : {}), notes };
+  return { ok: true, pv: csiPv, ...(secret && chapSpec ? { secret, chap: chapSpec } : {}), notes };
 }
