@@ -332,8 +332,14 @@ for (const [label, opts, kubelet, driver, callBudgetSeconds] of [
       // one Event per claim and reason: read, created once, its count patched on a repeat (in any namespace)
       for (const verb of ["get", "create", "patch"])
         assert.ok(allows(bound("ClusterRole"), "", "events", verb), `the controller's Events need ${verb} on events cluster-wide`);
-      // least privilege: Secrets only in the namespace, never cluster-wide
-      assert.ok(!bound("ClusterRole").some((r) => r.resources.includes("secrets")), "no cluster-wide Secret access");
+      // least privilege: Secrets only in the namespace; cluster-wide only the import's read of in-tree CHAP
+      // Secrets, with controller.import.enabled (the all-options file turns it on)
+      const clusterSecrets = bound("ClusterRole").filter((r) => r.resources.includes("secrets"));
+      assert.ok(
+        clusterSecrets.every((r) => r.verbs.join() === "get"),
+        "cluster-wide, Secrets are read at most",
+      );
+      assert.equal(clusterSecrets.length > 0, label === "every option", "cluster-wide Secret reads only with controller.import.enabled");
       assert.ok(allows(bound("Role"), "coordination.k8s.io", "leases", "update"), "sidecar leader election needs leases");
       assert.ok(allows(bound("ClusterRole"), "storage.k8s.io", "volumeattachments", "patch"), "the attacher patches VolumeAttachments");
       const nodeSa = pod(findObject(objs, "DaemonSet", "-node")).serviceAccountName;
