@@ -1,9 +1,12 @@
 // A stand-in for the Kubernetes API server: plain HTTP, the few endpoints the
 // controller uses (Secrets create/get/replace/list/delete, Pods list, Events
 // create/get/merge-patch, StorageClasses and CSINodes list, Nodes get; the
-// node plugin's Node get too), objects kept in
+// node plugin's Node get too; the import's PersistentVolumes get/create/
+// merge-patch and PersistentVolumeClaims get/create/delete with
+// preconditions; no PV controller binds anything), objects kept in
 // memory, every request recorded. `kubeconfig()` writes a kubeconfig that points
 // @kubernetes/client-node at it.
+import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -17,7 +20,29 @@ export interface RecordedRequest {
   body: unknown;
 }
 
-type Obj = Record<string, unknown> & { metadata?: { name?: string; namespace?: string; labels?: Record<string, string>; resourceVersion?: string } };
+type Obj = Record<string, unknown> & {
+  metadata?: {
+    name?: string;
+    namespace?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    resourceVersion?: string;
+    finalizers?: string[];
+    deletionTimestamp?: string;
+  };
+};
+
+/** RFC 7386: objects merge, null removes, anything else replaces. */
+function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
+  const out: Record<string, unknown> =
+    typeof target === "object" && target !== null && !Array.isArray(target) ? { ...(target as Record<string, unknown>) } : {};
+  for (const [k, v] of Object.entries(patch as Record<string, unknown>)) {
+    if (v === null) delete out[k];
+    else out[k] = mergePatch(out[k], v);
+  }
+  return out;
+}
 
 function matches(labels: Record<string, string> | undefined, selector: string | null): boolean {
   if (!selector) return true;
@@ -40,6 +65,12 @@ export class KubeApiStandin {
   csiNodes: Obj[] = [];
   /** Nodes, cluster-scoped (their zone labels) */
   nodes: Obj[] = [];
+  /** name -> PersistentVolume */
+  readonly pvs = new Map<string, Obj>();
+  /** namespace/name -> PersistentVolumeClaim; a delete of one with finalizers only sets its deletionTimestamp */
+  readonly claims = new Map<string, Obj>();
+  /** a deleted claim stays, with its deletionTimestamp, until a test removes it (pvc-protection waiting for a pod) */
+  claimsLinger = false;
   /** "METHOD path-regex" -> HTTP status to answer once */
   readonly failNext = new Map<string, number>();
   private server: Server | undefined;
@@ -130,7 +161,10 @@ export class KubeApiStandin {
         return this.send(res, 200, { kind: "PodList", apiVersion: "v1", metadata: {}, items });
       }
       if (kind === "events") return this.eventsRoute(res, method, ns, name, body as Obj, req.headers["content-type"] ?? "");
+      if (kind === "persistentvolumeclaims") return this.claimsRoute(res, method, ns, name, body as Obj);
     }
+    if (p[0] === "api" && p[1] === "v1" && p[2] === "persistentvolumes")
+      return this.pvsRoute(res, method, p[3], body as Obj, req.headers["content-type"] ?? "");
     if (p[0] === "api" && p[1] === "v1" && p[2] === "nodes" && p[3] && !p[4] && method === "GET") {
       const node = this.nodes.find((x) => x.metadata?.name === p[3]);
       return node
@@ -201,6 +235,63 @@ export class KubeApiStandin {
     if (method === "DELETE") {
       this.secrets.delete(key);
       return this.send(res, 200, { kind: "Status", apiVersion: "v1", status: "Success" });
+    }
+    this.send(res, 405, status(405, "MethodNotAllowed", method));
+  }
+
+  private stored(body: Obj, extra: Obj["metadata"] = {}): Obj {
+    return { ...body, metadata: { ...body.metadata, ...extra, resourceVersion: String(this.rv++) } };
+  }
+
+  private pvsRoute(res: ServerResponse, method: string, name: string | undefined, body: Obj, contentType: string): void {
+    if (!name && method === "POST") {
+      const n = body.metadata?.name ?? "";
+      if (this.pvs.has(n)) return this.send(res, 409, status(409, "AlreadyExists", `persistentvolumes "${n}" already exists`));
+      const obj = this.stored(body, { uid: randomUUID() });
+      this.pvs.set(n, obj);
+      return this.send(res, 201, obj);
+    }
+    const cur = name ? this.pvs.get(name) : undefined;
+    if (!name || !cur) return this.send(res, 404, status(404, "NotFound", `persistentvolumes "${name ?? ""}" not found`));
+    if (method === "GET") return this.send(res, 200, cur);
+    if (method === "PATCH") {
+      if (contentType.split(";")[0] !== "application/merge-patch+json")
+        return this.send(res, 415, status(415, "UnsupportedMediaType", `the API stand-in takes merge patches only, not ${contentType}`));
+      const obj = this.stored(mergePatch(cur, body) as Obj);
+      this.pvs.set(name, obj);
+      return this.send(res, 200, obj);
+    }
+    this.send(res, 405, status(405, "MethodNotAllowed", method));
+  }
+
+  private claimsRoute(res: ServerResponse, method: string, ns: string, name: string | undefined, body: Obj): void {
+    if (!name && method === "POST") {
+      const n = body.metadata?.name ?? "";
+      if (this.claims.has(`${ns}/${n}`)) return this.send(res, 409, status(409, "AlreadyExists", `persistentvolumeclaims "${n}" already exists`));
+      // as the API server does: the uid is its own, and pvc-protection's admission adds the finalizer
+      const obj = this.stored(body, { namespace: ns, uid: randomUUID(), finalizers: ["kubernetes.io/pvc-protection"] });
+      this.claims.set(`${ns}/${n}`, { ...obj, status: { phase: "Pending" } });
+      return this.send(res, 201, this.claims.get(`${ns}/${n}`));
+    }
+    const key = `${ns}/${name ?? ""}`;
+    const cur = this.claims.get(key);
+    if (!name || !cur) return this.send(res, 404, status(404, "NotFound", `persistentvolumeclaims "${name ?? ""}" not found`));
+    if (method === "GET") return this.send(res, 200, cur);
+    if (method === "DELETE") {
+      const pre = (body as { preconditions?: { uid?: string; resourceVersion?: string } } | undefined)?.preconditions;
+      if ((pre?.uid && pre.uid !== cur.metadata?.uid) || (pre?.resourceVersion && pre.resourceVersion !== cur.metadata?.resourceVersion))
+        return this.send(
+          res,
+          409,
+          status(409, "Conflict", `Precondition failed: UID in precondition: ${pre.uid ?? ""}, UID in object meta: ${cur.metadata?.uid ?? ""}`),
+        );
+      if (this.claimsLinger && (cur.metadata?.finalizers ?? []).length > 0) {
+        const obj = this.stored(cur, { deletionTimestamp: new Date().toISOString() });
+        this.claims.set(key, obj);
+        return this.send(res, 200, obj);
+      }
+      this.claims.delete(key);
+      return this.send(res, 200, cur);
     }
     this.send(res, 405, status(405, "MethodNotAllowed", method));
   }

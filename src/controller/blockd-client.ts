@@ -36,6 +36,8 @@ import type { TargetStatusReport__Output } from "../generated/glusterblock/v1/Ta
 import type { ReloadBlockResponse__Output } from "../generated/glusterblock/v1/ReloadBlockResponse.js";
 import type { GetTargetStatusesRequest } from "../generated/glusterblock/v1/GetTargetStatusesRequest.js";
 import type { TargetStatusReports__Output } from "../generated/glusterblock/v1/TargetStatusReports.js";
+import type { AdoptBlockRequest } from "../generated/glusterblock/v1/AdoptBlockRequest.js";
+import type { AdoptBlockResponse__Output } from "../generated/glusterblock/v1/AdoptBlockResponse.js";
 import type { BlockdDiscovery } from "./discovery.js";
 import { blockdError } from "./errors.js";
 import type { Logger } from "../util/log.js";
@@ -54,6 +56,8 @@ export interface BlockdMethods {
   GetNodeStatus: [Record<string, never>, NodeStatus__Output];
   GetTargetStatus: [GetBlockRequest, TargetStatusReport__Output];
   GetTargetStatuses: [GetTargetStatusesRequest, TargetStatusReports__Output];
+  /** `gluster-block-csi import` only: a block made by the original gluster-block to per-initiator ACLs */
+  AdoptBlock: [AdoptBlockRequest, AdoptBlockResponse__Output];
 }
 export type BlockdMethod = keyof BlockdMethods;
 

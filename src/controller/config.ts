@@ -14,6 +14,7 @@ import { BLOCKD_PORT } from "../rpc/blockd-port.js";
 import { SUPPORTED_FS_TYPES } from "./capabilities.js";
 import { DEFAULT_VOLUME_BYTES, MiB } from "./capacity.js";
 import { DEFAULT_BLOCKD_SELECTOR, endpointOf, KubeDiscovery, StaticDiscovery, type BlockdDiscovery } from "./discovery.js";
+import type { KubeConfig } from "@kubernetes/client-node";
 import { ClientNodeKubeApi, driverNamespace, loadKubeConfig, type KubeApi, type KubeMode } from "./kube-api.js";
 import { BlockdClient } from "./blockd-client.js";
 import { ChapSecrets } from "./chap-secrets.js";
@@ -253,6 +254,8 @@ export function controllerConfig(f: ParsedFlags, driverName: string, env: NodeJS
 export interface BuiltController {
   deps: ControllerDeps;
   kube?: KubeApi;
+  /** the Kubernetes client configuration `kube` was made from (none with an overridden `kube`) */
+  kubeConfig?: KubeConfig;
   close(): void;
 }
 
@@ -301,6 +304,7 @@ export async function buildController(cfg: ControllerConfig, log: Logger, overri
   const events = new PvcEvents(kube, `${cfg.driverName}/controller`, log);
   return {
     kube,
+    ...(kc ? { kubeConfig: kc } : {}),
     deps: {
       health: new HealthTransitions(events),
       blockd,

@@ -68,13 +68,26 @@ function toKubeError(op: string, err: unknown): KubeApiError {
   return new KubeApiError(op, 0, "NetworkError", `${op}: ${msg}`);
 }
 
-async function call<T>(op: string, fn: () => Promise<T>): Promise<T> {
+/** One API call: its failure as a KubeApiError naming `op`. */
+export async function kubeCall<T>(op: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
     throw toKubeError(op, err);
   }
 }
+
+/** One read: undefined for HTTP 404, other failures as kubeCall's. */
+export async function kubeRead<T>(op: string, fn: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await kubeCall(op, fn);
+  } catch (err) {
+    if (err instanceof KubeApiError && err.httpStatus === 404) return undefined;
+    throw err;
+  }
+}
+
+const call = kubeCall;
 
 export class ClientNodeKubeApi implements KubeApi {
   private readonly core: CoreV1Api;

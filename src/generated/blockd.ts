@@ -2,6 +2,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { EnumTypeDefinition, MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { AdoptBlockRequest as _glusterblock_v1_AdoptBlockRequest, AdoptBlockRequest__Output as _glusterblock_v1_AdoptBlockRequest__Output } from './glusterblock/v1/AdoptBlockRequest.js';
+import type { AdoptBlockResponse as _glusterblock_v1_AdoptBlockResponse, AdoptBlockResponse__Output as _glusterblock_v1_AdoptBlockResponse__Output } from './glusterblock/v1/AdoptBlockResponse.js';
 import type { AuditFinding as _glusterblock_v1_AuditFinding, AuditFinding__Output as _glusterblock_v1_AuditFinding__Output } from './glusterblock/v1/AuditFinding.js';
 import type { AuditReport as _glusterblock_v1_AuditReport, AuditReport__Output as _glusterblock_v1_AuditReport__Output } from './glusterblock/v1/AuditReport.js';
 import type { AuditRequest as _glusterblock_v1_AuditRequest, AuditRequest__Output as _glusterblock_v1_AuditRequest__Output } from './glusterblock/v1/AuditRequest.js';
@@ -17,6 +19,7 @@ import type { GetBlockRequest as _glusterblock_v1_GetBlockRequest, GetBlockReque
 import type { GetNodeStatusRequest as _glusterblock_v1_GetNodeStatusRequest, GetNodeStatusRequest__Output as _glusterblock_v1_GetNodeStatusRequest__Output } from './glusterblock/v1/GetNodeStatusRequest.js';
 import type { GetTargetStatusesRequest as _glusterblock_v1_GetTargetStatusesRequest, GetTargetStatusesRequest__Output as _glusterblock_v1_GetTargetStatusesRequest__Output } from './glusterblock/v1/GetTargetStatusesRequest.js';
 import type { GetVolumeSpaceRequest as _glusterblock_v1_GetVolumeSpaceRequest, GetVolumeSpaceRequest__Output as _glusterblock_v1_GetVolumeSpaceRequest__Output } from './glusterblock/v1/GetVolumeSpaceRequest.js';
+import type { HostSessions as _glusterblock_v1_HostSessions, HostSessions__Output as _glusterblock_v1_HostSessions__Output } from './glusterblock/v1/HostSessions.js';
 import type { ListBlocksRequest as _glusterblock_v1_ListBlocksRequest, ListBlocksRequest__Output as _glusterblock_v1_ListBlocksRequest__Output } from './glusterblock/v1/ListBlocksRequest.js';
 import type { ListBlocksResponse as _glusterblock_v1_ListBlocksResponse, ListBlocksResponse__Output as _glusterblock_v1_ListBlocksResponse__Output } from './glusterblock/v1/ListBlocksResponse.js';
 import type { ModifyAuthRequest as _glusterblock_v1_ModifyAuthRequest, ModifyAuthRequest__Output as _glusterblock_v1_ModifyAuthRequest__Output } from './glusterblock/v1/ModifyAuthRequest.js';
@@ -24,8 +27,10 @@ import type { ModifyAuthResponse as _glusterblock_v1_ModifyAuthResponse, ModifyA
 import type { NodeStatus as _glusterblock_v1_NodeStatus, NodeStatus__Output as _glusterblock_v1_NodeStatus__Output } from './glusterblock/v1/NodeStatus.js';
 import type { PeerBlockRef as _glusterblock_v1_PeerBlockRef, PeerBlockRef__Output as _glusterblock_v1_PeerBlockRef__Output } from './glusterblock/v1/PeerBlockRef.js';
 import type { PeerBlockRefs as _glusterblock_v1_PeerBlockRefs, PeerBlockRefs__Output as _glusterblock_v1_PeerBlockRefs__Output } from './glusterblock/v1/PeerBlockRefs.js';
+import type { PeerTargetInspection as _glusterblock_v1_PeerTargetInspection, PeerTargetInspection__Output as _glusterblock_v1_PeerTargetInspection__Output } from './glusterblock/v1/PeerTargetInspection.js';
 import type { PeerTargetResult as _glusterblock_v1_PeerTargetResult, PeerTargetResult__Output as _glusterblock_v1_PeerTargetResult__Output } from './glusterblock/v1/PeerTargetResult.js';
 import type { PeerTargetResults as _glusterblock_v1_PeerTargetResults, PeerTargetResults__Output as _glusterblock_v1_PeerTargetResults__Output } from './glusterblock/v1/PeerTargetResults.js';
+import type { PeerTpg as _glusterblock_v1_PeerTpg, PeerTpg__Output as _glusterblock_v1_PeerTpg__Output } from './glusterblock/v1/PeerTpg.js';
 import type { PingRequest as _glusterblock_v1_PingRequest, PingRequest__Output as _glusterblock_v1_PingRequest__Output } from './glusterblock/v1/PingRequest.js';
 import type { ReloadBlockResponse as _glusterblock_v1_ReloadBlockResponse, ReloadBlockResponse__Output as _glusterblock_v1_ReloadBlockResponse__Output } from './glusterblock/v1/ReloadBlockResponse.js';
 import type { ReplaceNodeRequest as _glusterblock_v1_ReplaceNodeRequest, ReplaceNodeRequest__Output as _glusterblock_v1_ReplaceNodeRequest__Output } from './glusterblock/v1/ReplaceNodeRequest.js';
@@ -47,6 +52,8 @@ export interface ProtoGrpcType {
   glusterblock: {
     v1: {
       AclMode: EnumTypeDefinition
+      AdoptBlockRequest: MessageTypeDefinition<_glusterblock_v1_AdoptBlockRequest, _glusterblock_v1_AdoptBlockRequest__Output>
+      AdoptBlockResponse: MessageTypeDefinition<_glusterblock_v1_AdoptBlockResponse, _glusterblock_v1_AdoptBlockResponse__Output>
       AuditFinding: MessageTypeDefinition<_glusterblock_v1_AuditFinding, _glusterblock_v1_AuditFinding__Output>
       AuditReport: MessageTypeDefinition<_glusterblock_v1_AuditReport, _glusterblock_v1_AuditReport__Output>
       AuditRequest: MessageTypeDefinition<_glusterblock_v1_AuditRequest, _glusterblock_v1_AuditRequest__Output>
@@ -62,6 +69,7 @@ export interface ProtoGrpcType {
       GetNodeStatusRequest: MessageTypeDefinition<_glusterblock_v1_GetNodeStatusRequest, _glusterblock_v1_GetNodeStatusRequest__Output>
       GetTargetStatusesRequest: MessageTypeDefinition<_glusterblock_v1_GetTargetStatusesRequest, _glusterblock_v1_GetTargetStatusesRequest__Output>
       GetVolumeSpaceRequest: MessageTypeDefinition<_glusterblock_v1_GetVolumeSpaceRequest, _glusterblock_v1_GetVolumeSpaceRequest__Output>
+      HostSessions: MessageTypeDefinition<_glusterblock_v1_HostSessions, _glusterblock_v1_HostSessions__Output>
       ListBlocksRequest: MessageTypeDefinition<_glusterblock_v1_ListBlocksRequest, _glusterblock_v1_ListBlocksRequest__Output>
       ListBlocksResponse: MessageTypeDefinition<_glusterblock_v1_ListBlocksResponse, _glusterblock_v1_ListBlocksResponse__Output>
       ModifyAuthRequest: MessageTypeDefinition<_glusterblock_v1_ModifyAuthRequest, _glusterblock_v1_ModifyAuthRequest__Output>
@@ -69,8 +77,10 @@ export interface ProtoGrpcType {
       NodeStatus: MessageTypeDefinition<_glusterblock_v1_NodeStatus, _glusterblock_v1_NodeStatus__Output>
       PeerBlockRef: MessageTypeDefinition<_glusterblock_v1_PeerBlockRef, _glusterblock_v1_PeerBlockRef__Output>
       PeerBlockRefs: MessageTypeDefinition<_glusterblock_v1_PeerBlockRefs, _glusterblock_v1_PeerBlockRefs__Output>
+      PeerTargetInspection: MessageTypeDefinition<_glusterblock_v1_PeerTargetInspection, _glusterblock_v1_PeerTargetInspection__Output>
       PeerTargetResult: MessageTypeDefinition<_glusterblock_v1_PeerTargetResult, _glusterblock_v1_PeerTargetResult__Output>
       PeerTargetResults: MessageTypeDefinition<_glusterblock_v1_PeerTargetResults, _glusterblock_v1_PeerTargetResults__Output>
+      PeerTpg: MessageTypeDefinition<_glusterblock_v1_PeerTpg, _glusterblock_v1_PeerTpg__Output>
       PingRequest: MessageTypeDefinition<_glusterblock_v1_PingRequest, _glusterblock_v1_PingRequest__Output>
       Prealloc: EnumTypeDefinition
       ReloadBlockResponse: MessageTypeDefinition<_glusterblock_v1_ReloadBlockResponse, _glusterblock_v1_ReloadBlockResponse__Output>

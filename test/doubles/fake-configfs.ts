@@ -72,6 +72,8 @@ export class FakeConfigfs implements ConfigFs {
   readonly reconfigs: { path: string; size: number }[] = [];
   /** throw a simulated crash instead of performing the mutation with this index (0-based) */
   crashAt: number | undefined;
+  /** the initiators logged in to each TPG (login(), logout()) */
+  private readonly sessionsOf = new WeakMap<Dir, Set<string>>();
 
   constructor(readonly root = "/sys/kernel/config/target") {
     this.tree = this.dir("root", true);
@@ -135,6 +137,11 @@ export class FakeConfigfs implements ConfigFs {
       if (this.hasUserChildren(n)) throw err("ENOTEMPTY", path);
       if (this.linksTo(path).length > 0) throw err("EBUSY", `${path} is linked`);
       if (n.role === "aluaGroup") this.dropAluaGroup(posix.dirname(posix.dirname(path)), name);
+      if (n.role === "acl") {
+        // the kernel closes the sessions of an ACL it removes
+        const tpg = this.find(posix.dirname(posix.dirname(path)));
+        if (tpg?.t === "dir") this.sessions(tpg).delete(name);
+      }
       parent.children.delete(name);
     });
   }
@@ -177,6 +184,45 @@ export class FakeConfigfs implements ConfigFs {
   }
 
   // ---- test helpers -------------------------------------------------------
+
+  /**
+   * An initiator's iSCSI login to a TPG, admitted as the kernel admits it: the
+   * TPG enabled, and an explicit ACL of its name or generated ACLs on. A
+   * session stays until logout(), the TPG's disable or its ACL's removal; a
+   * switch of generate_node_acls to 0 leaves it (the kernel refuses only the
+   * next login).
+   */
+  login(iqn: string, tag: number, initiator: string): boolean {
+    const tpg = this.find(`${this.root}/iscsi/${iqn}/tpgt_${tag}`);
+    if (tpg?.t !== "dir" || Number(tpg.data.enable) !== 1) return false;
+    const acls = tpg.children.get("acls");
+    const attrib = tpg.children.get("attrib");
+    const explicit = acls?.t === "dir" && acls.children.has(initiator);
+    const generated = attrib?.t === "dir" && Number(attrib.data.generate_node_acls) === 1;
+    if (!explicit && !generated) return false;
+    this.sessions(tpg).add(initiator);
+    return true;
+  }
+
+  logout(iqn: string, tag: number, initiator: string): void {
+    const tpg = this.find(`${this.root}/iscsi/${iqn}/tpgt_${tag}`);
+    if (tpg?.t === "dir") this.sessions(tpg).delete(initiator);
+  }
+
+  /** the initiators logged in to a TPG now */
+  sessionsOn(iqn: string, tag: number): string[] {
+    const tpg = this.find(`${this.root}/iscsi/${iqn}/tpgt_${tag}`);
+    return tpg?.t === "dir" ? [...this.sessions(tpg)].sort() : [];
+  }
+
+  private sessions(tpg: Dir): Set<string> {
+    let set = this.sessionsOf.get(tpg);
+    if (!set) {
+      set = new Set();
+      this.sessionsOf.set(tpg, set);
+    }
+    return set;
+  }
 
   /** a snapshot of every path with its kind, for "nothing left" checks */
   paths(): string[] {
@@ -379,7 +425,7 @@ export class FakeConfigfs implements ConfigFs {
         return this.dir("np", false);
       case "acls":
         if (!/^(iqn\.|eui\.|naa\.)/.test(name)) throw err("EINVAL", `bad initiator ${name}`);
-        return this.makeAcl();
+        return this.makeAcl(posix.dirname(posix.dirname(path)), name);
       case "acl": {
         if (!/^lun_\d+$/.test(name)) throw err("EINVAL", `bad mapped LUN ${name}`);
         // as the kernel: write_protect is the mapping's (its se_dev_entry), made by the link and gone with it; unlinked,
@@ -630,11 +676,20 @@ export class FakeConfigfs implements ConfigFs {
         // older kernels refuse to enable an active TPG (6.1 accepts it)
         if (Number(tpg.data.enable) === n) throw err("EINVAL", `TPG already ${n === 1 ? "active" : "inactive"}`);
         tpg.data.enable = n;
+        // a disabled TPG drops its sessions
+        if (n === 0) this.sessions(tpg).clear();
       },
     });
+    // as target_show_dynamic_sessions: the initiator of each session through a generated ACL, one a line
     tpg.children.set(
       "dynamic_sessions",
-      this.ro(() => ""),
+      this.ro(() => {
+        const acls = tpg.children.get("acls");
+        return [...this.sessions(tpg)]
+          .filter((i) => !(acls?.t === "dir" && acls.children.has(i)))
+          .map((i) => `${i}\n`)
+          .join("");
+      }),
     );
     return tpg;
   }
@@ -649,7 +704,7 @@ export class FakeConfigfs implements ConfigFs {
     return auth;
   }
 
-  private makeAcl(): Dir {
+  private makeAcl(tpgPath: string, initiator: string): Dir {
     const acl = this.dir("acl", false);
     acl.children.set("auth", this.makeAuth());
     acl.children.set("attrib", this.dir("group", true));
@@ -657,7 +712,12 @@ export class FakeConfigfs implements ConfigFs {
     acl.children.set("fabric_statistics", this.dir("group", true));
     acl.children.set(
       "info",
-      this.ro(() => "No active iSCSI Session for Initiator Endpoint\n"),
+      this.ro(() => {
+        const tpg = this.find(tpgPath);
+        return tpg?.t === "dir" && this.sessions(tpg).has(initiator)
+          ? `InitiatorName: ${initiator}\nInitiatorAlias: \nLIO Session ID: 1   ISID: 0x00023d000001  TSIH: 1  SessionType: Normal\nSession State: TARG_SESS_STATE_LOGGED_IN\n`
+          : `No active iSCSI Session for Initiator Endpoint: ${initiator}\n`;
+      }),
     );
     acl.children.set(
       "cmdsn_depth",

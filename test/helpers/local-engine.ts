@@ -6,12 +6,13 @@
 import { rm } from "node:fs/promises";
 import { BlockEngine, type BlockEngineOptions } from "../../src/glusterblock/engine/block-engine.js";
 import { LocalNode } from "../../src/glusterblock/engine/local-node.js";
-import type { NodeStatusInfo, PeerRef, Peers, TargetResult, TargetStatusAnswer } from "../../src/glusterblock/engine/peers.js";
+import type { NodeStatusInfo, PeerRef, Peers, TargetInspection, TargetResult, TargetStatusAnswer } from "../../src/glusterblock/engine/peers.js";
 import { GlusterCli } from "../../src/glusterblock/gluster/gluster-cli.js";
 import { ConfigfsLioTargets } from "../../src/glusterblock/lio/configfs-lio-targets.js";
 import type { BlockStore } from "../../src/glusterblock/volume/block-store.js";
 import { extLine } from "../../src/glusterblock/engine/extensions.js";
 import { createDoneLines, createIntentLines, hostLine } from "../../src/glusterblock/journal/index.js";
+import { cfgstringFor, iqnFor } from "../../src/identity/names.js";
 import { exec, type Exec } from "../../src/util/exec.js";
 import { nullLogger } from "../../src/util/log.js";
 import { FakeConfigfs } from "../doubles/fake-configfs.js";
@@ -49,6 +50,9 @@ export class LocalPeers implements Peers {
   }
   ping(host: string): Promise<NodeStatusInfo> {
     return Promise.resolve().then(() => this.node("ping", host).nodeStatus());
+  }
+  inspect(host: string, ref: PeerRef): Promise<TargetInspection> {
+    return Promise.resolve().then(() => this.node("inspect", host).inspect(ref));
   }
 }
 
@@ -111,4 +115,50 @@ export async function seedCsiBlock(local: LocalEngine, b: { volume: string; bloc
     await h.local.apply({ volume: b.volume, block: b.block, gbid: b.gbid }).catch((e: unknown) => {
       throw new Error(`${host}: ${String(e)}`);
     });
+}
+
+/** One of the journals recorded from gluster-block 0.5.1 (test/fixtures/journal) and what its LIO held. */
+export interface OriginalSample {
+  /** the journal file's text; PASSWORD's value is replaced by `password` */
+  journal: string;
+  gbid: string;
+  /** PRIOPATH: its TPG's LUN in the ALUA active/optimized group */
+  prio: string;
+  /** "" without CHAP */
+  password: string;
+  sizeBytes: number;
+  /** the create's host order: the original's TPG order (its journal's host lines are in thread order) */
+  tpgOrder: readonly string[];
+}
+
+/**
+ * Replaces every journal with the sample block `name` as 0.5.1 leaves it: its
+ * journal as recorded, its ACL proof gone, nobody logged in, and on every
+ * host the target 0.5.1 made (generated ACLs, its TPG order, tpg-auth with
+ * userid = GBID: shared/research/gluster-block-samples/targetcli-ls-a1.txt).
+ */
+export async function seedOriginalBlock(local: LocalEngine, name: string, s: OriginalSample): Promise<{ gbid: string; iqn: string }> {
+  const iqn = iqnFor(s.gbid);
+  for (const n of await local.store.listNames()) await local.store.removeMeta(n);
+  // a proof left by an earlier test would name this very journal once adopted again
+  await local.store.removeAclProof(name);
+  await local.store.append(name, s.journal.replace(/^PASSWORD: .*$/m, `PASSWORD: ${s.password}`));
+  for (const [host, h] of local.hosts) {
+    h.fs.ops.length = 0;
+    for (let tag = 1; tag <= s.tpgOrder.length; tag++) for (const i of h.fs.sessionsOn(iqn, tag)) h.fs.logout(iqn, tag, i);
+    await new ConfigfsLioTargets({ root: CONFIGFS_ROOT, fs: h.fs }).apply({
+      name,
+      gbid: s.gbid,
+      cfgstring: cfgstringFor(local.store.volume, "localhost", s.gbid),
+      sizeBytes: s.sizeBytes,
+      iqn,
+      hosts: s.tpgOrder,
+      localHost: host,
+      aoHost: s.prio,
+      ...(s.password ? { auth: { userid: s.gbid, password: s.password } } : {}),
+      generateNodeAcls: true,
+      acls: [],
+    });
+  }
+  return { gbid: s.gbid, iqn };
 }

@@ -332,8 +332,14 @@ for (const [label, opts, kubelet, driver, callBudgetSeconds] of [
       // one Event per claim and reason: read, created once, its count patched on a repeat (in any namespace)
       for (const verb of ["get", "create", "patch"])
         assert.ok(allows(bound("ClusterRole"), "", "events", verb), `the controller's Events need ${verb} on events cluster-wide`);
-      // least privilege: Secrets only in the namespace, never cluster-wide
-      assert.ok(!bound("ClusterRole").some((r) => r.resources.includes("secrets")), "no cluster-wide Secret access");
+      // least privilege: Secrets only in the namespace; cluster-wide only the import's read of in-tree CHAP
+      // Secrets, with controller.import.enabled (the all-options file turns it on)
+      const clusterSecrets = bound("ClusterRole").filter((r) => r.resources.includes("secrets"));
+      assert.ok(
+        clusterSecrets.every((r) => r.verbs.join() === "get"),
+        "cluster-wide, Secrets are read at most",
+      );
+      assert.equal(clusterSecrets.length > 0, label === "every option", "cluster-wide Secret reads only with controller.import.enabled");
       assert.ok(allows(bound("Role"), "coordination.k8s.io", "leases", "update"), "sidecar leader election needs leases");
       assert.ok(allows(bound("ClusterRole"), "storage.k8s.io", "volumeattachments", "patch"), "the attacher patches VolumeAttachments");
       const nodeSa = pod(findObject(objs, "DaemonSet", "-node")).serviceAccountName;
@@ -622,5 +628,43 @@ describe("topology (topology.enabled)", () => {
     assert.equal(envOf(c).GBCSI_ZONE_LABEL, undefined);
     assert.equal(mountAt(c, TOKEN_DIR), undefined);
     assert.deepEqual(rulesBoundTo(objs, pod(findObject(objs, "DaemonSet", "-node")).serviceAccountName, "ClusterRole"), []);
+  });
+});
+
+describe("the import's rights (controller.import.enabled)", () => {
+  const allows = (rules: Rule[], group: string, resource: string, verb: string): boolean =>
+    rules.some((r) => r.apiGroups.includes(group) && r.resources.includes(resource) && r.verbs.includes(verb));
+  // the calls as written in src/controller/import/import-kube.ts: this.core.readNamespacedSecret(...), this.core.patchPersistentVolume(...)
+  const importCalls = (): [string, string][] => {
+    const src = readFileSync(join(ROOT, "src/controller/import/import-kube.ts"), "utf8");
+    const VERB: Record<string, string> = { create: "create", read: "get", list: "list", delete: "delete", patch: "patch" };
+    const RESOURCE: Record<string, string> = {
+      Secret: "secrets",
+      Pod: "pods",
+      PersistentVolume: "persistentvolumes",
+      PersistentVolumeClaim: "persistentvolumeclaims",
+    };
+    return [...src.matchAll(/this\.core\.(create|read|list|delete|patch)(?:Namespaced)?([A-Z]\w*?)\(/g)].map(([, op, kind]) => {
+      const resource = RESOURCE[kind ?? ""];
+      const verb = VERB[op ?? ""];
+      assert.ok(resource && verb, `no RBAC mapping for ${op ?? ""} ${kind ?? ""}: add it here and to controller-import-clusterrole.yaml`);
+      return [resource, verb];
+    });
+  };
+
+  test("on: every call the import makes is granted cluster-wide (the claim's namespace is any)", () => {
+    const calls = importCalls();
+    assert.ok(calls.length >= 8, `found only ${calls.length} API calls in import-kube.ts`);
+    const objs = renderChart({ set: ["controller.import.enabled=true"] });
+    const cluster = rulesBoundTo(objs, pod(findObject(objs, "Deployment", "-controller")).serviceAccountName, "ClusterRole");
+    for (const [resource, verb] of calls) assert.ok(allows(cluster, "", resource, verb), `the import calls ${verb} ${resource} but RBAC does not grant it`);
+  });
+
+  test("off by default: no cluster-wide Secret reads and no claim deletes", () => {
+    const objs = renderChart();
+    const cluster = rulesBoundTo(objs, pod(findObject(objs, "Deployment", "-controller")).serviceAccountName, "ClusterRole");
+    assert.ok(!cluster.some((r) => r.resources.includes("secrets")));
+    assert.ok(!allows(cluster, "", "persistentvolumeclaims", "delete"));
+    assert.ok(!allows(cluster, "", "persistentvolumeclaims", "create"));
   });
 });

@@ -28,7 +28,7 @@ for (const program of ["gluster-block-csi", "gluster-blockd"] as const) {
 test("gluster-block-csi refuses an unknown mode and a bad driver name", async () => {
   const mode = await runProgram("gluster-block-csi", ["sideways"]);
   assert.equal(mode.code, 2);
-  assert.match(mode.stderr, /unknown mode "sideways": expected controller or node/);
+  assert.match(mode.stderr, /unknown mode "sideways": expected controller, node or import/);
   const name = await runProgram("gluster-block-csi", ["node", "--driver-name", "Not_A_DNS_Name"]);
   assert.equal(name.code, 2);
   assert.match(name.stderr, /--driver-name: driver name must be a DNS subdomain/);

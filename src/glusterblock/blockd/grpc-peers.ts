@@ -8,7 +8,16 @@ import type { BlockdPeerClient } from "../../generated/glusterblock/v1/BlockdPee
 import type { PeerTargetResult__Output } from "../../generated/glusterblock/v1/PeerTargetResult.js";
 import type { PeerTargetResults__Output } from "../../generated/glusterblock/v1/PeerTargetResults.js";
 import type { NodeStatus__Output } from "../../generated/glusterblock/v1/NodeStatus.js";
-import { PING_TIMEOUT_MS, type Peers, type PeerRef, type TargetResult, type TargetStatusAnswer, type NodeStatusInfo } from "../engine/peers.js";
+import type { PeerTargetInspection__Output } from "../../generated/glusterblock/v1/PeerTargetInspection.js";
+import {
+  PING_TIMEOUT_MS,
+  type Peers,
+  type PeerRef,
+  type TargetResult,
+  type TargetStatusAnswer,
+  type NodeStatusInfo,
+  type TargetInspection,
+} from "../engine/peers.js";
 import { statusInBatches } from "./status-batches.js";
 import type { LocalNode } from "../engine/local-node.js";
 import { withKey } from "../../rpc/peer-auth.js";
@@ -80,6 +89,26 @@ export class GrpcPeers implements Peers {
     if (host === this.opts.local.host) return this.opts.local.nodeStatus();
     const r = await unary<NodeStatus__Output>(this.client(host), "Ping", {}, { timeoutMs, metadata: withKey(this.opts.key) });
     return { host: r.host, version: r.version, targets: r.targets, activePaths: r.active_paths, ready: r.ready };
+  }
+
+  async inspect(host: string, ref: PeerRef): Promise<TargetInspection> {
+    if (host === this.opts.local.host) return this.opts.local.inspect(ref);
+    const r = await unary<PeerTargetInspection__Output>(this.client(host), "InspectTarget", ref, {
+      timeoutMs: this.opts.timeoutMs ?? 120_000,
+      metadata: withKey(this.opts.key),
+    });
+    return {
+      host: r.host || host,
+      present: r.present,
+      tpgs: r.tpgs.map((t) => ({
+        tag: t.tag,
+        enabled: t.enabled,
+        portals: t.portals,
+        generateNodeAcls: t.generate_node_acls,
+        dynamicSessions: t.dynamic_sessions,
+        aclSessions: t.acl_sessions,
+      })),
+    };
   }
 
   close(): void {

@@ -125,6 +125,24 @@ export function blockdService(engine: BlockEngine, auditor: Auditor): AsyncHandl
       const r = await forCall(ctx).targetStatuses(req.volume, req.blocks);
       return { blocks: r.map((b) => ("error" in b ? { block: b.block, hosts: [], error: b.error } : { block: b.block, hosts: b.hosts, error: "" })) };
     },
+    async AdoptBlock(req, ctx) {
+      const r = await forCall(ctx).adopt({ volume: req.volume, block: req.block, initiators: req.initiators, dryRun: req.dry_run });
+      return {
+        outcome: r.outcome,
+        gbid: r.gbid,
+        iqn: r.iqn,
+        wwid: r.wwid,
+        size_bytes: r.sizeBytes.toString(),
+        hosts: r.hosts,
+        portals: r.portals,
+        initiators: r.initiators,
+        sessions: r.sessions,
+        changes: r.changes,
+        successful_on: r.successfulOn,
+        failed_on: r.failedOn,
+        auth: r.auth,
+      };
+    },
     async GetNodeStatus() {
       const s = await auditor.local.nodeStatus();
       return { host: s.host, version: s.version, targets: s.targets, active_paths: s.activePaths, ready: s.ready };
@@ -151,6 +169,21 @@ export function peerService(local: LocalNode): AsyncHandlers<BlockdPeerHandlers>
     async Ping() {
       const s = await local.nodeStatus();
       return { host: s.host, version: s.version, targets: s.targets, active_paths: s.activePaths, ready: s.ready };
+    },
+    async InspectTarget(ref) {
+      const r = await local.inspect(ref);
+      return {
+        host: r.host,
+        present: r.present,
+        tpgs: r.tpgs.map((t) => ({
+          tag: t.tag,
+          enabled: t.enabled,
+          portals: t.portals,
+          generate_node_acls: t.generateNodeAcls,
+          dynamic_sessions: t.dynamicSessions,
+          acl_sessions: t.aclSessions,
+        })),
+      };
     },
   };
 }

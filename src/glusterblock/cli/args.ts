@@ -24,6 +24,7 @@ import { SizeError, SECTOR_SIZE, checkDeviceSize, parseSize } from "../../identi
 import type { CliCommand, CreateCommand, ParsedArgs } from "./types.js";
 import type { JsonStyle } from "./json.js";
 import { BLOCK_SIZES, HA_COUNT, IO_TIMEOUT_SEC, RING_BUFFER_MB } from "../../identity/limits.js";
+import { isInitiatorName } from "../../identity/initiator-name.js";
 
 /** Exit code of every argument error (the original's -1). */
 export const USAGE_EXIT_CODE = 255;
@@ -43,6 +44,7 @@ export const USAGE = {
   reload: "gluster-block reload <volname/blockname> [force] [--json*]",
   genconfig: "gluster-block genconfig <volname[,volume2,volume3,...]> enable-tpg <host> [--json*]",
   audit: "gluster-block audit <volname> [--fix] [--json*]",
+  adopt: "gluster-block adopt <volname/blockname> [initiator <iqn1[,iqn2,...]>] [--dry-run] [--json*]",
   general: "gluster-block [timeout <seconds>] <command> <volname[/blockname]> [<args>] [--json*]",
 } as const;
 
@@ -247,6 +249,24 @@ function parseReload(args: readonly string[]): CliCommand {
   return { kind: "reload", volume, block, force };
 }
 
+function parseAdopt(args: readonly string[]): CliCommand {
+  const { volume, block } = volBlock(args[0]);
+  let initiators: string[] = [];
+  let dryRun = false;
+  for (let i = 1; i < args.length; i++) {
+    const a = args[i];
+    if (a === "--dry-run" && !dryRun) dryRun = true;
+    else if (a === "initiator" && initiators.length === 0) {
+      const list = args[++i];
+      if (list === undefined) throw new ArgError("missing <iqn1[,iqn2,...]> after initiator");
+      initiators = list.split(",");
+      const bad = initiators.find((x) => !isInitiatorName(x));
+      if (bad !== undefined) throw new ArgError(`${quoteForMessage(bad)} is not an iSCSI initiator name (iqn., eui. or naa.)`);
+    } else throw new ArgError(`unknown option ${quoteForMessage(a ?? "")} for adopt`);
+  }
+  return { kind: "adopt", volume, block, initiators: [...new Set(initiators)], dryRun };
+}
+
 function parseGenconfig(args: readonly string[]): CliCommand {
   const list = args[0];
   if (list === undefined) throw new ArgError("missing <volname[,volume2,...]>");
@@ -294,6 +314,7 @@ const PARSERS: Readonly<Record<string, { usage: string; parse: (args: readonly s
   replace: { usage: USAGE.replace, parse: parseReplace },
   reload: { usage: USAGE.reload, parse: parseReload },
   genconfig: { usage: USAGE.genconfig, parse: parseGenconfig },
+  adopt: { usage: USAGE.adopt, parse: parseAdopt },
   audit: {
     usage: USAGE.audit,
     parse: (a) => {

@@ -17,9 +17,11 @@ import type { ModifyAuthResponse__Output } from "../../generated/glusterblock/v1
 import type { ResizeBlockResponse__Output } from "../../generated/glusterblock/v1/ResizeBlockResponse.js";
 import type { ReloadBlockResponse__Output } from "../../generated/glusterblock/v1/ReloadBlockResponse.js";
 import type { AuditReport__Output } from "../../generated/glusterblock/v1/AuditReport.js";
+import type { AdoptBlockResponse__Output } from "../../generated/glusterblock/v1/AdoptBlockResponse.js";
 import type { ReplaceNodeResponse__Output } from "../../generated/glusterblock/v1/ReplaceNodeResponse.js";
 import { parseArgs, CliUsageError } from "./args.js";
 import {
+  renderAdopt,
   renderAudit,
   renderCreate,
   renderDelete,
@@ -172,6 +174,23 @@ async function dispatch(call: BlockdCall, c: CliCommand, json: JsonStyle | undef
             detail: `${f.host ? `${f.host}: ` : ""}${f.detail}`,
             ...(c.fix ? { action: f.fixed ? "fixed" : "none" } : {}),
           })),
+        },
+        json,
+      );
+    }
+    case "adopt": {
+      const r = await call<AdoptBlockResponse__Output>("AdoptBlock", { volume: c.volume, block: c.block, initiators: c.initiators, dry_run: c.dryRun });
+      return renderAdopt(
+        {
+          name: c.block,
+          outcome: r.outcome,
+          gbid: r.gbid,
+          iqn: r.iqn,
+          wwid: r.wwid,
+          portals: r.portals,
+          sessions: r.sessions,
+          initiators: r.initiators,
+          changes: r.changes,
         },
         json,
       );

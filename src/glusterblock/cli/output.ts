@@ -9,6 +9,7 @@
 // trailing one.
 import { formatSize } from "../../identity/size.js";
 import type {
+  AdoptResult,
   AuditResult,
   CliOutput,
   CreateResult,
@@ -102,7 +103,7 @@ export function renderHelp(version: string = ORIGINAL_VERSION_INFO.version): Cli
       "  replace <volname/blockname> <old-node> <new-node> [force]\n" +
       "        replace operations.\n" +
       "\n" +
-      AUDIT_HELP +
+      OUR_COMMANDS_HELP +
       "  reload <volname/blockname> [force]\n" +
       "        reload a block device.\n" +
       "\n" +
@@ -130,7 +131,17 @@ export function renderHelp(version: string = ORIGINAL_VERSION_INFO.version): Cli
 export const AUDIT_HELP =
   "  audit   <volname> [--fix]\n" + "        check every block device of the volume against its metadata; --fix repairs what is safe.\n" + "\n";
 
-export type Operation = "create" | "list" | "info" | "delete" | "modify" | "modify-size" | "replace" | "reload" | "genconfig" | "audit";
+/** Ours too: the road off the original (README, "Migrating from gluster-block 0.5.x / heketi"). */
+export const ADOPT_HELP =
+  "  adopt   <volname/blockname> [initiator <iqn1[,iqn2,...]>] [--dry-run]\n" +
+  "        turn a block made by gluster-block 0.5.x to per-initiator ACLs, keeping its identity;\n" +
+  "        every initiator logged in now (and those named) stays let in; --dry-run lists the changes.\n" +
+  "\n";
+
+/** Every line of help the original did not have (tests remove it to compare with the original's). */
+export const OUR_COMMANDS_HELP = AUDIT_HELP + ADOPT_HELP;
+
+export type Operation = "create" | "list" | "info" | "delete" | "modify" | "modify-size" | "replace" | "reload" | "genconfig" | "audit" | "adopt";
 
 /**
  * A failed operation: JSON `{"RESULT":"FAIL","errCode":N,"errMsg":"..."}`;
@@ -385,6 +396,53 @@ export function renderReplace(r: ReplaceResult, style?: JsonStyle): CliOutput {
       (portalFailed === undefined ? "" : `REPLACE PORTAL FAILED ON: ${spaced(portalFailed)}\n`) +
       (portalOk === undefined ? "" : `REPLACE PORTAL SUCCESS ON: ${spaced(portalOk)}\n`) +
       `RESULT: ${result}\n\n`,
+    code,
+  );
+}
+
+/**
+ * Ours (the original had no adopt), in the original's `KEY: value` style:
+ * the block's identity, who was logged in where, the initiators let in, one
+ * CHANGE line per change made (or, dry run, to be made), and the outcome.
+ */
+export function renderAdopt(r: AdoptResult, style?: JsonStyle): CliOutput {
+  const code = exitCodeOf(r.errCode);
+  const result = code === 0 ? "SUCCESS" : "FAIL";
+  const outcome = r.outcome === "adopted" ? "ADOPTED" : r.outcome === "already-adopted" ? "ALREADY ADOPTED" : "DRY RUN: NOTHING CHANGED";
+  if (style !== undefined) {
+    return json(
+      jsonObject([
+        ["NAME", r.name],
+        ["GBID", r.gbid],
+        ["IQN", r.iqn],
+        ["WWID", r.wwid],
+        ["PORTAL(S)", [...r.portals]],
+        [
+          "LOGGED IN",
+          r.sessions.map((s) =>
+            jsonObject([
+              ["HOST", s.host],
+              ["INITIATORS", [...s.initiators]],
+            ]),
+          ),
+        ],
+        ["INITIATORS", [...r.initiators]],
+        ["CHANGES", [...r.changes]],
+        ["OUTCOME", outcome],
+        ["RESULT", result],
+      ]),
+      style,
+      code,
+    );
+  }
+  return emit(
+    `NAME: ${r.name}\nGBID: ${r.gbid}\nIQN: ${r.iqn}\nWWID: ${r.wwid}\n` +
+      `PORTAL(S): ${r.portals.length === 0 ? "-" : spaced(r.portals)}\n` +
+      r.sessions.map((s) => `LOGGED IN ON ${s.host}:${s.initiators.length === 0 ? " -" : spaced(s.initiators)}\n`).join("") +
+      `INITIATORS:${r.initiators.length === 0 ? " -" : spaced(r.initiators)}\n` +
+      r.changes.map((c) => `CHANGE: ${c}\n`).join("") +
+      `OUTCOME: ${outcome}\n` +
+      `RESULT: ${result}\n`,
     code,
   );
 }

@@ -79,6 +79,15 @@ export interface AuditCommand {
   readonly volume: string;
   readonly fix: boolean;
 }
+/** Ours: a block made by the original (generated ACLs) turned to per-initiator ACLs, its identity kept; dryRun lists what would change. */
+export interface AdoptCommand {
+  readonly kind: "adopt";
+  readonly volume: string;
+  readonly block: string;
+  /** initiators to let in beside those logged in now */
+  readonly initiators: readonly string[];
+  readonly dryRun: boolean;
+}
 export interface HelpCommand {
   readonly kind: "help";
 }
@@ -97,6 +106,7 @@ export type CliCommand =
   | ReloadCommand
   | GenconfigCommand
   | AuditCommand
+  | AdoptCommand
   | HelpCommand
   | VersionCommand;
 
@@ -234,6 +244,20 @@ export interface AuditResult {
   readonly volume: string;
   readonly fix: boolean;
   readonly findings: readonly AuditFinding[];
+  readonly errCode?: number;
+}
+
+export interface AdoptResult {
+  readonly name: string;
+  /** "adopted", "already-adopted" or "dry-run" */
+  readonly outcome: string;
+  readonly gbid: string;
+  readonly iqn: string;
+  readonly wwid: string;
+  readonly portals: readonly string[];
+  readonly sessions: readonly { readonly host: string; readonly initiators: readonly string[] }[];
+  readonly initiators: readonly string[];
+  readonly changes: readonly string[];
   readonly errCode?: number;
 }
 

@@ -40,8 +40,9 @@ import {
 } from "../errors.js";
 import { readExtensions, extLine, haHosts } from "./extensions.js";
 import { aclProofFor, aclSynced } from "./acl-sync.js";
-import { PING_TIMEOUT_MS, type Peers, type PeerRef, type TargetResult } from "./peers.js";
-import type { CreateRequest, CreateOutcome, HostsOutcome } from "./requests.js";
+import { PING_TIMEOUT_MS, type Peers, type PeerRef, type TargetInspection, type TargetResult } from "./peers.js";
+import type { AdoptOutcome, AdoptRequest, CreateRequest, CreateOutcome, HostsOutcome } from "./requests.js";
+import { adoptPlan, checkJournalAdoptable, lateSessions } from "./adopt-plan.js";
 import type { BlockSummary } from "../journal/index.js";
 import { toBlockSummary } from "../journal/index.js";
 import { resolvePeerNames } from "../gluster/peer-addresses.js";
@@ -683,6 +684,111 @@ export class BlockEngine {
         force: req.force,
       };
     });
+  }
+
+  /**
+   * Adoption of a block made by the original (generated ACLs) as
+   * per-initiator ACL fencing, keeping its identity and credentials; the
+   * rules and refusals are adopt-plan.ts's. The steps, each durable before
+   * the next, so a retry from any point converges: (1) the survey: every HA
+   * host answers, and its LIO says the TPG order and who is logged in; (2)
+   * one journal append: HOSTS, INITIATORS, ACLMODE EXPLICIT (the intent);
+   * (3) every host converges to it; (4) a second survey: a login between the
+   * first and the switch is still live and is let in too (one round is
+   * enough: once switched, no host admits a new initiator); (5) the ACL
+   * proof. A retry finds an EXPLICIT block without a proof and does 1 and 3-5
+   * again; with the proof it answers "already-adopted" and changes nothing.
+   */
+  async adopt(req: AdoptRequest): Promise<AdoptOutcome> {
+    const bad = req.initiators.filter((i) => !isInitiatorName(i));
+    if (bad.length > 0) throw new InvalidRequestError(`${bad.map((i) => JSON.stringify(i)).join(", ")}: not an iSCSI initiator name (iqn., eui. or naa.)`);
+    return this.withBlock(req.volume, req.block, async (store) => {
+      const meta = await store.readMeta(req.block);
+      if (!meta || meta.entryCreate === undefined) throw new BlockNotFoundError(req.volume, req.block);
+      checkJournalAdoptable(meta);
+      const ext = readExtensions(meta);
+      const ref: PeerRef = { volume: meta.volume, block: meta.name, gbid: meta.gbid };
+      type Extra = Pick<AdoptOutcome, "sessions" | "changes"> & HostsOutcome & { hosts?: string[]; initiators?: string[] };
+      const answer = (outcome: AdoptOutcome["outcome"], m: BlockMeta, extra: Extra): AdoptOutcome => {
+        const e = readExtensions(m);
+        const hosts = extra.hosts ?? haHosts(m, e);
+        return {
+          outcome,
+          gbid: m.gbid,
+          iqn: iqnFor(m.gbid),
+          wwid: wwidFor(m.gbid),
+          sizeBytes: m.sizeBytes,
+          portals: hosts.map((h) => portalOf(h, this.iscsiPort)),
+          auth: m.password !== "",
+          ...extra,
+          hosts,
+          initiators: extra.initiators ?? e.initiators,
+        };
+      };
+      if (ext.aclMode === "EXPLICIT" && (await this.aclProven(store, meta))) {
+        const outside = req.initiators.filter((i) => !ext.initiators.includes(i) && !ext.readOnlyInitiators.includes(i));
+        if (outside.length > 0)
+          throw new PreconditionError(
+            `block ${req.volume}/${req.block} is adopted already, and ${outside.join(", ")} is not let in: that is ControllerPublish's to decide; nothing was changed`,
+          );
+        return answer("already-adopted", meta, { sessions: [], changes: [], successfulOn: exportedOn(meta), failedOn: [] });
+      }
+      const hosts = haHosts(meta, ext);
+      const survey = (): Promise<TargetInspection[]> => this.survey(hosts, ref);
+      const plan = adoptPlan(meta, await survey(), req.initiators, this.iscsiPort);
+      if (req.dryRun)
+        return answer("dry-run", meta, {
+          sessions: plan.sessions,
+          changes: plan.changes,
+          successfulOn: [],
+          failedOn: [],
+          hosts: plan.hosts,
+          initiators: plan.initiators,
+        });
+      await this.append(store, req.block, plan.lines, "journal:adopt-intent");
+      let current = await this.existing(store, req.block);
+      let r = await this.convergeAdopted(store, current);
+      const late = lateSessions(current, await survey());
+      const changes = [...plan.changes];
+      if (late.length > 0) {
+        const e = readExtensions(current);
+        await this.append(store, req.block, extLine("INITIATORS", [...e.initiators, ...late].join(" ")), "journal:adopt-late");
+        for (const i of late) changes.push(`journal: INITIATORS + ${i} (logged in during the adoption)`);
+        current = await this.existing(store, req.block);
+        r = await this.convergeAdopted(store, current);
+      }
+      await this.recordAclSync(store, current, r);
+      return answer("adopted", current, { sessions: plan.sessions, changes, ...r });
+    });
+  }
+
+  /** Every host answers (else nothing is changed), and its LIO says what it holds of the block. */
+  private async survey(hosts: readonly string[], ref: PeerRef): Promise<TargetInspection[]> {
+    const pings = await Promise.allSettled(hosts.map((h) => this.opts.peers.ping(h, PING_TIMEOUT_MS)));
+    const down = hosts.filter((_h, i) => pings[i]?.status === "rejected");
+    if (down.length > 0) throw new HostUnreachableError(down, "gluster-blockd does not answer there; nothing was changed");
+    const read = await Promise.allSettled(hosts.map((h) => this.opts.peers.inspect(h, ref)));
+    const failed = hosts.flatMap((h, i) => {
+      const x = read[i];
+      return x?.status === "rejected" ? [`${h}: ${x.reason instanceof Error ? x.reason.message : String(x.reason)}`] : [];
+    });
+    if (failed.length > 0)
+      throw new HostUnreachableError(
+        hosts.filter((_h, i) => read[i]?.status === "rejected"),
+        `its LIO could not be read (${failed.join("; ")})`,
+      );
+    return read.flatMap((x) => (x.status === "fulfilled" ? [x.value] : []));
+  }
+
+  private async convergeAdopted(store: BlockStore, meta: BlockMeta): Promise<HostsOutcome> {
+    const r = await this.configureHosts(store, meta, "access");
+    if (r.failedOn.length > 0)
+      throw new PartialFailureError(
+        `adoption of ${meta.volume}/${meta.name} did not converge on ${r.failedOn.join(", ")}; the journal holds it, so adopt again (or reload) to finish`,
+        r.failedOn,
+        r.successfulOn,
+      );
+    return r;
   }
 
   /** The original's `reload`: converge every HA host's target to the journal. */

@@ -18,7 +18,8 @@
 import { formatEntry } from "../journal/index.js";
 import type { BlockMeta } from "../journal/index.js";
 
-export type ExtKey = "HOSTS" | "ACLMODE" | "INITIATORS" | "ROINITIATORS" | "PREALLOC" | "OWNER";
+export const EXT_KEYS = ["HOSTS", "ACLMODE", "INITIATORS", "ROINITIATORS", "PREALLOC", "OWNER"] as const;
+export type ExtKey = (typeof EXT_KEYS)[number];
 
 export interface BlockExtensions {
   /** undefined for blocks made by the original */

@@ -11,7 +11,7 @@ import { targetSpecFor } from "./target-spec.js";
 import { targetDifferences } from "./target-match.js";
 import { haHosts, readExtensions } from "./extensions.js";
 import { TargetCounts } from "./target-counts.js";
-import type { PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo } from "./peers.js";
+import type { PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo, TargetInspection } from "./peers.js";
 import type { Exec } from "../../util/exec.js";
 import type { Logger } from "../../util/log.js";
 import { VERSION } from "../../util/version.js";
@@ -125,6 +125,25 @@ export class LocalNode {
     const wanted = specs.flatMap((s) => ("error" in s ? [] : [s.iqn]));
     const states = await this.opts.lio.getMany(wanted);
     return specs.map((s) => ("error" in s ? { host: this.host, error: s.error } : this.judge(s, states.get(s.iqn))));
+  }
+
+  /** The block's target as this node's LIO holds it, with its live sessions (an adoption's survey); nothing written. */
+  async inspect(ref: PeerRef): Promise<TargetInspection> {
+    const meta = await this.meta(ref);
+    const tpgs = await this.opts.lio.sessions(iqnFor(meta.gbid));
+    if (tpgs === undefined) return { host: this.host, present: false, tpgs: [] };
+    return {
+      host: this.host,
+      present: true,
+      tpgs: tpgs.map((t) => ({
+        tag: t.tag,
+        enabled: t.enabled,
+        portals: t.portals,
+        generateNodeAcls: t.generateNodeAcls,
+        dynamicSessions: t.dynamic,
+        aclSessions: t.explicit,
+      })),
+    };
   }
 
   private judge(spec: BlockTargetSpec, state: LioBlockState | undefined): TargetResult {

@@ -26,6 +26,27 @@ export interface NodeStatusInfo {
   ready: boolean;
 }
 
+/** One TPG of a block's target as a host's LIO holds it, with who is logged in to it now. */
+export interface InspectedTpg {
+  tag: number;
+  enabled: boolean;
+  /** `ip:port` */
+  portals: string[];
+  generateNodeAcls: boolean;
+  /** initiators logged in now through a generated ACL (demo mode) */
+  dynamicSessions: string[];
+  /** initiators logged in now through their explicit ACL */
+  aclSessions: string[];
+}
+
+/** What a host's LIO holds of a block's target, read only (an adoption's survey). */
+export interface TargetInspection {
+  host: string;
+  /** the target exists there */
+  present: boolean;
+  tpgs: InspectedTpg[];
+}
+
 export interface Peers {
   apply(host: string, ref: PeerRef): Promise<TargetResult>;
   remove(host: string, ref: PeerRef): Promise<TargetResult>;
@@ -33,6 +54,7 @@ export interface Peers {
   /** status() of many blocks on one host in one round trip (the audit); an answer per ref, in order */
   statusMany(host: string, refs: readonly PeerRef[]): Promise<TargetStatusAnswer[]>;
   ping(host: string, timeoutMs?: number): Promise<NodeStatusInfo>;
+  inspect(host: string, ref: PeerRef): Promise<TargetInspection>;
 }
 
 /**

@@ -38,3 +38,30 @@ export interface HostsOutcome {
   successfulOn: string[];
   failedOn: string[];
 }
+
+export interface AdoptRequest {
+  readonly volume: string;
+  readonly block: string;
+  /** initiators to let in beside those logged in now */
+  readonly initiators: readonly string[];
+  /** judge and answer; write nothing */
+  readonly dryRun: boolean;
+}
+
+export interface AdoptOutcome extends HostsOutcome {
+  /** "adopted": this call changed it; "already-adopted": nothing to do; "dry-run": `changes` would be made */
+  outcome: "adopted" | "already-adopted" | "dry-run";
+  gbid: string;
+  iqn: string;
+  wwid: string;
+  sizeBytes: bigint;
+  /** HA hosts in TPG order */
+  hosts: string[];
+  portals: string[];
+  /** let in read-write once adopted */
+  initiators: string[];
+  /** who was logged in to each host's target (empty for an already adopted block: not asked) */
+  sessions: { host: string; initiators: string[] }[];
+  changes: string[];
+  auth: boolean;
+}

@@ -6,7 +6,7 @@ import { nodeConfigFs } from "./configfs.js";
 import { CfsSession, WouldWrite } from "./cfs-session.js";
 import { MutationGate } from "./mutation-gate.js";
 import { LioPaths } from "./paths.js";
-import type { ApplyReport, BackstoreState, BlockTargetSpec, LioBlockState, LioTargets, TargetState } from "./types.js";
+import type { ApplyReport, BackstoreState, BlockTargetSpec, LioBlockState, LioTargets, TargetState, TpgSessions } from "./types.js";
 import { IQN_PREFIX } from "../../identity/names.js";
 import {
   backstoreAtLink,
@@ -22,7 +22,7 @@ import {
 } from "./backstore.js";
 import type { BackstoreLocation, LocateBackstore } from "./backstore.js";
 import { ensureAluaGroups, removeAluaGroups } from "./alua.js";
-import { convergeTarget, linkedStorageObject, ownPathActive, readTarget, removeTarget } from "./iscsi-target.js";
+import { convergeTarget, linkedStorageObject, ownPathActive, readSessions, readTarget, removeTarget } from "./iscsi-target.js";
 import { validateSpec } from "./validate-spec.js";
 import type { Logger } from "../../util/log.js";
 import { nullLogger } from "../../util/log.js";
@@ -162,6 +162,11 @@ export class ConfigfsLioTargets implements LioTargets {
       if (iqn.startsWith(IQN_PREFIX)) out.set(iqn, await ownPathActive(s, this.paths, iqn));
     }
     return out;
+  }
+
+  async sessions(iqn: string): Promise<TpgSessions[] | undefined> {
+    await this.prepare();
+    return readSessions(new CfsSession(this.fs, this.log), this.paths, iqn);
   }
 
   async get(iqn: string): Promise<LioBlockState | undefined> {

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import type { CfsSession } from "./cfs-session.js";
 import type { LioPaths } from "./paths.js";
 import { resolveLink } from "./paths.js";
-import type { AclState, BlockTargetSpec, LunState, TargetState, TpgState } from "./types.js";
+import type { AclState, BlockTargetSpec, LunState, TargetState, TpgSessions, TpgState } from "./types.js";
 import { ALUA_ANO_GROUP, ALUA_AO_GROUP, ALUA_DEFAULT_GROUP } from "./types.js";
 import { DEFAULT_ISCSI_PORT, portalOf } from "../../identity/portal.js";
 import { LioConfigfsError } from "./errors.js";
@@ -309,4 +309,37 @@ export async function readTarget(s: CfsSession, paths: LioPaths, iqn: string): P
   const tpgs: TpgState[] = [];
   for (const t of await tagsOf(s, tp)) tpgs.push(await readTpg(s, paths.tpg(iqn, t), t));
   return { iqn, tpgs };
+}
+
+/**
+ * The live sessions of every TPG of a target. `dynamic_sessions` (the
+ * kernel's target_show_dynamic_sessions) lists, one a line, the initiator of
+ * each session whose node ACL is a generated one; an explicit ACL's `info`
+ * begins "No active iSCSI Session" when none is logged in through it.
+ */
+export async function readSessions(s: CfsSession, paths: LioPaths, iqn: string): Promise<TpgSessions[] | undefined> {
+  const tp = paths.target(iqn);
+  if ((await s.kind(tp)) !== "dir") return undefined;
+  const out: TpgSessions[] = [];
+  for (const tag of await tagsOf(s, tp)) {
+    const tpgPath = paths.tpg(iqn, tag);
+    const dynamic = ((await s.read(`${tpgPath}/dynamic_sessions`)) ?? "")
+      .split("\n")
+      .map((l) => l.trim())
+      .filter((l) => l !== "");
+    const explicit: string[] = [];
+    for (const acl of await s.readdir(`${tpgPath}/acls`)) {
+      const info = (await s.read(`${tpgPath}/acls/${acl}/info`)) ?? "";
+      if (info.trim() !== "" && !info.startsWith("No active")) explicit.push(acl);
+    }
+    out.push({
+      tag,
+      enabled: (await s.readInt(`${tpgPath}/enable`)) === 1,
+      portals: (await s.readdir(`${tpgPath}/np`)).sort(),
+      generateNodeAcls: (await s.readInt(`${tpgPath}/attrib/generate_node_acls`)) === 1,
+      dynamic: [...new Set(dynamic)].sort(),
+      explicit: explicit.sort(),
+    });
+  }
+  return out;
 }

@@ -115,6 +115,24 @@ export interface TargetState {
   tpgs: TpgState[];
 }
 
+/**
+ * Who is logged in to one TPG of a target right now. Demo-mode (generated
+ * ACL) sessions are listed by the TPG's `dynamic_sessions`; a session through
+ * an explicit ACL shows in that ACL's `info`. Read for an adoption, which must
+ * put every live initiator in the journal before generated ACLs go.
+ */
+export interface TpgSessions {
+  tag: number;
+  enabled: boolean;
+  /** `ip:port` */
+  portals: string[];
+  generateNodeAcls: boolean;
+  /** initiators logged in through a generated (dynamic) ACL */
+  dynamic: string[];
+  /** initiators with an explicit ACL and a live session through it */
+  explicit: string[];
+}
+
 /** One gluster-block block as LIO holds it; either half may be missing (an orphan). */
 export interface LioBlockState {
   /** backstore name, or undefined when only the target exists and links nothing */
@@ -134,6 +152,8 @@ export interface LioTargets {
   getMany(iqns: readonly string[]): Promise<Map<string, LioBlockState | undefined>>;
   /** the IQNs of the specs apply() would change, judged in one read-only pass (nothing written) */
   pendingMany(specs: readonly BlockTargetSpec[]): Promise<Set<string>>;
+  /** every TPG of the target with its live sessions; undefined when there is no such target (read only) */
+  sessions(iqn: string): Promise<TpgSessions[] | undefined>;
   /** every gluster-block target here → whether this node's enabled TPG holds the ALUA active/optimized path (a few reads per target) */
   activePaths(): Promise<Map<string, boolean>>;
 }

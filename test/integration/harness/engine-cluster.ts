@@ -14,7 +14,7 @@ import { ConfigfsLioTargets } from "../../../src/glusterblock/lio/configfs-lio-t
 import { FakeConfigfs } from "../../doubles/fake-configfs.js";
 import { LocalNode } from "../../../src/glusterblock/engine/local-node.js";
 import { BlockEngine, type BlockEngineOptions } from "../../../src/glusterblock/engine/block-engine.js";
-import type { Peers, PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo } from "../../../src/glusterblock/engine/peers.js";
+import type { Peers, PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo, TargetInspection } from "../../../src/glusterblock/engine/peers.js";
 
 export interface EngineNode {
   host: string;
@@ -55,6 +55,9 @@ export class InProcessPeers implements Peers {
   }
   ping(host: string): Promise<NodeStatusInfo> {
     return Promise.resolve().then(() => this.node(host).local.nodeStatus());
+  }
+  inspect(host: string, ref: PeerRef): Promise<TargetInspection> {
+    return Promise.resolve().then(() => this.node(host).local.inspect(ref));
   }
 }
 

@@ -1,7 +1,7 @@
 // A coordinating gluster-blockd process that can be "killed" mid-operation:
 // the engine's fault hook throws SimulatedCrash after a chosen step, and the
 // process's peer calls stop with it.
-import type { Peers, PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo } from "../../../src/glusterblock/engine/peers.js";
+import type { Peers, PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo, TargetInspection } from "../../../src/glusterblock/engine/peers.js";
 
 export class SimulatedCrash extends Error {
   override readonly name = "SimulatedCrash";
@@ -42,6 +42,9 @@ export class ProcessPeers implements Peers {
   }
   ping(host: string, timeoutMs?: number): Promise<NodeStatusInfo> {
     return this.inner.ping(host, timeoutMs);
+  }
+  inspect(host: string, ref: PeerRef): Promise<TargetInspection> {
+    return this.serial(() => this.inner.inspect(host, ref));
   }
 }
 

@@ -3,6 +3,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { AdoptBlockRequest as _glusterblock_v1_AdoptBlockRequest, AdoptBlockRequest__Output as _glusterblock_v1_AdoptBlockRequest__Output } from '../../glusterblock/v1/AdoptBlockRequest.js';
+import type { AdoptBlockResponse as _glusterblock_v1_AdoptBlockResponse, AdoptBlockResponse__Output as _glusterblock_v1_AdoptBlockResponse__Output } from '../../glusterblock/v1/AdoptBlockResponse.js';
 import type { AuditReport as _glusterblock_v1_AuditReport, AuditReport__Output as _glusterblock_v1_AuditReport__Output } from '../../glusterblock/v1/AuditReport.js';
 import type { AuditRequest as _glusterblock_v1_AuditRequest, AuditRequest__Output as _glusterblock_v1_AuditRequest__Output } from '../../glusterblock/v1/AuditRequest.js';
 import type { BlockInfo as _glusterblock_v1_BlockInfo, BlockInfo__Output as _glusterblock_v1_BlockInfo__Output } from '../../glusterblock/v1/BlockInfo.js';
@@ -31,6 +33,15 @@ import type { TargetStatusReports as _glusterblock_v1_TargetStatusReports, Targe
 import type { VolumeSpace as _glusterblock_v1_VolumeSpace, VolumeSpace__Output as _glusterblock_v1_VolumeSpace__Output } from '../../glusterblock/v1/VolumeSpace.js';
 
 export interface BlockdClient extends grpc.Client {
+  AdoptBlock(argument: _glusterblock_v1_AdoptBlockRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_AdoptBlockResponse__Output>): grpc.ClientUnaryCall;
+  AdoptBlock(argument: _glusterblock_v1_AdoptBlockRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_AdoptBlockResponse__Output>): grpc.ClientUnaryCall;
+  AdoptBlock(argument: _glusterblock_v1_AdoptBlockRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_AdoptBlockResponse__Output>): grpc.ClientUnaryCall;
+  AdoptBlock(argument: _glusterblock_v1_AdoptBlockRequest, callback: grpc.requestCallback<_glusterblock_v1_AdoptBlockResponse__Output>): grpc.ClientUnaryCall;
+  adoptBlock(argument: _glusterblock_v1_AdoptBlockRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_AdoptBlockResponse__Output>): grpc.ClientUnaryCall;
+  adoptBlock(argument: _glusterblock_v1_AdoptBlockRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_AdoptBlockResponse__Output>): grpc.ClientUnaryCall;
+  adoptBlock(argument: _glusterblock_v1_AdoptBlockRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_AdoptBlockResponse__Output>): grpc.ClientUnaryCall;
+  adoptBlock(argument: _glusterblock_v1_AdoptBlockRequest, callback: grpc.requestCallback<_glusterblock_v1_AdoptBlockResponse__Output>): grpc.ClientUnaryCall;
+  
   Audit(argument: _glusterblock_v1_AuditRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_AuditReport__Output>): grpc.ClientUnaryCall;
   Audit(argument: _glusterblock_v1_AuditRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_AuditReport__Output>): grpc.ClientUnaryCall;
   Audit(argument: _glusterblock_v1_AuditRequest, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_AuditReport__Output>): grpc.ClientUnaryCall;
@@ -160,6 +171,8 @@ export interface BlockdClient extends grpc.Client {
 }
 
 export interface BlockdHandlers extends grpc.UntypedServiceImplementation {
+  AdoptBlock: grpc.handleUnaryCall<_glusterblock_v1_AdoptBlockRequest__Output, _glusterblock_v1_AdoptBlockResponse>;
+  
   Audit: grpc.handleUnaryCall<_glusterblock_v1_AuditRequest__Output, _glusterblock_v1_AuditReport>;
   
   CreateBlock: grpc.handleUnaryCall<_glusterblock_v1_CreateBlockRequest__Output, _glusterblock_v1_CreateBlockResponse>;
@@ -191,6 +204,7 @@ export interface BlockdHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface BlockdDefinition extends grpc.ServiceDefinition {
+  AdoptBlock: MethodDefinition<_glusterblock_v1_AdoptBlockRequest, _glusterblock_v1_AdoptBlockResponse, _glusterblock_v1_AdoptBlockRequest__Output, _glusterblock_v1_AdoptBlockResponse__Output>
   Audit: MethodDefinition<_glusterblock_v1_AuditRequest, _glusterblock_v1_AuditReport, _glusterblock_v1_AuditRequest__Output, _glusterblock_v1_AuditReport__Output>
   CreateBlock: MethodDefinition<_glusterblock_v1_CreateBlockRequest, _glusterblock_v1_CreateBlockResponse, _glusterblock_v1_CreateBlockRequest__Output, _glusterblock_v1_CreateBlockResponse__Output>
   DeleteBlock: MethodDefinition<_glusterblock_v1_DeleteBlockRequest, _glusterblock_v1_DeleteBlockResponse, _glusterblock_v1_DeleteBlockRequest__Output, _glusterblock_v1_DeleteBlockResponse__Output>

@@ -6,6 +6,7 @@ import type { MethodDefinition } from '@grpc/proto-loader'
 import type { NodeStatus as _glusterblock_v1_NodeStatus, NodeStatus__Output as _glusterblock_v1_NodeStatus__Output } from '../../glusterblock/v1/NodeStatus.js';
 import type { PeerBlockRef as _glusterblock_v1_PeerBlockRef, PeerBlockRef__Output as _glusterblock_v1_PeerBlockRef__Output } from '../../glusterblock/v1/PeerBlockRef.js';
 import type { PeerBlockRefs as _glusterblock_v1_PeerBlockRefs, PeerBlockRefs__Output as _glusterblock_v1_PeerBlockRefs__Output } from '../../glusterblock/v1/PeerBlockRefs.js';
+import type { PeerTargetInspection as _glusterblock_v1_PeerTargetInspection, PeerTargetInspection__Output as _glusterblock_v1_PeerTargetInspection__Output } from '../../glusterblock/v1/PeerTargetInspection.js';
 import type { PeerTargetResult as _glusterblock_v1_PeerTargetResult, PeerTargetResult__Output as _glusterblock_v1_PeerTargetResult__Output } from '../../glusterblock/v1/PeerTargetResult.js';
 import type { PeerTargetResults as _glusterblock_v1_PeerTargetResults, PeerTargetResults__Output as _glusterblock_v1_PeerTargetResults__Output } from '../../glusterblock/v1/PeerTargetResults.js';
 import type { PingRequest as _glusterblock_v1_PingRequest, PingRequest__Output as _glusterblock_v1_PingRequest__Output } from '../../glusterblock/v1/PingRequest.js';
@@ -19,6 +20,15 @@ export interface BlockdPeerClient extends grpc.Client {
   applyTarget(argument: _glusterblock_v1_PeerBlockRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetResult__Output>): grpc.ClientUnaryCall;
   applyTarget(argument: _glusterblock_v1_PeerBlockRef, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetResult__Output>): grpc.ClientUnaryCall;
   applyTarget(argument: _glusterblock_v1_PeerBlockRef, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetResult__Output>): grpc.ClientUnaryCall;
+  
+  InspectTarget(argument: _glusterblock_v1_PeerBlockRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetInspection__Output>): grpc.ClientUnaryCall;
+  InspectTarget(argument: _glusterblock_v1_PeerBlockRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetInspection__Output>): grpc.ClientUnaryCall;
+  InspectTarget(argument: _glusterblock_v1_PeerBlockRef, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetInspection__Output>): grpc.ClientUnaryCall;
+  InspectTarget(argument: _glusterblock_v1_PeerBlockRef, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetInspection__Output>): grpc.ClientUnaryCall;
+  inspectTarget(argument: _glusterblock_v1_PeerBlockRef, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetInspection__Output>): grpc.ClientUnaryCall;
+  inspectTarget(argument: _glusterblock_v1_PeerBlockRef, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetInspection__Output>): grpc.ClientUnaryCall;
+  inspectTarget(argument: _glusterblock_v1_PeerBlockRef, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetInspection__Output>): grpc.ClientUnaryCall;
+  inspectTarget(argument: _glusterblock_v1_PeerBlockRef, callback: grpc.requestCallback<_glusterblock_v1_PeerTargetInspection__Output>): grpc.ClientUnaryCall;
   
   Ping(argument: _glusterblock_v1_PingRequest, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_glusterblock_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
   Ping(argument: _glusterblock_v1_PingRequest, metadata: grpc.Metadata, callback: grpc.requestCallback<_glusterblock_v1_NodeStatus__Output>): grpc.ClientUnaryCall;
@@ -61,6 +71,8 @@ export interface BlockdPeerClient extends grpc.Client {
 export interface BlockdPeerHandlers extends grpc.UntypedServiceImplementation {
   ApplyTarget: grpc.handleUnaryCall<_glusterblock_v1_PeerBlockRef__Output, _glusterblock_v1_PeerTargetResult>;
   
+  InspectTarget: grpc.handleUnaryCall<_glusterblock_v1_PeerBlockRef__Output, _glusterblock_v1_PeerTargetInspection>;
+  
   Ping: grpc.handleUnaryCall<_glusterblock_v1_PingRequest__Output, _glusterblock_v1_NodeStatus>;
   
   RemoveTarget: grpc.handleUnaryCall<_glusterblock_v1_PeerBlockRef__Output, _glusterblock_v1_PeerTargetResult>;
@@ -73,6 +85,7 @@ export interface BlockdPeerHandlers extends grpc.UntypedServiceImplementation {
 
 export interface BlockdPeerDefinition extends grpc.ServiceDefinition {
   ApplyTarget: MethodDefinition<_glusterblock_v1_PeerBlockRef, _glusterblock_v1_PeerTargetResult, _glusterblock_v1_PeerBlockRef__Output, _glusterblock_v1_PeerTargetResult__Output>
+  InspectTarget: MethodDefinition<_glusterblock_v1_PeerBlockRef, _glusterblock_v1_PeerTargetInspection, _glusterblock_v1_PeerBlockRef__Output, _glusterblock_v1_PeerTargetInspection__Output>
   Ping: MethodDefinition<_glusterblock_v1_PingRequest, _glusterblock_v1_NodeStatus, _glusterblock_v1_PingRequest__Output, _glusterblock_v1_NodeStatus__Output>
   RemoveTarget: MethodDefinition<_glusterblock_v1_PeerBlockRef, _glusterblock_v1_PeerTargetResult, _glusterblock_v1_PeerBlockRef__Output, _glusterblock_v1_PeerTargetResult__Output>
   TargetStatus: MethodDefinition<_glusterblock_v1_PeerBlockRef, _glusterblock_v1_PeerTargetResult, _glusterblock_v1_PeerBlockRef__Output, _glusterblock_v1_PeerTargetResult__Output>

@@ -49,6 +49,7 @@ const noPeers: Peers = {
   status: () => Promise.reject(new Error("no peers here")),
   statusMany: () => Promise.reject(new Error("no peers here")),
   ping: () => Promise.reject(new Error("no peers here")),
+  inspect: () => Promise.reject(new Error("no peers here")),
 };
 
 let dir: string;

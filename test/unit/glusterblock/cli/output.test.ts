@@ -8,7 +8,7 @@ import type { CliOutput } from "../../../../src/glusterblock/cli/types.js";
 import { CliUsageError, parseArgs } from "../../../../src/glusterblock/cli/args.js";
 import { renderJson, jsonObject } from "../../../../src/glusterblock/cli/json.js";
 import {
-  AUDIT_HELP,
+  OUR_COMMANDS_HELP,
   renderAudit,
   renderCreate,
   renderDelete,
@@ -67,7 +67,7 @@ function renderSample(s: Sample): CliOutput {
       return renderVersion();
     case "help": {
       const out = renderHelp();
-      return { ...out, stdout: out.stdout.replace(AUDIT_HELP, "") };
+      return { ...out, stdout: out.stdout.replace(OUR_COMMANDS_HELP, "") };
     }
     case "create": {
       const gbid = gbidIn(s.text);

@@ -9,7 +9,7 @@ import { rm } from "node:fs/promises";
 import { Auditor, type AuditEngine } from "../../../../src/glusterblock/engine/audit.js";
 import { LocalNode } from "../../../../src/glusterblock/engine/local-node.js";
 import { extLine } from "../../../../src/glusterblock/engine/extensions.js";
-import type { Peers, PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo } from "../../../../src/glusterblock/engine/peers.js";
+import type { Peers, PeerRef, TargetResult, TargetStatusAnswer, NodeStatusInfo, TargetInspection } from "../../../../src/glusterblock/engine/peers.js";
 import { ConfigfsLioTargets } from "../../../../src/glusterblock/lio/configfs-lio-targets.js";
 import { FakeConfigfs } from "../../../doubles/fake-configfs.js";
 import { createDoneLines, createIntentLines, hostLine } from "../../../../src/glusterblock/journal/index.js";
@@ -60,6 +60,9 @@ class CountingPeers implements Peers {
   }
   ping(host: string): Promise<NodeStatusInfo> {
     return Promise.resolve().then(() => this.node("ping", host).nodeStatus());
+  }
+  inspect(host: string, ref: PeerRef): Promise<TargetInspection> {
+    return Promise.resolve().then(() => this.node("inspect", host).inspect(ref));
   }
 }
 
