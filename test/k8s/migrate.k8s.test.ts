@@ -184,7 +184,9 @@ test(
 
     // the README's steps: scale down, dry run, import
     await deleteObjects("pod", CLAIM);
-    const sessions = await until(300, async () => ((await n1.run(`iscsiadm -m session 2>/dev/null | grep -c ${made.iqn}`)).stdout.trim() === "0" ? true : undefined));
+    const sessions = await until(300, async () =>
+      (await n1.run(`iscsiadm -m session 2>/dev/null | grep -c ${made.iqn}`)).stdout.trim() === "0" ? true : undefined,
+    );
     assert.ok(sessions, "the in-tree plugin logged n1 out once the pod was gone");
     const dry = await importRun(["--dry-run"]);
     n.note(`import --dry-run:\n${dry.trim()}`);
@@ -222,7 +224,8 @@ test(
       assert.deepEqual([...new Set(t.generated)], ["0"], `${node}: generate_node_acls=0 on every TPG`);
       assert.deepEqual(t.acls, [i2], `${node}: n2's initiator alone in the ACL`);
     }
-    for (const portal of made.portals) assert.equal(await probe(n1, portal, made.iqn, i1), "0x0202", `n1's login to ${portal} refused (initiator not authorized)`);
+    for (const portal of made.portals)
+      assert.equal(await probe(n1, portal, made.iqn, i1), "0x0202", `n1's login to ${portal} refused (initiator not authorized)`);
     n.note(`after the import: ACLs ${JSON.stringify(afterLio)}; n1's login probe 0x0202 on all ${made.portals.length} portals`);
     assert.ok((await glusterBlockList(HOSTING_VOLUME)).split("\n").includes(BLOCK), "the block is still there");
 

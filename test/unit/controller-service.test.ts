@@ -900,7 +900,10 @@ describe("GetCapacity as csi-provisioner's capacity tracking calls it", () => {
     const space = blockd.volumes.get(HV);
     assert.ok(space);
     assert.equal(r.available_capacity, String(space.freeBytes - 10n * MiBn));
-    const noMode = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: classParams(HV), volume_capabilities: [{ mount: { fs_type: "" } }] });
+    const noMode = await ctl.call<GetCapacityResponse__Output>("GetCapacity", {
+      parameters: classParams(HV),
+      volume_capabilities: [{ mount: { fs_type: "" } }],
+    });
     assert.equal(noMode.available_capacity, r.available_capacity, "no access mode at all is 'any' too");
     for (const cap of [mountCap("xfs", "MULTI_NODE_MULTI_WRITER"), { mount: { fs_type: "btrfs" }, access_mode: { mode: "UNKNOWN" } }]) {
       const none = await ctl.call<GetCapacityResponse__Output>("GetCapacity", { parameters: classParams(HV), volume_capabilities: [cap] });

@@ -515,7 +515,10 @@ describe("published read-only by the controller (publish_context readOnly: its L
 
   test("a Block volume published read-only is bound read-only", async () => {
     await stage({ volume_capability: blockCap(), publish_context: RO });
-    assert.ok(host.calls.some((c) => c.file === "blockdev" && c.args[0] === "--setro"), "the map is read-only on the host");
+    assert.ok(
+      host.calls.some((c) => c.file === "blockdev" && c.args[0] === "--setro"),
+      "the map is read-only on the host",
+    );
     const file = host.kubelet("plugins/kubernetes.io/csi/volumeDevices/publish/pv1/pod1");
     await srv.NodePublishVolume!(roPublishReq({ volume_capability: blockCap(), target_path: file }), ctx);
     assert.ok(host.mounts.find((m) => m.target === file)?.options.includes("ro"));
