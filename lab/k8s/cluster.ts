@@ -25,6 +25,8 @@ export const STORAGE_NODE_LABEL = "gluster.org/storage-node";
 export interface Cluster {
   lab: Lab;
   images: ClusterImages;
+  /** the product image's ID in the nodes' containerd: a new build is a new ID */
+  productImageId: string;
   /** seconds per phase of this call */
   phases: { name: string; seconds: number }[];
 }
@@ -76,7 +78,7 @@ export async function ensureCluster(lab: Lab): Promise<Cluster> {
     await kc(["wait", "--for=condition=Ready", "node", "--all", "--timeout=600s"], { timeoutMs: 660_000 });
     await kc(["label", "node", "--overwrite", ...lab.nodes.map((n) => n.name), `${STORAGE_NODE_LABEL}=true`]);
   });
-  return { lab, images, phases };
+  return { lab, images, productImageId: product.imageId, phases };
 }
 
 /** The --set flags that name the sidecar images made from the given binaries. */
@@ -85,6 +87,17 @@ export function sidecarValues(images: ClusterImages): string[] {
     const i = images.sidecars[k];
     return [`images.${k}.repository=${i.repository}`, `images.${k}.tag=${i.tag}`, `images.${k}.pullPolicy=Never`];
   });
+}
+
+/**
+ * The product image's ID on each component's pods. Its tag stays 0.1.0 from
+ * build to build, so without it a new image in containerd left the running
+ * pods on the old one (nothing in their template changed); with it a new
+ * build rolls them, and the same build changes nothing.
+ */
+export function imageAnnotations(imageId: string): string[] {
+  const id = imageId.replace(/^sha256:/, "").slice(0, 12);
+  return ["controller", "node", "blockd"].map((c) => `${c}.podAnnotations.lab\\.gluster\\.org/image=${id}`);
 }
 
 /** helm against the lab cluster */
@@ -101,7 +114,7 @@ export async function installChart(c: Cluster, extra: readonly string[] = []): P
   await kubectl(["create", "namespace", NAMESPACE]);
   await settlePendingRelease();
   await kc(["label", "namespace", NAMESPACE, "--overwrite", "pod-security.kubernetes.io/enforce=privileged"]);
-  const set = sidecarValues(c.images).flatMap((s) => ["--set", s]);
+  const set = [...sidecarValues(c.images), ...imageAnnotations(c.productImageId)].flatMap((s) => ["--set-string", s]);
   const r = await helm(
     ["upgrade", "--install", RELEASE, CHART_DIR, "--namespace", NAMESPACE, "--values", K8S_VALUES, ...set, ...extra, "--wait", "--timeout", "15m"],
     16 * 60_000,
