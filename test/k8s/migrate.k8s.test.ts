@@ -107,6 +107,39 @@ async function createAsTheOriginal(): Promise<Made> {
   return { iqn: j.IQN, gbid: j.USERNAME, password: j.PASSWORD, portals: j["PORTAL(S)"] };
 }
 
+/**
+ * The block formatted xfs, as a heketi user's volume has been since its first
+ * pod: from n1 with the block's own CHAP login, `mkfs.xfs -K` (no discard).
+ * The kubelet's in-tree plugin formats a blank volume with a whole-device
+ * discard, which tcmu-runner's glfs handler does not finish in the lab's
+ * emulated VMs ("error reading existing superblock: Input/output error",
+ * seen on 2026-12-07); with a filesystem there it only mounts.
+ */
+async function formatAsInUse(from: LabNode, m: Made): Promise<void> {
+  const portal = m.portals[0] ?? "";
+  await from.must(
+    `set -e
+    iscsiadm -m node -T ${m.iqn} -p ${portal} -o new >/dev/null
+    iscsiadm -m node -T ${m.iqn} -p ${portal} -o update -n node.startup -v manual
+    iscsiadm -m node -T ${m.iqn} -p ${portal} -o update -n node.session.auth.authmethod -v CHAP
+    iscsiadm -m node -T ${m.iqn} -p ${portal} -o update -n node.session.auth.username -v '${m.gbid}'
+    iscsiadm -m node -T ${m.iqn} -p ${portal} -o update -n node.session.auth.password -v '${m.password}'
+    iscsiadm -m node -T ${m.iqn} -p ${portal} --login
+    dev=""
+    for k in $(seq 60); do dev=$(ls -d /dev/disk/by-path/ip-${portal}-iscsi-${m.iqn}-lun-0 2>/dev/null || true); [ -n "$dev" ] && break; sleep 1; done
+    [ -n "$dev" ]
+    # multipathd may have mapped the one path: format the map then, and take it away before the logout
+    holder=$(ls /sys/class/block/$(basename $(readlink -f "$dev"))/holders/ | head -1)
+    [ -n "$holder" ] && dev=/dev/$holder
+    mkfs.xfs -K -q "$dev"
+    sync
+    [ -n "$holder" ] && multipath -f "/dev/$holder" || true
+    iscsiadm -m node -T ${m.iqn} -p ${portal} --logout
+    iscsiadm -m node -T ${m.iqn} -p ${portal} -o delete`,
+    { timeoutMs: 600_000 },
+  );
+}
+
 /** The in-tree PV, its claim and CHAP Secret, as kubernetes-incubator/external-storage's glusterblock-provisioner (v2.0.0) writes them. */
 function inTree(m: Made): string {
   const [first, ...rest] = m.portals;
@@ -177,9 +210,10 @@ test(
     }
     n.note(`block ${BLOCK}: GBID ${made.gbid}, portals ${made.portals.join(" ")}, generated ACLs on ${Object.keys(before).join(", ")}`);
 
+    await formatAsInUse(n1, made);
     await kc(["apply", "-f", "-"], { input: `${inTree(made)}---\n${pod(CLAIM, "n1", { claimName: CLAIM, script: WRITE_BLOB })}` });
     n.note(`in-tree iscsi PV ${OLD_PV}: pod Ready on n1 in ${(await waitReady(CLAIM)).toFixed(1)} s`);
-    assert.match(await execIn(CLAIM, "findmnt -n -o FSTYPE /data"), /^xfs$/m, "the in-tree plugin formatted it xfs");
+    assert.match(await execIn(CLAIM, "findmnt -n -o FSTYPE /data"), /^xfs$/m, "the in-tree plugin mounted its xfs");
     const sum = (await execIn(CLAIM, "cat /data/blob.sha256")).trim();
 
     // the README's steps: scale down, dry run, import
