@@ -6,6 +6,7 @@ import type { LabNode } from "../harness/lab.js";
 import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
 import { kc, NAMESPACE, RELEASE_BLOCKD } from "./cluster.js";
 import { kubectl } from "./control-plane.js";
+import { NODE } from "../harness/product.js";
 
 /** the chart's StorageClass in the lab's values (lab/chart/k8s-values.yaml) */
 export const STORAGE_CLASS = "gluster-block";
@@ -148,4 +149,15 @@ export function readyPodOn(component: "node" | "blockd", node: string, seconds: 
     );
     return p?.metadata.name;
   });
+}
+
+/**
+ * The node plugin's login probe (dist/node/login-probe.js) run on `from`: the
+ * status the target answers a login of `initiatorIqn` ("0x0000" admitted,
+ * "0x0202" initiator not authorized).
+ */
+export async function loginProbe(from: LabNode, portal: string, targetIqn: string, initiatorIqn: string): Promise<string> {
+  const args = JSON.stringify({ portal, targetIqn, initiatorIqn, timeoutMs: 15_000 });
+  const script = `import { probeLogin, statusHex } from "/lab/repo/dist/node/login-probe.js"; console.log(statusHex(await probeLogin(${args})));`;
+  return (await from.must([NODE, "--input-type=module", "-e", script])).stdout.trim();
 }

@@ -24,19 +24,16 @@ export interface CapabilitySummary {
   fsType: string;
 }
 
-/** A capability whose access mode is absent or UNKNOWN (0). */
-export function isUnknownMode(cap: VolumeCapability__Output): boolean {
-  return String(cap.access_mode?.mode ?? "UNKNOWN") === "UNKNOWN";
-}
-
 /**
  * Why a capability is unsupported, or undefined when it is supported. With
- * `anyMode` the access mode is not checked (GetCapacity's "any mode"); every
- * other call refuses a capability without a supported mode.
+ * `unknownModeIsAny` an access mode left UNKNOWN (or absent) asks about no
+ * mode in particular (GetCapacity's "any mode") and passes; every other call
+ * refuses a capability without a supported mode.
  */
-export function capabilityProblem(cap: VolumeCapability__Output, o: { anyMode?: boolean } = {}): string | undefined {
+export function capabilityProblem(cap: VolumeCapability__Output, o: { unknownModeIsAny?: boolean } = {}): string | undefined {
   const mode = String(cap.access_mode?.mode ?? "UNKNOWN");
-  if (!o.anyMode && !SUPPORTED_ACCESS_MODES.includes(mode)) return `access mode ${mode} is not supported (supported: ${SUPPORTED_ACCESS_MODES.join(", ")})`;
+  if (!(o.unknownModeIsAny && mode === "UNKNOWN") && !SUPPORTED_ACCESS_MODES.includes(mode))
+    return `access mode ${mode} is not supported (supported: ${SUPPORTED_ACCESS_MODES.join(", ")})`;
   if (cap.block) return undefined;
   if (cap.mount) {
     const fs = cap.mount.fs_type;

@@ -20,7 +20,7 @@ import { status } from "@grpc/grpc-js";
 import type { GetCapacityRequest__Output } from "../generated/csi/v1/GetCapacityRequest.js";
 import type { GetCapacityResponse } from "../generated/csi/v1/GetCapacityResponse.js";
 import type { RpcContext } from "../rpc/rpc.js";
-import { capabilityProblem, isUnknownMode } from "./capabilities.js";
+import { capabilityProblem } from "./capabilities.js";
 import { MAX_VOLUME_BYTES, MiB } from "./capacity.js";
 import { parseParameters } from "./params.js";
 import { isCode } from "./blockd-lookup.js";
@@ -31,7 +31,7 @@ const NONE: GetCapacityResponse = { available_capacity: "0", maximum_volume_size
 
 export async function getCapacity(deps: ControllerDeps, req: GetCapacityRequest__Output, ctx: RpcContext): Promise<GetCapacityResponse> {
   // an access mode left UNKNOWN asks about no mode in particular: only what is named can be unsupported
-  for (const cap of req.volume_capabilities) if (capabilityProblem(cap, { anyMode: isUnknownMode(cap) })) return NONE;
+  for (const cap of req.volume_capabilities) if (capabilityProblem(cap, { unknownModeIsAny: true })) return NONE;
   const params = req.parameters ?? {};
   const parsed = Object.keys(params).length === 0 ? undefined : parseParameters(params, deps.defaults);
   const volumes = parsed ? [parsed.hostingVolume] : await deps.hostingVolumes.list();

@@ -14,9 +14,8 @@
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { HOSTING_VOLUME, type LabNode } from "../../lab/harness/lab.js";
-import { NODE } from "../../lab/harness/product.js";
 import { installChart, kc, NAMESPACE, RELEASE_BLOCKD } from "../../lab/k8s/cluster.js";
-import { attachedTo, deleteObjects, execIn, glusterBlockList, initiatorOf, pod, until, waitReady, WRITE_BLOB, k8sFile } from "./workload.js";
+import { attachedTo, deleteObjects, execIn, glusterBlockList, initiatorOf, pod, until, waitReady, WRITE_BLOB, k8sFile, loginProbe } from "./workload.js";
 
 const BLOCK = "legacy-a1";
 const OLD_PV = "legacy-pv";
@@ -82,13 +81,6 @@ async function lio(iqn: string): Promise<Record<string, { generated: string[]; a
     out[s.name] = { generated, acls };
   }
   return out;
-}
-
-/** the node plugin's login probe (dist/node/login-probe.js) from `from`: the status the target answers */
-async function probe(from: LabNode, portal: string, targetIqn: string, initiatorIqn: string): Promise<string> {
-  const args = JSON.stringify({ portal, targetIqn, initiatorIqn, timeoutMs: 15_000 });
-  const script = `import { probeLogin, statusHex } from "/lab/repo/dist/node/login-probe.js"; console.log(statusHex(await probeLogin(${args})));`;
-  return (await from.must([NODE, "--input-type=module", "-e", script])).stdout.trim();
 }
 
 interface Made {
@@ -259,7 +251,7 @@ test(
       assert.deepEqual(t.acls, [i2], `${node}: n2's initiator alone in the ACL`);
     }
     for (const portal of made.portals)
-      assert.equal(await probe(n1, portal, made.iqn, i1), "0x0202", `n1's login to ${portal} refused (initiator not authorized)`);
+      assert.equal(await loginProbe(n1, portal, made.iqn, i1), "0x0202", `n1's login to ${portal} refused (initiator not authorized)`);
     n.note(`after the import: ACLs ${JSON.stringify(afterLio)}; n1's login probe 0x0202 on all ${made.portals.length} portals`);
     assert.ok((await glusterBlockList(HOSTING_VOLUME)).split("\n").includes(BLOCK), "the block is still there");
 

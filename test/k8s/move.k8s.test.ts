@@ -8,7 +8,6 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import type { LabNode } from "../../lab/harness/lab.js";
 import { traces, NOTHING } from "../../lab/harness/node-plugin.js";
-import { NODE } from "../../lab/harness/product.js";
 import { kc, NAMESPACE } from "../../lab/k8s/cluster.js";
 import { CHAP_SECRET_PREFIX } from "../../src/controller/chap-secrets.js";
 import {
@@ -25,6 +24,7 @@ import {
   waitReady,
   WRITE_BLOB,
   k8sFile,
+  loginProbe,
 } from "./workload.js";
 
 const EXT4_CLASS = "gluster-block-ext4";
@@ -76,13 +76,6 @@ async function loginWithSecret(from: LabNode, iqn: string, portals: string[], pv
   return { code: 1, out };
 }
 
-/** The node plugin's login probe (src/node/login-probe.ts, as built in dist/) run on `from`: the status the target answers. */
-async function probe(from: LabNode, portal: string, targetIqn: string, initiatorIqn: string): Promise<string> {
-  const args = JSON.stringify({ portal, targetIqn, initiatorIqn, timeoutMs: 15_000 });
-  const script = `import { probeLogin, statusHex } from "/lab/repo/dist/node/login-probe.js"; console.log(statusHex(await probeLogin(${args})));`;
-  return (await from.must([NODE, "--input-type=module", "-e", script])).stdout.trim();
-}
-
 test(
   "an ext4 claim written on n1, its pod made again on n2: the attachment moves, n1 is off the ACLs and refused, n2 reads the data",
   { skip: SKIP, timeout: 2_400_000 },
@@ -128,7 +121,7 @@ test(
       [n2, i2, "0x0000"],
     ] as const) {
       for (const portal of portals) {
-        const got = await probe(who, portal, iqn, initiator);
+        const got = await loginProbe(who, portal, iqn, initiator);
         assert.equal(got, want, `the login probe from ${who.name} to ${portal}: ${want === "0x0000" ? "admitted" : "initiator not authorized"}`);
       }
     }
