@@ -110,12 +110,14 @@ async function createAsTheOriginal(): Promise<Made> {
 async function formatAsInUse(from: LabNode, m: Made): Promise<void> {
   const portal = m.portals[0] ?? "";
   await from.must(
+    // the password on stdin: a failed command is quoted whole in the test's output
     `set -e
+    IFS= read -r pw
     iscsiadm -m node -T ${m.iqn} -p ${portal} -o new >/dev/null
     iscsiadm -m node -T ${m.iqn} -p ${portal} -o update -n node.startup -v manual
     iscsiadm -m node -T ${m.iqn} -p ${portal} -o update -n node.session.auth.authmethod -v CHAP
     iscsiadm -m node -T ${m.iqn} -p ${portal} -o update -n node.session.auth.username -v '${m.gbid}'
-    iscsiadm -m node -T ${m.iqn} -p ${portal} -o update -n node.session.auth.password -v '${m.password}'
+    iscsiadm -m node -T ${m.iqn} -p ${portal} -o update -n node.session.auth.password -v "$pw"
     iscsiadm -m node -T ${m.iqn} -p ${portal} --login
     dev=""
     for k in $(seq 60); do dev=$(ls -d /dev/disk/by-path/ip-${portal}-iscsi-${m.iqn}-lun-0 2>/dev/null || true); [ -n "$dev" ] && break; sleep 1; done
@@ -128,7 +130,7 @@ async function formatAsInUse(from: LabNode, m: Made): Promise<void> {
     [ -n "$holder" ] && multipath -f "/dev/$holder" || true
     iscsiadm -m node -T ${m.iqn} -p ${portal} --logout
     iscsiadm -m node -T ${m.iqn} -p ${portal} -o delete`,
-    { timeoutMs: 600_000 },
+    { timeoutMs: 600_000, input: `${m.password}\n` },
   );
 }
 
