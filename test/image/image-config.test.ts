@@ -45,7 +45,7 @@ test("runs as uid/gid 10001, the system user gbcsi (no home, no login shell), un
 test("the default command, entry point and command as the image sets them, prints the controller's usage", async () => {
   const r = await image.run([...(facts.oci.Entrypoint ?? []), ...(facts.oci.Cmd ?? [])]);
   assert.equal(r.code, 0, r.stderr);
-  assert.match(r.stdout, /^usage: gluster-block-csi <controller\|node> \[flags\]/);
+  assert.match(r.stdout, /^usage: gluster-block-csi <controller\|node\|import> \[flags\]/);
 });
 
 function freePort(): Promise<number> {

@@ -18,7 +18,7 @@ before(async () => {
 after(async () => image?.remove());
 
 const USAGE = {
-  "gluster-block-csi": /^usage: gluster-block-csi <controller\|node> \[flags\]/,
+  "gluster-block-csi": /^usage: gluster-block-csi <controller\|node\|import> \[flags\]/,
   "gluster-blockd": /^usage: gluster-blockd --host <ip> \[flags\]/,
   "gluster-block": /^gluster-block \(\d+\.\d+\.\d+\)\nusage:/,
 } as const;
