@@ -6,6 +6,7 @@
 //   status                running VMs, addresses, readiness
 //   down                  kill all lab VMs, remove bridge/taps/mounts, verify nothing remains
 //   logs [DIR]            collect daemon journals, dmesg and consoles into DIR
+//   k8s-bins              where the Kubernetes layer's binaries are (exit 0), or why it is skipped (exit 3)
 import { join } from "node:path";
 import { HOSTING_VOLUME, LAB_STATE } from "./config.js";
 import { describeNodes, up } from "./cluster.js";
@@ -15,8 +16,9 @@ import { scpTo, sshRun } from "./ssh.js";
 import { status } from "./status.js";
 import { down, isClean } from "./teardown.js";
 import { buildImage } from "./vm.js";
+import { k8sBins, K8S_SKIP } from "./k8s/config.js";
 
-const USAGE = `usage: npm run lab -- build | up [--nodes 1|3] | ssh N CMD... | scp N SRC DST | status | down | logs [DIR]`;
+const USAGE = `usage: npm run lab -- build | up [--nodes 1|3] | ssh N CMD... | scp N SRC DST | status | down | logs [DIR] | k8s-bins`;
 
 function nodeArg(s: string | undefined): number {
   const n = Number(s);
@@ -72,6 +74,15 @@ async function main(argv: string[]): Promise<number> {
         return 1;
       }
       console.log(`lab down (${secondsSince(t0)}s); verified: no lab qemu process, no ssh master, no bridge/tap, no mount of ours remains`);
+      return 0;
+    }
+    case "k8s-bins": {
+      const bins = k8sBins();
+      if (!bins) {
+        console.log(`k8s layer skipped: ${K8S_SKIP}`);
+        return 3;
+      }
+      console.log(`Kubernetes binaries in ${bins.dir} (${bins.from === "K8S_BIN_DIR" ? "K8S_BIN_DIR" : "the fixed place"})`);
       return 0;
     }
     case "logs": {
