@@ -18,7 +18,8 @@ const f = k8sFile();
 const SKIP = f.skip;
 const n = f.notes;
 const note = (s: string): void => n.note(s);
-const QUICK_SKIP = process.env.K8S_QUICK === "1" ? "K8S_QUICK=1: the raw Block claim takes the kubelet's path through the plugin; npm run test:k8s runs this one" : false;
+const QUICK_SKIP =
+  process.env.K8S_QUICK === "1" ? "K8S_QUICK=1: the raw Block claim takes the kubelet's path through the plugin; npm run test:k8s runs this one" : false;
 
 test(
   "helm install: every pod Running and Ready; node-driver-registrar registers the plugin with the node ID the plugin reports",
