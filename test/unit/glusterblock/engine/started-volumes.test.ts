@@ -70,3 +70,34 @@ test("the engine and its per-call copies share the answer: operations in a row a
     await local.cleanup();
   }
 });
+
+test("calls at once ask one question; when it fails, each waiting call asks its own", async () => {
+  const sv = new StartedVolumes(10_000, () => 0);
+  const asked: string[] = [];
+  let answer: ((i: VolumeInfo) => void) | undefined;
+  const slow = (who: string) => () => {
+    asked.push(who);
+    return new Promise<VolumeInfo>((resolve) => (answer = resolve));
+  };
+  const calls = [sv.check("a", slow("first")), sv.check("a", slow("second")), sv.check("a", slow("third"))];
+  assert.deepEqual(asked, ["first"], "one question while it is out");
+  answer?.(info("a", true));
+  await Promise.all(calls);
+
+  // the question out fails (its caller's deadline passed): the calls that waited on it ask for themselves
+  const sv2 = new StartedVolumes(10_000, () => 0);
+  const asked2: string[] = [];
+  let fail: ((e: Error) => void) | undefined;
+  const first = sv2.check("a", () => {
+    asked2.push("first");
+    return new Promise<VolumeInfo>((_, reject) => (fail = reject));
+  });
+  const second = sv2.check("a", () => {
+    asked2.push("second");
+    return Promise.resolve(info("a", true));
+  });
+  fail?.(new Error("cancelled: the caller's deadline passed"));
+  await assert.rejects(first, /deadline/);
+  await second;
+  assert.deepEqual(asked2, ["first", "second"]);
+});
