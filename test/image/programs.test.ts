@@ -69,6 +69,9 @@ test("the host tools each mode runs are on the image's PATH; the initiator name 
   assert.ok(!existsSync(join(image.root, "etc/iscsi/initiatorname.iscsi")), "the node pod mounts the host's /etc/iscsi");
   const iscsiadm = await image.run(["iscsiadm", "--version"]);
   assert.match(iscsiadm.stdout, /^iscsiadm version 2\.1\./, "open-iscsi 2.1.x, as the hosts' iscsid speaks");
+  // every `gluster` command would start it (python) to see whether geo-replication exists: 9-14 s of each call in a TCG VM (Dockerfile)
+  assert.ok(!existsSync(join(image.root, "usr/lib/x86_64-linux-gnu/glusterfs/gsyncd")), "no gsyncd: the gluster CLI starts no python");
+  assert.ok(existsSync(join(image.root, "usr/sbin/gluster")), "the gluster CLI is where the test looks");
 });
 
 test("every command the chart starts in this image is tini, then a program on the image's PATH", async () => {
