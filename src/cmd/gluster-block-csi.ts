@@ -1,16 +1,17 @@
 // gluster-block-csi controller|node: the CSI plugin programs; import: one
 // in-tree gluster-block PV and its claim moved to this driver (an admin's
-// one-off, run in the controller's container).
+// one-off, run in the controller's container). Each mode's code is loaded
+// when the mode is chosen (scripts/bundle.mjs puts it in chunks of its own):
+// the node plugin, on every worker, never loads the Kubernetes client the
+// controller and import need, most of the program's code.
 import { runMain } from "./main-runner.js";
 import { parseFlags, usageText, UsageError, str, logLevel, type FlagSpecs } from "../util/flags.js";
 import { createLogger } from "../util/log.js";
 import { parseEndpoint, EndpointError } from "../rpc/endpoint.js";
 import { DEFAULT_DRIVER_NAME, validateDriverName } from "../csi/identity-server.js";
-import { startNodePlugin, NODE_DEFAULTS } from "../node/plugin.js";
-import { startControllerPlugin } from "../controller/plugin.js";
+import { NODE_DEFAULTS } from "../node/node-config.js";
 import { CONTROLLER_FLAGS } from "../controller/config.js";
 import { IMPORT_FLAGS, importArgv } from "../controller/import/import-flags.js";
-import { runImport } from "../controller/import/run-import.js";
 import { startProgramMetrics, MetricsAddressError } from "../util/metrics.js";
 
 const FLAGS: FlagSpecs = {
@@ -62,6 +63,7 @@ runMain(usage, async (argv) => {
     const driverName = str(f, "driver-name") ?? DEFAULT_DRIVER_NAME;
     const bad = validateDriverName(driverName);
     if (bad) throw new UsageError(`--driver-name: ${bad}`);
+    const { runImport } = await import("../controller/import/run-import.js");
     process.exitCode = await runImport({ flags: f, driverName, log, flagsFrom: from.flagsFrom, out: (t) => process.stdout.write(t) });
     return;
   }
@@ -80,8 +82,10 @@ runMain(usage, async (argv) => {
     throw err instanceof MetricsAddressError ? new UsageError(`--metrics-address: ${err.message}`) : err;
   });
   if (mode === "node") {
+    const { startNodePlugin } = await import("../node/plugin.js");
     await startNodePlugin({ endpoint, driverName, log, nodeId: str(f, "node-id"), stateDir: str(f, "state-dir") ?? NODE_DEFAULTS.stateDir });
   } else {
+    const { startControllerPlugin } = await import("../controller/plugin.js");
     await startControllerPlugin({
       endpoint,
       driverName,

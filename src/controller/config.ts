@@ -1,31 +1,21 @@
-// Controller flags to a configuration, and the configuration to a running
-// set of dependencies (blockd client, Kubernetes API, Secrets, Events).
+// Controller flags to a configuration (build-controller.ts makes the
+// configuration a running set of dependencies). Nothing here loads the
+// Kubernetes client: gluster-block-csi's other modes read these flags too.
 import { bool, int, str, strList, UsageError, type FlagSpecs, type ParsedFlags } from "../util/flags.js";
 import { parseEndpoint } from "../rpc/endpoint.js";
 import { parseSize } from "../identity/size.js";
 import { validateVolumeName } from "../identity/names.js";
-import { readPeerKey } from "../rpc/peer-auth.js";
-import { loadBlockdTls, tlsFiles, type TlsFiles, type TlsFlagNames } from "../rpc/tls.js";
+import { tlsFiles, type TlsFiles, type TlsFlagNames } from "../rpc/tls.js";
 import { transportRefusal, type TransportChoice, type TransportWords } from "../rpc/transport-refusal.js";
-import type { Logger } from "../util/log.js";
 import { BUILTIN_DEFAULTS, type ParameterDefaults } from "./params.js";
 import { HA_COUNT } from "../identity/limits.js";
 import { BLOCKD_PORT } from "../rpc/blockd-port.js";
 import { SUPPORTED_FS_TYPES } from "./capabilities.js";
 import { DEFAULT_VOLUME_BYTES, MiB } from "./capacity.js";
-import { DEFAULT_BLOCKD_SELECTOR, endpointOf, KubeDiscovery, StaticDiscovery, type BlockdDiscovery } from "./discovery.js";
-import type { KubeConfig } from "@kubernetes/client-node";
-import { ClientNodeKubeApi, driverNamespace, loadKubeConfig, type KubeApi, type KubeMode } from "./kube-api.js";
-import { BlockdClient } from "./blockd-client.js";
-import { ChapSecrets } from "./chap-secrets.js";
-import { PvcEvents } from "./pvc-events.js";
-import { PlacementReservations } from "./placement-reservations.js";
-import { VolumeLocks } from "./volume-locks.js";
-import { HostingVolumes } from "./hosting-volumes.js";
-import { NodeIdBook } from "./node-ids.js";
-import { HealthTransitions } from "./health-transitions.js";
-import type { ControllerDeps, ControllerTopology } from "./deps.js";
-import { isLabelKey, isLabelValue, zoneKey, ZONE_NODE_LABEL } from "../csi/topology.js";
+import { DEFAULT_BLOCKD_SELECTOR, endpointOf } from "./discovery.js";
+import type { KubeMode } from "./kube-api.js";
+import { driverNamespace } from "./driver-namespace.js";
+import { isLabelKey, isLabelValue, ZONE_NODE_LABEL } from "../csi/topology.js";
 
 /** seconds between two passes of the volume health check */
 export const DEFAULT_HEALTH_INTERVAL_S = 60;
@@ -248,76 +238,5 @@ export function controllerConfig(f: ParsedFlags, driverName: string, env: NodeJS
     defaultSizeBytes,
     healthIntervalMs: (int(f, "health-interval", 0, 86_400) ?? DEFAULT_HEALTH_INTERVAL_S) * 1000,
     ...(topology ? { topology } : {}),
-  };
-}
-
-export interface BuiltController {
-  deps: ControllerDeps;
-  kube?: KubeApi;
-  /** the Kubernetes client configuration `kube` was made from (none with an overridden `kube`) */
-  kubeConfig?: KubeConfig;
-  close(): void;
-}
-
-/** Builds the dependencies; `kube` overrides the configured API (tests). */
-export async function buildController(cfg: ControllerConfig, log: Logger, overrides: { kube?: KubeApi } = {}): Promise<BuiltController> {
-  const kc = overrides.kube ? undefined : loadKubeConfig({ ...(cfg.kubeconfig ? { kubeconfig: cfg.kubeconfig } : {}), mode: cfg.kubeMode });
-  const kube: KubeApi | undefined = overrides.kube ?? (kc ? new ClientNodeKubeApi(kc) : undefined);
-  let discovery: BlockdDiscovery;
-  if (cfg.staticEndpoints.length > 0) discovery = new StaticDiscovery(cfg.staticEndpoints, cfg.topology?.staticZones);
-  else if (kube)
-    discovery = new KubeDiscovery(kube, cfg.namespace, cfg.blockdSelector, cfg.blockdPort, cfg.topology ? { zoneLabel: cfg.topology.zoneLabel } : {});
-  else throw new UsageError("controller: no way to find gluster-blockd: give --blockd-endpoints, or run with a Kubernetes API (in a pod or --kubeconfig)");
-  // the flags were checked in controllerConfig; a configuration made otherwise is checked here
-  const refused = blockdTransportRefusal({
-    tls: cfg.tls !== undefined,
-    key: Boolean(cfg.keyFile),
-    insecureNoAuth: cfg.insecure === "no-auth",
-    insecureKeyOverPlaintext: cfg.insecure === "key-over-plaintext",
-  });
-  if (refused !== undefined) throw new UsageError(refused);
-  const key = cfg.keyFile ? await readPeerKey(cfg.keyFile) : undefined;
-  const tls = cfg.tls ? await loadBlockdTls(cfg.tls, { flags: CONTROLLER_TLS_FLAGS, role: "controller", log }) : undefined;
-  if (cfg.insecure === "no-auth")
-    log.warn(
-      "INSECURE (--blockd-insecure-no-auth): calls to gluster-blockd are plain TCP without authentication; no blockd is authenticated, and CHAP passwords cross the network in cleartext",
-    );
-  if (cfg.insecure === "key-over-plaintext")
-    log.warn(
-      "INSECURE (--blockd-insecure-key-over-plaintext): calls to gluster-blockd are plain TCP; the shared key and CHAP passwords cross the network in cleartext, and no blockd is authenticated",
-    );
-  if (!kube) log.warn("no Kubernetes API: CHAP (auth) volumes are refused, no Events are recorded", { discovery: discovery.describe() });
-  const blockd = new BlockdClient({ discovery, ...(key ? { key } : {}), ...(tls ? { tls } : {}), log, mutateTimeoutMs: cfg.blockdTimeoutMs });
-  const topology: ControllerTopology | undefined = cfg.topology && {
-    key: zoneKey(cfg.driverName),
-    zoneLabel: cfg.staticEndpoints.length > 0 ? "" : cfg.topology.zoneLabel,
-  };
-  log.info("controller configured", {
-    discovery: discovery.describe(),
-    topology: topology ? { key: topology.key, zones: discovery.describeZones() } : "off",
-    namespace: cfg.namespace,
-    kubeApi: kube !== undefined,
-    blockdTls: tls !== undefined,
-    defaults: cfg.defaults,
-    defaultSizeBytes: cfg.defaultSizeBytes.toString(),
-  });
-  const events = new PvcEvents(kube, `${cfg.driverName}/controller`, log);
-  return {
-    kube,
-    ...(kc ? { kubeConfig: kc } : {}),
-    deps: {
-      health: new HealthTransitions(events),
-      blockd,
-      secrets: new ChapSecrets(kube, cfg.namespace, cfg.driverName, log),
-      events,
-      locks: new VolumeLocks(),
-      placements: new PlacementReservations(),
-      hostingVolumes: new HostingVolumes({ configured: cfg.hostingVolumes, ...(kube ? { kube } : {}), driverName: cfg.driverName, log }),
-      nodeIds: new NodeIdBook(kube, cfg.driverName, log),
-      defaults: cfg.defaults,
-      defaultSizeBytes: cfg.defaultSizeBytes,
-      ...(topology ? { topology } : {}),
-    },
-    close: () => blockd.close(),
   };
 }

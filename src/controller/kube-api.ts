@@ -4,7 +4,6 @@
 // (node IDs for ControllerGetVolume) and Nodes (the zones of the storage
 // nodes, with topology on). ApiExceptions and network errors become
 // KubeApiError here; nothing from the client library leaks further.
-import { readFileSync } from "node:fs";
 import {
   ApiException,
   CoreV1Api,
@@ -191,8 +190,6 @@ export class ClientNodeKubeApi implements KubeApi {
 
 export type KubeMode = "auto" | "off";
 
-const SA_NAMESPACE_FILE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace";
-
 /**
  * The Kubernetes client configuration: an explicit kubeconfig file, else the
  * in-cluster service account when running in a pod, else none (the API is
@@ -211,17 +208,4 @@ export function loadKubeConfig(opts: { kubeconfig?: string; mode: KubeMode; env?
     return kc;
   }
   return undefined;
-}
-
-/** The driver's namespace: the flag, else the pod's (downward API env or the service account file), else "default". */
-export function driverNamespace(flag: string | undefined, env: NodeJS.ProcessEnv = process.env): string {
-  if (flag) return flag;
-  if (env.POD_NAMESPACE) return env.POD_NAMESPACE;
-  try {
-    const ns = readFileSync(SA_NAMESPACE_FILE, "utf8").trim();
-    if (ns) return ns;
-  } catch {
-    // not in a pod
-  }
-  return "default";
 }

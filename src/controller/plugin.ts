@@ -8,7 +8,8 @@ import { identityServer, controllerPluginCapabilities, type Readiness } from "..
 import type { ParsedFlags } from "../util/flags.js";
 import type { Endpoint } from "../rpc/endpoint.js";
 import type { Logger } from "../util/log.js";
-import { buildController, controllerConfig, type ControllerConfig } from "./config.js";
+import { controllerConfig, type ControllerConfig } from "./config.js";
+import { buildController } from "./build-controller.js";
 import { controllerService } from "./controller-service.js";
 import { controllerErrorMap } from "./errors.js";
 import type { BlockdClient } from "./blockd-client.js";

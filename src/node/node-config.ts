@@ -19,6 +19,11 @@ import { parseTopology } from "./node-info.js";
 import { DEFAULT_BUDGET_MS } from "./budget.js";
 import { isLabelKey } from "../csi/topology.js";
 
+/** The defaults of the node mode's own flags (gluster-block-csi's command line). */
+export const NODE_DEFAULTS = {
+  stateDir: "/var/lib/gluster-block-csi",
+} as const;
+
 export interface NodeConfig {
   gcMode: GcMode | "off";
   gcGraceMs: number;

@@ -1,12 +1,8 @@
-// The labels of this node's own Node object, read through the Kubernetes API
-// with the pod's service account (the chart mounts a token into the plugin's
-// container only when topology is on, and grants `get` on nodes). The
-// Downward API cannot give a pod its node's labels, and the admin should not
-// have to repeat each node's zone in a per-node setting: the zone label the
-// cloud provider or the admin already put on the Node is read instead.
-// ApiExceptions stop here: callers see a NodeLabelsError with the HTTP status.
-import { ApiException, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
-
+// A Node's labels as the node plugin's topology reads them (node-topology.ts),
+// and the error a failed read raises. Reading them through the Kubernetes API
+// is node-labels-api.ts, loaded only when a zone label is configured: the
+// Kubernetes client is most of the program's code, and a node plugin without
+// topology never needs it.
 /** A Node's labels; undefined when there is no such Node. */
 export type NodeLabels = (nodeName: string) => Promise<Record<string, string> | undefined>;
 
@@ -19,37 +15,4 @@ export class NodeLabelsError extends Error {
   ) {
     super(message);
   }
-}
-
-/** The in-cluster configuration (the pod's service account), or undefined outside a pod. */
-export function inClusterKubeConfig(env: NodeJS.ProcessEnv = process.env): KubeConfig | undefined {
-  if (!env.KUBERNETES_SERVICE_HOST || !env.KUBERNETES_SERVICE_PORT) return undefined;
-  const kc = new KubeConfig();
-  kc.loadFromCluster();
-  return kc;
-}
-
-/** Reads Nodes' labels through `kc`, each read given up after `timeoutMs`. */
-export function apiNodeLabels(kc: KubeConfig, timeoutMs = 10_000): NodeLabels {
-  const core = kc.makeApiClient(CoreV1Api);
-  return async (name) => {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new NodeLabelsError(0, `reading Node ${name} took longer than ${timeoutMs / 1000} s`)), timeoutMs);
-    });
-    try {
-      const node = await Promise.race([core.readNode({ name }), timeout]);
-      return node.metadata?.labels ?? {};
-    } catch (err) {
-      if (err instanceof NodeLabelsError) throw err;
-      if (err instanceof ApiException) {
-        const code = (err as ApiException<unknown>).code;
-        if (code === 404) return undefined;
-        throw new NodeLabelsError(code, `reading Node ${name}: HTTP ${code}${code === 403 ? " (the plugin's service account may not get nodes)" : ""}`);
-      }
-      throw new NodeLabelsError(0, `reading Node ${name}: ${err instanceof Error ? err.message : String(err)}`);
-    } finally {
-      clearTimeout(timer);
-    }
-  };
 }

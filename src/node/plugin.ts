@@ -17,15 +17,10 @@ import { nodeServer } from "./node-server.js";
 import { mapNodeError } from "./errors.js";
 import { nodeConfigFromEnv, NodeConfigError, type NodeConfig } from "./node-config.js";
 import { topologySource, type TopologySource } from "./node-topology.js";
-import { apiNodeLabels, inClusterKubeConfig } from "./node-labels.js";
 import { zoneKey } from "../csi/topology.js";
 import { Healer } from "./healer.js";
 import { GarbageCollector } from "./gc.js";
 import { Periodic } from "./periodic.js";
-
-export const NODE_DEFAULTS = {
-  stateDir: "/var/lib/gluster-block-csi",
-} as const;
 
 /** Host programs the node plugin drives; without any of them it cannot stage a volume. */
 export const NODE_PROGRAMS = [
@@ -65,13 +60,18 @@ export async function nodeReadiness(stateDir: string): Promise<Readiness> {
   return { ready: true };
 }
 
-/** Where NodeGetInfo's topology comes from; a zone label to read needs the in-cluster API (checked at start, not at the first registration). */
-function nodeTopology(config: NodeConfig, driverName: string, nodeName: string, log: Logger): TopologySource {
+/**
+ * Where NodeGetInfo's topology comes from; a zone label to read needs the
+ * in-cluster API (checked at start, not at the first registration). The
+ * Kubernetes client is loaded then, and only then (node-labels.ts).
+ */
+async function nodeTopology(config: NodeConfig, driverName: string, nodeName: string, log: Logger): Promise<TopologySource> {
   const settings = { override: config.topology, zoneKey: zoneKey(driverName), nodeName, ...(config.zoneLabel ? { zoneLabel: config.zoneLabel } : {}) };
   if (config.zoneLabel === undefined || Object.keys(config.topology).length > 0) {
     log.info("topology", Object.keys(config.topology).length > 0 ? { fromGBCSI_TOPOLOGY: config.topology } : { zone: "none read" });
     return topologySource(settings, log);
   }
+  const { apiNodeLabels, inClusterKubeConfig } = await import("./node-labels-api.js");
   const kc = inClusterKubeConfig();
   if (!kc)
     throw new NodeConfigError(
@@ -88,7 +88,7 @@ export async function startNodePlugin(opts: NodePluginOptions): Promise<GrpcServ
   const paths = defaultHostPaths(opts.stateDir);
   await mkdir(recordsDir(paths), { recursive: true, mode: 0o700 });
   const deps = makeNodeDeps(exec, paths, log, { budgetMs: config.callBudgetMs });
-  const topology = nodeTopology(config, opts.driverName, nodeName, log);
+  const topology = await nodeTopology(config, opts.driverName, nodeName, log);
   const csi = csiProto().csi.v1;
   const wrap = { log, quietMethods: ["Probe", "NodeGetCapabilities", "NodeGetVolumeStats"], mapError: mapNodeError };
   const server = new GrpcServer(log);

@@ -19,7 +19,7 @@ import { captureLog } from "../../lab/harness/log-capture.js";
 import { loadBlockdTls, certificateRoles, BLOCKD_TLS_FLAGS } from "../../src/rpc/tls.js";
 import { CONTROLLER_FLAGS, CONTROLLER_TLS_FLAGS } from "../../src/controller/config.js";
 import { ROOT } from "../helpers/spawn-program.js";
-import { NODE_DEFAULTS } from "../../src/node/plugin.js";
+import { NODE_DEFAULTS } from "../../src/node/node-config.js";
 import { nodeConfigFromEnv } from "../../src/node/node-config.js";
 import { BLOCKD_PORT } from "../../src/rpc/blockd-port.js";
 import { CHAP_SECRET_PREFIX } from "../../src/controller/chap-secrets.js";
@@ -550,8 +550,8 @@ describe("topology (topology.enabled)", () => {
     const rules = rulesBoundTo(objs, ds.serviceAccountName, "ClusterRole");
     assert.deepEqual(rules, [{ apiGroups: [""], resources: ["nodes"], verbs: ["get"] }], "get on nodes, nothing else");
     assert.deepEqual(rulesBoundTo(objs, ds.serviceAccountName, "Role"), []);
-    // every call the node plugin's code makes is granted (src/node/node-labels.ts: core.readNode)
-    const src = readFileSync(join(ROOT, "src/node/node-labels.ts"), "utf8");
+    // every call the node plugin's code makes is granted (src/node/node-labels-api.ts: core.readNode)
+    const src = readFileSync(join(ROOT, "src/node/node-labels-api.ts"), "utf8");
     const calls = [...src.matchAll(/core\.(\w+)\(/g)].map((x) => x[1]);
     assert.deepEqual(calls, ["readNode"]);
     assert.ok(allows(rules, "", "nodes", "get"));
