@@ -13,7 +13,7 @@
 # the host's open-iscsi at 2.1.x, the version spoken here. tcmu-runner (with
 # the glfs handler) and glusterd run on the storage hosts, not in this image.
 
-# ---- build: compile TypeScript, then bundle each program into one file (dist/bundle/)
+# ---- build: compile TypeScript, then bundle each program into one file and its chunks (dist/bundle/)
 FROM node:20-bookworm AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
