@@ -74,6 +74,7 @@ export class FakeConfigfs implements ConfigFs {
   crashAt: number | undefined;
   /** the initiators logged in to each TPG (login(), logout()) */
   private readonly sessionsOf = new WeakMap<Dir, Set<string>>();
+  private readonly dynamicOf = new WeakMap<Dir, Set<string>>();
 
   constructor(readonly root = "/sys/kernel/config/target") {
     this.tree = this.dir("root", true);
@@ -187,32 +188,70 @@ export class FakeConfigfs implements ConfigFs {
 
   /**
    * An initiator's iSCSI login to a TPG, admitted as the kernel admits it: the
-   * TPG enabled, and an explicit ACL of its name or generated ACLs on. A
-   * session stays until logout(), the TPG's disable or its ACL's removal; a
-   * switch of generate_node_acls to 0 leaves it (the kernel refuses only the
-   * next login).
+   * TPG enabled, and an explicit ACL of its name, a dynamic ACL of its name
+   * still in the TPG's list, or generated ACLs on (which make it a dynamic
+   * one). A session stays until logout(), the TPG's disable or its ACL's
+   * removal; a switch of generate_node_acls to 0 leaves it (the kernel
+   * refuses only the next login, and not even that while its dynamic ACL
+   * stays).
    */
   login(iqn: string, tag: number, initiator: string): boolean {
     const tpg = this.find(`${this.root}/iscsi/${iqn}/tpgt_${tag}`);
     if (tpg?.t !== "dir" || Number(tpg.data.enable) !== 1) return false;
     const acls = tpg.children.get("acls");
-    const attrib = tpg.children.get("attrib");
     const explicit = acls?.t === "dir" && acls.children.has(initiator);
-    const generated = attrib?.t === "dir" && Number(attrib.data.generate_node_acls) === 1;
-    if (!explicit && !generated) return false;
+    const dynamic = this.dynamicAcls(tpg);
+    if (!explicit && !dynamic.has(initiator)) {
+      if (this.tpgAttr(tpg, "generate_node_acls") !== 1) return false;
+      dynamic.add(initiator);
+    }
     this.sessions(tpg).add(initiator);
     return true;
   }
 
   logout(iqn: string, tag: number, initiator: string): void {
     const tpg = this.find(`${this.root}/iscsi/${iqn}/tpgt_${tag}`);
-    if (tpg?.t === "dir") this.sessions(tpg).delete(initiator);
+    if (tpg?.t !== "dir") return;
+    this.sessions(tpg).delete(initiator);
+    this.sessionEnded(tpg, initiator);
+  }
+
+  /** transport_free_session: a dynamic ACL whose last session ended leaves the list unless the TPG caches them */
+  private sessionEnded(tpg: Dir, initiator: string): void {
+    if (!this.sessions(tpg).has(initiator) && this.tpgAttr(tpg, "cache_dynamic_acls") !== 1) this.dynamicAcls(tpg).delete(initiator);
+  }
+
+  private tpgAttr(tpg: Dir, name: string): number {
+    const attrib = tpg.children.get("attrib");
+    return attrib?.t === "dir" ? Number(attrib.data[name]) : NaN;
   }
 
   /** the initiators logged in to a TPG now */
   sessionsOn(iqn: string, tag: number): string[] {
     const tpg = this.find(`${this.root}/iscsi/${iqn}/tpgt_${tag}`);
     return tpg?.t === "dir" ? [...this.sessions(tpg)].sort() : [];
+  }
+
+  /**
+   * The TPG's dynamic ACLs (LIO's se_node_acl with dynamic_node_acl): made by
+   * a login that generated ACLs let in, invisible in configfs, and in the
+   * kernel's list until the last session ends with cache_dynamic_acls 0.
+   * While one is there, its initiator logs in whatever generate_node_acls
+   * says (core_tpg_check_initiator_node_acl finds it first).
+   */
+  private dynamicAcls(tpg: Dir): Set<string> {
+    let set = this.dynamicOf.get(tpg);
+    if (!set) {
+      set = new Set();
+      this.dynamicOf.set(tpg, set);
+    }
+    return set;
+  }
+
+  /** the initiators whose dynamic ACL the TPG still holds (what configfs does not show) */
+  dynamicAclsOn(iqn: string, tag: number): string[] {
+    const tpg = this.find(`${this.root}/iscsi/${iqn}/tpgt_${tag}`);
+    return tpg?.t === "dir" ? [...this.dynamicAcls(tpg)].sort() : [];
   }
 
   private sessions(tpg: Dir): Set<string> {
@@ -423,9 +462,13 @@ export class FakeConfigfs implements ConfigFs {
       case "nps":
         if (!/^(\d+\.\d+\.\d+\.\d+|\[[0-9a-fA-F:]+\]):\d+$/.test(name)) throw err("EINVAL", `bad portal ${name}`);
         return this.dir("np", false);
-      case "acls":
+      case "acls": {
         if (!/^(iqn\.|eui\.|naa\.)/.test(name)) throw err("EINVAL", `bad initiator ${name}`);
+        // core_tpg_add_initiator_node_acl: a dynamic ACL of that name becomes this explicit one
+        const tpg = this.find(posix.dirname(posix.dirname(path)));
+        if (tpg?.t === "dir") this.dynamicAcls(tpg).delete(name);
         return this.makeAcl(posix.dirname(posix.dirname(path)), name);
+      }
       case "acl": {
         if (!/^lun_\d+$/.test(name)) throw err("EINVAL", `bad mapped LUN ${name}`);
         // as the kernel: write_protect is the mapping's (its se_dev_entry), made by the link and gone with it; unlinked,
@@ -653,6 +696,9 @@ export class FakeConfigfs implements ConfigFs {
         this.attr(attrib, k, v, (x) => {
           const n = this.bool(x);
           if (k === "authentication") param.data.AuthMethod = n === 1 ? "CHAP" : "CHAP,None";
+          // iscsit_ta_generate_node_acls: generated ACLs turn caching on; iscsit_ta_cache_dynamic_acls: caching stays on while they are
+          if (k === "generate_node_acls" && n === 1) attrib.data.cache_dynamic_acls = 1;
+          if (k === "cache_dynamic_acls" && n === 0 && Number(attrib.data.generate_node_acls) === 1) return 1;
           return n;
         }),
       );
@@ -677,7 +723,11 @@ export class FakeConfigfs implements ConfigFs {
         if (Number(tpg.data.enable) === n) throw err("EINVAL", `TPG already ${n === 1 ? "active" : "inactive"}`);
         tpg.data.enable = n;
         // a disabled TPG drops its sessions
-        if (n === 0) this.sessions(tpg).clear();
+        if (n === 0) {
+          const ended = [...this.sessions(tpg)];
+          this.sessions(tpg).clear();
+          for (const i of ended) this.sessionEnded(tpg, i);
+        }
       },
     });
     // as target_show_dynamic_sessions: the initiator of each session through a generated ACL, one a line

@@ -174,7 +174,7 @@ export function adoptPlan(meta: BlockMeta, inspections: readonly TargetInspectio
     const generated = ins.tpgs.some((t) => t.generateNodeAcls);
     if (generated || lines !== "")
       changes.push(
-        `LIO on ${ins.host}: ${generated ? "generate_node_acls 1 -> 0, " : ""}ACLs ${acls.length > 0 ? acls.join(", ") : "(none: no initiator until ControllerPublish)"}`,
+        `LIO on ${ins.host}: ${generated ? "generate_node_acls 1 -> 0 (each TPG made again: LIO keeps a hidden ACL for every initiator generated ACLs let in), " : ""}ACLs ${acls.length > 0 ? acls.join(", ") : "(none: no initiator until ControllerPublish)"}`,
       );
   }
   return { hosts: ordered, initiators, added, sessions, lines, changes };
@@ -182,9 +182,10 @@ export function adoptPlan(meta: BlockMeta, inspections: readonly TargetInspectio
 
 /**
  * Initiators still logged in through a generated ACL once every host
- * converged to `meta` (EXPLICIT): logins that came between the survey and the
- * switch. They are live (the switch refuses only the next login), so they
- * are let in too.
+ * converged to `meta` (EXPLICIT). None, where the switch made each TPG again
+ * (lio/iscsi-target.ts cachesDynamicAcls: it closes their sessions, and a
+ * login between the survey and the switch is cut); a TPG switched in place
+ * would leave such a session live, and it is let in.
  */
 export function lateSessions(meta: BlockMeta, inspections: readonly TargetInspection[]): string[] {
   const ext = readExtensions(meta);

@@ -26,6 +26,8 @@ export function targetDifferences(spec: BlockTargetSpec, state: LioBlockState | 
   if (tpg.authentication !== (spec.auth !== undefined)) d.push(`authentication ${tpg.authentication ? "on" : "off"}`);
   if (tpg.generateNodeAcls !== spec.generateNodeAcls) d.push(`generate_node_acls ${tpg.generateNodeAcls ? 1 : 0}`);
   if (!spec.generateNodeAcls) {
+    // dynamic ACLs left from generated ACLs admit initiators no ACL names (iscsi-target.ts cachesDynamicAcls)
+    if (tpg.cacheDynamicAcls) d.push("cache_dynamic_acls 1");
     const have = new Map(tpg.acls.map((a) => [a.initiator, a]));
     for (const a of spec.acls) {
       const acl = have.get(a);

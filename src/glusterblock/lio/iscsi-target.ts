@@ -76,6 +76,22 @@ async function disableTpg(s: CfsSession, tpgPath: string): Promise<void> {
   if ((await s.readInt(`${tpgPath}/enable`)) === 1) await s.write(`${tpgPath}/enable`, "0");
 }
 
+/**
+ * Whether the TPG may hold dynamic ACLs: generated ACLs on, or the caching
+ * they turn on (iscsit_ta_generate_node_acls) still on. Each initiator a
+ * generated-ACL TPG ever let in keeps a dynamic ACL in the kernel's list,
+ * which configfs does not show and which admits that initiator's next login
+ * whatever generate_node_acls says later (core_tpg_check_initiator_node_acl
+ * finds it first); only the TPG's removal drops the ones without a session.
+ * So per-initiator ACLs are never set up on such a TPG: it is removed and
+ * made again (an adopted 0.5.1 block, whose TPGs every initiator that ever
+ * logged in could otherwise enter: the Kubernetes lab's n1 did, after its
+ * in-tree pod had used the block).
+ */
+async function cachesDynamicAcls(s: CfsSession, tpgPath: string): Promise<boolean> {
+  return (await s.readInt(`${tpgPath}/attrib/generate_node_acls`)) === 1 || (await s.readInt(`${tpgPath}/attrib/cache_dynamic_acls`)) === 1;
+}
+
 async function removeTpg(s: CfsSession, tpgPath: string): Promise<void> {
   await disableTpg(s, tpgPath);
   for (const acl of await s.readdir(`${tpgPath}/acls`)) await removeAcl(s, `${tpgPath}/acls/${acl}`);
@@ -216,6 +232,7 @@ export async function convergeTarget(s: CfsSession, paths: LioPaths, spec: Block
     const tag = i + 1;
     const own = host === spec.localHost;
     const tpgPath = paths.tpg(spec.iqn, tag);
+    if (!spec.generateNodeAcls && (await s.kind(tpgPath)) === "dir" && (await cachesDynamicAcls(s, tpgPath))) await removeTpg(s, tpgPath);
     if ((await s.kind(tpgPath)) !== "dir") await s.mkdir(tpgPath);
     if (!own) await disableTpg(s, tpgPath);
 
@@ -235,6 +252,8 @@ export async function convergeTarget(s: CfsSession, paths: LioPaths, spec: Block
     await ensureAuth(s, `${tpgPath}/auth`, spec.generateNodeAcls ? spec.auth : undefined);
 
     await ensureAttr(s, tpgPath, "generate_node_acls", spec.generateNodeAcls ? 1 : 0);
+    // (the kernel turns caching on with generated ACLs and keeps it on while they are)
+    if (!spec.generateNodeAcls) await ensureAttr(s, tpgPath, "cache_dynamic_acls", 0);
     await ensureAttr(s, tpgPath, "demo_mode_write_protect", 0);
     await ensureAttr(s, tpgPath, "tpg_enabled_sendtargets", own ? 1 : 0);
     await ensureAttr(s, tpgPath, "authentication", spec.auth ? 1 : 0);
@@ -295,6 +314,7 @@ async function readTpg(s: CfsSession, tpgPath: string, tag: number): Promise<Tpg
     luns: luns.sort((a, b) => a.index - b.index),
     authentication: await flag("authentication"),
     generateNodeAcls: await flag("generate_node_acls"),
+    cacheDynamicAcls: await flag("cache_dynamic_acls"),
     demoModeWriteProtect: await flag("demo_mode_write_protect"),
     tpgEnabledSendtargets: await flag("tpg_enabled_sendtargets"),
     ...(unset(userid) ? {} : { chapUserid: userid }),

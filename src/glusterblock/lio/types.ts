@@ -103,6 +103,8 @@ export interface TpgState {
   luns: LunState[];
   authentication: boolean;
   generateNodeAcls: boolean;
+  /** the kernel keeps generated (dynamic) ACLs after their sessions end: on with generated ACLs, and left on after them unless turned off */
+  cacheDynamicAcls: boolean;
   demoModeWriteProtect: boolean;
   tpgEnabledSendtargets: boolean;
   chapUserid?: string;

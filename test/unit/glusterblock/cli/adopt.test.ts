@@ -80,7 +80,10 @@ test("adopt --dry-run lists the changes in the original's KEY: value style; noth
       "CHANGE: journal: HOSTS 10.213.0.11 10.213.0.12 10.213.0.13 (the TPG order LIO holds)\n" +
       `CHANGE: journal: INITIATORS + ${N1} (logged in to 10.213.0.12)\n` +
       "CHANGE: journal: ACLMODE EXPLICIT (per-initiator ACLs; was generated ACLs)\n" +
-      HOSTS.map((h) => `CHANGE: LIO on ${h}: generate_node_acls 1 -> 0, ACLs ${N1}\n`).join("") +
+      HOSTS.map(
+        (h) =>
+          `CHANGE: LIO on ${h}: generate_node_acls 1 -> 0 (each TPG made again: LIO keeps a hidden ACL for every initiator generated ACLs let in), ACLs ${N1}\n`,
+      ).join("") +
       "OUTCOME: DRY RUN: NOTHING CHANGED\n" +
       "RESULT: SUCCESS\n",
   );

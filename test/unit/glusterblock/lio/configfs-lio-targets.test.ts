@@ -177,6 +177,56 @@ describe("ConfigfsLioTargets.apply: create", () => {
   });
 });
 
+describe("ConfigfsLioTargets.apply: generated ACLs made per-initiator (an adopted 0.5.1 block)", () => {
+  const iqn = spec().iqn;
+
+  test("the fake keeps what the kernel keeps: an initiator generated ACLs let in logs in again after generate_node_acls 0", async () => {
+    const { fs, lio } = setup();
+    await lio.apply(spec());
+    assert.equal(fs.login(iqn, 1, INIT_B), true);
+    fs.logout(iqn, 1, INIT_B);
+    assert.deepEqual(fs.dynamicAclsOn(iqn, 1), [INIT_B], "cached: generated ACLs turned cache_dynamic_acls on");
+    await fs.write(`${ROOT}/iscsi/${iqn}/tpgt_1/attrib/generate_node_acls`, "0");
+    assert.equal(fs.login(iqn, 1, INIT_B), true, "its dynamic ACL admits it; configfs shows no ACL of its name");
+    assert.deepEqual(await fs.readdir(`${ROOT}/iscsi/${iqn}/tpgt_1/acls`), []);
+  });
+
+  test("an initiator that ever logged in while ACLs were generated is refused after: the TPGs are made again, without cached ACLs", async () => {
+    const { fs, lio } = setup();
+    await lio.apply(spec());
+    assert.equal(fs.login(iqn, 1, INIT_B), true);
+    fs.logout(iqn, 1, INIT_B);
+    assert.equal(fs.login(iqn, 1, INIT_A), true, "a session at the switch");
+
+    const r = await lio.apply(spec({ generateNodeAcls: false, acls: [INIT_A] }));
+    assert.ok(
+      r.changes.some((c) => /rmdir .*tpgt_1$/.test(c)),
+      `the TPG removed: ${r.changes.join("; ")}`,
+    );
+    assert.deepEqual(fs.dynamicAclsOn(iqn, 1), []);
+    assert.deepEqual(fs.sessionsOn(iqn, 1), [], "the switch closed the sessions (A logs in again through its ACL)");
+    assert.equal(fs.login(iqn, 1, INIT_B), false, "B: no ACL of its name, no dynamic one");
+    assert.equal(fs.login(iqn, 1, INIT_A), true);
+    for (const t of (await lio.get(iqn))?.target?.tpgs ?? []) {
+      assert.equal(t.generateNodeAcls, false);
+      assert.equal(t.cacheDynamicAcls, false, `tpg${t.tag}`);
+    }
+    const again = await lio.apply(spec({ generateNodeAcls: false, acls: [INIT_A] }));
+    assert.equal(again.writes, 0, again.changes.join("; "));
+  });
+
+  test("a TPG switched to per-initiator ACLs by an earlier version (cache_dynamic_acls left on) is a difference, and apply makes it again", async () => {
+    const { fs, lio } = setup();
+    await lio.apply(spec());
+    assert.equal(fs.login(iqn, 1, INIT_B), true);
+    fs.logout(iqn, 1, INIT_B);
+    for (const t of [1, 2, 3]) await fs.write(`${ROOT}/iscsi/${iqn}/tpgt_${t}/attrib/generate_node_acls`, "0");
+    assert.equal((await lio.get(iqn))?.target?.tpgs[0]?.cacheDynamicAcls, true);
+    await lio.apply(spec({ generateNodeAcls: false, acls: [INIT_A] }));
+    assert.equal(fs.login(iqn, 1, INIT_B), false);
+  });
+});
+
 describe("ConfigfsLioTargets.apply: crash at any point", () => {
   test("every crash point resumes to the same tree, which then needs no writes", async () => {
     const ref = setup();
