@@ -85,6 +85,8 @@ export interface BlockdClientOptions {
   queryTimeoutMs?: number;
   /** how long to wait for a channel to connect before trying the next endpoint (default 3 s) */
   connectTimeoutMs?: number;
+  /** when no endpoint connected within connectTimeoutMs: how long to wait for the first that does (default 20 s) */
+  patientConnectTimeoutMs?: number;
 }
 
 /** The CSI call a blockd call is made for (an RpcContext is one): its request id, so logs correlate, and its cancellation. */
@@ -184,9 +186,9 @@ export class BlockdClient {
    * When `signal` fires the wait ends at once, false: a cancelled CSI call
    * must not sit out a node that is down.
    */
-  private connects(endpoint: string, signal?: AbortSignal): Promise<boolean> {
+  private connects(endpoint: string, signal?: AbortSignal, timeoutMs = this.opts.connectTimeoutMs ?? 3_000): Promise<boolean> {
     const ch = this.client(endpoint).getChannel();
-    const deadline = Date.now() + (this.opts.connectTimeoutMs ?? 3_000);
+    const deadline = Date.now() + timeoutMs;
     return new Promise((resolve) => {
       let attempted = false;
       let settled = false;
@@ -228,6 +230,18 @@ export class BlockdClient {
       }
       this.opts.log.warn("gluster-blockd endpoint does not connect; trying the next", { endpoint: e, ...(this.opts.tls ? { tls: true } : {}) });
     }
+    // None within the short wait: a loaded cluster, or a process of its own first
+    // TLS handshakes on busy nodes (the import, run beside the controller in
+    // the Kubernetes lab, failed so). One longer wait for the first that connects;
+    // a refused connection still answers at once, so a cluster that is down does
+    // not cost it.
+    const late = await firstOf(order, (e) => this.connects(e, caller.signal, this.opts.patientConnectTimeoutMs ?? 20_000));
+    if (caller.signal?.aborted) throw notSent(order.join(", "), "the call");
+    if (late !== undefined) {
+      this.opts.log.info("gluster-blockd endpoint connected after a longer wait", { endpoint: late });
+      this.preferred = late;
+      return late;
+    }
     throw unavailable(`no gluster-blockd reachable (${this.opts.discovery.describe()}: ${order.join(", ")})${this.tlsHint()}`);
   }
 
@@ -257,4 +271,24 @@ export class BlockdClient {
     for (const c of this.clients.values()) c.close();
     this.clients.clear();
   }
+}
+
+/** The first of `items` whose check answers true (all checked at once), or undefined when none does. */
+function firstOf<T>(items: readonly T[], check: (item: T) => Promise<boolean>): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    let left = items.length;
+    if (left === 0) resolve(undefined);
+    for (const item of items)
+      void check(item).then(
+        (ok) => {
+          left--;
+          if (ok) resolve(item);
+          else if (left === 0) resolve(undefined);
+        },
+        () => {
+          left--;
+          if (left === 0) resolve(undefined);
+        },
+      );
+  });
 }

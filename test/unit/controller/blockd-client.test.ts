@@ -5,12 +5,12 @@
 // CONNECTING until the connect timeout.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { createServer, type Server, type Socket } from "node:net";
+import { createConnection, createServer, type Server, type Socket } from "node:net";
 import { status } from "@grpc/grpc-js";
 import { BlockdClient } from "../../../src/controller/blockd-client.js";
 import { StaticDiscovery } from "../../../src/controller/discovery.js";
 import { StatusError } from "../../../src/rpc/errors.js";
-import { nullLogger } from "../../../src/util/log.js";
+import { nullLogger, type Logger } from "../../../src/util/log.js";
 
 let silent: Server;
 let endpoint: string;
@@ -102,5 +102,46 @@ test("a call already cancelled does not wait for the channel", async () => {
     assert.ok(Date.now() - started < 1_000);
   } finally {
     c.close();
+  }
+});
+
+test("no endpoint connects within the connect timeout: one longer wait takes the first that connects (a loaded node's slow handshake)", async () => {
+  // a gRPC server behind a proxy that holds each connection 2 s before passing it on: past the 200 ms connect timeout
+  const { Server, ServerCredentials } = await import("@grpc/grpc-js");
+  const grpcServer = new Server();
+  const port = await new Promise<number>((resolve, reject) =>
+    grpcServer.bindAsync("127.0.0.1:0", ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  );
+  const held: Socket[] = [];
+  const slow = createServer((inbound) => {
+    held.push(inbound);
+    setTimeout(() => {
+      const outbound = createConnection(port, "127.0.0.1");
+      held.push(outbound);
+      inbound.pipe(outbound).pipe(inbound);
+    }, 2_000);
+  });
+  await new Promise<void>((resolve) => slow.listen(0, "127.0.0.1", resolve));
+  const a = slow.address();
+  assert.ok(a && typeof a === "object");
+  const slowEndpoint = `127.0.0.1:${a.port}`;
+  const said: string[] = [];
+  const log: Logger = { ...nullLogger, warn: (m) => said.push(m), info: (m) => said.push(m), child: () => log };
+  const c = new BlockdClient({ discovery: new StaticDiscovery([slowEndpoint]), log, connectTimeoutMs: 200, patientConnectTimeoutMs: 5_000 });
+  const quick = new BlockdClient({ discovery: new StaticDiscovery([slowEndpoint]), log: nullLogger, connectTimeoutMs: 200, patientConnectTimeoutMs: 300 });
+  try {
+    // first (grpc-js shares a connected subchannel between clients of one address): a longer wait too short still fails
+    await assert.rejects(
+      quick.pick(),
+      (e: unknown) => e instanceof StatusError && e.code === status.UNAVAILABLE && /no gluster-blockd reachable/.test(e.message),
+    );
+    assert.equal(await c.pick(), slowEndpoint);
+    assert.deepEqual(said, ["gluster-blockd endpoint does not connect; trying the next", "gluster-blockd endpoint connected after a longer wait"]);
+  } finally {
+    c.close();
+    quick.close();
+    for (const s of held) s.destroy();
+    await new Promise<void>((resolve) => slow.close(() => resolve()));
+    grpcServer.forceShutdown();
   }
 });
