@@ -157,7 +157,7 @@ export class BlockdClient {
     timeoutMs?: number,
   ): Promise<BlockdMethods[M][1]> {
     const deadline = timeoutMs ?? (READ_ONLY.has(method) ? (this.opts.queryTimeoutMs ?? 30_000) : (this.opts.mutateTimeoutMs ?? 300_000));
-    const connected = await this.connects(endpoint, caller.signal);
+    const connected = (await this.connects(endpoint, caller.signal)) === "ready";
     if (caller.signal?.aborted) throw notSent(`${endpoint} ${method}`, method);
     if (!connected) throw unavailable(`gluster-blockd ${endpoint} does not connect${this.tlsHint()}`);
     try {
@@ -179,37 +179,41 @@ export class BlockdClient {
   }
 
   /**
-   * Whether the endpoint's channel is or becomes READY within the connect
-   * timeout. A first attempt that fails answers false at once (a refused
+   * Whether the endpoint's channel is or becomes READY within the timeout
+   * ("ready"), fails ("failed"), or is still in an attempt to connect when
+   * it ends ("timeout"). A first attempt that fails answers at once (a refused
    * connection costs nothing); a channel already failing waits for its next
    * attempt, which the short reconnect backoff keeps inside the timeout.
-   * When `signal` fires the wait ends at once, false: a cancelled CSI call
+   * When `signal` fires the wait ends at once, "failed": a cancelled CSI call
    * must not sit out a node that is down.
    */
-  private connects(endpoint: string, signal?: AbortSignal, timeoutMs = this.opts.connectTimeoutMs ?? 3_000): Promise<boolean> {
+  private connects(endpoint: string, signal?: AbortSignal, timeoutMs = this.opts.connectTimeoutMs ?? 3_000): Promise<"ready" | "failed" | "timeout"> {
     const ch = this.client(endpoint).getChannel();
     const deadline = Date.now() + timeoutMs;
     return new Promise((resolve) => {
       let attempted = false;
       let settled = false;
-      const settle = (ok: boolean): void => {
+      const settle = (how: "ready" | "failed" | "timeout"): void => {
         if (settled) return;
         settled = true;
         signal?.removeEventListener("abort", onAbort);
-        resolve(ok);
+        resolve(how);
       };
-      const onAbort = (): void => settle(false);
+      const onAbort = (): void => settle("failed");
       const step = (): void => {
         // a watch still pending after the caller cancelled finds the answer given
         if (settled) return;
         const s = ch.getConnectivityState(true);
-        if (s === connectivityState.READY) return settle(true);
-        if (s === connectivityState.SHUTDOWN) return settle(false);
+        if (s === connectivityState.READY) return settle("ready");
+        if (s === connectivityState.SHUTDOWN) return settle("failed");
         if (s === connectivityState.CONNECTING) attempted = true;
-        if (s === connectivityState.TRANSIENT_FAILURE && attempted) return settle(false);
-        ch.watchConnectivityState(s, deadline, (err) => (err ? settle(false) : step()));
+        if (s === connectivityState.TRANSIENT_FAILURE && attempted) return settle("failed");
+        // at the deadline: "timeout" only while an attempt is under way (a slow handshake), not a channel backing off after failures
+        ch.watchConnectivityState(s, deadline, (err) =>
+          err ? settle(ch.getConnectivityState(false) === connectivityState.CONNECTING ? "timeout" : "failed") : step(),
+        );
       };
-      if (signal?.aborted) return settle(false);
+      if (signal?.aborted) return settle("failed");
       signal?.addEventListener("abort", onAbort, { once: true });
       step();
     });
@@ -221,10 +225,12 @@ export class BlockdClient {
     if (all.length === 0) throw unavailable(`no gluster-blockd endpoint is known (${this.opts.discovery.describe()})`);
     const order = [...new Set([...prefer.filter((e) => all.includes(e)), ...(this.preferred && all.includes(this.preferred) ? [this.preferred] : []), ...all])];
     const attempts = order.map((e) => this.connects(e, caller.signal));
+    const slow: string[] = [];
     for (const [i, e] of order.entries()) {
-      const connected = await attempts[i];
+      const how = await attempts[i];
       if (caller.signal?.aborted) throw notSent(order.join(", "), "the call");
-      if (connected) {
+      if (how === "timeout") slow.push(e);
+      if (how === "ready") {
         this.preferred = e;
         return e;
       }
@@ -232,10 +238,10 @@ export class BlockdClient {
     }
     // None within the short wait: a loaded cluster, or a process of its own first
     // TLS handshakes on busy nodes (the import, run beside the controller in
-    // the Kubernetes lab, failed so). One longer wait for the first that connects;
-    // a refused connection still answers at once, so a cluster that is down does
-    // not cost it.
-    const late = await firstOf(order, (e) => this.connects(e, caller.signal, this.opts.patientConnectTimeoutMs ?? 20_000));
+    // the Kubernetes lab, failed so). One longer wait for the first of those
+    // still connecting to connect; those that refused are not waited for, so a
+    // cluster that is down answers as fast as before.
+    const late = await firstOf(slow, async (e) => (await this.connects(e, caller.signal, this.opts.patientConnectTimeoutMs ?? 20_000)) === "ready");
     if (caller.signal?.aborted) throw notSent(order.join(", "), "the call");
     if (late !== undefined) {
       this.opts.log.info("gluster-blockd endpoint connected after a longer wait", { endpoint: late });
