@@ -240,12 +240,7 @@ export class FakeConfigfs implements ConfigFs {
    * says (core_tpg_check_initiator_node_acl finds it first).
    */
   private dynamicAcls(tpg: Dir): Set<string> {
-    let set = this.dynamicOf.get(tpg);
-    if (!set) {
-      set = new Set();
-      this.dynamicOf.set(tpg, set);
-    }
-    return set;
+    return setOf(this.dynamicOf, tpg);
   }
 
   /** the initiators whose dynamic ACL the TPG still holds (what configfs does not show) */
@@ -255,12 +250,7 @@ export class FakeConfigfs implements ConfigFs {
   }
 
   private sessions(tpg: Dir): Set<string> {
-    let set = this.sessionsOf.get(tpg);
-    if (!set) {
-      set = new Set();
-      this.sessionsOf.set(tpg, set);
-    }
-    return set;
+    return setOf(this.sessionsOf, tpg);
   }
 
   /** a snapshot of every path with its kind, for "nothing left" checks */
@@ -775,4 +765,14 @@ export class FakeConfigfs implements ConfigFs {
     );
     return acl;
   }
+}
+
+/** The set `book` keeps for `tpg`, made empty the first time it is asked for. */
+function setOf(book: WeakMap<Dir, Set<string>>, tpg: Dir): Set<string> {
+  let set = book.get(tpg);
+  if (!set) {
+    set = new Set();
+    book.set(tpg, set);
+  }
+  return set;
 }
