@@ -6,6 +6,7 @@
 // and args ($(VAR) expanded as the kubelet does) all come from the rendered
 // object; nothing about the programs is written here.
 import type { K8sObject } from "../helm.js";
+import { shellQuote } from "../ssh.js";
 
 interface EnvVar {
   name: string;
@@ -26,6 +27,8 @@ interface Container {
   env?: EnvVar[];
   volumeMounts?: VolumeMount[];
   securityContext?: { privileged?: boolean; runAsUser?: number; runAsGroup?: number; readOnlyRootFilesystem?: boolean };
+  ports?: { name?: string; containerPort: number }[];
+  readinessProbe?: { httpGet?: { path?: string; port: number | string }; tcpSocket?: { port: number | string } };
 }
 type HostPathType = "" | "Directory" | "DirectoryOrCreate" | "File" | "FileOrCreate";
 interface Volume {
@@ -71,6 +74,13 @@ export interface PodmanRun {
   secrets: SecretFiles[];
   /** the container's env, as given to podman (for messages) */
   env: Record<string, string>;
+  /**
+   * a shell condition that holds once the container's readinessProbe
+   * passes, probed as the kubelet probes it (httpGet: a 2xx or 3xx answer;
+   * tcpSocket: the port listens), at the pod's IP (the host's); undefined
+   * when the container has none
+   */
+  readiness: string | undefined;
 }
 
 /** The pod template of a rendered DaemonSet or Deployment. */
@@ -166,5 +176,23 @@ export function podmanRun(obj: K8sObject, containerName: string, ctx: PodContext
   }
   if (c.command && c.command.length > 0) args.push(`--entrypoint=${JSON.stringify(c.command.map((a) => expandVars(a, env)))}`);
   args.push(normalizeImage(c.image), ...(c.args ?? []).map((a) => expandVars(a, env)));
-  return { args, prepare: prepare.join("\n"), secrets, env };
+  return { args, prepare: prepare.join("\n"), secrets, env, readiness: readinessOf(c, pod, ctx.hostIP) };
+}
+
+function readinessOf(c: Container, pod: PodSpec, hostIP: string): string | undefined {
+  const probe = c.readinessProbe;
+  if (!probe) return undefined;
+  if (!pod.hostNetwork) throw new Error(`container ${c.name}: the lab probes only host-network pods (the pod IP is the host's)`);
+  const portOf = (p: number | string): number => {
+    const n = typeof p === "number" ? p : c.ports?.find((x) => x.name === p)?.containerPort;
+    if (n === undefined) throw new Error(`container ${c.name}: its readinessProbe names port ${JSON.stringify(p)}, which it does not declare`);
+    return n;
+  };
+  if (probe.httpGet) {
+    const request = `GET ${probe.httpGet.path ?? "/"} HTTP/1.0\\r\\nHost: ${hostIP}\\r\\n\\r\\n`;
+    const script = `exec 3<>/dev/tcp/${hostIP}/${portOf(probe.httpGet.port)} && printf '${request}' >&3 && head -n1 <&3 | grep -Eq '^HTTP/[0-9.]+ [23][0-9][0-9] '`;
+    return `bash -c ${shellQuote(script)} 2>/dev/null`;
+  }
+  if (probe.tcpSocket) return `ss -Hltn 'sport = :${portOf(probe.tcpSocket.port)}' | grep -q .`;
+  throw new Error(`container ${c.name}: the lab runs httpGet and tcpSocket readiness probes only`);
 }

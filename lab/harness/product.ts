@@ -10,7 +10,7 @@ import type { Lab, LabNode, RunResult } from "./lab.js";
 import { keptRolePki, type RolePki } from "./pki.js";
 import type { TlsFiles } from "../../src/rpc/tls.js";
 import { podmanRun } from "./chart-pod.js";
-import { argOf, BLOCKD_CONTAINER, blockdDaemonSet } from "./lab-chart.js";
+import { BLOCKD_CONTAINER, blockdDaemonSet } from "./lab-chart.js";
 import { execIn, startPodUnit, stopPodUnit } from "./pod-unit.js";
 import { ensureImageOn } from "./product-image.js";
 
@@ -64,8 +64,8 @@ export const BLOCKD_UNIT = "gluster-blockd";
  * DaemonSet runs it (lab-chart.ts renders it; chart-pod.ts makes the podman
  * command of it): host network, privileged, the chart's host mounts and
  * flags, the lab's shared key and TLS files in its Secret volumes. Waits
- * for its TCP port, the chart's readiness probe (the CLI socket is up
- * before it). `extraArgs` follow the chart's; `env` is set in the daemon's
+ * for the chart's readiness probe (/readyz: the start-up reconcile is over;
+ * the CLI socket is up before it). `extraArgs` follow the chart's; `env` is set in the daemon's
  * environment (test hooks: test-crash-hook.ts).
  */
 export async function startBlockd(n: LabNode, extraArgs: string[] = [], env: Readonly<Record<string, string>> = {}): Promise<void> {
@@ -88,8 +88,8 @@ export async function startBlockd(n: LabNode, extraArgs: string[] = [], env: Rea
     extraEnv: env,
   });
   run.args.push(...extraArgs);
-  const port = argOf(ds, BLOCKD_CONTAINER, "--listen").split(":").pop() ?? "";
-  await startPodUnit(n, { unit: BLOCKD_UNIT, run, ready: `ss -Hltn 'sport = :${port}' | grep -q .` });
+  if (run.readiness === undefined) throw new Error("the chart's gluster-blockd has no readinessProbe");
+  await startPodUnit(n, { unit: BLOCKD_UNIT, run, ready: run.readiness });
 }
 
 export async function stopBlockd(n: LabNode): Promise<void> {

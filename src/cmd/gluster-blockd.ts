@@ -9,7 +9,9 @@ import { tcpAuthRefusal } from "../glusterblock/blockd/tcp-api.js";
 import { tlsFiles, BLOCKD_TLS_FLAGS } from "../rpc/tls.js";
 import { BLOCKD_PORT } from "../rpc/blockd-port.js";
 import { isHostAddress } from "../identity/names.js";
-import { startProgramMetrics, MetricsAddressError } from "../util/metrics.js";
+import { startProgramMetrics } from "../util/metrics.js";
+import { parseHttpAddress, HttpAddressError, type HttpAddress } from "../util/http-endpoint.js";
+import { serveProbes } from "../glusterblock/blockd/probe-endpoint.js";
 import { testCrashHook } from "../glusterblock/blockd/test-crash-hook.js";
 
 export const BLOCKD_DEFAULTS = {
@@ -50,6 +52,10 @@ const FLAGS: FlagSpecs = {
   "no-reconcile": { type: "boolean", help: "do not reconcile LIO to the journals at start" },
   "configfs-root": { type: "string", help: "LIO's configfs (tests)" },
   "metrics-address": { type: "string", help: "[host]:port of the Prometheus /metrics endpoint (e.g. :9823); default off" },
+  "probe-address": {
+    type: "string",
+    help: "[host]:port of the kubelet's probes: /healthz, and /readyz (200 once the start-up reconcile has brought this node's LIO back); default off",
+  },
   "log-level": { type: "string", help: "error|warn|info|debug", default: "info" },
 };
 
@@ -60,6 +66,16 @@ const usage = (): string =>
     FLAGS,
     "The gluster-block daemon of one storage node: block metadata on the hosting volumes, this node's LIO targets, and the HA peers.",
   );
+
+function httpAddress(flag: string, text: string | undefined): HttpAddress | undefined {
+  if (text === undefined || text === "") return undefined;
+  try {
+    return parseHttpAddress(text);
+  } catch (err) {
+    if (err instanceof HttpAddressError) throw new UsageError(`--${flag}: ${err.message}`);
+    throw err;
+  }
+}
 
 function endpoint(flag: string, text: string): Endpoint {
   try {
@@ -86,9 +102,10 @@ runMain(usage, async (argv) => {
   // secure by default: no unauthenticated TCP, no key in cleartext, unless a flag says so
   const refused = tcpAuthRefusal({ tls: tls !== undefined, key: Boolean(keyFile), ...insecure });
   if (refused !== undefined) throw new UsageError(refused);
+  const probes = httpAddress("probe-address", str(f, "probe-address"));
   const log = createLogger({ service: "gluster-blockd", level: logLevel(f), node: host });
   const metrics = await startProgramMetrics(str(f, "metrics-address"), "gluster-blockd", log).catch((err: unknown) => {
-    throw err instanceof MetricsAddressError ? new UsageError(`--metrics-address: ${err.message}`) : err;
+    throw err instanceof HttpAddressError ? new UsageError(`--metrics-address: ${err.message}`) : err;
   });
   const glusterdSocket = str(f, "glusterd-socket");
   const configfsRoot = str(f, "configfs-root");
@@ -111,5 +128,9 @@ runMain(usage, async (argv) => {
     ...(faults ? { faults } : {}),
     log,
   });
-  stopOnSignalsFn(() => running.stop(), log);
+  const probeEndpoint = probes ? await serveProbes(probes, running.reconciled, log) : undefined;
+  stopOnSignalsFn(async () => {
+    await probeEndpoint?.close();
+    await running.stop();
+  }, log);
 });

@@ -4,15 +4,11 @@
 // gauges the controller's health check sets. Served on /metrics over plain HTTP; the
 // address is a flag and off unless given, since the node plugin and blockd
 // run on the host network where every port is the host's.
-import { createServer, type Server } from "node:http";
 import { status } from "@grpc/grpc-js";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import { observeExec } from "./exec.js";
 import type { Logger } from "./log.js";
-
-export class MetricsAddressError extends Error {
-  override readonly name = "MetricsAddressError";
-}
+import { answerText, parseHttpAddress, serveHttp, type HttpAddress, type HttpEndpoint } from "./http-endpoint.js";
 
 // seconds: CSI calls range from a millisecond (Probe) to minutes (a create with prealloc)
 const RPC_BUCKETS = [0.005, 0.025, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
@@ -118,71 +114,31 @@ export class Metrics {
   }
 }
 
-export interface MetricsAddress {
-  host: string;
-  port: number;
-}
+export { HttpAddressError as MetricsAddressError } from "./http-endpoint.js";
+export type MetricsServer = HttpEndpoint;
 
 /** ":9822", "0.0.0.0:9822", "127.0.0.1:0", "[::1]:9822" */
-export function parseMetricsAddress(text: string): MetricsAddress {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || !Number.isInteger(port) || port > 65535) throw new MetricsAddressError(`metrics address ${JSON.stringify(text)} is not [host]:port`);
-  const host = m[1] ?? m[2] ?? "";
-  return { host: host === "" ? "0.0.0.0" : host, port };
-}
-
-export interface MetricsServer {
-  /** host:port actually bound (port 0 resolved) */
-  readonly address: string;
-  readonly port: number;
-  close(): Promise<void>;
-}
+export const parseMetricsAddress = parseHttpAddress;
 
 /** Serves /metrics (Prometheus text) and /healthz (200 while the process runs). */
-export async function startMetricsServer(metrics: Metrics, address: MetricsAddress, log: Logger): Promise<MetricsServer> {
-  const server: Server = createServer((req, res) => {
-    const path = (req.url ?? "/").split("?")[0];
-    if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(405, { allow: "GET, HEAD" }).end();
-      return;
-    }
-    if (path === "/healthz") {
-      res.writeHead(200, { "content-type": "text/plain" }).end("ok\n");
-      return;
-    }
-    if (path !== "/metrics") {
-      res.writeHead(404, { "content-type": "text/plain" }).end("not found: try /metrics\n");
-      return;
-    }
-    metrics.registry.metrics().then(
-      (body) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(body),
-      (err: unknown) => {
-        log.warn("metrics collection failed", { error: err instanceof Error ? err.message : String(err) });
-        res.writeHead(500, { "content-type": "text/plain" }).end("metrics collection failed\n");
+export function startMetricsServer(metrics: Metrics, address: HttpAddress, log: Logger): Promise<MetricsServer> {
+  return serveHttp(
+    {
+      "/metrics": (res) => {
+        metrics.registry.metrics().then(
+          (body) => res.writeHead(200, { "content-type": metrics.registry.contentType }).end(body),
+          (err: unknown) => {
+            log.warn("metrics collection failed", { error: err instanceof Error ? err.message : String(err) });
+            answerText(res, 500, "metrics collection failed\n");
+          },
+        );
       },
-    );
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(address.port, address.host, () => {
-      server.off("error", reject);
-      resolve();
-    });
-  });
-  const bound = server.address();
-  const port = bound !== null && typeof bound === "object" ? bound.port : address.port;
-  const shown = `${address.host.includes(":") ? `[${address.host}]` : address.host}:${port}`;
-  log.info("metrics endpoint listening", { address: shown, path: "/metrics" });
-  return {
-    address: shown,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+      "/healthz": (res) => answerText(res, 200, "ok\n"),
+    },
+    address,
+    log,
+    "metrics endpoint",
+  );
 }
 
 /**

@@ -4,6 +4,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { expandVars, normalizeImage, podmanRun, type PodContext } from "../../lab/harness/chart-pod.js";
+import { serveProbes } from "../../src/glusterblock/blockd/probe-endpoint.js";
+import { parseHttpAddress } from "../../src/util/http-endpoint.js";
+import { nullLogger } from "../../src/util/log.js";
+import { exec, ExecError } from "../../src/util/exec.js";
 import { argOf, BLOCKD_CONTAINER, blockdDaemonSet, containerPathOf, hostPathOf, NODE_CONTAINER, nodeDaemonSet } from "../../lab/harness/lab-chart.js";
 
 const CTX: PodContext = {
@@ -54,6 +58,38 @@ test("blockd: host network, privileged as root, the chart's mounts and flags wit
     ],
   );
   assert.match(r.prepare, /\[ -d '\/sys\/kernel\/config' \]/, "type Directory is checked, not made");
+});
+
+test("blockd's readiness: the chart's /readyz probed at the host's IP, as the kubelet would; the condition holds on 200 only", async () => {
+  const r = podmanRun(blockdDaemonSet(), BLOCKD_CONTAINER, { ...CTX, hostIP: "127.0.0.1" });
+  assert.ok(
+    r.args.some((a) => /^--probe-address=127\.0\.0\.1:\d+$/.test(a)),
+    r.args.join(" "),
+  );
+  const port = Number(argOf(blockdDaemonSet(), BLOCKD_CONTAINER, "--probe-address").split(":").pop());
+  assert.match(r.readiness ?? "", /\/dev\/tcp\/127\.0\.0\.1\//);
+  // the condition, run for real against a probe endpoint on that port
+  let reconciled = (): void => undefined;
+  const probes = await serveProbes(parseHttpAddress("127.0.0.1:0"), new Promise<void>((res) => (reconciled = res)), nullLogger);
+  const holds = async (): Promise<boolean> => {
+    const cond = (r.readiness ?? "").replace(`/127.0.0.1/${port}`, `/127.0.0.1/${probes.port}`);
+    return exec("sh", ["-c", cond], { timeoutMs: 10_000 }).then(
+      () => true,
+      (err: unknown) => {
+        if (err instanceof ExecError) return false;
+        throw err;
+      },
+    );
+  };
+  try {
+    assert.equal(await holds(), false, "503 while reconciling");
+    reconciled();
+    await new Promise((res) => setImmediate(res));
+    assert.equal(await holds(), true, "200 once reconciled");
+  } finally {
+    await probes.close();
+  }
+  assert.equal(await holds(), false, "nothing listening");
 });
 
 test("blockd without the files of a Secret volume is refused", () => {
