@@ -387,6 +387,16 @@ describe("storage capacity tracking (controller.storageCapacity)", () => {
     assert.ok(!rulesBoundTo(objs, p.serviceAccountName, "ClusterRole").some((r) => r.resources.includes("csistoragecapacities")), "not cluster-wide");
   });
 
+  test("without zones, every node plugin reports one shared segment (csi-provisioner's central tracking keeps no object for an empty one); with zones, capacity off, or node.topology, not that", () => {
+    const topologyOf = (set: string[]): string | undefined =>
+      container(pod(findObject(renderChart({ set }), "DaemonSet", "-node")), "gluster-block-csi").env?.find((e) => e.name === "GBCSI_TOPOLOGY")?.value;
+    assert.equal(topologyOf([]), "topology.block.csi.gluster.org/pool=shared");
+    assert.equal(topologyOf(["driverName=other.example.org"]), "topology.other.example.org/pool=shared");
+    assert.equal(topologyOf(["topology.enabled=true"]), undefined, "each reads its zone from its Node");
+    assert.equal(topologyOf(["controller.storageCapacity.enabled=false"]), undefined);
+    assert.equal(topologyOf(["node.topology=rack=r1"]), "rack=r1");
+  });
+
   test("the poll interval is the value's", () => {
     const provisioner = container(
       pod(findObject(renderChart({ set: ["controller.storageCapacity.pollInterval=5m"] }), "Deployment", "-controller")),

@@ -253,6 +253,23 @@ controller Deployment and the node DaemonSet.
 {{- end -}}
 {{- end -}}
 
+{{/*
+The accessible topology every node plugin reports (GBCSI_TOPOLOGY); empty when each reads its zone
+from its Node, or when none is needed. node.topology when given. Else, with storage capacity tracking
+and no zones: one segment all nodes share, topology.<driverName>/pool=shared. csi-provisioner's
+central capacity tracking needs the nodes' topology: for the empty segment nodes without topology
+give it, it makes a CSIStorageCapacity and deletes it again as obsolete on every poll (its
+comparison takes the empty match labels it wrote for different from the none it reads back), so no
+object ever stays and the scheduler finds no room for a WaitForFirstConsumer claim on any node.
+*/}}
+{{- define "gbcsi.nodeTopology" -}}
+{{- if .Values.node.topology -}}
+{{- .Values.node.topology -}}
+{{- else if and .Values.controller.storageCapacity.enabled (not .Values.topology.enabled) -}}
+{{- printf "topology.%s/pool=shared" .Values.driverName -}}
+{{- end -}}
+{{- end -}}
+
 {{/* "true" when the node plugin reads its zone from its own Node (topology on, no node.topology override): a token in its container, `get` on nodes; empty otherwise */}}
 {{- define "gbcsi.nodeReadsZone" -}}
 {{- if and .Values.topology.enabled (not .Values.node.topology) }}true{{ end -}}
