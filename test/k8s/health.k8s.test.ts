@@ -7,13 +7,16 @@
 // storage node behind blockd's back is a DegradedHA Event on the claim and
 // gluster_block_ha_paths_up 2, from the controller's own periodic check
 // (nothing calls ControllerGetVolume in a chart install); that node's blockd
-// pod deleted, its successor puts the target back: HARestored, 3. Needs
+// pod deleted, its successor puts the target back before it is Ready:
+// HARestored, 3. Published nodes: csi-attacher's reconcile gets the volume's
+// node from ListVolumes. Needs
 // K8S_BIN_DIR (or the fixed place, lab/k8s/config.ts); skipped with one line
 // otherwise.
 import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import { HOSTING_VOLUME } from "../../lab/harness/lab.js";
 import { kc, NAMESPACE } from "../../lab/k8s/cluster.js";
+import { DEFAULT_DRIVER_NAME } from "../../src/csi/identity-server.js";
 import {
   assertGone,
   claim,
@@ -132,8 +135,28 @@ async function haPathsUp(volumeId: string): Promise<number | undefined> {
   return line === undefined ? undefined : Number(line.split(" ").pop());
 }
 
+/** the driver's ID of a node, as its CSINode records it */
+async function nodeIdOf(node: string): Promise<string> {
+  const c = JSON.parse(await kc(["get", "csinode", node, "-o", "json"])) as { spec: { drivers?: { name: string; nodeID: string }[] } };
+  const id = c.spec.drivers?.find((d) => d.name === DEFAULT_DRIVER_NAME)?.nodeID;
+  assert.ok(id, `CSINode ${node} has ${DEFAULT_DRIVER_NAME}`);
+  return id;
+}
+
+/** every published_node_ids the controller answered for `volumeId` in a ListVolumes, from its log (one JSON line per answer) */
+async function publishedNodesListed(volumeId: string): Promise<string[][]> {
+  const log = await kc(["logs", "-n", NAMESPACE, "deployment/gluster-block-csi-controller", "-c", "gluster-block-csi"]);
+  const found: string[][] = [];
+  for (const line of log.split("\n")) {
+    if (!line.startsWith("{") || !line.includes('"method":"ListVolumes"') || !line.includes('"message":"response"')) continue;
+    const r = JSON.parse(line) as { response?: { entries?: { volume?: { volume_id?: string }; status?: { published_node_ids?: string[] } }[] } };
+    for (const e of r.response?.entries ?? []) if (e.volume?.volume_id === volumeId) found.push(e.status?.published_node_ids ?? []);
+  }
+  return found;
+}
+
 test(
-  "volume health: a target removed on n3 behind blockd's back is DegradedHA on the claim and 2 HA paths up; n3's blockd pod made again restores it: HARestored, 3",
+  "volume health: ListVolumes names the volume's published node to the attacher; a target removed on n3 behind blockd's back is DegradedHA on the claim and 2 HA paths up; n3's blockd pod made again restores it (Ready once its target is back): HARestored, 3",
   { skip: SKIP, timeout: 2_400_000 },
   async () => {
     const n3 = f.lab.node(3);
@@ -145,6 +168,12 @@ test(
     // the check's interval is the chart's 60 s (±10 %): two passes and some
     const up = await until(240, async () => ((await haPathsUp(id)) === 3 ? 3 : undefined));
     assert.equal(up, 3, "gluster_block_ha_paths_up 3 for a healthy HA-3 volume");
+    // LIST_VOLUMES_PUBLISHED_NODES: csi-attacher's reconcile asks ListVolumes (each minute) and compares its
+    // published nodes with the VolumeAttachments; the answer names n1's node ID for this volume
+    const n1Id = await nodeIdOf("n1");
+    const listed = await until(300, async () => ((await publishedNodesListed(id)).some((ids) => ids.includes(n1Id)) ? true : undefined));
+    assert.ok(listed, `a ListVolumes answer to the attacher naming ${n1Id} as the volume's published node, within 300 s`);
+    n.note(`ListVolumes (called by csi-attacher's reconcile) lists ${id} as published to ${n1Id}`);
 
     const t0 = performance.now();
     await n3.must(`targetcli /iscsi delete ${iqn}`, { timeoutMs: 300_000 });
