@@ -59,7 +59,7 @@ export interface RunningBlockd {
   engine: BlockEngine;
   local: LocalNode;
   stop(): Promise<void>;
-  /** resolves when the start-up reconcile is done */
+  /** resolves when the start-up reconcile has brought LIO back (the audit after it is not waited for) */
   reconciled: Promise<void>;
 }
 
@@ -110,12 +110,14 @@ export async function startBlockd(cfg: BlockdConfig): Promise<RunningBlockd> {
     log: log.child({ listener: "tcp" }),
   });
 
-  const reconciled = cfg.reconcileAtStart ? reconcileAll(cfg, gluster, mounts, local, auditor, log) : Promise.resolve();
+  const reconciled = cfg.reconcileAtStart ? reconcileAll(cfg, gluster, mounts, local, log) : Promise.resolve([]);
+  // the audit only reports (its findings go to the log): readiness does not wait for it
+  void reconciled.then((volumes) => auditAtStart(volumes, auditor, log));
 
   return {
     engine,
     local,
-    reconciled,
+    reconciled: reconciled.then(() => undefined),
     async stop() {
       await Promise.all([cliServer.stop(), tcpServer.stop()]);
       peers.close();
@@ -123,8 +125,10 @@ export async function startBlockd(cfg: BlockdConfig): Promise<RunningBlockd> {
   };
 }
 
-async function reconcileAll(cfg: BlockdConfig, gluster: GlusterCli, mounts: VolumeMounts, local: LocalNode, auditor: Auditor, log: Logger): Promise<void> {
+/** Brings this node's LIO back to the journals of every hosting volume; answers the volumes reconciled. Never fails: each failure is logged. */
+async function reconcileAll(cfg: BlockdConfig, gluster: GlusterCli, mounts: VolumeMounts, local: LocalNode, log: Logger): Promise<string[]> {
   const started = Date.now();
+  const done: string[] = [];
   try {
     const volumes = cfg.volumes.length > 0 ? cfg.volumes : (await gluster.volumes()).filter((v) => v.started).map((v) => v.name);
     for (const volume of volumes) {
@@ -139,8 +143,7 @@ async function reconcileAll(cfg: BlockdConfig, gluster: GlusterCli, mounts: Volu
           continue;
         const r = await local.reconcileVolume(volume);
         log.info("reconciled LIO to the journals", { volume, converged: r.converged.length, failed: r.failed, ms: Date.now() - started });
-        const findings = await auditor.audit(volume, false);
-        if (findings.length > 0) log.warn("audit at start found problems; run `gluster-block audit <volume>`", { volume, findings: findings.length });
+        done.push(volume);
       } catch (err) {
         log.error("reconcile of a volume failed", { volume, error: err instanceof Error ? err.message : String(err) });
       }
@@ -149,5 +152,17 @@ async function reconcileAll(cfg: BlockdConfig, gluster: GlusterCli, mounts: Volu
     await local.nodeStatus();
   } catch (err) {
     log.error("reconcile at start failed", { error: err instanceof Error ? err.message : String(err) });
+  }
+  return done;
+}
+
+async function auditAtStart(volumes: readonly string[], auditor: Auditor, log: Logger): Promise<void> {
+  for (const volume of volumes) {
+    try {
+      const findings = await auditor.audit(volume, false);
+      if (findings.length > 0) log.warn("audit at start found problems; run `gluster-block audit <volume>`", { volume, findings: findings.length });
+    } catch (err) {
+      log.error("audit at start failed", { volume, error: err instanceof Error ? err.message : String(err) });
+    }
   }
 }
