@@ -3,7 +3,8 @@
 // plugins (Debian's) with a pod subnet per node, the given kubelet with its
 // node certificate, and the images imported into containerd. No kube-proxy:
 // one DNAT rule per node sends the `kubernetes` Service's ClusterIP to the API
-// server on the host, the only Service the driver's pods call. containerd
+// server on the host, the only Service the driver's pods call (and a route
+// for host-network pods to reach it from the node's lab address). containerd
 // keeps its images on the VM's kept disk (/var/lib/containers, vm.sh).
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -99,6 +100,13 @@ for chain in OUTPUT PREROUTING; do
   iptables -t nat -C $chain -d $svc/32 -p tcp --dport 443 -j DNAT --to-destination $api 2>/dev/null ||
     iptables -t nat -A $chain -d $svc/32 -p tcp --dport 443 -j DNAT --to-destination $api
 done
+# a host-network pod (the node plugin, reading its Node's zone) picks its source address by the route to
+# the ClusterIP, which is the default one (the VM's user-mode NIC): the DNAT then sends it to the API server
+# from an address the host cannot answer. The ClusterIP's own route gives it the lab address instead.
+route=$(ip -o route get "$(cut -d: -f1 <<<"$api")")
+dev=$(awk '{for (i = 1; i < NF; i++) if ($i == "dev") print $(i + 1)}' <<<"$route")
+src=$(awk '{for (i = 1; i < NF; i++) if ($i == "src") print $(i + 1)}' <<<"$route")
+ip route replace $svc/32 dev "$dev" src "$src"
 `;
 
 const IMPORT = String.raw`
